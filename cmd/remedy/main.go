@@ -1,0 +1,80 @@
+// Command remedy is an agentless, Ansible-style remediation tool: it reads an
+// Ansible inventory, connects to each host over SSH and runs Lua playbooks
+// that audit and fix sshd and the host firewall.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+)
+
+// rootCmd is the remedy command; each subcommand adds itself in its own
+// file's init.
+var rootCmd = &cobra.Command{
+	Use:   "remedy",
+	Short: "Agentless remediation of sshd and host firewalls, with Lua playbooks",
+	Long: `remedy reads an Ansible-compatible inventory, connects to each host over
+SSH and runs Lua playbooks that inspect and fix sshd's ports, the host
+firewall and outbound access. Built in: the aspera-server and aspera-client
+playbooks. Run "remedy audit" for a dry run that changes nothing.`,
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := rootCmd.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "remedy:", err)
+	}
+	os.Exit(exitCode(err))
+}
+
+// Exit codes, as the README documents them.
+const (
+	exitOK          = 0
+	exitFailed      = 2
+	exitDrift       = 3
+	exitUnreachable = 4
+	exitBadInput    = 5
+	exitInterrupted = 99
+)
+
+// exitError carries the exit code a command wants alongside its error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// badInput marks err as a problem with the command line, inventory or
+// playbook: exit code 5, and no host was contacted.
+func badInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: exitBadInput, err: err}
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
+	// Cobra's own errors (unknown flag, missing argument) are bad command lines.
+	return exitBadInput
+}
