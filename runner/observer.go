@@ -1,0 +1,80 @@
+// Package runner runs a playbook on many hosts at once: it dials each host
+// over SSH (one connection per host, host keys always checked), gathers its
+// facts in one round trip, runs the playbook through package lua under a
+// bound of forks and rolling serial batches, and streams every result to an
+// Observer that renders it.
+package runner
+
+import (
+	"time"
+
+	"remedy/lua"
+)
+
+// Observer receives a run as it happens. The runner calls it from one
+// goroutine at a time, so an implementation needs no locking of its own.
+// Start comes first and End last; between them each host gets HostStarted,
+// any number of Command and Result calls, and HostDone.
+type Observer interface {
+	Start(Play)
+	HostStarted(host string)
+	// Command reports one remote command and what it returned (shown at -v).
+	Command(Command)
+	Result(lua.Result)
+	HostDone(HostReport)
+	End(Recap)
+}
+
+// Play describes a run before it starts.
+type Play struct {
+	Name    string   // the playbook's name
+	Path    string   // where it was loaded from
+	Check   bool     // nothing is changed: modules report what they would do
+	Diff    bool     // results carry unified diffs
+	Audit   bool     // an audit: check and diff forced, drift is exit code 3
+	Hosts   []string // every host the run targets, in inventory order
+	Started time.Time
+}
+
+// Command is one command run on a host. Stdin is never reported: it may
+// carry file contents or, under become, the sudo password.
+type Command struct {
+	Host     string
+	Line     string // the command line as sent, sudo wrapper included
+	Stdout   []byte
+	Stderr   []byte
+	ExitCode int
+	Err      error // the command could not be run or its result not read
+	Duration time.Duration
+}
+
+// Stats counts a host's results the way Ansible's PLAY RECAP does.
+type Stats struct {
+	OK          int
+	Changed     int
+	Unreachable int
+	Failed      int
+	Skipped     int
+	Rescued     int
+	Ignored     int
+}
+
+// HostReport is everything that happened on one host.
+type HostReport struct {
+	Host        string
+	Facts       *lua.Facts // nil when the host was never reached
+	Results     []lua.Result
+	Stats       Stats
+	Unreachable bool  // the host could not be dialled or its connection died
+	Err         error // why the host stopped early, nil when it ran to the end
+	Duration    time.Duration
+}
+
+// Recap is the whole run, for the PLAY RECAP, reports and the exit code.
+type Recap struct {
+	Play        Play
+	Hosts       []HostReport // sorted by host name
+	NotRun      []string     // hosts never started: interrupted, or stopped by --max-fail-percent
+	Interrupted bool
+	Duration    time.Duration
+}
