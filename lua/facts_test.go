@@ -1,0 +1,136 @@
+package lua
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The fixtures are FactsCommand's real output, captured as root in a
+// throwaway network namespace set up with each firewall.
+func TestParseFactsFixtures(t *testing.T) {
+	debian := Facts{OSID: "debian", OSVersion: "12", OSFamily: "debian", Init: "none",
+		SSHDVersion: "OpenSSH_9.2", SELinux: "disabled", Root: true, User: "root"}
+	tests := []struct {
+		file     string
+		firewall string
+	}{
+		{"debian12-none.txt", "none"},
+		{"debian12-nftables.txt", "nftables"},
+		{"debian12-iptables-nft.txt", "iptables-nft"},
+		{"debian12-iptables-legacy.txt", "iptables-legacy"},
+		{"debian12-ufw.txt", "ufw"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			out, err := os.ReadFile(filepath.Join("testdata", "facts", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ParseFacts(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.FirewallWhy == "" {
+				t.Errorf("FirewallWhy is empty")
+			}
+			got.FirewallWhy = ""
+			want := debian
+			want.Firewall = tt.firewall
+			if got != want {
+				t.Errorf("ParseFacts:\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestParseFactsRejectsForeignOutput(t *testing.T) {
+	if _, err := ParseFacts([]byte("sh: 1: syntax error\n")); err == nil {
+		t.Fatal("ParseFacts accepted output without an id section")
+	}
+}
+
+func TestParseIdentity(t *testing.T) {
+	tests := []struct {
+		lines []string
+		user  string
+		root  bool
+	}{
+		{[]string{"uid=0", "user=root", "sudo_uid=", "sudo_user="}, "root", true},
+		{[]string{"uid=1000", "user=ops", "sudo_uid=", "sudo_user="}, "ops", false},
+		// Under become the script runs as root; sudo names who connected.
+		{[]string{"uid=0", "user=root", "sudo_uid=1000", "sudo_user=ops"}, "ops", false},
+		{[]string{"uid=0", "user=root", "sudo_uid=0", "sudo_user=root"}, "root", true},
+	}
+	for _, tt := range tests {
+		user, root := parseIdentity(tt.lines)
+		if user != tt.user || root != tt.root {
+			t.Errorf("parseIdentity(%q) = %q, %v; want %q, %v", tt.lines, user, root, tt.user, tt.root)
+		}
+	}
+}
+
+func TestOSFamily(t *testing.T) {
+	tests := []struct{ id, like, want string }{
+		{"debian", "", "debian"},
+		{"ubuntu", "debian", "debian"},
+		{"rocky", `rhel centos fedora`, "redhat"},
+		{"fedora", "", "redhat"},
+		{"opensuse-leap", "suse opensuse", "suse"},
+		{"alpine", "", "alpine"},
+		{"nixos", "", "nixos"},
+	}
+	for _, tt := range tests {
+		if got := osFamily(tt.id, tt.like); got != tt.want {
+			t.Errorf("osFamily(%q, %q) = %q, want %q", tt.id, tt.like, got, tt.want)
+		}
+	}
+}
+
+func TestSmallParsers(t *testing.T) {
+	// OpenSSH before 9.x has no -V: the version follows a usage error.
+	old := []string{"sshd: illegal option -- V", "OpenSSH_7.4p1, OpenSSL 1.0.2k-fips  26 Jan 2017", "usage: sshd [-46DdeiqTt]"}
+	if got := parseSSHDVersion(old); got != "OpenSSH_7.4p1" {
+		t.Errorf("parseSSHDVersion(old) = %q", got)
+	}
+	if got := parseInit([]string{"systemd-booted", "systemd"}); got != "systemd" {
+		t.Errorf("parseInit(systemd) = %q", got)
+	}
+	if got := parseInit([]string{"init"}); got != "sysv" {
+		t.Errorf("parseInit(init) = %q", got)
+	}
+	if !parseSSHSocket([]string{"ssh.socket active", "sshd.socket inactive"}) {
+		t.Error("parseSSHSocket missed an active ssh.socket")
+	}
+	if parseSSHSocket([]string{"ssh.socket inactive", "sshd.socket inactive"}) {
+		t.Error("parseSSHSocket saw an inactive socket as active")
+	}
+	if got := parseSELinux([]string{"Enforcing"}); got != "enforcing" {
+		t.Errorf("parseSELinux(Enforcing) = %q", got)
+	}
+}
+
+func TestActiveFirewallPrefersServices(t *testing.T) {
+	// firewalld drives nftables underneath; its own tables must not make
+	// the host look like plain nftables.
+	sec := map[string][]string{
+		"firewalld": {"running"},
+		"nft":       {"table inet firewalld"},
+	}
+	if got, _ := activeFirewall(sec); got != "firewalld" {
+		t.Errorf("activeFirewall = %q, want firewalld", got)
+	}
+	// Without root, ufw status prints nothing; ufw.conf still tells.
+	sec = map[string][]string{"ufw-conf": {"ENABLED=yes"}}
+	if got, why := activeFirewall(sec); got != "ufw" || !strings.Contains(why, "ufw.conf") {
+		t.Errorf("activeFirewall = %q (%s), want ufw from ufw.conf", got, why)
+	}
+}
+
+func TestFactsCommandIsOneShellWord(t *testing.T) {
+	cmd := FactsCommand()
+	if !strings.HasPrefix(cmd, "sh -c '") || !strings.HasSuffix(cmd, "'") {
+		t.Errorf("FactsCommand is not sh -c with one quoted script: %.40s...", cmd)
+	}
+}
