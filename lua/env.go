@@ -1,0 +1,153 @@
+package lua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua/shell"
+)
+
+// ErrUnreachable marks a Host error that means the connection is gone.
+// The runner wraps such errors with it; a task that meets one ends the
+// host's run as unreachable rather than failed.
+var ErrUnreachable = errors.New("host unreachable")
+
+// Env is what a module function sees while a task, check or handler runs
+// on one host: the host, the run's flags and facts, and a record of what
+// the current task changed. Modules change a host only through Apply and
+// WriteFile, so check mode is decided in one place.
+type Env struct {
+	L     *glua.LState
+	host  Host
+	facts Facts
+	check bool // the run's -C; a task's check_mode overrides it
+	diff  bool
+	log   func(level int, format string, args ...any)
+	ctx   context.Context
+	vars  *glua.LTable // the v every task receives, also host.vars
+	task  *taskRecord  // nil outside a task, check or handler
+}
+
+// taskRecord collects what module calls did during one task.
+type taskRecord struct {
+	check   bool
+	changed bool
+	diffs   []string
+	planned []string
+	hostErr error // an ErrUnreachable seen by a module call
+}
+
+// Host returns the host the playbook runs on. It raises a Lua error when
+// no task is running, e.g. a module called at a playbook's top level.
+func (e *Env) Host() Host {
+	e.requireTask()
+	return e.host
+}
+
+// Context is the current task's context: cancelled on Ctrl-C or when the
+// task's timeout expires. Pass it to every Host call.
+func (e *Env) Context() context.Context { return e.ctx }
+
+// Facts returns what the runner gathered about the host.
+func (e *Env) Facts() Facts { return e.facts }
+
+// Check reports whether the current task runs in check mode: writes must
+// only be reported.
+func (e *Env) Check() bool { return e.task != nil && e.task.check }
+
+// DiffMode reports whether the run asked for diffs (-D).
+func (e *Env) DiffMode() bool { return e.diff }
+
+// Changed records that the current task changed the host, or would in
+// check mode, with an optional unified diff and the commands behind it.
+func (e *Env) Changed(diff string, planned ...string) {
+	e.requireTask()
+	e.task.changed = true
+	if diff != "" {
+		e.task.diffs = append(e.task.diffs, diff)
+	}
+	e.task.planned = append(e.task.planned, planned...)
+}
+
+// Query runs a read-only command, also in check mode. A non-zero exit
+// status is in the Output, not an error.
+func (e *Env) Query(args ...string) (Output, error) {
+	return e.exec(shell.Join(args...), nil)
+}
+
+// QueryInput is Query with stdin.
+func (e *Env) QueryInput(stdin []byte, args ...string) (Output, error) {
+	return e.exec(shell.Join(args...), stdin)
+}
+
+// Apply runs a command that changes the host and records it as a change.
+// In check mode it records the command and runs nothing. A non-zero exit
+// status is an error carrying stderr.
+func (e *Env) Apply(args ...string) (Output, error) {
+	line := shell.Join(args...)
+	e.Changed("", line)
+	if e.Check() {
+		return Output{}, nil
+	}
+	out, err := e.exec(line, nil)
+	if err != nil {
+		return out, err
+	}
+	if out.ExitCode != 0 {
+		return out, fmt.Errorf("%s: %s: exit status %d: %s", e.host.Name(), line, out.ExitCode, trimOutput(out.Stderr))
+	}
+	return out, nil
+}
+
+// Fail raises err as a Lua error at the calling playbook line. It does
+// not return.
+func (e *Env) Fail(err error) {
+	if errors.Is(err, ErrUnreachable) && e.task != nil {
+		e.task.hostErr = err
+	}
+	e.L.RaiseError("%s", err.Error())
+}
+
+// Logf writes to the run's log at level (1: remote commands, 2: timings).
+func (e *Env) Logf(level int, format string, args ...any) {
+	if e.log != nil {
+		e.log(level, format, args...)
+	}
+}
+
+func (e *Env) exec(line string, stdin []byte) (Output, error) {
+	h := e.Host()
+	start := time.Now()
+	e.Logf(1, "%s: %s", h.Name(), line)
+	out, err := h.Exec(e.ctx, line, stdin)
+	e.Logf(2, "%s: %s: %s", h.Name(), time.Since(start).Round(time.Millisecond), line)
+	if err != nil {
+		return out, fmt.Errorf("%s: %s: %w", h.Name(), line, err)
+	}
+	return out, nil
+}
+
+func (e *Env) requireTask() {
+	if e.task == nil || e.host == nil {
+		e.L.RaiseError("modules that touch the host can only be called inside a task, check or handler")
+	}
+}
+
+// bind adapts f to gopher-lua, handing it this Env.
+func (e *Env) bind(f Func) glua.LGFunction {
+	return func(L *glua.LState) int { return f.Call(e, L) }
+}
+
+// trimOutput shortens command output for an error message.
+func trimOutput(b []byte) string {
+	const max = 400
+	s := string(b)
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}

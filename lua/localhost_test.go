@@ -1,0 +1,71 @@
+package lua
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// localHost is a real Host on this machine: commands run with sh -c in a
+// temporary directory, files are read and written with the os package.
+// Module tests run against it without SSH.
+type localHost struct {
+	name string
+	dir  string
+}
+
+func newLocalHost(t *testing.T) *localHost {
+	t.Helper()
+	return &localHost{name: "local", dir: t.TempDir()}
+}
+
+func (h *localHost) Name() string { return h.name }
+
+func (h *localHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
+	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+	c.Dir = h.dir
+	if stdin != nil {
+		c.Stdin = bytes.NewReader(stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	err := c.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ctx.Err() == nil {
+		return Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: ee.ExitCode()}, nil
+	}
+	if err != nil {
+		return Output{}, fmt.Errorf("sh -c: %w", err)
+	}
+	return Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, nil
+}
+
+func (h *localHost) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	return os.ReadFile(path)
+}
+
+func (h *localHost) WriteFile(ctx context.Context, path string, data []byte, perm uint32) error {
+	return os.WriteFile(path, data, os.FileMode(perm))
+}
+
+// Probe connects to port on the loopback address: the local stand-in for
+// dialling the host afresh.
+func (h *localHost) Probe(ctx context.Context, port int) error {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+func (h *localHost) MovePort(ctx context.Context, port int) error {
+	return h.Probe(ctx, port)
+}

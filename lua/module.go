@@ -1,0 +1,162 @@
+package lua
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Module is a table of functions playbooks call, such as file or sshd.
+// One definition drives everything: the VM installs it, `remedy doc`
+// prints it, `remedy lint` checks calls against it and the LuaLS
+// definition file (lua/types/remedy.lua) is generated from it.
+//
+// A module registers itself from an init function in its own file, e.g.
+// lua/sshd_module.go:
+//
+//	func init() {
+//		Register(Module{
+//			Name: "sshd",
+//			Doc:  "Reads and changes the OpenSSH server's configuration.",
+//			Funcs: []Func{{
+//				Name:    "config",
+//				Returns: []Param{{Name: "cfg", Type: "table<string, string>", Doc: "effective settings, lower-case keys"}},
+//				Doc:     "Returns the effective configuration (sshd -T).",
+//				Call:    sshdConfig,
+//			}},
+//		})
+//	}
+//
+//	// sshdConfig reads the host through the helpers on Env: e.Query runs
+//	// a read-only command (also in check mode), e.Apply a change (only
+//	// reported in check mode), e.WriteFile an atomic, validated file write.
+//	func sshdConfig(e *Env, L *glua.LState) int {
+//		out, err := e.Query("sshd", "-T")
+//		if err != nil {
+//			e.Fail(err)
+//		}
+//		L.Push(...)
+//		return 1
+//	}
+//
+// Call follows gopher-lua's convention: arguments are on L's stack, push
+// the results and return how many. Raise errors with e.Fail or
+// L.RaiseError so the message carries the playbook's file:line.
+type Module struct {
+	Name   string // the Lua global; "" puts Funcs in the global scope (expect, log)
+	Doc    string
+	Funcs  []Func
+	Fields []Field // values rather than functions, such as host.name
+	Types  []Class // result shapes named in Params and Returns, for docs and LuaLS
+}
+
+// Func is one function of a module.
+type Func struct {
+	Name    string
+	Params  []Param // a Name ending in "?" is optional; "..." is variadic
+	Returns []Param
+	Doc     string
+	Call    func(e *Env, L *glua.LState) int
+}
+
+// Param is a parameter, return value or field. Type uses LuaLS syntax:
+// "string", "string[]", "{path: string, mode?: string}", "remedy.CmdResult".
+type Param struct {
+	Name string
+	Type string
+	Doc  string
+}
+
+// Field is a value a module table holds, computed when a host's VM starts.
+type Field struct {
+	Param
+	Value func(e *Env, L *glua.LState) glua.LValue
+}
+
+// Class names a table shape that functions return.
+type Class struct {
+	Name   string // e.g. "remedy.CmdResult"
+	Doc    string
+	Fields []Param
+}
+
+var registry = struct {
+	sync.Mutex
+	modules map[string]Module
+}{modules: map[string]Module{}}
+
+// Register adds a module. It panics on a duplicate name or function, as
+// both are programming errors found the first time the binary starts.
+func Register(m Module) {
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.modules[m.Name]; dup {
+		panic(fmt.Sprintf("lua: module %q registered twice", m.Name))
+	}
+	seen := map[string]bool{}
+	for _, f := range m.Funcs {
+		if seen[f.Name] || f.Call == nil {
+			panic(fmt.Sprintf("lua: module %q: function %q is duplicated or has no Call", m.Name, f.Name))
+		}
+		seen[f.Name] = true
+	}
+	registry.modules[m.Name] = m
+}
+
+// Modules returns the registered modules sorted by name, globals first.
+func Modules() []Module {
+	registry.Lock()
+	defer registry.Unlock()
+	ms := make([]Module, 0, len(registry.modules))
+	for _, m := range registry.modules {
+		ms = append(ms, m)
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+	return ms
+}
+
+// LookupModule returns the module registered under name.
+func LookupModule(name string) (Module, bool) {
+	registry.Lock()
+	defer registry.Unlock()
+	m, ok := registry.modules[name]
+	return m, ok
+}
+
+// Func returns the module's function called name.
+func (m Module) Func(name string) (Func, bool) {
+	for _, f := range m.Funcs {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Func{}, false
+}
+
+// QualifiedName is how a playbook calls f: "file.write", or "expect" for
+// a global.
+func (m Module) QualifiedName(f Func) string {
+	if m.Name == "" {
+		return f.Name
+	}
+	return m.Name + "." + f.Name
+}
+
+// install puts every registered module into L, bound to e.
+func install(L *glua.LState, e *Env) {
+	for _, m := range Modules() {
+		target := L.G.Global
+		if m.Name != "" {
+			target = L.NewTable()
+			L.SetGlobal(m.Name, target)
+		}
+		for _, f := range m.Funcs {
+			target.RawSetString(f.Name, L.NewFunction(e.bind(f)))
+		}
+		for _, fd := range m.Fields {
+			target.RawSetString(fd.Name, fd.Value(e, L))
+		}
+	}
+}

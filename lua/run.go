@@ -1,0 +1,245 @@
+package lua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// RunOptions are one host's settings for a run.
+type RunOptions struct {
+	Check, Diff    bool
+	Vars           map[string]any // inventory vars (merged) for this host
+	ExtraVars      map[string]any // -e, highest precedence
+	Tags, SkipTags []string
+	StartAt        string
+	Facts          Facts
+	TaskTimeout    time.Duration // a task's own timeout field wins; 0 means none
+	Log            func(level int, format string, args ...any)
+}
+
+// Run runs the selected tasks, then the notified handlers, then the
+// checks, on one host in a fresh VM, calling emit for each Result as it
+// finishes. A failed task (without ignore_errors) ends the host's run
+// after its result. An error means the run could not continue: the
+// playbook could not be evaluated, ctx was cancelled, or the host became
+// unreachable.
+func (p *Playbook) Run(ctx context.Context, h Host, o RunOptions, emit func(Result)) error {
+	selected, err := Select(p.tasks, o.Tags, o.SkipTags, o.StartAt)
+	if err != nil {
+		return err
+	}
+	e := &Env{host: h, facts: o.Facts, check: o.Check, diff: o.Diff, log: o.Log, ctx: ctx}
+	L := p.newVM(e)
+	defer L.Close()
+	L.SetContext(ctx)
+	sp, err := p.evaluate(L)
+	if err != nil {
+		return fmt.Errorf("%s: %w", h.Name(), err)
+	}
+	if err := e.setVars(sp.vars, o); err != nil {
+		return fmt.Errorf("%s: %s: vars: %w", h.Name(), p.file, err)
+	}
+	r := &hostRun{p: p, e: e, o: o, ctx: ctx, emit: emit, notified: map[string]bool{}}
+	return r.all(sp, selected)
+}
+
+// hostRun is the state of one Run.
+type hostRun struct {
+	p        *Playbook
+	e        *Env
+	o        RunOptions
+	ctx      context.Context
+	emit     func(Result)
+	notified map[string]bool
+}
+
+func (r *hostRun) all(sp *spec, selected []bool) error {
+	for i, t := range sp.tasks {
+		if !selected[i] {
+			continue
+		}
+		res, stop, err := r.item(KindTask, t, r.o.Check)
+		if err != nil {
+			return err
+		}
+		if res.Status == StatusChanged {
+			for _, n := range t.notify {
+				r.notified[n] = true
+			}
+		}
+		if stop {
+			return nil
+		}
+	}
+	for _, hd := range sp.handlers {
+		if !r.notified[hd.name] {
+			continue
+		}
+		if _, stop, err := r.item(KindHandler, hd, r.o.Check); err != nil || stop {
+			return err
+		}
+	}
+	for _, c := range sp.checks {
+		if !tagsSelect(c.tags, r.o.Tags, r.o.SkipTags) {
+			continue
+		}
+		// Checks only read: they always run in check mode.
+		if _, _, err := r.item(KindCheck, c, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// item runs one task, check or handler and emits its result. stop says
+// the host's run ends here (a failure that is not ignored); err that it
+// could not go on at all.
+func (r *hostRun) item(kind Kind, it *item, check bool) (Result, bool, error) {
+	start := time.Now()
+	if it.checkMode != nil {
+		check = *it.checkMode
+	}
+	rec := &taskRecord{check: check}
+	res := Result{Host: r.e.host.Name(), Kind: kind, Name: it.name, Severity: it.severity}
+	if kind == KindCheck && res.Severity == "" {
+		res.Severity = "medium"
+	}
+	ret, runErr := r.call(it, rec)
+	res.Duration = time.Since(start)
+	res.Planned = rec.planned
+	if r.o.Diff || check {
+		res.Diff = strings.Join(rec.diffs, "")
+	}
+	switch {
+	case errors.Is(runErr, errSkipped):
+		res.Status = StatusSkipped
+	case runErr != nil:
+		res.Status, res.Msg = StatusFailed, fmt.Sprintf("%s: %s", res.Host, runErr)
+		res.Ignored = it.ignoreErrors && kind == KindTask
+	case rec.changed:
+		res.Status = StatusChanged
+	default:
+		res.Status = StatusOK
+	}
+	if s, ok := ret.(glua.LString); ok && runErr == nil {
+		res.Msg = string(s)
+	}
+	if it.register != "" {
+		r.e.vars.RawSetString(it.register, registered(r.e.L, res, ret))
+	}
+	if err := r.fatal(rec, runErr); err != nil {
+		res.Status = StatusUnreachable
+		r.emit(res)
+		return res, true, err
+	}
+	r.emit(res)
+	stop := res.Status == StatusFailed && !res.Ignored && kind != KindCheck
+	return res, stop, nil
+}
+
+// fatal returns the error that ends the whole run: cancellation or an
+// unreachable host. A task's own timeout is only that task's failure.
+func (r *hostRun) fatal(rec *taskRecord, runErr error) error {
+	if runErr == nil {
+		return nil
+	}
+	if rec.hostErr != nil {
+		return rec.hostErr
+	}
+	if err := r.ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", r.e.host.Name(), err)
+	}
+	return nil
+}
+
+var errSkipped = errors.New("skipped: when returned false")
+
+// call evaluates when, then run, under the item's timeout.
+func (r *hostRun) call(it *item, rec *taskRecord) (glua.LValue, error) {
+	ctx := r.ctx
+	timeout := r.o.TaskTimeout
+	if it.timeout > 0 {
+		timeout = it.timeout
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	L, e := r.e.L, r.e
+	e.task, e.ctx = rec, ctx
+	L.SetContext(ctx)
+	defer func() {
+		e.task, e.ctx = nil, r.ctx
+		L.SetContext(r.ctx)
+	}()
+	if it.when != nil {
+		ok, err := r.pcall(it.when, ctx, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("when: %w", err)
+		}
+		if !glua.LVAsBool(ok) {
+			return nil, errSkipped
+		}
+	}
+	return r.pcall(it.run, ctx, timeout)
+}
+
+func (r *hostRun) pcall(fn *glua.LFunction, ctx context.Context, timeout time.Duration) (glua.LValue, error) {
+	L := r.e.L
+	L.Push(fn)
+	L.Push(r.e.vars)
+	if err := L.PCall(1, 1, nil); err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil {
+			return nil, fmt.Errorf("%s: timed out after %s", position(r.p.file, fnLine(fn)), timeout)
+		}
+		return nil, errors.New(errorMessage(err))
+	}
+	ret := L.Get(-1)
+	L.Pop(1)
+	return ret, nil
+}
+
+func fnLine(fn *glua.LFunction) int {
+	if fn.Proto == nil {
+		return 0
+	}
+	return fn.Proto.LineDefined
+}
+
+// registered is what a later task finds in v[register].
+func registered(L *glua.LState, res Result, ret glua.LValue) *glua.LTable {
+	t := L.NewTable()
+	t.RawSetString("status", glua.LString(res.Status))
+	t.RawSetString("changed", glua.LBool(res.Status == StatusChanged))
+	t.RawSetString("failed", glua.LBool(res.Status == StatusFailed))
+	t.RawSetString("skipped", glua.LBool(res.Status == StatusSkipped))
+	t.RawSetString("msg", glua.LString(res.Msg))
+	t.RawSetString("result", ret)
+	return t
+}
+
+// setVars fills the v table with playbook vars < inventory vars < -e.
+func (e *Env) setVars(pbVars *glua.LTable, o RunOptions) error {
+	var own map[string]any
+	if pbVars != nil {
+		g, err := tableToGo(pbVars)
+		if err != nil {
+			return err
+		}
+		m, ok := g.(map[string]any)
+		if !ok {
+			return fmt.Errorf("vars must be a table of names, not a list")
+		}
+		own = m
+	}
+	for k, v := range MergeVars(own, o.Vars, o.ExtraVars) {
+		e.vars.RawSetString(k, toLua(e.L, v))
+	}
+	return nil
+}

@@ -1,0 +1,1 @@
+return { name = "minimal", tasks = { { name = "noop", run = function(v) end } } }
