@@ -1,0 +1,136 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// UnreachableError says a host could not be reached, refused to let us
+// in, or its connection died: the host stops there, as in Ansible.
+type UnreachableError struct {
+	Host string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string { return e.Host + ": unreachable: " + e.Err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// dialer opens SSH connections with one run's credentials, host key
+// check and connect timeout.
+type dialer struct {
+	creds   *Credentials
+	keys    *HostKeys
+	timeout time.Duration
+}
+
+// link is a connection to a target and the bastions it goes through; the
+// bastions stay open as long as the target's connection does.
+type link struct {
+	client *ssh.Client
+	jumps  []*ssh.Client
+}
+
+func (l *link) close() {
+	l.client.Close()
+	l.closeJumps()
+}
+
+// dial connects to t through its jumps, each hop dialled over the one
+// before it.
+func (d *dialer) dial(ctx context.Context, t Target) (*link, error) {
+	l := &link{}
+	var via *ssh.Client
+	for _, hop := range t.Jumps {
+		c, err := d.dialVia(ctx, via, t.Name, hop)
+		if err != nil {
+			l.closeJumps()
+			return nil, fmt.Errorf("bastion %s: %w", hop.hostPort(), err)
+		}
+		l.jumps = append(l.jumps, c)
+		via = c
+	}
+	c, err := d.dialVia(ctx, via, t.Name, t.Endpoint)
+	if err != nil {
+		l.closeJumps()
+		return nil, err
+	}
+	l.client = c
+	return l, nil
+}
+
+func (l *link) closeJumps() {
+	for i := len(l.jumps) - 1; i >= 0; i-- {
+		l.jumps[i].Close()
+	}
+}
+
+// last is the bastion the target is dialled through, or nil.
+func (l *link) last() *ssh.Client {
+	if len(l.jumps) == 0 {
+		return nil
+	}
+	return l.jumps[len(l.jumps)-1]
+}
+
+// dialVia opens a TCP stream to e, directly or through the via bastion,
+// and runs the SSH handshake on it, all within the connect timeout.
+func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e Endpoint) (*ssh.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	addr := e.hostPort()
+	var conn net.Conn
+	var err error
+	if via == nil {
+		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	} else {
+		conn, err = via.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	return d.handshake(ctx, conn, name, e)
+}
+
+// handshake closes conn when ctx ends first: a channel through a bastion
+// has no deadlines, so this is what bounds a silent server.
+func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e Endpoint) (*ssh.Client, error) {
+	addr := e.hostPort()
+	auth, err := d.creds.methods(e)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	cfg := &ssh.ClientConfig{
+		User:              e.User,
+		Auth:              auth,
+		HostKeyCallback:   d.keys.callback(name),
+		HostKeyAlgorithms: d.keys.algorithms(addr),
+		Timeout:           d.timeout,
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if !stop() {
+		if err == nil {
+			c.Close()
+		}
+		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, context.Cause(ctx))
+	}
+	if err != nil {
+		conn.Close()
+		if errors.Is(err, ErrHostKey) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("ssh handshake with %s as %s: %w", addr, e.User, err)
+	}
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+func joinHostPort(host string, port int) string {
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}

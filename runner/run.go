@@ -1,0 +1,288 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"remedy/lua"
+)
+
+// PlayFunc runs the playbook on one connected host. The CLI binds it to a
+// loaded playbook and its options, so the runner needs nothing of how a
+// playbook is run.
+type PlayFunc func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result)) error
+
+// Host is one host to run on.
+type Host struct {
+	Target Target
+	Vars   map[string]any
+	Become *Become // nil: commands run as the connection user
+}
+
+// Options bound and shape a run.
+type Options struct {
+	Forks          int           // hosts worked on at once; at least 1
+	Serial         Serial        // rolling batches; zero: one batch
+	MaxFailPercent float64       // stop once more than this share of a batch failed; negative: never
+	ConnectTimeout time.Duration // per hop: TCP connect and SSH handshake
+	CommandTimeout time.Duration // per remote command; zero: none
+	HostKeys       *HostKeys
+	Credentials    *Credentials
+}
+
+// Run runs play on hosts and returns the recap, with every host's error
+// collected in a multierror. One host's failure never stops the others,
+// unless MaxFailPercent says so. When ctx is cancelled (Ctrl-C) no more
+// hosts start, running commands are signalled and their connections
+// closed, and the recap covers what ran so far.
+func Run(ctx context.Context, info Play, hosts []Host, play PlayFunc, o Options, obs Observer) (Recap, error) {
+	f := &fanout{
+		opts:   o,
+		play:   play,
+		obs:    &syncObserver{o: obs},
+		dialer: &dialer{creds: o.Credentials, keys: o.HostKeys, timeout: o.ConnectTimeout},
+	}
+	f.obs.Start(info)
+	notRun := f.batches(ctx, hosts)
+	slices.SortFunc(f.reports, func(a, b HostReport) int { return strings.Compare(a.Host, b.Host) })
+	recap := Recap{
+		Play:        info,
+		Hosts:       f.reports,
+		NotRun:      notRun,
+		Interrupted: ctx.Err() != nil,
+		Duration:    time.Since(info.Started),
+	}
+	f.obs.End(recap)
+	return recap, hostErrors(recap)
+}
+
+// fanout is one run in progress.
+type fanout struct {
+	opts   Options
+	play   PlayFunc
+	obs    Observer
+	dialer *dialer
+
+	mu      sync.Mutex
+	reports []HostReport
+}
+
+// batches runs the serial batches in turn and returns the hosts never
+// started.
+func (f *fanout) batches(ctx context.Context, hosts []Host) []string {
+	next := 0
+	for _, size := range f.opts.Serial.batches(len(hosts)) {
+		batch := hosts[next : next+size]
+		next += size
+		if notStarted, stop := f.batch(ctx, batch); stop {
+			return append(notStarted, hostNames(hosts[next:])...)
+		}
+	}
+	return nil
+}
+
+// batch runs hosts, at most Forks at a time. It stops starting hosts when
+// ctx ends or too many of the batch have failed, and reports whether the
+// run must stop there.
+func (f *fanout) batch(ctx context.Context, hosts []Host) (notStarted []string, stop bool) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := 0
+	slots := make(chan struct{}, max(f.opts.Forks, 1))
+	for i, h := range hosts {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		mu.Lock()
+		tooMany := f.tooManyFailed(failed, len(hosts))
+		mu.Unlock()
+		if ctx.Err() != nil || tooMany {
+			notStarted = hostNames(hosts[i:])
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if rep := f.host(ctx, h); hostFailed(rep) {
+				mu.Lock()
+				failed++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return notStarted, ctx.Err() != nil || f.tooManyFailed(failed, len(hosts))
+}
+
+// tooManyFailed applies --max-fail-percent to one batch, like Ansible's
+// max_fail_percentage: strictly more than the share must fail.
+func (f *fanout) tooManyFailed(failed, batch int) bool {
+	p := f.opts.MaxFailPercent
+	return p >= 0 && failed > 0 && float64(failed)*100 > p*float64(batch)
+}
+
+func hostFailed(r HostReport) bool {
+	return r.Unreachable || r.Stats.Failed > 0
+}
+
+// host connects to one host, gathers its facts, runs the playbook on it
+// and reports all of it.
+func (f *fanout) host(ctx context.Context, h Host) HostReport {
+	start := time.Now()
+	name := h.Target.Name
+	f.obs.HostStarted(name)
+	rep := HostReport{Host: name}
+	emit := func(r lua.Result) {
+		r.Host = name
+		rep.Results = append(rep.Results, r)
+		countResult(&rep.Stats, r)
+		f.obs.Result(r)
+	}
+	rep.Err = f.connectAndPlay(ctx, h, &rep, emit)
+	var unreachable *UnreachableError
+	if errors.As(rep.Err, &unreachable) {
+		rep.Unreachable = true
+		rep.Stats.Unreachable = max(rep.Stats.Unreachable, 1)
+	}
+	rep.Duration = time.Since(start)
+	f.mu.Lock()
+	f.reports = append(f.reports, rep)
+	f.mu.Unlock()
+	f.obs.HostDone(rep)
+	return rep
+}
+
+// factsTask names the first result of every host, as Ansible does.
+const factsTask = "Gathering Facts"
+
+func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *HostReport, emit func(lua.Result)) error {
+	start := time.Now()
+	conn, err := connect(ctx, h.Target, f.dialer, h.Become, f.opts.CommandTimeout, f.obs.Command)
+	var facts lua.Facts
+	if err == nil {
+		defer conn.Close()
+		facts, err = gatherFacts(ctx, conn)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	emit(factsResult(err, facts, time.Since(start)))
+	if err != nil {
+		return err
+	}
+	rep.Facts = &facts
+	err = f.play(ctx, conn, facts, h.Vars, emit)
+	if err != nil && ctx.Err() == nil && !endedInFailure(rep.Results) {
+		// The playbook stopped without a failed result to show for it
+		// (a Lua error outside any task): record it so the host counts
+		// as failed.
+		emit(lua.Result{Kind: lua.KindTask, Name: "playbook", Status: lua.StatusFailed, Msg: err.Error()})
+	}
+	return err
+}
+
+func endedInFailure(results []lua.Result) bool {
+	n := len(results)
+	return n > 0 && results[n-1].Status == lua.StatusFailed
+}
+
+func gatherFacts(ctx context.Context, conn *Conn) (lua.Facts, error) {
+	out, err := conn.Exec(ctx, lua.FactsCommand(), nil)
+	if err != nil {
+		return lua.Facts{}, fmt.Errorf("%s: gather facts: %w", conn.Name(), err)
+	}
+	if out.ExitCode != 0 {
+		return lua.Facts{}, fmt.Errorf("%s: gather facts: exit %d: %s", conn.Name(), out.ExitCode, firstLine(out.Stderr))
+	}
+	facts, err := lua.ParseFacts(out.Stdout)
+	if err != nil {
+		return lua.Facts{}, fmt.Errorf("%s: %w", conn.Name(), err)
+	}
+	return facts, nil
+}
+
+func factsResult(err error, facts lua.Facts, d time.Duration) lua.Result {
+	r := lua.Result{Kind: lua.KindTask, Name: factsTask, Status: lua.StatusOK, Duration: d}
+	var unreachable *UnreachableError
+	switch {
+	case errors.As(err, &unreachable):
+		r.Status, r.Msg = lua.StatusUnreachable, err.Error()
+	case err != nil:
+		r.Status, r.Msg = lua.StatusFailed, err.Error()
+	default:
+		r.Msg = fmt.Sprintf("%s %s, %s init, %s, firewall %s", facts.OSID, facts.OSVersion, facts.Init, facts.SSHDVersion, facts.Firewall)
+	}
+	return r
+}
+
+// countResult adds a result to the recap's counters the way Ansible does:
+// a changed task is also ok, and an ignored failure is not a failure.
+func countResult(s *Stats, r lua.Result) {
+	switch r.Status {
+	case lua.StatusOK:
+		s.OK++
+	case lua.StatusChanged:
+		s.OK++
+		s.Changed++
+	case lua.StatusFailed:
+		if r.Ignored {
+			s.Ignored++
+		} else {
+			s.Failed++
+		}
+	case lua.StatusSkipped:
+		s.Skipped++
+	case lua.StatusUnreachable:
+		s.Unreachable++
+	}
+}
+
+// hostErrors collects every host's error, interruptions aside.
+func hostErrors(r Recap) error {
+	var all *multierror.Error
+	for _, h := range r.Hosts {
+		if h.Err == nil || errors.Is(h.Err, context.Canceled) {
+			continue
+		}
+		err := h.Err
+		if !strings.HasPrefix(err.Error(), h.Host+":") {
+			err = fmt.Errorf("%s: %w", h.Host, err)
+		}
+		all = multierror.Append(all, err)
+	}
+	return all.ErrorOrNil()
+}
+
+func hostNames(hosts []Host) []string {
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
+		names[i] = h.Target.Name
+	}
+	return names
+}
+
+// syncObserver serialises calls so an Observer needs no locking.
+type syncObserver struct {
+	mu sync.Mutex
+	o  Observer
+}
+
+func (s *syncObserver) Start(p Play)         { s.mu.Lock(); defer s.mu.Unlock(); s.o.Start(p) }
+func (s *syncObserver) HostStarted(h string) { s.mu.Lock(); defer s.mu.Unlock(); s.o.HostStarted(h) }
+func (s *syncObserver) Command(c Command)    { s.mu.Lock(); defer s.mu.Unlock(); s.o.Command(c) }
+func (s *syncObserver) Result(r lua.Result)  { s.mu.Lock(); defer s.mu.Unlock(); s.o.Result(r) }
+func (s *syncObserver) HostDone(r HostReport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.o.HostDone(r)
+}
+func (s *syncObserver) End(r Recap) { s.mu.Lock(); defer s.mu.Unlock(); s.o.End(r) }

@@ -1,0 +1,220 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/kevinburke/ssh_config"
+)
+
+// Endpoint is one SSH server to dial: a managed host or a bastion.
+type Endpoint struct {
+	Addr     string
+	Port     int
+	User     string
+	KeyFiles []string
+	Password string // from the inventory (ansible_password); -k is in Credentials
+
+	explicitKey bool // KeyFiles were named by someone, not OpenSSH's defaults
+}
+
+func (e Endpoint) hostPort() string {
+	return joinHostPort(e.Addr, e.Port)
+}
+
+// Target is how to reach one inventory host: through Jumps, in order, to
+// the host itself.
+type Target struct {
+	Name string
+	Endpoint
+	Jumps []Endpoint
+}
+
+// Settings are connection settings from one source; empty fields are
+// unset and fall through to the next source.
+type Settings struct {
+	Addr      string
+	Port      int
+	User      string
+	KeyFile   string
+	Password  string
+	ProxyJump []string // "[user@]host[:port]" hops, first dialled first
+}
+
+// sshConfig is the part of ~/.ssh/config remedy reads.
+type sshConfig interface {
+	Get(alias, key string) (string, error)
+	GetAll(alias, key string) ([]string, error)
+}
+
+// LoadSSHConfig reads an OpenSSH client config; a missing file is an
+// empty config.
+func LoadSSHConfig(path string) (*ssh_config.Config, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return &ssh_config.Config{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ssh config: %w", err)
+	}
+	defer f.Close()
+	cfg, err := ssh_config.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("ssh config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Defaults are the last resort: the local user, port 22 and OpenSSH's
+// default key files.
+type Defaults struct {
+	User string
+	Home string
+}
+
+// Resolve decides how to reach host name. Each setting comes from the
+// first source that has it: the inventory, then the command line (-u,
+// --private-key), then ssh config (looked up by inventory name, like
+// `ssh name` would), then defaults. The command line sits above ssh
+// config because ansible passes it to ssh as -o options, which win there.
+func Resolve(name string, inv, cli Settings, cfg sshConfig, def Defaults) (Target, error) {
+	c := configFor(cfg, name, def.Home)
+	t := Target{Name: name}
+	t.Addr = firstString(inv.Addr, c.Addr, name)
+	t.User = firstString(inv.User, cli.User, c.User, def.User)
+	t.Password = inv.Password
+	port, err := firstPort(name, inv.Port, c.port)
+	if err != nil {
+		return Target{}, err
+	}
+	t.Port = port
+	t.KeyFiles, t.explicitKey = keyFiles(def.Home, c.KeyFiles, inv.KeyFile, cli.KeyFile)
+	jumps := inv.ProxyJump
+	if len(jumps) == 0 {
+		jumps = c.Jumps
+	}
+	for _, j := range jumps {
+		hop, err := resolveJump(j, cli, cfg, def, t)
+		if err != nil {
+			return Target{}, fmt.Errorf("%s: ProxyJump %q: %w", name, j, err)
+		}
+		t.Jumps = append(t.Jumps, hop)
+	}
+	return t, nil
+}
+
+// hostConfig is what ssh config says about one alias.
+type hostConfig struct {
+	Addr, User, port string
+	KeyFiles         []string
+	Jumps            []string
+}
+
+func configFor(cfg sshConfig, alias, home string) hostConfig {
+	get := func(key string) string {
+		v, _ := cfg.Get(alias, key)
+		return v
+	}
+	c := hostConfig{
+		Addr: strings.ReplaceAll(get("HostName"), "%h", alias),
+		User: get("User"),
+		port: get("Port"),
+	}
+	files, _ := cfg.GetAll(alias, "IdentityFile")
+	for _, f := range files {
+		c.KeyFiles = append(c.KeyFiles, expandHome(f, home))
+	}
+	if pj := get("ProxyJump"); pj != "" && !strings.EqualFold(pj, "none") {
+		c.Jumps = strings.Split(pj, ",")
+	}
+	return c
+}
+
+// resolveJump reads "[user@]host[:port]", then fills the gaps from ssh
+// config for that host, the command line and defaults. A bastion without
+// its own key files uses the target's.
+func resolveJump(spec string, cli Settings, cfg sshConfig, def Defaults, target Target) (Endpoint, error) {
+	user, hostport, ok := strings.Cut(spec, "@")
+	if !ok {
+		user, hostport = "", spec
+	}
+	host, portStr := hostport, ""
+	if i := strings.LastIndex(hostport, ":"); i >= 0 && !strings.Contains(hostport[i+1:], "]") {
+		host, portStr = hostport[:i], hostport[i+1:]
+	}
+	host = strings.Trim(host, "[]")
+	if host == "" {
+		return Endpoint{}, fmt.Errorf("no host")
+	}
+	c := configFor(cfg, host, def.Home)
+	e := Endpoint{Addr: firstString(c.Addr, host), User: firstString(user, c.User, cli.User, def.User)}
+	specPort := 0
+	if portStr != "" {
+		p, err := strconv.Atoi(portStr)
+		if err != nil {
+			return Endpoint{}, fmt.Errorf("port %q: %w", portStr, err)
+		}
+		specPort = p
+	}
+	port, err := firstPort(host, specPort, c.port)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	e.Port = port
+	e.KeyFiles, e.explicitKey = target.KeyFiles, target.explicitKey
+	if len(c.KeyFiles) > 0 {
+		e.KeyFiles, e.explicitKey = c.KeyFiles, true
+	}
+	return e, nil
+}
+
+// keyFiles picks the key files: the inventory's, else --private-key,
+// else ssh config's IdentityFile lines, else OpenSSH's default names.
+func keyFiles(home string, fromConfig []string, inv, cli string) ([]string, bool) {
+	switch {
+	case inv != "":
+		return []string{expandHome(inv, home)}, true
+	case cli != "":
+		return []string{expandHome(cli, home)}, true
+	case len(fromConfig) > 0:
+		return fromConfig, true
+	}
+	var def []string
+	for _, n := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
+		def = append(def, filepath.Join(home, ".ssh", n))
+	}
+	return def, false
+}
+
+func firstPort(host string, inv int, fromConfig string) (int, error) {
+	if inv != 0 {
+		return inv, nil
+	}
+	if fromConfig == "" {
+		return 22, nil
+	}
+	p, err := strconv.Atoi(fromConfig)
+	if err != nil || p <= 0 || p > 65535 {
+		return 0, fmt.Errorf("%s: ssh config Port %q is not a port", host, fromConfig)
+	}
+	return p, nil
+}
+
+func firstString(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func expandHome(path, home string) string {
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		return filepath.Join(home, rest)
+	}
+	return path
+}
