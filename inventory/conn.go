@@ -1,0 +1,175 @@
+package inventory
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Conn is how to reach a host, read from its connection variables.
+type Conn struct {
+	Addr           string // ansible_host, else the inventory name
+	Port           int    // ansible_port, else -o Port= in ansible_ssh_common_args, else 22
+	User           string // ansible_user, else -o User=; empty means the runner's default
+	KeyFile        string // ansible_ssh_private_key_file
+	Password       string // ansible_password (ansible_ssh_pass)
+	Become         bool
+	BecomeUser     string // empty means root
+	BecomePassword string // ansible_become_password (ansible_become_pass, ansible_sudo_pass)
+	// ProxyJump lists the jump hosts, first hop first, each "[user@]host[:port]",
+	// from -J or -o ProxyJump= in ansible_ssh_common_args.
+	ProxyJump []string
+}
+
+// Conn reads the host's connection variables. As with ssh, an ansible_*
+// variable wins over the same setting in ansible_ssh_common_args.
+func (h *Host) Conn() Conn {
+	c := Conn{
+		Addr:           h.firstString("ansible_host", "ansible_ssh_host"),
+		User:           h.firstString("ansible_user", "ansible_ssh_user"),
+		KeyFile:        h.firstString("ansible_ssh_private_key_file", "ansible_private_key_file"),
+		Password:       h.firstString("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
+		Become:         truthy(h.Vars["ansible_become"]),
+		BecomeUser:     h.firstString("ansible_become_user"),
+		BecomePassword: h.firstString("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass"),
+	}
+	if c.Addr == "" {
+		c.Addr = h.Name
+	}
+	if p, err := toInt(h.first("ansible_port", "ansible_ssh_port")); err == nil {
+		c.Port = p
+	}
+	args := sshArgs(h.firstString("ansible_ssh_common_args") + " " + h.firstString("ansible_ssh_extra_args"))
+	if c.Port == 0 {
+		c.Port, _ = strconv.Atoi(args.port)
+	}
+	if c.Port == 0 {
+		c.Port = 22
+	}
+	if c.User == "" {
+		c.User = args.user
+	}
+	c.ProxyJump = args.jumps
+	return c
+}
+
+func (h *Host) first(keys ...string) any {
+	for _, k := range keys {
+		if v, ok := h.Vars[k]; ok && v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+func (h *Host) firstString(keys ...string) string {
+	v := h.first(keys...)
+	if v == nil {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return pyJSONScalar(v)
+}
+
+// truthy is Ansible's boolean conversion of a variable.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int:
+		return x == 1
+	case float64:
+		return x == 1
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "yes", "on", "1", "true", "t", "y", "1.0":
+			return true
+		}
+	}
+	return false
+}
+
+// sshOptions are the settings remedy honours from ssh command-line args.
+type sshOptions struct {
+	port, user string
+	jumps      []string
+}
+
+// sshArgs reads -J, -p, -l and -o Port=/User=/ProxyJump= from ssh arguments;
+// as in ssh, the first value of an option wins.
+func sshArgs(s string) sshOptions {
+	var o sshOptions
+	words, err := shlexSplit(s)
+	if err != nil {
+		return o
+	}
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if len(w) < 2 || w[0] != '-' || !strings.Contains("oJpl", w[1:2]) {
+			continue
+		}
+		flag, val := w[:2], w[2:]
+		if val == "" && i+1 < len(words) {
+			i++
+			val = words[i]
+		}
+		o.apply(flag, val)
+	}
+	return o
+}
+
+func (o *sshOptions) apply(flag, val string) {
+	switch flag {
+	case "-J":
+		o.setJumps(val)
+	case "-p":
+		o.port = firstNonEmpty(o.port, val)
+	case "-l":
+		o.user = firstNonEmpty(o.user, val)
+	case "-o":
+		key, v, ok := strings.Cut(val, "=")
+		if !ok {
+			key, v, _ = strings.Cut(strings.TrimSpace(val), " ")
+		}
+		switch strings.ToLower(strings.TrimSpace(key)) {
+		case "port":
+			o.port = firstNonEmpty(o.port, strings.TrimSpace(v))
+		case "user":
+			o.user = firstNonEmpty(o.user, strings.TrimSpace(v))
+		case "proxyjump":
+			o.setJumps(strings.TrimSpace(v))
+		}
+	}
+}
+
+func (o *sshOptions) setJumps(val string) {
+	if o.jumps != nil || val == "" || strings.EqualFold(val, "none") {
+		return
+	}
+	for _, hop := range strings.Split(val, ",") {
+		if hop = strings.TrimSpace(strings.TrimPrefix(hop, "ssh://")); hop != "" {
+			o.jumps = append(o.jumps, hop)
+		}
+	}
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// String describes the connection without its secrets.
+func (c Conn) String() string {
+	s := fmt.Sprintf("%s:%d", c.Addr, c.Port)
+	if c.User != "" {
+		s = c.User + "@" + s
+	}
+	if len(c.ProxyJump) > 0 {
+		s += " via " + strings.Join(c.ProxyJump, ",")
+	}
+	return s
+}

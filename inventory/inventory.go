@@ -1,0 +1,280 @@
+// Package inventory reads Ansible-compatible inventories (INI, YAML, a
+// directory of them, an "h1,h2," list, group_vars and host_vars), merges
+// variables with Ansible's precedence and selects hosts with Ansible's host
+// patterns.
+package inventory
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Inventory is every host and group of one or more merged sources.
+type Inventory struct {
+	groups     map[string]*group
+	groupOrder []*group
+	hosts      map[string]*Host
+	hostOrder  []*Host
+}
+
+// Host is one inventory host.
+type Host struct {
+	Name string
+	// Vars are the host's variables merged with Ansible's precedence:
+	// inventory group vars (all, then groups by depth, priority, name),
+	// group_vars files in the same order, inventory host vars, host_vars files.
+	Vars map[string]any
+	// Groups are the names of every group the host belongs to, directly or
+	// through children, sorted, without "all": Ansible's group_names.
+	Groups []string
+
+	own      map[string]any
+	fileVars map[string]any
+	groups   []*group
+}
+
+// group is an inventory group; only the package walks the group tree.
+type group struct {
+	name     string
+	vars     map[string]any
+	fileVars map[string]any
+	children []*group
+	parents  []*group
+	hosts    []*Host
+	priority int
+	depth    int
+}
+
+const (
+	groupAll       = "all"
+	groupUngrouped = "ungrouped"
+)
+
+func newInventory() *Inventory {
+	inv := &Inventory{groups: map[string]*group{}, hosts: map[string]*Host{}}
+	inv.addGroup(groupAll)
+	inv.addGroup(groupUngrouped)
+	return inv
+}
+
+// Load reads each source (an inventory file, a directory of them, or a
+// comma-separated host list such as "h1,h2,") into one inventory, in order,
+// then reads group_vars and host_vars beside each source.
+func Load(sources []string) (*Inventory, error) {
+	inv := newInventory()
+	for _, src := range sources {
+		if err := inv.loadSource(src); err != nil {
+			return nil, err
+		}
+	}
+	inv.reconcile()
+	for _, src := range sources {
+		if err := inv.loadVarsDirs(src); err != nil {
+			return nil, err
+		}
+	}
+	inv.mergeVars()
+	return inv, nil
+}
+
+func (inv *Inventory) addGroup(name string) *group {
+	if g, ok := inv.groups[name]; ok {
+		return g
+	}
+	g := &group{name: name, vars: map[string]any{}, priority: 1}
+	inv.groups[name] = g
+	inv.groupOrder = append(inv.groupOrder, g)
+	return g
+}
+
+// addHost adds a host to a group; the port only counts when the host is new,
+// as in Ansible.
+func (inv *Inventory) addHost(name string, g *group, port int) *Host {
+	h, ok := inv.hosts[name]
+	if !ok {
+		h = &Host{Name: name, own: map[string]any{}}
+		if port > 0 {
+			h.own["ansible_port"] = port
+		}
+		inv.hosts[name] = h
+		inv.hostOrder = append(inv.hostOrder, h)
+	}
+	if g != nil && !g.hasHost(h) {
+		g.hosts = append(g.hosts, h)
+		h.groups = append(h.groups, g)
+	}
+	return h
+}
+
+func (g *group) hasHost(h *Host) bool {
+	for _, x := range g.hosts {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
+// addChild makes child a child group of parent, refusing cycles.
+func (inv *Inventory) addChild(parent, child *group) error {
+	if parent == child {
+		return fmt.Errorf("group %q cannot be a child of itself", parent.name)
+	}
+	for _, c := range parent.children {
+		if c == child {
+			return nil
+		}
+	}
+	if parent.hasAncestor(child) {
+		return fmt.Errorf("adding group %q as child of %q creates a cycle", child.name, parent.name)
+	}
+	parent.children = append(parent.children, child)
+	child.parents = append(child.parents, parent)
+	return nil
+}
+
+func (g *group) hasAncestor(a *group) bool {
+	for _, p := range g.parents {
+		if p == a || p.hasAncestor(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// setGroupVar sets an inventory variable on a group; ansible_group_priority
+// is not a variable but the group's priority.
+func setGroupVar(g *group, key string, value any) error {
+	if key != "ansible_group_priority" {
+		g.vars[key] = value
+		return nil
+	}
+	p, err := toInt(value)
+	if err != nil {
+		return fmt.Errorf("group %s: ansible_group_priority: %w", g.name, err)
+	}
+	g.priority = p
+	return nil
+}
+
+// reconcile applies Ansible's rules once all sources are read: every group
+// without a parent is a child of all, and a host that is in some group other
+// than all and ungrouped leaves ungrouped; a host in no group joins it.
+func (inv *Inventory) reconcile() {
+	all, ungrouped := inv.groups[groupAll], inv.groups[groupUngrouped]
+	for _, g := range inv.groupOrder {
+		if g != all && len(g.parents) == 0 {
+			// Cannot fail: all has no parents.
+			_ = inv.addChild(all, g)
+		}
+	}
+	for _, h := range inv.hostOrder {
+		if len(h.groups) == 0 {
+			inv.addHost(h.Name, ungrouped, 0)
+			continue
+		}
+		if len(h.groups) > 1 && ungrouped.hasHost(h) {
+			ungrouped.removeHost(h)
+		}
+	}
+	inv.setDepths(all, 0)
+}
+
+func (g *group) removeHost(h *Host) {
+	hosts := g.hosts[:0]
+	for _, x := range g.hosts {
+		if x != h {
+			hosts = append(hosts, x)
+		}
+	}
+	g.hosts = hosts
+	groups := h.groups[:0]
+	for _, x := range h.groups {
+		if x != g {
+			groups = append(groups, x)
+		}
+	}
+	h.groups = groups
+}
+
+// setDepths gives each group its longest distance from all, which orders
+// group variables.
+func (inv *Inventory) setDepths(g *group, depth int) {
+	if depth > g.depth || g.name == groupAll {
+		g.depth = depth
+	}
+	for _, c := range g.children {
+		if depth+1 > c.depth {
+			inv.setDepths(c, depth+1)
+		}
+	}
+}
+
+// ancestry returns every group h is in, directly or through children.
+func (h *Host) ancestry() []*group {
+	seen := map[*group]bool{}
+	var out []*group
+	var walk func(g *group)
+	walk = func(g *group) {
+		if seen[g] {
+			return
+		}
+		seen[g] = true
+		out = append(out, g)
+		for _, p := range g.parents {
+			walk(p)
+		}
+	}
+	for _, g := range h.groups {
+		walk(g)
+	}
+	return out
+}
+
+// sortGroups orders groups as Ansible merges their variables: by depth, then
+// ansible_group_priority, then name.
+func sortGroups(groups []*group) {
+	sort.SliceStable(groups, func(i, j int) bool {
+		a, b := groups[i], groups[j]
+		if a.depth != b.depth {
+			return a.depth < b.depth
+		}
+		if a.priority != b.priority {
+			return a.priority < b.priority
+		}
+		return a.name < b.name
+	})
+}
+
+// mergeVars computes each host's Vars and Groups.
+func (inv *Inventory) mergeVars() {
+	for _, h := range inv.hostOrder {
+		groups := h.ancestry()
+		sortGroups(groups)
+		vars := map[string]any{}
+		for _, g := range groups {
+			combine(vars, g.vars)
+		}
+		for _, g := range groups {
+			combine(vars, g.fileVars)
+		}
+		combine(vars, h.own)
+		combine(vars, h.fileVars)
+		h.Vars = vars
+		h.Groups = h.Groups[:0]
+		for _, g := range groups {
+			if g.name != groupAll {
+				h.Groups = append(h.Groups, g.name)
+			}
+		}
+		sort.Strings(h.Groups)
+	}
+}
+
+// combine overlays src on dst key by key: Ansible's default
+// hash_behaviour=replace.
+func combine(dst, src map[string]any) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}
