@@ -1,0 +1,116 @@
+package output
+
+import (
+	"errors"
+	"time"
+
+	"remedy/lua"
+	"remedy/runner"
+)
+
+// The fixtures: an audit of three hosts (one drifting, one compliant, one
+// unreachable) and a run of the same fleet. Messages carry characters
+// that every format must escape.
+
+var started = time.Date(2026, 11, 25, 16, 0, 0, 0, time.UTC)
+
+const sshdDiff = `--- /etc/ssh/sshd_config
++++ /etc/ssh/sshd_config (planned)
+@@ -11,3 +11,4 @@
+ #Port 22
++Port 33001
+ #AddressFamily any
+ #ListenAddress 0.0.0.0
+`
+
+const nftDiff = `--- /etc/nftables.conf
++++ /etc/nftables.conf (planned)
+@@ -9,5 +9,6 @@
+ 		ct state established,related accept
+ 		iif "lo" accept
+ 		tcp dport 22 accept
++		udp dport 33001 accept
+ 	}
+ }
+`
+
+func debianFacts(firewall string) *lua.Facts {
+	return &lua.Facts{OSID: "debian", OSVersion: "12", OSFamily: "debian", Init: "systemd",
+		SSHDVersion: "OpenSSH_9.2p1", Firewall: firewall, SELinux: "disabled", Root: true, User: "root"}
+}
+
+func web1Results(changed lua.Status) []lua.Result {
+	return []lua.Result{
+		{Host: "web1", Kind: lua.KindTask, Name: "S3 FASP UDP port is open", Status: changed,
+			Msg: "udp/33001 is dropped by rule 4 of chain inet filter input (policy drop)", Diff: nftDiff,
+			Planned:  []string{"nft add rule inet filter input udp dport 33001 accept", "nft list ruleset > /etc/nftables.conf.remedy-tmp"},
+			Duration: 120 * time.Millisecond},
+		{Host: "web1", Kind: lua.KindTask, Name: "S1 sshd listens on 33001", Status: changed,
+			Msg: "sshd listens on 22; adds 33001", Diff: sshdDiff,
+			Planned:  []string{"sshd -t -f /etc/ssh/sshd_config.remedy-tmp", "kill -HUP 812"},
+			Duration: 340 * time.Millisecond},
+		{Host: "web1", Kind: lua.KindTask, Name: "S6 Vlink UDP port", Status: lua.StatusSkipped,
+			Msg: "vlinks is off", Duration: time.Millisecond},
+		{Host: "web1", Kind: lua.KindCheck, Name: "root login disabled", Status: lua.StatusFailed, Severity: "high",
+			Msg: "PermitRootLogin is yes <script>alert(1)</script> | *bold* `tick`", Duration: 15 * time.Millisecond},
+		{Host: "web1", Kind: lua.KindTask, Name: "legacy cleanup", Status: lua.StatusFailed, Ignored: true,
+			Msg: "no /etc/legacy.conf", Duration: 4 * time.Millisecond},
+	}
+}
+
+func dbResults() []lua.Result {
+	const host = "db-server-long-name.example"
+	return []lua.Result{
+		{Host: host, Kind: lua.KindTask, Name: "S3 FASP UDP port is open", Status: lua.StatusOK,
+			Msg: "udp/33001 accepted by firewalld zone public (port 33001/udp)", Duration: 90 * time.Millisecond},
+		{Host: host, Kind: lua.KindTask, Name: "S1 sshd listens on 33001", Status: lua.StatusOK,
+			Msg: "sshd listens on 33001", Duration: 80 * time.Millisecond},
+		{Host: host, Kind: lua.KindTask, Name: "S6 Vlink UDP port", Status: lua.StatusSkipped,
+			Msg: "vlinks is off", Duration: time.Millisecond},
+		{Host: host, Kind: lua.KindCheck, Name: "root login disabled", Status: lua.StatusOK, Severity: "high",
+			Msg: "PermitRootLogin is no", Duration: 12 * time.Millisecond},
+		{Host: host, Kind: lua.KindHandler, Name: "reload sshd", Status: lua.StatusOK, Duration: 30 * time.Millisecond},
+	}
+}
+
+func fleet(play runner.Play, web1Status lua.Status) runner.Recap {
+	web1Stats := runner.Stats{OK: 3, Changed: 2, Skipped: 1, Failed: 1, Ignored: 1}
+	return runner.Recap{
+		Play: play,
+		Hosts: []runner.HostReport{
+			{Host: "web1", Facts: debianFacts("nftables"), Results: web1Results(web1Status), Stats: web1Stats,
+				Duration: 1500 * time.Millisecond},
+			{Host: "down1", Unreachable: true, Stats: runner.Stats{Unreachable: 1},
+				Err: errors.New("down1: dial 198.18.0.9:22: connect: connection refused"), Duration: 10 * time.Second},
+			{Host: "db-server-long-name.example", Facts: debianFacts("firewalld"), Results: dbResults(),
+				Stats: runner.Stats{OK: 4, Skipped: 1}, Duration: 900 * time.Millisecond},
+		},
+		Duration: 11 * time.Second,
+	}
+}
+
+func auditRecap() runner.Recap {
+	play := runner.Play{Name: "Aspera HSTS network", Path: "playbooks/aspera-server.lua", Check: true, Diff: true,
+		Audit: true, Hosts: []string{"web1", "db-server-long-name.example", "down1"}, Started: started}
+	return fleet(play, lua.StatusChanged)
+}
+
+func runRecap() runner.Recap {
+	play := runner.Play{Name: "Aspera HSTS network", Path: "playbooks/aspera-server.lua",
+		Hosts: []string{"web1", "db-server-long-name.example", "down1"}, Started: started}
+	return fleet(play, lua.StatusChanged)
+}
+
+// replay feeds a recap to an observer as the runner would: each host's
+// events in turn, then the end.
+func replay(o runner.Observer, r runner.Recap) {
+	o.Start(r.Play)
+	for _, h := range r.Hosts {
+		o.HostStarted(h.Host)
+		for _, res := range h.Results {
+			o.Result(res)
+		}
+		o.HostDone(h)
+	}
+	o.End(r)
+}

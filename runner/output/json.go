@@ -1,0 +1,135 @@
+package output
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"remedy/lua"
+	"remedy/runner"
+)
+
+// jsonRun is the document -o json writes once, at the end of a run. Its
+// schema is documented in docs/output.md; change both together.
+type jsonRun struct {
+	Playbook    string     `json:"playbook"`
+	Path        string     `json:"path"`
+	Check       bool       `json:"check"`
+	Diff        bool       `json:"diff"`
+	Audit       bool       `json:"audit"`
+	Started     time.Time  `json:"started"`
+	Finished    time.Time  `json:"finished"`
+	DurationMS  int64      `json:"duration_ms"`
+	Interrupted bool       `json:"interrupted"`
+	Hosts       []jsonHost `json:"hosts"`
+	NotRun      []string   `json:"not_run"`
+	Totals      jsonStats  `json:"totals"`
+}
+
+type jsonHost struct {
+	Name        string       `json:"name"`
+	Unreachable bool         `json:"unreachable"`
+	Error       string       `json:"error,omitempty"`
+	DurationMS  int64        `json:"duration_ms"`
+	Facts       *lua.Facts   `json:"facts,omitempty"`
+	Tasks       []jsonResult `json:"tasks"`
+	Stats       jsonStats    `json:"stats"`
+}
+
+type jsonResult struct {
+	Name       string   `json:"name"`
+	Kind       lua.Kind `json:"kind"`
+	Status     string   `json:"status"`
+	Changed    bool     `json:"changed"`
+	Ignored    bool     `json:"ignored,omitempty"`
+	Severity   string   `json:"severity,omitempty"`
+	Msg        string   `json:"msg"`
+	Diff       string   `json:"diff,omitempty"`
+	Planned    []string `json:"planned,omitempty"`
+	DurationMS int64    `json:"duration_ms"`
+}
+
+type jsonStats struct {
+	OK          int `json:"ok"`
+	Changed     int `json:"changed"`
+	Unreachable int `json:"unreachable"`
+	Failed      int `json:"failed"`
+	Skipped     int `json:"skipped"`
+	Rescued     int `json:"rescued"`
+	Ignored     int `json:"ignored"`
+}
+
+// WriteJSON writes the whole run as one indented JSON document.
+func WriteJSON(w io.Writer, r runner.Recap) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(jsonDocument(r)); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
+
+func jsonDocument(r runner.Recap) jsonRun {
+	doc := jsonRun{
+		Playbook:    r.Play.Name,
+		Path:        r.Play.Path,
+		Check:       r.Play.Check,
+		Diff:        r.Play.Diff,
+		Audit:       r.Play.Audit,
+		Started:     r.Play.Started,
+		Finished:    r.Play.Started.Add(r.Duration),
+		DurationMS:  r.Duration.Milliseconds(),
+		Interrupted: r.Interrupted,
+		Hosts:       []jsonHost{},
+		NotRun:      append([]string{}, r.NotRun...),
+	}
+	var total runner.Stats
+	for _, h := range sortedHosts(r.Hosts) {
+		doc.Hosts = append(doc.Hosts, jsonHostOf(h))
+		total = addStats(total, h.Stats)
+	}
+	doc.Totals = jsonStats(total)
+	return doc
+}
+
+func jsonHostOf(h runner.HostReport) jsonHost {
+	jh := jsonHost{
+		Name:        h.Host,
+		Unreachable: h.Unreachable,
+		DurationMS:  h.Duration.Milliseconds(),
+		Facts:       h.Facts,
+		Tasks:       []jsonResult{},
+		Stats:       jsonStats(h.Stats),
+	}
+	if h.Err != nil {
+		jh.Error = h.Err.Error()
+	}
+	for _, res := range h.Results {
+		jh.Tasks = append(jh.Tasks, jsonResult{
+			Name:       res.Name,
+			Kind:       res.Kind,
+			Status:     string(res.Status),
+			Changed:    res.Status == lua.StatusChanged,
+			Ignored:    res.Ignored,
+			Severity:   res.Severity,
+			Msg:        res.Msg,
+			Diff:       res.Diff,
+			Planned:    res.Planned,
+			DurationMS: res.Duration.Milliseconds(),
+		})
+	}
+	return jh
+}
+
+func addStats(a, b runner.Stats) runner.Stats {
+	return runner.Stats{
+		OK:          a.OK + b.OK,
+		Changed:     a.Changed + b.Changed,
+		Unreachable: a.Unreachable + b.Unreachable,
+		Failed:      a.Failed + b.Failed,
+		Skipped:     a.Skipped + b.Skipped,
+		Rescued:     a.Rescued + b.Rescued,
+		Ignored:     a.Ignored + b.Ignored,
+	}
+}

@@ -1,0 +1,208 @@
+package output
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"remedy/lua"
+	"remedy/runner"
+)
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Hostname   string          `xml:"hostname,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr"`
+	Properties []junitProperty `xml:"properties>property,omitempty"`
+	Cases      []junitCase     `xml:"testcase"`
+	SystemErr  string          `xml:"system-err,omitempty"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitProblem `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes the run as JUnit XML: a testsuite per host, a testcase
+// per task, check and handler. Failed tasks and checks are failures, and so
+// is drift in check mode (a task that would change something); an
+// unreachable host is an error.
+func WriteJUnit(w io.Writer, r runner.Recap) error {
+	doc := junitSuites{Name: r.Play.Name}
+	var total time.Duration
+	for _, h := range sortedHosts(r.Hosts) {
+		s := junitSuiteOf(h, r.Play)
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		doc.Skipped += s.Skipped
+		total += h.Duration
+		doc.Suites = append(doc.Suites, s)
+	}
+	doc.Time = seconds(total)
+	out, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write junit: %w", err)
+	}
+	if _, err := fmt.Fprintf(w, "%s%s\n", xml.Header, out); err != nil {
+		return fmt.Errorf("write junit: %w", err)
+	}
+	return nil
+}
+
+func junitSuiteOf(h runner.HostReport, play runner.Play) junitSuite {
+	s := junitSuite{
+		Name:       h.Host,
+		Hostname:   h.Host,
+		Time:       seconds(h.Duration),
+		Timestamp:  play.Started.UTC().Format("2006-01-02T15:04:05"),
+		Properties: factProperties(h.Facts),
+	}
+	reportedUnreachable := false
+	for _, res := range h.Results {
+		c := junitCaseOf(h.Host, res, play.Check)
+		reportedUnreachable = reportedUnreachable || res.Status == lua.StatusUnreachable
+		s.add(c)
+	}
+	if h.Unreachable && !reportedUnreachable {
+		s.add(junitCase{Name: "connect", Classname: h.Host, Time: seconds(0),
+			Error: &junitProblem{Message: errText(h.Err), Type: "unreachable"}})
+	}
+	if h.Err != nil {
+		s.SystemErr = h.Err.Error()
+	}
+	return s
+}
+
+func (s *junitSuite) add(c junitCase) {
+	s.Tests++
+	switch {
+	case c.Failure != nil:
+		s.Failures++
+	case c.Error != nil:
+		s.Errors++
+	case c.Skipped != nil:
+		s.Skipped++
+	}
+	s.Cases = append(s.Cases, c)
+}
+
+func junitCaseOf(host string, res lua.Result, check bool) junitCase {
+	c := junitCase{Name: caseName(res), Classname: host, Time: seconds(res.Duration)}
+	details := resultDetails(res)
+	switch {
+	case res.Status == lua.StatusUnreachable:
+		c.Error = &junitProblem{Message: res.Msg, Type: "unreachable", Text: details}
+	case res.Status == lua.StatusFailed && res.Ignored:
+		c.SystemOut = joinNonEmpty("\n", "failed, ignored: "+res.Msg, details)
+	case res.Status == lua.StatusFailed:
+		c.Failure = &junitProblem{Message: res.Msg, Type: failureType(res), Text: details}
+	case res.Status == lua.StatusChanged && check:
+		c.Failure = &junitProblem{Message: joinNonEmpty(": ", "would change", res.Msg), Type: "drift", Text: details}
+	case res.Status == lua.StatusSkipped:
+		c.Skipped = &junitProblem{Message: res.Msg}
+	default:
+		c.SystemOut = joinNonEmpty("\n", res.Msg, details)
+	}
+	return c
+}
+
+// caseName prefixes checks and handlers so a CI page tells them from tasks
+// of the same name.
+func caseName(res lua.Result) string {
+	if res.Kind == lua.KindTask || res.Kind == "" {
+		return res.Name
+	}
+	return string(res.Kind) + ": " + res.Name
+}
+
+func failureType(res lua.Result) string {
+	if res.Kind == lua.KindCheck && res.Severity != "" {
+		return "check (" + res.Severity + ")"
+	}
+	return string(res.Kind)
+}
+
+// resultDetails is the diff and the commands a result planned or ran, the
+// evidence a reviewer needs under a failure.
+func resultDetails(res lua.Result) string {
+	var parts []string
+	if res.Diff != "" {
+		parts = append(parts, res.Diff)
+	}
+	for _, cmd := range res.Planned {
+		parts = append(parts, "$ "+cmd)
+	}
+	return strings.Join(parts, "\n")
+}
+
+func factProperties(f *lua.Facts) []junitProperty {
+	if f == nil {
+		return nil
+	}
+	return []junitProperty{
+		{"os", strings.TrimSpace(f.OSID + " " + f.OSVersion)},
+		{"init", f.Init},
+		{"sshd", f.SSHDVersion},
+		{"firewall", f.Firewall},
+		{"selinux", f.SELinux},
+		{"user", f.User},
+	}
+}
+
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// joinNonEmpty joins the parts that are not empty with sep.
+func joinNonEmpty(sep string, parts ...string) string {
+	var kept []string
+	for _, p := range parts {
+		if p != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, sep)
+}

@@ -1,0 +1,339 @@
+package output
+
+import (
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"path/filepath"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"remedy/lua"
+	"remedy/runner"
+)
+
+// ReportFormat is the format of an audit report file.
+type ReportFormat string
+
+// The formats --report writes, chosen by the file's extension.
+const (
+	ReportHTML     ReportFormat = "html"
+	ReportMarkdown ReportFormat = "md"
+)
+
+//go:embed templates/report.html.tmpl templates/report.md.tmpl
+var reportTemplates embed.FS
+
+var (
+	htmlReport = htmltemplate.Must(htmltemplate.New("report.html.tmpl").
+			ParseFS(reportTemplates, "templates/report.html.tmpl"))
+	mdReport = texttemplate.Must(texttemplate.New("report.md.tmpl").
+			Funcs(texttemplate.FuncMap{"cell": mdCell, "inline": mdInline, "fence": mdFence, "join": joinLines}).
+			ParseFS(reportTemplates, "templates/report.md.tmpl"))
+)
+
+// ReportFormatFor picks the report format from a file name: .html or .htm
+// for HTML, .md or .markdown for Markdown.
+func ReportFormatFor(path string) (ReportFormat, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".html", ".htm":
+		return ReportHTML, nil
+	case ".md", ".markdown":
+		return ReportMarkdown, nil
+	}
+	return "", fmt.Errorf("%s: report must end in .html or .md", path)
+}
+
+// WriteReport writes the audit report a change board reads: a summary of
+// the fleet, what would change and on which hosts, then per host a table
+// of requirements with their state and evidence, and the exact diffs and
+// commands planned. The HTML is one self-contained file: inline CSS, no
+// scripts, no external assets.
+func WriteReport(w io.Writer, r runner.Recap, format ReportFormat) error {
+	data := reportDataOf(r)
+	var err error
+	switch format {
+	case ReportHTML:
+		err = htmlReport.Execute(w, data)
+	case ReportMarkdown:
+		err = mdReport.Execute(w, data)
+	default:
+		err = fmt.Errorf("unknown format %q", format)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s report: %w", format, err)
+	}
+	return nil
+}
+
+type reportData struct {
+	Title       string
+	Playbook    string
+	Path        string
+	Check       bool
+	Started     string
+	Duration    string
+	Interrupted bool
+	NotRun      []string
+
+	Hosts, Compliant, NonCompliant, Unreachable int
+
+	Findings []finding // requirements not met, grouped across hosts
+	Sections []reportHost
+}
+
+// finding is one requirement in one state, with the hosts in that state.
+type finding struct {
+	Requirement string
+	State       string
+	Class       string
+	Hosts       []string
+}
+
+type reportHost struct {
+	Name    string
+	Anchor  string
+	Verdict string
+	Class   string
+	Facts   string
+	Error   string
+	Rows    []reportRow
+	Changes []reportChange
+}
+
+type reportRow struct {
+	Requirement string
+	Kind        string
+	Severity    string
+	State       string
+	Class       string
+	Evidence    string
+}
+
+type reportChange struct {
+	Requirement string
+	Diff        []diffLine
+	DiffText    string
+	Planned     []string
+}
+
+type diffLine struct {
+	Class string
+	Text  string
+}
+
+// Host verdicts, also the CSS classes that colour them.
+const (
+	verdictCompliant    = "compliant"
+	verdictNonCompliant = "non-compliant"
+	verdictUnreachable  = "unreachable"
+)
+
+func reportDataOf(r runner.Recap) reportData {
+	d := reportData{
+		Title:       "Run report",
+		Playbook:    r.Play.Name,
+		Path:        r.Play.Path,
+		Check:       r.Play.Check,
+		Started:     r.Play.Started.UTC().Format("2006-01-02 15:04:05 UTC"),
+		Duration:    r.Duration.Round(time.Second).String(),
+		Interrupted: r.Interrupted,
+		NotRun:      r.NotRun,
+	}
+	if r.Play.Check {
+		d.Title = "Audit report"
+	}
+	for _, h := range sortedHosts(r.Hosts) {
+		sec := reportHostOf(h, r.Play.Check)
+		d.Sections = append(d.Sections, sec)
+		d.Hosts++
+		switch sec.Verdict {
+		case verdictCompliant:
+			d.Compliant++
+		case verdictNonCompliant:
+			d.NonCompliant++
+		default:
+			d.Unreachable++
+		}
+	}
+	d.Findings = findingsOf(d.Sections)
+	return d
+}
+
+func reportHostOf(h runner.HostReport, check bool) reportHost {
+	sec := reportHost{
+		Name:    h.Host,
+		Anchor:  "host-" + h.Host,
+		Verdict: verdictCompliant,
+		Facts:   factsLine(h.Facts),
+		Error:   errText(h.Err),
+	}
+	for _, res := range h.Results {
+		row := reportRowOf(res, check)
+		sec.Rows = append(sec.Rows, row)
+		if row.Class == stateFail || row.Class == stateDrift {
+			sec.Verdict = verdictNonCompliant
+		}
+		if res.Diff != "" || len(res.Planned) > 0 {
+			sec.Changes = append(sec.Changes, reportChange{
+				Requirement: res.Name,
+				Diff:        diffLines(res.Diff),
+				DiffText:    strings.TrimSuffix(res.Diff, "\n"),
+				Planned:     res.Planned,
+			})
+		}
+	}
+	if h.Unreachable || h.Stats.Unreachable > 0 {
+		sec.Verdict = verdictUnreachable
+	}
+	sec.Class = sec.Verdict
+	return sec
+}
+
+// Row states' CSS classes: pass, fail, drift (would change), changed
+// (changed by a run), skip.
+const (
+	statePass    = "pass"
+	stateFail    = "fail"
+	stateDrift   = "drift"
+	stateChanged = "changed"
+	stateSkip    = "skip"
+)
+
+func reportRowOf(res lua.Result, check bool) reportRow {
+	row := reportRow{
+		Requirement: res.Name,
+		Kind:        string(res.Kind),
+		Severity:    res.Severity,
+		Evidence:    res.Msg,
+		State:       "pass",
+		Class:       statePass,
+	}
+	switch res.Status {
+	case lua.StatusFailed:
+		row.State, row.Class = "fail", stateFail
+		if res.Ignored {
+			row.State, row.Class = "fail (ignored)", stateSkip
+		}
+	case lua.StatusUnreachable:
+		row.State, row.Class = "unreachable", stateFail
+	case lua.StatusChanged:
+		row.State, row.Class = "changed", stateChanged
+		if check {
+			row.State, row.Class = "would change", stateDrift
+		}
+	case lua.StatusSkipped:
+		row.State, row.Class = "skipped", stateSkip
+	}
+	return row
+}
+
+// findingsOf groups the rows that fail or would change by requirement and
+// state, in the order they first appear, so the summary reads "X would
+// change on web1, web2" rather than a line per host.
+func findingsOf(sections []reportHost) []finding {
+	var out []finding
+	index := map[[2]string]int{}
+	for _, sec := range sections {
+		for _, row := range sec.Rows {
+			if row.Class != stateFail && row.Class != stateDrift && row.Class != stateChanged {
+				continue
+			}
+			key := [2]string{row.Requirement, row.State}
+			i, seen := index[key]
+			if !seen {
+				i = len(out)
+				index[key] = i
+				out = append(out, finding{Requirement: row.Requirement, State: row.State, Class: row.Class})
+			}
+			out[i].Hosts = append(out[i].Hosts, sec.Name)
+		}
+	}
+	return out
+}
+
+// factsLine summarises a host's facts in one line for the report.
+func factsLine(f *lua.Facts) string {
+	if f == nil {
+		return ""
+	}
+	parts := []string{
+		strings.TrimSpace(f.OSID + " " + f.OSVersion),
+		"firewall: " + f.Firewall,
+		f.SSHDVersion,
+		"init: " + f.Init,
+		"SELinux: " + f.SELinux,
+	}
+	if f.SSHSocket {
+		parts = append(parts, "ssh.socket")
+	}
+	return joinNonEmpty(" · ", parts...)
+}
+
+// diffLines splits a unified diff into lines classed for colouring.
+func diffLines(d string) []diffLine {
+	if d == "" {
+		return nil
+	}
+	var out []diffLine
+	for _, text := range strings.Split(strings.TrimSuffix(d, "\n"), "\n") {
+		class := ""
+		switch {
+		case strings.HasPrefix(text, "+++"), strings.HasPrefix(text, "---"):
+			class = "file"
+		case strings.HasPrefix(text, "@@"):
+			class = "hunk"
+		case strings.HasPrefix(text, "+"):
+			class = "add"
+		case strings.HasPrefix(text, "-"):
+			class = "del"
+		}
+		out = append(out, diffLine{Class: class, Text: text})
+	}
+	return out
+}
+
+// mdInline escapes text for Markdown running text: the characters that
+// start emphasis, code, links, HTML, entities or table cells anywhere in a
+// line are backslash-escaped, and line breaks become spaces. The ones that
+// matter only at the start of a line (#, -, +, 1.) never land there: every
+// template line starts with its own Markdown.
+func mdInline(s string) string {
+	var b strings.Builder
+	for _, r := range strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", "")), " ") {
+		if strings.ContainsRune("\\`*_[]<>|~&", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// mdCell escapes text for a Markdown table cell: like mdInline, but line
+// breaks are kept as <br>, since a cell cannot span lines.
+func mdCell(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = mdInline(l)
+	}
+	return strings.Join(lines, "<br>")
+}
+
+func joinLines(lines []string) string { return strings.Join(lines, "\n") }
+
+// mdFence returns a code fence longer than any run of backticks in s, so
+// a diff that itself contains a fence cannot end the block early.
+func mdFence(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+			continue
+		}
+		run = 0
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}

@@ -1,0 +1,36 @@
+package output
+
+import (
+	"strings"
+	"testing"
+
+	"remedy/runner"
+)
+
+func TestRetry(t *testing.T) {
+	cases := []struct {
+		name  string
+		hosts []runner.HostReport
+		want  string
+	}{
+		{"none failed", []runner.HostReport{{Host: "a", Stats: runner.Stats{OK: 2, Changed: 1}}}, ""},
+		{"ignored failures only", []runner.HostReport{{Host: "a", Stats: runner.Stats{OK: 1, Ignored: 1}}}, ""},
+		{"failed and unreachable, sorted", []runner.HostReport{
+			{Host: "web2", Stats: runner.Stats{Failed: 1}},
+			{Host: "ok1", Stats: runner.Stats{OK: 3}},
+			{Host: "down1", Unreachable: true},
+			{Host: "app1", Stats: runner.Stats{Unreachable: 1}},
+		}, "app1\ndown1\nweb2\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := WriteRetry(&b, runner.Recap{Hosts: c.hosts}); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != c.want {
+				t.Errorf("retry file = %q, want %q", b.String(), c.want)
+			}
+		})
+	}
+}

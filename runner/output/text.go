@@ -1,0 +1,265 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"remedy/lua"
+	"remedy/runner"
+)
+
+// TextOptions tune the human output.
+type TextOptions struct {
+	// Verbosity 1 (-v) shows every remote command with its exit status and
+	// output, and the commands a check-mode task would run; 2 (-vv) adds
+	// durations.
+	Verbosity int
+	Color     bool // ANSI colours, as Ansible uses them
+	Progress  bool // a live "hosts done/total" line, redrawn in place
+}
+
+// TerminalTextOptions turns colour and the progress line on when f is a
+// terminal, and colour off again when NO_COLOR is set (https://no-color.org).
+func TerminalTextOptions(f *os.File, verbosity int) TextOptions {
+	tty := term.IsTerminal(int(f.Fd()))
+	return TextOptions{
+		Verbosity: verbosity,
+		Color:     tty && os.Getenv("NO_COLOR") == "",
+		Progress:  tty,
+	}
+}
+
+// Text streams a run as ansible-playbook does: banners, then a line per
+// result, then the PLAY RECAP. Hosts run in parallel and each goes through
+// the playbook at its own pace, so results arrive interleaved; rather than
+// hold lines back to group them, Text prints each result as it arrives
+// under a "TASK [name]" banner, and repeats the banner whenever the task
+// differs from the one of the line above. When hosts move in step this
+// reads like Ansible's linear strategy; when they drift apart every line
+// still sits under the task it belongs to.
+type Text struct {
+	w      io.Writer
+	opt    TextOptions
+	p      palette
+	play   runner.Play
+	banner string // the banner the last result line was printed under
+
+	started, done int
+	progress      bool            // a progress line is on screen
+	explained     map[string]bool // hosts with a printed failed or unreachable line
+	err           error
+}
+
+// NewText returns a text renderer writing to w.
+func NewText(w io.Writer, opt TextOptions) *Text {
+	return &Text{w: w, opt: opt, p: palette(opt.Color), explained: map[string]bool{}}
+}
+
+// Err is the first error writing to the output, if any.
+func (t *Text) Err() error { return t.err }
+
+// Start prints the PLAY banner.
+func (t *Text) Start(play runner.Play) {
+	t.play = play
+	title := "PLAY [" + play.Name + "]"
+	if play.Check {
+		title += " [CHECK MODE]"
+	}
+	t.emit("\n" + banner(title) + "\n")
+}
+
+// HostStarted counts the host as running for the progress line.
+func (t *Text) HostStarted(string) {
+	t.started++
+	t.emit("")
+}
+
+// Command shows a remote command, its exit status and its output at -v.
+func (t *Text) Command(c runner.Command) {
+	if t.opt.Verbosity < 1 {
+		return
+	}
+	var b strings.Builder
+	status := fmt.Sprintf("rc=%d", c.ExitCode)
+	if c.Err != nil {
+		status = "error: " + c.Err.Error()
+	}
+	if t.opt.Verbosity >= 2 {
+		status += ", " + c.Duration.Round(time.Millisecond).String()
+	}
+	fmt.Fprintf(&b, "<%s> $ %s (%s)\n", c.Host, c.Line, status)
+	writeIndented(&b, "<"+c.Host+">   ", string(c.Stdout))
+	writeIndented(&b, "<"+c.Host+"> ! ", string(c.Stderr))
+	t.emit(b.String())
+}
+
+// Result prints one result line, with its diff and planned commands when
+// the run asked for them.
+func (t *Text) Result(res lua.Result) {
+	var b strings.Builder
+	if title := resultBanner(res); title != t.banner {
+		t.banner = title
+		b.WriteString("\n" + banner(title) + "\n")
+	}
+	b.WriteString(t.resultLine(res))
+	if t.play.Diff && res.Diff != "" {
+		b.WriteString(t.diff(res.Diff))
+	}
+	if t.play.Check && (t.play.Diff || t.opt.Verbosity >= 1) {
+		for _, cmd := range res.Planned {
+			b.WriteString("    would run: $ " + cmd + "\n")
+		}
+	}
+	if res.Status == lua.StatusFailed && !res.Ignored || res.Status == lua.StatusUnreachable {
+		t.explained[res.Host] = true
+	}
+	t.emit(b.String())
+}
+
+// HostDone counts the host as finished and, when it stopped early for a
+// reason no result line showed (it could not be dialled, facts could not
+// be read), says why.
+func (t *Text) HostDone(h runner.HostReport) {
+	t.done++
+	if h.Err != nil && !t.explained[h.Host] {
+		t.banner = "HOST [" + h.Host + "]"
+		line := "\n" + banner(t.banner) + "\n"
+		if h.Unreachable {
+			line += t.p.paint(colorUnreachable, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", h.Host, h.Err)) + "\n"
+		} else {
+			line += t.p.paint(colorError, fmt.Sprintf("fatal: [%s]: FAILED! => %s", h.Host, h.Err)) + "\n"
+		}
+		t.emit(line)
+		return
+	}
+	t.emit("")
+}
+
+// End clears the progress line and prints the hosts never started and the
+// PLAY RECAP.
+func (t *Text) End(r runner.Recap) {
+	var b strings.Builder
+	if len(r.NotRun) > 0 {
+		why := "stopped by --max-fail-percent"
+		if r.Interrupted {
+			why = "interrupted"
+		}
+		fmt.Fprintf(&b, "\nNOT RUN (%s): %s\n", why, strings.Join(r.NotRun, ", "))
+	}
+	if err := WriteRecap(&b, r, t.opt.Color); err != nil {
+		t.fail(err)
+	}
+	if t.opt.Verbosity >= 2 {
+		fmt.Fprintf(&b, "run took %s\n", r.Duration.Round(time.Millisecond))
+	}
+	t.opt.Progress = false
+	t.emit(b.String())
+}
+
+// resultBanner names the part of the playbook a result belongs to, in
+// Ansible's words for tasks and handlers.
+func resultBanner(res lua.Result) string {
+	switch res.Kind {
+	case lua.KindCheck:
+		return "CHECK [" + res.Name + "]"
+	case lua.KindHandler:
+		return "RUNNING HANDLER [" + res.Name + "]"
+	}
+	return "TASK [" + res.Name + "]"
+}
+
+func (t *Text) resultLine(res lua.Result) string {
+	host := "[" + res.Host + "]"
+	took := t.took(res.Duration)
+	msg := ""
+	if res.Msg != "" {
+		msg = " => " + res.Msg
+	}
+	verboseMsg := ""
+	if t.opt.Verbosity >= 1 {
+		verboseMsg = msg
+	}
+	switch res.Status {
+	case lua.StatusChanged:
+		return t.p.paint(colorChanged, "changed: "+host+took+msg) + "\n"
+	case lua.StatusSkipped:
+		return t.p.paint(colorSkip, "skipping: "+host+took+verboseMsg) + "\n"
+	case lua.StatusUnreachable:
+		return t.p.paint(colorUnreachable, "fatal: "+host+": UNREACHABLE!"+took+msg) + "\n"
+	case lua.StatusFailed:
+		line := t.p.paint(colorError, "fatal: "+host+": FAILED!"+took+msg) + "\n"
+		if res.Ignored {
+			line += t.p.paint(colorSkip, "...ignoring") + "\n"
+		}
+		return line
+	}
+	return t.p.paint(colorOK, "ok: "+host+took+verboseMsg) + "\n"
+}
+
+// took is " (1.2s)" at -vv, empty otherwise.
+func (t *Text) took(d time.Duration) string {
+	if t.opt.Verbosity < 2 {
+		return ""
+	}
+	return " (" + d.Round(time.Millisecond).String() + ")"
+}
+
+// diff colours a unified diff line by line.
+func (t *Text) diff(d string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(strings.TrimSuffix(d, "\n"), "\n") {
+		text := strings.TrimSuffix(line, "\n")
+		code := ""
+		switch {
+		case strings.HasPrefix(text, "+++"), strings.HasPrefix(text, "---"):
+		case strings.HasPrefix(text, "@@"):
+			code = colorDiffHunk
+		case strings.HasPrefix(text, "+"):
+			code = colorDiffAdd
+		case strings.HasPrefix(text, "-"):
+			code = colorDiffDel
+		}
+		b.WriteString(t.p.paint(code, text) + "\n")
+	}
+	return b.String()
+}
+
+// emit clears the progress line, writes s, and draws the progress line
+// again below it, so the progress line is always the last one on screen.
+func (t *Text) emit(s string) {
+	if t.opt.Progress || t.progress {
+		s = "\r\x1b[K" + s
+		t.progress = false
+	}
+	if t.opt.Progress && len(t.play.Hosts) > 0 {
+		s += fmt.Sprintf("hosts %d/%d done, %d running", t.done, len(t.play.Hosts), t.started-t.done)
+		t.progress = true
+	}
+	if s == "" || t.err != nil {
+		return
+	}
+	if _, err := io.WriteString(t.w, s); err != nil {
+		t.fail(err)
+	}
+}
+
+func (t *Text) fail(err error) {
+	if t.err == nil {
+		t.err = fmt.Errorf("write output: %w", err)
+	}
+}
+
+// writeIndented writes each line of s after prefix.
+func writeIndented(b *strings.Builder, prefix, s string) {
+	if s == "" {
+		return
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		b.WriteString(prefix + line + "\n")
+	}
+}

@@ -1,0 +1,170 @@
+package output
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"remedy/lua"
+	"remedy/runner"
+)
+
+var ansiSGR = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func stripANSI(s string) string { return ansiSGR.ReplaceAllString(s, "") }
+
+func TestTextGolden(t *testing.T) {
+	cases := []struct {
+		golden string
+		recap  runner.Recap
+		opt    TextOptions
+	}{
+		{"audit.txt", auditRecap(), TextOptions{}},
+		{"audit-v.txt", auditRecap(), TextOptions{Verbosity: 1}},
+		{"audit-vv.txt", auditRecap(), TextOptions{Verbosity: 2}},
+		{"audit-colour.txt", auditRecap(), TextOptions{Color: true}},
+		{"run.txt", runRecap(), TextOptions{}},
+	}
+	for _, c := range cases {
+		t.Run(c.golden, func(t *testing.T) {
+			var buf bytes.Buffer
+			text := NewText(&buf, c.opt)
+			replay(text, c.recap)
+			if err := text.Err(); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, c.golden, buf.Bytes())
+			if !c.opt.Color && buf.String() != stripANSI(buf.String()) {
+				t.Error("colour escapes without Color")
+			}
+		})
+	}
+}
+
+// TestTextInterleaved: results of two hosts arriving alternately each
+// sit under the banner of their own task.
+func TestTextInterleaved(t *testing.T) {
+	var buf bytes.Buffer
+	text := NewText(&buf, TextOptions{})
+	text.Start(runner.Play{Name: "p", Hosts: []string{"a", "b"}})
+	for _, res := range []lua.Result{
+		{Host: "a", Kind: lua.KindTask, Name: "one", Status: lua.StatusOK},
+		{Host: "b", Kind: lua.KindTask, Name: "one", Status: lua.StatusOK},
+		{Host: "a", Kind: lua.KindTask, Name: "two", Status: lua.StatusChanged},
+		{Host: "b", Kind: lua.KindTask, Name: "one", Status: lua.StatusOK},
+		{Host: "b", Kind: lua.KindTask, Name: "two", Status: lua.StatusOK},
+	} {
+		text.Result(res)
+	}
+	got := stripBanners(buf.String())
+	want := "PLAY [p]\nTASK [one]\nok: [a]\nok: [b]\nTASK [two]\nchanged: [a]\nTASK [one]\nok: [b]\nTASK [two]\nok: [b]\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// stripBanners drops blank lines and the stars of banners.
+func stripBanners(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		if line = strings.TrimRight(line, " *"); line != "" {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// terminal replays output the way a terminal shows it, handling carriage
+// return and erase-line, and returns the lines left on screen.
+func terminal(out string) []string {
+	lines := []string{""}
+	out = ansiSGR.ReplaceAllString(out, "")
+	for len(out) > 0 {
+		last := len(lines) - 1
+		switch {
+		case strings.HasPrefix(out, "\x1b[K"):
+			out = out[3:]
+			continue
+		case out[0] == '\r':
+			lines[last] = ""
+		case out[0] == '\n':
+			lines = append(lines, "")
+		default:
+			lines[last] += out[:1]
+		}
+		out = out[1:]
+	}
+	return lines
+}
+
+func TestTextProgress(t *testing.T) {
+	var buf bytes.Buffer
+	text := NewText(&buf, TextOptions{Progress: true})
+	r := auditRecap()
+	text.Start(r.Play)
+	text.HostStarted("web1")
+	text.HostStarted("db-server-long-name.example")
+	screen := terminal(buf.String())
+	if last := screen[len(screen)-1]; last != "hosts 0/3 done, 2 running" {
+		t.Errorf("progress line = %q", last)
+	}
+	text.Result(r.Hosts[0].Results[0])
+	text.HostDone(r.Hosts[0])
+	screen = terminal(buf.String())
+	if last := screen[len(screen)-1]; last != "hosts 1/3 done, 1 running" {
+		t.Errorf("progress line after a host = %q", last)
+	}
+	text.End(r)
+	screen = terminal(buf.String())
+	for _, line := range screen {
+		if strings.Contains(line, "hosts ") && strings.Contains(line, "running") {
+			t.Errorf("progress left on screen: %q", line)
+		}
+	}
+	if got := strings.Join(screen, "\n"); !strings.Contains(got, "changed: [web1] => udp/33001") ||
+		!strings.Contains(got, "PLAY RECAP") {
+		t.Errorf("screen lost lines:\n%s", got)
+	}
+}
+
+func TestTextWithoutProgressHasNoControlCodes(t *testing.T) {
+	var buf bytes.Buffer
+	replay(NewText(&buf, TextOptions{Verbosity: 2}), auditRecap())
+	if strings.ContainsAny(buf.String(), "\r\x1b") {
+		t.Errorf("control characters in non-terminal output:\n%q", buf.String())
+	}
+}
+
+func TestTextCommand(t *testing.T) {
+	c := runner.Command{Host: "web1", Line: "nft -j list ruleset", Stdout: []byte("{}\n"), Stderr: []byte("warn\n"),
+		ExitCode: 1, Duration: 25 * time.Millisecond}
+	cases := []struct {
+		verbosity int
+		want      string
+	}{
+		{0, ""},
+		{1, "<web1> $ nft -j list ruleset (rc=1)\n<web1>   {}\n<web1> ! warn\n"},
+		{2, "<web1> $ nft -j list ruleset (rc=1, 25ms)\n<web1>   {}\n<web1> ! warn\n"},
+	}
+	for _, tc := range cases {
+		var buf bytes.Buffer
+		NewText(&buf, TextOptions{Verbosity: tc.verbosity}).Command(c)
+		if buf.String() != tc.want {
+			t.Errorf("-v=%d: got %q, want %q", tc.verbosity, buf.String(), tc.want)
+		}
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, bytes.ErrTooLarge }
+
+func TestTextWriteError(t *testing.T) {
+	text := NewText(failingWriter{}, TextOptions{})
+	replay(text, auditRecap())
+	if text.Err() == nil {
+		t.Error("a failing writer reported no error")
+	}
+}
