@@ -6,6 +6,7 @@ import (
 	htmltemplate "html/template"
 	"io"
 	"path/filepath"
+	"sort"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -79,9 +80,10 @@ type reportData struct {
 	NotRun      []string
 
 	Hosts, Compliant, NonCompliant, Unreachable int
+	UnreachableHosts                            []string
 
-	Findings []finding // requirements not met, grouped across hosts
-	Sections []reportHost
+	Findings []finding    // requirements not met, grouped across hosts
+	Sections []reportHost // non-compliant hosts first, then unreachable, then compliant
 }
 
 // finding is one requirement in one state, with the hosts in that state.
@@ -156,11 +158,20 @@ func reportDataOf(r runner.Recap) reportData {
 			d.NonCompliant++
 		default:
 			d.Unreachable++
+			d.UnreachableHosts = append(d.UnreachableHosts, h.Host)
 		}
 	}
 	d.Findings = findingsOf(d.Sections)
+	sort.SliceStable(d.Sections, func(i, j int) bool {
+		return verdictRank[d.Sections[i].Verdict] < verdictRank[d.Sections[j].Verdict]
+	})
 	return d
 }
+
+// verdictRank puts the hosts a change board must read first at the top of
+// the per-host sections: those that would change, then those nobody could
+// look at, then the compliant ones.
+var verdictRank = map[string]int{verdictNonCompliant: 0, verdictUnreachable: 1, verdictCompliant: 2}
 
 func reportHostOf(h runner.HostReport, check bool) reportHost {
 	sec := reportHost{
@@ -279,7 +290,7 @@ func diffLines(d string) []diffLine {
 	}
 	var out []diffLine
 	for _, text := range strings.Split(strings.TrimSuffix(d, "\n"), "\n") {
-		class := ""
+		class := "ctx"
 		switch {
 		case strings.HasPrefix(text, "+++"), strings.HasPrefix(text, "---"):
 			class = "file"
