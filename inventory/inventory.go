@@ -52,8 +52,8 @@ const (
 
 func newInventory() *Inventory {
 	inv := &Inventory{groups: map[string]*group{}, hosts: map[string]*Host{}}
-	inv.addGroup(groupAll)
-	inv.addGroup(groupUngrouped)
+	// Ansible makes ungrouped the first child of all before reading anything.
+	_ = inv.addChild(inv.addGroup(groupAll), inv.addGroup(groupUngrouped))
 	return inv
 }
 
@@ -169,15 +169,27 @@ func (inv *Inventory) reconcile() {
 		}
 	}
 	for _, h := range inv.hostOrder {
-		if len(h.groups) == 0 {
+		named := h.namedGroups()
+		switch {
+		case named == 0 && !ungrouped.hasHost(h):
 			inv.addHost(h.Name, ungrouped, 0)
-			continue
-		}
-		if len(h.groups) > 1 && ungrouped.hasHost(h) {
+		case named > 0 && ungrouped.hasHost(h):
 			ungrouped.removeHost(h)
 		}
 	}
 	inv.setDepths(all, 0)
+}
+
+// namedGroups counts the groups h is directly in other than all and
+// ungrouped.
+func (h *Host) namedGroups() int {
+	n := 0
+	for _, g := range h.groups {
+		if g.name != groupAll && g.name != groupUngrouped {
+			n++
+		}
+	}
+	return n
 }
 
 func (g *group) removeHost(h *Host) {

@@ -153,15 +153,15 @@ func (p *yamlParser) section(g *group, key, val *yaml.Node) error {
 	if val.Kind != yaml.MappingNode {
 		return p.errorf(val, "group %q: %s must be a mapping, found %s", g.name, key.Value, nodeKind(val))
 	}
+	if key.Value == "vars" {
+		return p.groupVars(g, val)
+	}
 	for i := 0; i+1 < len(val.Content); i += 2 {
 		k, v := val.Content[i], val.Content[i+1]
 		var err error
-		switch key.Value {
-		case "hosts":
+		if key.Value == "hosts" {
 			err = p.hosts(g, k, resolveAlias(v))
-		case "vars":
-			err = p.groupVar(g, k, v)
-		default:
+		} else {
 			err = p.child(g, k, v)
 		}
 		if err != nil {
@@ -171,17 +171,16 @@ func (p *yamlParser) section(g *group, key, val *yaml.Node) error {
 	return nil
 }
 
-func (p *yamlParser) groupVar(g *group, k, v *yaml.Node) error {
-	name, err := yamlKey(k)
+// groupVars sets a group's vars mapping, merge keys included.
+func (p *yamlParser) groupVars(g *group, val *yaml.Node) error {
+	vars, err := yamlMapping(val, 0)
 	if err != nil {
-		return p.errorf(k, "group %q: variable name: %v", g.name, err)
+		return p.errorf(val, "group %q: vars: %v", g.name, err)
 	}
-	value, err := yamlValue(v)
-	if err != nil {
-		return p.errorf(v, "group %q: variable %q: %v", g.name, name, err)
-	}
-	if err := setGroupVar(g, name, value); err != nil {
-		return p.errorf(v, "%v", err)
+	for k, v := range vars {
+		if err := setGroupVar(g, k, v); err != nil {
+			return p.errorf(val, "%v", err)
+		}
 	}
 	return nil
 }
