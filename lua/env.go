@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
@@ -145,7 +146,7 @@ func (e *Env) bind(f Func) glua.LGFunction {
 // trimOutput shortens command output for an error message.
 func trimOutput(b []byte) string {
 	const max = 400
-	s := string(b)
+	s := strings.TrimSpace(string(b))
 	if len(s) > max {
 		s = s[:max] + "..."
 	}

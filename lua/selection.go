@@ -48,27 +48,21 @@ func tagsSelect(has, only, skip []string) bool {
 }
 
 // matchesTags reports whether a task with tags has is picked by the list
-// want. Only a skip list names "always" to skip such tasks; "all" does not
-// pick "never" tasks.
+// want. A "never" task is picked only by naming one of its tags, and only
+// a skip list can name "always".
 func matchesTags(has, want []string, skipping bool) bool {
+	explicitOnly := !skipping && slices.Contains(has, tagNever)
 	for _, w := range want {
-		switch w {
-		case tagAll:
-			if skipping || !slices.Contains(has, tagNever) {
-				return true
-			}
-		case tagTagged:
-			if len(has) > 0 {
-				return true
-			}
-		case tagUntagged:
-			if len(has) == 0 {
-				return true
-			}
-		default:
-			if slices.Contains(has, w) {
-				return true
-			}
+		switch {
+		case slices.Contains(has, w):
+			return true
+		case explicitOnly:
+		case w == tagAll:
+			return true
+		case w == tagTagged && len(has) > 0:
+			return true
+		case w == tagUntagged && len(has) == 0:
+			return true
 		}
 	}
 	return false

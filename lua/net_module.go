@@ -1,0 +1,135 @@
+package lua
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+func init() {
+	Register(Module{
+		Name: "net",
+		Doc: `Network questions answered ON the host, so they see its resolver,
+routes and egress firewall. Both run in check mode too.`,
+		Funcs: []Func{
+			{
+				Name:    "resolve",
+				Params:  []Param{{"name", "string", "a host name"}},
+				Returns: []Param{{"addrs", "string[]", "addresses in the resolver's order; empty when the name does not resolve"}},
+				Doc:     "Resolves a name with getent ahosts (hosts file, DNS, as nsswitch.conf says).",
+				Call:    netResolve,
+			},
+			{
+				Name:    "reach",
+				Params:  []Param{{"opts", `{host: string, port: integer, proto?: "tcp"|"udp", timeout?: number}`, "timeout in seconds, default 3"}},
+				Returns: []Param{{"res", "remedy.Reach", ""}},
+				Doc: `Tries to reach host:port from the host: TCP connects, with bash's /dev/tcp
+under timeout, else nc, else curl. UDP sends a datagram and waits for any
+reply (bash /dev/udp or nc), so it needs a service that answers.`,
+				Call: netReach,
+			},
+		},
+		Types: []Class{{Name: "remedy.Reach", Doc: "The outcome of net.reach.", Fields: []Param{
+			{"ok", "boolean", "connected (TCP) or got a reply (UDP)"},
+			{"via", "string", `the tool used: "bash", "nc", "curl", or "none" when none exists`},
+			{"err", "string", "what went wrong, when not ok"},
+		}}},
+	})
+}
+
+// parseAhosts returns the distinct addresses in getent ahosts output.
+func parseAhosts(out string) []string {
+	var addrs []string
+	seen := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || seen[f[0]] {
+			continue
+		}
+		seen[f[0]] = true
+		addrs = append(addrs, f[0])
+	}
+	return addrs
+}
+
+func netResolve(e *Env, L *glua.LState) int {
+	name := L.CheckString(1)
+	out, err := e.Query("getent", "ahosts", name)
+	if err != nil {
+		e.Fail(err)
+	}
+	// getent exits 2 when the name is not found: an answer, not a failure.
+	if out.ExitCode != 0 && out.ExitCode != 2 {
+		e.Fail(fmt.Errorf("%s: getent ahosts %s: exit status %d: %s", e.Host().Name(), name, out.ExitCode, trimOutput(out.Stderr)))
+	}
+	L.Push(toLua(L, parseAhosts(string(out.Stdout))))
+	return 1
+}
+
+// reachTCP and reachUDP pick the first tool the host has. They are
+// constant scripts; host, port and timeout arrive as $1 $2 $3. The first
+// line of output names the tool.
+const reachTCP = `if command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
+  echo bash; exec timeout "$3" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2"
+elif command -v nc >/dev/null 2>&1; then
+  echo nc; exec nc -z -w "$3" "$1" "$2"
+elif command -v curl >/dev/null 2>&1; then
+  echo curl; exec curl -s -o /dev/null --connect-timeout "$3" "telnet://$1:$2" </dev/null
+fi
+echo none; exit 127`
+
+const reachUDP = `if command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
+  echo bash; exec timeout "$3" bash -c 'exec 3<>"/dev/udp/$0/$1"; printf remedy >&3; head -c1 <&3 >/dev/null' "$1" "$2"
+elif command -v nc >/dev/null 2>&1; then
+  echo nc; printf remedy | nc -u -w "$3" "$1" "$2" | head -c1 | grep -q .; exit
+fi
+echo none; exit 127`
+
+// reachResult interprets a reach script's output.
+func reachResult(out Output) (ok bool, via, msg string) {
+	via, _, _ = strings.Cut(strings.TrimSpace(string(out.Stdout)), "\n")
+	switch {
+	case out.ExitCode == 0:
+		return true, via, ""
+	case via == "none":
+		return false, via, "no tool to test with: need bash and timeout, nc or curl"
+	case out.ExitCode == 124:
+		return false, via, "timed out"
+	}
+	msg = strings.TrimSpace(string(out.Stderr))
+	if msg == "" {
+		msg = fmt.Sprintf("exit status %d", out.ExitCode)
+	}
+	return false, via, msg
+}
+
+func netReach(e *Env, L *glua.LState) int {
+	o := tableArg(L, 1, "net.reach", false, "host", "port", "proto", "timeout")
+	host := o.str("host", true)
+	port := int(o.number("port", 0))
+	if port < 1 || port > 65535 {
+		argError(L, "net.reach", "port %d is not a port number", port)
+	}
+	script := reachTCP
+	switch proto := o.str("proto", false); proto {
+	case "", "tcp":
+	case "udp":
+		script = reachUDP
+	default:
+		argError(L, "net.reach", "proto %q must be tcp or udp", proto)
+	}
+	timeout := strconv.FormatFloat(o.number("timeout", 3), 'f', -1, 64)
+	out, err := e.Query("sh", "-c", script, "sh", host, strconv.Itoa(port), timeout)
+	if err != nil {
+		e.Fail(err)
+	}
+	ok, via, msg := reachResult(out)
+	t := L.NewTable()
+	t.RawSetString("ok", glua.LBool(ok))
+	t.RawSetString("via", glua.LString(via))
+	t.RawSetString("err", glua.LString(msg))
+	L.Push(t)
+	return 1
+}

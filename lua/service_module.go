@@ -1,0 +1,112 @@
+package lua
+
+import (
+	"fmt"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+func init() {
+	svcArg := Param{"svc", "string|{name: string, pidfile?: string, signal?: string}", `a service name, or a table; pidfile (default /run/NAME.pid) and signal (default "HUP") are used where there is no init system`}
+	Register(Module{
+		Name: "service",
+		Doc: `Controls services through the host's init system, as facts.init says:
+systemd (systemctl), SysV (service), or none, as in containers and the lab,
+where reload sends a signal to the pid in the service's pid file.
+reload and restart count as changes and are only reported in check mode.`,
+		Funcs: []Func{
+			{Name: "reload", Params: []Param{svcArg}, Doc: "Reloads a service's configuration.", Call: serviceReload},
+			{Name: "restart", Params: []Param{svcArg}, Doc: "Restarts a service. Without an init system there is no way to start a process again, so this fails: use reload.", Call: serviceRestart},
+			{
+				Name:    "enabled",
+				Params:  []Param{svcArg},
+				Returns: []Param{{"enabled", "boolean", "starts at boot; without an init system: the pid file names a live process"}},
+				Doc:     "Reports whether a service is enabled. Runs in check mode too.",
+				Call:    serviceEnabled,
+			},
+		},
+	})
+}
+
+// service is a service argument.
+type service struct {
+	name, pidfile, signal string
+}
+
+func serviceArg(L *glua.LState, fn string) service {
+	if s, ok := L.Get(1).(glua.LString); ok {
+		return service{name: string(s), pidfile: "/run/" + string(s) + ".pid", signal: "HUP"}
+	}
+	o := tableArg(L, 1, fn, false, "name", "pidfile", "signal")
+	s := service{name: o.str("name", true), pidfile: o.str("pidfile", false), signal: o.str("signal", false)}
+	if s.pidfile == "" {
+		s.pidfile = "/run/" + s.name + ".pid"
+	}
+	if s.signal == "" {
+		s.signal = "HUP"
+	}
+	return s
+}
+
+// signalScript sends $2 to the pid in the file $1; the script is constant
+// and the values arrive as quoted arguments.
+const signalScript = `kill -s "$2" "$(cat "$1")"`
+
+// aliveScript succeeds when the pid in the file $1 is a live process.
+const aliveScript = `kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null`
+
+// sysvEnabledScript succeeds when a runlevel 2-5 start link exists for $1.
+const sysvEnabledScript = `ls /etc/rc[2345].d/S[0-9][0-9]"$1" >/dev/null 2>&1`
+
+// serviceCommand returns the argv that performs action on s under init.
+func serviceCommand(init, action string, s service) ([]string, error) {
+	switch init {
+	case "systemd":
+		return []string{"systemctl", action, s.name}, nil
+	case "sysv":
+		return []string{"service", s.name, action}, nil
+	case "none", "":
+		if action == "reload" {
+			return []string{"sh", "-c", signalScript, "sh", s.pidfile, s.signal}, nil
+		}
+		return nil, fmt.Errorf("cannot %s %s without an init system; use service.reload, which signals the pid in %s", action, s.name, s.pidfile)
+	default:
+		return nil, fmt.Errorf("unknown init system %q", init)
+	}
+}
+
+func enabledCommand(init string, s service) []string {
+	switch init {
+	case "systemd":
+		return []string{"systemctl", "is-enabled", "--quiet", s.name}
+	case "sysv":
+		return []string{"sh", "-c", sysvEnabledScript, "sh", s.name}
+	default:
+		return []string{"sh", "-c", aliveScript, "sh", s.pidfile}
+	}
+}
+
+func serviceReload(e *Env, L *glua.LState) int  { return serviceAction(e, L, "reload") }
+func serviceRestart(e *Env, L *glua.LState) int { return serviceAction(e, L, "restart") }
+
+func serviceAction(e *Env, L *glua.LState, action string) int {
+	s := serviceArg(L, "service."+action)
+	argv, err := serviceCommand(e.Facts().Init, action, s)
+	if err != nil {
+		e.Fail(fmt.Errorf("%s: service.%s: %w", e.Host().Name(), action, err))
+	}
+	if _, err := e.Apply(argv...); err != nil {
+		e.Fail(err)
+	}
+	return 0
+}
+
+func serviceEnabled(e *Env, L *glua.LState) int {
+	s := serviceArg(L, "service.enabled")
+	out, err := e.Query(enabledCommand(e.Facts().Init, s)...)
+	if err != nil {
+		e.Fail(err)
+	}
+	L.Push(glua.LBool(out.ExitCode == 0))
+	return 1
+}
