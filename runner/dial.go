@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"remedy/lua"
 )
 
 // UnreachableError says a host could not be reached, refused to let us
@@ -18,8 +20,11 @@ type UnreachableError struct {
 	Err  error
 }
 
-func (e *UnreachableError) Error() string { return e.Host + ": unreachable: " + e.Err.Error() }
+func (e *UnreachableError) Error() string { return e.Host + ": " + e.Err.Error() }
 func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Is lets package lua, which cannot import runner, see the host is gone.
+func (e *UnreachableError) Is(target error) bool { return target == lua.ErrUnreachable }
 
 // dialer opens SSH connections with one run's credentials, host key
 // check and connect timeout.
@@ -123,8 +128,9 @@ func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e En
 	}
 	if err != nil {
 		conn.Close()
-		if errors.Is(err, ErrHostKey) {
-			return nil, err
+		var keyErr *HostKeyError
+		if errors.As(err, &keyErr) {
+			return nil, keyErr
 		}
 		return nil, fmt.Errorf("ssh handshake with %s as %s: %w", addr, e.User, err)
 	}

@@ -13,9 +13,15 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// ErrHostKey marks a connection refused because of the host's key: unknown
-// without --accept-new-host-keys, changed, or revoked.
-var ErrHostKey = errors.New("host key not trusted")
+// HostKeyError is a connection refused because of the host's key:
+// unknown without --accept-new-host-keys, changed, or revoked.
+type HostKeyError struct {
+	Addr    string
+	Changed bool // the host offered a key other than the one on record
+	msg     string
+}
+
+func (e *HostKeyError) Error() string { return e.msg }
 
 // HostKeys checks every host key against known_hosts files, hashed and
 // [host]:port entries included. It is the only host key check remedy has:
@@ -73,20 +79,21 @@ func (k *HostKeys) callback(host string) ssh.HostKeyCallback {
 		case errors.As(err, &keyErr) && k.acceptNew:
 			return k.trust(addr, key)
 		case errors.As(err, &keyErr):
-			return fmt.Errorf("%w: %s (%s) offered %s key %s, which no known_hosts file lists; "+
+			return &HostKeyError{Addr: addr, msg: fmt.Sprintf("unknown host key: %s (%s) offered %s key %s, which no known_hosts file lists; "+
 				"check it and add it to %s, or run again with --accept-new-host-keys to trust it on first use",
-				ErrHostKey, host, addr, key.Type(), ssh.FingerprintSHA256(key), k.record)
+				host, addr, key.Type(), ssh.FingerprintSHA256(key), k.record)}
 		default:
-			return fmt.Errorf("%w: %s (%s): %w", ErrHostKey, host, addr, err)
+			return &HostKeyError{Addr: addr, msg: fmt.Sprintf("host key of %s (%s): %v", host, addr, err)}
 		}
 	}
 }
 
 func changedKeyError(host, addr string, key ssh.PublicKey, want []knownhosts.KnownKey) error {
-	return fmt.Errorf("%w: HOST KEY CHANGED for %s (%s): it offered %s key %s, but %s:%d holds %s; "+
-		"refusing to connect, this could be a man-in-the-middle attack. If the host was reinstalled, remove that line",
-		ErrHostKey, host, addr, key.Type(), ssh.FingerprintSHA256(key),
-		want[0].Filename, want[0].Line, ssh.FingerprintSHA256(want[0].Key))
+	return &HostKeyError{Addr: addr, Changed: true, msg: fmt.Sprintf(
+		"HOST KEY CHANGED for %s (%s): it offered %s key %s, but %s:%d holds %s; "+
+			"refusing to connect, this could be a man-in-the-middle attack. If the host was reinstalled, remove that line",
+		host, addr, key.Type(), ssh.FingerprintSHA256(key),
+		want[0].Filename, want[0].Line, ssh.FingerprintSHA256(want[0].Key))}
 }
 
 // trust records an unknown key (trust on first use) and reloads, so a

@@ -148,8 +148,7 @@ func (f *fanout) host(ctx context.Context, h Host) HostReport {
 		f.obs.Result(r)
 	}
 	rep.Err = f.connectAndPlay(ctx, h, &rep, emit)
-	var unreachable *UnreachableError
-	if errors.As(rep.Err, &unreachable) {
+	if errors.Is(rep.Err, lua.ErrUnreachable) {
 		rep.Unreachable = true
 		rep.Stats.Unreachable = max(rep.Stats.Unreachable, 1)
 	}
@@ -212,9 +211,8 @@ func gatherFacts(ctx context.Context, conn *Conn) (lua.Facts, error) {
 
 func factsResult(err error, facts lua.Facts, d time.Duration) lua.Result {
 	r := lua.Result{Kind: lua.KindTask, Name: factsTask, Status: lua.StatusOK, Duration: d}
-	var unreachable *UnreachableError
 	switch {
-	case errors.As(err, &unreachable):
+	case errors.Is(err, lua.ErrUnreachable):
 		r.Status, r.Msg = lua.StatusUnreachable, err.Error()
 	case err != nil:
 		r.Status, r.Msg = lua.StatusFailed, err.Error()

@@ -1,0 +1,501 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/term"
+
+	"remedy/inventory"
+	"remedy/lua"
+	"remedy/runner"
+	"remedy/runner/output"
+)
+
+// runFlags are the flags run and audit share, named as ansible-playbook
+// names them.
+type runFlags struct {
+	inventories    []string
+	limit          string
+	extraVars      []string
+	check, diff    bool
+	forks          int
+	user           string
+	privateKey     string
+	askPass        bool
+	become         bool
+	askBecomePass  bool
+	becomeUser     string
+	verbose        int
+	output         string
+	timeout        time.Duration
+	commandTimeout time.Duration
+	knownHosts     string
+	acceptNew      bool
+	serial         string
+	maxFailPercent float64
+	tags, skipTags []string
+	startAt        string
+	listTasks      bool
+	luaPath        []string
+	retryFile      string
+	report         string // audit only
+}
+
+func init() {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run PLAYBOOK",
+		Short: "Run a playbook on the inventory's hosts, changing what it says to change",
+		Long: `run connects to every host the playbook targets (narrowed by --limit),
+gathers facts, and runs the playbook's tasks, handlers and checks.
+PLAYBOOK is a .lua file or a built-in name such as aspera-server.
+
+Exit codes: 0 all ok, 2 a task failed, 4 a host was unreachable,
+5 bad command line, inventory or playbook, 99 interrupted.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPlaybook(cmd.Context(), cmd.OutOrStdout(), args[0], f, false)
+		},
+	}
+	addRunFlags(cmd, f)
+	cmd.Flags().BoolVarP(&f.check, "check", "C", false, "change nothing: report what would change")
+	cmd.Flags().BoolVarP(&f.diff, "diff", "D", false, "show the diffs of files changed (or that would change)")
+	rootCmd.AddCommand(cmd)
+}
+
+func addRunFlags(cmd *cobra.Command, f *runFlags) {
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file, directory or host list `h1,h2,` (repeatable)")
+	fl.StringVarP(&f.limit, "limit", "l", "", "narrow the hosts to this `PATTERN` (or @FILE, like a retry file)")
+	fl.StringArrayVarP(&f.extraVars, "extra-vars", "e", nil, "set `VARS` as k=v pairs or @file.yml|json; wins over every other variable")
+	fl.IntVarP(&f.forks, "forks", "f", 50, "hosts worked on at once")
+	fl.StringVarP(&f.user, "user", "u", "", "connect as this user unless the inventory says otherwise")
+	fl.StringVar(&f.privateKey, "private-key", "", "private key `FILE` to authenticate with")
+	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask once for the SSH password")
+	fl.BoolVarP(&f.become, "become", "b", false, "run commands through sudo")
+	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask once for the sudo password")
+	fl.StringVar(&f.becomeUser, "become-user", "", "sudo to this user (default root)")
+	fl.CountVarP(&f.verbose, "verbose", "v", "-v shows each remote command and its output, -vv timings too")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text, json or junit")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "connect timeout, per SSH hop")
+	fl.DurationVar(&f.commandTimeout, "command-timeout", 10*time.Minute, "longest a remote command may run (0: no limit)")
+	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts `FILE` read besides ~/.ssh/known_hosts; new keys are recorded here")
+	fl.BoolVar(&f.acceptNew, "accept-new-host-keys", false, "trust and record keys of hosts not yet known (a changed key is still refused)")
+	fl.StringVar(&f.serial, "serial", "", "run in rolling batches of `N` hosts or N% of them")
+	fl.Float64Var(&f.maxFailPercent, "max-fail-percent", -1, "stop when more than `P` percent of a batch failed (default: never)")
+	fl.StringSliceVar(&f.tags, "tags", nil, "run only tasks with these tags")
+	fl.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with these tags")
+	fl.StringVar(&f.startAt, "start-at-task", "", "start at the task with this `NAME`")
+	fl.BoolVar(&f.listTasks, "list-tasks", false, "list the playbook's tasks and exit")
+	fl.StringArrayVar(&f.luaPath, "lua-path", nil, "`DIR` where require finds Lua modules (repeatable)")
+	fl.StringVar(&f.retryFile, "retry-file", "", "write failed and unreachable hosts to `FILE`, for -l @FILE")
+}
+
+// runPlaybook is run and audit: load, select hosts, connect, run, render,
+// and choose the exit code.
+func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags, audit bool) error {
+	pb, err := lua.Load(path, lua.LoadOptions{LuaPath: f.luaPath})
+	if err != nil {
+		return badInput(err)
+	}
+	if f.listTasks {
+		return listTasks(stdout, pb)
+	}
+	setup, err := prepare(pb, f)
+	if err != nil {
+		return err
+	}
+	info := runner.Play{Name: pb.Name(), Path: pb.File(), Check: f.check, Diff: f.diff, Audit: audit,
+		Hosts: setup.names(), Started: time.Now()}
+	obs, finish, err := observer(stdout, f)
+	if err != nil {
+		return badInput(err)
+	}
+	recap, hostErrs := runner.Run(ctx, info, setup.hosts, setup.play, setup.opts, obs)
+	if err := finish(); err != nil {
+		return err
+	}
+	if hostErrs != nil && f.output != "text" {
+		fmt.Fprintln(os.Stderr, hostErrs)
+	}
+	if err := writeAfterRun(recap, f); err != nil {
+		return err
+	}
+	return runOutcome(recap)
+}
+
+// runSetup is everything a run needs, read and checked before any host
+// is contacted.
+type runSetup struct {
+	hosts []runner.Host
+	play  runner.PlayFunc
+	opts  runner.Options
+}
+
+func (s *runSetup) names() []string {
+	names := make([]string, len(s.hosts))
+	for i, h := range s.hosts {
+		names[i] = h.Target.Name
+	}
+	return names
+}
+
+// prepare reads the flags, variables, inventory and SSH settings. Its
+// errors are bad input (exit 5), except a failed prompt.
+func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
+	serial, err := runner.ParseSerial(f.serial)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if f.output != "text" && f.output != "json" && f.output != "junit" {
+		return nil, badInput(fmt.Errorf("-o %q: want text, json or junit", f.output))
+	}
+	if f.report != "" {
+		if _, err := output.ReportFormatFor(f.report); err != nil {
+			return nil, badInput(err)
+		}
+	}
+	extra, err := parseExtraVars(f.extraVars)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	invHosts, err := selectHosts(pb, f)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	secrets, err := askSecrets(f)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := connectOptions(f, serial, secrets)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	hosts, err := targets(invHosts, f, secrets)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	return &runSetup{hosts: hosts, play: playFunc(pb, f, extra), opts: opts}, nil
+}
+
+func selectHosts(pb *lua.Playbook, f *runFlags) ([]*inventory.Host, error) {
+	if len(f.inventories) == 0 {
+		return nil, errors.New("no inventory: give one with -i FILE (or -i 'host1,host2,')")
+	}
+	inv, err := inventory.Load(f.inventories)
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := inv.Hosts(pb.HostPattern())
+	if err != nil {
+		return nil, err
+	}
+	if f.limit != "" {
+		if hosts, err = inv.Limit(hosts, f.limit); err != nil {
+			return nil, err
+		}
+	}
+	if len(hosts) == 0 {
+		return nil, fmt.Errorf("no hosts match %q (limit %q) in %s", pb.HostPattern(), f.limit, strings.Join(f.inventories, ", "))
+	}
+	return hosts, nil
+}
+
+// secrets are what the operator typed; they go to sshd and sudo only.
+type secrets struct {
+	password       string
+	becomePassword string
+	prompt         runner.Prompt
+}
+
+func askSecrets(f *runFlags) (*secrets, error) {
+	s := &secrets{prompt: askTerminal}
+	var err error
+	if f.askPass {
+		if s.password, err = askTerminal("SSH password: "); err != nil {
+			return nil, err
+		}
+	}
+	if f.askBecomePass {
+		if s.becomePassword, err = askTerminal("BECOME password: "); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// askTerminal reads a secret from the terminal without echo, from
+// /dev/tty when stdin is not one.
+func askTerminal(question string) (string, error) {
+	in := os.Stdin
+	if !term.IsTerminal(int(in.Fd())) {
+		tty, err := os.Open("/dev/tty")
+		if err != nil {
+			return "", fmt.Errorf("%s no terminal to ask on: %w", strings.TrimSuffix(question, ": "), err)
+		}
+		defer tty.Close()
+		in = tty
+	}
+	fmt.Fprint(os.Stderr, question)
+	b, err := term.ReadPassword(int(in.Fd()))
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", strings.TrimSuffix(question, ": "), err)
+	}
+	return string(b), nil
+}
+
+func connectOptions(f *runFlags, serial runner.Serial, s *secrets) (runner.Options, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return runner.Options{}, fmt.Errorf("home directory: %w", err)
+	}
+	files := []string{filepath.Join(home, ".ssh", "known_hosts")}
+	record := files[0]
+	if f.knownHosts != "" {
+		files = append(files, f.knownHosts)
+		record = f.knownHosts
+	}
+	keys, err := runner.NewHostKeys(files, record, f.acceptNew)
+	if err != nil {
+		return runner.Options{}, err
+	}
+	return runner.Options{
+		Forks:          f.forks,
+		Serial:         serial,
+		MaxFailPercent: f.maxFailPercent,
+		ConnectTimeout: f.timeout,
+		CommandTimeout: f.commandTimeout,
+		HostKeys:       keys,
+		Credentials:    &runner.Credentials{Password: s.password, Prompt: s.prompt},
+	}, nil
+}
+
+// targets resolves how to reach each host: inventory, then the command
+// line, then ~/.ssh/config, then defaults.
+func targets(hosts []*inventory.Host, f *runFlags, s *secrets) ([]runner.Host, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return nil, fmt.Errorf("home directory: %w", err)
+	}
+	cfg, err := runner.LoadSSHConfig(filepath.Join(home, ".ssh", "config"))
+	if err != nil {
+		return nil, err
+	}
+	def := runner.Defaults{Home: home, User: localUser()}
+	cli := runner.Settings{User: f.user, KeyFile: f.privateKey}
+	out := make([]runner.Host, 0, len(hosts))
+	for _, h := range hosts {
+		c := h.Conn()
+		t, err := runner.Resolve(h.Name, inventorySettings(h.Name, c), cli, cfg, def)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, runner.Host{Target: t, Vars: h.Vars, Become: becomeFor(c, f, s)})
+	}
+	return out, nil
+}
+
+// inventorySettings leaves unset what the inventory did not say, so ssh
+// config can fill it: the inventory reports its defaults (the host's own
+// name, port 22) as if they were set.
+func inventorySettings(name string, c inventory.Conn) runner.Settings {
+	s := runner.Settings{Addr: c.Addr, Port: c.Port, User: c.User, KeyFile: c.KeyFile,
+		Password: c.Password, ProxyJump: c.ProxyJump}
+	if s.Addr == name {
+		s.Addr = ""
+	}
+	if s.Port == 22 {
+		s.Port = 0
+	}
+	return s
+}
+
+// becomeFor applies become from the inventory or the command line; the
+// inventory's user and password win, as in Ansible.
+func becomeFor(c inventory.Conn, f *runFlags, s *secrets) *runner.Become {
+	if !c.Become && !f.become {
+		return nil
+	}
+	b := &runner.Become{User: f.becomeUser, Password: s.becomePassword}
+	if c.BecomeUser != "" {
+		b.User = c.BecomeUser
+	}
+	if c.BecomePassword != "" {
+		b.Password = c.BecomePassword
+	}
+	return b
+}
+
+func localUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+func playFunc(pb *lua.Playbook, f *runFlags, extra map[string]any) runner.PlayFunc {
+	return func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result)) error {
+		return pb.Run(ctx, h, lua.RunOptions{
+			Check: f.check, Diff: f.diff, Vars: vars, ExtraVars: extra,
+			Tags: f.tags, SkipTags: f.skipTags, StartAt: f.startAt, Facts: facts,
+		}, emit)
+	}
+}
+
+// parseExtraVars reads -e values as ansible-playbook does: "k=v k2=v2",
+// a JSON or YAML mapping ("{...}"), or @FILE holding YAML or JSON. Values
+// with spaces need the mapping or the file form. Later values win.
+func parseExtraVars(values []string) (map[string]any, error) {
+	vars := map[string]any{}
+	for _, v := range values {
+		var err error
+		switch {
+		case strings.HasPrefix(v, "@"):
+			err = readVarsFile(v[1:], vars)
+		case strings.HasPrefix(strings.TrimSpace(v), "{"):
+			err = mergeVars([]byte(v), vars)
+		default:
+			err = parseKeyValues(v, vars)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("-e %q: %w", v, err)
+		}
+	}
+	return vars, nil
+}
+
+func parseKeyValues(s string, into map[string]any) error {
+	for _, w := range strings.Fields(s) {
+		k, val, ok := strings.Cut(w, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("%q is not key=value", w)
+		}
+		into[k] = val
+	}
+	return nil
+}
+
+func readVarsFile(file string, into map[string]any) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	return mergeVars(data, into)
+}
+
+// mergeVars reads a YAML mapping (JSON is YAML too) into vars.
+func mergeVars(data []byte, into map[string]any) error {
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	for k, v := range m {
+		into[k] = v
+	}
+	return nil
+}
+
+func listTasks(w io.Writer, pb *lua.Playbook) error {
+	fmt.Fprintf(w, "playbook: %s\n\n  play: %s (hosts: %s)\n    tasks:\n", pb.File(), pb.Name(), pb.HostPattern())
+	for _, t := range pb.Tasks() {
+		tags := ""
+		if len(t.Tags) > 0 {
+			tags = "\tTAGS: [" + strings.Join(t.Tags, ", ") + "]"
+		}
+		fmt.Fprintf(w, "      %s%s\n", t.Name, tags)
+	}
+	return nil
+}
+
+// observer picks the renderer -o asks for; finish reports its write error.
+func observer(stdout io.Writer, f *runFlags) (runner.Observer, func() error, error) {
+	switch f.output {
+	case "json":
+		o := output.NewFinal(stdout, output.WriteJSON)
+		return o, o.Err, nil
+	case "junit":
+		o := output.NewFinal(stdout, output.WriteJUnit)
+		return o, o.Err, nil
+	}
+	var opt output.TextOptions
+	if file, ok := stdout.(*os.File); ok {
+		opt = output.TerminalTextOptions(file, f.verbose)
+	}
+	opt.Verbosity = f.verbose
+	o := output.NewText(stdout, opt)
+	return o, o.Err, nil
+}
+
+// writeAfterRun writes the retry file and the audit report.
+func writeAfterRun(r runner.Recap, f *runFlags) error {
+	if f.retryFile != "" && len(output.RetryHosts(r)) > 0 {
+		if err := writeFileWith(f.retryFile, func(w io.Writer) error { return output.WriteRetry(w, r) }); err != nil {
+			return err
+		}
+	}
+	if f.report != "" {
+		format, err := output.ReportFormatFor(f.report)
+		if err != nil {
+			return err
+		}
+		return writeFileWith(f.report, func(w io.Writer) error { return output.WriteReport(w, r, format) })
+	}
+	return nil
+}
+
+func writeFileWith(path string, write func(io.Writer) error) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	err = write(fh)
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// runOutcome turns the recap into the exit code and a one-line reason.
+func runOutcome(r runner.Recap) error {
+	if r.Interrupted {
+		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted: %d hosts not started", len(r.NotRun))}
+	}
+	code := output.ExitCode(r)
+	if code == exitOK {
+		return nil
+	}
+	return &exitError{code: code, err: errors.New(outcomeSummary(r, code))}
+}
+
+func outcomeSummary(r runner.Recap, code int) string {
+	var unreachable, failed int
+	for _, h := range r.Hosts {
+		switch {
+		case h.Unreachable:
+			unreachable++
+		case h.Stats.Failed > 0:
+			failed++
+		}
+	}
+	switch code {
+	case exitDrift:
+		return "drift found: some hosts would change or fail a check"
+	case exitUnreachable:
+		return fmt.Sprintf("%d of %d hosts unreachable, %d failed", unreachable, len(r.Hosts), failed)
+	}
+	return fmt.Sprintf("%d of %d hosts failed, %d unreachable", failed, len(r.Hosts), unreachable)
+}
