@@ -1,6 +1,8 @@
 package output
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -126,7 +128,8 @@ func (t *Text) Result(res lua.Result) {
 // be read), says why.
 func (t *Text) HostDone(h runner.HostReport) {
 	t.done++
-	if h.Err != nil && !t.explained[h.Host] {
+	// An interrupted host says so once for all, at the end.
+	if h.Err != nil && !t.explained[h.Host] && !errors.Is(h.Err, context.Canceled) {
 		t.banner = "HOST [" + h.Host + "]"
 		line := "\n" + banner(t.banner) + "\n"
 		if h.Unreachable {
@@ -140,10 +143,13 @@ func (t *Text) HostDone(h runner.HostReport) {
 	t.emit("")
 }
 
-// End clears the progress line and prints the hosts never started and the
-// PLAY RECAP.
+// End clears the progress line and prints whether the run was
+// interrupted, the hosts never started and the PLAY RECAP.
 func (t *Text) End(r runner.Recap) {
 	var b strings.Builder
+	if r.Interrupted {
+		b.WriteString("\n" + t.p.paint(colorError, "INTERRUPTED: the recap covers what ran so far") + "\n")
+	}
 	if len(r.NotRun) > 0 {
 		why := "stopped by --max-fail-percent"
 		if r.Interrupted {

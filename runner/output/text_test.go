@@ -2,6 +2,8 @@ package output
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -166,5 +168,25 @@ func TestTextWriteError(t *testing.T) {
 	replay(text, auditRecap())
 	if text.Err() == nil {
 		t.Error("a failing writer reported no error")
+	}
+}
+
+// TestTextInterrupted: a host cut short by Ctrl-C gets no fatal line of its
+// own; the end says the run was interrupted and which hosts never started.
+func TestTextInterrupted(t *testing.T) {
+	var buf bytes.Buffer
+	text := NewText(&buf, TextOptions{})
+	play := runner.Play{Name: "p", Hosts: []string{"a", "b"}}
+	text.Start(play)
+	text.HostStarted("a")
+	a := runner.HostReport{Host: "a", Err: fmt.Errorf("a: run: %w", context.Canceled)}
+	text.HostDone(a)
+	text.End(runner.Recap{Play: play, Hosts: []runner.HostReport{a}, NotRun: []string{"b"}, Interrupted: true})
+	got := buf.String()
+	if strings.Contains(got, "fatal") {
+		t.Errorf("an interrupted host is reported as failed:\n%s", got)
+	}
+	if !strings.Contains(got, "INTERRUPTED") || !strings.Contains(got, "NOT RUN (interrupted): b") {
+		t.Errorf("the end does not say the run was interrupted:\n%s", got)
 	}
 }
