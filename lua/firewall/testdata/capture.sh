@@ -1,0 +1,61 @@
+#!/bin/sh
+# Captures the fixtures in this directory from the real tools. Run as root
+# from this directory: every tool runs in a throwaway network namespace and,
+# where it writes /etc, /run or /var/log, in a private mount namespace with
+# its own copies, so the machine's own firewall and files are never touched.
+set -eu
+
+ns=fwcap$$
+sandbox() { # sandbox SCRIPT: run SCRIPT in a fresh netns with private /etc, /run, /var/log
+	ip netns add "$ns"
+	ip netns exec "$ns" unshare --mount --propagation private sh -eu -c '
+		tmp=$(mktemp -d)
+		cp -a /etc "$tmp/etc" && mount --bind "$tmp/etc" /etc
+		mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/log
+		ip link set lo up
+		'"$1" || { ip netns del "$ns"; exit 1; }
+	ip netns del "$ns"
+}
+
+for f in nftables/*.nft; do
+	sandbox "nft -f $f && nft -j list ruleset > ${f%.nft}.json"
+done
+
+for f in iptables/*.rules; do
+	case $f in *6.rules) v=ip6 save=save6 ;; *) v=ip save=save ;; esac
+	sandbox "${v}tables-legacy-restore < $f && ${v}tables-legacy-save > ${f%.rules}.legacy.$save"
+	sandbox "${v}tables-nft-restore < $f && ${v}tables-nft-save > ${f%.rules}.nft.$save && nft -j list ruleset > ${f%.rules}.nft.json"
+done
+
+ufw_capture() { # ufw_capture NAME EXTRA-COMMANDS
+	sandbox "
+		ufw --force reset >/dev/null
+		ufw default deny incoming && ufw default allow outgoing && ufw allow 22/tcp
+		$2
+		ufw --force enable
+		ufw status verbose > ufw/$1.status
+		ufw status numbered > ufw/$1.numbered
+		iptables-save > ufw/$1.save
+		ip6tables-save > ufw/$1.save6
+		nft -j list ruleset > ufw/$1.json"
+}
+ufw_capture lab-ufw :
+ufw_capture remedy-fasp "ufw allow proto udp to any port 33001:33010 comment 'remedy: fasp'"
+
+firewalld_capture() { # firewalld_capture NAME EXTRA-COMMANDS
+	sandbox "
+		mkdir -p /run/dbus
+		dbus-daemon --system --fork
+		firewalld --nofork --nopid & fw=\$!
+		i=0; until firewall-cmd --state >/dev/null 2>&1; do i=\$((i+1)); [ \$i -lt 100 ]; sleep 0.2; done
+		ip link add fw0 type veth peer name fw1 && firewall-cmd --zone=public --change-interface=fw0 >/dev/null
+		$2
+		nft -j list ruleset > firewalld/$1.json
+		firewall-cmd --get-default-zone > firewalld/$1.default-zone
+		firewall-cmd --get-active-zones > firewalld/$1.active-zones
+		firewall-cmd --list-all > firewalld/$1.list-all
+		kill \$fw; wait \$fw || true
+		kill \$(cat /run/dbus/pid 2>/dev/null || cat /run/dbus/dbus.pid) || true"
+}
+firewalld_capture public-ssh :
+firewalld_capture public-fasp "firewall-cmd --add-port=33001-33010/udp >/dev/null && firewall-cmd --add-service=https >/dev/null"
