@@ -1,0 +1,82 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// fakeSudo answers setupBecome's probes the way sudo does: exit 0 when
+// no password is needed or the right one arrives on stdin, 1 otherwise.
+type fakeSudo struct {
+	nopasswd bool
+	password string
+	lines    []string
+}
+
+func (f *fakeSudo) run(_ context.Context, line string, stdin []byte) (int, []byte, error) {
+	f.lines = append(f.lines, line)
+	if strings.HasPrefix(line, "sudo -n ") {
+		if f.nopasswd {
+			return 0, nil, nil
+		}
+		return 1, []byte("sudo: a password is required"), nil
+	}
+	if string(stdin) == f.password+"\n" {
+		return 0, nil, nil
+	}
+	return 1, []byte("sudo: 1 incorrect password attempt"), nil
+}
+
+func TestSetupBecome(t *testing.T) {
+	const secret = "s3cr3t pass'word"
+	tests := []struct {
+		name     string
+		sudo     fakeSudo
+		spec     Become
+		askPass  bool
+		errMatch string
+	}{
+		{"nopasswd rule: no password sent even when given", fakeSudo{nopasswd: true}, Become{Password: secret}, false, ""},
+		{"password accepted", fakeSudo{password: secret}, Become{Password: secret}, true, ""},
+		{"password needed, none given", fakeSudo{password: secret}, Become{}, false, "-K"},
+		{"wrong password", fakeSudo{password: "other"}, Become{Password: secret}, false, "refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := setupBecome(context.Background(), "h1", tt.spec, tt.sudo.run)
+			if tt.errMatch != "" {
+				if !errors.Is(err, ErrBecome) || !strings.Contains(err.Error(), tt.errMatch) {
+					t.Fatalf("err = %v, want ErrBecome mentioning %q", err, tt.errMatch)
+				}
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error shows the password: %v", err)
+				}
+			} else if err != nil || b.askPass != tt.askPass || b.user != "root" {
+				t.Fatalf("setupBecome = %+v, %v; want askPass %v as root", b, err, tt.askPass)
+			}
+			for _, l := range tt.sudo.lines {
+				if strings.Contains(l, secret) {
+					t.Errorf("the password is on a command line: %s", l)
+				}
+			}
+		})
+	}
+}
+
+func TestBecomeWrapPutsPasswordOnStdinOnly(t *testing.T) {
+	b := &become{user: "app", password: "pw'; rm -rf /", askPass: true}
+	line, stdin := b.wrap("cat > /etc/x", []byte("data\n"))
+	if line != `sudo -k -S -p '' -u app -- sh -c 'cat > /etc/x'` {
+		t.Errorf("line = %s", line)
+	}
+	if string(stdin) != "pw'; rm -rf /\ndata\n" {
+		t.Errorf("stdin = %q", stdin)
+	}
+	b = &become{user: "root"}
+	line, stdin = b.wrap("id -u", nil)
+	if line != "sudo -n -u root -- sh -c 'id -u'" || stdin != nil {
+		t.Errorf("no-password wrap = %s, %q", line, stdin)
+	}
+}

@@ -1,0 +1,49 @@
+package runner
+
+import (
+	"testing"
+
+	"remedy/lua"
+)
+
+func TestCountResultLikeAnsible(t *testing.T) {
+	results := []lua.Result{
+		{Status: lua.StatusOK},
+		{Status: lua.StatusChanged},
+		{Status: lua.StatusFailed, Ignored: true},
+		{Status: lua.StatusFailed},
+		{Status: lua.StatusSkipped},
+		{Status: lua.StatusUnreachable},
+	}
+	var s Stats
+	for _, r := range results {
+		countResult(&s, r)
+	}
+	want := Stats{OK: 2, Changed: 1, Ignored: 1, Failed: 1, Skipped: 1, Unreachable: 1}
+	if s != want {
+		t.Errorf("stats = %+v, want %+v", s, want)
+	}
+}
+
+func TestTooManyFailed(t *testing.T) {
+	tests := []struct {
+		percent       float64
+		failed, batch int
+		want          bool
+	}{
+		{-1, 5, 5, false}, // no --max-fail-percent: never stop
+		{0, 0, 5, false},
+		{0, 1, 5, true}, // 0: any failure stops
+		{20, 1, 5, false},
+		{20, 2, 5, true}, // 40% > 20%
+		{50, 1, 2, false},
+		{49.9, 1, 2, true},
+		{100, 5, 5, false},
+	}
+	for _, tt := range tests {
+		f := &fanout{opts: Options{MaxFailPercent: tt.percent}}
+		if got := f.tooManyFailed(tt.failed, tt.batch); got != tt.want {
+			t.Errorf("max %v%%, %d of %d failed: stop = %v, want %v", tt.percent, tt.failed, tt.batch, got, tt.want)
+		}
+	}
+}
