@@ -54,7 +54,7 @@ func TestResolvePrecedence(t *testing.T) {
 			host: "web1",
 			want: Target{Name: "web1",
 				Endpoint: Endpoint{Addr: "198.18.5.1", Port: 2222, User: "deploy", KeyFiles: []string{"/home/me/.ssh/web_key"}, explicitKey: true},
-				Jumps: []Endpoint{{Addr: "198.18.5.254", Port: 22, User: "jump", KeyFiles: []string{"/home/me/.ssh/jump_key"}, explicitKey: true}}},
+				Jumps:    []Endpoint{{Addr: "198.18.5.254", Port: 22, User: "jump", KeyFiles: []string{"/home/me/.ssh/jump_key"}, explicitKey: true}}},
 		},
 		{
 			name: "command line beats ssh config",
@@ -62,7 +62,7 @@ func TestResolvePrecedence(t *testing.T) {
 			cli:  Settings{User: "cliuser", KeyFile: "/keys/cli"},
 			want: Target{Name: "web1",
 				Endpoint: Endpoint{Addr: "198.18.5.1", Port: 2222, User: "cliuser", KeyFiles: []string{"/keys/cli"}, explicitKey: true},
-				Jumps: []Endpoint{{Addr: "198.18.5.254", Port: 22, User: "jump", KeyFiles: []string{"/home/me/.ssh/jump_key"}, explicitKey: true}}},
+				Jumps:    []Endpoint{{Addr: "198.18.5.254", Port: 22, User: "jump", KeyFiles: []string{"/home/me/.ssh/jump_key"}, explicitKey: true}}},
 		},
 		{
 			name: "inventory beats command line and ssh config",
@@ -71,7 +71,7 @@ func TestResolvePrecedence(t *testing.T) {
 			cli:  Settings{User: "cliuser", KeyFile: "/keys/cli"},
 			want: Target{Name: "web1",
 				Endpoint: Endpoint{Addr: "198.18.9.9", Port: 33001, User: "invuser", KeyFiles: []string{"/home/me/inv_key"}, Password: "pw", explicitKey: true},
-				Jumps: []Endpoint{{Addr: "198.18.9.1", Port: 22, User: "root", KeyFiles: []string{"/home/me/inv_key"}, explicitKey: true}}},
+				Jumps:    []Endpoint{{Addr: "198.18.9.1", Port: 22, User: "root", KeyFiles: []string{"/home/me/inv_key"}, explicitKey: true}}},
 		},
 		{
 			name: "%h in HostName",
