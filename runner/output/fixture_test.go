@@ -39,8 +39,15 @@ func debianFacts(firewall string) *lua.Facts {
 		SSHDVersion: "OpenSSH_9.2p1", Firewall: firewall, SELinux: "disabled", Root: true, User: "root"}
 }
 
+// factsResult is the first result of every host, as the runner emits it.
+func factsResult(host string, f *lua.Facts) lua.Result {
+	return lua.Result{Host: host, Kind: lua.KindTask, Name: "Gathering Facts", Status: lua.StatusOK,
+		Msg: f.OSID + " " + f.OSVersion + ", " + f.Init + " init, " + f.SSHDVersion + ", firewall " + f.Firewall, Duration: 200 * time.Millisecond}
+}
+
 func web1Results(changed lua.Status) []lua.Result {
 	return []lua.Result{
+		factsResult("web1", debianFacts("nftables")),
 		{Host: "web1", Kind: lua.KindTask, Name: "S3 FASP UDP port is open", Status: changed,
 			Msg: "udp/33001 is dropped by rule 4 of chain inet filter input (policy drop)", Diff: nftDiff,
 			Planned:  []string{"nft add rule inet filter input udp dport 33001 accept", "nft list ruleset > /etc/nftables.conf.remedy-tmp"},
@@ -61,6 +68,7 @@ func web1Results(changed lua.Status) []lua.Result {
 func dbResults() []lua.Result {
 	const host = "db-server-long-name.example"
 	return []lua.Result{
+		factsResult(host, debianFacts("firewalld")),
 		{Host: host, Kind: lua.KindTask, Name: "S3 FASP UDP port is open", Status: lua.StatusOK,
 			Msg: "udp/33001 accepted by firewalld zone public (port 33001/udp)", Duration: 90 * time.Millisecond},
 		{Host: host, Kind: lua.KindTask, Name: "S1 sshd listens on 33001", Status: lua.StatusOK,
@@ -74,16 +82,19 @@ func dbResults() []lua.Result {
 }
 
 func fleet(play runner.Play, web1Status lua.Status) runner.Recap {
-	web1Stats := runner.Stats{OK: 3, Changed: 2, Skipped: 1, Failed: 1, Ignored: 1}
+	web1Stats := runner.Stats{OK: 4, Changed: 2, Skipped: 1, Failed: 1, Ignored: 1}
+	unreachable := errors.New("down1: dial 198.18.0.9:22: connect: connection refused")
 	return runner.Recap{
 		Play: play,
 		Hosts: []runner.HostReport{
 			{Host: "web1", Facts: debianFacts("nftables"), Results: web1Results(web1Status), Stats: web1Stats,
 				Duration: 1500 * time.Millisecond},
-			{Host: "down1", Unreachable: true, Stats: runner.Stats{Unreachable: 1},
-				Err: errors.New("down1: dial 198.18.0.9:22: connect: connection refused"), Duration: 10 * time.Second},
+			{Host: "down1", Unreachable: true, Stats: runner.Stats{Unreachable: 1}, Err: unreachable,
+				Results: []lua.Result{{Host: "down1", Kind: lua.KindTask, Name: "Gathering Facts",
+					Status: lua.StatusUnreachable, Msg: unreachable.Error(), Duration: 10 * time.Second}},
+				Duration: 10 * time.Second},
 			{Host: "db-server-long-name.example", Facts: debianFacts("firewalld"), Results: dbResults(),
-				Stats: runner.Stats{OK: 4, Skipped: 1}, Duration: 900 * time.Millisecond},
+				Stats: runner.Stats{OK: 5, Skipped: 1}, Duration: 900 * time.Millisecond},
 		},
 		Duration: 11 * time.Second,
 	}

@@ -77,7 +77,7 @@ func TestJSON(t *testing.T) {
 		t.Fatalf("hosts = %v, want %v (sorted by name)", names, want)
 	}
 	down, web1 := doc.Hosts[1], doc.Hosts[2]
-	if !down.Unreachable || down.Error == "" || down.Facts != nil || len(down.Tasks) != 0 || down.Stats["unreachable"] != 1 {
+	if !down.Unreachable || down.Error == "" || down.Facts != nil || len(down.Tasks) != 1 || down.Tasks[0].Status != "unreachable" || down.Stats["unreachable"] != 1 {
 		t.Errorf("down1 = %+v", down)
 	}
 	if web1.Facts == nil || web1.Facts.Firewall != "nftables" {
@@ -86,24 +86,24 @@ func TestJSON(t *testing.T) {
 	if web1.DurationMS != 1500 {
 		t.Errorf("web1 duration_ms = %d", web1.DurationMS)
 	}
-	first := web1.Tasks[0]
+	first := web1.Tasks[1]
 	if first.Name != "S3 FASP UDP port is open" || first.Kind != "task" || first.Status != "changed" || !first.Changed ||
 		first.Diff != nftDiff || len(first.Planned) != 2 || first.DurationMS != 120 {
 		t.Errorf("web1 first task = %+v", first)
 	}
-	check := web1.Tasks[3]
+	check := web1.Tasks[4]
 	if check.Kind != "check" || check.Status != "failed" || check.Changed || check.Severity != "high" ||
 		check.Msg != "PermitRootLogin is yes <script>alert(1)</script> | *bold* `tick`" {
 		t.Errorf("web1 check = %+v", check)
 	}
-	if !web1.Tasks[4].Ignored {
-		t.Errorf("web1 ignored failure = %+v", web1.Tasks[4])
+	if !web1.Tasks[5].Ignored {
+		t.Errorf("web1 ignored failure = %+v", web1.Tasks[5])
 	}
-	wantWeb1 := map[string]int{"ok": 3, "changed": 2, "unreachable": 0, "failed": 1, "skipped": 1, "rescued": 0, "ignored": 1}
+	wantWeb1 := map[string]int{"ok": 4, "changed": 2, "unreachable": 0, "failed": 1, "skipped": 1, "rescued": 0, "ignored": 1}
 	if !maps.Equal(web1.Stats, wantWeb1) {
 		t.Errorf("web1 stats = %v, want %v", web1.Stats, wantWeb1)
 	}
-	wantTotals := map[string]int{"ok": 7, "changed": 2, "unreachable": 1, "failed": 1, "skipped": 2, "rescued": 0, "ignored": 1}
+	wantTotals := map[string]int{"ok": 9, "changed": 2, "unreachable": 1, "failed": 1, "skipped": 2, "rescued": 0, "ignored": 1}
 	if !maps.Equal(doc.Totals, wantTotals) {
 		t.Errorf("totals = %v, want %v", doc.Totals, wantTotals)
 	}

@@ -32,9 +32,13 @@ type junitSuite struct {
 	Skipped    int             `xml:"skipped,attr"`
 	Time       string          `xml:"time,attr"`
 	Timestamp  string          `xml:"timestamp,attr"`
-	Properties []junitProperty `xml:"properties>property,omitempty"`
+	Properties *junitProperties `xml:"properties,omitempty"`
 	Cases      []junitCase     `xml:"testcase"`
 	SystemErr  string          `xml:"system-err,omitempty"`
+}
+
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
 }
 
 type junitProperty struct {
@@ -171,18 +175,18 @@ func resultDetails(res lua.Result) string {
 	return strings.Join(parts, "\n")
 }
 
-func factProperties(f *lua.Facts) []junitProperty {
+func factProperties(f *lua.Facts) *junitProperties {
 	if f == nil {
 		return nil
 	}
-	return []junitProperty{
+	return &junitProperties{Property: []junitProperty{
 		{"os", strings.TrimSpace(f.OSID + " " + f.OSVersion)},
 		{"init", f.Init},
 		{"sshd", f.SSHDVersion},
 		{"firewall", f.Firewall},
 		{"selinux", f.SELinux},
 		{"user", f.User},
-	}
+	}}
 }
 
 func seconds(d time.Duration) string {

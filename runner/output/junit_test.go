@@ -3,6 +3,7 @@ package output
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"strings"
 	"testing"
 
@@ -68,31 +69,34 @@ func TestJUnitAudit(t *testing.T) {
 		t.Fatalf("suites = %+v", doc.Suites)
 	}
 	db, down, web1 := doc.Suites[0], doc.Suites[1], doc.Suites[2]
-	if db.Tests != 5 || db.Failures != 0 || db.Errors != 0 || db.Skipped != 1 {
+	if db.Tests != 6 || db.Failures != 0 || db.Errors != 0 || db.Skipped != 1 {
 		t.Errorf("db suite counts: %+v", db)
 	}
 	if down.Tests != 1 || down.Errors != 1 || down.Cases[0].Error == nil || down.Cases[0].Error.Type != "unreachable" {
 		t.Errorf("down1 suite: %+v", down)
 	}
 	// Two tasks would change (drift), one check failed, one failure was ignored.
-	if web1.Tests != 5 || web1.Failures != 3 || web1.Skipped != 1 {
+	if web1.Tests != 6 || web1.Failures != 3 || web1.Skipped != 1 {
 		t.Errorf("web1 suite counts: tests %d failures %d skipped %d", web1.Tests, web1.Failures, web1.Skipped)
 	}
-	drift := web1.Cases[0].Failure
+	drift := web1.Cases[1].Failure
 	if drift == nil || drift.Type != "drift" || !strings.Contains(drift.Text, "+\t\tudp dport 33001 accept") ||
 		!strings.Contains(drift.Text, "$ nft add rule inet filter input udp dport 33001 accept") {
 		t.Errorf("drift failure = %+v", drift)
 	}
-	check := web1.Cases[3]
+	check := web1.Cases[4]
 	if check.Name != "check: root login disabled" || check.Failure == nil || check.Failure.Type != "check (high)" ||
 		check.Failure.Message != "PermitRootLogin is yes <script>alert(1)</script> | *bold* `tick`" {
 		t.Errorf("check case = %+v", check)
 	}
-	if ignored := web1.Cases[4]; ignored.Failure != nil || !strings.Contains(ignored.SystemOut, "ignored") {
+	if ignored := web1.Cases[5]; ignored.Failure != nil || !strings.Contains(ignored.SystemOut, "ignored") {
 		t.Errorf("ignored failure case = %+v", ignored)
 	}
-	if doc.Tests != 11 || doc.Failures != 3 || doc.Errors != 1 {
+	if doc.Tests != 13 || doc.Failures != 3 || doc.Errors != 1 {
 		t.Errorf("totals: tests %d failures %d errors %d", doc.Tests, doc.Failures, doc.Errors)
+	}
+	if down.Properties != nil {
+		t.Errorf("down1 has properties without facts: %+v", down.Properties)
 	}
 	if len(web1.Properties) == 0 || web1.Properties[0].Value != "debian 12" {
 		t.Errorf("web1 properties = %+v", web1.Properties)
@@ -102,8 +106,8 @@ func TestJUnitAudit(t *testing.T) {
 func TestJUnitRunChangedIsNotAFailure(t *testing.T) {
 	doc := decodeJUnit(t, runRecap())
 	web1 := doc.Suites[2]
-	if web1.Failures != 1 || web1.Cases[0].Failure != nil || !strings.Contains(web1.Cases[0].SystemOut, "udp dport 33001") {
-		t.Errorf("run: web1 failures %d, first case %+v", web1.Failures, web1.Cases[0])
+	if web1.Failures != 1 || web1.Cases[1].Failure != nil || !strings.Contains(web1.Cases[1].SystemOut, "udp dport 33001") {
+		t.Errorf("run: web1 failures %d, changed case %+v", web1.Failures, web1.Cases[1])
 	}
 }
 
@@ -117,5 +121,16 @@ func TestJUnitControlCharacters(t *testing.T) {
 	f := doc.Suites[0].Cases[0].Failure
 	if f == nil || !strings.Contains(f.Message, "red") || !strings.Contains(f.Message, "& <b>") {
 		t.Errorf("failure = %+v", f)
+	}
+}
+
+// TestJUnitUnreachableWithoutResult: a host marked unreachable with no
+// result to say so still shows as an error, named after the connection.
+func TestJUnitUnreachableWithoutResult(t *testing.T) {
+	r := runner.Recap{Hosts: []runner.HostReport{{Host: "h", Unreachable: true, Err: errors.New("h: connection lost")}}}
+	doc := decodeJUnit(t, r)
+	s := doc.Suites[0]
+	if s.Errors != 1 || s.Cases[0].Name != "connect" || s.Cases[0].Error == nil || s.Cases[0].Error.Type != "unreachable" {
+		t.Errorf("suite = %+v", s)
 	}
 }

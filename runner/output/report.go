@@ -229,7 +229,7 @@ func reportRowOf(res lua.Result, check bool) reportRow {
 			row.State, row.Class = "fail (ignored)", stateSkip
 		}
 	case lua.StatusUnreachable:
-		row.State, row.Class = "unreachable", stateFail
+		row.State, row.Class = "unreachable", verdictUnreachable
 	case lua.StatusChanged:
 		row.State, row.Class = "changed", stateChanged
 		if check {

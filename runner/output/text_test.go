@@ -112,7 +112,7 @@ func TestTextProgress(t *testing.T) {
 	if last := screen[len(screen)-1]; last != "hosts 0/3 done, 2 running" {
 		t.Errorf("progress line = %q", last)
 	}
-	text.Result(r.Hosts[0].Results[0])
+	text.Result(r.Hosts[0].Results[1])
 	text.HostDone(r.Hosts[0])
 	screen = terminal(buf.String())
 	if last := screen[len(screen)-1]; last != "hosts 1/3 done, 1 running" {
