@@ -24,17 +24,17 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Hostname   string          `xml:"hostname,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
-	Timestamp  string          `xml:"timestamp,attr"`
+	Name       string           `xml:"name,attr"`
+	Hostname   string           `xml:"hostname,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Errors     int              `xml:"errors,attr"`
+	Skipped    int              `xml:"skipped,attr"`
+	Time       string           `xml:"time,attr"`
+	Timestamp  string           `xml:"timestamp,attr"`
 	Properties *junitProperties `xml:"properties,omitempty"`
-	Cases      []junitCase     `xml:"testcase"`
-	SystemErr  string          `xml:"system-err,omitempty"`
+	Cases      []junitCase      `xml:"testcase"`
+	SystemErr  string           `xml:"system-err,omitempty"`
 }
 
 type junitProperties struct {
