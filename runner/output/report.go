@@ -140,7 +140,7 @@ func reportDataOf(r runner.Recap) reportData {
 		Path:        r.Play.Path,
 		Check:       r.Play.Check,
 		Started:     r.Play.Started.UTC().Format("2006-01-02 15:04:05 UTC"),
-		Duration:    r.Duration.Round(time.Second).String(),
+		Duration:    r.Duration.Round(100 * time.Millisecond).String(),
 		Interrupted: r.Interrupted,
 		NotRun:      r.NotRun,
 	}

@@ -124,8 +124,7 @@ func (t *Text) Result(res lua.Result) {
 }
 
 // HostDone counts the host as finished and, when it stopped early for a
-// reason no result line showed (it could not be dialled, facts could not
-// be read), says why.
+// reason no failed or unreachable line showed, says why.
 func (t *Text) HostDone(h runner.HostReport) {
 	t.done++
 	// An interrupted host says so once for all, at the end.
