@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -31,6 +32,10 @@ func (h *localHost) Name() string { return h.name }
 func (h *localHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
 	c := exec.CommandContext(ctx, "sh", "-c", cmd)
 	c.Dir = h.dir
+	// Kill the whole process group on cancellation, so a child such as
+	// sleep does not keep the output pipes (and Wait) open.
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 	if stdin != nil {
 		c.Stdin = bytes.NewReader(stdin)
 	}

@@ -43,7 +43,7 @@ type TaskInfo struct {
 
 // loadTimeout bounds evaluating a playbook's top level at load time, so a
 // playbook that loops forever is a load error, not a hang.
-const loadTimeout = 10 * time.Second
+var loadTimeout = 10 * time.Second
 
 // Load finds a playbook (a file, or a built-in name like "aspera-server"),
 // compiles it once and evaluates it once to check its shape: unknown keys,

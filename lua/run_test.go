@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // writePlaybook writes src as a playbook file in a temp dir.
@@ -48,5 +49,217 @@ func TestRunMinimal(t *testing.T) {
 	}
 	if statuses(got) != "one=ok" || got[0].Msg != "hi inv" {
 		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestHandlersFireOnceInDefinitionOrder(t *testing.T) {
+	h := newLocalHost(t)
+	got, err := runPlaybook(t, h, `return {
+		tasks = {
+			{ name = "a", notify = {"second", "first"}, run = function(v) cmd.run({"true"}) end },
+			{ name = "b", notify = "first", run = function(v) cmd.run({"true"}) end },
+			{ name = "c", notify = "unused", run = function(v) cmd.query({"true"}) end },
+		},
+		handlers = {
+			{ name = "first", run = function() cmd.run({"true"}) end },
+			{ name = "second", run = function() end },
+			{ name = "unused", run = function() end },
+		},
+	}`, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := statuses(got); s != "a=changed b=changed c=ok first=changed second=ok" {
+		t.Fatalf("got %s", s)
+	}
+}
+
+func TestTagsSelectTasksAndChecks(t *testing.T) {
+	h := newLocalHost(t)
+	src := `return {
+		tasks = {
+			{ name = "fw", tags = "fw", run = function() end },
+			{ name = "ssh", tags = {"ssh"}, run = function() end },
+		},
+		checks = { { name = "c-ssh", tags = "ssh", run = function() end }, { name = "c-all", run = function() end } },
+	}`
+	got, err := runPlaybook(t, h, src, RunOptions{Tags: []string{"ssh"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := statuses(got); s != "ssh=ok c-ssh=ok" {
+		t.Fatalf("--tags ssh: %s", s)
+	}
+	got, err = runPlaybook(t, h, src, RunOptions{SkipTags: []string{"ssh"}, StartAt: "fw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := statuses(got); s != "fw=ok c-all=ok" {
+		t.Fatalf("--skip-tags ssh: %s", s)
+	}
+}
+
+func TestTaskFields(t *testing.T) {
+	h := newLocalHost(t)
+	got, err := runPlaybook(t, h, `return {
+		tasks = {
+			{ name = "reg", register = "r", run = function(v) cmd.run({"true"}); return "x" end },
+			{ name = "seen", when = function(v) return v.r.changed and v.r.result == "x" end, run = function() end },
+			{ name = "skipped", when = function(v) return v.r.failed end, run = function() end },
+			{ name = "forced", check_mode = false, run = function(v) cmd.run({"touch", v.dir .. "/forced"}) end },
+			{ name = "ignored", ignore_errors = true, run = function() fail("boom") end },
+			{ name = "fails", run = function() error("stop here") end },
+			{ name = "never", run = function() end },
+		},
+		checks = { { name = "not reached", run = function() end } },
+	}`, RunOptions{Check: true, Vars: map[string]any{"dir": h.dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := statuses(got); s != "reg=changed seen=ok skipped=skipped forced=changed ignored=failed fails=failed" {
+		t.Fatalf("got %s", s)
+	}
+	if !got[4].Ignored || got[5].Ignored || !strings.Contains(got[5].Msg, "site.lua:8: stop here") {
+		t.Fatalf("ignore_errors or message wrong: %+v %+v", got[4], got[5])
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "forced")); err != nil {
+		t.Fatal("check_mode = false did not run the command")
+	}
+}
+
+func TestChecksAreFindings(t *testing.T) {
+	h := newLocalHost(t)
+	got, err := runPlaybook(t, h, `return { checks = {
+		{ name = "pass", run = function() expect(1 + 1 == 2, "math") return "fine" end },
+		{ name = "fail", severity = "high", run = function(v)
+			expect(v.root == "no", "PermitRootLogin is %s", v.root)
+		end },
+		{ name = "cannot write", run = function(v) cmd.run({"touch", v.dir .. "/x"}) end },
+	} }`, RunOptions{Vars: map[string]any{"root": "yes", "dir": h.dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := statuses(got); s != "pass=ok fail=failed cannot write=changed" {
+		t.Fatalf("got %s", s)
+	}
+	if got[0].Msg != "fine" || got[1].Severity != "high" || got[0].Severity != "medium" || got[1].Msg != "local: "+got[1].Msg[len("local: "):] || !strings.HasSuffix(got[1].Msg, "site.lua:4: PermitRootLogin is yes") {
+		t.Fatalf("findings: %+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "x")); err == nil {
+		t.Fatal("a check changed the host")
+	}
+}
+
+func TestVarsPrecedence(t *testing.T) {
+	h := newLocalHost(t)
+	r := onlyResult(t, h, `return { vars = { a = "pb", b = "pb", c = "pb" }, tasks = { { name = "t", run = function(v)
+		return v.a .. v.b .. v.c .. host.vars.a
+	end } } }`, RunOptions{Vars: map[string]any{"b": "inv", "c": "inv"}, ExtraVars: map[string]any{"c": "extra"}})
+	if r.Msg != "pbinvextrapb" {
+		t.Fatalf("got %q", r.Msg)
+	}
+}
+
+func TestSandbox(t *testing.T) {
+	h := newLocalHost(t)
+	r := onlyResult(t, h, task(`
+	for _, name in ipairs({"io", "debug", "dofile", "loadfile", "load", "loadstring", "package", "module", "setfenv"}) do
+		expect(_G[name] == nil, "%s is reachable", name)
+	end
+	expect(os.execute == nil and os.exit == nil and os.remove == nil and os.getenv == nil, "unsafe os function")
+	expect(type(os.time()) == "number" and string.dump == nil, "os.time missing or string.dump present")
+	return "sandboxed"`), RunOptions{})
+	if r.Status != StatusOK {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestRequire(t *testing.T) {
+	h := newLocalHost(t)
+	luaPath := t.TempDir()
+	if err := os.WriteFile(filepath.Join(luaPath, "site.lua"), []byte(`return { from = "lua-path" }`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pb := writePlaybook(t, task(`local policy = require("policy")
+	local site = require("site")
+	local own = require("helpers.own")
+	expect(require("helpers.own") == own, "modules load once per VM")
+	return policy.join(policy.outside({22, 80, 443}, {22})) .. " " .. site.from .. " " .. own.from`))
+	if err := os.MkdirAll(filepath.Join(filepath.Dir(pb), "helpers"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(pb), "helpers", "own.lua"), []byte(`return { from = "playbook dir" }`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(pb, LoadOptions{LuaPath: []string{luaPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Result
+	if err := p.Run(context.Background(), h, RunOptions{}, func(r Result) { got = append(got, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Msg != "80, 443 lua-path playbook dir" {
+		t.Fatalf("%+v", got[0])
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	defer func(d time.Duration) { loadTimeout = d }(loadTimeout)
+	loadTimeout = 300 * time.Millisecond
+	for _, tc := range []struct{ name, src, want string }{
+		{"syntax", "return {\n name = \"x\"\n tasks = {} }", "site.lua:3:"},
+		{"not a table", "return 42", "must return a table"},
+		{"unknown playbook key", "return { taks = {} }", `unknown key "taks"`},
+		{"unknown task key", "return { tasks = {\n{ name = \"t\", tgas = {}, run = function() end } } }", `site.lua:2: task 1: unknown key "tgas"`},
+		{"missing run", `return { tasks = { { name = "t" } } }`, `"t" needs a run function`},
+		{"missing name", `return { tasks = { { run = function() end } } }`, "needs a name"},
+		{"bad notify", `return { tasks = { { name = "t", notify = "nope", run = function() end } } }`, `notifies "nope", but no handler`},
+		{"bad severity", `return { checks = { { name = "c", severity = "huge", run = function() end } } }`, `severity "huge"`},
+		{"runtime error at top level", "local x = nil\nreturn x.y", "site.lua:2:"},
+		{"module call at top level", "cmd.query({'true'})\nreturn {}", "only be called inside a task"},
+		{"missing require", `require("nope") return {}`, `require "nope": not found in lua/lib/nope.lua`},
+		{"require escaping the path", `require("../etc/passwd") return {}`, "bad module name"},
+		{"endless loop", `while true do end`, "context deadline exceeded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writePlaybook(t, tc.src), LoadOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTaskTimeoutAndCancel(t *testing.T) {
+	h := newLocalHost(t)
+	got, err := runPlaybook(t, h, `return { tasks = {
+		{ name = "slow", timeout = 0.2, ignore_errors = true, run = function() cmd.query({"sleep", "5"}) end },
+		{ name = "spin", timeout = 0.2, run = function() while true do end end },
+	} }`, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := statuses(got); s != "slow=failed spin=failed" || !strings.Contains(got[1].Msg, "timed out after 200ms") {
+		t.Fatalf("%s %+v", s, got)
+	}
+	p, err := Load(writePlaybook(t, task(`cmd.query({"sleep", "5"})`)), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = p.Run(ctx, h, RunOptions{}, func(Result) {})
+	if err == nil || time.Since(start) > 3*time.Second {
+		t.Fatalf("cancelled run: %v after %s", err, time.Since(start))
+	}
+}
+
+func TestBuiltinPlaybooksLoad(t *testing.T) {
+	for _, name := range BuiltinPlaybooks() {
+		if _, err := Load(name, LoadOptions{}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
