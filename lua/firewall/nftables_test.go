@@ -36,7 +36,8 @@ func TestReadNft(t *testing.T) {
 		{"nftables/debian12-default.json", "inet", "filter", "output", `hook=output prio=0 policy=accept`},
 		{"nftables/generated.json", "ip", "guard", "early", `hook=input prio=-10 policy=accept
 3: udp dport 33005 drop
-4: tcp dport 2222 accept`},
+4: tcp dport 2222 accept
+5: tcp dport 7003 drop`},
 		{"nftables/generated.json", "inet", "filter", "trusted", `hook= prio=0 policy=
 24: tcp dport 3306 accept
 25: udp dport 161 return

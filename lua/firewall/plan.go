@@ -1,0 +1,344 @@
+package firewall
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// The backends a plan can be rendered for, named as Facts.Firewall names
+// them.
+const (
+	Nftables       = "nftables"
+	IptablesLegacy = "iptables-legacy"
+	IptablesNft    = "iptables-nft"
+	Firewalld      = "firewalld"
+	Ufw            = "ufw"
+)
+
+// CommentPrefix starts the comment of every rule remedy adds, so removal
+// and audits can find them.
+const CommentPrefix = "remedy:"
+
+// System is what a plan needs to know about the host besides its rules.
+type System struct {
+	Backend  string // one of the backend constants
+	OSFamily string // "debian", "redhat", ...: where the rules persist
+	Zone     string // firewalld: the zone to open ports in (its default zone)
+}
+
+// Allow is a flow to let through the host firewall.
+type Allow struct {
+	Dir     string // "in" or "out"
+	Proto   string // tcp or udp
+	Ports   PortRange
+	Src     netip.Prefix // optional, dir "in": only from these sources
+	Dst     netip.Prefix // optional, dir "out": only to these destinations
+	Comment string       // prefixed with "remedy: " when it does not start so
+}
+
+// Plan is what it takes to make a flow pass: nothing when Already, else
+// commands run in order, then the persistence step.
+type Plan struct {
+	Already  bool
+	Before   []Result // the verdicts that made the change necessary
+	Commands [][]string
+	Persist  []Persist
+}
+
+// Persist writes the live ruleset to the file the distribution's service
+// loads at boot: Header, then the standard output of Dump.
+type Persist struct {
+	Path   string
+	Dump   []string
+	Header string
+}
+
+// maxInserts bounds the loop that inserts one rule per stopping chain.
+const maxInserts = 16
+
+// PlanAllow plans the narrowest change that makes every port of a pass,
+// for IPv4 and IPv6 unless a's address limits it to one. nftables and
+// iptables get one accept rule in each chain that stops the flow, right
+// before the rule that stops it (appended when the policy does);
+// firewalld and ufw get their own commands, as they own their rules.
+func PlanAllow(rs *Ruleset, sys System, a Allow) (Plan, error) {
+	if err := a.validate(); err != nil {
+		return Plan{}, err
+	}
+	a.Comment = remedyComment(a)
+	before := blocked(rs, a)
+	if len(before) == 0 {
+		return Plan{Already: true}, nil
+	}
+	var plan Plan
+	var err error
+	switch sys.Backend {
+	case Nftables, IptablesLegacy, IptablesNft:
+		plan, err = planRules(rs, sys, a)
+	case Firewalld:
+		plan, err = planFirewalld(sys, a)
+	case Ufw:
+		plan = Plan{Commands: [][]string{ufwAllow(a)}}
+	default:
+		err = fmt.Errorf("no firewall backend %q to plan for", sys.Backend)
+	}
+	plan.Before = before
+	return plan, err
+}
+
+func (a Allow) validate() error {
+	switch {
+	case a.Dir != "in" && a.Dir != "out":
+		return fmt.Errorf("allow: dir %q: want in or out", a.Dir)
+	case a.Proto != "tcp" && a.Proto != "udp":
+		return fmt.Errorf("allow: proto %q: want tcp or udp", a.Proto)
+	case a.Ports.Lo == 0 || a.Ports.Hi < a.Ports.Lo:
+		return fmt.Errorf("allow: ports %s: want 1-65535, low to high", a.Ports)
+	case a.Src.IsValid() && a.Dir != "in", a.Dst.IsValid() && a.Dir != "out":
+		return fmt.Errorf("allow: a source limits inbound flows, a destination outbound ones")
+	case strings.ContainsAny(a.Comment, "\"\n\\"):
+		return fmt.Errorf("allow: comment %q: no quotes, backslashes or newlines", a.Comment)
+	}
+	return nil
+}
+
+func remedyComment(a Allow) string {
+	c := strings.TrimSpace(a.Comment)
+	if c == "" {
+		return fmt.Sprintf("%s %s %s/%s", CommentPrefix, a.Dir, a.Proto, a.Ports)
+	}
+	if strings.HasPrefix(c, CommentPrefix) {
+		return c
+	}
+	return CommentPrefix + " " + c
+}
+
+// probes are the packets that must pass: every port of the range (a
+// range wider than a rule could be is checked at its ends and every
+// 64th port), in each family the addresses allow. An address prefix is
+// probed at its first address.
+func (a Allow) probes() []Packet {
+	var out []Packet
+	addr := a.Src
+	if a.Dir == "out" {
+		addr = a.Dst
+	}
+	for _, v6 := range []bool{false, true} {
+		if addr.IsValid() && addr.Addr().Is6() != v6 {
+			continue
+		}
+		for _, port := range a.portsToProbe() {
+			p := Packet{Dir: a.Dir, Proto: a.Proto, Port: port, IPv6: v6}
+			if a.Dir == "in" {
+				p.Src = a.Src.Masked().Addr()
+			} else {
+				p.Dst = a.Dst.Masked().Addr()
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (a Allow) portsToProbe() []int {
+	lo, hi := int(a.Ports.Lo), int(a.Ports.Hi)
+	step := 1
+	if hi-lo > 1024 {
+		step = 64
+	}
+	var ports []int
+	for p := lo; p < hi; p += step {
+		ports = append(ports, p)
+	}
+	return append(ports, hi)
+}
+
+// blocked returns the verdicts of the probes that do not pass.
+func blocked(rs *Ruleset, a Allow) []Result {
+	var out []Result
+	for _, p := range a.probes() {
+		if r := Verdict(rs, p); r.Verdict != VerdictAccept {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// planRules inserts, on a copy of the ruleset, an accept rule before the
+// first thing that stops a probe, and repeats until every probe passes:
+// the copy proves the plan before any command runs.
+func planRules(rs *Ruleset, sys System, a Allow) (Plan, error) {
+	rs = rs.clone()
+	var plan Plan
+	for range maxInserts {
+		stopped := blocked(rs, a)
+		if len(stopped) == 0 {
+			plan.Persist = persistFor(sys, plan.Commands)
+			return plan, nil
+		}
+		o, ok := stopPoint(stopped[0])
+		if !ok {
+			return Plan{}, fmt.Errorf("allow %s %s/%s: cannot tell where to insert: %s", a.Dir, a.Proto, a.Ports, stopped[0].Reason)
+		}
+		rule := allowRule(o.table, a)
+		cmd, err := insertCommand(sys.Backend, o, rule)
+		if err != nil {
+			return Plan{}, err
+		}
+		plan.Commands = append(plan.Commands, cmd)
+		o.chain.insert(o.index, rule)
+	}
+	return Plan{}, fmt.Errorf("allow %s %s/%s: still blocked after %d rules", a.Dir, a.Proto, a.Ports, maxInserts)
+}
+
+// stopPoint picks, among the ways evaluation can end, the first that does
+// not accept and names a place: a rule, or a base chain's policy.
+func stopPoint(r Result) (outcome, bool) {
+	for _, o := range r.paths {
+		if o.kind != Accept && o.chain != nil && (o.index >= 0 || o.chain.Base()) {
+			return o, true
+		}
+	}
+	return outcome{}, false
+}
+
+// allowRule is the accept rule for a, as the model holds it.
+func allowRule(t *Table, a Allow) *Rule {
+	r := &Rule{Action: Action{Kind: Accept}, Comment: a.Comment, Matches: []Match{
+		{Field: Proto, Protos: []string{a.Proto}},
+		{Field: DPort, Ports: []PortRange{a.Ports}},
+	}}
+	if a.Src.IsValid() {
+		r.Matches = append(r.Matches, Match{Field: SAddr, Prefixes: []netip.Prefix{a.Src.Masked()}})
+	}
+	if a.Dst.IsValid() {
+		r.Matches = append(r.Matches, Match{Field: DAddr, Prefixes: []netip.Prefix{a.Dst.Masked()}})
+	}
+	r.Text = renderNft(r)
+	return r
+}
+
+// insert puts r before rule i, or at the end for i < 0.
+func (c *Chain) insert(i int, r *Rule) {
+	if i < 0 {
+		c.Rules = append(c.Rules, r)
+		return
+	}
+	c.Rules = append(c.Rules[:i:i], append([]*Rule{r}, c.Rules[i:]...)...)
+}
+
+func insertCommand(backend string, o outcome, r *Rule) ([]string, error) {
+	if backend == Nftables {
+		return nftInsert(o, r), nil
+	}
+	return iptablesInsert(o, r)
+}
+
+// nftInsert inserts before the stopping rule's handle, or appends. nft
+// joins its arguments into one line, so the rule travels as one argument.
+func nftInsert(o outcome, r *Rule) []string {
+	if o.index < 0 {
+		return []string{"nft", "add", "rule", o.table.Family, o.table.Name, o.chain.Name, r.Text}
+	}
+	h := o.chain.Rules[o.index].Handle
+	return []string{"nft", "insert", "rule", o.table.Family, o.table.Name, o.chain.Name, "handle", fmt.Sprint(h), r.Text}
+}
+
+func iptablesInsert(o outcome, r *Rule) ([]string, error) {
+	bin := map[string]string{"ip": "iptables", "ip6": "ip6tables"}[o.table.Family]
+	if bin == "" {
+		return nil, fmt.Errorf("table %s %s: not an iptables table", o.table.Family, o.table.Name)
+	}
+	cmd := []string{bin, "-t", o.table.Name}
+	if o.index < 0 {
+		cmd = append(cmd, "-A", o.chain.Name)
+	} else {
+		cmd = append(cmd, "-I", o.chain.Name, fmt.Sprint(o.index+1))
+	}
+	return append(cmd, iptablesRuleArgs(r)...), nil
+}
+
+// iptablesRuleArgs renders an allowRule for iptables.
+func iptablesRuleArgs(r *Rule) []string {
+	var args []string
+	for _, m := range r.Matches {
+		switch m.Field {
+		case Proto:
+			args = append(args, "-p", m.Protos[0], "-m", m.Protos[0])
+		case DPort:
+			args = append(args, "--dport", strings.Replace(m.Ports[0].String(), "-", ":", 1))
+		case SAddr:
+			args = append(args, "-s", m.Prefixes[0].String())
+		case DAddr:
+			args = append(args, "-d", m.Prefixes[0].String())
+		}
+	}
+	return append(args, "-m", "comment", "--comment", r.Comment, "-j", "ACCEPT")
+}
+
+// persistFor saves the families the commands touched, where the
+// distribution's service reloads them at boot: nftables.service, or
+// netfilter-persistent and iptables-services.
+func persistFor(sys System, cmds [][]string) []Persist {
+	redhat := sys.OSFamily == "redhat"
+	if sys.Backend == Nftables {
+		path := "/etc/nftables.conf"
+		if redhat {
+			path = "/etc/sysconfig/nftables.conf"
+		}
+		return []Persist{{Path: path, Dump: []string{"nft", "list", "ruleset"}, Header: "#!/usr/sbin/nft -f\nflush ruleset\n"}}
+	}
+	var out []Persist
+	for _, fam := range []struct{ bin, debian, redhat string }{
+		{"iptables", "/etc/iptables/rules.v4", "/etc/sysconfig/iptables"},
+		{"ip6tables", "/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables"},
+	} {
+		if !usesBinary(cmds, fam.bin) {
+			continue
+		}
+		path := fam.debian
+		if redhat {
+			path = fam.redhat
+		}
+		out = append(out, Persist{Path: path, Dump: []string{fam.bin + "-save"}})
+	}
+	return out
+}
+
+func usesBinary(cmds [][]string, bin string) bool {
+	for _, c := range cmds {
+		if c[0] == bin {
+			return true
+		}
+	}
+	return false
+}
+
+// clone copies the tables and chains so a plan can insert rules into the
+// copy; rules themselves are never changed and stay shared.
+func (rs *Ruleset) clone() *Ruleset {
+	out := &Ruleset{}
+	for _, t := range rs.Tables {
+		nt := *t
+		nt.Chains = nil
+		for _, c := range t.Chains {
+			nc := *c
+			nc.Rules = append([]*Rule(nil), c.Rules...)
+			nt.Chains = append(nt.Chains, &nc)
+		}
+		out.Tables = append(out.Tables, &nt)
+	}
+	return out
+}
+
+// slug turns a comment into a name firewalld accepts for a service or
+// policy: "remedy: FASP data" → "remedy-fasp-data".
+func slug(comment string) string {
+	s := strings.TrimSpace(strings.TrimPrefix(comment, CommentPrefix))
+	s = strings.Trim(nonName.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	return "remedy-" + s
+}
+
+var nonName = regexp.MustCompile(`[^a-z0-9]+`)

@@ -1,0 +1,74 @@
+package firewall
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Installed is what PlanRemove needs to know beyond the ruleset, for the
+// tools that keep remedy's comments outside the kernel's rules.
+type Installed struct {
+	UfwNumbered        string   // `ufw status numbered`
+	FirewalldServices  []string // `firewall-cmd --permanent --get-services`
+	FirewalldPolicies  []string // `firewall-cmd --permanent --get-policies`
+	FirewalldRichRules []string // `firewall-cmd --permanent --zone=ZONE --list-rich-rules`, one per line
+}
+
+// PlanRemove plans deleting every rule remedy added whose comment starts
+// with prefix, which itself must start with "remedy:" so nothing remedy
+// did not add can match.
+func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, error) {
+	if !strings.HasPrefix(prefix, CommentPrefix) {
+		return Plan{}, fmt.Errorf("remove: comment prefix %q does not start with %q", prefix, CommentPrefix)
+	}
+	var plan Plan
+	switch sys.Backend {
+	case Nftables, IptablesLegacy, IptablesNft:
+		plan.Commands = removeRules(rs, sys.Backend, prefix)
+		if len(plan.Commands) > 0 {
+			plan.Persist = persistFor(sys, plan.Commands)
+		}
+	case Ufw:
+		plan.Commands = removeUfw(inst.UfwNumbered, prefix)
+	case Firewalld:
+		plan.Commands = removeFirewalld(sys, inst, prefix)
+	default:
+		return Plan{}, fmt.Errorf("no firewall backend %q to plan for", sys.Backend)
+	}
+	plan.Already = len(plan.Commands) == 0
+	return plan, nil
+}
+
+// removeRules deletes by nft handle, or by iptables position from the
+// end of each chain so earlier positions stay valid.
+func removeRules(rs *Ruleset, backend, prefix string) [][]string {
+	var cmds [][]string
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			var handles []int
+			for i, r := range c.Rules {
+				id := i + 1
+				if backend == Nftables {
+					id = r.Handle
+				}
+				if strings.HasPrefix(r.Comment, prefix) && !slices.Contains(handles, id) {
+					handles = append(handles, id)
+				}
+			}
+			slices.Reverse(handles)
+			for _, h := range handles {
+				cmds = append(cmds, deleteCommand(backend, t, c, h))
+			}
+		}
+	}
+	return cmds
+}
+
+func deleteCommand(backend string, t *Table, c *Chain, h int) []string {
+	if backend == Nftables {
+		return []string{"nft", "delete", "rule", t.Family, t.Name, c.Name, "handle", fmt.Sprint(h)}
+	}
+	bin := map[string]string{"ip": "iptables", "ip6": "ip6tables"}[t.Family]
+	return []string{bin, "-t", t.Name, "-D", c.Name, fmt.Sprint(h)}
+}
