@@ -52,9 +52,7 @@ func ansibleInventory(t *testing.T, sources []string, action ...string) []byte {
 	t.Helper()
 	bin, err := exec.LookPath("ansible-inventory")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ansible-inventory is required under CI (tests/install-deps.sh installs ansible-core): %v", err)
-		}
+		requireOracle(t, err)
 		return nil
 	}
 	var args []string
@@ -71,6 +69,16 @@ func ansibleInventory(t *testing.T, sources []string, action ...string) []byte {
 		t.Fatalf("ansible-inventory %v: %v\n%s", args, err, stderr.String())
 	}
 	return out
+}
+
+// requireOracle fails under CI, where ansible-core must be installed, and
+// otherwise notes that only the captured output is checked.
+func requireOracle(t *testing.T, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("ansible-core is required under CI (tests/install-deps.sh installs it): %v", err)
+	}
+	t.Logf("ansible-core not installed, checking captured output only: %v", err)
 }
 
 // golden returns the captured ansible-inventory output, checked against a

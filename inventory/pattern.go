@@ -189,16 +189,19 @@ func applySubscript(hosts []*Host, m []string, pattern string) ([]*Host, error) 
 	if err != nil {
 		return nil, fmt.Errorf("pattern %q: bad subscript", pattern)
 	}
-	end := len(hosts) - 1
+	end := -1
 	if m[5] != "" {
 		end, _ = strconv.Atoi(m[5])
 	}
 	if end == 0 {
-		// Ansible treats an end of 0 as "no end given": one host.
+		// Ansible reads an end of 0 as "no range": the single host at start.
 		if start >= len(hosts) {
 			return nil, fmt.Errorf("no hosts matched the subscripted pattern %q", pattern)
 		}
 		return hosts[start : start+1], nil
+	}
+	if end == -1 {
+		end = len(hosts) - 1
 	}
 	end = min(end+1, len(hosts))
 	if start >= end {

@@ -353,11 +353,11 @@ func yamlMerge(v *yaml.Node, depth int) ([]map[string]any, error) {
 // yamlScalar types a scalar: quoted and block scalars are strings, explicit
 // tags are honoured, plain scalars follow YAML 1.1.
 func yamlScalar(n *yaml.Node) (any, error) {
-	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		return n.Value, nil
-	}
 	if n.Style&yaml.TaggedStyle != 0 {
 		return taggedScalar(n)
+	}
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return n.Value, nil
 	}
 	return resolveYAML11(n.Value), nil
 }
