@@ -134,3 +134,20 @@ func TestJUnitUnreachableWithoutResult(t *testing.T) {
 		t.Errorf("suite = %+v", s)
 	}
 }
+
+// FuzzJUnit: any message, name or diff yields a document that parses.
+func FuzzJUnit(f *testing.F) {
+	f.Add("t", "msg", "--- a\n+++ b\n")
+	f.Add("t\x00", "\x1b[31mred\x1b[0m", "]]>")
+	f.Add("<x>", "\xff\xfe invalid utf-8 & \"quotes\"", "\r\n\t")
+	f.Fuzz(func(t *testing.T, name, msg, diff string) {
+		r := runner.Recap{Play: runner.Play{Name: name, Check: true}, Hosts: []runner.HostReport{{Host: name, Results: []lua.Result{
+			{Host: name, Kind: lua.KindTask, Name: name, Status: lua.StatusChanged, Msg: msg, Diff: diff, Planned: []string{msg}},
+			{Host: name, Kind: lua.KindCheck, Name: name, Status: lua.StatusFailed, Msg: msg, Severity: msg},
+		}}}}
+		doc := decodeJUnit(t, r)
+		if len(doc.Suites) != 1 || len(doc.Suites[0].Cases) != 2 || doc.Failures != 2 {
+			t.Fatalf("decoded %+v", doc)
+		}
+	})
+}

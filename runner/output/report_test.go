@@ -134,3 +134,28 @@ func TestReportFormatFor(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMarkdownCell: whatever a host's message holds, its cell stays one
+// line and has no pipe that would end the cell early.
+func FuzzMarkdownCell(f *testing.F) {
+	for _, seed := range []string{"a|b", "line\nnext", `back\|slash`, "`code` *em* <b>", "\\", "\r\n|"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		cell := mdCell(s)
+		if strings.ContainsAny(cell, "\r\n") {
+			t.Fatalf("mdCell(%q) = %q: spans lines", s, cell)
+		}
+		for i := 0; i < len(cell); i++ {
+			switch cell[i] {
+			case '\\':
+				i++
+			case '|', '<', '`':
+				if !strings.HasPrefix(cell[i:], "<br>") {
+					t.Fatalf("mdCell(%q) = %q: unescaped %q at %d", s, cell, cell[i], i)
+				}
+				i += len("<br>") - 1
+			}
+		}
+	})
+}
