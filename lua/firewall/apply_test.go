@@ -1,0 +1,175 @@
+package firewall
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+var nsCount atomic.Int32
+
+// netns is a throwaway network namespace for running the real tools.
+type netns struct {
+	t    *testing.T
+	name string
+}
+
+// newNetns creates a namespace, or skips the test when this is not root
+// with iproute2 (failing instead under CI=true, where it must run).
+func newNetns(t *testing.T) *netns {
+	t.Helper()
+	_, err := exec.LookPath("ip")
+	if os.Geteuid() != 0 || err != nil {
+		msg := "needs root and iproute2 to create a network namespace"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	n := &netns{t: t, name: fmt.Sprintf("rmdyfw%d-%d", os.Getpid(), nsCount.Add(1))}
+	if out, err := exec.Command("ip", "netns", "add", n.name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v: %s", n.name, err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", n.name).Run() })
+	return n
+}
+
+// run runs argv inside the namespace, with stdin from the named file when
+// it is not "".
+func (n *netns) run(stdin string, argv ...string) []byte {
+	n.t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", n.name}, argv...)...)
+	if stdin != "" {
+		f, err := os.Open(stdin)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		n.t.Fatalf("%s: %v: %s", strings.Join(argv, " "), err, errText(err))
+	}
+	return out
+}
+
+func errText(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// tool is how one backend's rules are loaded, read, flushed and written
+// in a namespace. The planner writes "iptables"; on this machine that is
+// iptables-nft, so the legacy flavour renames it.
+type tool struct {
+	backend string
+	load    func(n *netns, file string)
+	read    func(n *netns) (*Ruleset, error)
+	flush   [][]string // a simulated reboot
+	bin     map[string]string
+}
+
+var tools = map[string]tool{
+	Nftables: {backend: Nftables,
+		load:  func(n *netns, f string) { n.run("", "nft", "-f", f) },
+		read:  func(n *netns) (*Ruleset, error) { return ReadNft(n.run("", "nft", "-j", "list", "ruleset")) },
+		flush: [][]string{{"nft", "flush", "ruleset"}}},
+	IptablesLegacy: {backend: IptablesLegacy,
+		load:  func(n *netns, f string) { n.run(f, "iptables-legacy-restore") },
+		read:  func(n *netns) (*Ruleset, error) { return ReadIptablesSave(n.run("", "iptables-legacy-save"), "ip") },
+		flush: [][]string{{"iptables-legacy", "-t", "filter", "-F"}, {"iptables-legacy", "-t", "raw", "-F"}},
+		bin:   map[string]string{"iptables": "iptables-legacy", "iptables-save": "iptables-legacy-save"}},
+	IptablesNft: {backend: IptablesNft,
+		load:  func(n *netns, f string) { n.run(f, "iptables-nft-restore") },
+		read:  func(n *netns) (*Ruleset, error) { return ReadIptablesSave(n.run("", "iptables-nft-save"), "ip") },
+		flush: [][]string{{"iptables-nft", "-t", "filter", "-F"}, {"iptables-nft", "-t", "raw", "-F"}},
+		bin:   map[string]string{"iptables": "iptables-nft", "iptables-save": "iptables-nft-save"}},
+}
+
+// rules reads the namespace's live ruleset.
+func (tl tool) rules(n *netns) *Ruleset {
+	n.t.Helper()
+	rs, err := tl.read(n)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return rs
+}
+
+func (tl tool) argv(cmd []string) []string {
+	if b, ok := tl.bin[cmd[0]]; ok {
+		return append([]string{b}, cmd[1:]...)
+	}
+	return cmd
+}
+
+// TestPlanAppliesToRealTools applies plans with the real nft and iptables
+// in a throwaway namespace: the commands must be accepted, the re-read
+// ruleset must pass every probe, a second plan must find nothing to do,
+// the persisted file must bring the rule back after a flush, and
+// PlanRemove must take it out again.
+func TestPlanAppliesToRealTools(t *testing.T) {
+	tests := []struct {
+		backend, input string
+		allow          Allow
+	}{
+		{Nftables, "nftables/lab-nftables.nft", Allow{Dir: "in", Proto: "udp", Ports: ports(33001, 33010), Comment: "fasp"}},
+		{Nftables, "nftables/generated.nft", Allow{Dir: "in", Proto: "tcp", Ports: ports(7003, 7003), Comment: "two chains"}},
+		{Nftables, "nftables/generated.nft", Allow{Dir: "in", Proto: "tcp", Ports: ports(8081, 8081), Comment: "user chain"}},
+		{Nftables, "nftables/lab-egress.nft", Allow{Dir: "out", Proto: "tcp", Ports: ports(443, 443), Comment: "alee"}},
+		{IptablesLegacy, "iptables/lab-iptables.rules", Allow{Dir: "in", Proto: "udp", Ports: ports(33001, 33001), Comment: "fasp"}},
+		{IptablesLegacy, "iptables/generated.rules", Allow{Dir: "in", Proto: "udp", Ports: ports(33009, 33009), Comment: "raw"}},
+		{IptablesNft, "iptables/rhel7-default.rules", Allow{Dir: "in", Proto: "tcp", Ports: ports(8443, 8443), Comment: "https"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.backend+"/"+tt.input+"/"+tt.allow.Comment, func(t *testing.T) {
+			tl := tools[tt.backend]
+			n := newNetns(t)
+			tl.load(n, filepath.Join("testdata", tt.input))
+			applyAndCheck(t, n, tl, tt.allow)
+		})
+	}
+}
+
+func applyAndCheck(t *testing.T, n *netns, tl tool, a Allow) {
+	sys := System{Backend: tl.backend, OSFamily: "debian"}
+	plan, err := PlanAllow(tl.rules(n), sys, a)
+	if err != nil || plan.Already {
+		t.Fatalf("plan: %v, already %v", err, plan.Already)
+	}
+	for _, c := range plan.Commands {
+		n.run("", tl.argv(c)...)
+	}
+	if again, err := PlanAllow(tl.rules(n), sys, a); err != nil || !again.Already {
+		t.Fatalf("after applying %q: still blocked (%v): %+v", plan.Commands, err, again.Before)
+	}
+	saved := filepath.Join(t.TempDir(), "saved")
+	dump := plan.Persist[0].Header + string(n.run("", tl.argv(plan.Persist[0].Dump)...))
+	if err := os.WriteFile(saved, []byte(dump), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range tl.flush {
+		n.run("", c...)
+	}
+	tl.load(n, saved)
+	if again, _ := PlanAllow(tl.rules(n), sys, a); !again.Already {
+		t.Fatalf("after flush and reload of %s: blocked: %+v", plan.Persist[0].Path, again.Before)
+	}
+	rm, err := PlanRemove(tl.rules(n), sys, Installed{}, "remedy: "+a.Comment)
+	if err != nil || len(rm.Commands) != len(plan.Commands) {
+		t.Fatalf("remove: %v, %q for %q", err, rm.Commands, plan.Commands)
+	}
+	for _, c := range rm.Commands {
+		n.run("", tl.argv(c)...)
+	}
+	if after, _ := PlanAllow(tl.rules(n), sys, a); after.Already {
+		t.Fatal("after remove: still accepted")
+	}
+}
