@@ -17,21 +17,25 @@ import (
 
 // LoadOptions says where require looks beyond the embedded lua/lib.
 type LoadOptions struct {
-	LuaPath []string // --lua-path directories, then REMEDY_LUA_PATH's
+	LuaPath []string // --lua-path directories; REMEDY_LUA_PATH's follow them
 }
+
+// luaPathEnv lists more directories for require, like --lua-path.
+const luaPathEnv = "REMEDY_LUA_PATH"
 
 // Playbook is a compiled, validated playbook. It is safe to Run on many
 // hosts at once: each Run gets its own VM over the shared byte code.
 type Playbook struct {
-	file     string // chunk name in error messages
-	proto    *glua.FunctionProto
-	libs     *libraries
-	name     string
-	hosts    string
-	tasks    []TaskInfo
-	checks   []TaskInfo
-	handlers []TaskInfo
-	varNames []string
+	file      string // chunk name in error messages
+	proto     *glua.FunctionProto
+	libs      *libraries
+	name      string
+	hosts     string
+	tasks     []TaskInfo
+	checks    []TaskInfo
+	handlers  []TaskInfo
+	varNames  []string
+	registers []string // names tasks register results under
 }
 
 // TaskInfo describes a task, check or handler without running it.
@@ -108,7 +112,7 @@ func BuiltinPlaybooks() []string {
 func newLibraries(luaPath []string, own libDir) *libraries {
 	sub, _ := fs.Sub(libFS, "lib")
 	dirs := []libDir{{fsys: sub, prefix: "lua/lib"}}
-	for _, d := range luaPath {
+	for _, d := range append(luaPath, filepath.SplitList(os.Getenv(luaPathEnv))...) {
 		if d != "" {
 			dirs = append(dirs, libDir{fsys: os.DirFS(d), prefix: d})
 		}
@@ -138,6 +142,11 @@ func (p *Playbook) describe(sp *spec) {
 	p.tasks = infos(sp.tasks)
 	p.checks = infos(sp.checks)
 	p.handlers = infos(sp.handlers)
+	for _, t := range sp.tasks {
+		if t.register != "" {
+			p.registers = append(p.registers, t.register)
+		}
+	}
 	if sp.vars != nil {
 		sp.vars.ForEach(func(k, _ glua.LValue) {
 			if s, ok := k.(glua.LString); ok {

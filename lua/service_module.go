@@ -10,9 +10,10 @@ func init() {
 	svcArg := Param{"svc", "string|{name: string, pidfile?: string, signal?: string}", `a service name, or a table; pidfile (default /run/NAME.pid) and signal (default "HUP") are used where there is no init system`}
 	Register(Module{
 		Name: "service",
-		Doc: `Controls services through the host's init system, as facts.init says:
-systemd (systemctl), SysV (service), or none, as in containers and the lab,
-where reload sends a signal to the pid in the service's pid file.
+		Doc: `Reloads, restarts and queries services. It uses the init system
+facts.init names: systemd (systemctl), SysV (service), or none, as in
+containers and the lab, where reload signals the pid in the service's pid
+file.
 reload and restart count as changes and are only reported in check mode.`,
 		Funcs: []Func{
 			{Name: "reload", Params: []Param{svcArg}, Doc: "Reloads a service's configuration.", Call: serviceReload},

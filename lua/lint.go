@@ -1,0 +1,351 @@
+package lua
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// LintIssue is one problem remedy lint found in a playbook.
+type LintIssue struct {
+	File    string
+	Line    int  // 0 when the message already names the position
+	Warning bool // a warning does not make lint fail
+	Msg     string
+}
+
+func (i LintIssue) String() string {
+	sev := "error"
+	if i.Warning {
+		sev = "warning"
+	}
+	if i.Line == 0 {
+		return fmt.Sprintf("%s: %s", sev, i.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", i.File, i.Line, sev, i.Msg)
+}
+
+// Lint checks a playbook without contacting any host: syntax, the shape
+// of the returned table (unknown keys, notify targets), globals and
+// module functions that do not exist, and task variables (v.NAME) the
+// playbook neither defines nor registers, which must then come from the
+// inventory or -e.
+func Lint(path string, o LoadOptions) []LintIssue {
+	src, file, _, err := resolve(path)
+	if err != nil {
+		return []LintIssue{{File: path, Msg: err.Error()}}
+	}
+	chunk, err := parse.Parse(bytes.NewReader(src), file)
+	if err != nil {
+		return []LintIssue{{File: file, Msg: syntaxError(file, err).Error()}}
+	}
+	l := newLinter(file)
+	l.collectGlobals(chunk)
+	l.block(chunk, nil)
+	p, err := Load(path, o)
+	if err != nil {
+		l.issues = append(l.issues, LintIssue{File: file, Msg: err.Error()})
+	} else {
+		l.checkVars(p)
+	}
+	sort.SliceStable(l.issues, func(i, j int) bool { return l.issues[i].Line < l.issues[j].Line })
+	return l.issues
+}
+
+// linter walks a chunk's syntax tree with a stack of local scopes.
+type linter struct {
+	file     string
+	known    map[string]bool // globals the sandbox provides
+	assigned map[string]bool // globals the file itself defines
+	scopes   []map[string]bool
+	varUses  []varUse
+	varSets  map[string]bool // v.NAME = ... anywhere
+	issues   []LintIssue
+}
+
+// varUse is a read of v.NAME inside a task's run or when.
+type varUse struct {
+	name string
+	line int
+}
+
+// varsParam marks, in a scope, the parameter that receives the vars table.
+const varsParam = "\x00vars:"
+
+func newLinter(file string) *linter {
+	l := &linter{file: file, known: map[string]bool{}, assigned: map[string]bool{}, varSets: map[string]bool{}}
+	p := &Playbook{libs: newLibraries(nil, libDir{})}
+	L := p.newVM(&Env{})
+	defer L.Close()
+	L.G.Global.ForEach(func(k, _ glua.LValue) {
+		if s, ok := k.(glua.LString); ok {
+			l.known[string(s)] = true
+		}
+	})
+	return l
+}
+
+func (l *linter) collectGlobals(stmts []ast.Stmt) {
+	for _, s := range stmts {
+		switch s := s.(type) {
+		case *ast.AssignStmt:
+			for _, e := range s.Lhs {
+				if id, ok := e.(*ast.IdentExpr); ok {
+					l.assigned[id.Value] = true
+				}
+			}
+		case *ast.FuncDefStmt:
+			if id, ok := s.Name.Func.(*ast.IdentExpr); ok {
+				l.assigned[id.Value] = true
+			}
+		}
+	}
+}
+
+func (l *linter) errorf(line int, format string, args ...any) {
+	l.issues = append(l.issues, LintIssue{File: l.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *linter) push(names ...string) {
+	s := map[string]bool{}
+	for _, n := range names {
+		s[n] = true
+	}
+	l.scopes = append(l.scopes, s)
+}
+
+func (l *linter) pop() { l.scopes = l.scopes[:len(l.scopes)-1] }
+
+func (l *linter) declare(names ...string) {
+	for _, n := range names {
+		l.scopes[len(l.scopes)-1][n] = true
+	}
+}
+
+// local reports whether name is a local in scope, and whether it is the
+// vars parameter of a task's run or when.
+func (l *linter) local(name string) (isLocal, isVars bool) {
+	for i := len(l.scopes) - 1; i >= 0; i-- {
+		if l.scopes[i][name] {
+			return true, l.scopes[i][varsParam+name]
+		}
+	}
+	return false, false
+}
+
+func (l *linter) block(stmts []ast.Stmt, declare []string) {
+	l.push(declare...)
+	defer l.pop()
+	for _, s := range stmts {
+		l.stmt(s)
+	}
+}
+
+func (l *linter) stmt(s ast.Stmt) {
+	switch s := s.(type) {
+	case *ast.LocalAssignStmt:
+		l.exprs(s.Exprs)
+		l.declare(s.Names...)
+	case *ast.AssignStmt:
+		for _, e := range s.Lhs {
+			l.assignTarget(e)
+		}
+		l.exprs(s.Rhs)
+	case *ast.FuncCallStmt:
+		l.expr(s.Expr)
+	case *ast.DoBlockStmt:
+		l.block(s.Stmts, nil)
+	case *ast.WhileStmt:
+		l.expr(s.Condition)
+		l.block(s.Stmts, nil)
+	case *ast.RepeatStmt:
+		l.block(s.Stmts, nil)
+		l.expr(s.Condition)
+	case *ast.IfStmt:
+		l.expr(s.Condition)
+		l.block(s.Then, nil)
+		l.block(s.Else, nil)
+	case *ast.NumberForStmt:
+		l.exprs([]ast.Expr{s.Init, s.Limit, s.Step})
+		l.block(s.Stmts, []string{s.Name})
+	case *ast.GenericForStmt:
+		l.exprs(s.Exprs)
+		l.block(s.Stmts, s.Names)
+	case *ast.FuncDefStmt:
+		l.funcDef(s)
+	case *ast.ReturnStmt:
+		l.exprs(s.Exprs)
+	}
+}
+
+func (l *linter) funcDef(s *ast.FuncDefStmt) {
+	if id, ok := s.Name.Func.(*ast.IdentExpr); ok {
+		if isLocal, _ := l.local(id.Value); !isLocal {
+			l.assigned[id.Value] = true
+		}
+	} else if s.Name.Func != nil {
+		l.expr(s.Name.Func)
+	}
+	if s.Name.Receiver != nil {
+		l.expr(s.Name.Receiver)
+	}
+	params := s.Func.ParList.Names
+	if s.Name.Method != "" {
+		params = append([]string{"self"}, params...)
+	}
+	l.block(s.Func.Stmts, params)
+}
+
+// assignTarget walks the left side of an assignment; v.NAME = x there
+// defines NAME for later tasks.
+func (l *linter) assignTarget(e ast.Expr) {
+	switch e := e.(type) {
+	case *ast.IdentExpr:
+		return
+	case *ast.AttrGetExpr:
+		if id, ok := e.Object.(*ast.IdentExpr); ok {
+			if _, isVars := l.local(id.Value); isVars {
+				if k, ok := e.Key.(*ast.StringExpr); ok {
+					l.varSets[k.Value] = true
+				}
+				return
+			}
+		}
+	}
+	l.expr(e)
+}
+
+func (l *linter) exprs(es []ast.Expr) {
+	for _, e := range es {
+		if e != nil {
+			l.expr(e)
+		}
+	}
+}
+
+func (l *linter) expr(e ast.Expr) {
+	switch e := e.(type) {
+	case *ast.IdentExpr:
+		l.ident(e)
+	case *ast.AttrGetExpr:
+		l.attr(e)
+	case *ast.TableExpr:
+		l.table(e)
+	case *ast.FuncCallExpr:
+		l.exprs(append([]ast.Expr{e.Func, e.Receiver}, e.Args...))
+	case *ast.LogicalOpExpr:
+		l.exprs([]ast.Expr{e.Lhs, e.Rhs})
+	case *ast.RelationalOpExpr:
+		l.exprs([]ast.Expr{e.Lhs, e.Rhs})
+	case *ast.StringConcatOpExpr:
+		l.exprs([]ast.Expr{e.Lhs, e.Rhs})
+	case *ast.ArithmeticOpExpr:
+		l.exprs([]ast.Expr{e.Lhs, e.Rhs})
+	case *ast.UnaryMinusOpExpr:
+		l.expr(e.Expr)
+	case *ast.UnaryNotOpExpr:
+		l.expr(e.Expr)
+	case *ast.UnaryLenOpExpr:
+		l.expr(e.Expr)
+	case *ast.FunctionExpr:
+		l.block(e.Stmts, e.ParList.Names)
+	}
+}
+
+func (l *linter) ident(e *ast.IdentExpr) {
+	if isLocal, _ := l.local(e.Value); isLocal || l.known[e.Value] || l.assigned[e.Value] {
+		return
+	}
+	l.errorf(e.Line(), "unknown global %q", e.Value)
+}
+
+// attr checks module.function against the registered modules, and
+// records v.NAME reads.
+func (l *linter) attr(e *ast.AttrGetExpr) {
+	id, isIdent := e.Object.(*ast.IdentExpr)
+	key, isString := e.Key.(*ast.StringExpr)
+	if !isIdent || !isString {
+		l.exprs([]ast.Expr{e.Object, e.Key})
+		return
+	}
+	isLocal, isVars := l.local(id.Value)
+	switch {
+	case isVars:
+		l.varUses = append(l.varUses, varUse{key.Value, e.Line()})
+	case isLocal || l.assigned[id.Value]:
+	default:
+		l.ident(id)
+		if m, ok := LookupModule(id.Value); ok && id.Value != "" && !moduleHas(m, key.Value) {
+			l.errorf(e.Line(), "%s has no %q (it has: %s)", id.Value, key.Value, strings.Join(memberNames(m), ", "))
+		}
+	}
+}
+
+// table treats run and when functions of a task-like table specially:
+// their first parameter is the vars table.
+func (l *linter) table(e *ast.TableExpr) {
+	for _, f := range e.Fields {
+		k, isString := f.Key.(*ast.StringExpr)
+		fn, isFunc := f.Value.(*ast.FunctionExpr)
+		if isString && isFunc && (k.Value == "run" || k.Value == "when") && len(fn.ParList.Names) > 0 {
+			v := fn.ParList.Names[0]
+			l.push(fn.ParList.Names...)
+			l.declare(varsParam + v)
+			for _, s := range fn.Stmts {
+				l.stmt(s)
+			}
+			l.pop()
+			continue
+		}
+		if f.Key != nil && !isString {
+			l.expr(f.Key)
+		}
+		l.expr(f.Value)
+	}
+}
+
+// checkVars warns about v.NAME reads the playbook cannot satisfy itself.
+func (l *linter) checkVars(p *Playbook) {
+	known := map[string]bool{}
+	for _, n := range p.VarNames() {
+		known[n] = true
+	}
+	for n := range l.varSets {
+		known[n] = true
+	}
+	for _, r := range p.registers {
+		known[r] = true
+	}
+	for _, u := range l.varUses {
+		if !known[u.name] {
+			l.issues = append(l.issues, LintIssue{File: l.file, Line: u.line, Warning: true,
+				Msg: fmt.Sprintf("v.%s is not in the playbook's vars nor registered by a task: it must come from the inventory or -e", u.name)})
+		}
+	}
+}
+
+func moduleHas(m Module, name string) bool {
+	for _, n := range memberNames(m) {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func memberNames(m Module) []string {
+	var names []string
+	for _, f := range m.Funcs {
+		names = append(names, f.Name)
+	}
+	for _, f := range m.Fields {
+		names = append(names, f.Name)
+	}
+	sort.Strings(names)
+	return names
+}

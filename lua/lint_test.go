@@ -1,0 +1,58 @@
+package lua
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLint(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      []string // one substring per issue, in order
+	}{
+		{"clean", `local policy = require("policy")
+return { vars = { port = 22 }, tasks = {
+	{ name = "a", register = "out", run = function(v) return cmd.query({"echo", v.port}) end },
+	{ name = "b", when = function(v) return v.out.changed end, run = function(v) v.later = 1 end },
+	{ name = "c", run = function(v) log(v.later, policy.join({})) end },
+} }`, nil},
+		{"syntax error", "return {\n  tasks = { \n", []string{"site.lua: at end of file"}},
+		{"unknown module function", `return { tasks = { { name = "a", run = function(v)
+	file.wirte { path = "/x", content = "" }
+end } } }`, []string{`site.lua:2: error: file has no "wirte" (it has: line, read, stat, write)`}},
+		{"unknown global", `return { checks = { { name = "a", run = function(v)
+	expct(true, "x")
+end } } }`, []string{`site.lua:2: error: unknown global "expct"`}},
+		{"local shadows a module", `local file = { wirte = 1 }
+return { tasks = { { name = "a", run = function(v) return file.wirte end } } }`, nil},
+		{"unknown task key", `return { tasks = { { name = "a", tags = "x", notfiy = "h", run = function(v) end } } }`, []string{`unknown key "notfiy"`}},
+		{"unknown var is a warning", `return { vars = { port = 22 }, tasks = { { name = "a", run = function(v)
+	return v.prot
+end } } }`, []string{`site.lua:2: warning: v.prot is not in the playbook's vars`}},
+		{"vars param renamed", `return { tasks = { { name = "a", run = function(vars)
+	return vars.x
+end } } }`, []string{`site.lua:2: warning: v.x`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			issues := Lint(writePlaybook(t, tc.src), LoadOptions{})
+			if len(issues) != len(tc.want) {
+				t.Fatalf("got %v, want %d issues", issues, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(issues[i].String(), w) {
+					t.Errorf("issue %d: %q does not contain %q", i, issues[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestLintBuiltinPlaybooks(t *testing.T) {
+	for _, name := range BuiltinPlaybooks() {
+		for _, i := range Lint(name, LoadOptions{}) {
+			if !i.Warning {
+				t.Errorf("%s: %s", name, i)
+			}
+		}
+	}
+}

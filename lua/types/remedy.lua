@@ -1,0 +1,204 @@
+---@meta remedy
+-- LuaLS definitions for remedy playbooks. Generated from the modules the
+-- remedy binary registers: regenerate with `remedy doc --luals > lua/types/remedy.lua`
+-- (or `go test ./lua -run TestLuaLS -update`); do not edit by hand.
+-- Point your editor at it: add lua/types to "workspace.library" in .luarc.json.
+
+---@class remedy.Task
+---@field name string
+---@field run fun(v: table<string, any>): any
+---@field tags? string|string[]
+---@field when? fun(v: table<string, any>): boolean
+---@field notify? string|string[] handler names to run once at the end when this task changed something
+---@field check_mode? boolean force check mode on (true) or off (false) for this task
+---@field ignore_errors? boolean a failure is reported but the host's run goes on
+---@field register? string later tasks find {status, changed, failed, skipped, msg, result} in v[register]
+---@field timeout? number seconds
+
+---@class remedy.Check
+---@field name string
+---@field run fun(v: table<string, any>): string?
+---@field severity? "info"|"low"|"medium"|"high"|"critical"
+---@field tags? string|string[]
+---@field when? fun(v: table<string, any>): boolean
+---@field timeout? number seconds
+
+---@class remedy.Handler
+---@field name string
+---@field run fun(v: table<string, any>): any
+---@field timeout? number seconds
+
+---@class remedy.Playbook
+---@field name? string
+---@field hosts? string
+---@field vars? table<string, any>
+---@field tasks? remedy.Task[]
+---@field checks? remedy.Check[]
+---@field handlers? remedy.Handler[]
+
+--- The outcome of a command.
+---@class remedy.CmdResult
+---@field rc integer exit status
+---@field stdout string
+---@field stderr string
+---@field skipped boolean cmd.run did not run it because of creates or removes
+
+--- A path's metadata.
+---@class remedy.Stat
+---@field type string "file", "directory", "link" or "other"
+---@field mode string octal, e.g. "0644"
+---@field owner string user name
+---@field group string group name
+---@field size integer bytes
+
+--- What a write did, or would do in check mode.
+---@class remedy.FileChange
+---@field changed boolean
+---@field diff string unified diff of the content, empty when only mode or owner changed
+---@field backup string? the backup's path
+
+--- Facts gathered in one round trip before the playbook runs.
+---@class remedy.Facts
+---@field os_id string ID= in /etc/os-release, e.g. "debian"
+---@field os_version string VERSION_ID= in /etc/os-release
+---@field os_family string "debian", "redhat", "suse", ...
+---@field init string "systemd", "sysv" or "none"
+---@field sshd_version string e.g. "OpenSSH_9.2p1"
+---@field firewall string "firewalld", "ufw", "nftables", "iptables-legacy", "iptables-nft" or "none"
+---@field firewall_why string why that firewall governs when several are present
+---@field selinux string "enforcing", "permissive" or "disabled"
+---@field ssh_socket boolean sshd is socket-activated by ssh.socket
+---@field root boolean the connection user is uid 0
+---@field user string the connection user
+
+--- The outcome of net.reach.
+---@class remedy.Reach
+---@field ok boolean connected (TCP) or got a reply (UDP)
+---@field via string the tool used: "bash", "nc", "curl", or "none" when none exists
+---@field err string what went wrong, when not ok
+
+--- Fails the task or check, at this line, when cond is false or nil. In a check, the message becomes the finding.
+---@param cond any the condition that must hold
+---@param fmt? string message format (string.format) when cond is false or nil
+---@param ... any format arguments
+---@return any cond cond, when it holds
+function expect(cond, fmt, ...) end
+
+--- Fails the task or check with msg, at this line.
+---@param msg string why
+function fail(msg) end
+
+--- Writes a line to the run's log, prefixed with the host name. print does the same.
+---@param ... any values, joined with tabs like print
+function log(...) end
+
+--- Renders a template. A placeholder with no value is an error, never an empty string.
+---@param str string text with {{ name }} or {{ a.b }} placeholders
+---@param vars? table values; the task's v when omitted
+---@return string text str with every placeholder replaced
+function template(str, vars) end
+
+--- Runs commands on the host. A command is a list of arguments, never a
+--- shell string: each argument is quoted, so values from inventories and -e
+--- cannot inject shell code. Use {"sh", "-c", script} when you need a shell.
+cmd = {}
+
+--- Runs a read-only command, in check mode too, and never counts as a change. Fails the task on an exit status not in ok_rc.
+---@param argv string[] the command and its arguments, e.g. {"sshd", "-T"}
+---@param opts? {ok_rc?: integer[], stdin?: string} ok_rc: exit statuses that are not a failure (default {0}); stdin: input
+---@return remedy.CmdResult res
+function cmd.query(argv, opts) end
+
+--- Runs a command that changes the host, and counts as a change. In check mode it is only reported. Fails the task on an exit status not in ok_rc.
+---@param argv string[] the command and its arguments
+---@param opts? {creates?: string, removes?: string, ok_rc?: integer[], stdin?: string} creates: skip when this path exists; removes: skip unless it exists
+---@return remedy.CmdResult res in check mode rc is 0 and the output empty, as nothing ran
+function cmd.run(argv, opts) end
+
+--- Reads and writes files on the host. Writes are atomic (a temporary file
+--- beside the target, then a rename), keep a backup unless backup = false,
+--- and run validate on the candidate before it replaces the file. In check
+--- mode they report the unified diff and change nothing.
+file = {}
+
+--- Returns a file's content. Runs in check mode too.
+---@param path string
+---@return string? content nil when the file does not exist
+function file.read(path) end
+
+--- Returns a path's type, mode, owner and size, without following a symbolic link. Runs in check mode too.
+---@param path string
+---@return remedy.Stat? st nil when the path does not exist
+function file.stat(path) end
+
+--- Makes a file hold exactly content, with mode and owner. Changed only when something differs.
+---@param opts {path: string, content: string, mode?: string, owner?: string, backup?: boolean, validate?: string|string[]} mode is octal text like "0644"; owner is "user" or "user:group"; validate is a command with %s for the candidate, e.g. "sshd -t -f %s" (split on spaces, never run by a shell)
+---@return remedy.FileChange res
+function file.write(opts) end
+
+--- Makes sure a line is present (replacing the FIRST line regexp matches, else
+--- inserting after the last line matching insertafter, before the first
+--- matching insertbefore, or at the end) or absent (removing every matching
+--- line). Written like file.write; create = true allows a missing file.
+---@param opts {path: string, line?: string, regexp?: string, state?: "present"|"absent", insertafter?: string, insertbefore?: string, create?: boolean, mode?: string, owner?: string, backup?: boolean, validate?: string|string[]} regexp is a Go (RE2) regular expression
+---@return remedy.FileChange res
+function file.line(opts) end
+
+--- The host the playbook is running on.
+---@class remedy.module.host
+---@field name string the host's inventory name
+---@field vars table<string, any> the merged variables, the same table every task receives as v
+---@field facts remedy.Facts what the runner gathered about the host before the playbook ran
+
+---@type remedy.module.host
+host = {}
+
+--- JSON encoding and decoding. Lists are tables with keys 1..n; JSON null decodes to nil.
+json = {}
+
+--- Encodes value as JSON.
+---@param value any tables, strings, numbers and booleans
+---@return string json compact JSON with sorted object keys
+function json.encode(value) end
+
+--- Decodes a JSON document.
+---@param json string a JSON document
+---@return any value the decoded value
+function json.decode(json) end
+
+--- Network questions answered ON the host, so they see its resolver,
+--- routes and egress firewall. Both run in check mode too.
+net = {}
+
+--- Resolves a name with getent ahosts (hosts file, DNS, as nsswitch.conf says).
+---@param name string a host name
+---@return string[] addrs addresses in the resolver's order; empty when the name does not resolve
+function net.resolve(name) end
+
+--- Tries to reach host:port from the host: TCP connects, with bash's /dev/tcp
+--- under timeout, else nc, else curl. UDP sends a datagram and waits for any
+--- reply (bash /dev/udp or nc), so it needs a service that answers.
+---@param opts {host: string, port: integer, proto?: "tcp"|"udp", timeout?: number} timeout in seconds, default 3
+---@return remedy.Reach res
+function net.reach(opts) end
+
+--- Reloads, restarts and queries services. It uses the init system
+--- facts.init names: systemd (systemctl), SysV (service), or none, as in
+--- containers and the lab, where reload signals the pid in the service's pid
+--- file.
+--- reload and restart count as changes and are only reported in check mode.
+service = {}
+
+--- Reloads a service's configuration.
+---@param svc string|{name: string, pidfile?: string, signal?: string} a service name, or a table; pidfile (default /run/NAME.pid) and signal (default "HUP") are used where there is no init system
+function service.reload(svc) end
+
+--- Restarts a service. Without an init system there is no way to start a process again, so this fails: use reload.
+---@param svc string|{name: string, pidfile?: string, signal?: string} a service name, or a table; pidfile (default /run/NAME.pid) and signal (default "HUP") are used where there is no init system
+function service.restart(svc) end
+
+--- Reports whether a service is enabled. Runs in check mode too.
+---@param svc string|{name: string, pidfile?: string, signal?: string} a service name, or a table; pidfile (default /run/NAME.pid) and signal (default "HUP") are used where there is no init system
+---@return boolean enabled starts at boot; without an init system: the pid file names a live process
+function service.enabled(svc) end
+
