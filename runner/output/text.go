@@ -143,7 +143,8 @@ func (t *Text) HostDone(h runner.HostReport) {
 }
 
 // End clears the progress line and prints whether the run was
-// interrupted, the hosts never started and the PLAY RECAP.
+// interrupted, the hosts never started, in an audit the per-host table of
+// requirements, and the PLAY RECAP.
 func (t *Text) End(r runner.Recap) {
 	var b strings.Builder
 	if r.Interrupted {
@@ -155,6 +156,9 @@ func (t *Text) End(r runner.Recap) {
 			why = "interrupted"
 		}
 		fmt.Fprintf(&b, "\nNOT RUN (%s): %s\n", why, strings.Join(r.NotRun, ", "))
+	}
+	if r.Play.Audit {
+		writeAuditTable(&b, r, t.p)
 	}
 	if err := WriteRecap(&b, r, t.opt.Color); err != nil {
 		t.fail(err)
