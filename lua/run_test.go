@@ -263,3 +263,18 @@ func TestBuiltinPlaybooksLoad(t *testing.T) {
 		}
 	}
 }
+
+// policy.parse_sshd_t on `sshd -T` output captured from Debian's default config.
+func TestPolicyParseSSHDT(t *testing.T) {
+	out, err := os.ReadFile("testdata/sshd-T/debian12-default.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newLocalHost(t)
+	r := onlyResult(t, h, task(`local first, all = require("policy").parse_sshd_t(v.out)
+	return first.permitrootlogin .. " " .. first.passwordauthentication .. " " .. first.listenaddress .. " " .. #all.listenaddress .. " " .. first.port`),
+		RunOptions{Vars: map[string]any{"out": string(out)}})
+	if r.Msg != "without-password yes [::]:22 2 22" {
+		t.Fatalf("%+v", r)
+	}
+}

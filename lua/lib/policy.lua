@@ -32,4 +32,31 @@ function policy.join(list)
   return table.concat(parts, ", ")
 end
 
+--- Parses `sshd -T` output: lower-case keyword -> value. A keyword sshd
+--- prints more than once (port, listenaddress) keeps its first value in the
+--- table and every value, in order, in all[keyword].
+---@param text string
+---@return table<string, string> first, table<string, string[]> all
+function policy.parse_sshd_t(text)
+  local first, all = {}, {}
+  for line in text:gmatch("[^\n]+") do
+    local key, value = line:match("^(%S+)%s+(.*)$")
+    if key then
+      key = key:lower()
+      if first[key] == nil then first[key] = value end
+      all[key] = all[key] or {}
+      table.insert(all[key], value)
+    end
+  end
+  return first, all
+end
+
+--- The effective sshd configuration on the host, as sshd itself computes
+--- it (`sshd -T`: Include files and defaults resolved, first occurrence
+--- wins). Call it inside a task or check.
+---@return table<string, string> first, table<string, string[]> all
+function policy.sshd_effective()
+  return policy.parse_sshd_t(cmd.query({ "sshd", "-T" }).stdout)
+end
+
 return policy

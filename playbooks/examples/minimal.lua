@@ -1,1 +1,0 @@
-return { name = "minimal", tasks = { { name = "noop", run = function(v) end } } }
