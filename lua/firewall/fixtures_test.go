@@ -10,7 +10,8 @@ import (
 )
 
 // loadFixture reads testdata/spec with the reader its name calls for;
-// "a+b" merges b's tables over a's, as a caller does for iptables-nft.
+// "a+b" merges b's tables over a's, as a caller does for iptables-nft,
+// or adds b's sets when b is `ipset save` output (*.ipsets).
 func loadFixture(t *testing.T, spec string) *Ruleset {
 	t.Helper()
 	var rs *Ruleset
@@ -21,6 +22,11 @@ func loadFixture(t *testing.T, spec string) *Ruleset {
 		}
 		var next *Ruleset
 		switch {
+		case strings.HasSuffix(name, ".ipsets"):
+			if err := ReadIpsetSave(rs, out); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			continue
 		case strings.HasSuffix(name, ".json"):
 			next, err = ReadNft(out)
 		case strings.HasSuffix(name, ".save6"):

@@ -35,6 +35,7 @@ type Allow struct {
 	Ports   PortRange
 	Src     netip.Prefix // optional, dir "in": only from these sources
 	Dst     netip.Prefix // optional, dir "out": only to these destinations
+	DstSet  string       // optional, dir "out": only to the addresses in this named set (nft set, ipset)
 	Comment string       // prefixed with "remedy: " when it does not start so
 }
 
@@ -68,7 +69,7 @@ func PlanAllow(rs *Ruleset, sys System, a Allow) (Plan, error) {
 		return Plan{}, err
 	}
 	a.Comment = remedyComment(a)
-	before := blocked(rs, a)
+	before := blocked(rs, a.probes())
 	if len(before) == 0 {
 		return Plan{Already: true}, nil
 	}
@@ -76,7 +77,7 @@ func PlanAllow(rs *Ruleset, sys System, a Allow) (Plan, error) {
 	var err error
 	switch sys.Backend {
 	case Nftables, IptablesLegacy, IptablesNft:
-		plan, err = planRules(rs, sys, a)
+		plan, err = planRules(rs.clone(), sys, a, a.probes())
 	case Firewalld:
 		plan, err = planFirewalld(sys, a)
 	case Ufw:
@@ -156,9 +157,9 @@ func (a Allow) portsToProbe() []int {
 }
 
 // blocked returns the verdicts of the probes that do not pass.
-func blocked(rs *Ruleset, a Allow) []Result {
+func blocked(rs *Ruleset, probes []Packet) []Result {
 	var out []Result
-	for _, p := range a.probes() {
+	for _, p := range probes {
 		if r := Verdict(rs, p); r.Verdict != VerdictAccept {
 			out = append(out, r)
 		}
@@ -166,14 +167,13 @@ func blocked(rs *Ruleset, a Allow) []Result {
 	return out
 }
 
-// planRules inserts, on a copy of the ruleset, an accept rule before the
-// first thing that stops a probe, and repeats until every probe passes:
-// the copy proves the plan before any command runs.
-func planRules(rs *Ruleset, sys System, a Allow) (Plan, error) {
-	rs = rs.clone()
+// planRules inserts into rs, a copy of the host's ruleset, an accept rule
+// before the first thing that stops a probe, and repeats until every
+// probe passes: the copy proves the plan before any command runs.
+func planRules(rs *Ruleset, sys System, a Allow, probes []Packet) (Plan, error) {
 	var plan Plan
 	for range maxInserts {
-		stopped := blocked(rs, a)
+		stopped := blocked(rs, probes)
 		if len(stopped) == 0 {
 			plan.Persist = persistFor(sys, plan.Commands)
 			return plan, nil
@@ -216,8 +216,20 @@ func allowRule(t *Table, a Allow) *Rule {
 	if a.Dst.IsValid() {
 		r.Matches = append(r.Matches, Match{Field: DAddr, Prefixes: []netip.Prefix{a.Dst.Masked()}})
 	}
+	if a.DstSet != "" {
+		r.Matches = append(r.Matches, Match{Field: DAddr, Set: a.DstSet, Family: setFamily(t, a.DstSet)})
+	}
 	r.Text = renderNft(r)
 	return r
+}
+
+// setFamily is the address family a named set's rule must name in nft
+// ("ip daddr @s" or "ip6 daddr @s").
+func setFamily(t *Table, name string) string {
+	if s := t.Sets[name]; s != nil && s.Type == "ipv6_addr" {
+		return "ip6"
+	}
+	return "ip"
 }
 
 // insert puts r before rule i, or at the end for i < 0.
@@ -272,7 +284,11 @@ func iptablesRuleArgs(r *Rule) []string {
 		case SAddr:
 			args = append(args, "-s", m.Prefixes[0].String())
 		case DAddr:
-			args = append(args, "-d", m.Prefixes[0].String())
+			if m.Set != "" {
+				args = append(args, "-m", "set", "--match-set", m.Set, "dst")
+			} else {
+				args = append(args, "-d", m.Prefixes[0].String())
+			}
 		}
 	}
 	return append(args, "-m", "comment", "--comment", r.Comment, "-j", "ACCEPT")

@@ -21,10 +21,15 @@ for f in nftables/*.nft; do
 	sandbox "nft -f $f && nft -j list ruleset > ${f%.nft}.json"
 done
 
+ipsets='ipset create trusted4 hash:net family inet && ipset add trusted4 198.18.10.0/24 &&
+	ipset add trusted4 198.19.0.1 && ipset create pairs hash:ip,port && ipset add pairs 198.18.0.1,tcp:22 &&
+	ipset create peers6 hash:ip family inet6 && ipset add peers6 2001:db8::1'
+sandbox "$ipsets && ipset save > iptables/ipset.ipsets"
+
 for f in iptables/*.rules; do
 	case $f in *6.rules) v=ip6 save=save6 ;; *) v=ip save=save ;; esac
-	sandbox "${v}tables-legacy-restore < $f && ${v}tables-legacy-save > ${f%.rules}.legacy.$save"
-	sandbox "${v}tables-nft-restore < $f && ${v}tables-nft-save > ${f%.rules}.nft.$save && nft -j list ruleset > ${f%.rules}.nft.json"
+	sandbox "$ipsets && ${v}tables-legacy-restore < $f && ${v}tables-legacy-save > ${f%.rules}.legacy.$save"
+	sandbox "$ipsets && ${v}tables-nft-restore < $f && ${v}tables-nft-save > ${f%.rules}.nft.$save && nft -j list ruleset > ${f%.rules}.nft.json"
 done
 
 ufw_capture() { # ufw_capture NAME EXTRA-COMMANDS

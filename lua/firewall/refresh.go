@@ -1,0 +1,135 @@
+package firewall
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// refreshJob renders the script that re-resolves d and refreshes the sets,
+// and what schedules it: a systemd timer, a cron entry on other init
+// systems, or — on a host without any init (a container, a lab host) — a
+// detached loop that lives as long as the host does.
+func refreshJob(backend string, sets [2]string, homes []string, d Domain) ([]File, [][]string) {
+	unit := "remedy-domain-" + strings.TrimPrefix(slug(d.Name), "remedy-")
+	script := File{Path: "/usr/local/sbin/" + unit, Content: refreshScript(backend, sets, homes, d), Mode: 0o755}
+	every := int(d.Refresh / time.Second)
+	switch d.Init {
+	case "systemd":
+		return []File{script,
+				{Path: "/etc/systemd/system/" + unit + ".service", Content: serviceUnit(d, script.Path), Mode: 0o644},
+				{Path: "/etc/systemd/system/" + unit + ".timer", Content: timerUnit(d, every), Mode: 0o644}},
+			[][]string{{"systemctl", "daemon-reload"}, {"systemctl", "start", unit + ".service"},
+				{"systemctl", "enable", "--now", unit + ".timer"}}
+	case "none":
+		loop := fmt.Sprintf("while :; do %s; sleep %d; done", script.Path, every)
+		return []File{script}, [][]string{{script.Path}, {"setsid", "-f", "sh", "-c", loop}}
+	}
+	minutes := max(every/60, 1)
+	cron := fmt.Sprintf("# %s: refresh the addresses of %s\n*/%d * * * * root %s\n", CommentPrefix, d.Name, minutes, script.Path)
+	return []File{script, {Path: "/etc/cron.d/" + unit, Content: cron, Mode: 0o644}}, [][]string{{script.Path}}
+}
+
+func refreshScript(backend string, sets [2]string, homes []string, d Domain) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `#!/bin/sh
+# Written by %s keeps the firewall's sets holding the current addresses
+# of %s, which may pass %s/%d out. Runs every %s.
+set -eu
+name=%s
+v4=$(getent ahostsv4 "$name" | awk '{print $1}' | sort -u)
+v6=$(getent ahostsv6 "$name" | awk '$1 !~ /^::ffff:/ {print $1}' | sort -u)
+if [ -z "$v4$v6" ]; then
+	echo "$name does not resolve: keeping the addresses the sets hold" >&2
+	exit 1
+fi
+`, CommentPrefix, d.Name, d.Proto, d.Port, d.Refresh, d.Name)
+	b.WriteString(refreshFunc[backendKind(backend)])
+	for i, v := range []string{"$v4", "$v6"} {
+		fam := []string{"inet", "inet6"}[i]
+		switch backendKind(backend) {
+		case Nftables:
+			for _, h := range homes {
+				if strings.HasSuffix(h, " "+sets[i]) {
+					fmt.Fprintf(&b, "refresh '%s' \"%s\" %d\n", h, v, 3*int(d.Refresh/time.Second))
+				}
+			}
+		case IptablesLegacy:
+			fmt.Fprintf(&b, "refresh %s %s \"%s\"\n", sets[i], fam, v)
+		default:
+			fmt.Fprintf(&b, "refresh %s \"%s\"\n", sets[i], v)
+		}
+	}
+	return b.String()
+}
+
+// backendKind groups the backends by how they hold sets: nft sets,
+// ipsets, firewalld ipsets.
+func backendKind(backend string) string {
+	if backend == IptablesNft {
+		return IptablesLegacy
+	}
+	return backend
+}
+
+// refreshFunc replaces a set's members without a moment in which the
+// set is empty: one nft transaction, an ipset swap, or firewalld adding
+// the new members before dropping the stale ones. nft elements time out
+// after three refresh periods, so a job that stops does not keep stale
+// addresses open for ever.
+var refreshFunc = map[string]string{
+	Nftables: `refresh() { # refresh "FAMILY TABLE SET" ADDRESSES TIMEOUT
+	{
+		echo "flush set $1"
+		for a in $2; do echo "add element $1 { $a timeout ${3}s }"; done
+	} | nft -f -
+}
+`,
+	IptablesLegacy: `refresh() { # refresh SET FAMILY ADDRESSES
+	ipset create -exist "$1" hash:ip family "$2"
+	ipset create -exist "$1_n" hash:ip family "$2"
+	ipset flush "$1_n"
+	for a in $3; do ipset add -exist "$1_n" "$a"; done
+	ipset swap "$1_n" "$1"
+	ipset destroy "$1_n"
+}
+`,
+	Firewalld: `refresh() { # refresh IPSET ADDRESSES
+	old=$(firewall-cmd --ipset="$1" --get-entries)
+	for a in $2; do
+		printf '%s\n' "$old" | grep -qxF "$a" || firewall-cmd --ipset="$1" --add-entry="$a" >/dev/null
+	done
+	for a in $old; do
+		printf '%s\n' "$2" | grep -qxF "$a" || firewall-cmd --ipset="$1" --remove-entry="$a" >/dev/null
+	done
+}
+`,
+}
+
+func serviceUnit(d Domain, script string) string {
+	return fmt.Sprintf(`# %s refresh the addresses of %s
+[Unit]
+Description=Refresh the firewall sets of %s
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=%s
+`, CommentPrefix, d.Name, d.Name, script)
+}
+
+func timerUnit(d Domain, every int) string {
+	return fmt.Sprintf(`# %s refresh the addresses of %s
+[Unit]
+Description=Refresh the firewall sets of %s every %ds
+
+[Timer]
+OnBootSec=30s
+OnUnitActiveSec=%ds
+AccuracySec=5s
+
+[Install]
+WantedBy=timers.target
+`, CommentPrefix, d.Name, d.Name, every, every)
+}
