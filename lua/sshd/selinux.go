@@ -1,0 +1,90 @@
+package sshd
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// PortLabel is one row of `semanage port -l`: an SELinux type given to a
+// protocol's port ranges.
+type PortLabel struct {
+	Type   string
+	Proto  string
+	Ranges []PortRange
+}
+
+// PortRange is an inclusive range of ports; a single port has Lo == Hi.
+type PortRange struct{ Lo, Hi int }
+
+// SSHPortType is the SELinux type sshd may bind to.
+const SSHPortType = "ssh_port_t"
+
+// PortLabelsCommand lists every port label, default and local.
+var PortLabelsCommand = []string{"semanage", "port", "-l"}
+
+// ParsePortLabels reads `semanage port -l`: a heading, then
+// "type  proto  80, 81, 8000-8010" rows. Rows it cannot read are errors
+// naming the line: a wrong label table would decide between -a and -m.
+func ParsePortLabels(out string) ([]PortLabel, error) {
+	var labels []PortLabel
+	for i, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || strings.HasPrefix(line, "SELinux Port Type") {
+			continue
+		}
+		l := PortLabel{Type: f[0], Proto: f[1]}
+		for _, r := range strings.Split(strings.Join(f[2:], ""), ",") {
+			pr, err := parseRange(r)
+			if err != nil {
+				return nil, fmt.Errorf("semanage output line %d: %w", i+1, err)
+			}
+			l.Ranges = append(l.Ranges, pr)
+		}
+		labels = append(labels, l)
+	}
+	return labels, nil
+}
+
+func parseRange(s string) (PortRange, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	if !isRange {
+		hi = lo
+	}
+	l, err1 := strconv.Atoi(lo)
+	h, err2 := strconv.Atoi(hi)
+	if err1 != nil || err2 != nil || l > h {
+		return PortRange{}, fmt.Errorf("bad port range %q", s)
+	}
+	return PortRange{l, h}, nil
+}
+
+// LabelCommand returns the semanage argv that lets sshd bind TCP port, or
+// nil when the port already carries ssh_port_t. A port labelled with another
+// type must be modified (-m); adding (-a) it would fail as already defined.
+func LabelCommand(labels []PortLabel, port int) []string {
+	other := false
+	for _, l := range labels {
+		if l.Proto != "tcp" || !l.covers(port) {
+			continue
+		}
+		if l.Type == SSHPortType {
+			return nil
+		}
+		other = true
+	}
+	op := "-a"
+	if other {
+		op = "-m"
+	}
+	return []string{"semanage", "port", op, "-t", SSHPortType, "-p", "tcp", strconv.Itoa(port)}
+}
+
+func (l PortLabel) covers(port int) bool {
+	for _, r := range l.Ranges {
+		if port >= r.Lo && port <= r.Hi {
+			return true
+		}
+	}
+	return false
+}
