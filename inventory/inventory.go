@@ -6,6 +6,7 @@ package inventory
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -41,6 +42,7 @@ type group struct {
 	children []*group
 	parents  []*group
 	hosts    []*Host
+	members  map[*Host]bool
 	priority int
 	depth    int
 }
@@ -81,7 +83,7 @@ func (inv *Inventory) addGroup(name string) *group {
 	if g, ok := inv.groups[name]; ok {
 		return g
 	}
-	g := &group{name: name, vars: map[string]any{}, priority: 1}
+	g := &group{name: name, vars: map[string]any{}, members: map[*Host]bool{}, priority: 1}
 	inv.groups[name] = g
 	inv.groupOrder = append(inv.groupOrder, g)
 	return g
@@ -99,20 +101,12 @@ func (inv *Inventory) addHost(name string, g *group, port int) *Host {
 		inv.hosts[name] = h
 		inv.hostOrder = append(inv.hostOrder, h)
 	}
-	if g != nil && !g.hasHost(h) {
+	if g != nil && !g.members[h] {
+		g.members[h] = true
 		g.hosts = append(g.hosts, h)
 		h.groups = append(h.groups, g)
 	}
 	return h
-}
-
-func (g *group) hasHost(h *Host) bool {
-	for _, x := range g.hosts {
-		if x == h {
-			return true
-		}
-	}
-	return false
 }
 
 // addChild makes child a child group of parent, refusing cycles.
@@ -133,10 +127,20 @@ func (inv *Inventory) addChild(parent, child *group) error {
 	return nil
 }
 
+// hasAncestor walks g's parents breadth first, each group once: a diamond
+// of groups must not cost exponential time.
 func (g *group) hasAncestor(a *group) bool {
-	for _, p := range g.parents {
-		if p == a || p.hasAncestor(a) {
+	seen := map[*group]bool{}
+	queue := append([]*group(nil), g.parents...)
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if p == a {
 			return true
+		}
+		if !seen[p] {
+			seen[p] = true
+			queue = append(queue, p.parents...)
 		}
 	}
 	return false
@@ -169,15 +173,12 @@ func (inv *Inventory) reconcile() {
 		}
 	}
 	for _, h := range inv.hostOrder {
-		named := h.namedGroups()
-		switch {
-		case named == 0 && !ungrouped.hasHost(h):
+		if h.namedGroups() == 0 {
 			inv.addHost(h.Name, ungrouped, 0)
-		case named > 0 && ungrouped.hasHost(h):
-			ungrouped.removeHost(h)
 		}
 	}
-	inv.setDepths(all, 0)
+	ungrouped.dropHosts(func(h *Host) bool { return h.namedGroups() > 0 })
+	inv.setDepths()
 }
 
 // namedGroups counts the groups h is directly in other than all and
@@ -192,33 +193,38 @@ func (h *Host) namedGroups() int {
 	return n
 }
 
-func (g *group) removeHost(h *Host) {
-	hosts := g.hosts[:0]
-	for _, x := range g.hosts {
-		if x != h {
-			hosts = append(hosts, x)
+// dropHosts removes from g the hosts drop says to.
+func (g *group) dropHosts(drop func(*Host) bool) {
+	kept := g.hosts[:0]
+	for _, h := range g.hosts {
+		if !drop(h) {
+			kept = append(kept, h)
+			continue
 		}
+		delete(g.members, h)
+		h.groups = slices.DeleteFunc(h.groups, func(x *group) bool { return x == g })
 	}
-	g.hosts = hosts
-	groups := h.groups[:0]
-	for _, x := range h.groups {
-		if x != g {
-			groups = append(groups, x)
-		}
-	}
-	h.groups = groups
+	g.hosts = kept
 }
 
 // setDepths gives each group its longest distance from all, which orders
 // group variables.
-func (inv *Inventory) setDepths(g *group, depth int) {
-	if depth > g.depth || g.name == groupAll {
-		g.depth = depth
-	}
-	for _, c := range g.children {
-		if depth+1 > c.depth {
-			inv.setDepths(c, depth+1)
+func (inv *Inventory) setDepths() {
+	memo := map[*group]int{}
+	var depth func(g *group) int
+	depth = func(g *group) int {
+		if d, ok := memo[g]; ok {
+			return d
 		}
+		d := 0
+		for _, p := range g.parents {
+			d = max(d, depth(p)+1)
+		}
+		memo[g] = d
+		return d
+	}
+	for _, g := range inv.groupOrder {
+		g.depth = depth(g)
 	}
 }
 

@@ -291,15 +291,16 @@ func isNameByte(c byte) bool {
 }
 
 // strings reads one string literal with its prefix, then any adjacent ones,
-// which Python concatenates.
+// which Python concatenates (bytes only with bytes).
 func (p *pyParser) strings(prefix string) (any, error) {
 	var b strings.Builder
+	isBytes := strings.ContainsAny(prefix, "bB")
 	for {
 		raw, ok := stringPrefix(prefix)
-		if !ok {
+		if !ok || strings.ContainsAny(prefix, "bB") != isBytes {
 			return nil, errNotLiteral
 		}
-		s, err := p.quoted(raw)
+		s, err := p.quoted(raw, isBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -330,7 +331,9 @@ func stringPrefix(prefix string) (raw bool, ok bool) {
 	return false, false
 }
 
-func (p *pyParser) quoted(raw bool) (string, error) {
+// quoted reads one quoted string; bytes literals allow only ASCII and know
+// no \u escapes.
+func (p *pyParser) quoted(raw, isBytes bool) (string, error) {
 	q := p.s[p.i : p.i+1]
 	if strings.HasPrefix(p.s[p.i:], q+q+q) {
 		q = q + q + q
@@ -344,8 +347,11 @@ func (p *pyParser) quoted(raw bool) (string, error) {
 		}
 		c := p.s[p.i]
 		switch {
-		case c == '\n' && len(q) == 1:
+		case c == '\n' && len(q) == 1, isBytes && c >= 0x80:
 			return "", errNotLiteral
+		case c == '\\' && isBytes && p.i+1 < len(p.s) && strings.IndexByte("uUN", p.s[p.i+1]) >= 0:
+			b.WriteString(p.s[p.i : p.i+2])
+			p.i += 2
 		case c == '\\' && raw:
 			b.WriteString(p.s[p.i:min(p.i+2, len(p.s))])
 			p.i += 2
