@@ -1,0 +1,134 @@
+// Package labkit builds throwaway SSH hosts on this machine for remedy's
+// tests, demo and benchmarks: each host is a network namespace on a bridge the
+// lab owns plus a kept mount namespace with its own /etc, /var, /root, /home,
+// /run and /tmp, running a real OpenSSH sshd and a real firewall.
+package labkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// Options says what lab Up builds.
+type Options struct {
+	Dir   string // where inventory.ini, known_hosts, the lab key (id_ed25519) and the state live
+	Hosts int    // hosts reachable from the machine
+	// Profiles are assigned round-robin; a "+egress" suffix (e.g.
+	// "nftables+egress") makes that host egress-restricted. Empty means all
+	// six profiles.
+	Profiles         []string
+	EgressRestricted bool // every host egress-restricted
+	Hidden           int  // extra hosts reachable only through the first host (for ProxyJump tests)
+}
+
+// Host is one lab host as the inventory names it.
+type Host struct {
+	Name    string // as in inventory.ini
+	Addr    string // in 198.18.0.0/15
+	Profile string // nftables, iptables-legacy, iptables-nft, firewalld, ufw or none
+	Egress  bool   // egress-restricted: output dropped except DNS, loopback and established
+	Hidden  bool   // reachable only via the first host
+}
+
+// Lab is a lab that is up.
+type Lab struct {
+	Dir, Key, KnownHosts, Inventory string
+	Hosts                           []Host
+	// License is the licensing stand-in's address (answers TCP/443); every
+	// host resolves LicenseDomain to it through its hosts file.
+	License string
+	// OpsUser can log in with the lab key and needs OpsPassword for sudo.
+	OpsUser, OpsPassword string
+
+	st *state
+}
+
+// LicenseDomain is the licensing endpoint the stand-in replaces.
+const LicenseDomain = "api.ibmaspera.com"
+
+// ErrNotUp is returned by Load when dir holds no complete lab.
+var ErrNotUp = errors.New("no lab is up there")
+
+// Up builds the lab o describes, or returns the lab already up in o.Dir when
+// it was built from the same options and still answers. A lab there built
+// differently, or broken, is taken down first. Bad options create nothing.
+func Up(ctx context.Context, o Options) (*Lab, error) {
+	o, err := o.normalize()
+	if err != nil {
+		return nil, err
+	}
+	created, err := prepareDir(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if l, err := Load(o.Dir); err == nil {
+		if sameOptions(l.st.Options, o) && l.answers() == nil {
+			return l, nil
+		}
+		created = l.st.CreatedDir
+	}
+	if err := Down(o.Dir); err != nil {
+		return nil, fmt.Errorf("take down the previous lab in %s: %w", o.Dir, err)
+	}
+	l, err := build(ctx, o, created)
+	if err != nil {
+		if derr := Down(o.Dir); derr != nil {
+			err = errors.Join(err, fmt.Errorf("clean up: %w", derr))
+		}
+		return nil, err
+	}
+	return l, nil
+}
+
+// Load returns the lab that is up in dir.
+func Load(dir string) (*Lab, error) {
+	st, err := readState(dir)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil || !st.Complete {
+		return nil, fmt.Errorf("%s: %w", dir, ErrNotUp)
+	}
+	return st.lab(), nil
+}
+
+// prepareDir creates dir when missing and proves it writable, so a bad --dir
+// fails before anything else is made. It reports whether it created dir.
+func prepareDir(dir string) (bool, error) {
+	_, err := os.Stat(dir)
+	created := errors.Is(err, fs.ErrNotExist)
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return false, fmt.Errorf("lab dir: %w", err)
+	}
+	probe, err := os.CreateTemp(dir, ".write-probe-")
+	if err != nil {
+		if created {
+			os.Remove(dir)
+		}
+		return false, fmt.Errorf("lab dir %s is not writable: %w", dir, err)
+	}
+	probe.Close()
+	return created, os.Remove(probe.Name())
+}
+
+func sameOptions(a, b Options) bool {
+	return a.Dir == b.Dir && a.Hosts == b.Hosts && a.Hidden == b.Hidden &&
+		a.EgressRestricted == b.EgressRestricted && slices.Equal(a.Profiles, b.Profiles)
+}
+
+// Host returns the host with the given inventory name.
+func (l *Lab) Host(name string) (Host, error) {
+	for _, h := range l.Hosts {
+		if h.Name == name {
+			return h, nil
+		}
+	}
+	return Host{}, fmt.Errorf("lab %s: no host %q", l.Dir, name)
+}
+
+func labFile(dir, name string) string { return filepath.Join(dir, name) }

@@ -1,0 +1,185 @@
+package labkit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// licenseName names the stand-in's namespace (no host can be called "lic":
+// host names are h1.. and hidden1..).
+const licenseName = "lic"
+
+// createNetwork makes the bridge, the unreachable route, every namespace and
+// every link, in two or three ip processes however many hosts there are.
+func createNetwork(ctx context.Context, st *state) error {
+	s := st.Slot
+	br := bridgeName(s)
+	root := []string{
+		"link add " + br + " type bridge",
+		"link set " + br + " up",
+		fmt.Sprintf("addr add %s/%d dev %s", addrAt(s, bridgeOff), hostPrefix, br),
+		fmt.Sprintf("route add unreachable %s/%d", addrAt(s, 0), slotPrefix),
+	}
+	link := func(netns, veth string) {
+		root = append(root,
+			"netns add "+netns,
+			"link add "+veth+" type veth peer name eth0 netns "+netns,
+			"link set "+veth+" master "+br+" up")
+	}
+	link(netnsName(s, licenseName), licenseVeth(s))
+	var hidden []string
+	for _, h := range st.Hosts {
+		if !h.Hidden {
+			link(h.Netns, h.Veth)
+			continue
+		}
+		root = append(root, "netns add "+h.Netns)
+		hidden = append(hidden,
+			"link add "+h.Veth+" type veth peer name eth0 netns "+h.Netns,
+			"link set "+h.Veth+" master "+hiddenBridge+" up")
+	}
+	if err := ipBatch(ctx, "", root); err != nil {
+		return err
+	}
+	if len(hidden) > 0 {
+		first := st.Hosts[0].Netns
+		hidden = append([]string{
+			"link add " + hiddenBridge + " type bridge",
+			"link set " + hiddenBridge + " up",
+			fmt.Sprintf("addr add %s/%d dev %s", addrAt(s, hiddenGwOff), hiddenPrefix, hiddenBridge),
+		}, hidden...)
+		if err := ipBatch(ctx, first, hidden); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ifaceUp is what each namespace runs to bring its own end up.
+func ifaceUp(addr string, prefix int) []string {
+	return []string{
+		"link set lo up",
+		fmt.Sprintf("addr add %s/%d dev eth0", addr, prefix),
+		"link set eth0 up",
+	}
+}
+
+// ipBatch feeds lines to one `ip -batch`, inside netns when it is not empty.
+func ipBatch(ctx context.Context, netns string, lines []string) error {
+	args := []string{"-batch", "-"}
+	if netns != "" {
+		args = append([]string{"-n", netns}, args...)
+	}
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// removeNetwork deletes what createNetwork made for slot s, whatever of it
+// exists: namespaces by their prefix (so a crash before the state was
+// complete leaves nothing), then the machine's links and route. A veth goes
+// with its peer's namespace, but only once the kernel has destroyed it, so
+// links are deleted only if they outlive a short wait.
+func removeNetwork(ctx context.Context, s int) error {
+	namespaces, err := slotNetns(ctx, s)
+	if err != nil {
+		return err
+	}
+	var lines []string
+	for _, ns := range namespaces {
+		lines = append(lines, "netns del "+ns)
+	}
+	if len(lines) > 0 {
+		if err := ipBatch(ctx, "", lines); err != nil {
+			return err
+		}
+	}
+	for wait := 0; wait < 100 && len(slotLinks(s)) > 1; wait++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	lines = nil
+	for _, l := range slotLinks(s) {
+		lines = append(lines, "link del "+l)
+	}
+	route := fmt.Sprintf("%s/%d", addrAt(s, 0), slotPrefix)
+	hasRoute, err := unreachableRoute(ctx, route)
+	if err != nil {
+		return err
+	}
+	if hasRoute {
+		lines = append(lines, "route del unreachable "+route)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return ipBatch(ctx, "", lines)
+}
+
+// slotNetns lists the namespaces of slot s.
+func slotNetns(ctx context.Context, s int) ([]string, error) {
+	out, err := exec.CommandContext(ctx, "ip", "netns", "list").Output()
+	if err != nil {
+		return nil, fmt.Errorf("ip netns list: %w", err)
+	}
+	var names []string
+	for _, line := range strings.Split(string(out), "\n") {
+		name, _, _ := strings.Cut(line, " ")
+		if strings.HasPrefix(name, netnsPrefix(s)) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+// slotLinks lists slot s's bridge and veths still in the machine's namespace.
+// A veth usually dies with its peer's namespace, but only once nothing pins
+// that namespace.
+func slotLinks(s int) []string {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	var names []string
+	veth := fmt.Sprintf("rl%dv", s)
+	for _, i := range ifaces {
+		if i.Name == bridgeName(s) || strings.HasPrefix(i.Name, veth) {
+			names = append(names, i.Name)
+		}
+	}
+	return names
+}
+
+func unreachableRoute(ctx context.Context, route string) (bool, error) {
+	out, err := exec.CommandContext(ctx, "ip", "route", "show", "type", "unreachable", route).Output()
+	if err != nil {
+		return false, fmt.Errorf("ip route show %s: %w", route, err)
+	}
+	return len(bytes.TrimSpace(out)) > 0, nil
+}
+
+// waitGone waits until slot s has no namespace or link left in the machine.
+func waitGone(ctx context.Context, s int) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ns, err := slotNetns(ctx, s)
+		if err != nil {
+			return err
+		}
+		links := slotLinks(s)
+		if len(ns) == 0 && len(links) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lab slot %d: still there after down: namespaces %v, links %v", s, ns, links)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

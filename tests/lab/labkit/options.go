@@ -1,0 +1,70 @@
+package labkit
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Profiles lists every firewall profile, in the order an empty
+// Options.Profiles assigns them.
+var Profiles = []string{"nftables", "iptables-legacy", "iptables-nft", "firewalld", "ufw", "none"}
+
+// Limits on a lab's size, set by its address plan (see plan.go).
+const (
+	MaxHosts  = 400
+	MaxHidden = 200
+)
+
+const egressSuffix = "+egress"
+
+// normalize checks o and fills its defaults; it touches nothing.
+func (o Options) normalize() (Options, error) {
+	if o.Dir == "" {
+		return o, fmt.Errorf("lab dir is required")
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return o, fmt.Errorf("lab dir %s: %w", o.Dir, err)
+	}
+	o.Dir = dir
+	// The dir ends up in overlayfs mount options and inventory lines.
+	if strings.ContainsAny(dir, ",: \t\n'\"\\") {
+		return o, fmt.Errorf("lab dir %q: must not contain commas, colons, quotes or white space", dir)
+	}
+	if o.Hosts < 1 || o.Hosts > MaxHosts {
+		return o, fmt.Errorf("hosts must be between 1 and %d, not %d", MaxHosts, o.Hosts)
+	}
+	if o.Hidden < 0 || o.Hidden > MaxHidden {
+		return o, fmt.Errorf("hidden hosts must be between 0 and %d, not %d", MaxHidden, o.Hidden)
+	}
+	if len(o.Profiles) == 0 {
+		o.Profiles = Profiles
+	}
+	for _, p := range o.Profiles {
+		if _, _, err := parseProfile(p); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// parseProfile splits "nftables+egress" into its firewall and whether it is
+// egress-restricted.
+func parseProfile(p string) (name string, egress bool, err error) {
+	name, egress = strings.CutSuffix(strings.TrimSpace(p), egressSuffix)
+	for _, known := range Profiles {
+		if name == known {
+			return name, egress, nil
+		}
+	}
+	return "", false, fmt.Errorf("unknown profile %q (known: %s, each optionally with %s)",
+		p, strings.Join(Profiles, ", "), egressSuffix)
+}
+
+// profileFor returns the profile of the i-th host (hidden hosts continue
+// the round-robin after the visible ones).
+func (o Options) profileFor(i int) (name string, egress bool) {
+	name, egress, _ = parseProfile(o.Profiles[i%len(o.Profiles)])
+	return name, egress || o.EgressRestricted
+}

@@ -1,0 +1,59 @@
+package labkit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// Preflight says why a lab cannot be built here, or returns nil.
+func Preflight() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("the lab needs root to create namespaces (running as uid %d)", os.Geteuid())
+	}
+	for _, ns := range []string{"net", "mnt", "uts"} {
+		if _, err := os.Stat("/proc/self/ns/" + ns); err != nil {
+			return fmt.Errorf("the lab needs %s namespaces: %w", ns, err)
+		}
+	}
+	for _, tool := range []string{"ip", "unshare", "nsenter", "setsid", "mount", "socat", "openssl", "/usr/sbin/sshd", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("the lab needs %s (make deps installs it): %w", tool, err)
+		}
+	}
+	if out, err := exec.Command("unshare", "--net", "--mount", "true").CombinedOutput(); err != nil {
+		return fmt.Errorf("cannot create namespaces here: %w: %s", err, out)
+	}
+	return nil
+}
+
+// New brings a lab up for a test in a fresh directory and takes it down when
+// the test ends. When the lab cannot run here the test is skipped with the
+// reason, except under CI=true, where it fails: CI must run the lab tests.
+func New(t testing.TB, o Options) *Lab {
+	t.Helper()
+	if err := Preflight(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("lab test cannot run under CI: %v", err)
+		}
+		t.Skipf("lab test skipped: %v", err)
+	}
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l, err := Up(ctx, o)
+	if err != nil {
+		t.Fatalf("lab up: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := Down(l.Dir); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+	})
+	return l
+}
