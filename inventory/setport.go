@@ -97,7 +97,7 @@ func iniPortEdits(path, text, host string, port int) ([]edit, error) {
 		if !ok || name != host {
 			continue
 		}
-		content := strings.TrimRight(line, "\r\n")
+		content := withoutComment(strings.TrimRight(line, "\r\n"))
 		if firstEnd < 0 {
 			firstEnd = start + len(strings.TrimRight(content, " \t"))
 		}
@@ -116,6 +116,29 @@ func iniPortEdits(path, text, host string, port int) ([]edit, error) {
 		edits = append(edits, edit{firstEnd, firstEnd, " ansible_port=" + strconv.Itoa(port)})
 	}
 	return edits, nil
+}
+
+// withoutComment cuts a host line at its comment: an unquoted '#', as
+// shlex reads it.
+func withoutComment(line string) string {
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case quote == 0 && c == '\\':
+			i++
+		case quote == '"' && c == '\\':
+			i++
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '#':
+			return line[:i]
+		}
+	}
+	return line
 }
 
 // checkPort re-reads the rewritten inventory beside the original, so

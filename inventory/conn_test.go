@@ -1,0 +1,69 @@
+package inventory
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestConn(t *testing.T) {
+	cases := []struct {
+		name string
+		vars map[string]any
+		want Conn
+	}{
+		{"defaults", nil, Conn{Addr: "h", Port: 22}},
+		{"ansible vars", map[string]any{
+			"ansible_host": "198.18.0.5", "ansible_port": 2222, "ansible_user": "ops",
+			"ansible_ssh_private_key_file": "~/.ssh/id", "ansible_password": "pw",
+			"ansible_become": "yes", "ansible_become_user": "admin", "ansible_become_password": "bpw",
+		}, Conn{Addr: "198.18.0.5", Port: 2222, User: "ops", KeyFile: "~/.ssh/id", Password: "pw",
+			Become: true, BecomeUser: "admin", BecomePassword: "bpw"}},
+		{"old names", map[string]any{
+			"ansible_ssh_host": "198.18.0.6", "ansible_ssh_port": "2200", "ansible_ssh_user": "u",
+			"ansible_ssh_pass": "p", "ansible_become_pass": "b", "ansible_become": true,
+		}, Conn{Addr: "198.18.0.6", Port: 2200, User: "u", Password: "p", Become: true, BecomePassword: "b"}},
+		{"-J list", map[string]any{"ansible_ssh_common_args": "-J ops@198.18.0.1:2222,198.18.0.2"},
+			Conn{Addr: "h", Port: 22, ProxyJump: []string{"ops@198.18.0.1:2222", "198.18.0.2"}}},
+		{"-o ProxyJump, Port, User", map[string]any{"ansible_ssh_common_args": `-o ProxyJump=jump -o "Port 2201" -oUser=alice -o StrictHostKeyChecking=no`},
+			Conn{Addr: "h", Port: 2201, User: "alice", ProxyJump: []string{"jump"}}},
+		{"ansible vars win over ssh args", map[string]any{"ansible_port": 2022, "ansible_user": "bob", "ansible_ssh_common_args": "-o Port=9 -o User=eve -p 8"},
+			Conn{Addr: "h", Port: 2022, User: "bob"}},
+		{"first ssh option wins", map[string]any{"ansible_ssh_common_args": "-o Port=2301 -o Port=2302 -J a -J b"},
+			Conn{Addr: "h", Port: 2301, ProxyJump: []string{"a"}}},
+		{"ProxyJump none", map[string]any{"ansible_ssh_common_args": "-o ProxyJump=none"}, Conn{Addr: "h", Port: 22}},
+		{"become false", map[string]any{"ansible_become": "no"}, Conn{Addr: "h", Port: 22}},
+	}
+	for _, tc := range cases {
+		h := &Host{Name: "h", Vars: tc.vars}
+		if got := h.Conn(); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: Conn() = %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestConnStringHidesSecrets(t *testing.T) {
+	c := Conn{Addr: "198.18.0.5", Port: 2222, User: "ops", Password: "pw", BecomePassword: "bpw", ProxyJump: []string{"j"}}
+	if got, want := c.String(), "ops@198.18.0.5:2222 via j"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+func TestMaskedOutput(t *testing.T) {
+	inv, err := Load([]string{"testdata/oracle/dir", "sec1,"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := inv.hosts["db1"]
+	if got := h.HostJSON(); !strings.Contains(got, `"ansible_password": "********"`) || strings.Contains(got, "s3cret") {
+		t.Errorf("HostJSON shows a password:\n%s", got)
+	}
+	hosts, _ := inv.Hosts("all")
+	graph, err := inv.Graph("all", hosts, true)
+	if err != nil || strings.Contains(graph, "s3cret") || strings.Contains(inv.ListJSON(hosts), "s3cret") {
+		t.Errorf("graph or list shows a password: %v", err)
+	}
+	if h.Vars["ansible_password"] != "s3cret" || h.Conn().Password != "s3cret" {
+		t.Error("masking must not change the variables the runner uses")
+	}
+}
