@@ -1,0 +1,527 @@
+package lua
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua/firewall"
+	"remedy/lua/shell"
+)
+
+func init() {
+	flow := `{dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string}`
+	Register(Module{
+		Name: "firewall",
+		Doc: `Reads the host firewall (nftables, iptables legacy or nft, firewalld, ufw),
+says whether a packet would pass and which rule decides, and opens flows
+with the narrowest change through the tool that governs (Facts.Firewall).
+Every rule it adds carries a comment starting "remedy:". A change on the
+input path is made under a timed revert armed on the host, disarmed only
+after a fresh SSH connection succeeds.`,
+		Funcs: []Func{
+			{Name: "rules", Returns: []Param{{"rs", "remedy.FirewallRules", ""}},
+				Doc: "Returns the backend that governs, why, and every base and regular chain with its rules.", Call: fwRules},
+			{Name: "verdict", Params: []Param{{"probe", `{dir: "in"|"out", proto: string, port: integer, src?: string, dst?: string}`, "a new connection's first packet"}},
+				Returns: []Param{{"v", "remedy.FirewallVerdict", ""}},
+				Doc:     "Evaluates the probe as the kernel would: every base chain of the hooks it crosses, in priority order. \"unknown\" when a rule the model cannot read could decide.",
+				Call:    fwVerdict},
+			{Name: "allow", Params: []Param{{"flow", flow, "port or range (\"33001-33010\"); src limits an inbound flow, dst an outbound one"}},
+				Returns: []Param{{"res", "remedy.FirewallChange", ""}},
+				Doc:     "Makes the flow pass: nothing when it already does, else an accept rule before each rule or policy that stops it, persisted. Fails when the flow still does not pass afterwards.",
+				Call:    fwAllow},
+			{Name: "remove", Params: []Param{{"opts", "{comment: string}", `removes every rule whose comment starts with this ("remedy: ..." )`}},
+				Returns: []Param{{"res", "remedy.FirewallChange", ""}},
+				Doc:     "Removes the rules remedy added under a comment, and persists the result.", Call: fwRemove},
+			{Name: "allow_domain", Params: []Param{{"opts", `{domain: string, proto?: "tcp"|"udp", port?: integer, dir?: "out", refresh?: integer}`, "proto tcp and port 443 by default; refresh in seconds, default the record's TTL (60-3600) or 300"}},
+				Returns: []Param{{"res", "remedy.FirewallChange", ""}},
+				Doc:     "Lets the host reach a domain whose addresses change: sets of its addresses a rule accepts, DNS let out if blocked, and a job re-resolving it. Checks that it resolves, the set holds it and a connection succeeds.",
+				Call:    fwAllowDomain},
+		},
+		Types: fwTypes,
+	})
+}
+
+var fwTypes = []Class{
+	{Name: "remedy.FirewallVerdict", Doc: "The fate of a probe packet.", Fields: []Param{
+		{"verdict", `"accept"|"drop"|"reject"|"unknown"`, ""},
+		{"chain", "string", `the deciding chain, "inet filter input"`},
+		{"rule", "string", `the deciding rule; "" when the chain's policy decides`},
+		{"reason", "string", "why, including what an unknown verdict depends on"}}},
+	{Name: "remedy.FirewallChange", Doc: "What a firewall change did, or would do in check mode.", Fields: []Param{
+		{"changed", "boolean", ""},
+		{"commands", "string[]", "the commands run, or that would run"},
+		{"before", "string", "the verdict that made the change necessary"}}},
+	{Name: "remedy.FirewallRules", Doc: "The host's packet filter.", Fields: []Param{
+		{"backend", "string", "Facts.Firewall"},
+		{"why", "string", "Facts.FirewallWhy"},
+		{"chains", "{table: string, name: string, hook: string, priority: integer, policy: string, rules: string[]}[]", ""}}},
+}
+
+// revertAfter is how long an input-path change may stay without the
+// controller reconnecting before the host restores the old rules.
+const revertAfter = 120 * time.Second
+
+// fwHost is one firewall call's view of the host.
+type fwHost struct {
+	e   *Env
+	sys firewall.System
+}
+
+func newFwHost(e *Env) *fwHost {
+	f := e.Facts()
+	h := &fwHost{e: e, sys: firewall.System{Backend: f.Firewall, OSFamily: f.OSFamily}}
+	if f.Firewall == firewall.Firewalld {
+		out := h.query("firewall-cmd", "--get-default-zone")
+		h.sys.Zone = strings.TrimSpace(string(out))
+	}
+	return h
+}
+
+// query runs a read-only command and fails the task on a non-zero exit.
+func (h *fwHost) query(args ...string) []byte {
+	out, err := h.e.Query(args...)
+	if err == nil && out.ExitCode != 0 {
+		err = fmt.Errorf("%s: %s: exit status %d: %s", h.e.Host().Name(), shell.Join(args...), out.ExitCode, trimOutput(out.Stderr))
+	}
+	if err != nil {
+		h.e.Fail(err)
+	}
+	return out.Stdout
+}
+
+// readScript prints, in one round trip, nft's JSON ruleset, iptables-save
+// and ip6tables-save of the variant $1 ("legacy", "nft" or "" for the
+// host's default) and the ipsets, each after a marker line.
+const readScript = `PATH="$PATH:/usr/sbin:/sbin"
+save() { if [ -n "$1" ] && command -v "$2-$1-save" >/dev/null 2>&1; then "$2-$1-save"; elif command -v "$2-save" >/dev/null 2>&1; then "$2-save"; fi; }
+echo ==nft; command -v nft >/dev/null 2>&1 && nft -j list ruleset
+echo ==v4; save "$1" iptables
+echo ==v6; save "$1" ip6tables
+echo ==ipset; command -v ipset >/dev/null 2>&1 && ipset save
+exit 0`
+
+// ruleset reads every table the kernel holds. nft -j shows iptables-nft's
+// matches only as opaque xt expressions, so iptables-save's exact tables
+// are merged over it; legacy tables are not in nft at all.
+func (h *fwHost) ruleset() *firewall.Ruleset {
+	sec := sections(h.query("sh", "-c", readScript, "sh", saveVariant(h.sys.Backend)))
+	rs, err := readSections(sec)
+	if err != nil {
+		h.e.Fail(fmt.Errorf("%s: read firewall: %w", h.e.Host().Name(), err))
+	}
+	return rs
+}
+
+// saveVariant picks the iptables-save to read: legacy for a legacy host,
+// the host's default for ufw (it uses whichever the alternatives name),
+// else the nft variant, whose tables may sit beside native nftables.
+func saveVariant(backend string) string {
+	switch backend {
+	case firewall.IptablesLegacy:
+		return "legacy"
+	case firewall.Ufw:
+		return ""
+	}
+	return "nft"
+}
+
+func readSections(sec map[string][]byte) (*firewall.Ruleset, error) {
+	rs := &firewall.Ruleset{}
+	if len(bytes.TrimSpace(sec["nft"])) > 0 {
+		nft, err := firewall.ReadNft(sec["nft"])
+		if err != nil {
+			return nil, err
+		}
+		rs = nft
+	}
+	for fam, key := range map[string]string{"ip": "v4", "ip6": "v6"} {
+		saved, err := firewall.ReadIptablesSave(sec[key], fam)
+		if err != nil {
+			return nil, err
+		}
+		rs = firewall.Merge(rs, saved)
+	}
+	return rs, firewall.ReadIpsetSave(rs, sec["ipset"])
+}
+
+// sections splits readScript's output at its "==name" marker lines.
+func sections(out []byte) map[string][]byte {
+	sec := map[string][]byte{}
+	var cur string
+	for _, line := range bytes.SplitAfter(out, []byte("\n")) {
+		if name, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("==")); ok && len(line) < 12 {
+			cur = string(name)
+			continue
+		}
+		sec[cur] = append(sec[cur], line...)
+	}
+	return sec
+}
+
+func fwRules(e *Env, L *glua.LState) int {
+	h := newFwHost(e)
+	rs := h.ruleset()
+	chains := L.NewTable()
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			ct := L.NewTable()
+			ct.RawSetString("table", glua.LString(t.Family+" "+t.Name))
+			ct.RawSetString("name", glua.LString(c.Name))
+			ct.RawSetString("hook", glua.LString(c.Hook))
+			ct.RawSetString("priority", glua.LNumber(c.Priority))
+			ct.RawSetString("policy", glua.LString(c.Policy))
+			rules := L.NewTable()
+			for _, r := range c.Rules {
+				rules.Append(glua.LString(r.Text))
+			}
+			ct.RawSetString("rules", rules)
+			chains.Append(ct)
+		}
+	}
+	t := L.NewTable()
+	t.RawSetString("backend", glua.LString(e.Facts().Firewall))
+	t.RawSetString("why", glua.LString(e.Facts().FirewallWhy))
+	t.RawSetString("chains", chains)
+	L.Push(t)
+	return 1
+}
+
+func fwVerdict(e *Env, L *glua.LState) int {
+	o := tableArg(L, 1, "firewall.verdict", false, "dir", "proto", "port", "src", "dst")
+	p := firewall.Packet{Dir: o.str("dir", true), Proto: o.str("proto", true), Port: int(o.number("port", 0))}
+	p.Src, p.Dst = addrOpt(o, "src"), addrOpt(o, "dst")
+	if (p.Dir != "in" && p.Dir != "out") || p.Port < 1 || p.Port > 65535 {
+		argError(L, "firewall.verdict", "want dir \"in\" or \"out\" and a port 1-65535")
+	}
+	r := firewall.Verdict(newFwHost(e).ruleset(), p)
+	t := L.NewTable()
+	t.RawSetString("verdict", glua.LString(r.Verdict))
+	t.RawSetString("chain", glua.LString(r.Chain))
+	t.RawSetString("rule", glua.LString(r.Rule))
+	t.RawSetString("reason", glua.LString(r.Reason))
+	L.Push(t)
+	return 1
+}
+
+func addrOpt(o opts, key string) netip.Addr {
+	s := o.str(key, false)
+	if s == "" {
+		return netip.Addr{}
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		argError(o.L, o.fn, "%s: %q is not an IP address", key, s)
+	}
+	return a
+}
+
+func prefixOpt(o opts, key string) netip.Prefix {
+	s := o.str(key, false)
+	if s == "" {
+		return netip.Prefix{}
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen())
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		argError(o.L, o.fn, "%s: %q is not an address or CIDR", key, s)
+	}
+	return p
+}
+
+func allowArg(L *glua.LState) firewall.Allow {
+	o := tableArg(L, 1, "firewall.allow", false, "dir", "proto", "port", "range", "src", "dst", "comment")
+	a := firewall.Allow{Dir: o.str("dir", true), Proto: o.str("proto", true), Comment: o.str("comment", false),
+		Src: prefixOpt(o, "src"), Dst: prefixOpt(o, "dst")}
+	port, rng := o.str("port", false), o.str("range", false)
+	if (port == "") == (rng == "") {
+		argError(L, "firewall.allow", "give port or range, not both or neither")
+	}
+	lo, hi, _ := strings.Cut(port+rng, "-")
+	if hi == "" {
+		hi = lo
+	}
+	l, err1 := strconv.ParseUint(lo, 10, 16)
+	u, err2 := strconv.ParseUint(hi, 10, 16)
+	if err1 != nil || err2 != nil {
+		argError(L, "firewall.allow", "port %q: want 1-65535, or a range \"33001-33010\"", port+rng)
+	}
+	a.Ports = firewall.PortRange{Lo: uint16(l), Hi: uint16(u)}
+	return a
+}
+
+func fwAllow(e *Env, L *glua.LState) int {
+	a := allowArg(L)
+	h := newFwHost(e)
+	plan, err := firewall.PlanAllow(h.ruleset(), h.sys, a)
+	if err != nil {
+		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
+	}
+	if !plan.Already {
+		h.change(plan.Commands, plan.Persist, a.Dir == "in", func() bool {
+			again, err := firewall.PlanAllow(h.ruleset(), h.sys, a)
+			return err == nil && again.Already
+		})
+	}
+	return pushChange(L, plan.Commands, before(plan.Before))
+}
+
+func before(rs []firewall.Result) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	return rs[0].Verdict + ": " + rs[0].Reason
+}
+
+func fwRemove(e *Env, L *glua.LState) int {
+	o := tableArg(L, 1, "firewall.remove", false, "comment")
+	h := newFwHost(e)
+	plan, err := firewall.PlanRemove(h.ruleset(), h.sys, h.installed(), o.str("comment", true))
+	if err != nil {
+		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
+	}
+	if !plan.Already {
+		h.change(plan.Commands, plan.Persist, true, func() bool { return true })
+	}
+	return pushChange(L, plan.Commands, "")
+}
+
+// installed reads where ufw and firewalld keep remedy's comments.
+func (h *fwHost) installed() firewall.Installed {
+	var in firewall.Installed
+	switch h.sys.Backend {
+	case firewall.Ufw:
+		in.UfwNumbered = string(h.query("ufw", "status", "numbered"))
+	case firewall.Firewalld:
+		in.FirewalldServices = strings.Fields(string(h.query("firewall-cmd", "--permanent", "--get-services")))
+		in.FirewalldPolicies = strings.Fields(string(h.query("firewall-cmd", "--permanent", "--get-policies")))
+		rich := h.query("firewall-cmd", "--permanent", "--zone="+h.sys.Zone, "--list-rich-rules")
+		in.FirewalldRichRules = strings.Split(strings.TrimSpace(string(rich)), "\n")
+	}
+	return in
+}
+
+// change runs commands, then checks passes() on the re-read host, then
+// persists. On the input path a revert is armed first and disarmed only
+// once a fresh SSH connection succeeds; persisting comes after that, so a
+// reboot cannot bring back a change that cut the controller off.
+func (h *fwHost) change(cmds [][]string, persist []firewall.Persist, inputPath bool, passes func() bool) {
+	if h.e.Check() {
+		for _, c := range cmds {
+			h.e.Changed("", shell.Join(c...))
+		}
+		for _, p := range persist {
+			h.e.Changed("", fmt.Sprintf("then write %s from: %s", p.Path, shell.Join(p.Dump...)))
+		}
+		return
+	}
+	var revert firewall.Revert
+	if inputPath {
+		revert = h.armRevert()
+	}
+	h.apply(cmds)
+	if !passes() {
+		h.e.Fail(fmt.Errorf("%s: firewall: the change did not take effect; %s", h.e.Host().Name(), h.revertNote(inputPath)))
+	}
+	if inputPath {
+		if err := h.e.Host().Probe(h.e.Context(), h.sshPort()); err != nil {
+			h.e.Fail(fmt.Errorf("%s: firewall: no new SSH connection after the change: %w; %s", h.e.Host().Name(), err, h.revertNote(true)))
+		}
+		h.apply(revert.Disarm)
+	}
+	h.persist(persist)
+}
+
+func (h *fwHost) revertNote(armed bool) string {
+	if armed {
+		return fmt.Sprintf("the revert armed on the host restores the previous rules within %s", revertAfter)
+	}
+	return "the commands ran and were not persisted"
+}
+
+func (h *fwHost) armRevert() firewall.Revert {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	r, err := firewall.PlanRevert(h.sys, "fw-"+hex.EncodeToString(b), revertAfter)
+	if err != nil {
+		h.e.Fail(fmt.Errorf("%s: %w", h.e.Host().Name(), err))
+	}
+	h.apply(r.Arm)
+	return r
+}
+
+func (h *fwHost) apply(cmds [][]string) {
+	for _, c := range cmds {
+		if _, err := h.e.Apply(c...); err != nil {
+			h.e.Fail(err)
+		}
+	}
+}
+
+// sshPort is the port the runner reaches the host on, as the inventory
+// says; 22 otherwise.
+func (h *fwHost) sshPort() int {
+	if h.e.vars != nil {
+		if n, ok := h.e.vars.RawGetString("ansible_port").(glua.LNumber); ok {
+			return int(n)
+		}
+		if s, ok := h.e.vars.RawGetString("ansible_port").(glua.LString); ok {
+			if n, err := strconv.Atoi(string(s)); err == nil {
+				return n
+			}
+		}
+	}
+	return 22
+}
+
+// persist writes each file from its dump, validated by the tool that
+// will load it at boot.
+func (h *fwHost) persist(ps []firewall.Persist) {
+	for _, p := range ps {
+		content := p.Header + string(h.query(p.Dump...))
+		h.apply([][]string{{"mkdir", "-p", path.Dir(p.Path)}})
+		w := FileWrite{Path: p.Path, Content: []byte(content), Backup: true, Validate: persistValidator(p)}
+		if _, err := h.e.WriteFile(w); err != nil {
+			h.e.Fail(err)
+		}
+	}
+}
+
+func persistValidator(p firewall.Persist) []string {
+	switch p.Dump[0] {
+	case "nft":
+		return []string{"nft", "-c", "-f", "%s"}
+	case "iptables-save", "ip6tables-save":
+		return []string{strings.TrimSuffix(p.Dump[0], "-save") + "-restore", "--test", "%s"}
+	}
+	return nil
+}
+
+func pushChange(L *glua.LState, cmds [][]string, before string) int {
+	t := L.NewTable()
+	list := L.NewTable()
+	for _, c := range cmds {
+		list.Append(glua.LString(shell.Join(c...)))
+	}
+	t.RawSetString("changed", glua.LBool(len(cmds) > 0))
+	t.RawSetString("commands", list)
+	t.RawSetString("before", glua.LString(before))
+	L.Push(t)
+	return 1
+}
+
+func fwAllowDomain(e *Env, L *glua.LState) int {
+	o := tableArg(L, 1, "firewall.allow_domain", false, "domain", "proto", "port", "dir", "refresh")
+	if dir := o.str("dir", false); dir != "" && dir != "out" {
+		argError(L, "firewall.allow_domain", "dir %q: only \"out\" is supported", dir)
+	}
+	d := firewall.Domain{Name: o.str("domain", true), Proto: o.str("proto", false), Port: uint16(o.number("port", 443)), Init: e.Facts().Init}
+	if d.Proto == "" {
+		d.Proto = "tcp"
+	}
+	h := newFwHost(e)
+	d.Addrs = h.resolve(d.Name)
+	d.Refresh = time.Duration(o.number("refresh", float64(h.ttl(d.Name)))) * time.Second
+	plan, err := firewall.PlanAllowDomain(h.ruleset(), h.sys, d)
+	if err != nil {
+		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
+	}
+	if plan.Already {
+		return pushChange(L, nil, "")
+	}
+	h.changeDomain(plan)
+	if !e.Check() {
+		h.checkDomain(d)
+	}
+	return pushChange(L, plan.Commands, "")
+}
+
+// changeDomain applies the rules, writes the job's files and starts the
+// job when anything was new; in check mode it only reports them.
+func (h *fwHost) changeDomain(plan firewall.DomainPlan) {
+	h.apply(plan.Commands)
+	changed := len(plan.Commands) > 0
+	for _, f := range plan.Files {
+		fc, err := h.e.WriteFile(FileWrite{Path: f.Path, Content: []byte(f.Content), Mode: fmt.Sprintf("%04o", f.Mode)})
+		if err != nil {
+			h.e.Fail(err)
+		}
+		changed = changed || fc.Changed
+	}
+	if changed {
+		h.apply(plan.Start)
+	}
+	if !h.e.Check() {
+		h.persist(plan.Persist)
+	}
+}
+
+// checkDomain is allow_domain's own check: the name resolves now, the
+// firewall passes its addresses (the sets hold them), and a connection
+// from the host succeeds.
+func (h *fwHost) checkDomain(d firewall.Domain) {
+	name := h.e.Host().Name()
+	addrs := h.resolve(d.Name)
+	if len(addrs) == 0 {
+		h.e.Fail(fmt.Errorf("%s: allow_domain: %s does not resolve on the host", name, d.Name))
+	}
+	rs := h.ruleset()
+	for _, a := range addrs {
+		p := firewall.Packet{Dir: "out", Proto: d.Proto, Port: int(d.Port), Dst: a}
+		if r := firewall.Verdict(rs, p); r.Verdict != firewall.VerdictAccept {
+			h.e.Fail(fmt.Errorf("%s: allow_domain: %s (%s) does not pass: %s", name, d.Name, a, r.Reason))
+		}
+	}
+	if d.Proto != "tcp" {
+		return
+	}
+	out, err := h.e.Query("timeout", "5", "bash", "-c", `exec 3<>"/dev/tcp/$0/$1"`, d.Name, strconv.Itoa(int(d.Port)))
+	if err != nil || out.ExitCode != 0 {
+		h.e.Fail(fmt.Errorf("%s: allow_domain: cannot connect to %s port %d from the host: %v %s", name, d.Name, d.Port, err, trimOutput(out.Stderr)))
+	}
+}
+
+// resolve returns the name's addresses as the host's applications see them.
+func (h *fwHost) resolve(name string) []netip.Addr {
+	out, err := h.e.Query("getent", "ahosts", name)
+	if err != nil {
+		h.e.Fail(err)
+	}
+	var addrs []netip.Addr
+	for _, s := range parseAhosts(string(out.Stdout)) {
+		if a, err := netip.ParseAddr(s); err == nil && !a.Is4In6() {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
+}
+
+// ttlScript prints the smallest TTL of the name's A and AAAA records,
+// when dig is there to ask.
+const ttlScript = `command -v dig >/dev/null 2>&1 || exit 0
+dig +noall +answer "$1" A "$1" AAAA | awk '$4 == "A" || $4 == "AAAA" {print $2}' | sort -n | head -n 1`
+
+// ttl is how often to re-resolve: the record's TTL, kept between a minute
+// and an hour; five minutes when it cannot be read (no dig, or a name
+// from the hosts file).
+func (h *fwHost) ttl(name string) int {
+	out, err := h.e.Query("sh", "-c", ttlScript, "sh", name)
+	if err != nil {
+		h.e.Fail(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out.Stdout)))
+	if err != nil || n <= 0 {
+		return 300
+	}
+	return min(max(n, 60), 3600)
+}

@@ -1,0 +1,119 @@
+package lua
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fwFixtureHost answers the firewall module's read with captured output
+// of the real tools and records every other command; only check mode and
+// reads run on it, so nothing it would change needs simulating.
+type fwFixtureHost struct {
+	read []byte
+	ran  []string
+}
+
+func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
+	t.Helper()
+	load := func(name string) string {
+		if name == "" {
+			return ""
+		}
+		b, err := os.ReadFile(filepath.Join("firewall", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	out := "==nft\n" + load(nft) + "\n==v4\n" + load(v4) + "==v6\n==ipset\n"
+	return &fwFixtureHost{read: []byte(out)}
+}
+
+func (h *fwFixtureHost) Name() string { return "fixture" }
+
+func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
+	switch {
+	case strings.Contains(cmd, "==nft"):
+		return Output{Stdout: h.read}, nil
+	case strings.HasPrefix(cmd, "firewall-cmd --get-default-zone"):
+		return Output{Stdout: []byte("public\n")}, nil
+	}
+	h.ran = append(h.ran, cmd)
+	return Output{}, nil
+}
+
+func (h *fwFixtureHost) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	return nil, os.ErrNotExist
+}
+
+func (h *fwFixtureHost) WriteFile(ctx context.Context, path string, data []byte, perm uint32) error {
+	h.ran = append(h.ran, "write "+path)
+	return nil
+}
+
+func (h *fwFixtureHost) Probe(ctx context.Context, port int) error    { return nil }
+func (h *fwFixtureHost) MovePort(ctx context.Context, port int) error { return nil }
+
+func TestFirewallModuleOnFixtures(t *testing.T) {
+	tests := []struct {
+		name, nft, v4, backend, body string
+		status                      Status
+		msg                         string
+		planned                     string
+	}{
+		{"verdict explains the stopping rule", "iptables/lab-iptables.nft.json", "iptables/lab-iptables.nft.save", "iptables-nft",
+			`local v = firewall.verdict { dir = "in", proto = "udp", port = 33001 }
+return v.verdict .. " | " .. v.chain .. " | " .. v.rule`, StatusOK,
+			"reject | ip filter INPUT | -A INPUT -j REJECT --reject-with icmp-port-unreachable", ""},
+		{"verdict unknown names what it depends on", "nftables/generated.json", "", "nftables",
+			`return firewall.verdict { dir = "in", proto = "udp", port = 5000 }.verdict`, StatusOK, "unknown", ""},
+		{"allow in check mode reports the exact commands", "nftables/lab-nftables.json", "", "nftables",
+			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, StatusChanged, "",
+			`nft add rule inet filter input 'udp dport 33001-33010 accept comment "remedy: fasp"'
+then write /etc/nftables.conf from: nft list ruleset`},
+		{"allow of an open port changes nothing", "nftables/lab-nftables.json", "", "nftables",
+			`return tostring(firewall.allow { dir = "in", proto = "tcp", port = 22 }.changed)`, StatusOK, "false", ""},
+		{"firewalld allow goes through firewall-cmd", "firewalld/public-ssh.json", "", "firewalld",
+			`firewall.allow { dir = "in", proto = "tcp", port = 8443, comment = "https" }`, StatusChanged, "",
+			`firewall-cmd --permanent --new-service=remedy-https
+firewall-cmd --permanent --service=remedy-https '--set-description=remedy: https'
+firewall-cmd --permanent --service=remedy-https --add-port=8443/tcp
+firewall-cmd --permanent --zone=public --add-service=remedy-https
+firewall-cmd --reload`},
+		{"rules lists chains", "nftables/lab-nftables.json", "", "nftables",
+			`return firewall.rules().chains[1].rules[3]`, StatusOK, "tcp dport 22 accept", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFwFixtureHost(t, tt.nft, tt.v4)
+			r := onlyResult(t, h, task(tt.body), RunOptions{Check: true, Facts: Facts{Firewall: tt.backend, OSFamily: "debian"}})
+			if r.Status != tt.status || r.Msg != tt.msg || strings.Join(r.Planned, "\n") != tt.planned {
+				t.Errorf("got %s %q, planned:\n%s\nwant %s %q, planned:\n%s", r.Status, r.Msg, strings.Join(r.Planned, "\n"), tt.status, tt.msg, tt.planned)
+			}
+			if len(h.ran) > 0 {
+				t.Errorf("check mode ran %q", h.ran)
+			}
+		})
+	}
+}
+
+func TestFirewallModuleRejectsBadArguments(t *testing.T) {
+	for _, body := range []string{
+		`firewall.allow { dir = "in", proto = "tcp" }`,
+		`firewall.allow { dir = "in", proto = "tcp", port = 22, range = "1-2" }`,
+		`firewall.allow { dir = "in", proto = "tcp", port = "http" }`,
+		`firewall.allow { dir = "in", proto = "tcp", port = 22, src = "not-an-address" }`,
+		`firewall.verdict { dir = "up", proto = "tcp", port = 22 }`,
+		`firewall.allow_domain { domain = "api.ibmaspera.com", dir = "in" }`,
+		`firewall.remove { comment = "not ours" }`,
+	} {
+		h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
+		r := onlyResult(t, h, task(body), RunOptions{Check: true, Facts: Facts{Firewall: "nftables"}})
+		if r.Status != StatusFailed {
+			t.Errorf("%s: %s, want failed", body, r.Status)
+		}
+	}
+}
