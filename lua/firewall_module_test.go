@@ -60,9 +60,9 @@ func (h *fwFixtureHost) MovePort(ctx context.Context, port int) error { return n
 func TestFirewallModuleOnFixtures(t *testing.T) {
 	tests := []struct {
 		name, nft, v4, backend, body string
-		status                      Status
-		msg                         string
-		planned                     string
+		status                       Status
+		msg                          string
+		planned                      string
 	}{
 		{"verdict explains the stopping rule", "iptables/lab-iptables.nft.json", "iptables/lab-iptables.nft.save", "iptables-nft",
 			`local v = firewall.verdict { dir = "in", proto = "udp", port = 33001 }
