@@ -8,19 +8,23 @@ import (
 )
 
 // The fixtures are FactsCommand's real output, captured as root in a
-// throwaway network namespace set up with each firewall.
+// throwaway network namespace set up with each firewall, or over SSH on a
+// lab host (firewalld; ops through sudo).
 func TestParseFactsFixtures(t *testing.T) {
 	debian := Facts{OSID: "debian", OSVersion: "12", OSFamily: "debian", Init: "none",
 		SSHDVersion: "OpenSSH_9.2", SELinux: "disabled", Root: true, User: "root"}
 	tests := []struct {
 		file     string
 		firewall string
+		user     string // the connection user, when not root
 	}{
-		{"debian12-none.txt", "none"},
-		{"debian12-nftables.txt", "nftables"},
-		{"debian12-iptables-nft.txt", "iptables-nft"},
-		{"debian12-iptables-legacy.txt", "iptables-legacy"},
-		{"debian12-ufw.txt", "ufw"},
+		{"debian12-none.txt", "none", ""},
+		{"debian12-nftables.txt", "nftables", ""},
+		{"debian12-iptables-nft.txt", "iptables-nft", ""},
+		{"debian12-iptables-legacy.txt", "iptables-legacy", ""},
+		{"debian12-ufw.txt", "ufw", ""},
+		{"debian12-firewalld.txt", "firewalld", ""},
+		{"debian12-nftables-sudo.txt", "nftables", "ops"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -38,6 +42,9 @@ func TestParseFactsFixtures(t *testing.T) {
 			got.FirewallWhy = ""
 			want := debian
 			want.Firewall = tt.firewall
+			if tt.user != "" {
+				want.User, want.Root = tt.user, false
+			}
 			if got != want {
 				t.Errorf("ParseFacts:\n got %+v\nwant %+v", got, want)
 			}
