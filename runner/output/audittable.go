@@ -40,7 +40,11 @@ func writeAuditTable(b *strings.Builder, r runner.Recap, p palette) {
 		fmt.Fprintf(b, "%s  %s %s\n", pad("REQUIREMENT", width), pad("STATE", stateWidth), "EVIDENCE")
 		for _, row := range sec.Rows {
 			state := p.paint(stateColors[row.Class], row.State) + pad("", stateWidth-len(row.State))
-			line := pad(row.Requirement, width) + "  " + state + " " + oneLine(row.Evidence)
+			evidence := oneLine(row.Evidence)
+			if evidence == "" && row.ChangeAnchor != "" {
+				evidence = "(diff and commands above)"
+			}
+			line := pad(row.Requirement, width) + "  " + state + " " + evidence
 			b.WriteString(strings.TrimRight(line, " ") + "\n")
 		}
 	}

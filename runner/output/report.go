@@ -112,10 +112,14 @@ type reportRow struct {
 	State       string
 	Class       string
 	Evidence    string
+	// ChangeAnchor links the row to its diff and commands; empty when the
+	// result planned or made no change.
+	ChangeAnchor string
 }
 
 type reportChange struct {
 	Requirement string
+	Anchor      string
 	Diff        []diffLine
 	DiffText    string
 	Planned     []string
@@ -183,18 +187,20 @@ func reportHostOf(h runner.HostReport, check bool) reportHost {
 	}
 	for _, res := range h.Results {
 		row := reportRowOf(res, check)
-		sec.Rows = append(sec.Rows, row)
 		if row.Class == stateFail || row.Class == stateDrift {
 			sec.Verdict = verdictNonCompliant
 		}
 		if res.Diff != "" || len(res.Planned) > 0 {
+			row.ChangeAnchor = fmt.Sprintf("%s-change-%d", sec.Anchor, len(sec.Changes)+1)
 			sec.Changes = append(sec.Changes, reportChange{
 				Requirement: res.Name,
+				Anchor:      row.ChangeAnchor,
 				Diff:        diffLines(res.Diff),
 				DiffText:    strings.TrimSuffix(res.Diff, "\n"),
 				Planned:     res.Planned,
 			})
 		}
+		sec.Rows = append(sec.Rows, row)
 	}
 	if h.Unreachable || h.Stats.Unreachable > 0 {
 		sec.Verdict = verdictUnreachable
