@@ -53,7 +53,7 @@ func web1Results(changed lua.Status) []lua.Result {
 			Planned:  []string{"nft add rule inet filter input udp dport 33001 accept", "nft list ruleset > /etc/nftables.conf.remedy-tmp"},
 			Duration: 120 * time.Millisecond},
 		{Host: "web1", Kind: lua.KindTask, Name: "S1 sshd listens on 33001", Status: changed,
-			Diff: sshdDiff,
+			Diff:     sshdDiff,
 			Planned:  []string{"sshd -t -f /etc/ssh/sshd_config.remedy-tmp", "kill -HUP 812"},
 			Duration: 340 * time.Millisecond},
 		{Host: "web1", Kind: lua.KindTask, Name: "S6 Vlink UDP port", Status: lua.StatusSkipped,
