@@ -1,0 +1,189 @@
+package lua
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua/sshd"
+)
+
+func init() {
+	Register(Module{
+		Name: "sshd",
+		Doc: `Reads the OpenSSH server's effective configuration and ports, and moves
+SSH to a new port without locking anyone out: the firewall is opened and
+the new port added next to the old one first; the old port goes only after
+the controller has logged in on the new one over a fresh connection.`,
+		Funcs: []Func{
+			{
+				Name:    "config",
+				Returns: []Param{{"cfg", "table<string, string|string[]>", "lower-case keys; list-valued keywords (port, listenaddress, hostkey, acceptenv, ...) as lists"}},
+				Doc:     "Returns the effective configuration (sshd -T). Runs in check mode too.",
+				Call:    sshdConfig,
+			},
+			{
+				Name:    "ports",
+				Returns: []Param{{"ports", "remedy.SSHPorts", ""}},
+				Doc:     "Returns the ports sshd is configured for and the sockets it listens on (ss). Runs in check mode too.",
+				Call:    sshdPorts,
+			},
+			{
+				Name:    "move_port",
+				Params:  []Param{{"opts", "{to: integer, keep_22?: boolean}", "keep_22 keeps the current ports next to the new one"}},
+				Returns: []Param{{"res", "remedy.SSHMove", ""}},
+				Doc: `Moves sshd to port to: plans from the real config files (Include'd
+drop-ins too), opens the port in the firewall, labels it for SELinux,
+writes the old and new ports (and the ssh.socket drop-in), validates with
+sshd -t, reloads, dials the new port from the controller, and only then
+removes the old ports and moves the connection. Any failure restores the
+files, reloads and confirms the old port answers. Check mode shows the
+plan: diffs, firewall and SELinux steps.`,
+				Call: sshdMovePort,
+			},
+		},
+		Types: []Class{
+			{Name: "remedy.SSHPorts", Doc: "What sshd listens on.", Fields: []Param{
+				{"configured", "integer[]", "ports of the sockets the configuration asks for"},
+				{"listening", "remedy.SSHListener[]", "sockets held by sshd (or by systemd for ssh.socket)"},
+			}},
+			{Name: "remedy.SSHListener", Doc: "A listening socket.", Fields: []Param{
+				{"addr", "string", `"0.0.0.0", "::", "*" for dual-stack`},
+				{"port", "integer", ""},
+				{"process", "string", "the owning process's name"},
+				{"pid", "integer", ""},
+			}},
+			{Name: "remedy.SSHMove", Doc: "What move_port did, or would do in check mode.", Fields: []Param{
+				{"changed", "boolean", ""},
+				{"from", "integer[]", "the ports before"},
+				{"ports", "integer[]", "the ports after"},
+				{"inventory", "string", `the inventory change to make, e.g. "ansible_port=33001"; "" when unchanged`},
+			}},
+		},
+	})
+}
+
+// effectiveConfig runs sshd -T on the host.
+func effectiveConfig(e *Env) (sshd.Config, error) {
+	out, err := e.Query("sshd", "-T")
+	if err != nil {
+		return nil, err
+	}
+	if out.ExitCode != 0 {
+		return nil, fmt.Errorf("%s: sshd -T: exit status %d: %s", e.Host().Name(), out.ExitCode, trimOutput(out.Stderr))
+	}
+	return sshd.ParseEffective(string(out.Stdout)), nil
+}
+
+func sshdConfig(e *Env, L *glua.LState) int {
+	cfg, err := effectiveConfig(e)
+	if err != nil {
+		e.Fail(err)
+	}
+	t := L.CreateTable(0, len(cfg))
+	for k, vs := range cfg {
+		if cfg.MultiValued(k) {
+			t.RawSetString(k, toLua(L, vs))
+		} else {
+			t.RawSetString(k, glua.LString(cfg.Get(k)))
+		}
+	}
+	L.Push(t)
+	return 1
+}
+
+func sshdPorts(e *Env, L *glua.LState) int {
+	configured, owners, err := configuredPorts(e)
+	if err != nil {
+		e.Fail(err)
+	}
+	ls, err := listeners(e)
+	if err != nil {
+		e.Fail(err)
+	}
+	var listening []any
+	for _, l := range ls {
+		for _, p := range l.Procs {
+			if slices.Contains(owners, p.Name) && (p.Name == "sshd" || slices.Contains(configured, l.Port)) {
+				listening = append(listening, map[string]any{"addr": l.Addr, "port": l.Port, "process": p.Name, "pid": p.PID})
+				break
+			}
+		}
+	}
+	L.Push(toLua(L, map[string]any{"configured": intsToAny(configured), "listening": listening}))
+	return 1
+}
+
+// configuredPorts returns the ports sshd's configuration asks for and the
+// processes that hold such sockets: sshd, or systemd for ssh.socket, whose
+// ListenStream= then decides the ports.
+func configuredPorts(e *Env) ([]int, []string, error) {
+	if e.Facts().SSHSocket {
+		streams, err := socketStreams(e)
+		var ports []int
+		for _, s := range streams {
+			if p, ok := sshd.StreamPort(s); ok {
+				ports = appendMissingInt(ports, p)
+			}
+		}
+		return ports, []string{"systemd", "sshd"}, err
+	}
+	cfg, err := effectiveConfig(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ports []int
+	for _, la := range cfg["listenaddress"] {
+		if i := strings.LastIndexByte(la, ':'); i >= 0 {
+			if p, err := strconv.Atoi(strings.Fields(la[i+1:])[0]); err == nil {
+				ports = appendMissingInt(ports, p)
+			}
+		}
+	}
+	slices.Sort(ports)
+	return ports, []string{"sshd"}, nil
+}
+
+func socketStreams(e *Env) ([]string, error) {
+	out, err := e.Query(sshd.SocketUnitCommand...)
+	if err != nil {
+		return nil, err
+	}
+	if out.ExitCode != 0 {
+		return nil, fmt.Errorf("%s: systemctl cat ssh.socket: exit status %d: %s", e.Host().Name(), out.ExitCode, trimOutput(out.Stderr))
+	}
+	return sshd.ParseListenStreams(string(out.Stdout)), nil
+}
+
+func listeners(e *Env) ([]sshd.Listener, error) {
+	out, err := e.Query(sshd.ListenersCommand...)
+	if err != nil {
+		return nil, err
+	}
+	if out.ExitCode != 0 {
+		return nil, fmt.Errorf("%s: ss -Htlnp: exit status %d: %s", e.Host().Name(), out.ExitCode, trimOutput(out.Stderr))
+	}
+	ls, err := sshd.ParseListeners(string(out.Stdout))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e.Host().Name(), err)
+	}
+	return ls, nil
+}
+
+func appendMissingInt(s []int, v int) []int {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+func intsToAny(ports []int) []any {
+	out := make([]any, len(ports))
+	for i, p := range ports {
+		out[i] = p
+	}
+	return out
+}

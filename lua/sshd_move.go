@@ -1,0 +1,453 @@
+package lua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua/sshd"
+)
+
+// sshdMainConfig is the file sshd reads, and where the planner starts.
+const sshdMainConfig = "/etc/ssh/sshd_config"
+
+// How long sshd may take to listen after a reload, and a fresh login on
+// the new port may take, before the move counts as failed.
+const (
+	listenTimeout = 15 * time.Second
+	probeTimeout  = 20 * time.Second
+)
+
+func sshdMovePort(e *Env, L *glua.LState) int {
+	o := tableArg(L, 1, "sshd.move_port", false, "to", "keep_22")
+	to := o.number("to", 0)
+	if to != float64(int(to)) || to < 1 || to > 65535 {
+		argError(L, "sshd.move_port", "to must be a port number, not %v", to)
+	}
+	m := &portMove{e: e, L: L, req: sshd.MoveRequest{To: int(to), Keep: o.boolean("keep_22", false)}}
+	res, err := m.run()
+	if err != nil {
+		e.Fail(err)
+	}
+	L.Push(toLua(L, res))
+	return 1
+}
+
+// portMove is one sshd.move_port call: the fixed order of DESIGN.md's
+// "Never lock the operator out", and what it takes to undo it.
+type portMove struct {
+	e        *Env
+	L        *glua.LState
+	req      sshd.MoveRequest
+	plan     sshd.Plan
+	pidfile  string
+	original []sshd.Edit // phase 1's edits: each file's text before the move
+	written  bool        // a config file has been changed on the host
+}
+
+func (m *portMove) host() string { return m.e.Host().Name() }
+
+func (m *portMove) run() (map[string]any, error) {
+	if err := m.prepare(); err != nil {
+		return nil, err
+	}
+	res := map[string]any{"changed": false, "from": intsToAny(m.plan.From), "ports": intsToAny(m.plan.From), "inventory": ""}
+	if m.plan.Empty() {
+		return res, nil
+	}
+	if err := m.openFirewall(); err != nil {
+		return nil, fmt.Errorf("%s: sshd.move_port: open %d/tcp in the firewall: %w", m.host(), m.req.To, err)
+	}
+	if err := m.labelPort(); err != nil {
+		return nil, err
+	}
+	if err := m.move(); err != nil {
+		return nil, m.rollback(err)
+	}
+	inv := "ansible_port=" + strconv.Itoa(m.req.To)
+	m.e.Logf(0, "%s: inventory: %s", m.host(), inv)
+	res["changed"], res["ports"], res["inventory"] = true, intsToAny(m.plan.Listen2), inv
+	return res, nil
+}
+
+// prepare refuses a config sshd already rejects, then plans from the
+// files as they are. It runs in check mode too.
+func (m *portMove) prepare() error {
+	out, err := m.e.Query("sshd", "-t")
+	if err != nil {
+		return err
+	}
+	if out.ExitCode != 0 {
+		return fmt.Errorf("%s: sshd.move_port: the current sshd config is invalid, refusing to touch it (sshd -t: %s)",
+			m.host(), trimOutput(append(out.Stderr, out.Stdout...)))
+	}
+	cfg, err := effectiveConfig(m.e)
+	if err != nil {
+		return err
+	}
+	m.pidfile = cfg.Get("pidfile")
+	files, err := m.readFiles()
+	if err != nil {
+		return err
+	}
+	if m.e.Facts().SSHSocket {
+		m.req.Socket = true
+		if m.req.Streams, err = socketStreams(m.e); err != nil {
+			return err
+		}
+	}
+	m.plan, err = sshd.PlanMove(files, sshdMainConfig, m.req)
+	if err != nil {
+		return fmt.Errorf("%s: sshd.move_port: %w", m.host(), err)
+	}
+	return nil
+}
+
+// readFiles reads sshd_config and every file its Include globs match,
+// listing the glob directories on the host and matching them locally.
+func (m *portMove) readFiles() (sshd.FileSet, error) {
+	files := sshd.FileSet{Text: map[string]string{}, Listed: map[sshd.Listing][]string{}}
+	if m.e.Facts().SSHSocket {
+		if err := m.readInto(files, sshd.SocketDropInPath, true); err != nil {
+			return files, err
+		}
+	}
+	for {
+		needs, err := sshd.FileNeeds(files, sshdMainConfig)
+		if err != nil {
+			return files, fmt.Errorf("%s: sshd.move_port: %w", m.host(), err)
+		}
+		if needs.Empty() {
+			return files, nil
+		}
+		for _, p := range needs.Read {
+			if err := m.readInto(files, p, false); err != nil {
+				return files, err
+			}
+		}
+		for _, l := range needs.List {
+			out, err := m.e.Query(l.Command()...)
+			if err == nil && out.ExitCode != 0 {
+				err = fmt.Errorf("exit status %d: %s", out.ExitCode, trimOutput(out.Stderr))
+			}
+			if err != nil {
+				return files, fmt.Errorf("%s: list %s for sshd Include: %w", m.host(), l.Dir, err)
+			}
+			files.Listed[l] = sshd.ParseListing(string(out.Stdout))
+		}
+	}
+}
+
+func (m *portMove) readInto(files sshd.FileSet, p string, optional bool) error {
+	b, err := m.e.Host().ReadFile(m.e.Context(), p)
+	if optional && errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: read sshd config %s: %w", m.host(), p, err)
+	}
+	files.Text[p] = string(b)
+	return nil
+}
+
+// openFirewall lets TCP to the new port in through the firewall module,
+// which knows the host's firewall, reports in check mode and keeps a
+// timed revert armed while a change could cut the session.
+func (m *portMove) openFirewall() error {
+	if m.e.Facts().Firewall == "none" {
+		return nil
+	}
+	fw, ok := m.L.GetGlobal("firewall").(*glua.LTable)
+	if !ok {
+		return errors.New("the firewall module is not available")
+	}
+	allow, ok := fw.RawGetString("allow").(*glua.LFunction)
+	if !ok {
+		return errors.New("the firewall module has no allow function")
+	}
+	arg := toLua(m.L, map[string]any{"dir": "in", "proto": "tcp", "port": m.req.To, "comment": "sshd port " + strconv.Itoa(m.req.To)})
+	return m.L.CallByParam(glua.P{Fn: allow, NRet: 1, Protect: true}, arg)
+}
+
+// labelPort gives the new port the SELinux type sshd may bind, where
+// SELinux would otherwise silently keep sshd from listening.
+func (m *portMove) labelPort() error {
+	if se := m.e.Facts().SELinux; se != "enforcing" && se != "permissive" {
+		return nil
+	}
+	out, err := m.e.Query(sshd.PortLabelsCommand...)
+	if err == nil && out.ExitCode != 0 {
+		err = fmt.Errorf("exit status %d: %s", out.ExitCode, trimOutput(out.Stderr))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: sshd.move_port: semanage port -l: %w", m.host(), err)
+	}
+	labels, err := sshd.ParsePortLabels(string(out.Stdout))
+	if err != nil {
+		return fmt.Errorf("%s: sshd.move_port: %w", m.host(), err)
+	}
+	if argv := sshd.LabelCommand(labels, m.req.To); argv != nil {
+		_, err = m.e.Apply(argv...)
+	}
+	return err
+}
+
+// move runs both phases: old and new ports, proven from the controller;
+// then only the wanted ports, and the connection moves.
+func (m *portMove) move() error {
+	if err := m.apply(m.plan.Phase1, true); err != nil {
+		return fmt.Errorf("phase 1 (listen on %s): %w", portList(m.plan.Listen1), err)
+	}
+	if err := m.verify(m.req.To, nil); err != nil {
+		return err
+	}
+	if len(m.plan.Phase2) == 0 {
+		return nil
+	}
+	if err := m.apply(m.plan.Phase2, false); err != nil {
+		return fmt.Errorf("phase 2 (listen on %s): %w", portList(m.plan.Listen2), err)
+	}
+	if err := m.verify(m.req.To, without(m.plan.Listen1, m.plan.Listen2)); err != nil {
+		return err
+	}
+	if m.e.Check() {
+		m.e.Changed("", fmt.Sprintf("# move the connection to port %d", m.req.To))
+		return nil
+	}
+	if err := m.e.Host().MovePort(m.e.Context(), m.req.To); err != nil {
+		return fmt.Errorf("move the connection to port %d: %w", m.req.To, err)
+	}
+	return nil
+}
+
+// apply writes one phase's files, validates and reloads. The first phase
+// backs the files up; the second starts from the first's result.
+func (m *portMove) apply(edits []sshd.Edit, first bool) error {
+	for _, ed := range edits {
+		if first {
+			m.original = append(m.original, ed)
+		}
+		if err := m.write(ed, first); err != nil {
+			return err
+		}
+	}
+	if m.e.Check() {
+		m.e.Changed("", "sshd -t")
+	} else if err := m.validate(); err != nil {
+		return err
+	}
+	return m.reload(edits)
+}
+
+// write puts one edit on the host. In check mode phase 2's files are still
+// the originals, so its diff is reported from the plan.
+func (m *portMove) write(ed sshd.Edit, first bool) error {
+	if m.e.Check() && !first {
+		m.e.Changed(ed.Diff(), "write "+ed.Path)
+		return nil
+	}
+	if ed.Create {
+		if _, err := m.e.Apply("mkdir", "-p", path.Dir(ed.Path)); err != nil {
+			return err
+		}
+	}
+	m.written = m.written || !m.e.Check()
+	_, err := m.e.WriteFile(FileWrite{Path: ed.Path, Content: []byte(ed.New), Backup: first})
+	return err
+}
+
+func (m *portMove) validate() error {
+	out, err := m.e.Query("sshd", "-t")
+	if err != nil {
+		return err
+	}
+	if out.ExitCode != 0 {
+		return fmt.Errorf("sshd -t rejects the new config: %s", trimOutput(append(out.Stderr, out.Stdout...)))
+	}
+	return nil
+}
+
+// reload makes sshd (and ssh.socket, when a phase changed its drop-in)
+// pick up the files.
+func (m *portMove) reload(edits []sshd.Edit) error {
+	for _, ed := range edits {
+		if ed.Path != sshd.SocketDropInPath {
+			continue
+		}
+		for _, argv := range [][]string{{"systemctl", "daemon-reload"}, {"systemctl", "restart", "ssh.socket"}} {
+			if _, err := m.e.Apply(argv...); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := m.e.Apply(m.reloadCommand()...)
+	return err
+}
+
+// reloadCommand reloads sshd through systemd, or where there is no init
+// system sends SIGHUP to the pid in sshd's PidFile: sshd re-executes
+// itself and running sessions survive.
+func (m *portMove) reloadCommand() []string {
+	if m.e.Facts().Init == "systemd" {
+		return []string{"systemctl", "reload", m.serviceName()}
+	}
+	pidfile := m.pidfile
+	if pidfile == "" {
+		pidfile = "/run/sshd.pid"
+	}
+	return []string{"sh", "-c", signalScript, "sh", pidfile, "HUP"}
+}
+
+// serviceName is sshd's systemd unit: Debian and Ubuntu call it ssh.
+func (m *portMove) serviceName() string {
+	if m.e.Facts().OSFamily == "debian" {
+		return "ssh"
+	}
+	return "sshd"
+}
+
+// verify waits until the host listens on port and no longer on gone,
+// which tells the reloaded sshd has bound its sockets (SIGHUP re-executes
+// it under the same pid), then logs in there from the controller over a
+// fresh connection.
+func (m *portMove) verify(port int, gone []int) error {
+	if m.e.Check() {
+		m.e.Changed("", fmt.Sprintf("# wait until sshd listens on %d, then log in there from the controller over a new connection", port))
+		return nil
+	}
+	if err := m.waitListening(port, gone); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(m.e.Context(), probeTimeout)
+	defer cancel()
+	if err := m.e.Host().Probe(ctx, port); err != nil {
+		return fmt.Errorf("a fresh SSH login on port %d from the controller failed: %w", port, err)
+	}
+	return nil
+}
+
+func (m *portMove) waitListening(port int, gone []int) error {
+	deadline := time.Now().Add(listenTimeout)
+	for {
+		ls, err := listeners(m.e)
+		if err != nil {
+			return err
+		}
+		if sshd.ListeningOn(ls, port) && !slices.ContainsFunc(gone, func(p int) bool { return sshd.ListeningOn(ls, p) }) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sshd does not listen on port %d (and only there among %s) %s after the reload", port, portList(append([]int{port}, gone...)), listenTimeout)
+		}
+		select {
+		case <-m.e.Context().Done():
+			return m.e.Context().Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// rollback restores every file the move changed, reloads, and checks the
+// old port answers; the error says what failed and what the host is left
+// with.
+func (m *portMove) rollback(cause error) error {
+	msg := fmt.Sprintf("%s: sshd.move_port to %d failed: %v", m.host(), m.req.To, cause)
+	if m.e.Check() || !m.written {
+		return errors.New(msg)
+	}
+	var restored []string
+	for _, ed := range m.original {
+		var err error
+		if ed.Create {
+			_, err = m.e.Apply("rm", "-f", ed.Path)
+		} else {
+			_, err = m.e.WriteFile(FileWrite{Path: ed.Path, Content: []byte(ed.Old)})
+		}
+		if err != nil {
+			return fmt.Errorf("%s; ROLLBACK FAILED restoring %s: %v", msg, ed.Path, err)
+		}
+		restored = append(restored, ed.Path)
+	}
+	if err := m.reload(m.original); err != nil {
+		if _, err := m.e.Apply(m.startCommand()...); err != nil {
+			return fmt.Errorf("%s; restored %s but neither reloading nor starting sshd worked: %v", msg, strings.Join(restored, ", "), err)
+		}
+	}
+	port, err := m.oldPortAnswers()
+	if err != nil {
+		return fmt.Errorf("%s; restored %s and reloaded, but no old port answers: %v", msg, strings.Join(restored, ", "), err)
+	}
+	return fmt.Errorf("%s; rolled back: restored %s, reloaded sshd, port %d answers", msg, strings.Join(restored, ", "), port)
+}
+
+// oldPortAnswers returns the first old port that listens again, without
+// the ports the move added, and lets the controller log in; sshd may still
+// be re-executing, so logins are retried until probeTimeout.
+func (m *portMove) oldPortAnswers() (int, error) {
+	var errs []error
+	added := without(m.plan.Listen1, m.plan.From)
+	for _, p := range m.plan.From {
+		err := m.waitListening(p, added)
+		if err == nil {
+			err = m.probeRetrying(p)
+		}
+		if err == nil {
+			return p, nil
+		}
+		errs = append(errs, fmt.Errorf("port %d: %w", p, err))
+	}
+	return 0, errors.Join(errs...)
+}
+
+func (m *portMove) probeRetrying(port int) error {
+	ctx, cancel := context.WithTimeout(m.e.Context(), probeTimeout)
+	defer cancel()
+	for {
+		err := m.e.Host().Probe(ctx, port)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// startCommand starts sshd when a reload found it gone: a config it could
+// not bind makes sshd exit on SIGHUP. sshd must be started by its absolute
+// path to re-execute itself later.
+func (m *portMove) startCommand() []string {
+	if m.e.Facts().Init == "systemd" {
+		return []string{"systemctl", "restart", m.serviceName()}
+	}
+	return []string{"/usr/sbin/sshd"}
+}
+
+// without returns the ports of a that are not in b.
+func without(a, b []int) []int {
+	var out []int
+	for _, p := range a {
+		if !slices.Contains(b, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func portList(ports []int) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ", ")
+}
