@@ -15,6 +15,7 @@ var badInputs = []struct {
 	line             int
 	msg              string
 }{
+	{"invalid UTF-8", "hosts", "[web]\nweb\xff\n", 2, "UTF-8"},
 	{"malformed host var", "hosts", "[web]\nweb1 novalue\n", 2, "expected key=value"},
 	{"malformed vars line", "hosts", "[web]\nweb1\n[web:vars]\njust-a-word\n", 4, "expected key=value"},
 	{"unclosed section", "hosts.ini", "[web\nweb1\n", 1, "unclosed range"},

@@ -3,6 +3,8 @@ package inventory
 import (
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 var (
@@ -37,22 +39,48 @@ func parseINI(inv *Inventory, file string, data []byte) error {
 	p := &iniParser{inv: inv, file: file, group: inv.groups[groupUngrouped], kind: "hosts", pending: map[string]*pendingGroup{}}
 	for i, raw := range splitLines(string(data)) {
 		p.line = i + 1
-		if err := p.parseLine(strings.TrimSpace(raw)); err != nil {
+		line := pyStrip(raw)
+		if !utf8.ValidString(line) && line != "" && line[0] != '#' && line[0] != ';' {
+			return p.errorf("not valid UTF-8")
+		}
+		if err := p.parseLine(line); err != nil {
 			return err
 		}
 	}
 	return p.checkPending()
 }
 
-// splitLines splits like Python's str.splitlines for the line breaks an
-// inventory file holds, so line numbers match Ansible's.
+// splitLines splits at every line break Python's str.splitlines knows, so
+// line numbers match Ansible's.
 func splitLines(s string) []string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.TrimSuffix(strings.ReplaceAll(s, "\r", "\n"), "\n")
-	if s == "" {
-		return nil
+	var lines []string
+	start := 0
+	for i, r := range s {
+		if i < start {
+			continue
+		}
+		switch r {
+		case '\n', '\v', '\f', '\x1c', '\x1d', '\x1e', '\u0085', '\u2028', '\u2029':
+			lines = append(lines, s[start:i])
+			start = i + utf8.RuneLen(r)
+		case '\r':
+			lines = append(lines, s[start:i])
+			start = i + 1
+			if strings.HasPrefix(s[start:], "\n") {
+				start++
+			}
+		}
 	}
-	return strings.Split(s, "\n")
+	if start < len(s) {
+		lines = append(lines, s[start:])
+	}
+	return lines
+}
+
+// pyStrip trims what Python's str.strip does: Unicode white space and the
+// ASCII separators 0x1c-0x1f.
+func pyStrip(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f })
 }
 
 func (p *iniParser) parseLine(line string) error {

@@ -16,6 +16,7 @@ type Inventory struct {
 	groupOrder []*group
 	hosts      map[string]*Host
 	hostOrder  []*Host
+	sources    int
 }
 
 // Host is one inventory host.
@@ -36,9 +37,10 @@ type Host struct {
 
 // group is an inventory group; only the package walks the group tree.
 type group struct {
-	name     string
-	vars     map[string]any
-	fileVars map[string]any
+	name string
+	vars map[string]any
+	// fileVars holds group_vars per inventory source, in source order.
+	fileVars []map[string]any
 	children []*group
 	parents  []*group
 	hosts    []*Host
@@ -70,6 +72,7 @@ func Load(sources []string) (*Inventory, error) {
 		}
 	}
 	inv.reconcile()
+	inv.sources = len(sources)
 	for _, src := range sources {
 		if err := inv.loadVarsDirs(src); err != nil {
 			return nil, err
@@ -273,8 +276,22 @@ func (inv *Inventory) mergeVars() {
 		for _, g := range groups {
 			combine(vars, g.vars)
 		}
+		// group_vars: all's from every source first, then, source by source,
+		// the other groups' (Ansible's all_plugins_inventory, then
+		// groups_plugins_inventory).
 		for _, g := range groups {
-			combine(vars, g.fileVars)
+			if g.name == groupAll {
+				for _, fv := range g.fileVars {
+					combine(vars, fv)
+				}
+			}
+		}
+		for src := range inv.sources {
+			for _, g := range groups {
+				if g.name != groupAll && src < len(g.fileVars) {
+					combine(vars, g.fileVars[src])
+				}
+			}
 		}
 		combine(vars, h.own)
 		combine(vars, h.fileVars)

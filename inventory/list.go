@@ -133,7 +133,9 @@ func (inv *Inventory) graphGroup(lines *[]string, g *group, keep map[*Host]bool,
 func (g *group) graphVars() map[string]any {
 	vars := map[string]any{}
 	combine(vars, g.vars)
-	combine(vars, g.fileVars)
+	for _, fv := range g.fileVars {
+		combine(vars, fv)
+	}
 	if g.priority != 1 {
 		vars["ansible_group_priority"] = g.priority
 	}

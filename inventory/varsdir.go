@@ -20,6 +20,9 @@ func (inv *Inventory) loadVarsDirs(src string) error {
 	info, err := os.Stat(src)
 	if err != nil {
 		// A host list has no directory; other sources were read already.
+		for _, g := range inv.groupOrder {
+			g.fileVars = append(g.fileVars, nil)
+		}
 		return nil
 	}
 	base := src
@@ -31,7 +34,7 @@ func (inv *Inventory) loadVarsDirs(src string) error {
 		if err != nil {
 			return err
 		}
-		g.fileVars = combined(g.fileVars, vars)
+		g.fileVars = append(g.fileVars, vars)
 	}
 	for _, h := range inv.hostOrder {
 		vars, err := readVarsEntry(filepath.Join(base, "host_vars"), h.Name)
