@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 )
 
 // Inventory is every host and group of one or more merged sources.
@@ -162,6 +163,29 @@ func setGroupVar(g *group, key string, value any) error {
 	}
 	g.priority = p
 	return nil
+}
+
+// toInt converts an inventory value to an int as Python's int() would for
+// the types an inventory can hold.
+func toInt(v any) (int, error) {
+	switch x := v.(type) {
+	case int:
+		return x, nil
+	case bool:
+		if x {
+			return 1, nil
+		}
+		return 0, nil
+	case float64:
+		return int(x), nil
+	case string:
+		n, err := strconv.Atoi(x)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not an integer", x)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("%v is not an integer", v)
 }
 
 // reconcile applies Ansible's rules once all sources are read: every group

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -51,7 +52,7 @@ func yamlError(file string, err error) *Error {
 	line := 0
 	if m != nil {
 		msg = msg[len(m[0]):]
-		fmt.Sscan(m[1], &line)
+		line, _ = strconv.Atoi(m[1])
 	}
 	return errorf(file, line, "YAML: %s", msg)
 }
