@@ -118,13 +118,29 @@ func (p *pyParser) value() (any, error) {
 	return p.nameOrString()
 }
 
+// signed reads the number after a unary sign; like literal_eval it takes
+// only a number literal, parenthesized or not, not another sign.
 func (p *pyParser) signed(sign byte) (any, error) {
+	parens := 0
+	for p.peek() == '(' {
+		p.i++
+		parens++
+	}
 	if c := p.peek(); !(c >= '0' && c <= '9' || c == '.') {
 		return nil, errNotLiteral
 	}
 	v, err := p.number()
-	if err != nil || sign == '+' {
-		return v, err
+	if err != nil {
+		return nil, err
+	}
+	for ; parens > 0; parens-- {
+		if p.peek() != ')' {
+			return nil, errNotLiteral
+		}
+		p.i++
+	}
+	if sign == '+' {
+		return v, nil
 	}
 	switch n := v.(type) {
 	case int:
@@ -381,6 +397,9 @@ func (p *pyParser) escape(b *strings.Builder) error {
 		return nil
 	}
 	switch c {
+	case 'N':
+		// Unicode names need Python's table; the value stays text.
+		return errNotLiteral
 	case 'x':
 		return p.hexEscape(b, 2)
 	case 'u':
