@@ -94,9 +94,15 @@ func (t *Text) Command(c runner.Command) {
 	if t.opt.Verbosity >= 2 {
 		status += ", " + c.Duration.Round(time.Millisecond).String()
 	}
-	fmt.Fprintf(&b, "<%s> $ %s (%s)\n", c.Host, c.Line, status)
-	writeIndented(&b, "<"+c.Host+">   ", string(c.Stdout))
-	writeIndented(&b, "<"+c.Host+"> ! ", string(c.Stderr))
+	prefix := "<" + c.Host + ">"
+	// A script's later lines are marked like a shell's continuation prompt,
+	// so they cannot be mistaken for its output.
+	first, rest, _ := strings.Cut(c.Line, "\n")
+	b.WriteString(prefix + " $ " + first + "\n")
+	writeIndented(&b, prefix+" > ", rest)
+	b.WriteString(prefix + " " + status + "\n")
+	writeIndented(&b, prefix+"   ", string(c.Stdout))
+	writeIndented(&b, prefix+" ! ", string(c.Stderr))
 	t.emit(b.String())
 }
 

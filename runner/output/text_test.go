@@ -140,15 +140,15 @@ func TestTextWithoutProgressHasNoControlCodes(t *testing.T) {
 }
 
 func TestTextCommand(t *testing.T) {
-	c := runner.Command{Host: "web1", Line: "nft -j list ruleset", Stdout: []byte("{}\n"), Stderr: []byte("warn\n"),
+	c := runner.Command{Host: "web1", Line: "sh -c 'nft -j list ruleset\nexit 0'", Stdout: []byte("{}\n"), Stderr: []byte("warn\n"),
 		ExitCode: 1, Duration: 25 * time.Millisecond}
 	cases := []struct {
 		verbosity int
 		want      string
 	}{
 		{0, ""},
-		{1, "<web1> $ nft -j list ruleset (rc=1)\n<web1>   {}\n<web1> ! warn\n"},
-		{2, "<web1> $ nft -j list ruleset (rc=1, 25ms)\n<web1>   {}\n<web1> ! warn\n"},
+		{1, "<web1> $ sh -c 'nft -j list ruleset\n<web1> > exit 0'\n<web1> rc=1\n<web1>   {}\n<web1> ! warn\n"},
+		{2, "<web1> $ sh -c 'nft -j list ruleset\n<web1> > exit 0'\n<web1> rc=1, 25ms\n<web1>   {}\n<web1> ! warn\n"},
 	}
 	for _, tc := range cases {
 		var buf bytes.Buffer
