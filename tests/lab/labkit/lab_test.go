@@ -44,7 +44,7 @@ func labForTest(t *testing.T) *Lab {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		sharedLab, err = Up(ctx, Options{Dir: dir + "/lab", Hosts: len(sharedProfiles), Profiles: sharedProfiles, Hidden: 1})
+		sharedLab, err = Up(ctx, Options{Dir: dir + "/lab", Hosts: len(sharedProfiles), Profiles: sharedProfiles, Hidden: 1, Ephemeral: true})
 		if err != nil {
 			t.Fatalf("lab up: %v", err)
 		}

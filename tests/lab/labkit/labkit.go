@@ -24,6 +24,9 @@ type Options struct {
 	Profiles         []string
 	EgressRestricted bool // every host egress-restricted
 	Hidden           int  // extra hosts reachable only through the first host (for ProxyJump tests)
+	// Ephemeral labs die with the process that built them: if it ends
+	// without Down, a later Up reclaims the lab. New sets it.
+	Ephemeral bool
 }
 
 // Host is one lab host as the inventory names it.
@@ -118,7 +121,8 @@ func prepareDir(dir string) (bool, error) {
 
 func sameOptions(a, b Options) bool {
 	return a.Dir == b.Dir && a.Hosts == b.Hosts && a.Hidden == b.Hidden &&
-		a.EgressRestricted == b.EgressRestricted && slices.Equal(a.Profiles, b.Profiles)
+		a.EgressRestricted == b.EgressRestricted && a.Ephemeral == b.Ephemeral &&
+		slices.Equal(a.Profiles, b.Profiles)
 }
 
 // Host returns the host with the given inventory name.

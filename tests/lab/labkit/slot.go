@@ -22,27 +22,42 @@ func slotFile(n int) string { return filepath.Join(runDir, fmt.Sprintf("slot-%d"
 // it propagate into the very namespace it pins, which the kernel refuses.
 func nsDir(n int) string { return filepath.Join(runDir, fmt.Sprintf("slot-%d.ns", n)) }
 
-// allocSlot claims the first free slot for the lab in dir, reclaiming slots
-// whose owner crashed and whose lab dir is gone.
+// allocSlot claims the first free slot for the lab in dir, after reclaiming
+// the slots of labs whose owner died without taking them down.
 func allocSlot(dir string) (int, error) {
+	if err := reclaimOrphans(); err != nil {
+		return 0, err
+	}
 	for n := 0; n < slots; n++ {
 		claimed, err := claimSlot(n, dir)
-		if err != nil {
-			return 0, err
-		}
-		if claimed {
-			return n, nil
-		}
-		if orphanSlot(n) {
-			if err := removeSlot(n); err != nil {
-				return 0, fmt.Errorf("reclaim orphaned lab slot %d: %w", n, err)
-			}
-			if claimed, err = claimSlot(n, dir); err != nil || claimed {
-				return n, err
-			}
+		if err != nil || claimed {
+			return n, err
 		}
 	}
 	return 0, fmt.Errorf("all %d lab slots in %s are taken: take some labs down", slots, runDir)
+}
+
+func reclaimOrphans() error {
+	for n := 0; n < slots; n++ {
+		if orphan, st := orphanSlot(n); orphan {
+			if err := reclaim(n, st); err != nil {
+				return fmt.Errorf("reclaim orphaned lab slot %d: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+// reclaim takes down what an orphaned lab left in slot n, and its files
+// when its state is known.
+func reclaim(n int, st *state) error {
+	if err := removeSlot(n); err != nil {
+		return err
+	}
+	if st == nil {
+		return nil
+	}
+	return removeFiles(st)
 }
 
 // claimSlot creates slot n's file exclusively; it records who owns the slot.
@@ -75,24 +90,30 @@ func claimSlot(n int, dir string) (bool, error) {
 	return false, fmt.Errorf("lab slot %d: %s keeps disappearing", n, runDir)
 }
 
-// orphanSlot reports whether slot n's owner is gone and left no lab state
-// that Down could use: its process is dead and its dir's state names
-// another slot or none.
-func orphanSlot(n int) bool {
+// orphanSlot reports whether slot n's owner is gone and nobody will take
+// its lab down: its process is dead, and its dir's state names another slot
+// or none, or records an Up that never finished, or an ephemeral lab.
+func orphanSlot(n int) (bool, *state) {
 	b, err := os.ReadFile(slotFile(n))
 	if err != nil {
-		return false
+		return false, nil
 	}
 	pidText, dir, ok := strings.Cut(strings.TrimSpace(string(b)), " ")
 	pid, err := strconv.Atoi(pidText)
 	if !ok || err != nil {
-		return false
+		return false, nil
 	}
 	if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
-		return false
+		return false, nil
 	}
 	st, err := readState(dir)
-	return err == nil && (st == nil || st.Slot != n)
+	if err != nil {
+		return false, nil
+	}
+	if st == nil || st.Slot != n {
+		return true, nil
+	}
+	return !st.Complete || st.Options.Ephemeral, st
 }
 
 // releaseSlot frees slot n; runDir goes too once no lab uses it.

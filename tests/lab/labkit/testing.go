@@ -44,6 +44,7 @@ func New(t testing.TB, o Options) *Lab {
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 	}
+	o.Ephemeral = true
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	l, err := Up(ctx, o)
