@@ -101,8 +101,11 @@ type reportHost struct {
 	Class   string
 	Facts   string
 	Error   string
-	Rows    []reportRow
-	Changes []reportChange
+	// StoppedAt is the task whose failure ended the host's run: nothing
+	// after it ran, so the rows are not the whole playbook.
+	StoppedAt string
+	Rows      []reportRow
+	Changes   []reportChange
 }
 
 type reportRow struct {
@@ -202,11 +205,26 @@ func reportHostOf(h runner.HostReport, check bool) reportHost {
 		}
 		sec.Rows = append(sec.Rows, row)
 	}
+	sec.StoppedAt = stoppedAt(h.Results)
 	if h.Unreachable || h.Stats.Unreachable > 0 {
 		sec.Verdict = verdictUnreachable
 	}
 	sec.Class = sec.Verdict
 	return sec
+}
+
+// stoppedAt names the task whose failure ended the host's run, or ""
+// when the host ran to the end. A failed task or handler ends it; a failed
+// check does not, it is a finding.
+func stoppedAt(results []lua.Result) string {
+	if len(results) == 0 {
+		return ""
+	}
+	last := results[len(results)-1]
+	if last.Status != lua.StatusFailed || last.Ignored || last.Kind == lua.KindCheck {
+		return ""
+	}
+	return last.Name
 }
 
 // Row states' CSS classes: pass, fail, drift (would change), changed

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"remedy/lua"
 	"remedy/runner"
 )
 
@@ -158,4 +159,45 @@ func FuzzMarkdownCell(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestStoppedAt(t *testing.T) {
+	task := func(name string, s lua.Status) lua.Result {
+		return lua.Result{Kind: lua.KindTask, Name: name, Status: s}
+	}
+	ignored := task("optional", lua.StatusFailed)
+	ignored.Ignored = true
+	check := lua.Result{Kind: lua.KindCheck, Name: "finding", Status: lua.StatusFailed}
+	cases := []struct {
+		name    string
+		results []lua.Result
+		want    string
+	}{
+		{"no results", nil, ""},
+		{"ran to the end", []lua.Result{task("a", lua.StatusOK), task("b", lua.StatusChanged)}, ""},
+		{"a task failed", []lua.Result{task("a", lua.StatusOK), task("b", lua.StatusFailed)}, "b"},
+		{"an ignored failure goes on", []lua.Result{task("a", lua.StatusOK), ignored}, ""},
+		{"a failed check is a finding", []lua.Result{task("a", lua.StatusOK), check}, ""},
+	}
+	for _, c := range cases {
+		if got := stoppedAt(c.results); got != c.want {
+			t.Errorf("%s: stoppedAt = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestReportSaysWhereAHostStopped(t *testing.T) {
+	r := runRecap()
+	db := &r.Hosts[2]
+	db.Results = append(db.Results[:2:2], lua.Result{Host: db.Host, Kind: lua.KindTask, Name: "S1 sshd listens on 33001",
+		Status: lua.StatusFailed, Msg: "sshd -t: Bad configuration option"})
+	for _, format := range []ReportFormat{ReportHTML, ReportMarkdown} {
+		var buf bytes.Buffer
+		if err := WriteReport(&buf, r, format); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "The run stopped on this host when “S1 sshd listens on 33001” failed") {
+			t.Errorf("%s report does not say where %s stopped", format, db.Host)
+		}
+	}
 }
