@@ -185,7 +185,7 @@ func toInt(v any) (int, error) {
 		}
 		return n, nil
 	}
-	return 0, fmt.Errorf("%v is not an integer", v)
+	return 0, fmt.Errorf("%s is not an integer", pyRepr(v))
 }
 
 // reconcile applies Ansible's rules once all sources are read: every group
