@@ -4,6 +4,7 @@
 GO       ?= go
 BIN      := bin/remedy
 HOSTS    ?= 6
+HIDDEN   ?= 0
 PROFILES ?= nftables,iptables-legacy,iptables-nft,firewalld,ufw,none
 LABDIR   ?= /tmp/remedy-lab
 FUZZTIME ?= 5s
@@ -36,7 +37,7 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) tests/fuzz.sh
 
 lab-up: deps
-	$(GO) run ./tests/lab up --hosts $(HOSTS) --profiles $(PROFILES) --dir $(LABDIR)
+	$(GO) run ./tests/lab up --hosts $(HOSTS) --profiles $(PROFILES) --hidden $(HIDDEN) --dir $(LABDIR)
 
 lab-down:
 	$(GO) run ./tests/lab down --dir $(LABDIR)

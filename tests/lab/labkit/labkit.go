@@ -78,6 +78,9 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	if err := Down(o.Dir); err != nil {
 		return nil, fmt.Errorf("take down the previous lab in %s: %w", o.Dir, err)
 	}
+	if _, err := prepareDir(o.Dir); err != nil { // Down removes a dir it created
+		return nil, err
+	}
 	l, err := build(ctx, o, created)
 	if err != nil {
 		if derr := Down(o.Dir); derr != nil {
