@@ -88,7 +88,7 @@ func (c *Conn) runRaw(ctx context.Context, line string, stdin []byte) (int, []by
 }
 
 // run runs one command line in a new session. When ctx ends first, the
-// remote command gets SIGTERM and its session is closed.
+// remote command's process group gets SIGTERM and its session is closed.
 func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, error) {
 	if c.cmdTimeout > 0 {
 		var cancel context.CancelFunc
@@ -101,11 +101,12 @@ func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, 
 	}
 	defer sess.Close()
 	var stdout, stderr bytes.Buffer
-	sess.Stdout, sess.Stderr = &stdout, &stderr
+	errw := &pgidWriter{out: &stderr}
+	sess.Stdout, sess.Stderr = &stdout, errw
 	if stdin != nil {
 		sess.Stdin = bytes.NewReader(stdin)
 	}
-	if err := sess.Start(line); err != nil {
+	if err := sess.Start(announcePGID(line)); err != nil {
 		return lua.Output{}, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("start command: %w", err)}
 	}
 	done := make(chan error, 1)
@@ -113,12 +114,15 @@ func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, 
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		sess.Signal(ssh.SIGTERM)
+		c.killGroup(errw.group())
 		sess.Close()
-		<-done
-		return lua.Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1},
-			fmt.Errorf("%s: command stopped: %w", c.target.Name, context.Cause(ctx))
+		select {
+		case <-done:
+		case <-time.After(killTimeout):
+		}
+		return lua.Output{ExitCode: -1}, fmt.Errorf("%s: command stopped: %w", c.target.Name, context.Cause(ctx))
 	}
+	errw.flush()
 	out := lua.Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	return c.exitStatus(out, err)
 }

@@ -1,0 +1,86 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+const becomePlaybook = `return {
+  name = "runner lab: become", hosts = "all",
+  tasks = {
+    { name = "uid", run = function() return cmd.query({"id", "-u"}).stdout end },
+    { name = "write as root", run = function()
+        file.write { path = "/root/remedy-become.txt", content = "written through sudo\n", mode = "0600" }
+      end },
+    { name = "read as root", run = function() return file.read("/root/remedy-become.txt") end },
+  },
+}`
+
+// opsInventory logs in as the lab's ops user, who needs a password for
+// sudo; password is ansible_become_password, or none when empty.
+func (r *remedyRunner) opsInventory(t *testing.T, password string) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "[all:vars]\nansible_user=%s\nansible_ssh_private_key_file=%s\n", r.lab.OpsUser, r.lab.Key)
+	if password != "" {
+		fmt.Fprintf(&b, "ansible_become_password='%s'\n", password)
+	}
+	b.WriteString("[targets]\n")
+	for _, h := range r.visible()[:2] {
+		fmt.Fprintf(&b, "%s ansible_host=%s\n", h.Name, h.Addr)
+	}
+	return writeFile(t, "ops.ini", b.String())
+}
+
+func (r *remedyRunner) becomePassword(t *testing.T) {
+	pb := writeFile(t, "become.lua", becomePlaybook)
+	inv := r.opsInventory(t, r.lab.OpsPassword)
+	res := r.run(t, "run", pb, "-i", inv, "-b", "--known-hosts", r.lab.KnownHosts, "-vvv")
+	if res.code != 0 || !strings.Contains(res.stdout, "sudo -k -S -p ''") || strings.Count(res.stdout, "changed: [") != 2 {
+		t.Fatalf("want exit 0, commands run through sudo -S and the file written on both hosts: %s", res)
+	}
+	if strings.Contains(res.stdout+res.stderr, r.lab.OpsPassword) {
+		t.Fatalf("the become password appears in remedy's output at -vvv")
+	}
+	res = r.run(t, "run", pb, "-i", inv, "-b", "--known-hosts", r.lab.KnownHosts, "-o", "json")
+	if res.code != 0 {
+		t.Fatalf("want exit 0: %s", res)
+	}
+	doc := parseJSON(t, res)
+	for _, lh := range r.visible()[:2] {
+		h := doc.host(t, lh.Name)
+		if h.Facts == nil || h.Facts.User != r.lab.OpsUser || h.Facts.Root {
+			t.Errorf("%s: facts %+v, want the connection user %s, not root", h.Name, h.Facts, r.lab.OpsUser)
+		}
+		// The second run finds the file as it should be.
+		if got := h.statuses(); got != "Gathering Facts=ok uid=ok write as root=ok read as root=ok" {
+			t.Errorf("%s: %s", h.Name, got)
+		}
+		if strings.TrimSpace(h.msg("uid")) != "0" || h.msg("read as root") != "written through sudo\n" {
+			t.Errorf("%s: uid %q, read back %q", h.Name, h.msg("uid"), h.msg("read as root"))
+		}
+		out, err := r.lab.Exec(context.Background(), lh.Name, "stat", "-c", "%U %a", "/root/remedy-become.txt")
+		if err != nil || strings.TrimSpace(string(out)) != "root 600" {
+			t.Errorf("%s: the file written through sudo: %q, %v", lh.Name, out, err)
+		}
+	}
+}
+
+func (r *remedyRunner) wrongBecomePassword(t *testing.T) {
+	const wrong = "not-the-ops-password"
+	pb := writeFile(t, "become.lua", becomePlaybook)
+	res := r.run(t, "run", pb, "-i", r.opsInventory(t, wrong), "-b", "--known-hosts", r.lab.KnownHosts, "-vvv")
+	if res.code != 2 || !strings.Contains(res.stdout, "refused the password") {
+		t.Fatalf("want exit 2 and sudo's refusal: %s", res)
+	}
+	if strings.Contains(res.stdout+res.stderr, wrong) {
+		t.Fatalf("the become password appears in remedy's output at -vvv")
+	}
+	// Without any password, sudo -n cannot run: the host fails saying -K.
+	res = r.run(t, "run", pb, "-i", r.opsInventory(t, ""), "-b", "--known-hosts", r.lab.KnownHosts)
+	if res.code != 2 || !strings.Contains(res.stdout, "-K") {
+		t.Fatalf("no password: want exit 2 and a hint at -K: %s", res)
+	}
+}

@@ -1,0 +1,32 @@
+package tests
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func (r *remedyRunner) proxyJump(t *testing.T) {
+	hidden, bastion := r.hidden(t), r.visible()[0]
+	pb := writeFile(t, "readonly.lua", readOnlyPlaybook)
+	inv := func(jump string) string {
+		return writeFile(t, "jump.ini", fmt.Sprintf("%s ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s%s\n",
+			hidden.Name, hidden.Addr, r.lab.Key, jump))
+	}
+
+	// Directly, the hidden host cannot be reached.
+	res := r.run(t, "run", pb, "-i", inv(""), "--known-hosts", r.lab.KnownHosts, "--timeout", "2s")
+	if res.code != 4 || !strings.Contains(res.stdout, "UNREACHABLE") {
+		t.Fatalf("hidden host without a jump: want exit 4: %s", res)
+	}
+
+	res = r.run(t, "run", pb, "-i", inv(" ansible_ssh_common_args='-J root@"+bastion.Addr+"'"),
+		"--known-hosts", r.lab.KnownHosts, "-o", "json")
+	if res.code != 0 {
+		t.Fatalf("through %s: want exit 0: %s", bastion.Name, res)
+	}
+	h := parseJSON(t, res).host(t, hidden.Name)
+	if h.statuses() != "Gathering Facts=ok uid=ok sshd_config=ok" || h.Facts == nil || h.Facts.Firewall != hidden.Profile {
+		t.Errorf("through the bastion: %s, facts %+v", h.statuses(), h.Facts)
+	}
+}

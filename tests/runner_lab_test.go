@@ -1,0 +1,231 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"remedy/tests/lab/labkit"
+)
+
+// The runner's lab tests share one lab: a host of every profile plus one
+// hidden host reachable only through the first. Each subtest runs the
+// real remedy binary, as an operator would, and checks its exit code and
+// parsed output.
+func TestRunnerOnLab(t *testing.T) {
+	lab := labkit.New(t, labkit.Options{Hosts: len(labkit.Profiles), Hidden: 1})
+	r := &remedyRunner{bin: buildRemedy(t), lab: lab, home: t.TempDir()}
+	t.Run("every profile, read-only", r.everyProfile)
+	t.Run("unknown host key refused, then trusted on first use", r.unknownKey)
+	t.Run("changed host key refused", r.changedKey)
+	t.Run("become with a password as ops", r.becomePassword)
+	t.Run("wrong become password", r.wrongBecomePassword)
+	t.Run("ProxyJump to a hidden host", r.proxyJump)
+	t.Run("serial batches", r.serialBatches)
+	t.Run("max-fail-percent stops later batches", r.maxFailPercent)
+	t.Run("audit as JUnit", r.auditJUnit)
+	t.Run("Ctrl-C mid-run", r.interrupt)
+	// Last: it stops a host's sshd for good.
+	t.Run("stopped sshd is unreachable, the others finish", r.stoppedSSHD)
+}
+
+const readOnlyPlaybook = `return {
+  name = "runner lab: read-only", hosts = "all",
+  tasks = {
+    { name = "uid", run = function() return cmd.query({"id", "-u"}).stdout end },
+    { name = "sshd_config", run = function()
+        local c = file.read("/etc/ssh/sshd_config")
+        expect(c ~= nil, "no sshd_config")
+        return #c .. " bytes"
+      end },
+  },
+}`
+
+type remedyRunner struct {
+	bin  string
+	lab  *labkit.Lab
+	home string // HOME for remedy: no ~/.ssh of the tester's
+}
+
+// result is one remedy invocation.
+type result struct {
+	stdout, stderr string
+	code           int
+	took           time.Duration
+}
+
+func (res result) String() string {
+	return "exit " + strconv.Itoa(res.code) + "\nstdout:\n" + res.stdout + "\nstderr:\n" + res.stderr
+}
+
+func buildRemedy(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "remedy")
+	out, err := exec.Command("go", "build", "-o", bin, "remedy/cmd/remedy").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// command prepares remedy with a HOME of its own, so the tester's
+// ~/.ssh (known_hosts, config, keys) and ssh-agent play no part.
+func (r *remedyRunner) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, r.bin, args...)
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool {
+		return strings.HasPrefix(e, "HOME=") || strings.HasPrefix(e, "SSH_AUTH_SOCK=")
+	}), "HOME="+r.home)
+	return cmd
+}
+
+func (r *remedyRunner) run(t *testing.T, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := r.command(ctx, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	return finished(t, err, stdout, stderr, time.Since(start))
+}
+
+func finished(t *testing.T, err error, stdout, stderr bytes.Buffer, took time.Duration) result {
+	t.Helper()
+	res := result{stdout: stdout.String(), stderr: stderr.String(), took: took}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		res.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("remedy: %v", err)
+	}
+	return res
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// visible are the lab hosts reachable from the machine.
+func (r *remedyRunner) visible() []labkit.Host {
+	return slices.DeleteFunc(slices.Clone(r.lab.Hosts), func(h labkit.Host) bool { return h.Hidden })
+}
+
+func (r *remedyRunner) hidden(t *testing.T) labkit.Host {
+	i := slices.IndexFunc(r.lab.Hosts, func(h labkit.Host) bool { return h.Hidden })
+	if i < 0 {
+		t.Fatal("the lab has no hidden host")
+	}
+	return r.lab.Hosts[i]
+}
+
+// The parts of -o json the tests read.
+type (
+	jsonRun struct {
+		Playbook    string     `json:"playbook"`
+		Check       bool       `json:"check"`
+		Interrupted bool       `json:"interrupted"`
+		NotRun      []string   `json:"not_run"`
+		Hosts       []jsonHost `json:"hosts"`
+	}
+	jsonHost struct {
+		Name        string     `json:"name"`
+		Unreachable bool       `json:"unreachable"`
+		Error       string     `json:"error"`
+		Facts       *jsonFacts `json:"facts"`
+		Tasks       []jsonTask `json:"tasks"`
+		Stats       jsonStats  `json:"stats"`
+	}
+	jsonFacts struct {
+		OSID     string `json:"os_id"`
+		Firewall string `json:"firewall"`
+		Root     bool   `json:"root"`
+		User     string `json:"user"`
+	}
+	jsonTask struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+		Msg    string `json:"msg"`
+	}
+	jsonStats struct {
+		OK          int `json:"ok"`
+		Changed     int `json:"changed"`
+		Unreachable int `json:"unreachable"`
+		Failed      int `json:"failed"`
+	}
+)
+
+func parseJSON(t *testing.T, res result) jsonRun {
+	t.Helper()
+	var doc jsonRun
+	if err := json.Unmarshal([]byte(res.stdout), &doc); err != nil {
+		t.Fatalf("-o json is not JSON: %v\n%s", err, res)
+	}
+	return doc
+}
+
+func (doc jsonRun) host(t *testing.T, name string) jsonHost {
+	t.Helper()
+	i := slices.IndexFunc(doc.Hosts, func(h jsonHost) bool { return h.Name == name })
+	if i < 0 {
+		t.Fatalf("%s missing from the JSON", name)
+	}
+	return doc.Hosts[i]
+}
+
+func (h jsonHost) statuses() string {
+	var parts []string
+	for _, task := range h.Tasks {
+		parts = append(parts, task.Name+"="+task.Status)
+	}
+	return strings.Join(parts, " ")
+}
+
+func (h jsonHost) msg(task string) string {
+	for _, x := range h.Tasks {
+		if x.Name == task {
+			return x.Msg
+		}
+	}
+	return ""
+}
+
+func (r *remedyRunner) everyProfile(t *testing.T) {
+	pb := writeFile(t, "readonly.lua", readOnlyPlaybook)
+	res := r.run(t, "run", pb, "-i", r.lab.Inventory, "-l", "!hidden", "--known-hosts", r.lab.KnownHosts, "-o", "json")
+	if res.code != 0 {
+		t.Fatalf("want exit 0: %s", res)
+	}
+	doc := parseJSON(t, res)
+	t.Logf("read-only playbook over %d lab hosts: %v wall time", len(doc.Hosts), res.took.Round(time.Millisecond))
+	if len(doc.Hosts) != len(r.visible()) || doc.Playbook != "runner lab: read-only" {
+		t.Fatalf("JSON has playbook %q and %d hosts, want %d", doc.Playbook, len(doc.Hosts), len(r.visible()))
+	}
+	for _, lh := range r.visible() {
+		h := doc.host(t, lh.Name)
+		if h.Facts == nil || h.Facts.Firewall != lh.Profile || !h.Facts.Root || h.Facts.User != "root" {
+			t.Errorf("%s (%s profile): facts %+v", lh.Name, lh.Profile, h.Facts)
+		}
+		if got := h.statuses(); got != "Gathering Facts=ok uid=ok sshd_config=ok" || h.Stats.OK != 3 {
+			t.Errorf("%s: tasks %s, stats %+v", lh.Name, got, h.Stats)
+		}
+		if strings.TrimSpace(h.msg("uid")) != "0" {
+			t.Errorf("%s: id -u said %q", lh.Name, h.msg("uid"))
+		}
+	}
+}
