@@ -1,0 +1,99 @@
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"remedy/lua"
+	"remedy/runner"
+)
+
+// testdata/lab-audit.json is what `remedy audit testdata/lab-audit.lua -o
+// json` printed on a lab of three hosts (nftables, ufw, no firewall) plus
+// an inventory entry at an address nobody answers. Read back into a Recap
+// it drives every renderer with real messages, commands and diffs.
+const capturedAudit = "testdata/lab-audit.json"
+
+// recapFromJSON reads a document WriteJSON wrote back into the Recap it
+// came from.
+func recapFromJSON(t *testing.T, path string) runner.Recap {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc jsonRun
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	r := runner.Recap{
+		Play: runner.Play{Name: doc.Playbook, Path: doc.Path, Check: doc.Check, Diff: doc.Diff, Audit: doc.Audit,
+			Started: doc.Started},
+		NotRun:      doc.NotRun,
+		Interrupted: doc.Interrupted,
+		Duration:    doc.Finished.Sub(doc.Started),
+	}
+	for _, jh := range doc.Hosts {
+		h := runner.HostReport{Host: jh.Name, Unreachable: jh.Unreachable, Facts: jh.Facts,
+			Stats: runner.Stats(jh.Stats), Duration: time.Duration(jh.DurationMS) * time.Millisecond}
+		if jh.Error != "" {
+			h.Err = errors.New(jh.Error)
+		}
+		for _, jr := range jh.Tasks {
+			h.Results = append(h.Results, lua.Result{Host: jh.Name, Kind: jr.Kind, Name: jr.Name,
+				Status: lua.Status(jr.Status), Msg: jr.Msg, Diff: jr.Diff, Planned: jr.Planned,
+				Severity: jr.Severity, Ignored: jr.Ignored, Duration: time.Duration(jr.DurationMS) * time.Millisecond})
+		}
+		r.Hosts = append(r.Hosts, h)
+	}
+	return r
+}
+
+// TestCapturedJSONRoundTrip: the captured document, read back and written
+// again, is byte for byte the same: no field is lost or renamed.
+func TestCapturedJSONRoundTrip(t *testing.T) {
+	want, err := os.ReadFile(capturedAudit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := WriteJSON(&got, recapFromJSON(t, capturedAudit)); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("round trip differs:\n%s", got.String())
+	}
+}
+
+func TestCapturedAudit(t *testing.T) {
+	r := recapFromJSON(t, capturedAudit)
+	if code := ExitCode(r); code != ExitUnreachable {
+		t.Errorf("ExitCode = %d, want %d", code, ExitUnreachable)
+	}
+	if hosts := RetryHosts(r); !slices.Equal(hosts, []string{"ghost", "h1", "h2", "h3"}) {
+		t.Errorf("RetryHosts = %v", hosts)
+	}
+	renders := []struct {
+		golden string
+		write  func(*bytes.Buffer) error
+	}{
+		{"lab-audit.txt", func(b *bytes.Buffer) error { replay(NewText(b, TextOptions{}), r); return nil }},
+		{"lab-audit-report.md", func(b *bytes.Buffer) error { return WriteReport(b, r, ReportMarkdown) }},
+		{"lab-audit-report.html", func(b *bytes.Buffer) error { return WriteReport(b, r, ReportHTML) }},
+		{"lab-audit.junit.xml", func(b *bytes.Buffer) error { return WriteJUnit(b, r) }},
+	}
+	for _, c := range renders {
+		t.Run(c.golden, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := c.write(&buf); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, c.golden, buf.Bytes())
+		})
+	}
+}
