@@ -120,3 +120,16 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+func TestYAMLErrorsPointInsideValues(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"hosts.yml":           "all:\n  vars:\n    a: 1\n    deep:\n      list:\n        - !vault |\n          x\n",
+		"more/hosts.yml":      "all:\n  hosts:\n    h1:\n",
+		"more/group_vars/all": "x:\n  <<: [1]\n",
+	})
+	_, err := Load([]string{filepath.Join(dir, "hosts.yml")})
+	checkError(t, err, filepath.Join(dir, "hosts.yml"), 6, "unsupported YAML tag")
+	_, err = Load([]string{filepath.Join(dir, "more", "hosts.yml")})
+	checkError(t, err, filepath.Join(dir, "more", "group_vars", "all"), 2, "merge key")
+}

@@ -25,7 +25,9 @@ type Host struct {
 	Name string
 	// Vars are the host's variables merged with Ansible's precedence:
 	// inventory group vars (all, then groups by depth, priority, name),
-	// group_vars files in the same order, inventory host vars, host_vars files.
+	// group_vars files (all's, then the groups' source by source), inventory
+	// host vars, host_vars files. Nested lists and maps are shared between
+	// hosts: copy before changing them.
 	Vars map[string]any
 	// Groups are the names of every group the host belongs to, directly or
 	// through children, sorted, without "all": Ansible's group_names.

@@ -101,8 +101,33 @@ func nodeKind(n *yaml.Node) string {
 	return fmt.Sprintf("the scalar %q", n.Value)
 }
 
+// errorf reports at node n, or at the node a wrapped nodeError names,
+// which is closer to the problem.
 func (p *yamlParser) errorf(n *yaml.Node, format string, args ...any) error {
-	return errorf(p.file, n.Line, format, args...)
+	return errorAt(p.file, n, format, args...)
+}
+
+func errorAt(file string, n *yaml.Node, format string, args ...any) error {
+	line := n.Line
+	for _, a := range args {
+		var ne *nodeError
+		if err, ok := a.(error); ok && errors.As(err, &ne) {
+			line = ne.line
+		}
+	}
+	return errorf(file, line, format, args...)
+}
+
+// nodeError is a problem inside a value, at the line of the node it names.
+type nodeError struct {
+	line int
+	msg  string
+}
+
+func (e *nodeError) Error() string { return e.msg }
+
+func nodeErrorf(n *yaml.Node, format string, args ...any) error {
+	return &nodeError{line: n.Line, msg: fmt.Sprintf(format, args...)}
 }
 
 func isNull(n *yaml.Node) bool {
@@ -235,7 +260,7 @@ func parseYAMLVars(file string, data []byte) (map[string]any, error) {
 	}
 	v, err := yamlValue(root)
 	if err != nil {
-		return nil, errorf(file, root.Line, "%v", err)
+		return nil, errorAt(file, root, "%v", err)
 	}
 	if v == nil {
 		return nil, nil
@@ -340,7 +365,7 @@ func yamlMerge(v *yaml.Node, depth int) ([]map[string]any, error) {
 	for _, n := range nodes {
 		n = resolveAlias(n)
 		if n.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("line %d: a merge key needs a mapping, found %s", n.Line, nodeKind(n))
+			return nil, nodeErrorf(n, "a merge key needs a mapping, found %s", nodeKind(n))
 		}
 		m, err := yamlMapping(n, depth+1)
 		if err != nil {
@@ -370,9 +395,9 @@ func taggedScalar(n *yaml.Node) (any, error) {
 	case "!!int", "!!float", "!!bool", "!!null":
 		v := resolveYAML11(n.Value)
 		if _, isString := v.(string); isString {
-			return nil, fmt.Errorf("line %d: %q is not a valid %s", n.Line, n.Value, n.ShortTag())
+			return nil, nodeErrorf(n, "%q is not a valid %s", n.Value, n.ShortTag())
 		}
 		return v, nil
 	}
-	return nil, fmt.Errorf("line %d: unsupported YAML tag %s", n.Line, strings.TrimPrefix(n.Tag, "!!"))
+	return nil, nodeErrorf(n, "unsupported YAML tag %s", strings.TrimPrefix(n.Tag, "!!"))
 }
