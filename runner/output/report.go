@@ -128,11 +128,6 @@ type reportChange struct {
 	Planned     []string
 }
 
-type diffLine struct {
-	Class string
-	Text  string
-}
-
 // Host verdicts, also the CSS classes that colour them.
 const (
 	verdictCompliant    = "compliant"
@@ -305,27 +300,4 @@ func factsLine(f *lua.Facts) string {
 		parts = append(parts, "ssh.socket")
 	}
 	return joinNonEmpty(" · ", parts...)
-}
-
-// diffLines splits a unified diff into lines classed for colouring.
-func diffLines(d string) []diffLine {
-	if d == "" {
-		return nil
-	}
-	var out []diffLine
-	for _, text := range strings.Split(strings.TrimSuffix(d, "\n"), "\n") {
-		class := "ctx"
-		switch {
-		case strings.HasPrefix(text, "+++"), strings.HasPrefix(text, "---"):
-			class = "file"
-		case strings.HasPrefix(text, "@@"):
-			class = "hunk"
-		case strings.HasPrefix(text, "+"):
-			class = "add"
-		case strings.HasPrefix(text, "-"):
-			class = "del"
-		}
-		out = append(out, diffLine{Class: class, Text: text})
-	}
-	return out
 }

@@ -224,22 +224,14 @@ func (t *Text) took(d time.Duration) string {
 	return " (" + d.Round(time.Millisecond).String() + ")"
 }
 
+// diffColors colour a diff's lines by class, as git does.
+var diffColors = map[string]string{"hunk": colorDiffHunk, "add": colorDiffAdd, "del": colorDiffDel}
+
 // diff colours a unified diff line by line.
 func (t *Text) diff(d string) string {
 	var b strings.Builder
-	for _, line := range strings.SplitAfter(strings.TrimSuffix(d, "\n"), "\n") {
-		text := strings.TrimSuffix(line, "\n")
-		code := ""
-		switch {
-		case strings.HasPrefix(text, "+++"), strings.HasPrefix(text, "---"):
-		case strings.HasPrefix(text, "@@"):
-			code = colorDiffHunk
-		case strings.HasPrefix(text, "+"):
-			code = colorDiffAdd
-		case strings.HasPrefix(text, "-"):
-			code = colorDiffDel
-		}
-		b.WriteString(t.p.paint(code, text) + "\n")
+	for _, l := range diffLines(d) {
+		b.WriteString(t.p.paint(diffColors[l.Class], l.Text) + "\n")
 	}
 	return b.String()
 }
