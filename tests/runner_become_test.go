@@ -1,10 +1,16 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"remedy/lua/shell"
 )
 
 const becomePlaybook = `return {
@@ -83,4 +89,59 @@ func (r *remedyRunner) wrongBecomePassword(t *testing.T) {
 	if res.code != 2 || !strings.Contains(res.stdout, "-K") {
 		t.Fatalf("no password: want exit 2 and a hint at -K: %s", res)
 	}
+}
+
+// askBecomePass types the password at -K's prompt on a terminal (script
+// gives remedy one), once for all hosts.
+func (r *remedyRunner) askBecomePass(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script (util-linux) is needed for a terminal")
+	}
+	pb := writeFile(t, "become.lua", becomePlaybook)
+	line := shell.Join(r.bin, "run", pb, "-i", r.opsInventory(t, ""), "-b", "-K", "--known-hosts", r.lab.KnownHosts, "-vvv")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "script", "-qec", line, "/dev/null")
+	cmd.Env = r.env()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "BECOME password: "); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no -K prompt: %s", out)
+		}
+	}
+	fmt.Fprintln(stdin, r.lab.OpsPassword)
+	err = cmd.Wait()
+	got := out.String()
+	if err != nil || strings.Count(got, "BECOME password: ") != 1 || strings.Count(got, "ok=4") != 2 {
+		t.Fatalf("want one prompt and both hosts ok through sudo (%v):\n%s", err, got)
+	}
+	if strings.Contains(got, r.lab.OpsPassword) {
+		t.Fatalf("the typed password appears in remedy's output")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

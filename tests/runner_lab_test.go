@@ -28,6 +28,7 @@ func TestRunnerOnLab(t *testing.T) {
 	t.Run("unknown host key refused, then trusted on first use", r.unknownKey)
 	t.Run("changed host key refused", r.changedKey)
 	t.Run("become with a password as ops", r.becomePassword)
+	t.Run("become password asked once with -K", r.askBecomePass)
 	t.Run("wrong become password", r.wrongBecomePassword)
 	t.Run("ProxyJump to a hidden host", r.proxyJump)
 	t.Run("serial batches", r.serialBatches)
@@ -77,14 +78,18 @@ func buildRemedy(t *testing.T) string {
 	return bin
 }
 
-// command prepares remedy with a HOME of its own, so the tester's
-// ~/.ssh (known_hosts, config, keys) and ssh-agent play no part.
 func (r *remedyRunner) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, r.bin, args...)
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool {
+	cmd.Env = r.env()
+	return cmd
+}
+
+// env gives remedy a HOME of its own, so the tester's ~/.ssh
+// (known_hosts, config, keys) and ssh-agent play no part.
+func (r *remedyRunner) env() []string {
+	return append(slices.DeleteFunc(os.Environ(), func(e string) bool {
 		return strings.HasPrefix(e, "HOME=") || strings.HasPrefix(e, "SSH_AUTH_SOCK=")
 	}), "HOME="+r.home)
-	return cmd
 }
 
 func (r *remedyRunner) run(t *testing.T, args ...string) result {
