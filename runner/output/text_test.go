@@ -3,6 +3,7 @@ package output
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -188,5 +189,35 @@ func TestTextInterrupted(t *testing.T) {
 	}
 	if !strings.Contains(got, "INTERRUPTED") || !strings.Contains(got, "NOT RUN (interrupted): b") {
 		t.Errorf("the end does not say the run was interrupted:\n%s", got)
+	}
+}
+
+// TestTextHostStoppedWithoutResult: a host that ended with an error no
+// result line showed gets a line saying why, under its own banner.
+func TestTextHostStoppedWithoutResult(t *testing.T) {
+	cases := []struct {
+		name string
+		host runner.HostReport
+		want string
+	}{
+		{"unreachable", runner.HostReport{Host: "a", Unreachable: true, Err: errors.New("a: connection lost")},
+			"HOST [a]\nfatal: [a]: UNREACHABLE! => a: connection lost\n"},
+		{"failed", runner.HostReport{Host: "a", Err: errors.New("a: playbook.lua:3: attempt to call a nil value")},
+			"HOST [a]\nfatal: [a]: FAILED! => a: playbook.lua:3: attempt to call a nil value\n"},
+		{"already shown", runner.HostReport{Host: "a", Err: errors.New("a: task failed"),
+			Results: []lua.Result{{Host: "a", Name: "t", Status: lua.StatusFailed}}}, "TASK [t]\nfatal: [a]: FAILED!\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			text := NewText(&buf, TextOptions{})
+			for _, res := range c.host.Results {
+				text.Result(res)
+			}
+			text.HostDone(c.host)
+			if got := stripBanners(buf.String()); got != c.want {
+				t.Errorf("got\n%s\nwant\n%s", got, c.want)
+			}
+		})
 	}
 }
