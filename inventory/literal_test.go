@@ -23,9 +23,9 @@ func TestINIValue(t *testing.T) {
 }
 
 // TestINIValueMatchesPython runs the table through Python's ast.literal_eval
-// when python3 is installed (it is wherever ansible-core is).
+// with the Python ansible-core runs on, when it is installed.
 func TestINIValueMatchesPython(t *testing.T) {
-	py, err := exec.LookPath("python3")
+	py, err := ansiblePython()
 	if err != nil {
 		requireOracle(t, err)
 		return

@@ -1,6 +1,10 @@
 package inventory
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -8,8 +12,8 @@ import (
 	"testing"
 )
 
-// patternCases run on testdata/patterns.ini; want is what
-// `ansible -i patterns.ini PATTERN --list-hosts` prints, in its order.
+// patternCases run on testdata/patterns.ini; want is what Ansible selects,
+// in its order.
 var patternCases = []struct {
 	pattern string
 	want    []string
@@ -43,6 +47,20 @@ var patternCases = []struct {
 	{"staging:!stg-db1,app", []string{"app1", "web1"}},
 }
 
+// limitCases apply to the hosts of prod.
+var limitCases = []struct {
+	limit string
+	want  []string
+}{
+	{"db", []string{"db1", "db2"}},
+	{"all:!web2", []string{"web1", "web3", "db1", "db2"}},
+	{"!db", []string{"web1", "web2", "web3"}},
+	{"app", []string{"web1"}},
+	{"staging", nil},
+	{"@" + filepath.Join("testdata", "limit.retry"), []string{"web3", "db2"}},
+	{"@" + filepath.Join("testdata", "limit.retry") + ",web1", []string{"web1", "web3", "db2"}},
+}
+
 func loadPatterns(t *testing.T) *Inventory {
 	t.Helper()
 	inv, err := Load([]string{filepath.Join("testdata", "patterns.ini")})
@@ -74,34 +92,98 @@ func TestHostsPatterns(t *testing.T) {
 	}
 }
 
-// TestPatternsMatchAnsible checks the table itself against the real
-// ansible, when installed.
+// TestPatternsMatchAnsible checks the pattern and limit tables against
+// Ansible's own InventoryManager, when ansible-core is installed.
 func TestPatternsMatchAnsible(t *testing.T) {
-	bin, err := exec.LookPath("ansible")
+	py, err := ansiblePython()
 	if err != nil {
 		requireOracle(t, err)
 		return
 	}
+	var req struct {
+		Patterns []string `json:"patterns"`
+		Limits   []string `json:"limits"`
+	}
 	for _, tc := range patternCases {
-		t.Run(tc.pattern, func(t *testing.T) {
-			t.Parallel()
-			cmd := exec.Command(bin, "-i", "patterns.ini", tc.pattern, "--list-hosts")
-			cmd.Dir = "testdata"
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("ansible --list-hosts %q: %v", tc.pattern, err)
-			}
-			fields := strings.Fields(string(out))
-			var got []string
-			if len(fields) > 2 {
-				got = fields[2:]
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("ansible selects %v for %q, the table says %v", got, tc.pattern, tc.want)
-			}
-		})
+		req.Patterns = append(req.Patterns, tc.pattern)
+	}
+	for _, tc := range limitCases {
+		req.Limits = append(req.Limits, tc.limit)
+	}
+	in, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "-c", pythonPatterns, "patterns.ini")
+	cmd.Dir = "testdata"
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ansible's python: %v", err)
+	}
+	var got struct{ Patterns, Limits [][]string }
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for i, tc := range patternCases {
+		if !reflect.DeepEqual(nilIfEmpty(got.Patterns[i]), tc.want) {
+			t.Errorf("Ansible selects %v for %q, the table says %v", got.Patterns[i], tc.pattern, tc.want)
+		}
+	}
+	for i, tc := range limitCases {
+		if !reflect.DeepEqual(nilIfEmpty(got.Limits[i]), tc.want) {
+			t.Errorf("Ansible limits prod with %q to %v, the table says %v", tc.limit, got.Limits[i], tc.want)
+		}
 	}
 }
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// ansiblePython is the interpreter ansible runs with, from its #! line.
+func ansiblePython() (string, error) {
+	bin, err := exec.LookPath("ansible")
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return "", err
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(strings.TrimPrefix(first, "#!"))
+	if len(fields) == 0 {
+		return "", fmt.Errorf("%s has no #! line", bin)
+	}
+	if filepath.Base(fields[0]) == "env" && len(fields) > 1 {
+		return exec.LookPath(fields[1])
+	}
+	return fields[0], nil
+}
+
+// pythonPatterns evaluates patterns and limits (on the hosts of prod) with
+// Ansible's InventoryManager.
+const pythonPatterns = `
+import json, sys
+from ansible.parsing.dataloader import DataLoader
+from ansible.inventory.manager import InventoryManager
+im = InventoryManager(DataLoader(), sources=[sys.argv[1]])
+req = json.load(sys.stdin)
+def hosts(p):
+    im.clear_pattern_cache()
+    return [h.name for h in im.get_hosts(p)]
+patterns = [hosts(p) for p in req["patterns"]]
+limits = []
+for l in req["limits"]:
+    im.subset(l.replace("testdata/", ""))
+    limits.append(hosts("prod"))
+    im.subset(None)
+print(json.dumps({"Patterns": patterns, "Limits": limits}))
+`
 
 func TestHostsPatternErrors(t *testing.T) {
 	inv := loadPatterns(t)
@@ -118,19 +200,7 @@ func TestLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		limit string
-		want  []string
-	}{
-		{"db", []string{"db1", "db2"}},
-		{"all:!web2", []string{"web1", "web3", "db1", "db2"}},
-		{"!db", []string{"web1", "web2", "web3"}},
-		{"app", []string{"web1"}},
-		{"staging", nil},
-		{"@" + filepath.Join("testdata", "limit.retry"), []string{"web3", "db2"}},
-		{"@" + filepath.Join("testdata", "limit.retry") + ",web1", []string{"web1", "web3", "db2"}},
-	}
-	for _, tc := range cases {
+	for _, tc := range limitCases {
 		got, err := inv.Limit(prod, tc.limit)
 		if err != nil {
 			t.Errorf("Limit(prod, %q): %v", tc.limit, err)
