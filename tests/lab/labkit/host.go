@@ -129,15 +129,19 @@ func writeHomes(dir string, opsID int, pub []byte) error {
 }
 
 // setupScript runs inside the host's new mount, UTS and network namespaces:
-// it drops the copies of other labs' namespace pins (they would keep those
-// namespaces alive), mounts the host's own directories, brings its link up,
+// it drops its copies of every namespace pin under /run (they would keep
+// other labs' namespaces alive after those labs' Down), mounts the host's own directories, brings its link up,
 // loads its firewall and starts sshd.
 func setupScript(st *state, h hostState, m *machine) string {
 	dir := st.hostDir(h.Name)
 	lines := []string{
 		"set -e",
 		"export PATH=" + hostPath,
-		`awk '$2 ~ "^/run/" {print $2}' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" || true; done`,
+		// Lazy unmounts detach whole subtrees: only the topmost mounts
+		// under /run need one, which keeps this cheap with many labs up.
+		`awk '$2 ~ "^/run/" {print $2}' /proc/self/mounts | sort |`,
+		`awk 'top == "" || index($0, top "/") != 1 {print; top = $0}' |`,
+		`while read -r m; do umount -l "$m" || true; done`,
 	}
 	for _, d := range m.dirs {
 		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", d,
