@@ -1,0 +1,397 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"remedy/lua/shell"
+	"remedy/tests/lab/labkit"
+)
+
+// The sshd module's lab tests: sshd.move_port run by the real remedy binary
+// over SSH, each outcome checked from outside the host with a fresh SSH
+// login, as an operator would find it.
+func TestSSHDMoveOnLab(t *testing.T) {
+	lab := labkit.New(t, labkit.Options{Hosts: len(labkit.Profiles), Profiles: labkit.Profiles})
+	s := newSSHDLab(t, lab)
+	t.Run("check mode shows the plan and changes nothing", s.checkMode)
+	t.Run("22 to 33001 on every firewall profile", s.moveEveryProfile)
+	s.resetAll(t)
+	t.Run("one host each", func(t *testing.T) {
+		t.Run("keep_22", s.onHost("iptables-legacy", s.keep22))
+		t.Run("Port in a drop-in", s.onHost("iptables-nft", s.portInDropIn))
+		t.Run("ListenAddress 0.0.0.0:22 in the main file", s.onHost("ufw", s.pinnedListenAddress))
+		t.Run("an invalid config is refused before anything changes", s.onHost("none", s.invalidConfig))
+		t.Run("a later firewall rule drops 33001: rollback to 22", s.onHost("nftables", s.laterDrop))
+	})
+}
+
+const movedPort = 33001
+
+type sshdLab struct {
+	lab        *labkit.Lab
+	bin        string
+	home       string
+	knownHosts string // the lab's known_hosts, also for each host's [addr]:33001
+	original   map[string]string
+	signer     ssh.Signer
+	hostKeys   ssh.HostKeyCallback
+}
+
+func newSSHDLab(t *testing.T, lab *labkit.Lab) *sshdLab {
+	s := &sshdLab{lab: lab, bin: sshdBuildRemedy(t), home: t.TempDir(), original: map[string]string{}}
+	s.knownHosts = s.knownHostsWithPort(t)
+	key, err := os.ReadFile(lab.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.signer, err = ssh.ParsePrivateKey(key); err != nil {
+		t.Fatal(err)
+	}
+	if s.hostKeys, err = knownhosts.New(s.knownHosts); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range lab.Hosts {
+		s.original[h.Name] = s.sh(t, h.Name, "cat /etc/ssh/sshd_config")
+	}
+	return s
+}
+
+func sshdBuildRemedy(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "remedy")
+	if out, err := exec.Command("go", "build", "-o", bin, "remedy/cmd/remedy").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// knownHostsWithPort copies the lab's known_hosts and adds each key again
+// for [addr]:33001: SSH clients look keys up by host and port, so an
+// operator adds these lines when a host moves.
+func (s *sshdLab) knownHostsWithPort(t *testing.T) string {
+	b, err := os.ReadFile(s.lab.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := bytes.Clone(b)
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if addr, key, ok := strings.Cut(line, " "); ok {
+			out = fmt.Appendf(out, "[%s]:%d %s\n", addr, movedPort, key)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// sshdRun is the part of remedy's -o json these tests read.
+type sshdRun struct {
+	Hosts []struct {
+		Name  string `json:"name"`
+		Tasks []struct {
+			Name   string `json:"name"`
+			Status string `json:"status"`
+			Msg    string `json:"msg"`
+			Diff   string `json:"diff"`
+		} `json:"tasks"`
+	} `json:"hosts"`
+}
+
+// task returns a host's result of the task named "move".
+func (r sshdRun) task(host string) (status, msg, diff string) {
+	for _, h := range r.Hosts {
+		for _, x := range h.Tasks {
+			if h.Name == host && x.Name == "move" {
+				return x.Status, x.Msg, x.Diff
+			}
+		}
+	}
+	return "missing", "", ""
+}
+
+func movePlaybook(t *testing.T, keep bool) string {
+	src := fmt.Sprintf(`return { tasks = { { name = "move", run = function(v)
+	return sshd.move_port { to = %d, keep_22 = %t }.inventory
+end } } }`, movedPort, keep)
+	p := filepath.Join(t.TempDir(), "move.lua")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// remedy runs the binary with -o json and returns the parsed document.
+func (s *sshdLab) remedy(t *testing.T, inventory string, args ...string) sshdRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	args = append(args, "-i", inventory, "--known-hosts", s.knownHosts, "-o", "json")
+	cmd := exec.CommandContext(ctx, s.bin, args...)
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool {
+		return strings.HasPrefix(e, "HOME=") || strings.HasPrefix(e, "SSH_AUTH_SOCK=")
+	}), "HOME="+s.home)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("remedy: %v", err)
+	}
+	var doc sshdRun
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("remedy %v: output is not JSON: %v\nstdout:\n%s\nstderr:\n%s", args, err, stdout.String(), stderr.String())
+	}
+	return doc
+}
+
+// login dials the host afresh from outside, authenticates with the lab key
+// and runs a command: what an operator's next ssh does.
+func (s *sshdLab) login(h labkit.Host, port int) error {
+	cfg := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(s.signer)}, HostKeyCallback: s.hostKeys, Timeout: 5 * time.Second}
+	c, err := ssh.Dial("tcp", net.JoinHostPort(h.Addr, strconv.Itoa(port)), cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	return sess.Run("true")
+}
+
+// sshdPorts returns the ports sshd listens on inside the host.
+func (s *sshdLab) sshdPorts(t *testing.T, host string) []int {
+	out := s.sh(t, host, "ss -Htlnp")
+	var ports []int
+	for _, m := range regexp.MustCompile(`:(\d+)\s+\S+\s+users:\(\("sshd"`).FindAllStringSubmatch(out, -1) {
+		p, _ := strconv.Atoi(m[1])
+		if !slices.Contains(ports, p) {
+			ports = append(ports, p)
+		}
+	}
+	slices.Sort(ports)
+	return ports
+}
+
+// expectSSH checks from outside that exactly the ports in open take logins.
+func (s *sshdLab) expectSSH(t *testing.T, h labkit.Host, open ...int) {
+	t.Helper()
+	for _, p := range []int{22, movedPort} {
+		err := s.login(h, p)
+		if slices.Contains(open, p) && err != nil {
+			t.Errorf("%s: a fresh SSH login on port %d fails: %v", h.Name, p, err)
+		}
+		if !slices.Contains(open, p) && err == nil {
+			t.Errorf("%s: SSH still answers on port %d", h.Name, p)
+		}
+	}
+	if got := s.sshdPorts(t, h.Name); !slices.Equal(got, open) {
+		t.Errorf("%s: sshd listens on %v, want %v", h.Name, got, open)
+	}
+}
+
+func (s *sshdLab) sh(t *testing.T, host, script string) string {
+	t.Helper()
+	out, err := s.lab.Exec(context.Background(), host, "sh", "-c", script)
+	if err != nil {
+		t.Fatalf("%s: %s: %v\n%s", host, script, err, out)
+	}
+	return string(out)
+}
+
+// inventoryOnPort is the lab inventory with ansible_port set for hosts:
+// the change move_port asks the operator to make.
+func (s *sshdLab) inventoryOnPort(t *testing.T, hosts ...string) string {
+	b, err := os.ReadFile(s.lab.Inventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		if name, _, ok := strings.Cut(l, " "); ok && slices.Contains(hosts, name) && strings.Contains(l, "ansible_host=") {
+			lines[i] = l + " ansible_port=" + strconv.Itoa(movedPort)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "inventory.ini")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// reset puts a host's sshd back on its original config and port 22.
+func (s *sshdLab) reset(t *testing.T, h labkit.Host) {
+	t.Helper()
+	s.sh(t, h.Name, "rm -f /etc/ssh/sshd_config.d/*.conf /etc/ssh/*.remedy-*.bak /etc/ssh/sshd_config.d/*.remedy-*.bak")
+	s.writeAndReload(t, h, "/etc/ssh/sshd_config", s.original[h.Name])
+}
+
+func (s *sshdLab) resetAll(t *testing.T) {
+	for _, h := range s.lab.Hosts {
+		s.reset(t, h)
+	}
+}
+
+// writeAndReload writes a file on the host, then SIGHUPs sshd and waits
+// until it listens on 22 and nowhere else.
+func (s *sshdLab) writeAndReload(t *testing.T, h labkit.Host, path, content string) {
+	t.Helper()
+	s.writeFile(t, h, path, content)
+	s.sh(t, h.Name, `kill -HUP "$(cat /run/sshd.pid)"`)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(s.sshdPorts(t, h.Name), []int{22}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: sshd does not listen on 22 alone after a reload: %v", h.Name, s.sshdPorts(t, h.Name))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (s *sshdLab) writeFile(t *testing.T, h labkit.Host, path, content string) {
+	t.Helper()
+	s.sh(t, h.Name, shell.Join("mkdir", "-p", filepath.Dir(path))+" && printf %s "+shell.Quote(content)+" > "+shell.Quote(path))
+}
+
+func (s *sshdLab) onHost(profile string, f func(*testing.T, labkit.Host)) func(*testing.T) {
+	return func(t *testing.T) {
+		t.Parallel()
+		i := slices.IndexFunc(s.lab.Hosts, func(h labkit.Host) bool { return h.Profile == profile })
+		if i < 0 {
+			t.Fatalf("no %s host in the lab", profile)
+		}
+		f(t, s.lab.Hosts[i])
+	}
+}
+
+func (s *sshdLab) checkMode(t *testing.T) {
+	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-C", "-D")
+	for _, h := range s.lab.Hosts {
+		status, _, diff := doc.task(h.Name)
+		if status != "changed" || !strings.Contains(diff, "+Port 33001\n") {
+			t.Errorf("%s: check mode: %s, diff %q", h.Name, status, diff)
+		}
+		if got := s.sh(t, h.Name, "cat /etc/ssh/sshd_config"); got != s.original[h.Name] {
+			t.Errorf("%s: check mode changed sshd_config:\n%s", h.Name, got)
+		}
+		s.expectSSH(t, h, 22)
+	}
+}
+
+func (s *sshdLab) moveEveryProfile(t *testing.T) {
+	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false))
+	var names []string
+	for _, h := range s.lab.Hosts {
+		names = append(names, h.Name)
+		status, msg, _ := doc.task(h.Name)
+		if status != "changed" || msg != "ansible_port=33001" {
+			t.Errorf("%s (%s): %s %q", h.Name, h.Profile, status, msg)
+		}
+		s.expectSSH(t, h, movedPort)
+	}
+	again := s.remedy(t, s.inventoryOnPort(t, names...), "run", movePlaybook(t, false))
+	for _, h := range s.lab.Hosts {
+		if status, msg, _ := again.task(h.Name); status != "ok" {
+			t.Errorf("%s (%s): second run %s %q, want ok", h.Name, h.Profile, status, msg)
+		}
+	}
+}
+
+func (s *sshdLab) keep22(t *testing.T, h labkit.Host) {
+	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, true), "-l", h.Name)
+	if status, msg, _ := doc.task(h.Name); status != "changed" {
+		t.Fatalf("%s: %s %q", h.Name, status, msg)
+	}
+	s.expectSSH(t, h, 22, movedPort)
+}
+
+func (s *sshdLab) portInDropIn(t *testing.T, h labkit.Host) {
+	const dropIn = "/etc/ssh/sshd_config.d/10-port.conf"
+	s.writeAndReload(t, h, dropIn, "# site policy\nPort 22\n")
+	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-l", h.Name)
+	if status, msg, _ := doc.task(h.Name); status != "changed" {
+		t.Fatalf("%s: %s %q", h.Name, status, msg)
+	}
+	s.expectSSH(t, h, movedPort)
+	want := "# site policy\n#Port 22  # disabled by remedy sshd.move_port\n# added by remedy sshd.move_port\nPort 33001\n"
+	if got := s.sh(t, h.Name, "cat "+dropIn); got != want {
+		t.Errorf("%s: the drop-in holds\n%s\nwant\n%s", h.Name, got, want)
+	}
+	if got := s.sh(t, h.Name, "cat /etc/ssh/sshd_config"); got != s.original[h.Name] {
+		t.Errorf("%s: the main file changed although the port lives in the drop-in", h.Name)
+	}
+}
+
+func (s *sshdLab) pinnedListenAddress(t *testing.T, h labkit.Host) {
+	s.writeAndReload(t, h, "/etc/ssh/sshd_config", s.original[h.Name]+"ListenAddress 0.0.0.0:22\n")
+	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-l", h.Name)
+	if status, msg, _ := doc.task(h.Name); status != "changed" {
+		t.Fatalf("%s: %s %q", h.Name, status, msg)
+	}
+	s.expectSSH(t, h, movedPort)
+	if got := s.sh(t, h.Name, "grep -c '^ListenAddress 0.0.0.0:33001$' /etc/ssh/sshd_config"); got != "1\n" {
+		t.Errorf("%s: no ListenAddress 0.0.0.0:33001 line", h.Name)
+	}
+}
+
+func (s *sshdLab) invalidConfig(t *testing.T, h labkit.Host) {
+	broken := s.original[h.Name] + "PermitRootLogin perhaps\n"
+	s.writeFile(t, h, "/etc/ssh/sshd_config", broken)
+	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-l", h.Name)
+	if status, msg, _ := doc.task(h.Name); status != "failed" || !strings.Contains(msg, "invalid, refusing to touch it") {
+		t.Errorf("%s: %s %q; want failed, refusing", h.Name, status, msg)
+	}
+	if got := s.sh(t, h.Name, "cat /etc/ssh/sshd_config; ls /etc/ssh | grep -c remedy || true"); got != broken+"0\n" {
+		t.Errorf("%s: the invalid config was touched:\n%s", h.Name, got)
+	}
+	s.expectSSH(t, h, 22)
+}
+
+// laterDrop puts a drop for 33001 in place right after remedy writes the
+// new sshd_config, so after firewall.allow has opened the port: a rule no
+// plan could foresee. The login on 33001 fails, the move rolls back.
+func (s *sshdLab) laterDrop(t *testing.T, h labkit.Host) {
+	const watcher = `for i in $(seq 600); do
+	if grep -q '^Port 33001' /etc/ssh/sshd_config; then
+		nft add table inet remedy_test_late
+		nft add chain inet remedy_test_late in '{ type filter hook input priority -300; }'
+		nft add rule inet remedy_test_late in tcp dport 33001 drop
+		exit 0
+	fi
+	sleep 0.05
+done`
+	s.sh(t, h.Name, "setsid -f sh -c "+shell.Quote(watcher)+" >/dev/null 2>&1")
+	t.Cleanup(func() { s.sh(t, h.Name, "nft delete table inet remedy_test_late 2>/dev/null || true") })
+	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-l", h.Name)
+	status, msg, _ := doc.task(h.Name)
+	if status != "failed" || !strings.Contains(msg, "rolled back") || !strings.Contains(msg, "port 22 answers") {
+		t.Errorf("%s: %s %q; want failed and rolled back", h.Name, status, msg)
+	}
+	if !strings.Contains(s.sh(t, h.Name, "nft list tables"), "remedy_test_late") {
+		t.Fatalf("%s: the late drop rule was never added", h.Name)
+	}
+	s.expectSSH(t, h, 22)
+	if got := s.sh(t, h.Name, "cat /etc/ssh/sshd_config"); got != s.original[h.Name] {
+		t.Errorf("%s: sshd_config not restored:\n%s", h.Name, got)
+	}
+}
