@@ -27,6 +27,7 @@ func TestRunnerOnLab(t *testing.T) {
 	t.Run("every profile, read-only", r.everyProfile)
 	t.Run("unknown host key refused, then trusted on first use", r.unknownKey)
 	t.Run("changed host key refused", r.changedKey)
+	t.Run("key in ssh-agent", r.sshAgent)
 	t.Run("become with a password as ops", r.becomePassword)
 	t.Run("become password asked once with -K", r.askBecomePass)
 	t.Run("wrong become password", r.wrongBecomePassword)

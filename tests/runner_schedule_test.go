@@ -65,10 +65,6 @@ func (r *remedyRunner) serialBatches(t *testing.T) {
 			t.Errorf("%s started at %.3f, before batch %d ended at %.3f", s[i].host, s[i].start, i/2, prevEnd)
 		}
 	}
-	// Within a batch the two hosts overlap: they run at once.
-	if s[0].end < s[1].start {
-		t.Errorf("%s and %s of one batch ran one after the other: %+v", s[0].host, s[1].host, s[:2])
-	}
 }
 
 func (r *remedyRunner) maxFailPercent(t *testing.T) {
@@ -104,6 +100,7 @@ func (r *remedyRunner) interrupt(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Three forks: three hosts sleep at once.
 	waitForRemote(t, "sleep "+sleep, 3)
 	start := time.Now()
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
