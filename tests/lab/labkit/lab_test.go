@@ -31,12 +31,7 @@ var sharedProfiles = []string{
 
 func labForTest(t *testing.T) *Lab {
 	t.Helper()
-	if err := Preflight(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("lab test cannot run under CI: %v", err)
-		}
-		t.Skipf("lab test skipped: %v", err)
-	}
+	RequireLab(t)
 	sharedOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "labkit-test-")
 		if err != nil {

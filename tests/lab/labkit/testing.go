@@ -30,17 +30,27 @@ func Preflight() error {
 	return nil
 }
 
-// New brings a lab up for a test in a fresh directory and takes it down when
-// the test ends. When the lab cannot run here the test is skipped with the
-// reason, except under CI=true, where it fails: CI must run the lab tests.
-func New(t testing.TB, o Options) *Lab {
+// RequireLab skips the test when a lab cannot be built here, or in -short
+// mode (unit tests only); under CI=true a missing root or namespace support
+// fails the test instead, because CI must run the lab tests.
+func RequireLab(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("lab test skipped in -short mode")
+	}
 	if err := Preflight(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("lab test cannot run under CI: %v", err)
 		}
 		t.Skipf("lab test skipped: %v", err)
 	}
+}
+
+// New brings a lab up for a test in a fresh directory and takes it down when
+// the test ends; see RequireLab for when it skips or fails instead.
+func New(t testing.TB, o Options) *Lab {
+	t.Helper()
+	RequireLab(t)
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 	}

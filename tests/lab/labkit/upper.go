@@ -19,7 +19,7 @@ type upper struct {
 	root map[string]string // "/etc" -> Dir/hosts/h1/etc
 }
 
-// path returns where p lives on the machine and the lower path it shadows.
+// path returns where the host path p lives on the machine.
 func (u upper) path(p string) (string, error) {
 	for top, dir := range u.root {
 		if rel, err := filepath.Rel(top, p); err == nil && filepath.IsLocal(rel) {
