@@ -16,6 +16,7 @@ declare -A need=(
 	[ipset]=ipset
 	[ip]=iproute2
 	[sudo]=sudo
+	[openssl]=openssl
 	[unshare]=util-linux
 	[ansible-inventory]=ansible-core
 	[ansible-playbook]=ansible-core
