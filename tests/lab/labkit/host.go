@@ -130,8 +130,8 @@ func writeHomes(dir string, opsID int, pub []byte) error {
 
 // setupScript runs inside the host's new mount, UTS and network namespaces:
 // it drops its copies of every namespace pin under /run (they would keep
-// other labs' namespaces alive after those labs' Down), mounts the host's own directories, brings its link up,
-// loads its firewall and starts sshd.
+// other labs' namespaces alive after those labs' Down), mounts the host's
+// own directories, brings its link up, loads its firewall and starts sshd.
 func setupScript(st *state, h hostState, m *machine) string {
 	dir := st.hostDir(h.Name)
 	lines := []string{
