@@ -285,13 +285,17 @@ func (c *Conn) MovePort(ctx context.Context, port int) error {
 	return nil
 }
 
+// dialPort dials the host on another port. The host must show the key it
+// showed on the open connection: known_hosts has no entry for a port sshd
+// has only just started listening on, and this is the same host.
 func (c *Conn) dialPort(ctx context.Context, port int) (*ssh.Client, error) {
 	e := c.target.Endpoint
 	e.Port = port
 	c.mu.Lock()
-	via := c.link.last()
+	via, key := c.link.last(), c.link.hostKey
 	c.mu.Unlock()
-	return c.dialer.dialVia(ctx, via, c.target.Name, e)
+	cl, _, err := c.dialer.dialVia(ctx, via, c.target.Name, e, key)
+	return cl, err
 }
 
 func firstLine(b []byte) string {

@@ -37,8 +37,9 @@ type dialer struct {
 // link is a connection to a target and the bastions it goes through; the
 // bastions stay open as long as the target's connection does.
 type link struct {
-	client *ssh.Client
-	jumps  []*ssh.Client
+	client  *ssh.Client
+	jumps   []*ssh.Client
+	hostKey ssh.PublicKey // the target's key, verified when it was dialled
 }
 
 func (l *link) close() {
@@ -52,7 +53,7 @@ func (d *dialer) dial(ctx context.Context, t Target) (*link, error) {
 	l := &link{}
 	var via *ssh.Client
 	for _, hop := range t.Jumps {
-		c, err := d.dialVia(ctx, via, t.Name, hop)
+		c, _, err := d.dialVia(ctx, via, t.Name, hop, nil)
 		if err != nil {
 			l.closeJumps()
 			return nil, fmt.Errorf("bastion %s: %w", hop.hostPort(), err)
@@ -60,12 +61,12 @@ func (d *dialer) dial(ctx context.Context, t Target) (*link, error) {
 		l.jumps = append(l.jumps, c)
 		via = c
 	}
-	c, err := d.dialVia(ctx, via, t.Name, t.Endpoint)
+	c, key, err := d.dialVia(ctx, via, t.Name, t.Endpoint, nil)
 	if err != nil {
 		l.closeJumps()
 		return nil, err
 	}
-	l.client = c
+	l.client, l.hostKey = c, key
 	return l, nil
 }
 
@@ -84,8 +85,10 @@ func (l *link) last() *ssh.Client {
 }
 
 // dialVia opens a TCP stream to e, directly or through the via bastion,
-// and runs the SSH handshake on it, all within the connect timeout.
-func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e Endpoint) (*ssh.Client, error) {
+// and runs the SSH handshake on it, all within the connect timeout. It
+// returns the host key it verified: against known_hosts, or, when pin is
+// set, against the key the host already showed on another port.
+func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e Endpoint, pin ssh.PublicKey) (*ssh.Client, ssh.PublicKey, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	addr := e.hostPort()
@@ -97,25 +100,36 @@ func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e En
 		conn, err = via.DialContext(ctx, "tcp", addr)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	return d.handshake(ctx, conn, name, e)
+	return d.handshake(ctx, conn, name, e, pin)
 }
 
 // handshake closes conn when ctx ends first: a channel through a bastion
 // has no deadlines, so this is what bounds a silent server.
-func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e Endpoint) (*ssh.Client, error) {
+func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e Endpoint, pin ssh.PublicKey) (*ssh.Client, ssh.PublicKey, error) {
 	addr := e.hostPort()
 	auth, err := d.creds.methods(e)
 	if err != nil {
 		conn.Close()
-		return nil, err
+		return nil, nil, err
 	}
+	verify, algs := d.keys.callback(name), d.keys.algorithms(addr)
+	if pin != nil {
+		verify, algs = d.keys.pinned(name, pin), algorithmsFor(pin.Type())
+	}
+	var seen ssh.PublicKey
 	cfg := &ssh.ClientConfig{
-		User:              e.User,
-		Auth:              auth,
-		HostKeyCallback:   d.keys.callback(name),
-		HostKeyAlgorithms: d.keys.algorithms(addr),
+		User: e.User,
+		Auth: auth,
+		HostKeyCallback: func(a string, remote net.Addr, key ssh.PublicKey) error {
+			if err := verify(a, remote, key); err != nil {
+				return err
+			}
+			seen = key
+			return nil
+		},
+		HostKeyAlgorithms: algs,
 		Timeout:           d.timeout,
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -124,17 +138,17 @@ func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e En
 		if err == nil {
 			c.Close()
 		}
-		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, context.Cause(ctx))
+		return nil, nil, fmt.Errorf("ssh handshake with %s: %w", addr, context.Cause(ctx))
 	}
 	if err != nil {
 		conn.Close()
 		var keyErr *HostKeyError
 		if errors.As(err, &keyErr) {
-			return nil, keyErr
+			return nil, nil, keyErr
 		}
-		return nil, fmt.Errorf("ssh handshake with %s as %s: %w", addr, e.User, err)
+		return nil, nil, fmt.Errorf("ssh handshake with %s as %s: %w", addr, e.User, err)
 	}
-	return ssh.NewClient(c, chans, reqs), nil
+	return ssh.NewClient(c, chans, reqs), seen, nil
 }
 
 func joinHostPort(host string, port int) string {

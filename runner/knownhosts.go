@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ func (e *HostKeyError) Error() string { return e.msg }
 // there is no way to turn it off.
 type HostKeys struct {
 	files     []string // read, in order; missing ones are skipped
-	record    string   // where trust on first use appends new keys
+	recordTo  string   // where trust on first use appends new keys
 	acceptNew bool
 
 	mu sync.Mutex
@@ -39,7 +40,7 @@ type HostKeys struct {
 // an unknown key is appended to record and trusted; a changed key is
 // refused either way.
 func NewHostKeys(files []string, record string, acceptNew bool) (*HostKeys, error) {
-	k := &HostKeys{files: files, record: record, acceptNew: acceptNew}
+	k := &HostKeys{files: files, recordTo: record, acceptNew: acceptNew}
 	if err := k.load(); err != nil {
 		return nil, err
 	}
@@ -77,11 +78,11 @@ func (k *HostKeys) callback(host string) ssh.HostKeyCallback {
 		case errors.As(err, &keyErr) && len(keyErr.Want) > 0:
 			return changedKeyError(host, addr, key, keyErr.Want)
 		case errors.As(err, &keyErr) && k.acceptNew:
-			return k.trust(addr, key)
+			return k.record(addr, key)
 		case errors.As(err, &keyErr):
 			return &HostKeyError{Addr: addr, msg: fmt.Sprintf("unknown host key: %s (%s) offered %s key %s, which no known_hosts file lists; "+
 				"check it and add it to %s, or run again with --accept-new-host-keys to trust it on first use",
-				host, addr, key.Type(), ssh.FingerprintSHA256(key), k.record)}
+				host, addr, key.Type(), ssh.FingerprintSHA256(key), k.recordTo)}
 		default:
 			return &HostKeyError{Addr: addr, msg: fmt.Sprintf("host key of %s (%s): %v", host, addr, err)}
 		}
@@ -96,13 +97,38 @@ func changedKeyError(host, addr string, key ssh.PublicKey, want []knownhosts.Kno
 		want[0].Filename, want[0].Line, ssh.FingerprintSHA256(want[0].Key))}
 }
 
-// trust records an unknown key (trust on first use) and reloads, so a
-// second connection to the host, like a Probe, finds it.
-func (k *HostKeys) trust(addr string, key ssh.PublicKey) error {
-	if err := os.MkdirAll(filepath.Dir(k.record), 0o700); err != nil {
+// pinned accepts only pin, the key host showed on a connection already
+// verified, and records it for addr (the same host on a new port) so later
+// runs find it; a different key on record for addr is still refused.
+func (k *HostKeys) pinned(host string, pin ssh.PublicKey) ssh.HostKeyCallback {
+	return func(addr string, remote net.Addr, key ssh.PublicKey) error {
+		if !bytes.Equal(key.Marshal(), pin.Marshal()) {
+			return &HostKeyError{Addr: addr, Changed: true, msg: fmt.Sprintf(
+				"%s (%s) offered %s key %s, not the key %s it showed on the connection already open; refusing to connect",
+				host, addr, key.Type(), ssh.FingerprintSHA256(key), ssh.FingerprintSHA256(pin))}
+		}
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		err := k.db(addr, remote, key)
+		var keyErr *knownhosts.KeyError
+		switch {
+		case errors.As(err, &keyErr) && len(keyErr.Want) > 0:
+			return changedKeyError(host, addr, key, keyErr.Want)
+		case errors.As(err, &keyErr):
+			return k.record(addr, key)
+		}
+		return err
+	}
+}
+
+// record appends a key for addr to the record file and reloads, so a
+// second connection to the host, like a Probe, finds it. The caller holds
+// k.mu.
+func (k *HostKeys) record(addr string, key ssh.PublicKey) error {
+	if err := os.MkdirAll(filepath.Dir(k.recordTo), 0o700); err != nil {
 		return fmt.Errorf("record host key of %s: %w", addr, err)
 	}
-	f, err := os.OpenFile(k.record, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(k.recordTo, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("record host key of %s: %w", addr, err)
 	}
@@ -111,10 +137,10 @@ func (k *HostKeys) trust(addr string, key ssh.PublicKey) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("record host key of %s in %s: %w", addr, k.record, err)
+		return fmt.Errorf("record host key of %s in %s: %w", addr, k.recordTo, err)
 	}
-	if !k.hasFile(k.record) {
-		k.files = append(k.files, k.record)
+	if !k.hasFile(k.recordTo) {
+		k.files = append(k.files, k.recordTo)
 	}
 	return k.load()
 }

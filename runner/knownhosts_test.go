@@ -167,3 +167,35 @@ func TestHostKeyAlgorithmsFollowKnownKeys(t *testing.T) {
 		t.Errorf("algorithms for an unknown host = %v, want nil (server's choice)", got)
 	}
 }
+
+func TestHostKeysPinnedToTheOpenConnection(t *testing.T) {
+	key := newEd25519(t)
+	record := writeKnownHosts(t, knownhosts.Line([]string{"198.18.0.5"}, key))
+	k, err := NewHostKeys([]string{record}, record, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := &net.TCPAddr{IP: net.ParseIP("198.18.0.5"), Port: 33001}
+	// The same key on sshd's new port: accepted and recorded, without
+	// --accept-new-host-keys, so later runs on that port find it.
+	if err := k.pinned("h1", key)("198.18.0.5:33001", remote, key); err != nil {
+		t.Fatalf("the pinned key on a new port: %v", err)
+	}
+	if err := check(k, "198.18.0.5:33001", key); err != nil {
+		t.Errorf("the new port's key was not recorded: %v", err)
+	}
+	// Another key on the new port is refused.
+	var hkErr *HostKeyError
+	if err := k.pinned("h1", key)("198.18.0.5:2222", remote, newEd25519(t)); !errors.As(err, &hkErr) || !hkErr.Changed {
+		t.Errorf("another key on a new port: %v", err)
+	}
+	// So is the pinned key where known_hosts holds a different one.
+	other := writeKnownHosts(t, "[198.18.0.5]:2222 "+strings.TrimSpace(string(ssh.MarshalAuthorizedKey(newEd25519(t)))))
+	k, err = NewHostKeys([]string{other}, other, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.pinned("h1", key)("198.18.0.5:2222", remote, key); !errors.As(err, &hkErr) || !hkErr.Changed {
+		t.Errorf("the pinned key against a different known key: %v", err)
+	}
+}
