@@ -298,30 +298,7 @@ func (inv *Inventory) mergeVars() {
 	for _, h := range inv.hostOrder {
 		groups := h.ancestry()
 		sortGroups(groups)
-		vars := map[string]any{}
-		for _, g := range groups {
-			combine(vars, g.vars)
-		}
-		// group_vars: all's from every source first, then, source by source,
-		// the other groups' (Ansible's all_plugins_inventory, then
-		// groups_plugins_inventory).
-		for _, g := range groups {
-			if g.name == groupAll {
-				for _, fv := range g.fileVars {
-					combine(vars, fv)
-				}
-			}
-		}
-		for src := range inv.sources {
-			for _, g := range groups {
-				if g.name != groupAll && src < len(g.fileVars) {
-					combine(vars, g.fileVars[src])
-				}
-			}
-		}
-		combine(vars, h.own)
-		combine(vars, h.fileVars)
-		h.Vars = vars
+		h.Vars = inv.hostVars(h, groups)
 		h.Groups = h.Groups[:0]
 		for _, g := range groups {
 			if g.name != groupAll {
@@ -330,6 +307,31 @@ func (inv *Inventory) mergeVars() {
 		}
 		sort.Strings(h.Groups)
 	}
+}
+
+// hostVars merges h's variables; groups are h's, in precedence order.
+func (inv *Inventory) hostVars(h *Host, groups []*group) map[string]any {
+	vars := map[string]any{}
+	for _, g := range groups {
+		combine(vars, g.vars)
+	}
+	// group_vars: all's from every source first, then, source by source, the
+	// other groups' (Ansible's all_plugins_inventory, then
+	// groups_plugins_inventory).
+	all := inv.groups[groupAll]
+	for _, fv := range all.fileVars {
+		combine(vars, fv)
+	}
+	for src := range inv.sources {
+		for _, g := range groups {
+			if g != all && src < len(g.fileVars) {
+				combine(vars, g.fileVars[src])
+			}
+		}
+	}
+	combine(vars, h.own)
+	combine(vars, h.fileVars)
+	return vars
 }
 
 // combine overlays src on dst key by key: Ansible's default

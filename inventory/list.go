@@ -36,35 +36,7 @@ func maskSecrets(vars map[string]any) map[string]any {
 func (inv *Inventory) ListJSON(hosts []*Host) string {
 	keep := hostSet(hosts)
 	doc := map[string]any{}
-	seen := map[*group]bool{}
-	var walk func(g *group)
-	walk = func(g *group) {
-		entry := map[string]any{}
-		var names []any
-		for _, h := range g.hosts {
-			if keep[h] {
-				names = append(names, h.Name)
-			}
-		}
-		if len(names) > 0 && g.name != groupAll {
-			entry["hosts"] = names
-		}
-		var children []any
-		for _, c := range g.children {
-			children = append(children, c.name)
-			if !seen[c] {
-				seen[c] = true
-				walk(c)
-			}
-		}
-		if len(children) > 0 {
-			entry["children"] = children
-		}
-		if len(entry) > 0 {
-			doc[g.name] = entry
-		}
-	}
-	walk(inv.groups[groupAll])
+	listGroup(doc, inv.groups[groupAll], keep, map[*group]bool{})
 	hostvars := map[string]any{}
 	for _, h := range inv.hostOrder {
 		if keep[h] && len(h.Vars) > 0 {
@@ -73,6 +45,35 @@ func (inv *Inventory) ListJSON(hosts []*Host) string {
 	}
 	doc["_meta"] = map[string]any{"hostvars": hostvars}
 	return pyJSON(doc)
+}
+
+// listGroup adds g and, the first time each is seen, its descendants to doc;
+// a group with neither hosts nor children is left out, as ansible-inventory
+// does.
+func listGroup(doc map[string]any, g *group, keep map[*Host]bool, seen map[*group]bool) {
+	entry := map[string]any{}
+	var names, children []any
+	for _, h := range g.hosts {
+		if keep[h] {
+			names = append(names, h.Name)
+		}
+	}
+	if len(names) > 0 && g.name != groupAll {
+		entry["hosts"] = names
+	}
+	for _, c := range g.children {
+		children = append(children, c.name)
+		if !seen[c] {
+			seen[c] = true
+			listGroup(doc, c, keep, seen)
+		}
+	}
+	if len(children) > 0 {
+		entry["children"] = children
+	}
+	if len(entry) > 0 {
+		doc[g.name] = entry
+	}
 }
 
 func hostSet(hosts []*Host) map[*Host]bool {

@@ -3,11 +3,9 @@ package inventory
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -89,18 +87,6 @@ type yamlParser struct {
 	file string
 }
 
-func nodeKind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.AliasNode:
-		return nodeKind(n.Alias)
-	}
-	return fmt.Sprintf("the scalar %q", n.Value)
-}
-
 // errorf reports at node n, or at the node a wrapped nodeError names,
 // which is closer to the problem.
 func (p *yamlParser) errorf(n *yaml.Node, format string, args ...any) error {
@@ -116,30 +102,6 @@ func errorAt(file string, n *yaml.Node, format string, args ...any) error {
 		}
 	}
 	return errorf(file, line, format, args...)
-}
-
-// nodeError is a problem inside a value, at the line of the node it names.
-type nodeError struct {
-	line int
-	msg  string
-}
-
-func (e *nodeError) Error() string { return e.msg }
-
-func nodeErrorf(n *yaml.Node, format string, args ...any) error {
-	return &nodeError{line: n.Line, msg: fmt.Sprintf(format, args...)}
-}
-
-func isNull(n *yaml.Node) bool {
-	v, err := yamlValue(n)
-	return err == nil && v == nil
-}
-
-func resolveAlias(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
 }
 
 // group reads one group: its name node and its mapping of hosts, vars and
@@ -199,11 +161,11 @@ func (p *yamlParser) section(g *group, key, val *yaml.Node) error {
 
 // groupVars sets a group's vars mapping, merge keys included.
 func (p *yamlParser) groupVars(g *group, val *yaml.Node) error {
-	vars, err := yamlMapping(val, 0)
+	vars, err := yamlValue(val)
 	if err != nil {
 		return p.errorf(val, "group %q: vars: %v", g.name, err)
 	}
-	for k, v := range vars {
+	for k, v := range vars.(map[string]any) {
 		if err := setGroupVar(g, k, v); err != nil {
 			return p.errorf(val, "%v", err)
 		}
@@ -270,134 +232,4 @@ func parseYAMLVars(file string, data []byte) (map[string]any, error) {
 		return nil, errorf(file, root.Line, "variables must be a mapping, found %s", nodeKind(root))
 	}
 	return m, nil
-}
-
-// yamlKey is a mapping key as a string, as Python would print it.
-func yamlKey(n *yaml.Node) (string, error) {
-	v, err := yamlValue(n)
-	if err != nil {
-		return "", err
-	}
-	k, ok := dictKey(v)
-	if !ok {
-		return "", fmt.Errorf("a key must be a scalar, found %s", nodeKind(n))
-	}
-	return k, nil
-}
-
-// yamlValue converts a node to Go values typed as PyYAML (YAML 1.1) types
-// them, which is what Ansible sees.
-func yamlValue(n *yaml.Node) (any, error) {
-	return yamlValueDepth(n, 0)
-}
-
-// maxYAMLDepth bounds nesting and alias expansion.
-const maxYAMLDepth = 200
-
-func yamlValueDepth(n *yaml.Node, depth int) (any, error) {
-	if depth > maxYAMLDepth {
-		return nil, errors.New("YAML nested too deeply")
-	}
-	switch n.Kind {
-	case yaml.AliasNode:
-		return yamlValueDepth(n.Alias, depth+1)
-	case yaml.SequenceNode:
-		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := yamlValueDepth(c, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	case yaml.MappingNode:
-		return yamlMapping(n, depth)
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return yamlValueDepth(n.Content[0], depth+1)
-	}
-	return yamlScalar(n)
-}
-
-func yamlMapping(n *yaml.Node, depth int) (map[string]any, error) {
-	out := map[string]any{}
-	var merges []map[string]any
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style == 0 {
-			m, err := yamlMerge(v, depth)
-			if err != nil {
-				return nil, err
-			}
-			merges = append(merges, m...)
-			continue
-		}
-		key, err := yamlKey(k)
-		if err != nil {
-			return nil, err
-		}
-		if out[key], err = yamlValueDepth(v, depth+1); err != nil {
-			return nil, err
-		}
-	}
-	// Merged keys never override the mapping's own; the first merge wins.
-	for _, m := range merges {
-		for k, v := range m {
-			if _, ok := out[k]; !ok {
-				out[k] = v
-			}
-		}
-	}
-	return out, nil
-}
-
-// yamlMerge reads the value of a "<<" key: a mapping or a list of them.
-func yamlMerge(v *yaml.Node, depth int) ([]map[string]any, error) {
-	v = resolveAlias(v)
-	nodes := []*yaml.Node{v}
-	if v.Kind == yaml.SequenceNode {
-		nodes = v.Content
-	}
-	var out []map[string]any
-	for _, n := range nodes {
-		n = resolveAlias(n)
-		if n.Kind != yaml.MappingNode {
-			return nil, nodeErrorf(n, "a merge key needs a mapping, found %s", nodeKind(n))
-		}
-		m, err := yamlMapping(n, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
-}
-
-// yamlScalar types a scalar: quoted and block scalars are strings, explicit
-// tags are honoured, plain scalars follow YAML 1.1.
-func yamlScalar(n *yaml.Node) (any, error) {
-	if n.Style&yaml.TaggedStyle != 0 {
-		return taggedScalar(n)
-	}
-	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		return n.Value, nil
-	}
-	return resolveYAML11(n.Value), nil
-}
-
-func taggedScalar(n *yaml.Node) (any, error) {
-	switch n.ShortTag() {
-	case "!!str", "!unsafe":
-		return n.Value, nil
-	case "!!int", "!!float", "!!bool", "!!null":
-		v := resolveYAML11(n.Value)
-		if _, isString := v.(string); isString {
-			return nil, nodeErrorf(n, "%q is not a valid %s", n.Value, n.ShortTag())
-		}
-		return v, nil
-	}
-	return nil, nodeErrorf(n, "unsupported YAML tag %s", strings.TrimPrefix(n.Tag, "!!"))
 }

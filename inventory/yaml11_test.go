@@ -3,9 +3,11 @@ package inventory
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os/exec"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -76,3 +78,18 @@ def value(s):
     return v.isoformat() if isinstance(v, datetime.date) else v
 print(json.dumps([value(s) for s in json.load(sys.stdin)]))
 `
+
+func TestYAMLAliasesAreShared(t *testing.T) {
+	// Nine levels of ten aliases each would be 10^9 values if expanded.
+	doc := "a0: &a0 [x, y]\n"
+	for i := 1; i <= 9; i++ {
+		doc += fmt.Sprintf("a%d: &a%d [%s]\n", i, i, strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10))
+	}
+	vars, err := parseYAMLVars("laughs.yml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(vars["a9"].([]any)); got != 10 {
+		t.Errorf("a9 has %d items, want 10", got)
+	}
+}
