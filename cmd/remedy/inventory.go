@@ -46,11 +46,11 @@ Exit codes: 0 ok, 5 bad command line or inventory.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.sources, "inventory", "i", nil, "inventory file, directory or host list `h1,h2,` (repeatable)")
+	fl.StringArrayVarP(&f.sources, "inventory", "i", nil, "`INVENTORY` file, directory or host list h1,h2, (repeatable)")
 	fl.BoolVar(&f.list, "list", false, "print every group and host as JSON")
 	fl.BoolVar(&f.graph, "graph", false, "draw the group tree, from the group given as argument or all")
-	fl.StringVar(&f.host, "host", "", "print one host's merged variables as JSON")
-	fl.StringVarP(&f.limit, "limit", "l", "", "show only the hosts this pattern selects")
+	fl.StringVar(&f.host, "host", "", "print the merged variables of host `NAME` as JSON")
+	fl.StringVarP(&f.limit, "limit", "l", "", "show only the hosts this `PATTERN` selects")
 	fl.BoolVar(&f.vars, "vars", false, "with --graph, show variables")
 	return cmd
 }
