@@ -69,11 +69,11 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	if l, err := Load(o.Dir); err == nil {
-		if sameOptions(l.st.Options, o) && l.answers() == nil {
+	if prev, err := readState(o.Dir); err == nil && prev != nil {
+		if l := prev.lab(); prev.Complete && sameOptions(prev.Options, o) && l.answers() == nil {
 			return l, nil
 		}
-		created = l.st.CreatedDir
+		created = prev.CreatedDir
 	}
 	if err := Down(o.Dir); err != nil {
 		return nil, fmt.Errorf("take down the previous lab in %s: %w", o.Dir, err)
