@@ -23,7 +23,7 @@ func refreshJob(backend string, sets [2]string, homes []string, d Domain) ([]Fil
 				{"systemctl", "enable", "--now", unit + ".timer"}}
 	case "none":
 		loop := fmt.Sprintf("while :; do %s; sleep %d; done", script.Path, every)
-		return []File{script}, [][]string{{script.Path}, {"setsid", "-f", "sh", "-c", loop}}
+		return []File{script}, [][]string{{script.Path}, detached(loop)}
 	}
 	minutes := max(every/60, 1)
 	cron := fmt.Sprintf("# %s: refresh the addresses of %s\n*/%d * * * * root %s\n", CommentPrefix, d.Name, minutes, script.Path)

@@ -28,6 +28,12 @@ var saveRestore = map[string][2]string{
 	Ufw: {`cp -a /etc/ufw "$d/etc"`, `cp -a "$d/etc/." /etc/ufw/ && ufw reload`},
 }
 
+// detached runs script in a new session with its standard streams closed:
+// a child holding them open would keep the SSH session from ending.
+func detached(script string) []string {
+	return []string{"sh", "-c", `setsid -f sh -c "$0" </dev/null >/dev/null 2>&1`, script}
+}
+
 // PlanRevert plans a revert that fires after `after` unless disarmed.
 // The timer is a detached shell (setsid), so it outlives the SSH session
 // it was started from; its state lives under /run, gone at reboot, when
@@ -49,7 +55,7 @@ func PlanRevert(sys System, token string, after time.Duration) (Revert, error) {
 	timer := fmt.Sprintf(`d=%s; echo $$ > "$d/pid"; sleep %d; %s; rm -rf "$d"`, dir, int(after/time.Second), sr[1])
 	disarm := fmt.Sprintf(`d=%s; test -f "$d/pid" && kill "$(cat "$d/pid")"; rm -rf "$d"`, dir)
 	return Revert{
-		Arm:    [][]string{{"sh", "-c", save}, {"setsid", "-f", "sh", "-c", timer}},
+		Arm:    [][]string{{"sh", "-c", save}, detached(timer)},
 		Disarm: [][]string{{"sh", "-c", disarm}},
 	}, nil
 }

@@ -15,7 +15,7 @@ func TestPlanRevert(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `sh -c 'set -e; d=/run/remedy-revert-t1; rm -rf "$d"; mkdir -m 700 "$d"; { echo '\''flush ruleset'\''; nft list ruleset; } > "$d/nft"'
-setsid -f sh -c 'd=/run/remedy-revert-t1; echo $$ > "$d/pid"; sleep 60; nft -f "$d/nft"; rm -rf "$d"'`
+sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-t1; echo $$ > "$d/pid"; sleep 60; nft -f "$d/nft"; rm -rf "$d"'`
 	if got := joined(r.Arm); got != want {
 		t.Errorf("arm:\n%s\nwant:\n%s", got, want)
 	}

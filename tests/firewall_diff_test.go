@@ -1,0 +1,290 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"remedy/lua/firewall"
+	"remedy/tests/lab/labkit"
+)
+
+// diffProbes are the ports the differential test sends to; the rulesets
+// below and the generated ones talk about them.
+var diffProbes = []struct {
+	proto string
+	port  int
+}{
+	{"tcp", 22}, {"tcp", 2222}, {"tcp", 3306}, {"tcp", 7001}, {"tcp", 7003}, {"tcp", 8080}, {"tcp", 8081},
+	{"tcp", 8443}, {"tcp", 9000}, {"tcp", 33001},
+	{"udp", 161}, {"udp", 162}, {"udp", 5000}, {"udp", 7000}, {"udp", 9999}, {"udp", 33001},
+	{"udp", 33005}, {"udp", 33009}, {"udp", 33010}, {"udp", 33011}, {"udp", 55001},
+}
+
+// diffTally counts how the engine's verdicts compare with real packets.
+type diffTally struct {
+	mu                       sync.Mutex
+	agree, disagree, unknown int
+}
+
+func (d *diffTally) add(t *testing.T, what string, predicted firewall.Result, observed string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case predicted.Verdict == firewall.VerdictUnknown:
+		d.unknown++
+	case predicted.Verdict == observed:
+		d.agree++
+	default:
+		d.disagree++
+		t.Errorf("%s: engine says %s (%s), the packet was %s", what, predicted.Verdict, predicted.Reason, observed)
+	}
+}
+
+// TestFirewallOnLab runs the firewall work against real hosts: the
+// differential test of the verdict engine, then the module's changes.
+func TestFirewallOnLab(t *testing.T) {
+	lab := labkit.New(t, labkit.Options{Hosts: 6,
+		Profiles: []string{"nftables", "iptables-legacy", "iptables-nft", "firewalld", "ufw", "none+egress"}})
+	t.Run("differential", func(t *testing.T) { differential(t, lab) })
+	t.Run("module", func(t *testing.T) { moduleOnLab(t, lab) })
+}
+
+func differential(t *testing.T, lab *labkit.Lab) {
+	src := controllerAddr(t, lab.Hosts[0].Addr)
+	tally := &diffTally{}
+	for _, h := range lab.Hosts {
+		// Linux sends at most 6 ICMP errors in a burst to one peer: lift
+		// the limit, or a reject looks like a drop.
+		labSh(t, lab, h.Name, "sysctl -qw net.ipv4.icmp_ratelimit=0")
+	}
+	for _, h := range lab.Hosts[:5] {
+		compareHost(t, lab, h, src, h.Profile+" profile", tally)
+	}
+	nft, legacy := lab.Hosts[5], lab.Hosts[1]
+	defer func() {
+		labSh(t, lab, nft.Name, "nft -f /etc/nftables.conf")
+		labSh(t, lab, legacy.Name, "iptables-legacy -t raw -F && iptables-legacy-restore < /etc/iptables/rules.v4")
+	}()
+	loadRules(t, lab, legacy, "iptables-legacy-restore", "../lua/firewall/testdata/iptables/generated.rules")
+	compareHost(t, lab, legacy, src, "iptables generated", tally)
+	loadRules(t, lab, nft, "nft -f -", "../lua/firewall/testdata/nftables/generated.nft")
+	compareHost(t, lab, nft, src, "nftables generated", tally)
+	r := rand.New(rand.NewPCG(7, 11))
+	for i := range 24 {
+		ruleset := randomRuleset(r, src)
+		labSh(t, lab, nft.Name, "nft -f - <<'EOF'\n"+ruleset+"EOF\n")
+		compareHost(t, lab, nft, src, fmt.Sprintf("random ruleset %d:\n%s", i, ruleset), tally)
+	}
+	total := tally.agree + tally.disagree + tally.unknown
+	t.Logf("differential: %d probes; %d decided and agree, %d disagree, %d unknown (%.1f%%)",
+		total, tally.agree, tally.disagree, tally.unknown, 100*float64(tally.unknown)/float64(total))
+}
+
+// compareHost reads h's ruleset, then sends every probe from the
+// controller to a listener on h and compares.
+func compareHost(t *testing.T, lab *labkit.Lab, h labkit.Host, src netip.Addr, what string, tally *diffTally) {
+	rs := readLabRuleset(t, lab, h)
+	var stops []func()
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	for _, p := range diffProbes {
+		if p.proto == "tcp" && p.port == 22 {
+			continue // sshd listens there
+		}
+		stop, err := lab.Listen(h.Name, p.proto, p.port)
+		if err != nil {
+			t.Fatalf("%s: listen %s/%d: %v", h.Name, p.proto, p.port, err)
+		}
+		stops = append(stops, stop)
+	}
+	var wg sync.WaitGroup
+	for _, p := range diffProbes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pkt := firewall.Packet{Dir: "in", Proto: p.proto, Port: p.port, Src: src,
+				Dst: netip.MustParseAddr(h.Addr), Iif: "eth0"}
+			observed := observe(lab.Reach(h.Addr, p.proto, p.port, 700*time.Millisecond))
+			tally.add(t, fmt.Sprintf("%s, %s/%d", what, p.proto, p.port), firewall.Verdict(rs, pkt), observed)
+		}()
+	}
+	wg.Wait()
+}
+
+// observe maps what a real packet met to a verdict: an answer is an
+// accept, silence a drop, an ICMP error or a reset a reject.
+func observe(err error) string {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return firewall.VerdictAccept
+	case errors.As(err, &ne) && ne.Timeout():
+		return firewall.VerdictDrop
+	}
+	return firewall.VerdictReject
+}
+
+// readLabRuleset reads a host's rules as the firewall module does: nft's
+// JSON, with iptables-save's exact tables merged over it.
+func readLabRuleset(t *testing.T, lab *labkit.Lab, h labkit.Host) *firewall.Ruleset {
+	t.Helper()
+	rs, err := firewall.ReadNft([]byte(labSh(t, lab, h.Name, "nft -j list ruleset")))
+	if err != nil {
+		t.Fatalf("%s: %v", h.Name, err)
+	}
+	save := map[string]string{"iptables-legacy": "iptables-legacy-save", "iptables-nft": "iptables-nft-save", "ufw": "iptables-save"}[h.Profile]
+	if save == "" {
+		return rs
+	}
+	for fam, cmd := range map[string]string{"ip": save, "ip6": strings.Replace(save, "iptables", "ip6tables", 1)} {
+		saved, err := firewall.ReadIptablesSave([]byte(labSh(t, lab, h.Name, cmd)), fam)
+		if err != nil {
+			t.Fatalf("%s: %v", h.Name, err)
+		}
+		rs = firewall.Merge(rs, saved)
+	}
+	return rs
+}
+
+func loadRules(t *testing.T, lab *labkit.Lab, h labkit.Host, loader, file string) {
+	t.Helper()
+	b, err := exec.Command("cat", file).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labSh(t, lab, h.Name, loader+" <<'EOF'\n"+string(b)+"EOF\n")
+}
+
+func labSh(t *testing.T, lab *labkit.Lab, host, script string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := lab.Exec(ctx, host, "sh", "-c", script)
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", host, err, out)
+	}
+	return string(out)
+}
+
+// controllerAddr is the address the machine sends from to reach addr.
+func controllerAddr(t *testing.T, addr string) netip.Addr {
+	t.Helper()
+	out, err := exec.Command("ip", "route", "get", addr).Output()
+	if err != nil {
+		t.Fatalf("ip route get %s: %v", addr, err)
+	}
+	f := strings.Fields(string(out))
+	for i := range f[:len(f)-1] {
+		if f[i] == "src" {
+			return netip.MustParseAddr(f[i+1])
+		}
+	}
+	t.Fatalf("ip route get %s: no src in %q", addr, out)
+	return netip.Addr{}
+}
+
+// randomRuleset writes an nftables ruleset over the probe ports: ranges,
+// anonymous and named sets, jumps and gotos into user chains with return,
+// a second base chain on input at another priority, ct state, reject and
+// drop, and now and then a match the model cannot read (a mark).
+func randomRuleset(r *rand.Rand, src netip.Addr) string {
+	g := &gen{r: r, src: src}
+	var b strings.Builder
+	b.WriteString("flush ruleset\ntable inet gen {\n")
+	fmt.Fprintf(&b, "\tset ports { type inet_service; flags interval; elements = { %s } }\n", g.portList())
+	fmt.Fprintf(&b, "\tset peers { type ipv4_addr; flags interval; elements = { %s } }\n", g.peer())
+	for _, c := range []string{"u1", "u2"} {
+		fmt.Fprintf(&b, "\tchain %s {\n%s\t}\n", c, g.rules(2+r.IntN(3), true))
+	}
+	fmt.Fprintf(&b, "\tchain input {\n\t\ttype filter hook input priority 0; policy %s;\n\t\tct state established,related accept\n%s\t}\n}\n",
+		g.pick("accept", "drop"), g.rules(3+r.IntN(5), false))
+	if r.IntN(2) == 0 {
+		g.foreign = true // another table: no sets or chains of gen to name
+		fmt.Fprintf(&b, "table ip gen2 {\n\tchain early {\n\t\ttype filter hook input priority %s; policy accept;\n%s\t}\n}\n",
+			g.pick(-10, 10), g.rules(1+r.IntN(3), false))
+	}
+	return b.String()
+}
+
+type gen struct {
+	r       *rand.Rand
+	src     netip.Addr
+	foreign bool
+}
+
+func (g *gen) pick(vs ...any) string { return fmt.Sprint(vs[g.r.IntN(len(vs))]) }
+
+func (g *gen) port() int { return diffProbes[g.r.IntN(len(diffProbes))].port }
+
+func (g *gen) portList() string {
+	lo := g.port()
+	return fmt.Sprintf("%d-%d", lo, lo+g.r.IntN(12))
+}
+
+func (g *gen) portRange() string {
+	a, b := g.port(), g.port()
+	return fmt.Sprintf("%d-%d", min(a, b), max(a, b)+1)
+}
+
+// peer is a prefix that holds the controller or one that does not.
+func (g *gen) peer() string {
+	if g.r.IntN(2) == 0 {
+		return netip.PrefixFrom(g.src, 24).Masked().String()
+	}
+	return "203.0.113.0/24"
+}
+
+func (g *gen) rules(n int, user bool) string {
+	var b strings.Builder
+	for range n {
+		fmt.Fprintf(&b, "\t\t%s %s\n", g.matches(), g.action(user))
+	}
+	return b.String()
+}
+
+func (g *gen) matches() string {
+	proto := g.pick("tcp", "udp")
+	ports := []any{fmt.Sprint(g.port()), g.portRange(), fmt.Sprintf("{ %d, %d }", g.port(), g.port())}
+	if !g.foreign {
+		ports = append(ports, "@ports")
+	}
+	m := []string{proto + " dport " + g.pick(ports...)}
+	switch g.r.IntN(8) {
+	case 0:
+		if !g.foreign {
+			m = append(m, "ip saddr @peers")
+		}
+	case 1:
+		m = append(m, "ip saddr "+g.peer())
+	case 2:
+		m = append(m, "ct state "+g.pick("new", "established"))
+	case 3:
+		m = append(m, "iifname "+g.pick(`"eth0"`, `"lo"`))
+	case 4:
+		m = append(m, "meta mark 0x2a")
+	}
+	return strings.Join(m, " ")
+}
+
+func (g *gen) action(user bool) string {
+	actions := []any{"accept", "drop", "reject", "counter"}
+	switch {
+	case user:
+		actions = append(actions, "return")
+	case !g.foreign:
+		actions = append(actions, "jump u1", "goto u2")
+	}
+	return g.pick(actions...)
+}

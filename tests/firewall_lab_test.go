@@ -1,0 +1,152 @@
+package tests
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"remedy/lua/firewall"
+	"remedy/tests/lab/labkit"
+)
+
+// reboots simulates a boot per profile: flush what is live, then load
+// what the distribution's service would load.
+var reboots = map[string]string{
+	"nftables":        "nft flush ruleset && nft -f /etc/nftables.conf",
+	"none":            "nft flush ruleset && nft -f /etc/nftables.conf",
+	"iptables-legacy": "iptables-legacy -F && iptables-legacy-restore < /etc/iptables/rules.v4",
+	"iptables-nft":    "iptables-nft -F && iptables-nft-restore < /etc/iptables/rules.v4",
+	"ufw":             "ufw disable >/dev/null && ufw --force enable >/dev/null",
+	"firewalld":       "firewall-cmd --complete-reload >/dev/null",
+}
+
+const allowFASP = `return { tasks = {
+  { name = "fasp", run = function() firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" } end },
+} }`
+
+const removeFASP = `return { tasks = {
+  { name = "unfasp", run = function() firewall.remove { comment = "remedy: fasp" } end },
+} }`
+
+const allowALEE = `return { tasks = {
+  { name = "alee", run = function(v)
+      if v.lab_egress then firewall.allow_domain { domain = "api.ibmaspera.com", refresh = 60 } end
+    end },
+} }`
+
+func moduleOnLab(t *testing.T, lab *labkit.Lab) {
+	l := &luaLab{lab: lab, bin: luaBuildRemedy(t), home: t.TempDir()}
+	t.Run("allow twice, then a reboot", func(t *testing.T) { allowTwice(t, l) })
+	t.Run("remove", func(t *testing.T) { removeFasp(t, l) })
+	t.Run("allow_domain follows the name", func(t *testing.T) { allowDomain(t, l) })
+	t.Run("a cutting change is reverted", func(t *testing.T) { revertFires(t, lab) })
+}
+
+func allowTwice(t *testing.T, l *luaLab) {
+	pb := l.playbook(t, allowFASP)
+	first, code := l.remedy(t, "run", pb)
+	second, code2 := l.remedy(t, "run", pb)
+	if code != 0 || code2 != 0 {
+		t.Fatalf("exit codes %d, %d: %+v", code, code2, first)
+	}
+	for _, h := range l.lab.Hosts {
+		want := "fasp=changed"
+		if h.Profile == "none" {
+			want = "fasp=ok" // its input accepts everything
+		}
+		if got := first.statuses(h.Name); got != want {
+			t.Errorf("%s (%s): first run %s, want %s", h.Name, h.Profile, got, want)
+		}
+		if got := second.statuses(h.Name); got != "fasp=ok" {
+			t.Errorf("%s (%s): second run %s, want fasp=ok", h.Name, h.Profile, got)
+		}
+		assertReach(t, l.lab, h, "udp", 33001, firewall.VerdictAccept)
+		labSh(t, l.lab, h.Name, reboots[h.Profile])
+		assertReach(t, l.lab, h, "udp", 33001, firewall.VerdictAccept)
+	}
+}
+
+func removeFasp(t *testing.T, l *luaLab) {
+	doc, code := l.remedy(t, "run", l.playbook(t, removeFASP))
+	if code != 0 {
+		t.Fatalf("exit code %d: %+v", code, doc)
+	}
+	for _, h := range l.lab.Hosts {
+		if h.Profile == "none" {
+			continue
+		}
+		if got := doc.statuses(h.Name); got != "unfasp=changed" {
+			t.Errorf("%s (%s): %s, want unfasp=changed", h.Name, h.Profile, got)
+		}
+		observed := map[string]string{"nftables": firewall.VerdictDrop, "ufw": firewall.VerdictDrop}[h.Profile]
+		if observed == "" {
+			observed = firewall.VerdictReject
+		}
+		assertReach(t, l.lab, h, "udp", 33001, observed)
+	}
+}
+
+func allowDomain(t *testing.T, l *luaLab) {
+	var egress labkit.Host
+	for _, h := range l.lab.Hosts {
+		if h.Egress {
+			egress = h
+		}
+	}
+	connect := "timeout 3 bash -c 'exec 3<>/dev/tcp/api.ibmaspera.com/443'"
+	if _, err := l.lab.Exec(context.Background(), egress.Name, "sh", "-c", connect); err == nil {
+		t.Fatal("before: the licensing stand-in is reachable from the egress-restricted host")
+	}
+	doc, code := l.remedy(t, "run", l.playbook(t, allowALEE))
+	if code != 0 || doc.statuses(egress.Name) != "alee=changed" {
+		t.Fatalf("allow_domain: exit %d, %s: %+v", code, doc.statuses(egress.Name), doc)
+	}
+	labSh(t, l.lab, egress.Name, connect)
+	again, _ := l.remedy(t, "run", l.playbook(t, allowALEE))
+	if got := again.statuses(egress.Name); got != "alee=ok" {
+		t.Errorf("second allow_domain: %s, want alee=ok", got)
+	}
+	if _, err := l.lab.RepointLicense(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// One tick of the refresh job, rather than waiting out its minute.
+	labSh(t, l.lab, egress.Name, "/usr/local/sbin/remedy-domain-api-ibmaspera-com")
+	labSh(t, l.lab, egress.Name, connect)
+}
+
+// revertFires arms a revert on the nftables host, cuts SSH off, and waits
+// for the host to restore it.
+func revertFires(t *testing.T, lab *labkit.Lab) {
+	h := lab.Hosts[0]
+	r, err := firewall.PlanRevert(firewall.System{Backend: firewall.Nftables}, "labtest", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range r.Arm {
+		if out, err := lab.Exec(context.Background(), h.Name, c...); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+	}
+	labSh(t, lab, h.Name, "nft insert rule inet filter input tcp dport 22 drop")
+	assertReach(t, lab, h, "tcp", 22, firewall.VerdictDrop)
+	time.Sleep(3 * time.Second)
+	assertReach(t, lab, h, "tcp", 22, firewall.VerdictAccept)
+	if out := labSh(t, lab, h.Name, "nft list chain inet filter input"); strings.Contains(out, "tcp dport 22 drop") {
+		t.Errorf("after the revert:\n%s", out)
+	}
+}
+
+func assertReach(t *testing.T, lab *labkit.Lab, h labkit.Host, proto string, port int, want string) {
+	t.Helper()
+	if !(proto == "tcp" && port == 22) {
+		stop, err := lab.Listen(h.Name, proto, port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+	}
+	if got := observe(lab.Reach(h.Addr, proto, port, time.Second)); got != want {
+		t.Errorf("%s (%s): %s/%d is %s, want %s", h.Name, h.Profile, proto, port, got, want)
+	}
+}
