@@ -32,31 +32,34 @@ function policy.join(list)
   return table.concat(parts, ", ")
 end
 
---- Parses `sshd -T` output: lower-case keyword -> value. A keyword sshd
---- prints more than once (port, listenaddress) keeps its first value in the
---- table and every value, in order, in all[keyword].
+--- Parses `ss -H -l -n -t -u` output into listening sockets,
+--- {proto = "tcp"|"udp", addr = "0.0.0.0"|"::"|"*"|..., port = 22}.
 ---@param text string
----@return table<string, string> first, table<string, string[]> all
-function policy.parse_sshd_t(text)
-  local first, all = {}, {}
+---@return {proto: string, addr: string, port: integer}[]
+function policy.parse_ss(text)
+  local out = {}
   for line in text:gmatch("[^\n]+") do
-    local key, value = line:match("^(%S+)%s+(.*)$")
-    if key then
-      key = key:lower()
-      if first[key] == nil then first[key] = value end
-      all[key] = all[key] or {}
-      table.insert(all[key], value)
+    local proto, addr, port = line:match("^(%a+)%s+%S+%s+%d+%s+%d+%s+(%S+):(%d+)%s")
+    if proto then
+      addr = addr:gsub("^%[", ""):gsub("%]$", "")
+      table.insert(out, { proto = proto, addr = addr, port = tonumber(port) })
     end
   end
-  return first, all
+  return out
 end
 
---- The effective sshd configuration on the host, as sshd itself computes
---- it (`sshd -T`: Include files and defaults resolved, first occurrence
---- wins). Call it inside a task or check.
----@return table<string, string> first, table<string, string[]> all
-function policy.sshd_effective()
-  return policy.parse_sshd_t(cmd.query({ "sshd", "-T" }).stdout)
+--- Whether a listening address only takes connections from the host itself.
+---@param addr string
+---@return boolean
+function policy.loopback(addr)
+  return addr:match("^127%.") ~= nil or addr == "::1"
+end
+
+--- The TCP and UDP sockets listening on the host, from ss. Call it inside
+--- a task or check.
+---@return {proto: string, addr: string, port: integer}[]
+function policy.listening()
+  return policy.parse_ss(cmd.query({ "ss", "-H", "-l", "-n", "-t", "-u" }).stdout)
 end
 
 return policy

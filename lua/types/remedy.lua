@@ -57,6 +57,25 @@
 ---@field diff string unified diff of the content, empty when only mode or owner changed
 ---@field backup string? the backup's path
 
+--- The fate of a probe packet.
+---@class remedy.FirewallVerdict
+---@field verdict "accept"|"drop"|"reject"|"unknown"
+---@field chain string the deciding chain, "inet filter input"
+---@field rule string the deciding rule; "" when the chain's policy decides
+---@field reason string why, including what an unknown verdict depends on
+
+--- What a firewall change did, or would do in check mode.
+---@class remedy.FirewallChange
+---@field changed boolean
+---@field commands string[] the commands run, or that would run
+---@field before string the verdict that made the change necessary
+
+--- The host's packet filter.
+---@class remedy.FirewallRules
+---@field backend string Facts.Firewall
+---@field why string Facts.FirewallWhy
+---@field chains {table: string, name: string, hook: string, priority: integer, policy: string, rules: string[]}[]
+
 --- Facts gathered in one round trip before the playbook runs.
 ---@class remedy.Facts
 ---@field os_id string ID= in /etc/os-release, e.g. "debian"
@@ -76,6 +95,25 @@
 ---@field ok boolean connected (TCP) or got a reply (UDP)
 ---@field via string the tool used: "bash", "nc", "curl", or "none" when none exists
 ---@field err string what went wrong, when not ok
+
+--- What sshd listens on.
+---@class remedy.SSHPorts
+---@field configured integer[] ports of the sockets the configuration asks for
+---@field listening remedy.SSHListener[] sockets held by sshd (or by systemd for ssh.socket)
+
+--- A listening socket.
+---@class remedy.SSHListener
+---@field addr string "0.0.0.0", "::", "*" for dual-stack
+---@field port integer
+---@field process string the owning process's name
+---@field pid integer
+
+--- What move_port did, or would do in check mode.
+---@class remedy.SSHMove
+---@field changed boolean
+---@field from integer[] the ports before
+---@field ports integer[] the ports after
+---@field inventory string the inventory change to make, e.g. "ansible_port=33001"; "" when unchanged
 
 --- Fails the task or check, at this line, when cond is false or nil. In a check, the message becomes the finding.
 ---@param cond any the condition that must hold
@@ -144,6 +182,38 @@ function file.write(opts) end
 ---@return remedy.FileChange res
 function file.line(opts) end
 
+--- Reads the host firewall (nftables, iptables legacy or nft, firewalld, ufw),
+--- says whether a packet would pass and which rule decides, and opens flows
+--- with the narrowest change through the tool that governs (Facts.Firewall).
+--- Every rule it adds carries a comment starting "remedy:". A change on the
+--- input path is made under a timed revert armed on the host, disarmed only
+--- after a fresh SSH connection succeeds.
+firewall = {}
+
+--- Returns the backend that governs, why, and every base and regular chain with its rules.
+---@return remedy.FirewallRules rs
+function firewall.rules() end
+
+--- Evaluates the probe as the kernel would: every base chain of the hooks it crosses, in priority order. "unknown" when a rule the model cannot read could decide.
+---@param probe {dir: "in"|"out", proto: string, port: integer, src?: string, dst?: string} a new connection's first packet
+---@return remedy.FirewallVerdict v
+function firewall.verdict(probe) end
+
+--- Makes the flow pass: nothing when it already does, else an accept rule before each rule or policy that stops it, persisted. Fails when the flow still does not pass afterwards.
+---@param flow {dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string} port or range ("33001-33010"); src limits an inbound flow, dst an outbound one
+---@return remedy.FirewallChange res
+function firewall.allow(flow) end
+
+--- Removes the rules remedy added under a comment, and persists the result.
+---@param opts {comment: string} removes every rule whose comment starts with this ("remedy: ..." )
+---@return remedy.FirewallChange res
+function firewall.remove(opts) end
+
+--- Lets the host reach a domain whose addresses change: sets of its addresses a rule accepts, DNS let out if blocked, and a job re-resolving it. Checks that it resolves, the set holds it and a connection succeeds.
+---@param opts {domain: string, proto?: "tcp"|"udp", port?: integer, dir?: "out", refresh?: integer} proto tcp and port 443 by default; refresh in seconds, default the record's TTL (60-3600) or 300
+---@return remedy.FirewallChange res
+function firewall.allow_domain(opts) end
+
 --- The host the playbook is running on.
 ---@class remedy.module.host
 ---@field name string the host's inventory name
@@ -201,4 +271,29 @@ function service.restart(svc) end
 ---@param svc string|{name: string, pidfile?: string, signal?: string} a service name, or a table; pidfile (default /run/NAME.pid) and signal (default "HUP") are used where there is no init system
 ---@return boolean enabled starts at boot; without an init system: the pid file names a live process
 function service.enabled(svc) end
+
+--- Reads the OpenSSH server's effective configuration and ports, and moves
+--- SSH to a new port without locking anyone out: the firewall is opened and
+--- the new port added next to the old one first; the old port goes only after
+--- the controller has logged in on the new one over a fresh connection.
+sshd = {}
+
+--- Returns the effective configuration (sshd -T). Runs in check mode too.
+---@return table<string, string|string[]> cfg lower-case keys; list-valued keywords (port, listenaddress, hostkey, acceptenv, ...) as lists
+function sshd.config() end
+
+--- Returns the ports sshd is configured for and the sockets it listens on (ss). Runs in check mode too.
+---@return remedy.SSHPorts ports
+function sshd.ports() end
+
+--- Moves sshd to port to: plans from the real config files (Include'd
+--- drop-ins too), opens the port in the firewall, labels it for SELinux,
+--- writes the old and new ports (and the ssh.socket drop-in), validates with
+--- sshd -t, reloads, dials the new port from the controller, and only then
+--- removes the old ports and moves the connection. Any failure restores the
+--- files, reloads and confirms the old port answers. Check mode shows the
+--- plan: diffs, firewall and SELinux steps.
+---@param opts {to: integer, keep_22?: boolean} keep_22 keeps the current ports next to the new one
+---@return remedy.SSHMove res
+function sshd.move_port(opts) end
 

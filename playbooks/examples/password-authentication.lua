@@ -2,8 +2,6 @@
 --
 -- One table drives both the fixes and the checks, so they cannot drift
 -- apart: add a row to enforce one more sshd keyword.
-local policy = require("policy")
-
 local wanted = {
   { keyword = "PasswordAuthentication", value = "no" },
   { keyword = "KbdInteractiveAuthentication", value = "no" },
@@ -32,7 +30,7 @@ for _, w in ipairs(wanted) do
     severity = "high",
     tags = { "ssh" },
     run = function()
-      local got = policy.sshd_effective()[w.keyword:lower()]
+      local got = sshd.config()[w.keyword:lower()]
       expect(got == w.value, "%s is %s, policy says %s", w.keyword, got, w.value)
       return line
     end,

@@ -1,11 +1,10 @@
 -- Site policy: nobody logs in to sshd as root.
 --
 -- The task fixes sshd_config; the check reads what sshd really does
--- (sshd -T), which also sees Include files and defaults. An audit
+-- (sshd.config(), from sshd -T), which also sees Include files and
+-- defaults. An audit
 -- (remedy audit examples/permit-root-login) runs both read-only: the task
 -- reports the diff it would apply, the check reports the finding.
-local policy = require("policy")
-
 ---@type remedy.Playbook
 return {
   name = "PermitRootLogin no",
@@ -15,10 +14,23 @@ return {
     sshd_service = "ssh", -- "sshd" on Red Hat and SUSE
   },
   tasks = {
+    -- Never lock the operator out: if remedy itself logs in as root, this
+    -- policy would shut it out of the host. Say so (without stopping the
+    -- run, so the check still reports) and leave sshd_config alone.
+    {
+      name = "remedy does not log in as root",
+      tags = { "ssh" },
+      ignore_errors = true,
+      run = function()
+        expect(host.facts.user ~= "root",
+          "connected as root: PermitRootLogin no would lock remedy out; connect as another user with become (-b)")
+      end,
+    },
     {
       name = "sshd_config says PermitRootLogin no",
       tags = { "ssh" },
       notify = "reload sshd",
+      when = function() return host.facts.user ~= "root" end,
       run = function(v)
         -- sshd takes the first occurrence of a keyword, so the line goes
         -- first: before any Include or Match block could override it.
@@ -46,7 +58,7 @@ return {
       severity = "high",
       tags = { "ssh" },
       run = function()
-        local cfg = policy.sshd_effective()
+        local cfg = sshd.config()
         expect(cfg.permitrootlogin == "no", "PermitRootLogin is %s, policy says no", cfg.permitrootlogin)
         return "PermitRootLogin no"
       end,
