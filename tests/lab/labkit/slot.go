@@ -49,8 +49,23 @@ func reclaimOrphans() error {
 }
 
 // reclaim takes down what an orphaned lab left in slot n, and its files
-// when its state is known.
+// when its state is known. A lock file makes sure that of several Ups
+// finding the same orphan at once, one takes it down and the others leave
+// it alone; the slot stays taken until it is clean.
 func reclaim(n int, st *state) error {
+	lock := slotFile(n) + ".reclaim"
+	f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("lock lab slot %d: %w", n, err)
+	}
+	f.Close()
+	defer func() {
+		os.Remove(lock)
+		os.Remove(runDir) // fails, as it should, while another lab holds a slot
+	}()
 	if err := removeSlot(n); err != nil {
 		return err
 	}
