@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -17,7 +18,8 @@ type Conn struct {
 	BecomeUser     string // empty means root
 	BecomePassword string // ansible_become_password (ansible_become_pass, ansible_sudo_pass)
 	// ProxyJump lists the jump hosts, first hop first, each "[user@]host[:port]",
-	// from -J or -o ProxyJump= in ansible_ssh_common_args.
+	// from -J, -o ProxyJump= or -o ProxyCommand="ssh -W %h:%p host" in
+	// ansible_ssh_common_args.
 	ProxyJump []string
 }
 
@@ -140,6 +142,10 @@ func (o *sshOptions) apply(flag, val string) {
 			o.user = firstNonEmpty(o.user, strings.TrimSpace(v))
 		case "proxyjump":
 			o.setJumps(strings.TrimSpace(v))
+		case "proxycommand":
+			if o.jumps == nil {
+				o.jumps = proxyCommandHops(strings.TrimSpace(v))
+			}
 		}
 	}
 }
@@ -153,6 +159,64 @@ func (o *sshOptions) setJumps(val string) {
 			o.jumps = append(o.jumps, hop)
 		}
 	}
+}
+
+// sshFlagsWithArg are the ssh options that take an argument.
+const sshFlagsWithArg = "BbcDEeFIiJLlmOoPpQRSWw"
+
+// proxyCommandHops reads the ProxyJump equivalent of a ProxyCommand of the
+// form "ssh [options] -W %h:%p [user@]host", the usual bastion idiom before
+// ProxyJump (and what remedy's lab writes); any other command gives no hops.
+func proxyCommandHops(command string) []string {
+	words, err := shlexSplit(command)
+	if err != nil || len(words) == 0 || path.Base(words[0]) != "ssh" {
+		return nil
+	}
+	var inner sshOptions
+	forward, dest := "", ""
+	for i := 1; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case dest != "":
+			// A remote command after the host: not a plain jump.
+			return nil
+		case len(w) >= 2 && w[0] == '-' && strings.IndexByte(sshFlagsWithArg, w[1]) >= 0:
+			flag, val := w[:2], w[2:]
+			if val == "" && i+1 < len(words) {
+				i++
+				val = words[i]
+			}
+			if flag == "-W" {
+				forward = val
+			}
+			inner.apply(flag, val)
+		case strings.HasPrefix(w, "-"):
+		default:
+			dest = w
+		}
+	}
+	if dest == "" || (forward != "%h:%p" && forward != "[%h]:%p") {
+		return nil
+	}
+	return append(inner.jumps, jumpHop(dest, inner.user, inner.port))
+}
+
+// jumpHop writes a hop as ProxyJump has it: [user@]host[:port].
+func jumpHop(dest, user, port string) string {
+	dest = strings.TrimPrefix(dest, "ssh://")
+	if at := strings.LastIndex(dest, "@"); at >= 0 {
+		user, dest = dest[:at], dest[at+1:]
+	}
+	if port != "" {
+		if strings.Contains(dest, ":") {
+			dest = "[" + dest + "]"
+		}
+		dest += ":" + port
+	}
+	if user != "" {
+		dest = user + "@" + dest
+	}
+	return dest
 }
 
 func firstNonEmpty(a, b string) string {

@@ -31,6 +31,14 @@ func TestConn(t *testing.T) {
 			Conn{Addr: "h", Port: 2022, User: "bob"}},
 		{"first ssh option wins", map[string]any{"ansible_ssh_common_args": "-o Port=2301 -o Port=2302 -J a -J b"},
 			Conn{Addr: "h", Port: 2301, ProxyJump: []string{"a"}}},
+		{"ProxyCommand ssh -W", map[string]any{"ansible_ssh_common_args": `-F /dev/null -o UserKnownHostsFile=/lab/known_hosts -o ProxyCommand="ssh -F /dev/null -o StrictHostKeyChecking=yes -i /lab/key -W %h:%p root@198.18.0.10"`},
+			Conn{Addr: "h", Port: 22, ProxyJump: []string{"root@198.18.0.10"}}},
+		{"ProxyCommand with port, user and its own jump", map[string]any{"ansible_ssh_common_args": `-o 'ProxyCommand=ssh -q -J j0 -p 2222 -l ops -W %h:%p bastion'`},
+			Conn{Addr: "h", Port: 22, ProxyJump: []string{"j0", "ops@bastion:2222"}}},
+		{"ProxyCommand not a jump", map[string]any{"ansible_ssh_common_args": `-o ProxyCommand="nc -X 5 -x proxy:1080 %h %p"`}, Conn{Addr: "h", Port: 22}},
+		{"ProxyCommand remote command", map[string]any{"ansible_ssh_common_args": `-o ProxyCommand="ssh bastion nc %h %p"`}, Conn{Addr: "h", Port: 22}},
+		{"ProxyJump before ProxyCommand", map[string]any{"ansible_ssh_common_args": `-J first -o ProxyCommand="ssh -W %h:%p second"`},
+			Conn{Addr: "h", Port: 22, ProxyJump: []string{"first"}}},
 		{"ProxyJump none", map[string]any{"ansible_ssh_common_args": "-o ProxyJump=none"}, Conn{Addr: "h", Port: 22}},
 		{"become false", map[string]any{"ansible_become": "no"}, Conn{Addr: "h", Port: 22}},
 	}
@@ -65,5 +73,23 @@ func TestMaskedOutput(t *testing.T) {
 	}
 	if h.Vars["ansible_password"] != "s3cret" || h.Conn().Password != "s3cret" {
 		t.Error("masking must not change the variables the runner uses")
+	}
+}
+
+// TestLabInventoryConn reads the inventory remedy's lab writes: hidden hosts
+// are reached through the first host.
+func TestLabInventoryConn(t *testing.T) {
+	inv, err := Load([]string{"testdata/oracle/lab/inventory.ini"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Conn{
+		"h1":      {Addr: "198.18.0.10", Port: 22, User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519"},
+		"hidden1": {Addr: "198.18.2.10", Port: 22, User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519", ProxyJump: []string{"root@198.18.0.10"}},
+	}
+	for name, w := range want {
+		if got := inv.hosts[name].Conn(); !reflect.DeepEqual(got, w) {
+			t.Errorf("%s: Conn() = %+v, want %+v", name, got, w)
+		}
 	}
 }

@@ -32,6 +32,7 @@ var oracleCases = []struct {
 	{"multi", []string{"multi/a.ini", "multi/b.yml", "extra1,[::1]:2022,extra2:2200,m-web2:99"}, false},
 	{"values", []string{"values/hosts.ini"}, true},
 	{"sources", []string{"sources/one/hosts.ini", "sources/two/hosts.yml"}, false},
+	{"lab", []string{"lab/inventory.ini"}, false},
 }
 
 const oracleDir = "testdata/oracle"
