@@ -3,8 +3,6 @@ package lua
 import (
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -96,7 +94,7 @@ func sshdConfig(e *Env, L *glua.LState) int {
 }
 
 func sshdPorts(e *Env, L *glua.LState) int {
-	configured, owners, err := configuredPorts(e)
+	configured, err := configuredPorts(e)
 	if err != nil {
 		e.Fail(err)
 	}
@@ -104,47 +102,41 @@ func sshdPorts(e *Env, L *glua.LState) int {
 	if err != nil {
 		e.Fail(err)
 	}
+	var socketPorts []int
+	if e.Facts().SSHSocket {
+		socketPorts = configured
+	}
 	var listening []any
-	for _, l := range ls {
-		for _, p := range l.Procs {
-			if slices.Contains(owners, p.Name) && (p.Name == "sshd" || slices.Contains(configured, l.Port)) {
-				listening = append(listening, map[string]any{"addr": l.Addr, "port": l.Port, "process": p.Name, "pid": p.PID})
-				break
-			}
+	for _, l := range sshd.SSHD(ls, socketPorts) {
+		p := l.Procs[0]
+		if i := slices.IndexFunc(l.Procs, func(p sshd.Proc) bool { return p.Name == "sshd" }); i >= 0 {
+			p = l.Procs[i]
 		}
+		listening = append(listening, map[string]any{"addr": l.Addr, "port": l.Port, "process": p.Name, "pid": p.PID})
 	}
 	L.Push(toLua(L, map[string]any{"configured": intsToAny(configured), "listening": listening}))
 	return 1
 }
 
-// configuredPorts returns the ports sshd's configuration asks for and the
-// processes that hold such sockets: sshd, or systemd for ssh.socket, whose
-// ListenStream= then decides the ports.
-func configuredPorts(e *Env) ([]int, []string, error) {
-	if e.Facts().SSHSocket {
-		streams, err := socketStreams(e)
-		var ports []int
-		for _, s := range streams {
-			if p, ok := sshd.StreamPort(s); ok {
-				ports = appendMissingInt(ports, p)
-			}
+// configuredPorts returns the ports sshd's configuration asks for; with
+// socket activation ssh.socket's ListenStream= decides them.
+func configuredPorts(e *Env) ([]int, error) {
+	if !e.Facts().SSHSocket {
+		cfg, err := effectiveConfig(e)
+		if err != nil {
+			return nil, err
 		}
-		return ports, []string{"systemd", "sshd"}, err
+		return cfg.ListenPorts(), nil
 	}
-	cfg, err := effectiveConfig(e)
-	if err != nil {
-		return nil, nil, err
-	}
+	streams, err := socketStreams(e)
 	var ports []int
-	for _, la := range cfg["listenaddress"] {
-		if i := strings.LastIndexByte(la, ':'); i >= 0 {
-			if p, err := strconv.Atoi(strings.Fields(la[i+1:])[0]); err == nil {
-				ports = appendMissingInt(ports, p)
-			}
+	for _, s := range streams {
+		if p, ok := sshd.StreamPort(s); ok && !slices.Contains(ports, p) {
+			ports = append(ports, p)
 		}
 	}
 	slices.Sort(ports)
-	return ports, []string{"sshd"}, nil
+	return ports, err
 }
 
 func socketStreams(e *Env) ([]string, error) {
@@ -171,13 +163,6 @@ func listeners(e *Env) ([]sshd.Listener, error) {
 		return nil, fmt.Errorf("%s: %w", e.Host().Name(), err)
 	}
 	return ls, nil
-}
-
-func appendMissingInt(s []int, v int) []int {
-	if slices.Contains(s, v) {
-		return s
-	}
-	return append(s, v)
 }
 
 func intsToAny(ports []int) []any {

@@ -1,7 +1,7 @@
 package sshd
 
 import (
-	"strconv"
+	"slices"
 	"strings"
 )
 
@@ -32,14 +32,18 @@ func (c Config) Get(key string) string {
 	return ""
 }
 
-// Ports returns the values of the port keyword that are valid port numbers.
-func (c Config) Ports() []int {
+// ListenPorts returns the sorted ports of the sockets sshd opens: the
+// listenaddress values, which sshd -T prints with their ports resolved
+// ("0.0.0.0:22", "[::]:22", "198.18.0.1:2222 rdomain r1").
+func (c Config) ListenPorts() []int {
 	var ports []int
-	for _, v := range c["port"] {
-		if p, err := strconv.Atoi(v); err == nil {
-			ports = append(ports, p)
+	for _, v := range c["listenaddress"] {
+		la, err := parseListenAddress(strings.Fields(v))
+		if err == nil && la.port != 0 && !slices.Contains(ports, la.port) {
+			ports = append(ports, la.port)
 		}
 	}
+	slices.Sort(ports)
 	return ports
 }
 

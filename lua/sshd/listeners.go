@@ -3,6 +3,7 @@ package sshd
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -69,15 +70,15 @@ func splitLocal(s string) (string, int, error) {
 	return strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]"), port, nil
 }
 
-// SSHD keeps the listeners held by an sshd process.
-func SSHD(ls []Listener) []Listener {
+// SSHD keeps the listeners held by sshd and, for a socket-activated sshd,
+// those systemd holds on one of socketPorts (ssh.socket's ports).
+func SSHD(ls []Listener, socketPorts []int) []Listener {
 	var out []Listener
 	for _, l := range ls {
-		for _, p := range l.Procs {
-			if p.Name == "sshd" {
-				out = append(out, l)
-				break
-			}
+		if slices.ContainsFunc(l.Procs, func(p Proc) bool {
+			return p.Name == "sshd" || p.Name == "systemd" && slices.Contains(socketPorts, l.Port)
+		}) {
+			out = append(out, l)
 		}
 	}
 	return out

@@ -50,8 +50,14 @@ func TestParseEffective(t *testing.T) {
 			t.Errorf("%s: MultiValued(%s) = %v", c.fixture, c.key, !c.multi)
 		}
 	}
-	if got := ParseEffective(readFixture(t, "sshd-T/pinned-listenaddress.txt")).Ports(); !slices.Equal(got, []int{2200}) {
-		t.Errorf("pinned-listenaddress: Ports() = %v, want [2200]", got)
+	for fixture, want := range map[string][]int{
+		"sshd-T/debian12-default.txt":     {22},
+		"sshd-T/multi-valued.txt":         {22, 2200, 2201, 2222},
+		"sshd-T/pinned-listenaddress.txt": {2222},
+	} {
+		if got := ParseEffective(readFixture(t, fixture)).ListenPorts(); !slices.Equal(got, want) {
+			t.Errorf("%s: ListenPorts() = %v, want %v", fixture, got, want)
+		}
 	}
 }
 
@@ -62,7 +68,7 @@ func TestParseListeners(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sshd := SSHD(ls)
+	sshd := SSHD(ls, nil)
 	if len(ls) != 6 || len(sshd) != 5 {
 		t.Fatalf("got %d listeners, %d of sshd; want 6 and 5", len(ls), len(sshd))
 	}
@@ -80,8 +86,8 @@ func TestParseListeners(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(SSHD(other)) != 0 {
-		t.Errorf("no sshd in other-listeners.txt, got %+v", SSHD(other))
+	if len(SSHD(other, nil)) != 0 {
+		t.Errorf("no sshd in other-listeners.txt, got %+v", SSHD(other, nil))
 	}
 	byPort := map[int]Listener{}
 	for _, l := range other {
@@ -96,6 +102,14 @@ func TestParseListenersScopedAndBad(t *testing.T) {
 	ls, err := ParseListeners(`LISTEN 0 128 [fe80::1]%eth0:22 [::]:* users:(("sshd",pid=7,fd=3))` + "\n")
 	if err != nil || len(ls) != 1 || ls[0].Addr != "fe80::1" || ls[0].Port != 22 {
 		t.Errorf("scoped address: %+v, %v", ls, err)
+	}
+	// ssh.socket's listener belongs to systemd (pid 1): the line is written
+	// here in ss's format, as no systemd runs on this machine.
+	socket := `LISTEN 0 4096 *:33001 *:* users:(("systemd",pid=1,fd=52))` + "\n" +
+		`LISTEN 0 4096 *:631 *:* users:(("systemd",pid=1,fd=60))` + "\n"
+	ls, err = ParseListeners(socket)
+	if got := SSHD(ls, []int{33001}); err != nil || len(got) != 1 || got[0].Port != 33001 {
+		t.Errorf("socket-activated sshd: %+v, %v", got, err)
 	}
 	if _, err := ParseListeners("LISTEN 0 128 0.0.0.0:ssh 0.0.0.0:*\n"); err == nil {
 		t.Error("a service name instead of a port number must be an error")
@@ -166,7 +180,7 @@ func TestPlanMoveSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	var drop []Edit
-	for _, e := range p.Edits() {
+	for _, e := range append(p.Phase1, p.Phase2...) {
 		if e.Path == SocketDropInPath {
 			drop = append(drop, e)
 		}

@@ -48,9 +48,6 @@ type Plan struct {
 // Empty reports whether sshd already listens where it should.
 func (p Plan) Empty() bool { return len(p.Phase1) == 0 && len(p.Phase2) == 0 }
 
-// Edits returns every edit of both phases.
-func (p Plan) Edits() []Edit { return append(slices.Clone(p.Phase1), p.Phase2...) }
-
 // PlanMove plans moving the sshd whose main config file is main, with fs
 // holding it and every file its Includes reach. Every Port line in every
 // file adds a port (22 only when there is none); a ListenAddress with its
@@ -102,9 +99,9 @@ func appendEdit(edits []Edit, e Edit) []Edit {
 // pinned by ListenAddress addr:port lines.
 type group struct {
 	pinned   bool
-	addr     listenAddr  // pinned groups: host and rdomain; port unused
-	lines    []directive // the Port lines, or this address's ListenAddress lines
-	explicit []int       // the ports those lines name, in order, once each
+	addr     listenAddr // pinned groups: host and rdomain; port unused
+	lines    []portLine // the Port lines, or this address's ListenAddress lines
+	explicit []int      // the ports those lines name, in order, once each
 }
 
 // ports returns the ports the group listens on.
@@ -178,8 +175,14 @@ func pinnedGroup(groups *[]*group, la listenAddr) *group {
 	return g
 }
 
+// portLine is a config line and the port it names.
+type portLine struct {
+	directive
+	port int
+}
+
 func (g *group) add(d directive, port int) {
-	g.lines = append(g.lines, d)
+	g.lines = append(g.lines, portLine{d, port})
 	if !slices.Contains(g.explicit, port) {
 		g.explicit = append(g.explicit, port)
 	}
@@ -308,7 +311,7 @@ func planOps(t *tree, main string, groups []*group, targets [][]int) map[string]
 			continue
 		}
 		for _, d := range g.lines {
-			if !slices.Contains(target, lineport(g, d)) {
+			if !slices.Contains(target, d.port) {
 				get(d.file).replace[d.line] = "#" + t.lines[d.file][d.line] + "  # disabled by " + Marker
 			}
 		}
@@ -325,16 +328,6 @@ func planOps(t *tree, main string, groups []*group, targets [][]int) map[string]
 		}
 	}
 	return ops
-}
-
-// lineport returns the port a group's line names.
-func lineport(g *group, d directive) int {
-	if g.pinned {
-		la, _ := parseListenAddress(d.args)
-		return la.port
-	}
-	p, _ := parsePort(d.args[0])
-	return p
 }
 
 // anchor returns where a group's new lines go: after its last line, or for
@@ -364,9 +357,12 @@ func anchor(t *tree, main string, g *group) (string, int) {
 }
 
 func isCommentedPort(line string) bool {
-	s := strings.TrimLeft(line, " \t#")
-	key, args, err := splitDirective(s)
-	return strings.HasPrefix(strings.TrimLeft(line, " \t"), "#") && err == nil && key == "port" && len(args) == 1
+	s := strings.TrimLeft(line, " \t")
+	if !strings.HasPrefix(s, "#") {
+		return false
+	}
+	key, args, err := splitDirective(strings.TrimLeft(s, "#"))
+	return err == nil && key == "port" && len(args) == 1
 }
 
 // render applies ops to every file of the tree and returns the new texts.
