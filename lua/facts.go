@@ -16,9 +16,12 @@ const factsMarker = "==remedy-fact "
 
 // factsScript reads every fact in one shell run, so gathering costs one
 // round trip however many facts there are. Each section is the raw output
-// of one probe; parseFacts decides what it means. sbin joins PATH because
+// of one probe; ParseFacts decides what it means. sbin joins PATH because
 // sudo and plain users often lack it, and LC_ALL=C keeps tool output
-// parseable.
+// parseable. firewall-cmd and ufw are Python programs that cost a CPU
+// second between them on a small host, so firewalld is asked for through
+// D-Bus (does it own its bus name) and ufw is read from its config and
+// its chains in the iptables rules.
 const factsScript = `PATH="$PATH:/usr/sbin:/sbin"; export LC_ALL=C
 s() { printf '\n` + factsMarker + `%s==\n' "$1"; }
 s id; printf 'uid=%s\nuser=%s\nsudo_uid=%s\nsudo_user=%s\n' "$(id -u)" "$(id -un)" "${SUDO_UID-}" "${SUDO_USER-}"
@@ -27,8 +30,7 @@ s init; test -d /run/systemd/system && echo systemd-booted; cat /proc/1/comm 2>/
 s sshd; sshd -V 2>&1
 s ssh-socket; test -d /run/systemd/system && for u in ssh.socket sshd.socket; do echo "$u $(systemctl is-active "$u" 2>/dev/null)"; done
 s selinux; getenforce 2>/dev/null
-s firewalld; firewall-cmd --state 2>&1
-s ufw; ufw status 2>/dev/null | head -n 1
+s firewalld; dbus-send --system --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.fedoraproject.FirewallD1 2>&1
 s ufw-conf; grep '^ENABLED=' /etc/ufw/ufw.conf 2>/dev/null
 s nft; nft list tables 2>/dev/null
 s iptables-nft; iptables-nft-save 2>/dev/null
@@ -178,14 +180,11 @@ func parseSELinux(lines []string) string {
 // than one evaluates all of them and the first found is the one an
 // operator most likely manages.
 func activeFirewall(sec map[string][]string) (name, why string) {
-	if first(sec["firewalld"]) == "running" {
-		return "firewalld", "firewalld is running"
+	if dbusTrue(sec["firewalld"]) {
+		return "firewalld", "firewalld owns its D-Bus name"
 	}
-	if first(sec["ufw"]) == "Status: active" {
-		return "ufw", "ufw status is active"
-	}
-	if len(sec["ufw"]) == 0 && keyValues(sec["ufw-conf"])["ENABLED"] == "yes" {
-		return "ufw", "ufw is enabled in /etc/ufw/ufw.conf"
+	if keyValues(sec["ufw-conf"])["ENABLED"] == "yes" && hasUFWChains(sec) {
+		return "ufw", "ufw is enabled in /etc/ufw/ufw.conf and its chains are loaded"
 	}
 	if hasIptablesRules(sec["iptables-legacy"]) || hasIptablesRules(sec["ip6tables-legacy"]) {
 		return "iptables-legacy", "iptables-legacy has rules or a non-ACCEPT policy"
@@ -197,6 +196,24 @@ func activeFirewall(sec map[string][]string) (name, why string) {
 		return "nftables", "nftables tables: " + strings.Join(t, ", ")
 	}
 	return "none", "no firewall service, rules or nftables tables found"
+}
+
+// dbusTrue reads dbus-send's literal reply to NameHasOwner.
+func dbusTrue(lines []string) bool {
+	return strings.Join(strings.Fields(first(lines)), " ") == "boolean true"
+}
+
+// hasUFWChains finds ufw's chains in either iptables' rules: ufw.conf
+// says ENABLED=yes from "ufw enable" on, even before a boot loads them.
+func hasUFWChains(sec map[string][]string) bool {
+	for _, key := range []string{"iptables-legacy", "iptables-nft", "ip6tables-legacy", "ip6tables-nft"} {
+		for _, l := range sec[key] {
+			if strings.HasPrefix(l, ":ufw-") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func first(lines []string) string {

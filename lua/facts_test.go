@@ -118,20 +118,30 @@ func TestSmallParsers(t *testing.T) {
 	}
 }
 
-func TestActiveFirewallPrefersServices(t *testing.T) {
-	// firewalld drives nftables underneath; its own tables must not make
-	// the host look like plain nftables.
-	sec := map[string][]string{
-		"firewalld": {"running"},
-		"nft":       {"table inet firewalld"},
+func TestActiveFirewallServices(t *testing.T) {
+	tests := []struct {
+		name string
+		sec  map[string][]string
+		want string
+	}{
+		// firewalld drives nftables underneath; its own tables must not
+		// make the host look like plain nftables.
+		{"firewalld over its nftables", map[string][]string{
+			"firewalld": {"   boolean true"}, "nft": {"table inet firewalld"}}, "firewalld"},
+		{"firewalld stopped", map[string][]string{
+			"firewalld": {"   boolean false"}, "nft": {"table inet filter"}}, "nftables"},
+		// "ufw enable" writes ENABLED=yes; until its chains are loaded,
+		// ufw filters nothing.
+		{"ufw enabled, chains loaded", map[string][]string{
+			"ufw-conf": {"ENABLED=yes"}, "iptables-nft": {"*filter", ":INPUT DROP [0:0]", ":ufw-before-input - [0:0]"}}, "ufw"},
+		{"ufw enabled, nothing loaded", map[string][]string{"ufw-conf": {"ENABLED=yes"}}, "none"},
+		{"ufw chains left by a disabled ufw", map[string][]string{
+			"ufw-conf": {"ENABLED=no"}, "iptables-legacy": {":INPUT ACCEPT [0:0]", ":ufw-user-input - [0:0]"}}, "none"},
 	}
-	if got, _ := activeFirewall(sec); got != "firewalld" {
-		t.Errorf("activeFirewall = %q, want firewalld", got)
-	}
-	// Without root, ufw status prints nothing; ufw.conf still tells.
-	sec = map[string][]string{"ufw-conf": {"ENABLED=yes"}}
-	if got, why := activeFirewall(sec); got != "ufw" || !strings.Contains(why, "ufw.conf") {
-		t.Errorf("activeFirewall = %q (%s), want ufw from ufw.conf", got, why)
+	for _, tt := range tests {
+		if got, why := activeFirewall(tt.sec); got != tt.want || why == "" {
+			t.Errorf("%s: activeFirewall = %q (%s), want %q", tt.name, got, why, tt.want)
+		}
 	}
 }
 
