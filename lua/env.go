@@ -22,7 +22,7 @@ var ErrUnreachable = errors.New("host unreachable")
 // the current task changed. Modules change a host only through Apply and
 // WriteFile, so check mode is decided in one place.
 type Env struct {
-	L     *glua.LState
+	state *glua.LState // the host's VM
 	host  Host
 	facts Facts
 	check bool // the run's -C; a task's check_mode overrides it
@@ -110,7 +110,7 @@ func (e *Env) Fail(err error) {
 	if errors.Is(err, ErrUnreachable) && e.task != nil {
 		e.task.hostErr = err
 	}
-	e.L.RaiseError("%s", err.Error())
+	e.state.RaiseError("%s", err.Error())
 }
 
 // Logf writes to the run's log at level (1: remote commands, 2: timings).
@@ -134,7 +134,7 @@ func (e *Env) exec(line string, stdin []byte) (Output, error) {
 
 func (e *Env) requireTask() {
 	if e.task == nil || e.host == nil {
-		e.L.RaiseError("modules that touch the host can only be called inside a task, check or handler")
+		e.state.RaiseError("modules that touch the host can only be called inside a task, check or handler")
 	}
 }
 

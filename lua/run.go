@@ -130,7 +130,7 @@ func (r *hostRun) item(kind Kind, it *item, check bool) (Result, bool, error) {
 		res.Msg = string(s)
 	}
 	if it.register != "" {
-		r.e.vars.RawSetString(it.register, registered(r.e.L, res, ret))
+		r.e.vars.RawSetString(it.register, registered(r.e.state, res, ret))
 	}
 	if err := r.fatal(rec, runErr); err != nil {
 		res.Status = StatusUnreachable
@@ -171,7 +171,7 @@ func (r *hostRun) call(it *item, rec *taskRecord) (glua.LValue, error) {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	L, e := r.e.L, r.e
+	L, e := r.e.state, r.e
 	e.task, e.ctx = rec, ctx
 	L.SetContext(ctx)
 	defer func() {
@@ -191,7 +191,7 @@ func (r *hostRun) call(it *item, rec *taskRecord) (glua.LValue, error) {
 }
 
 func (r *hostRun) pcall(fn *glua.LFunction, ctx context.Context, timeout time.Duration) (glua.LValue, error) {
-	L := r.e.L
+	L := r.e.state
 	L.Push(fn)
 	L.Push(r.e.vars)
 	if err := L.PCall(1, 1, nil); err != nil {
@@ -239,7 +239,7 @@ func (e *Env) setVars(pbVars *glua.LTable, o RunOptions) error {
 		own = m
 	}
 	for k, v := range MergeVars(own, o.Vars, o.ExtraVars) {
-		e.vars.RawSetString(k, toLua(e.L, v))
+		e.vars.RawSetString(k, toLua(e.state, v))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -282,5 +283,34 @@ func TestPolicyParseSS(t *testing.T) {
 	want := "udp/0.0.0.0/33001 udp/*/53 tcp/127.0.0.1/5432/lo tcp/0.0.0.0/8080 tcp/*/22 tcp/::1/9000/lo"
 	if r.Msg != want {
 		t.Fatalf("got %q\nwant %q (%+v)", r.Msg, want, r)
+	}
+}
+
+// One compiled playbook runs on many hosts at once, each in its own VM.
+func TestRunManyHostsShareBytecode(t *testing.T) {
+	p, err := Load(writePlaybook(t, task(`local policy = require("policy")
+	return host.name .. " " .. policy.join({v.n})`)), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hosts = 8
+	msgs := make([]string, hosts)
+	errs := make(chan error, hosts)
+	for i := range hosts {
+		go func() {
+			h := newLocalHost(t)
+			h.name = "h" + strconv.Itoa(i)
+			errs <- p.Run(context.Background(), h, RunOptions{Vars: map[string]any{"n": i}}, func(r Result) { msgs[i] = r.Msg })
+		}()
+	}
+	for range hosts {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, m := range msgs {
+		if want := "h" + strconv.Itoa(i) + " " + strconv.Itoa(i); m != want {
+			t.Errorf("host %d: %q, want %q", i, m, want)
+		}
 	}
 }

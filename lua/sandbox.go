@@ -39,7 +39,7 @@ func (p *Playbook) newVM(e *Env) *glua.LState {
 	}
 	restrictOS(L)
 	L.SetField(L.GetGlobal("string"), "dump", glua.LNil)
-	e.L = L
+	e.state = L
 	e.vars = L.NewTable()
 	L.SetGlobal("require", L.NewFunction(p.require))
 	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int {
