@@ -16,8 +16,9 @@ func init() {
 		Name: "file",
 		Doc: `Reads and writes files on the host. Writes are atomic (a temporary file
 beside the target, then a rename), keep a backup unless backup = false,
-and run validate on the candidate before it replaces the file. In check
-mode they report the unified diff and change nothing.`,
+run validate on the candidate before it replaces the file, and restore the
+SELinux label where SELinux is on. In check mode they report the unified
+diff and the steps, and change nothing.`,
 		Funcs: []Func{
 			{
 				Name:    "read",

@@ -65,8 +65,10 @@ func normMode(mode string) (string, error) {
 }
 
 // planWrite computes the steps from cur to w. tmp and backup are the names
-// to use for the candidate and the backup. It does no I/O.
-func planWrite(w FileWrite, cur fileState, tmp, backup string) (writePlan, error) {
+// to use for the candidate and the backup; relabel asks for the SELinux
+// label the policy gives the path, since a renamed file keeps the label
+// the temporary file got. It does no I/O.
+func planWrite(w FileWrite, cur fileState, tmp, backup string, relabel bool) (writePlan, error) {
 	mode := cur.mode
 	if w.Mode != "" {
 		m, err := normMode(w.Mode)
@@ -104,6 +106,9 @@ func planWrite(w FileWrite, cur fileState, tmp, backup string) (writePlan, error
 		p.steps = append(p.steps, []string{"cp", "-p", w.Path, backup})
 	}
 	p.steps = append(p.steps, []string{"mv", "-f", tmp, w.Path})
+	if relabel {
+		p.steps = append(p.steps, []string{"restorecon", w.Path})
+	}
 	return p, nil
 }
 
@@ -174,7 +179,8 @@ func (e *Env) WriteFile(w FileWrite) (FileChange, error) {
 	if err != nil {
 		return FileChange{}, err
 	}
-	p, err := planWrite(w, cur, tempName(w.Path), backupName(w.Path, time.Now()))
+	selinux := e.facts.SELinux == "enforcing" || e.facts.SELinux == "permissive"
+	p, err := planWrite(w, cur, tempName(w.Path), backupName(w.Path, time.Now()), selinux)
 	if err != nil {
 		return FileChange{}, fmt.Errorf("%s: %s: %w", h.Name(), w.Path, err)
 	}

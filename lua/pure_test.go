@@ -140,22 +140,25 @@ func TestEditLines(t *testing.T) {
 func TestPlanWrite(t *testing.T) {
 	cur := fileState{exists: true, content: []byte("a\n"), mode: "0600", owner: "root:root"}
 	for _, tc := range []struct {
-		name string
-		w    FileWrite
-		cur  fileState
-		want []string
+		name    string
+		w       FileWrite
+		cur     fileState
+		relabel bool
+		want    []string
 	}{
-		{"same content and attributes", FileWrite{Path: "/e/f", Content: []byte("a\n")}, cur, nil},
-		{"same content, new mode", FileWrite{Path: "/e/f", Content: []byte("a\n"), Mode: "644"}, cur, []string{"chmod 0644 /e/f"}},
-		{"same content, same user", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "root"}, cur, nil},
-		{"same content, new owner", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "sshd:root"}, cur, []string{"chown sshd:root /e/f"}},
-		{"new content keeps mode and owner, validates, backs up", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true, Validate: []string{"sshd", "-t", "-f", "%s"}}, cur,
+		{"same content and attributes", FileWrite{Path: "/e/f", Content: []byte("a\n")}, cur, false, nil},
+		{"same content, new mode", FileWrite{Path: "/e/f", Content: []byte("a\n"), Mode: "644"}, cur, false, []string{"chmod 0644 /e/f"}},
+		{"same content, same user", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "root"}, cur, false, nil},
+		{"same content, new owner", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "sshd:root"}, cur, false, []string{"chown sshd:root /e/f"}},
+		{"new content keeps mode and owner, validates, backs up", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true, Validate: []string{"sshd", "-t", "-f", "%s"}}, cur, false,
 			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0600 /e/.f.tmp", "chown root:root /e/.f.tmp", "sshd -t -f /e/.f.tmp", "cp -p /e/f /e/f.bak", "mv -f /e/.f.tmp /e/f"}},
-		{"new file gets 0644 and no backup", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true}, fileState{},
+		{"new file gets 0644 and no backup", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true}, fileState{}, false,
 			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0644 /e/.f.tmp", "mv -f /e/.f.tmp /e/f"}},
+		{"SELinux relabels after the rename", FileWrite{Path: "/e/f", Content: []byte("b\n")}, fileState{}, true,
+			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0644 /e/.f.tmp", "mv -f /e/.f.tmp /e/f", "restorecon /e/f"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := planWrite(tc.w, tc.cur, "/e/.f.tmp", "/e/f.bak")
+			p, err := planWrite(tc.w, tc.cur, "/e/.f.tmp", "/e/f.bak", tc.relabel)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,14 +171,14 @@ func TestPlanWrite(t *testing.T) {
 		{Path: "/e/f", Content: []byte("b"), Mode: "rw-r--r--"},
 		{Path: "/e/f", Content: []byte("b"), Validate: []string{"sshd", "-t"}},
 	} {
-		if _, err := planWrite(bad, cur, "/e/.f.tmp", "/e/f.bak"); err == nil {
+		if _, err := planWrite(bad, cur, "/e/.f.tmp", "/e/f.bak", false); err == nil {
 			t.Errorf("planWrite(%+v): want an error", bad)
 		}
 	}
 }
 
 func TestPlanWriteDiff(t *testing.T) {
-	p, err := planWrite(FileWrite{Path: "/e/f", Content: []byte("a\nc\n")}, fileState{exists: true, content: []byte("a\nb\n"), mode: "0644"}, "/e/.t", "")
+	p, err := planWrite(FileWrite{Path: "/e/f", Content: []byte("a\nc\n")}, fileState{exists: true, content: []byte("a\nb\n"), mode: "0644"}, "/e/.t", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -155,8 +155,9 @@ function cmd.run(argv, opts) end
 
 --- Reads and writes files on the host. Writes are atomic (a temporary file
 --- beside the target, then a rename), keep a backup unless backup = false,
---- and run validate on the candidate before it replaces the file. In check
---- mode they report the unified diff and change nothing.
+--- run validate on the candidate before it replaces the file, and restore the
+--- SELinux label where SELinux is on. In check mode they report the unified
+--- diff and the steps, and change nothing.
 file = {}
 
 --- Returns a file's content. Runs in check mode too.
