@@ -47,7 +47,7 @@ func ownsSlot(n int, dir string) bool {
 // removeSlot takes down whatever slot n has in the machine, found by name,
 // and frees the slot.
 func removeSlot(n int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	netns, err := slotNetns(ctx, n)
 	if err != nil {

@@ -75,6 +75,10 @@ func ipBatch(ctx context.Context, netns string, lines []string) error {
 	if netns != "" {
 		args = append([]string{"-n", netns}, args...)
 	}
+	return runIP(ctx, args, lines)
+}
+
+func runIP(ctx context.Context, args, lines []string) error {
 	cmd := exec.CommandContext(ctx, "ip", args...)
 	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -109,18 +113,17 @@ func removeNetwork(ctx context.Context, s int) error {
 	for _, l := range slotLinks(s) {
 		lines = append(lines, "link del "+l)
 	}
+	if len(lines) > 0 {
+		// A veth may vanish between listing and deleting: -force goes on
+		// past such errors, and waitGone checks the outcome.
+		runIP(ctx, []string{"-force", "-batch", "-"}, lines)
+	}
 	route := fmt.Sprintf("%s/%d", addrAt(s, 0), slotPrefix)
 	hasRoute, err := unreachableRoute(ctx, route)
-	if err != nil {
+	if err != nil || !hasRoute {
 		return err
 	}
-	if hasRoute {
-		lines = append(lines, "route del unreachable "+route)
-	}
-	if len(lines) == 0 {
-		return nil
-	}
-	return ipBatch(ctx, "", lines)
+	return ipBatch(ctx, "", []string{"route del unreachable " + route})
 }
 
 // slotNetns lists the namespaces of slot s.
@@ -166,8 +169,10 @@ func unreachableRoute(ctx context.Context, route string) (bool, error) {
 }
 
 // waitGone waits until slot s has no namespace or link left in the machine.
+// The kernel destroys namespaces one after another in the background, which
+// takes seconds for a hundred hosts with firewalls on a busy machine.
 func waitGone(ctx context.Context, s int) error {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		ns, err := slotNetns(ctx, s)
 		if err != nil {
