@@ -56,8 +56,13 @@ var hookOrder = map[string][]string{
 	"out": {"output", "postrouting"},
 }
 
-// maxSteps bounds the work on rulesets whose undecided matches multiply.
-const maxSteps = 100000
+// maxSteps bounds the work on rulesets whose undecided matches multiply;
+// a path remembers its first maxUndecided undecided matches, enough to
+// say what a verdict depends on.
+const (
+	maxSteps     = 100000
+	maxUndecided = 8
+)
 
 // Verdict evaluates the probe the way the kernel does: every base chain on
 // each hook it crosses, in priority order; an accept ends only its own
@@ -150,7 +155,10 @@ func (e *engine) run(t *Table, c *Chain, i, depth int, undecided []string) []out
 		case yes:
 			return e.apply(t, c, i, depth, undecided)
 		case maybe:
-			u := append(slices.Clip(undecided), fmt.Sprintf("%s in %s (%s)", c.Rules[i].Text, qualified(t, c), why))
+			u := undecided
+			if len(u) < maxUndecided {
+				u = append(slices.Clip(u), fmt.Sprintf("%s in %s (%s)", c.Rules[i].Text, qualified(t, c), why))
+			}
 			return dedupe(append(e.apply(t, c, i, depth, u), e.run(t, c, i+1, depth, u)...))
 		}
 	}
