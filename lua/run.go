@@ -133,7 +133,9 @@ func (r *hostRun) item(kind Kind, it *item, check bool) (Result, bool, error) {
 		r.e.vars.RawSetString(it.register, registered(r.e.state, res, ret))
 	}
 	if err := r.fatal(rec, runErr); err != nil {
-		res.Status = StatusUnreachable
+		if rec.hostErr != nil {
+			res.Status = StatusUnreachable
+		}
 		r.emit(res)
 		return res, true, err
 	}

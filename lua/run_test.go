@@ -2,6 +2,8 @@ package lua
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -312,5 +314,23 @@ func TestRunManyHostsShareBytecode(t *testing.T) {
 		if want := "h" + strconv.Itoa(i) + " " + strconv.Itoa(i); m != want {
 			t.Errorf("host %d: %q, want %q", i, m, want)
 		}
+	}
+}
+
+// lostHost is a local host whose connection has gone: every command
+// fails the way the runner reports a dropped SSH session.
+type lostHost struct{ *localHost }
+
+func (h lostHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
+	return Output{}, fmt.Errorf("ssh session: %w", ErrUnreachable)
+}
+
+func TestUnreachableEndsTheRun(t *testing.T) {
+	got, err := runPlaybook(t, lostHost{newLocalHost(t)}, `return { tasks = {
+		{ name = "a", ignore_errors = true, run = function() cmd.query({"true"}) end },
+		{ name = "b", run = function() end },
+	} }`, RunOptions{})
+	if !errors.Is(err, ErrUnreachable) || statuses(got) != "a=unreachable" {
+		t.Fatalf("err %v, results %s", err, statuses(got))
 	}
 }
