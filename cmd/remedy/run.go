@@ -117,10 +117,7 @@ func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags
 	}
 	info := runner.Play{Name: pb.Name(), Path: pb.File(), Check: f.check, Diff: f.diff, Audit: audit,
 		Hosts: setup.names(), Started: time.Now()}
-	obs, finish, err := observer(stdout, f)
-	if err != nil {
-		return badInput(err)
-	}
+	obs, finish := observer(stdout, f)
 	recap, hostErrs := runner.Run(ctx, info, setup.hosts, setup.play, setup.opts, obs)
 	if err := finish(); err != nil {
 		return err
@@ -292,49 +289,11 @@ func targets(hosts []*inventory.Host, f *runFlags, s *secrets) ([]runner.Host, e
 	if err != nil {
 		return nil, err
 	}
-	def := runner.Defaults{Home: home, User: localUser()}
-	cli := runner.Settings{User: f.user, KeyFile: f.privateKey}
-	out := make([]runner.Host, 0, len(hosts))
-	for _, h := range hosts {
-		c := h.Conn()
-		t, err := runner.Resolve(h.Name, inventorySettings(h.Name, c), cli, cfg, def)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, runner.Host{Target: t, Vars: h.Vars, Become: becomeFor(c, f, s)})
+	cli := runner.CommandLine{
+		Settings: runner.Settings{User: f.user, KeyFile: f.privateKey},
+		Become:   f.become, BecomeUser: f.becomeUser, BecomePassword: s.becomePassword,
 	}
-	return out, nil
-}
-
-// inventorySettings leaves unset what the inventory did not say, so ssh
-// config can fill it: the inventory reports its defaults (the host's own
-// name, port 22) as if they were set.
-func inventorySettings(name string, c inventory.Conn) runner.Settings {
-	s := runner.Settings{Addr: c.Addr, Port: c.Port, User: c.User, KeyFile: c.KeyFile,
-		Password: c.Password, ProxyJump: c.ProxyJump}
-	if s.Addr == name {
-		s.Addr = ""
-	}
-	if s.Port == 22 {
-		s.Port = 0
-	}
-	return s
-}
-
-// becomeFor applies become from the inventory or the command line; the
-// inventory's user and password win, as in Ansible.
-func becomeFor(c inventory.Conn, f *runFlags, s *secrets) *runner.Become {
-	if !c.Become && !f.become {
-		return nil
-	}
-	b := &runner.Become{User: f.becomeUser, Password: s.becomePassword}
-	if c.BecomeUser != "" {
-		b.User = c.BecomeUser
-	}
-	if c.BecomePassword != "" {
-		b.Password = c.BecomePassword
-	}
-	return b
+	return runner.Hosts(hosts, cli, cfg, runner.Defaults{Home: home, User: localUser()})
 }
 
 func localUser() string {
@@ -419,14 +378,14 @@ func listTasks(w io.Writer, pb *lua.Playbook) error {
 }
 
 // observer picks the renderer -o asks for; finish reports its write error.
-func observer(stdout io.Writer, f *runFlags) (runner.Observer, func() error, error) {
+func observer(stdout io.Writer, f *runFlags) (obs runner.Observer, finish func() error) {
 	switch f.output {
 	case "json":
 		o := output.NewFinal(stdout, output.WriteJSON)
-		return o, o.Err, nil
+		return o, o.Err
 	case "junit":
 		o := output.NewFinal(stdout, output.WriteJUnit)
-		return o, o.Err, nil
+		return o, o.Err
 	}
 	var opt output.TextOptions
 	if file, ok := stdout.(*os.File); ok {
@@ -434,7 +393,7 @@ func observer(stdout io.Writer, f *runFlags) (runner.Observer, func() error, err
 	}
 	opt.Verbosity = f.verbose
 	o := output.NewText(stdout, opt)
-	return o, o.Err, nil
+	return o, o.Err
 }
 
 // writeAfterRun writes the retry file and the audit report.

@@ -5,9 +5,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-
-	"remedy/inventory"
-	"remedy/runner"
 )
 
 func TestParseExtraVars(t *testing.T) {
@@ -42,38 +39,6 @@ func TestParseExtraVars(t *testing.T) {
 	for _, bad := range []string{"novalue", "=x", "@/does/not/exist.yml", "{not: [yaml"} {
 		if _, err := parseExtraVars([]string{bad}); err == nil {
 			t.Errorf("parseExtraVars(%q) accepted it", bad)
-		}
-	}
-}
-
-func TestInventorySettingsLeaveDefaultsToSSHConfig(t *testing.T) {
-	got := inventorySettings("web1", inventory.Conn{Addr: "web1", Port: 22, User: "u", ProxyJump: []string{"b"}})
-	want := runner.Settings{User: "u", ProxyJump: []string{"b"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("inventorySettings = %+v, want %+v", got, want)
-	}
-	got = inventorySettings("web1", inventory.Conn{Addr: "198.18.0.2", Port: 2222})
-	if got.Addr != "198.18.0.2" || got.Port != 2222 {
-		t.Errorf("explicit address and port lost: %+v", got)
-	}
-}
-
-func TestBecomeFor(t *testing.T) {
-	typed := &secrets{becomePassword: "typed"}
-	tests := []struct {
-		name string
-		conn inventory.Conn
-		f    runFlags
-		want *runner.Become
-	}{
-		{"off", inventory.Conn{}, runFlags{}, nil},
-		{"-b with -K", inventory.Conn{}, runFlags{become: true, becomeUser: "app"}, &runner.Become{User: "app", Password: "typed"}},
-		{"inventory wins", inventory.Conn{Become: true, BecomeUser: "db", BecomePassword: "inv"}, runFlags{becomeUser: "app"},
-			&runner.Become{User: "db", Password: "inv"}},
-	}
-	for _, tt := range tests {
-		if got := becomeFor(tt.conn, &tt.f, typed); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: becomeFor = %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
 }
