@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"fmt"
 	"strconv"
 
 	glua "github.com/yuin/gopher-lua"
@@ -108,4 +109,9 @@ func listArg(L *glua.LState, v glua.LValue, what string) []string {
 		}
 	}
 	return out
+}
+
+// argError raises a Lua error about a function's argument.
+func argError(L *glua.LState, fn string, format string, args ...any) {
+	L.RaiseError("%s: %s", fn, fmt.Sprintf(format, args...))
 }

@@ -2,7 +2,6 @@ package lua
 
 import (
 	"encoding/json"
-	"fmt"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -145,9 +144,4 @@ func jsonDecode(e *Env, L *glua.LState) int {
 	}
 	L.Push(toLua(L, v))
 	return 1
-}
-
-// argError raises a Lua error about a function's argument.
-func argError(L *glua.LState, fn string, format string, args ...any) {
-	L.RaiseError("%s: %s", fn, fmt.Sprintf(format, args...))
 }

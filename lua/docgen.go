@@ -62,7 +62,7 @@ func writeOverview(w io.Writer) error {
 
 `)
 	fmt.Fprintf(w, "Task keys: %s.\n", strings.Join(TaskKeys(), ", "))
-	fmt.Fprintf(w, "Check keys: %s.\n", strings.Join(sortedKeys(checkItemKeys), ", "))
+	fmt.Fprintf(w, "Check keys: %s.\n", strings.Join(sortedKeys(checkKeys), ", "))
 	fmt.Fprintf(w, "Handler keys: %s.\n\n", strings.Join(sortedKeys(handlerKeys), ", "))
 	fmt.Fprintln(w, "Modules (remedy doc MODULE for details):")
 	for _, m := range Modules() {

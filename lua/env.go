@@ -25,7 +25,6 @@ type Env struct {
 	state *glua.LState // the host's VM
 	host  Host
 	facts Facts
-	check bool // the run's -C; a task's check_mode overrides it
 	diff  bool
 	log   func(level int, format string, args ...any)
 	ctx   context.Context

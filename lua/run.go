@@ -33,7 +33,7 @@ func (p *Playbook) Run(ctx context.Context, h Host, o RunOptions, emit func(Resu
 	if err != nil {
 		return err
 	}
-	e := &Env{host: h, facts: o.Facts, check: o.Check, diff: o.Diff, log: o.Log, ctx: ctx}
+	e := &Env{host: h, facts: o.Facts, diff: o.Diff, log: o.Log, ctx: ctx}
 	L := p.newVM(e)
 	defer L.Close()
 	L.SetContext(ctx)
@@ -105,14 +105,32 @@ func (r *hostRun) item(kind Kind, it *item, check bool) (Result, bool, error) {
 		check = *it.checkMode
 	}
 	rec := &taskRecord{check: check}
-	res := Result{Host: r.e.host.Name(), Kind: kind, Name: it.name, Severity: it.severity}
+	ret, runErr := r.call(it, rec)
+	res := r.result(kind, it, rec, ret, runErr)
+	res.Duration = time.Since(start)
+	if it.register != "" {
+		r.e.vars.RawSetString(it.register, registered(r.e.state, res, ret))
+	}
+	if err := r.fatal(rec, runErr); err != nil {
+		if rec.hostErr != nil {
+			res.Status = StatusUnreachable
+		}
+		r.emit(res)
+		return res, true, err
+	}
+	r.emit(res)
+	stop := res.Status == StatusFailed && !res.Ignored && kind != KindCheck
+	return res, stop, nil
+}
+
+// result turns what a run function did into a Result: its status comes
+// from the module calls it made, never from the function itself.
+func (r *hostRun) result(kind Kind, it *item, rec *taskRecord, ret glua.LValue, runErr error) Result {
+	res := Result{Host: r.e.host.Name(), Kind: kind, Name: it.name, Severity: it.severity, Planned: rec.planned}
 	if kind == KindCheck && res.Severity == "" {
 		res.Severity = "medium"
 	}
-	ret, runErr := r.call(it, rec)
-	res.Duration = time.Since(start)
-	res.Planned = rec.planned
-	if r.o.Diff || check {
+	if r.o.Diff || rec.check {
 		res.Diff = strings.Join(rec.diffs, "")
 	}
 	switch {
@@ -129,19 +147,7 @@ func (r *hostRun) item(kind Kind, it *item, check bool) (Result, bool, error) {
 	if s, ok := ret.(glua.LString); ok && runErr == nil {
 		res.Msg = string(s)
 	}
-	if it.register != "" {
-		r.e.vars.RawSetString(it.register, registered(r.e.state, res, ret))
-	}
-	if err := r.fatal(rec, runErr); err != nil {
-		if rec.hostErr != nil {
-			res.Status = StatusUnreachable
-		}
-		r.emit(res)
-		return res, true, err
-	}
-	r.emit(res)
-	stop := res.Status == StatusFailed && !res.Ignored && kind != KindCheck
-	return res, stop, nil
+	return res
 }
 
 // fatal returns the error that ends the whole run: cancellation or an
@@ -181,7 +187,7 @@ func (r *hostRun) call(it *item, rec *taskRecord) (glua.LValue, error) {
 		L.SetContext(r.ctx)
 	}()
 	if it.when != nil {
-		ok, err := r.pcall(it.when, ctx, timeout)
+		ok, err := r.pcall(ctx, it.when, timeout)
 		if err != nil {
 			return nil, fmt.Errorf("when: %w", err)
 		}
@@ -189,10 +195,10 @@ func (r *hostRun) call(it *item, rec *taskRecord) (glua.LValue, error) {
 			return nil, errSkipped
 		}
 	}
-	return r.pcall(it.run, ctx, timeout)
+	return r.pcall(ctx, it.run, timeout)
 }
 
-func (r *hostRun) pcall(fn *glua.LFunction, ctx context.Context, timeout time.Duration) (glua.LValue, error) {
+func (r *hostRun) pcall(ctx context.Context, fn *glua.LFunction, timeout time.Duration) (glua.LValue, error) {
 	L := r.e.state
 	L.Push(fn)
 	L.Push(r.e.vars)

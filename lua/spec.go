@@ -34,11 +34,11 @@ type item struct {
 // The keys each part of a playbook accepts; anything else is a typo the
 // author wants to hear about.
 var (
-	playbookKeys  = keySet("name", "hosts", "vars", "tasks", "checks", "handlers")
-	taskKeys      = keySet("name", "run", "tags", "when", "notify", "check_mode", "ignore_errors", "register", "timeout")
-	checkItemKeys = keySet("name", "run", "tags", "when", "severity", "timeout")
-	handlerKeys   = keySet("name", "run", "timeout")
-	severities    = keySet("info", "low", "medium", "high", "critical")
+	playbookKeys = keySet("name", "hosts", "vars", "tasks", "checks", "handlers")
+	taskKeys     = keySet("name", "run", "tags", "when", "notify", "check_mode", "ignore_errors", "register", "timeout")
+	checkKeys    = keySet("name", "run", "tags", "when", "severity", "timeout")
+	handlerKeys  = keySet("name", "run", "timeout")
+	severities   = keySet("info", "low", "medium", "high", "critical")
 )
 
 // TaskKeys returns the keys a task table accepts, for docs and lint.
@@ -62,7 +62,7 @@ func sortedKeys(m map[string]bool) []string {
 }
 
 func readSpec(file string, t *glua.LTable) (*spec, error) {
-	if err := checkKeys(file, 0, "playbook", t, playbookKeys); err != nil {
+	if err := rejectUnknownKeys(file, 0, "playbook", t, playbookKeys); err != nil {
 		return nil, err
 	}
 	sp := &spec{}
@@ -84,7 +84,7 @@ func readSpec(file string, t *glua.LTable) (*spec, error) {
 		key  string
 		keys map[string]bool
 		dst  *[]*item
-	}{{"tasks", taskKeys, &sp.tasks}, {"checks", checkItemKeys, &sp.checks}, {"handlers", handlerKeys, &sp.handlers}}
+	}{{"tasks", taskKeys, &sp.tasks}, {"checks", checkKeys, &sp.checks}, {"handlers", handlerKeys, &sp.handlers}}
 	for _, part := range parts {
 		if *part.dst, err = readItems(file, t, part.key, part.keys); err != nil {
 			return nil, err
@@ -124,7 +124,7 @@ func readItem(file, what string, t *glua.LTable, keys map[string]bool) (*item, e
 	if ok && run.Proto != nil {
 		it.line = run.Proto.LineDefined
 	}
-	if err := checkKeys(file, it.line, what, t, keys); err != nil {
+	if err := rejectUnknownKeys(file, it.line, what, t, keys); err != nil {
 		return nil, err
 	}
 	var err error
@@ -194,8 +194,8 @@ func (it *item) readOptional(t *glua.LTable) error {
 	return nil
 }
 
-// checkKeys reports the first key of t that keys does not allow.
-func checkKeys(file string, line int, what string, t *glua.LTable, keys map[string]bool) error {
+// rejectUnknownKeys reports the first key of t that keys does not allow.
+func rejectUnknownKeys(file string, line int, what string, t *glua.LTable, keys map[string]bool) error {
 	var bad []string
 	t.ForEach(func(k, _ glua.LValue) {
 		if s, ok := k.(glua.LString); !ok || !keys[string(s)] {
