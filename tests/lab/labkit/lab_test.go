@@ -314,11 +314,14 @@ func canReachLicense(l *Lab, h Host, port int) error {
 
 func TestEgressRestrictedHostsCannotReachTheStandIn(t *testing.T) {
 	l := labForTest(t)
-	stop, err := l.PeerListen("tcp", 8443)
-	if err != nil {
-		t.Fatal(err)
+	for _, proto := range []string{"tcp", "udp"} {
+		port := map[string]int{"tcp": 8443, "udp": 53}[proto]
+		stop, err := l.PeerListen(proto, port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(stop)
 	}
-	t.Cleanup(stop)
 	for _, h := range l.Hosts {
 		if h.Hidden {
 			continue
@@ -334,8 +337,41 @@ func TestEgressRestrictedHostsCannotReachTheStandIn(t *testing.T) {
 					t.Errorf("%s (%s) cannot reach %s:%d: %v", h.Name, h.Profile, LicenseDomain, port, err)
 				}
 			}
+			if err := dnsEcho(l, h); err != nil {
+				t.Errorf("%s (%s): DNS to the stand-in is blocked: %v", h.Name, h.Profile, err)
+			}
+			if err := loopback(t, l, h); err != nil {
+				t.Errorf("%s (%s): loopback is blocked: %v", h.Name, h.Profile, err)
+			}
 		})
 	}
+}
+
+// dnsEcho sends a datagram from h to UDP/53 at the stand-in (PeerListen
+// echoes it): egress-restricted hosts must still let DNS out.
+func dnsEcho(l *Lab, h Host) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := l.Exec(ctx, h.Name, "timeout", "2", "bash", "-c",
+		fmt.Sprintf("exec 3<>/dev/udp/%s/53; echo dns-probe >&3; head -n1 <&3", LicenseDomain))
+	if err == nil && strings.TrimSpace(string(out)) != "dns-probe" {
+		err = fmt.Errorf("echo %q", out)
+	}
+	return err
+}
+
+// loopback connects from h to a listener of its own on 127.0.0.1.
+func loopback(t *testing.T, l *Lab, h Host) error {
+	port := 9000
+	stop, err := l.Listen(h.Name, "tcp", port)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = l.Exec(ctx, h.Name, "timeout", "2", "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d", port))
+	return err
 }
 
 func TestListenAndReachUDP(t *testing.T) {
