@@ -74,12 +74,34 @@ func parseYAMLInventory(inv *Inventory, file string, data []byte) error {
 			return errorf(file, root.Content[i].Line, "inventory plugin configuration files are not supported")
 		}
 	}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if _, err := p.group(root.Content[i], root.Content[i+1]); err != nil {
+	for _, kv := range pairs(root) {
+		if _, err := p.group(kv.key, kv.value); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// keyValue is one entry of a YAML mapping.
+type keyValue struct{ key, value *yaml.Node }
+
+// pairs lists a mapping's entries as Python's dict has them: a repeated key
+// keeps its first place and its last value.
+func pairs(n *yaml.Node) []keyValue {
+	var out []keyValue
+	at := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode {
+			if j, ok := at[k.Value]; ok {
+				out[j].value = v
+				continue
+			}
+			at[k.Value] = len(out)
+		}
+		out = append(out, keyValue{k, v})
+	}
+	return out
 }
 
 type yamlParser struct {
@@ -119,8 +141,8 @@ func (p *yamlParser) group(key, body *yaml.Node) (*group, error) {
 	if body.Kind != yaml.MappingNode {
 		return nil, p.errorf(body, "group %q must be a mapping with hosts, vars or children, found %s", name, nodeKind(body))
 	}
-	for i := 0; i+1 < len(body.Content); i += 2 {
-		if err := p.section(g, body.Content[i], resolveAlias(body.Content[i+1])); err != nil {
+	for _, kv := range pairs(body) {
+		if err := p.section(g, kv.key, resolveAlias(kv.value)); err != nil {
 			return nil, err
 		}
 	}
@@ -144,13 +166,12 @@ func (p *yamlParser) section(g *group, key, val *yaml.Node) error {
 	if key.Value == "vars" {
 		return p.groupVars(g, val)
 	}
-	for i := 0; i+1 < len(val.Content); i += 2 {
-		k, v := val.Content[i], val.Content[i+1]
+	for _, kv := range pairs(val) {
 		var err error
 		if key.Value == "hosts" {
-			err = p.hosts(g, k, resolveAlias(v))
+			err = p.hosts(g, kv.key, resolveAlias(kv.value))
 		} else {
-			err = p.child(g, k, v)
+			err = p.child(g, kv.key, kv.value)
 		}
 		if err != nil {
 			return err
