@@ -55,7 +55,8 @@ var fwTypes = []Class{
 		{"verdict", `"accept"|"drop"|"reject"|"unknown"`, ""},
 		{"chain", "string", `the deciding chain, "inet filter input"`},
 		{"rule", "string", `the deciding rule; "" when the chain's policy decides`},
-		{"reason", "string", "why, including what an unknown verdict depends on"}}},
+		{"reason", "string", "why, including what an unknown verdict depends on"},
+		{"explain", "string", "firewalld: the zone and what it lets in; ufw: its defaults and rules for the port"}}},
 	{Name: "remedy.FirewallChange", Doc: "What a firewall change did, or would do in check mode.", Fields: []Param{
 		{"changed", "boolean", ""},
 		{"commands", "string[]", "the commands run, or that would run"},
@@ -202,14 +203,32 @@ func fwVerdict(e *Env, L *glua.LState) int {
 	if (p.Dir != "in" && p.Dir != "out") || p.Port < 1 || p.Port > 65535 {
 		argError(L, "firewall.verdict", "want dir \"in\" or \"out\" and a port 1-65535")
 	}
-	r := firewall.Verdict(newFwHost(e).ruleset(), p)
+	h := newFwHost(e)
+	r := firewall.Verdict(h.ruleset(), p)
 	t := L.NewTable()
 	t.RawSetString("verdict", glua.LString(r.Verdict))
 	t.RawSetString("chain", glua.LString(r.Chain))
 	t.RawSetString("rule", glua.LString(r.Rule))
 	t.RawSetString("reason", glua.LString(r.Reason))
+	t.RawSetString("explain", glua.LString(h.explain(p, r)))
 	L.Push(t)
 	return 1
+}
+
+// explain says, for firewalld and ufw, which of their own rules and
+// defaults the deciding kernel rule came from.
+func (h *fwHost) explain(p firewall.Packet, r firewall.Result) string {
+	switch h.sys.Backend {
+	case firewall.Firewalld:
+		z, err := firewall.ReadFirewalldZone(h.query("firewall-cmd", "--list-all", "--zone="+h.sys.Zone))
+		if err != nil {
+			h.e.Fail(fmt.Errorf("%s: %w", h.e.Host().Name(), err))
+		}
+		return firewall.ExplainFirewalld(r, z)
+	case firewall.Ufw:
+		return firewall.ExplainUfw(p, firewall.ReadUfwStatus(h.query("ufw", "status", "verbose")))
+	}
+	return ""
 }
 
 func addrOpt(o opts, key string) netip.Addr {

@@ -12,8 +12,17 @@ import (
 // of the real tools and records every other command; only check mode and
 // reads run on it, so nothing it would change needs simulating.
 type fwFixtureHost struct {
+	t    *testing.T
 	read []byte
 	ran  []string
+}
+
+func (h *fwFixtureHost) fixture(name string) Output {
+	b, err := os.ReadFile(filepath.Join("firewall", "testdata", name))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return Output{Stdout: b}
 }
 
 func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
@@ -29,7 +38,7 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 		return string(b)
 	}
 	out := "==nft\n" + load(nft) + "\n==v4\n" + load(v4) + "==v6\n==ipset\n"
-	return &fwFixtureHost{read: []byte(out)}
+	return &fwFixtureHost{t: t, read: []byte(out)}
 }
 
 func (h *fwFixtureHost) Name() string { return "fixture" }
@@ -40,6 +49,10 @@ func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (Out
 		return Output{Stdout: h.read}, nil
 	case strings.HasPrefix(cmd, "firewall-cmd --get-default-zone"):
 		return Output{Stdout: []byte("public\n")}, nil
+	case strings.HasPrefix(cmd, "firewall-cmd --list-all"):
+		return h.fixture("firewalld/public-ssh.list-all"), nil
+	case strings.HasPrefix(cmd, "ufw status verbose"):
+		return h.fixture("ufw/remedy-fasp.status"), nil
 	}
 	h.ran = append(h.ran, cmd)
 	return Output{}, nil
@@ -83,6 +96,12 @@ firewall-cmd --permanent --service=remedy-https '--set-description=remedy: https
 firewall-cmd --permanent --service=remedy-https --add-port=8443/tcp
 firewall-cmd --permanent --zone=public --add-service=remedy-https
 firewall-cmd --reload`},
+		{"ufw: the verdict names ufw's rule", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
+			`return firewall.verdict { dir = "in", proto = "udp", port = 33005 }.explain`, StatusOK,
+			"ufw default deny (incoming), allow (outgoing), disabled (routed); ufw rules for it: 33001:33010/udp ALLOW IN Anywhere remedy: fasp; 33001:33010/udp (v6) ALLOW IN Anywhere (v6) remedy: fasp", ""},
+		{"firewalld: the verdict names the zone", "firewalld/public-ssh.json", "", "firewalld",
+			`return firewall.verdict { dir = "in", proto = "udp", port = 33001 }.explain`, StatusOK,
+			"firewalld zone public (target default) lets in services [dhcpv6-client ssh] and ports []", ""},
 		{"rules lists chains", "nftables/lab-nftables.json", "", "nftables",
 			`return firewall.rules().chains[1].rules[3]`, StatusOK, "tcp dport 22 accept", ""},
 	}
