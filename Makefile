@@ -8,6 +8,8 @@ HIDDEN   ?= 0
 PROFILES ?= nftables,iptables-legacy,iptables-nft,firewalld,ufw,none
 LABDIR   ?= /tmp/remedy-lab
 FUZZTIME ?= 5s
+BENCH_HOSTS ?= 20 100
+BENCH_RUNS  ?= 3
 
 .PHONY: all build deps lint test unit fuzz lab-up lab-down lab-status demo bench clean
 
@@ -44,6 +46,11 @@ lab-down:
 
 lab-status:
 	$(GO) run ./tests/lab status --dir $(LABDIR)
+
+# bench times remedy, ansible-playbook and the OpenSSH floor on labs of
+# BENCH_HOSTS hosts (docs/benchmarks.md). Not part of test: it takes minutes.
+bench: deps
+	BENCH_HOSTS="$(BENCH_HOSTS)" BENCH_RUNS=$(BENCH_RUNS) GO=$(GO) bench/run.sh
 
 clean:
 	rm -rf bin
