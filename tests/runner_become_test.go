@@ -91,17 +91,47 @@ func (r *remedyRunner) wrongBecomePassword(t *testing.T) {
 	}
 }
 
-// askBecomePass types the password at -K's prompt on a terminal (script
-// gives remedy one), once for all hosts.
+// askBecomePass types the password at -K's prompt, once for all hosts.
 func (r *remedyRunner) askBecomePass(t *testing.T) {
+	pb := writeFile(t, "become.lua", becomePlaybook)
+	got := r.runOnTerminal(t, "BECOME password: ", r.lab.OpsPassword,
+		"run", pb, "-i", r.opsInventory(t, ""), "-b", "-K", "--known-hosts", r.lab.KnownHosts, "-vvv")
+	if strings.Count(got, "BECOME password: ") != 1 || strings.Count(got, "ok=4") != 2 {
+		t.Fatalf("want one prompt and both hosts ok through sudo:\n%s", got)
+	}
+	if strings.Contains(got, r.lab.OpsPassword) {
+		t.Fatalf("the typed password appears in remedy's output")
+	}
+}
+
+// askPass logs in as ops with the password typed at -k's prompt, once for
+// all hosts, and no key.
+func (r *remedyRunner) askPass(t *testing.T) {
+	var inv strings.Builder
+	for _, h := range r.visible()[:2] {
+		fmt.Fprintf(&inv, "%s ansible_host=%s ansible_user=%s\n", h.Name, h.Addr, r.lab.OpsUser)
+	}
+	pb := writeFile(t, "readonly.lua", readOnlyPlaybook)
+	got := r.runOnTerminal(t, "SSH password: ", r.lab.OpsPassword,
+		"run", pb, "-i", writeFile(t, "pw.ini", inv.String()), "-k", "--known-hosts", r.lab.KnownHosts, "-vvv")
+	if strings.Count(got, "SSH password: ") != 1 || strings.Count(got, "ok=3") != 2 {
+		t.Fatalf("want one prompt and both hosts ok:\n%s", got)
+	}
+	if strings.Contains(got, r.lab.OpsPassword) {
+		t.Fatalf("the typed password appears in remedy's output")
+	}
+}
+
+// runOnTerminal runs remedy on a terminal (script gives it one), types
+// answer once prompt shows, and returns everything remedy printed.
+func (r *remedyRunner) runOnTerminal(t *testing.T, prompt, answer string, args ...string) string {
+	t.Helper()
 	if _, err := exec.LookPath("script"); err != nil {
 		t.Skip("script (util-linux) is needed for a terminal")
 	}
-	pb := writeFile(t, "become.lua", becomePlaybook)
-	line := shell.Join(r.bin, "run", pb, "-i", r.opsInventory(t, ""), "-b", "-K", "--known-hosts", r.lab.KnownHosts, "-vvv")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "script", "-qec", line, "/dev/null")
+	cmd := exec.CommandContext(ctx, "script", "-qec", shell.Join(append([]string{r.bin}, args...)...), "/dev/null")
 	cmd.Env = r.env()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -112,20 +142,17 @@ func (r *remedyRunner) askBecomePass(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "BECOME password: "); time.Sleep(20 * time.Millisecond) {
+	// Typed before the prompt, the answer would be echoed by the terminal.
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), prompt); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no -K prompt: %s", out)
+			t.Fatalf("no %q prompt: %s", prompt, out)
 		}
 	}
-	fmt.Fprintln(stdin, r.lab.OpsPassword)
-	err = cmd.Wait()
-	got := out.String()
-	if err != nil || strings.Count(got, "BECOME password: ") != 1 || strings.Count(got, "ok=4") != 2 {
-		t.Fatalf("want one prompt and both hosts ok through sudo (%v):\n%s", err, got)
+	fmt.Fprintln(stdin, answer)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("remedy on a terminal: %v\n%s", err, out)
 	}
-	if strings.Contains(got, r.lab.OpsPassword) {
-		t.Fatalf("the typed password appears in remedy's output")
-	}
+	return out.String()
 }
 
 // syncBuffer is a bytes.Buffer safe to read while a process writes it.

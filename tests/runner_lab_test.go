@@ -28,6 +28,7 @@ func TestRunnerOnLab(t *testing.T) {
 	t.Run("unknown host key refused, then trusted on first use", r.unknownKey)
 	t.Run("changed host key refused", r.changedKey)
 	t.Run("key in ssh-agent", r.sshAgent)
+	t.Run("password asked once with -k", r.askPass)
 	t.Run("become with a password as ops", r.becomePassword)
 	t.Run("become password asked once with -K", r.askBecomePass)
 	t.Run("wrong become password", r.wrongBecomePassword)
