@@ -62,9 +62,6 @@ func run(args []string, out io.Writer) error {
 }
 
 func up(out io.Writer, o labkit.Options) error {
-	if err := labkit.Preflight(); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()

@@ -1,6 +1,7 @@
 package labkit
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -30,9 +31,14 @@ func TestInventoryReadsAsAnsibleINI(t *testing.T) {
 	if err := os.WriteFile(path, inventory(l), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("ansible-inventory", "-i", path, "--list").Output()
+	cmd := exec.Command("ansible-inventory", "-i", path, "--list")
+	// Ansible wants a writable home for its temp files, which nobody lacks.
+	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCAL_TEMP="+dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("ansible-inventory: %v", err)
+		t.Fatalf("ansible-inventory: %v: %s", err, stderr.Bytes())
 	}
 	var inv struct {
 		Meta struct {

@@ -65,6 +65,9 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := Preflight(); err != nil {
+		return nil, err
+	}
 	created, err := prepareDir(o.Dir)
 	if err != nil {
 		return nil, err

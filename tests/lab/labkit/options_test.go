@@ -50,6 +50,7 @@ func TestUpNeedsADir(t *testing.T) {
 }
 
 func TestUpRejectsAnUnwritableDir(t *testing.T) {
+	RequireLab(t) // without root, Up stops at Preflight
 	for _, dir := range []string{"/proc/remedy-lab", "/proc/self/status/lab"} {
 		_, err := Up(context.Background(), Options{Hosts: 1, Dir: dir})
 		if err == nil || !strings.Contains(err.Error(), "lab dir") {
