@@ -42,8 +42,8 @@ func (r *remedyRunner) sshAgent(t *testing.T) {
 		t.Fatalf("ssh-add: %v: %s", err, out)
 	}
 	h := r.visible()[0]
-	inv := writeFile(t, "agent.ini", fmt.Sprintf("%s ansible_host=%s ansible_user=root\n", h.Name, h.Addr))
-	pb := writeFile(t, "readonly.lua", readOnlyPlaybook)
+	inv := runnerFile(t, "agent.ini", fmt.Sprintf("%s ansible_host=%s ansible_user=root\n", h.Name, h.Addr))
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 	args := []string{"run", pb, "-i", inv, "--known-hosts", r.lab.KnownHosts}
 
 	if res := r.run(t, args...); res.code != 4 || !strings.Contains(res.stdout, "unable to authenticate") {

@@ -37,11 +37,11 @@ func (r *remedyRunner) opsInventory(t *testing.T, password string) string {
 	for _, h := range r.visible()[:2] {
 		fmt.Fprintf(&b, "%s ansible_host=%s\n", h.Name, h.Addr)
 	}
-	return writeFile(t, "ops.ini", b.String())
+	return runnerFile(t, "ops.ini", b.String())
 }
 
 func (r *remedyRunner) becomePassword(t *testing.T) {
-	pb := writeFile(t, "become.lua", becomePlaybook)
+	pb := runnerFile(t, "become.lua", becomePlaybook)
 	inv := r.opsInventory(t, r.lab.OpsPassword)
 	res := r.run(t, "run", pb, "-i", inv, "-b", "--known-hosts", r.lab.KnownHosts, "-vvv")
 	if res.code != 0 || !strings.Contains(res.stdout, "sudo -k -S -p ''") || strings.Count(res.stdout, "changed: [") != 2 {
@@ -54,7 +54,7 @@ func (r *remedyRunner) becomePassword(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("want exit 0: %s", res)
 	}
-	doc := parseJSON(t, res)
+	doc := parseRunJSON(t, res)
 	for _, lh := range r.visible()[:2] {
 		h := doc.host(t, lh.Name)
 		if h.Facts == nil || h.Facts.User != r.lab.OpsUser || h.Facts.Root {
@@ -76,7 +76,7 @@ func (r *remedyRunner) becomePassword(t *testing.T) {
 
 func (r *remedyRunner) wrongBecomePassword(t *testing.T) {
 	const wrong = "not-the-ops-password"
-	pb := writeFile(t, "become.lua", becomePlaybook)
+	pb := runnerFile(t, "become.lua", becomePlaybook)
 	res := r.run(t, "run", pb, "-i", r.opsInventory(t, wrong), "-b", "--known-hosts", r.lab.KnownHosts, "-vvv")
 	if res.code != 2 || !strings.Contains(res.stdout, "refused the password") {
 		t.Fatalf("want exit 2 and sudo's refusal: %s", res)
@@ -93,7 +93,7 @@ func (r *remedyRunner) wrongBecomePassword(t *testing.T) {
 
 // askBecomePass types the password at -K's prompt, once for all hosts.
 func (r *remedyRunner) askBecomePass(t *testing.T) {
-	pb := writeFile(t, "become.lua", becomePlaybook)
+	pb := runnerFile(t, "become.lua", becomePlaybook)
 	got := r.runOnTerminal(t, "BECOME password: ", r.lab.OpsPassword,
 		"run", pb, "-i", r.opsInventory(t, ""), "-b", "-K", "--known-hosts", r.lab.KnownHosts, "-vvv")
 	if strings.Count(got, "BECOME password: ") != 1 || strings.Count(got, "ok=4") != 2 {
@@ -111,9 +111,9 @@ func (r *remedyRunner) askPass(t *testing.T) {
 	for _, h := range r.visible()[:2] {
 		fmt.Fprintf(&inv, "%s ansible_host=%s ansible_user=%s\n", h.Name, h.Addr, r.lab.OpsUser)
 	}
-	pb := writeFile(t, "readonly.lua", readOnlyPlaybook)
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 	got := r.runOnTerminal(t, "SSH password: ", r.lab.OpsPassword,
-		"run", pb, "-i", writeFile(t, "pw.ini", inv.String()), "-k", "--known-hosts", r.lab.KnownHosts, "-vvv")
+		"run", pb, "-i", runnerFile(t, "pw.ini", inv.String()), "-k", "--known-hosts", r.lab.KnownHosts, "-vvv")
 	if strings.Count(got, "SSH password: ") != 1 || strings.Count(got, "ok=3") != 2 {
 		t.Fatalf("want one prompt and both hosts ok:\n%s", got)
 	}

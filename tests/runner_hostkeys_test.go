@@ -12,7 +12,7 @@ import (
 )
 
 func (r *remedyRunner) unknownKey(t *testing.T) {
-	pb := writeFile(t, "readonly.lua", readOnlyPlaybook)
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 	kh := filepath.Join(t.TempDir(), "known_hosts")
 	args := []string{"run", pb, "-i", r.lab.Inventory, "-l", "!hidden", "--known-hosts", kh}
 
@@ -55,15 +55,15 @@ func (r *remedyRunner) changedKey(t *testing.T) {
 		}
 		lines = append(lines, l)
 	}
-	kh := writeFile(t, "known_hosts", strings.Join(lines, "\n")+"\n")
-	pb := writeFile(t, "readonly.lua", readOnlyPlaybook)
+	kh := runnerFile(t, "known_hosts", strings.Join(lines, "\n")+"\n")
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 
 	// Even with --accept-new-host-keys, a changed key is refused.
 	res := r.run(t, "run", pb, "-i", r.lab.Inventory, "-l", "!hidden", "--known-hosts", kh, "--accept-new-host-keys", "-o", "json")
 	if res.code != 4 {
 		t.Fatalf("want exit 4: %s", res)
 	}
-	doc := parseJSON(t, res)
+	doc := parseRunJSON(t, res)
 	for _, lh := range r.visible() {
 		h := doc.host(t, lh.Name)
 		if lh.Name != victim.Name {

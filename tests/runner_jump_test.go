@@ -8,9 +8,9 @@ import (
 
 func (r *remedyRunner) proxyJump(t *testing.T) {
 	hidden, bastion := r.hidden(t), r.visible()[0]
-	pb := writeFile(t, "readonly.lua", readOnlyPlaybook)
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 	inv := func(jump string) string {
-		return writeFile(t, "jump.ini", fmt.Sprintf("%s ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s%s\n",
+		return runnerFile(t, "jump.ini", fmt.Sprintf("%s ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s%s\n",
 			hidden.Name, hidden.Addr, r.lab.Key, jump))
 	}
 
@@ -25,7 +25,7 @@ func (r *remedyRunner) proxyJump(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("through %s: want exit 0: %s", bastion.Name, res)
 	}
-	h := parseJSON(t, res).host(t, hidden.Name)
+	h := parseRunJSON(t, res).host(t, hidden.Name)
 	if h.statuses() != "Gathering Facts=ok uid=ok sshd_config=ok" || h.Facts == nil || h.Facts.Firewall != hidden.Profile {
 		t.Errorf("through the bastion: %s, facts %+v", h.statuses(), h.Facts)
 	}

@@ -23,7 +23,7 @@ import (
 // parsed output.
 func TestRunnerOnLab(t *testing.T) {
 	lab := labkit.New(t, labkit.Options{Hosts: len(labkit.Profiles), Hidden: 1})
-	r := &remedyRunner{bin: buildRemedy(t), lab: lab, home: t.TempDir()}
+	r := &remedyRunner{bin: runnerBuildRemedy(t), lab: lab, home: t.TempDir()}
 	t.Run("every profile, read-only", r.everyProfile)
 	t.Run("unknown host key refused, then trusted on first use", r.unknownKey)
 	t.Run("changed host key refused", r.changedKey)
@@ -59,18 +59,18 @@ type remedyRunner struct {
 	home string // HOME for remedy: no ~/.ssh of the tester's
 }
 
-// result is one remedy invocation.
-type result struct {
+// runResult is one remedy invocation.
+type runResult struct {
 	stdout, stderr string
 	code           int
 	took           time.Duration
 }
 
-func (res result) String() string {
+func (res runResult) String() string {
 	return "exit " + strconv.Itoa(res.code) + "\nstdout:\n" + res.stdout + "\nstderr:\n" + res.stderr
 }
 
-func buildRemedy(t *testing.T) string {
+func runnerBuildRemedy(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "remedy")
 	out, err := exec.Command("go", "build", "-o", bin, "remedy/cmd/remedy").CombinedOutput()
@@ -94,7 +94,7 @@ func (r *remedyRunner) env() []string {
 	}), "HOME="+r.home)
 }
 
-func (r *remedyRunner) run(t *testing.T, args ...string) result {
+func (r *remedyRunner) run(t *testing.T, args ...string) runResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -103,12 +103,12 @@ func (r *remedyRunner) run(t *testing.T, args ...string) result {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	return finished(t, err, stdout, stderr, time.Since(start))
+	return runFinished(t, err, stdout, stderr, time.Since(start))
 }
 
-func finished(t *testing.T, err error, stdout, stderr bytes.Buffer, took time.Duration) result {
+func runFinished(t *testing.T, err error, stdout, stderr bytes.Buffer, took time.Duration) runResult {
 	t.Helper()
-	res := result{stdout: stdout.String(), stderr: stderr.String(), took: took}
+	res := runResult{stdout: stdout.String(), stderr: stderr.String(), took: took}
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):
@@ -119,7 +119,7 @@ func finished(t *testing.T, err error, stdout, stderr bytes.Buffer, took time.Du
 	return res
 }
 
-func writeFile(t *testing.T, name, content string) string {
+func runnerFile(t *testing.T, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -177,7 +177,7 @@ type (
 	}
 )
 
-func parseJSON(t *testing.T, res result) jsonRun {
+func parseRunJSON(t *testing.T, res runResult) jsonRun {
 	t.Helper()
 	var doc jsonRun
 	if err := json.Unmarshal([]byte(res.stdout), &doc); err != nil {
@@ -213,12 +213,12 @@ func (h jsonHost) msg(task string) string {
 }
 
 func (r *remedyRunner) everyProfile(t *testing.T) {
-	pb := writeFile(t, "readonly.lua", readOnlyPlaybook)
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 	res := r.run(t, "run", pb, "-i", r.lab.Inventory, "-l", "!hidden", "--known-hosts", r.lab.KnownHosts, "-o", "json")
 	if res.code != 0 {
 		t.Fatalf("want exit 0: %s", res)
 	}
-	doc := parseJSON(t, res)
+	doc := parseRunJSON(t, res)
 	t.Logf("read-only playbook over %d lab hosts: %v wall time", len(doc.Hosts), res.took.Round(time.Millisecond))
 	if len(doc.Hosts) != len(r.visible()) || doc.Playbook != "runner lab: read-only" {
 		t.Fatalf("JSON has playbook %q and %d hosts, want %d", doc.Playbook, len(doc.Hosts), len(r.visible()))

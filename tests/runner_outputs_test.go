@@ -38,7 +38,7 @@ type junitSuites struct {
 }
 
 func (r *remedyRunner) auditJUnit(t *testing.T) {
-	pb := writeFile(t, "audit.lua", auditPlaybook)
+	pb := runnerFile(t, "audit.lua", auditPlaybook)
 	hosts := r.visible()[:3]
 	var names []string
 	for _, h := range hosts {

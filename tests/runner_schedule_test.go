@@ -28,33 +28,33 @@ const timedPlaybook = `return {
   },
 }`
 
-type span struct {
+type hostSpan struct {
 	host       string
 	start, end float64
 }
 
-func spans(t *testing.T, doc jsonRun) []span {
+func batchSpans(t *testing.T, doc jsonRun) []hostSpan {
 	t.Helper()
-	var out []span
+	var out []hostSpan
 	for _, h := range doc.Hosts {
 		start, err1 := strconv.ParseFloat(strings.TrimSpace(h.msg("start")), 64)
 		end, err2 := strconv.ParseFloat(strings.TrimSpace(h.msg("end")), 64)
 		if err1 != nil || err2 != nil {
 			t.Fatalf("%s: start %q end %q", h.Name, h.msg("start"), h.msg("end"))
 		}
-		out = append(out, span{h.Name, start, end})
+		out = append(out, hostSpan{h.Name, start, end})
 	}
-	slices.SortFunc(out, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	slices.SortFunc(out, func(a, b hostSpan) int { return cmp.Compare(a.start, b.start) })
 	return out
 }
 
 func (r *remedyRunner) serialBatches(t *testing.T) {
-	pb := writeFile(t, "timed.lua", timedPlaybook)
+	pb := runnerFile(t, "timed.lua", timedPlaybook)
 	res := r.run(t, "run", pb, "-i", r.lab.Inventory, "-l", "!hidden", "--known-hosts", r.lab.KnownHosts, "--serial", "2", "-o", "json")
 	if res.code != 0 {
 		t.Fatalf("want exit 0: %s", res)
 	}
-	s := spans(t, parseJSON(t, res))
+	s := batchSpans(t, parseRunJSON(t, res))
 	if len(s) != len(r.visible()) {
 		t.Fatalf("%d hosts ran, want %d", len(s), len(r.visible()))
 	}
@@ -68,14 +68,14 @@ func (r *remedyRunner) serialBatches(t *testing.T) {
 }
 
 func (r *remedyRunner) maxFailPercent(t *testing.T) {
-	pb := writeFile(t, "timed.lua", timedPlaybook)
+	pb := runnerFile(t, "timed.lua", timedPlaybook)
 	first := r.visible()[0]
 	res := r.run(t, "run", pb, "-i", r.lab.Inventory, "-l", "!hidden", "--known-hosts", r.lab.KnownHosts,
 		"--serial", "2", "--max-fail-percent", "0", "-e", "fail_profile="+first.Profile, "-o", "json")
 	if res.code != 2 {
 		t.Fatalf("want exit 2: %s", res)
 	}
-	doc := parseJSON(t, res)
+	doc := parseRunJSON(t, res)
 	if len(doc.Hosts) != 2 || len(doc.NotRun) != len(r.visible())-2 {
 		t.Fatalf("want the first batch of 2 run and the rest not run, got %d run, not run %v", len(doc.Hosts), doc.NotRun)
 	}
@@ -88,7 +88,7 @@ func (r *remedyRunner) interrupt(t *testing.T) {
 	// A remote sleep no other test runs, to find it among the machine's
 	// processes afterwards.
 	const sleep = "41.25"
-	pb := writeFile(t, "slow.lua", `return { name = "runner lab: slow", hosts = "all", tasks = {
+	pb := runnerFile(t, "slow.lua", `return { name = "runner lab: slow", hosts = "all", tasks = {
 	  { name = "sleep", run = function() cmd.query({"sleep", "`+sleep+`"}) end },
 	  { name = "never", run = function() cmd.query({"true"}) end },
 	} }`)
@@ -106,7 +106,7 @@ func (r *remedyRunner) interrupt(t *testing.T) {
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	res := finished(t, cmd.Wait(), stdout, stderr, time.Since(start))
+	res := runFinished(t, cmd.Wait(), stdout, stderr, time.Since(start))
 	if res.code != 99 || res.took > 10*time.Second {
 		t.Fatalf("after SIGINT: want exit 99 soon, got it after %v: %s", res.took, res)
 	}
@@ -175,7 +175,7 @@ func (r *remedyRunner) stoppedSSHD(t *testing.T) {
 			t.Fatalf("%s: sshd %d survives SIGTERM", victim.Name, pid)
 		}
 	}
-	pb := writeFile(t, "readonly.lua", readOnlyPlaybook)
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 	retry := filepath.Join(t.TempDir(), "retry")
 	res := r.run(t, "run", pb, "-i", r.lab.Inventory, "-l", "!hidden", "--known-hosts", r.lab.KnownHosts, "--retry-file", retry)
 	if res.code != 4 {
