@@ -120,7 +120,7 @@ setsid firewalld --nofork --nopid </dev/null >/dev/null 2>&1 &
 i=0
 until [ "$(firewall-cmd --state 2>/dev/null)" = running ]; do
 	i=$((i+1))
-	if [ "$i" -gt 150 ]; then echo "firewalld is not running after 30s" >&2; exit 1; fi
+	if [ "$i" -gt 300 ]; then echo "firewalld is not running after 60s" >&2; exit 1; fi
 	sleep 0.2
 done`
 

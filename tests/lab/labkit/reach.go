@@ -118,7 +118,7 @@ func sshAnswers(h hostState) error {
 
 // waitSSH waits until h's sshd answers.
 func waitSSH(ctx context.Context, h hostState) error {
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute) // firewalld hosts start slowly on a busy machine
 	for {
 		err := sshAnswers(h)
 		if err == nil {
