@@ -30,6 +30,7 @@ import (
 func TestSSHDMoveOnLab(t *testing.T) {
 	lab := labkit.New(t, labkit.Options{Hosts: len(labkit.Profiles), Profiles: labkit.Profiles})
 	s := newSSHDLab(t, lab)
+	t.Run("config and ports read the host", s.readsHost)
 	t.Run("check mode shows the plan and changes nothing", s.checkMode)
 	t.Run("22 to 33001 on every firewall profile", s.moveEveryProfile)
 	s.resetAll(t)
@@ -107,11 +108,13 @@ func (s *sshdLab) knownHostsWithPort(t *testing.T) string {
 type sshdRun struct {
 	Hosts []struct {
 		Name  string `json:"name"`
+		Error string `json:"error"`
 		Tasks []struct {
-			Name   string `json:"name"`
-			Status string `json:"status"`
-			Msg    string `json:"msg"`
-			Diff   string `json:"diff"`
+			Name    string   `json:"name"`
+			Status  string   `json:"status"`
+			Msg     string   `json:"msg"`
+			Diff    string   `json:"diff"`
+			Planned []string `json:"planned"`
 		} `json:"tasks"`
 	} `json:"hosts"`
 }
@@ -124,15 +127,33 @@ func (r sshdRun) task(host string) (status, msg, diff string) {
 				return x.Status, x.Msg, x.Diff
 			}
 		}
+		if h.Name == host && h.Error != "" {
+			return "error", h.Error, ""
+		}
 	}
 	return "missing", "", ""
 }
 
+// planned returns the commands a host's "move" task ran or would run.
+func (r sshdRun) planned(host string) string {
+	for _, h := range r.Hosts {
+		for _, x := range h.Tasks {
+			if h.Name == host && x.Name == "move" {
+				return strings.Join(x.Planned, "\n")
+			}
+		}
+	}
+	return ""
+}
+
 func movePlaybook(t *testing.T, keep bool) string {
-	src := fmt.Sprintf(`return { tasks = { { name = "move", run = function(v)
+	return writePlaybook(t, fmt.Sprintf(`return { tasks = { { name = "move", run = function(v)
 	return sshd.move_port { to = %d, keep_22 = %t }.inventory
-end } } }`, movedPort, keep)
-	p := filepath.Join(t.TempDir(), "move.lua")
+end } } }`, movedPort, keep))
+}
+
+func writePlaybook(t *testing.T, src string) string {
+	p := filepath.Join(t.TempDir(), "pb.lua")
 	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -254,18 +275,36 @@ func (s *sshdLab) resetAll(t *testing.T) {
 }
 
 // writeAndReload writes a file on the host, then SIGHUPs sshd and waits
-// until it listens on 22 and nowhere else.
+// until the re-executed sshd listens on 22 alone: its sockets are new ones
+// (ss -e inodes), so the wait cannot end on the old sshd's sockets.
 func (s *sshdLab) writeAndReload(t *testing.T, h labkit.Host, path, content string) {
 	t.Helper()
 	s.writeFile(t, h, path, content)
+	before := s.sshdSocketInodes(t, h.Name)
 	s.sh(t, h.Name, `kill -HUP "$(cat /run/sshd.pid)"`)
 	deadline := time.Now().Add(10 * time.Second)
-	for !slices.Equal(s.sshdPorts(t, h.Name), []int{22}) {
+	for {
+		now := s.sshdSocketInodes(t, h.Name)
+		fresh := len(now) > 0 && !slices.ContainsFunc(now, func(i string) bool { return slices.Contains(before, i) })
+		if fresh && slices.Equal(s.sshdPorts(t, h.Name), []int{22}) {
+			return
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: sshd does not listen on 22 alone after a reload: %v", h.Name, s.sshdPorts(t, h.Name))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// sshdSocketInodes returns the inodes of sshd's listening sockets.
+func (s *sshdLab) sshdSocketInodes(t *testing.T, host string) []string {
+	var inodes []string
+	for _, line := range strings.Split(s.sh(t, host, "ss -Htlnpe"), "\n") {
+		if m := regexp.MustCompile(`"sshd".* ino:(\d+)`).FindStringSubmatch(line); m != nil {
+			inodes = append(inodes, m[1])
+		}
+	}
+	return inodes
 }
 
 func (s *sshdLab) writeFile(t *testing.T, h labkit.Host, path, content string) {
@@ -284,12 +323,30 @@ func (s *sshdLab) onHost(profile string, f func(*testing.T, labkit.Host)) func(*
 	}
 }
 
+func (s *sshdLab) readsHost(t *testing.T) {
+	doc := s.remedy(t, s.lab.Inventory, "run", writePlaybook(t, `return { tasks = { { name = "move", run = function(v)
+	local c, p = sshd.config(), sshd.ports()
+	local l = p.listening[1]
+	return string.format("%s %s %d %d %s %s", type(c.port), c.port[1], #c.listenaddress, p.configured[1], l.process, tostring(l.pid > 0))
+end } } }`))
+	for _, h := range s.lab.Hosts {
+		if status, msg, _ := doc.task(h.Name); status != "ok" || msg != "table 22 2 22 sshd true" {
+			t.Errorf("%s: %s %q", h.Name, status, msg)
+		}
+	}
+}
+
 func (s *sshdLab) checkMode(t *testing.T) {
 	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-C", "-D")
 	for _, h := range s.lab.Hosts {
 		status, _, diff := doc.task(h.Name)
 		if status != "changed" || !strings.Contains(diff, "+Port 33001\n") {
 			t.Errorf("%s: check mode: %s, diff %q", h.Name, status, diff)
+		}
+		planned := doc.planned(h.Name)
+		firewallStep := h.Profile == "none" || strings.Contains(planned, "33001")
+		if !firewallStep || !strings.Contains(planned, "sshd -t") || !strings.Contains(planned, "HUP") {
+			t.Errorf("%s (%s): check mode plan lacks the firewall, validation or reload step:\n%s", h.Name, h.Profile, planned)
 		}
 		if got := s.sh(t, h.Name, "cat /etc/ssh/sshd_config"); got != s.original[h.Name] {
 			t.Errorf("%s: check mode changed sshd_config:\n%s", h.Name, got)
