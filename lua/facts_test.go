@@ -151,3 +151,26 @@ func TestFactsCommandIsOneShellWord(t *testing.T) {
 		t.Errorf("FactsCommand is not sh -c with one quoted script: %.40s...", cmd)
 	}
 }
+
+// FuzzParseFacts: whatever a host prints, parsing never panics and names
+// one of the firewalls the runtime knows.
+func FuzzParseFacts(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "facts", "*.txt"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	known := map[string]bool{"firewalld": true, "ufw": true, "nftables": true, "iptables-legacy": true, "iptables-nft": true, "none": true}
+	f.Fuzz(func(t *testing.T, out []byte) {
+		facts, err := ParseFacts(out)
+		if err == nil && !known[facts.Firewall] {
+			t.Errorf("firewall %q from %q", facts.Firewall, out)
+		}
+	})
+}
