@@ -29,6 +29,7 @@ func TestLuaOnLab(t *testing.T) {
 	t.Run("a failing validator leaves the original", l.failingValidator)
 	t.Run("handlers fire once", l.handlersOnce)
 	t.Run("tags select", l.tagsSelect)
+	t.Run("net resolves and reaches from the host", l.netFromHost)
 	t.Run("examples: no port open to the world beyond the policy", l.openPorts)
 	t.Run("examples: no password logins", l.example("examples/password-authentication", "PasswordAuthentication is no"))
 	t.Run("examples: root login refused while remedy is root", l.rootGuard)
@@ -197,7 +198,7 @@ func (l *luaLab) eachHost(t *testing.T, doc luaRun, want string) {
 	}
 }
 
-const writePlaybook = `return { tasks = { { name = "write", run = function(v)
+const luaWriteFilePlaybook = `return { tasks = { { name = "write", run = function(v)
 	file.write { path = "/etc/remedy-lua-test.conf", content = "listen 33001\nmode strict\n", mode = "0640" }
 end } } }`
 
@@ -206,7 +207,7 @@ func (l *luaLab) checkMode(t *testing.T) {
 	for _, h := range l.lab.Hosts {
 		l.sh(t, h.Name, "printf 'listen 22\\nmode strict\\n' > /etc/remedy-lua-test.conf && chmod 0644 /etc/remedy-lua-test.conf")
 	}
-	doc, _ := l.remedy(t, "run", l.playbook(t, writePlaybook), "-C", "-D")
+	doc, _ := l.remedy(t, "run", l.playbook(t, luaWriteFilePlaybook), "-C", "-D")
 	l.eachHost(t, doc, "write=changed")
 	for _, h := range l.lab.Hosts {
 		if d := doc.diff(h.Name, "write"); !strings.Contains(d, "-listen 22\n+listen 33001\n") {
@@ -220,7 +221,7 @@ func (l *luaLab) checkMode(t *testing.T) {
 }
 
 func (l *luaLab) writeRepeat(t *testing.T) {
-	pb := l.playbook(t, writePlaybook)
+	pb := l.playbook(t, luaWriteFilePlaybook)
 	first, code := l.remedy(t, "run", pb)
 	l.eachHost(t, first, "write=changed")
 	second, code2 := l.remedy(t, "run", pb)
@@ -384,4 +385,24 @@ func (l *luaLab) openPorts(t *testing.T) {
 	}
 	doc, _ = l.remedy(t, "run", "examples/no-open-ports", "-e", "@"+extra)
 	l.eachHost(t, doc, check+"=ok")
+}
+
+// netFromHost: net.resolve uses the host's own resolver (its hosts file
+// points the licensing domain at the lab's stand-in) and net.reach
+// connects from the host itself.
+func (l *luaLab) netFromHost(t *testing.T) {
+	doc, _ := l.remedy(t, "run", l.playbook(t, `return { tasks = { { name = "net", run = function(v)
+	local addrs = net.resolve("`+labkit.LicenseDomain+`")
+	local ok = net.reach { host = "`+labkit.LicenseDomain+`", port = 443, timeout = 3 }
+	local shut = net.reach { host = addrs[1], port = 444, timeout = 3 }
+	expect(ok.ok, "443 not reached: %s", ok.err)
+	expect(not shut.ok, "444 reached")
+	return addrs[1] .. " via " .. ok.via
+end } } }`))
+	l.eachHost(t, doc, "net=ok")
+	for _, h := range l.lab.Hosts {
+		if got := doc.msg(h.Name, "net"); got != l.lab.License+" via bash" {
+			t.Errorf("%s: %q, want %q", h.Name, got, l.lab.License+" via bash")
+		}
+	}
 }
