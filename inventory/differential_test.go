@@ -13,10 +13,11 @@ import (
 	"testing"
 )
 
-// TestRandomInventoriesMatchAnsible generates many small INI and YAML
-// inventories and checks that remedy reads each as ansible-inventory's own
+// TestRandomInventoriesMatchAnsible generates small INI and YAML
+// inventories with group_vars and host_vars (as files, .yml, .json and
+// directories) and checks that remedy reads each as ansible-inventory's own
 // code does (its --list, run in one Python process for speed), or fails
-// where Ansible cannot parse it.
+// where Ansible cannot parse it. The seeds are fixed: a failure repeats.
 func TestRandomInventoriesMatchAnsible(t *testing.T) {
 	py, err := ansiblePython()
 	if err != nil {
@@ -25,17 +26,17 @@ func TestRandomInventoriesMatchAnsible(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var paths []string
-	for seed := range uint64(100) {
+	for seed := range uint64(150) {
 		r := rand.New(rand.NewPCG(seed, 1))
-		name, text := fmt.Sprintf("inv%02d.ini", seed), randomINI(r)
+		name, text := "hosts.ini", randomINI(r)
 		if seed%2 == 1 {
-			name, text = fmt.Sprintf("inv%02d.yml", seed), randomYAML(r)
+			name, text = "hosts.yml", randomYAML(r)
 		}
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, path)
+		files := randomVarsFiles(r)
+		files[name] = text
+		sub := filepath.Join(dir, fmt.Sprint(seed))
+		writeFiles(t, sub, files)
+		paths = append(paths, filepath.Join(sub, name))
 	}
 	want := ansibleLists(t, py, paths)
 	for _, path := range paths {
@@ -105,10 +106,41 @@ func pick[T any](r *rand.Rand, items []T) T { return items[r.IntN(len(items))] }
 var (
 	randomGroups = []string{"g0", "g1", "g2", "g3", "g4", "g5"}
 	randomHosts  = []string{"h0", "h1", "h2", "h3", "h4", "h5", "web[1:3]", "db-[a:b]"}
-	iniValues    = []string{"1", `"a b"`, "'x'", "True", "yes", "[1,2]", `{"k":1}`, "0x10", "1.5", "None", "022", "a=b", "-3", "foo#bar", "1e3", `"'q'"`}
+	iniValues    = []string{"1", `"a b"`, "'x'", "True", "yes", "[1,2]", `{"k":1}`, "0x10", "1.5", "None", "022", "a=b", "-3", "foo#bar", "1e3", `"'q'"`, `'{"k": [1, "a b"]}'`, `\"esc\"`, "x # comment"}
 	yamlValues   = []string{"yes", "no", "on", `"yes"`, "0755", "0x1f", "1:30", "1.5", "1e3", "~", "", "2024-01-02", "abc", "-12", "+5", "1_000", `"quoted"`, "'sq'", "[1, two]", "{a: 1}", "True", "09", "1."}
 	varNames     = []string{"v1", "v2", "v3", "ansible_port", "ansible_host"}
 )
+
+// randomVarsFiles writes group_vars and host_vars as files or directories.
+func randomVarsFiles(r *rand.Rand) map[string]string {
+	files := map[string]string{}
+	used := map[string]bool{}
+	for range r.IntN(5) {
+		kind, name := "group_vars", pick(r, append(randomGroups, "all", "ungrouped"))
+		if r.IntN(3) == 0 {
+			kind, name = "host_vars", pick(r, []string{"h0", "h1", "web2", "db-a"})
+		}
+		body := fmt.Sprintf("%s: %s\n%s: %s\n", pick(r, varNames), pick(r, yamlValues), pick(r, varNames), pick(r, yamlValues))
+		form := r.IntN(4)
+		// A file without extension and a directory cannot share a name.
+		key := kind + "/" + name + []string{"", ".yml", ".json", ""}[form]
+		if used[key] {
+			continue
+		}
+		used[key] = true
+		switch form {
+		case 0:
+			files[filepath.Join(kind, name)] = body
+		case 1:
+			files[filepath.Join(kind, name+".yml")] = body
+		case 2:
+			files[filepath.Join(kind, name+".json")] = fmt.Sprintf(`{"%s": %d}`, pick(r, varNames), r.IntN(100))
+		default:
+			files[filepath.Join(kind, name, fmt.Sprintf("%02d.yaml", r.IntN(20)))] = body
+		}
+	}
+	return files
+}
 
 // randomINI writes hosts, groups with hosts, vars and children (children
 // only name later groups, so there is no cycle), all groups declared.
@@ -125,6 +157,13 @@ func randomINI(r *rand.Rand) string {
 		b.WriteString("\n")
 	}
 	for range r.IntN(3) {
+		hostLine(pick(r, randomHosts))
+	}
+	if r.IntN(4) == 0 {
+		fmt.Fprintf(&b, "; a comment\n[all:vars]\n%s=%s\n", pick(r, varNames), pick(r, iniValues))
+	}
+	if r.IntN(4) == 0 {
+		b.WriteString("[all]\n")
 		hostLine(pick(r, randomHosts))
 	}
 	order := r.Perm(len(randomGroups))
@@ -164,6 +203,10 @@ func randomYAML(r *rand.Rand) string {
 	var b strings.Builder
 	b.WriteString("all:\n")
 	randomYAMLGroup(r, &b, 2, 0, randomGroups)
+	if r.IntN(3) == 0 {
+		// A top-level group besides all, maybe seen already as a child.
+		fmt.Fprintf(&b, "%s:\n  hosts: %s\n  vars:\n    %s: %s\n", pick(r, randomGroups), pick(r, randomHosts[:6]), pick(r, varNames), pick(r, yamlValues))
+	}
 	return b.String()
 }
 
