@@ -297,6 +297,11 @@ func (m *portMove) reload(edits []sshd.Edit) error {
 // itself and running sessions survive.
 func (m *portMove) reloadCommand() []string {
 	if m.e.Facts().Init == "systemd" {
+		if m.req.Socket {
+			// Restarting ssh.socket may have stopped ssh.service; a
+			// stopped service starts on the next connection by itself.
+			return []string{"systemctl", "try-reload-or-restart", m.serviceName()}
+		}
 		return []string{"systemctl", "reload", m.serviceName()}
 	}
 	pidfile := m.pidfile

@@ -194,11 +194,31 @@ func TestPlanMoveSocket(t *testing.T) {
 	if got := ParseListenStreams(drop[1].New); !slices.Equal(got, []string{"33001"}) {
 		t.Errorf("phase 2 drop-in listens on %q", got)
 	}
+	if !slices.Equal(p.From, []int{22}) || !slices.Equal(p.Listen1, []int{22, 33001}) || !slices.Equal(p.Listen2, []int{33001}) {
+		t.Errorf("ports: %v, %v, %v", p.From, p.Listen1, p.Listen2)
+	}
 	fs.Text[SocketDropInPath] = drop[1].New
 	fs.Text[mainPath] = p.Phase2[0].New
 	again, err := PlanMove(fs, mainPath, MoveRequest{To: 33001, Socket: true, Streams: []string{"33001"}})
 	if err != nil || !again.Empty() {
 		t.Errorf("a second run must plan nothing: %+v, %v", again, err)
+	}
+}
+
+// Ubuntu 24.04 after an upgrade: sshd_config already says 33001, but the
+// socket still listens on 22. The files need nothing; the socket moves in
+// two phases all the same.
+func TestPlanMoveSocketBehindConfig(t *testing.T) {
+	fs := fileSetFrom(t, map[string]string{mainPath: "Port 33001\n"})
+	p, err := PlanMove(fs, mainPath, MoveRequest{To: 33001, Socket: true, Streams: []string{"0.0.0.0:22", "[::]:22"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Phase1) != 1 || len(p.Phase2) != 1 || p.Phase1[0].Path != SocketDropInPath {
+		t.Fatalf("want only the drop-in in each phase, got %+v", p)
+	}
+	if !slices.Equal(p.From, []int{22}) || !slices.Equal(p.Listen1, []int{22, 33001}) || !slices.Equal(p.Listen2, []int{33001}) {
+		t.Errorf("ports: %v, %v, %v", p.From, p.Listen1, p.Listen2)
 	}
 }
 

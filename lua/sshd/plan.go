@@ -270,10 +270,13 @@ func streams(groups []*group, targets [][]int) []string {
 
 // socketEdits plans ssh.socket's drop-in: in phase 1 the socket keeps what
 // it listens on now and adds the new ports; in phase 2 it listens as sshd's
-// files say.
+// files say. The socket, not sshd's files, decides what listens, so the
+// plan's ports are the socket's.
 func (p *Plan) socketEdits(fs FileSet, req MoveRequest, groups []*group, targets [2][][]int) {
 	final := streams(groups, targets[1])
+	p.From = streamPorts(req.Streams)
 	if len(p.Phase1) == 0 && slices.Equal(req.Streams, final) {
+		p.Listen1, p.Listen2 = p.From, p.From
 		return
 	}
 	first := slices.Clone(req.Streams)
@@ -282,10 +285,23 @@ func (p *Plan) socketEdits(fs FileSet, req MoveRequest, groups []*group, targets
 			first = append(first, s)
 		}
 	}
+	p.Listen1, p.Listen2 = streamPorts(first), streamPorts(final)
 	old, exists := fs.Text[SocketDropInPath]
 	text1, text2 := socketDropIn(first), socketDropIn(final)
 	p.Phase1 = appendEdit(p.Phase1, Edit{Path: SocketDropInPath, Old: old, New: text1, Create: !exists})
 	p.Phase2 = appendEdit(p.Phase2, Edit{Path: SocketDropInPath, Old: text1, New: text2})
+}
+
+// streamPorts returns the sorted ports of ListenStream= values.
+func streamPorts(streams []string) []int {
+	var ports []int
+	for _, s := range streams {
+		if p, ok := StreamPort(s); ok {
+			ports = appendMissing(ports, p)
+		}
+	}
+	slices.Sort(ports)
+	return ports
 }
 
 // fileOps are line edits of one file.
