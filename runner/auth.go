@@ -7,7 +7,6 @@ import (
 	"os"
 	"sync"
 
-	"github.com/melbahja/goph"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -30,8 +29,8 @@ type Credentials struct {
 
 // methods returns the auth methods to offer for a target, in the order
 // OpenSSH tries them: agent keys, key files, then the password.
-func (c *Credentials) methods(t Endpoint) (goph.Auth, error) {
-	var auth goph.Auth
+func (c *Credentials) methods(t Endpoint) ([]ssh.AuthMethod, error) {
+	var auth []ssh.AuthMethod
 	if ag := c.sshAgent(); ag != nil {
 		auth = append(auth, ssh.PublicKeysCallback(ag.Signers))
 	}
@@ -53,8 +52,7 @@ func (c *Credentials) methods(t Endpoint) (goph.Auth, error) {
 		pw = t.Password
 	}
 	if pw != "" {
-		auth = append(auth, goph.Password(pw)...)
-		auth = append(auth, ssh.KeyboardInteractive(answerPassword(pw)))
+		auth = append(auth, ssh.Password(pw), ssh.KeyboardInteractive(answerPassword(pw)))
 	}
 	return auth, nil
 }

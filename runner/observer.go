@@ -1,8 +1,3 @@
-// Package runner runs a playbook on many hosts at once: it dials each host
-// over SSH (one connection per host, host keys always checked), gathers its
-// facts in one round trip, runs the playbook through package lua under a
-// bound of forks and rolling serial batches, and streams every result to an
-// Observer that renders it.
 package runner
 
 import (
