@@ -291,3 +291,19 @@ func TestPlanMoveRealSSHD(t *testing.T) {
 		})
 	}
 }
+
+// A Port line inside a Match block: sshd -t refuses the config, so the
+// binding never plans from it; the planner ignores the line rather than
+// fail, and the real sshd confirms the refusal.
+func TestPortInMatchBlock(t *testing.T) {
+	files := map[string]string{mainPath: "Port 22\nMatch User backup\n  Port 2222\n"}
+	p, err := PlanMove(fileSetFrom(t, files), mainPath, MoveRequest{To: 33001})
+	if err != nil || !slices.Equal(p.From, []int{22}) {
+		t.Fatalf("from %v, %v; want [22] and no error", p.From, err)
+	}
+	sshd := needRealSSHD(t)
+	out, err := sshd.run(t, files, "-t")
+	if err == nil || !strings.Contains(out, "not allowed within a Match block") {
+		t.Errorf("sshd -t accepted Port in a Match block: %v\n%s", err, out)
+	}
+}
