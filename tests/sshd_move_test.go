@@ -146,13 +146,13 @@ func (r sshdRun) planned(host string) string {
 	return ""
 }
 
-func movePlaybook(t *testing.T, keep bool) string {
-	return writePlaybook(t, fmt.Sprintf(`return { tasks = { { name = "move", run = function(v)
+func sshdMovePlaybook(t *testing.T, keep bool) string {
+	return sshdPlaybook(t, fmt.Sprintf(`return { tasks = { { name = "move", run = function(v)
 	return sshd.move_port { to = %d, keep_22 = %t }.inventory
 end } } }`, movedPort, keep))
 }
 
-func writePlaybook(t *testing.T, src string) string {
+func sshdPlaybook(t *testing.T, src string) string {
 	p := filepath.Join(t.TempDir(), "pb.lua")
 	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -324,7 +324,7 @@ func (s *sshdLab) onHost(profile string, f func(*testing.T, labkit.Host)) func(*
 }
 
 func (s *sshdLab) readsHost(t *testing.T) {
-	doc := s.remedy(t, s.lab.Inventory, "run", writePlaybook(t, `return { tasks = { { name = "move", run = function(v)
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdPlaybook(t, `return { tasks = { { name = "move", run = function(v)
 	local c, p = sshd.config(), sshd.ports()
 	local l = p.listening[1]
 	return string.format("%s %s %d %d %s %s", type(c.port), c.port[1], #c.listenaddress, p.configured[1], l.process, tostring(l.pid > 0))
@@ -337,7 +337,7 @@ end } } }`))
 }
 
 func (s *sshdLab) checkMode(t *testing.T) {
-	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-C", "-D")
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-C", "-D")
 	for _, h := range s.lab.Hosts {
 		status, _, diff := doc.task(h.Name)
 		if status != "changed" || !strings.Contains(diff, "+Port 33001\n") {
@@ -356,7 +356,7 @@ func (s *sshdLab) checkMode(t *testing.T) {
 }
 
 func (s *sshdLab) moveEveryProfile(t *testing.T) {
-	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false))
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false))
 	var names []string
 	for _, h := range s.lab.Hosts {
 		names = append(names, h.Name)
@@ -366,7 +366,7 @@ func (s *sshdLab) moveEveryProfile(t *testing.T) {
 		}
 		s.expectSSH(t, h, movedPort)
 	}
-	again := s.remedy(t, s.inventoryOnPort(t, names...), "run", movePlaybook(t, false))
+	again := s.remedy(t, s.inventoryOnPort(t, names...), "run", sshdMovePlaybook(t, false))
 	for _, h := range s.lab.Hosts {
 		if status, msg, _ := again.task(h.Name); status != "ok" {
 			t.Errorf("%s (%s): second run %s %q, want ok", h.Name, h.Profile, status, msg)
@@ -375,7 +375,7 @@ func (s *sshdLab) moveEveryProfile(t *testing.T) {
 }
 
 func (s *sshdLab) keep22(t *testing.T, h labkit.Host) {
-	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, true), "-l", h.Name)
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, true), "-l", h.Name)
 	if status, msg, _ := doc.task(h.Name); status != "changed" {
 		t.Fatalf("%s: %s %q", h.Name, status, msg)
 	}
@@ -385,7 +385,7 @@ func (s *sshdLab) keep22(t *testing.T, h labkit.Host) {
 func (s *sshdLab) portInDropIn(t *testing.T, h labkit.Host) {
 	const dropIn = "/etc/ssh/sshd_config.d/10-port.conf"
 	s.writeAndReload(t, h, dropIn, "# site policy\nPort 22\n")
-	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-l", h.Name)
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
 	if status, msg, _ := doc.task(h.Name); status != "changed" {
 		t.Fatalf("%s: %s %q", h.Name, status, msg)
 	}
@@ -401,7 +401,7 @@ func (s *sshdLab) portInDropIn(t *testing.T, h labkit.Host) {
 
 func (s *sshdLab) pinnedListenAddress(t *testing.T, h labkit.Host) {
 	s.writeAndReload(t, h, "/etc/ssh/sshd_config", s.original[h.Name]+"ListenAddress 0.0.0.0:22\n")
-	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-l", h.Name)
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
 	if status, msg, _ := doc.task(h.Name); status != "changed" {
 		t.Fatalf("%s: %s %q", h.Name, status, msg)
 	}
@@ -414,7 +414,7 @@ func (s *sshdLab) pinnedListenAddress(t *testing.T, h labkit.Host) {
 func (s *sshdLab) invalidConfig(t *testing.T, h labkit.Host) {
 	broken := s.original[h.Name] + "PermitRootLogin perhaps\n"
 	s.writeFile(t, h, "/etc/ssh/sshd_config", broken)
-	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-l", h.Name)
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
 	if status, msg, _ := doc.task(h.Name); status != "failed" || !strings.Contains(msg, "invalid, refusing to touch it") {
 		t.Errorf("%s: %s %q; want failed, refusing", h.Name, status, msg)
 	}
@@ -439,7 +439,7 @@ func (s *sshdLab) laterDrop(t *testing.T, h labkit.Host) {
 done`
 	s.sh(t, h.Name, "setsid -f sh -c "+shell.Quote(watcher)+" >/dev/null 2>&1")
 	t.Cleanup(func() { s.sh(t, h.Name, "nft delete table inet remedy_test_late 2>/dev/null || true") })
-	doc := s.remedy(t, s.lab.Inventory, "run", movePlaybook(t, false), "-l", h.Name)
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
 	status, msg, _ := doc.task(h.Name)
 	if status != "failed" || !strings.Contains(msg, "rolled back") || !strings.Contains(msg, "port 22 answers") {
 		t.Errorf("%s: %s %q; want failed and rolled back", h.Name, status, msg)
