@@ -171,22 +171,28 @@ func TestOpsNeedsItsPasswordForSudo(t *testing.T) {
 	}
 }
 
-func TestEtcIsPrivateToEachHost(t *testing.T) {
+// A file written over SSH under any of the host's own directories lands on
+// that host alone.
+func TestFilesArePrivateToEachHost(t *testing.T) {
 	l := labForTest(t)
-	name := "/etc/remedy-lab-probe-" + rand.Text()[:8]
+	probe := "remedy-lab-probe-" + rand.Text()[:8]
 	writer := l.Hosts[0]
-	if out, err := sshRun(t, sshClient(t, l, "root", writer), "echo probe > "+name); err != nil {
-		t.Fatalf("%s: write %s: %v: %s", writer.Name, name, err, out)
-	}
-	if out, err := l.Exec(context.Background(), writer.Name, "cat", name); err != nil || string(out) != "probe\n" {
-		t.Fatalf("%s: %s reads %q, %v after writing it", writer.Name, name, out, err)
-	}
-	if _, err := os.Stat(name); err == nil {
-		t.Errorf("%s written on %s appeared on the machine", name, writer.Name)
-	}
-	for _, h := range l.Hosts[1:] {
-		if _, err := l.Exec(context.Background(), h.Name, "test", "-e", name); err == nil {
-			t.Errorf("%s written on %s appeared on %s", name, writer.Name, h.Name)
+	c := sshClient(t, l, "root", writer)
+	for _, dir := range []string{"/etc", "/etc/ssh/sshd_config.d", "/usr/local/bin", "/usr/lib/systemd/system", "/var/lib", "/opt", "/root", "/tmp"} {
+		name := dir + "/" + probe
+		if out, err := sshRun(t, c, "mkdir -p "+dir+" && echo probe > "+name); err != nil {
+			t.Fatalf("%s: write %s: %v: %s", writer.Name, name, err, out)
+		}
+		if out, err := l.Exec(context.Background(), writer.Name, "cat", name); err != nil || string(out) != "probe\n" {
+			t.Fatalf("%s: %s reads %q, %v after writing it", writer.Name, name, out, err)
+		}
+		if _, err := os.Stat(name); err == nil {
+			t.Errorf("%s written on %s appeared on the machine", name, writer.Name)
+		}
+		for _, h := range l.Hosts[1:] {
+			if _, err := l.Exec(context.Background(), h.Name, "test", "-e", name); err == nil {
+				t.Errorf("%s written on %s appeared on %s", name, writer.Name, h.Name)
+			}
 		}
 	}
 }

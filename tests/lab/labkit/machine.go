@@ -12,9 +12,9 @@ import (
 )
 
 // overlaid are the machine's directories each host gets its own writable
-// copy of (when the machine has them): whatever a playbook installs or
-// writes there stays on that host.
-var overlaid = []string{"/etc", "/var", "/opt", "/srv", "/usr/local"}
+// copy of (when the machine has them as directories, not merged-/usr
+// symlinks): whatever a playbook installs or writes there stays on that host.
+var overlaid = []string{"/etc", "/var", "/opt", "/srv", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"}
 
 // machine is what every host's files start from, read once per Up.
 type machine struct {
@@ -40,7 +40,7 @@ func readMachine(ctx context.Context, password string) (*machine, error) {
 	}
 	m.hostKeys = keys
 	for _, d := range overlaid {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+		if fi, err := os.Lstat(d); err == nil && fi.IsDir() {
 			m.dirs = append(m.dirs, d)
 		}
 	}
