@@ -1,0 +1,318 @@
+--- Shared parts of the built-in Aspera playbooks (aspera-server,
+--- aspera-client): the variables and their defaults, the host's own Aspera
+--- configuration, and the ports IBM's firewall guidance asks for.
+--- docs/aspera.md maps every variable, task and check to its requirement.
+local aspera = {}
+
+aspera.FASP_PORT = 33001
+aspera.VLINK_PORT = 55001
+aspera.HTTP_PORT = 8080
+aspera.HTTPS_PORT = 8443
+aspera.LICENSE_DOMAIN = "api.ibmaspera.com"
+
+--- The server playbook's variables. "auto" reads the value from the
+--- host's Aspera configuration (asuserdata -a, else aspera.conf) and falls
+--- back to IBM's default when the host has none.
+aspera.server_defaults = {
+  ssh_port = 33001,
+  keep_legacy_22 = false,
+  fasp_port = "auto",
+  udp_concurrency = 1,
+  http_fallback = "auto",
+  vlinks = false,
+  vlink_port = "auto",
+  alee = false,
+  alee_domain = aspera.LICENSE_DOMAIN,
+  aspera_conf = "/opt/aspera/etc/aspera.conf",
+  aspera_bin = "/opt/aspera/bin",
+}
+
+--- The client playbook's variables: the server's ports to reach, and
+--- where the server is ("" lets the client reach those ports anywhere).
+aspera.client_defaults = {
+  server = "",
+  server_ssh_port = 33001,
+  server_fasp_port = 33001,
+  server_udp_concurrency = 1,
+}
+
+--- Reads a variable as a boolean. Inventories and -e give strings, so
+--- "true", "yes", "on" and "1" count as true, as Ansible reads them.
+---@param value any
+---@param name string the variable, for the error
+---@return boolean
+function aspera.bool(value, name)
+  if type(value) == "boolean" then return value end
+  local s = tostring(value):lower()
+  if s == "true" or s == "yes" or s == "on" or s == "1" then return true end
+  if s == "false" or s == "no" or s == "off" or s == "0" or s == "" then return false end
+  fail(string.format("%s is %q: want true or false", name, tostring(value)))
+end
+
+--- Reads a variable as a whole number between lo and hi.
+---@param value any
+---@param name string
+---@param lo integer
+---@param hi integer
+---@return integer
+function aspera.int(value, name, lo, hi)
+  local n = tonumber(value)
+  if n == nil or n ~= math.floor(n) or n < lo or n > hi then
+    fail(string.format("%s is %q: want a whole number from %d to %d", name, tostring(value), lo, hi))
+  end
+  return n
+end
+
+--- Reads a port variable: 1-65535.
+---@param value any
+---@param name string
+---@return integer
+function aspera.port(value, name)
+  return aspera.int(value, name, 1, 65535)
+end
+
+--- Parses `asuserdata -a` output (lines `  name: "value"`): every value of
+--- each option, in order, as asuserdata prints an option once per section
+--- or trunk it appears in.
+---@param text string
+---@return table<string, string[]>
+function aspera.parse_userdata(text)
+  local all = {}
+  for line in text:gmatch("[^\n]+") do
+    local key, value = line:match('^%s*([%w_]+):%s*"(.*)"%s*$')
+    if key then
+      all[key] = all[key] or {}
+      table.insert(all[key], value)
+    end
+  end
+  return all
+end
+
+local function truthy(s)
+  return s ~= nil and (s == "true" or s == "yes" or s == "1")
+end
+
+local function positive(s)
+  local n = tonumber(s)
+  if n ~= nil and n > 0 then return n end
+  return nil
+end
+
+--- The settings the playbooks use, from `asuserdata -a` output. A port of
+--- 0 (asuserdata's "not set") is left out, so the default applies.
+---@param text string
+---@return table
+function aspera.config_from_userdata(text)
+  local all = aspera.parse_userdata(text)
+  local function first(key) return (all[key] or {})[1] end
+  local cfg = {
+    fasp_port = positive(first("transfer_protocol_options_bind_udp_port")),
+    http = { port = positive(first("http_port")), enabled = truthy(first("enable_http")) },
+    https = { port = positive(first("https_port")), enabled = truthy(first("enable_https")) },
+  }
+  for i, port in ipairs(all.trunk_mcast_port or {}) do
+    local on = all.trunk_on and all.trunk_on[i]
+    if positive(port) and (on == nil or truthy(on)) then
+      cfg.vlink_port = positive(port)
+      break
+    end
+  end
+  return cfg
+end
+
+local function element(xml, name)
+  local value = xml:match("<" .. name .. ">%s*(.-)%s*</" .. name .. ">")
+  return value
+end
+
+--- The settings the playbooks use, from aspera.conf's XML: the FASP port
+--- (<bind_udp_port>, under <transfer><protocol_options>), <http_server>,
+--- and the first Vlink trunk that is on (<trunk> with <on> and its
+--- multicast port, <mcast_port> or <trunk_mcast_port>).
+---@param xml string
+---@return table
+function aspera.config_from_xml(xml)
+  xml = xml:gsub("<!%-%-.-%-%->", "")
+  local http = xml:match("<http_server>(.-)</http_server>") or ""
+  local cfg = {
+    fasp_port = positive(element(xml, "bind_udp_port")),
+    http = { port = positive(element(http, "http_port")), enabled = truthy(element(http, "enable_http")) },
+    https = { port = positive(element(http, "https_port")), enabled = truthy(element(http, "enable_https")) },
+  }
+  for trunk in xml:gmatch("<trunk>(.-)</trunk>") do
+    local port = positive(element(trunk, "mcast_port") or element(trunk, "trunk_mcast_port"))
+    if port and truthy(element(trunk, "on")) then
+      cfg.vlink_port = port
+      break
+    end
+  end
+  return cfg
+end
+
+-- userdataScript prints `asuserdata -a` when Aspera's tools are installed
+-- (in aspera_bin, else on the PATH), and nothing otherwise.
+local userdataScript = [[
+if [ -x "$1/asuserdata" ]; then exec "$1/asuserdata" -a; fi
+if command -v asuserdata >/dev/null 2>&1; then exec asuserdata -a; fi
+exit 0]]
+
+-- One reading per host and run: every task and check asks again.
+local cached
+
+--- The host's Aspera configuration: from `asuserdata -a` when installed
+--- (it resolves every default and override), else from the aspera.conf
+--- XML, else empty. source says which, for evidence.
+---@param v table the playbook's vars (aspera_bin, aspera_conf)
+---@return table cfg {source, fasp_port?, http, https, vlink_port?}
+function aspera.host_config(v)
+  if cached then return cached end
+  local out = cmd.query({ "sh", "-c", userdataScript, "sh", v.aspera_bin }).stdout
+  if out:match("%S") then
+    cached = aspera.config_from_userdata(out)
+    cached.source = "asuserdata -a"
+    return cached
+  end
+  local xml = file.read(v.aspera_conf)
+  if xml then
+    cached = aspera.config_from_xml(xml)
+    cached.source = v.aspera_conf
+  else
+    cached = { http = {}, https = {}, source = "" }
+  end
+  return cached
+end
+
+-- pick resolves an "auto" variable: the host's configured value, else the
+-- default. from says where the value came from.
+local function pick(value, name, configured, default, source)
+  if value ~= "auto" then return aspera.port(value, name), "vars" end
+  if configured then return configured, source end
+  return default, "default"
+end
+
+-- fallbackPorts are the HTTP fallback ports http_fallback asks for; "auto"
+-- follows the <http_server> enable flags, and HTTPS alone without them.
+local function fallbackPorts(mode, cfg)
+  local https = { port = cfg.https.port or aspera.HTTPS_PORT, what = "HTTPS fallback" }
+  local http = { port = cfg.http.port or aspera.HTTP_PORT, what = "HTTP fallback" }
+  if mode == "auto" then
+    if cfg.source == "" then return { https } end
+    local ports = {}
+    if cfg.https.enabled then table.insert(ports, https) end
+    if cfg.http.enabled then table.insert(ports, http) end
+    return ports
+  end
+  local modes = { https = { https }, http = { http }, both = { https, http }, none = {} }
+  if modes[mode] == nil then
+    fail(string.format("http_fallback is %q: want auto, https, http, both or none", tostring(mode)))
+  end
+  return modes[mode]
+end
+
+--- The server's settings for this host: v checked and every "auto"
+--- resolved. Fails clearly when the Vlink port falls in the FASP range.
+---@param v table the playbook's vars
+---@return table s {ssh_port, keep_22, fasp={lo, hi, from}, http={{port, what}}, vlink?={port, from}, alee_domain?}
+function aspera.server(v)
+  local cfg = aspera.host_config(v)
+  local s = {
+    ssh_port = aspera.port(v.ssh_port, "ssh_port"),
+    keep_22 = aspera.bool(v.keep_legacy_22, "keep_legacy_22"),
+    http = fallbackPorts(tostring(v.http_fallback), cfg),
+  }
+  local lo, from = pick(v.fasp_port, "fasp_port", cfg.fasp_port, aspera.FASP_PORT, cfg.source)
+  local n = aspera.int(v.udp_concurrency, "udp_concurrency", 1, 65535 - lo + 1)
+  s.fasp = { lo = lo, hi = lo + n - 1, from = from }
+  if aspera.bool(v.vlinks, "vlinks") then
+    local port, vfrom = pick(v.vlink_port, "vlink_port", cfg.vlink_port, aspera.VLINK_PORT, cfg.source)
+    if port >= s.fasp.lo and port <= s.fasp.hi then
+      fail(string.format("vlinks: the Vlink port %d is a FASP port (%s, from %s): a Vlink needs a UDP port of its own; "
+        .. "set vlink_port, or the trunk's multicast port in the Aspera configuration", port, aspera.range(s.fasp), from))
+    end
+    s.vlink = { port = port, from = vfrom }
+  end
+  if aspera.bool(v.alee, "alee") then s.alee_domain = v.alee_domain end
+  return s
+end
+
+--- The client's settings: the server's ports it must reach, v checked.
+---@param v table the playbook's vars
+---@return table s {server?, ssh_port, fasp={lo, hi}}
+function aspera.client(v)
+  local lo = aspera.port(v.server_fasp_port, "server_fasp_port")
+  local n = aspera.int(v.server_udp_concurrency, "server_udp_concurrency", 1, 65535 - lo + 1)
+  local s = { ssh_port = aspera.port(v.server_ssh_port, "server_ssh_port"), fasp = { lo = lo, hi = lo + n - 1 } }
+  if v.server ~= nil and v.server ~= "" then s.server = v.server end
+  return s
+end
+
+--- "33001" or "33001-33010".
+---@param r {lo: integer, hi: integer}
+---@return string
+function aspera.range(r)
+  if r.lo == r.hi then return tostring(r.lo) end
+  return r.lo .. "-" .. r.hi
+end
+
+--- A firewall.allow flow for a port range: port when it is one port.
+---@param flow table dir, proto, and optionally dst, src, comment
+---@param r {lo: integer, hi: integer}
+---@return table
+function aspera.flow(flow, r)
+  if r.lo == r.hi then flow.port = r.lo else flow.range = r.lo .. "-" .. r.hi end
+  return flow
+end
+
+-- describe is one verdict as evidence: "udp/33001 accept (inet filter
+-- input: udp dport 33001 accept)".
+local function describe(proto, port, r)
+  return string.format("%s/%d %s (%s)", proto, port, r.verdict, aspera.decider(r))
+end
+
+--- What decided a verdict: the rule, else the chain's policy, else the
+--- verdict's reason (no chain on the hook at all).
+---@param r remedy.FirewallVerdict
+---@return string
+function aspera.decider(r)
+  if r.rule ~= "" then return r.chain .. ": " .. r.rule end
+  if r.chain ~= "" then return r.chain .. " policy" end
+  return r.reason
+end
+
+--- Asks the firewall about every port of a range and fails naming the
+--- rule that stops each port that does not pass. The evidence, when all
+--- pass, names the rule that accepts them.
+---@param probe table dir, proto, and optionally src, dst
+---@param r {lo: integer, hi: integer}
+---@return string evidence
+function aspera.expect_pass(probe, r)
+  local blocked, accepted = {}, {}
+  for port = r.lo, r.hi do
+    local verdict = firewall.verdict { dir = probe.dir, proto = probe.proto, port = port, src = probe.src, dst = probe.dst }
+    local text = describe(probe.proto, port, verdict)
+    if verdict.verdict == "accept" then table.insert(accepted, text) else table.insert(blocked, text) end
+  end
+  expect(#blocked == 0, "%s %s/%s does not pass the firewall: %s", probe.dir == "in" and "inbound" or "outbound",
+    probe.proto, aspera.range(r), table.concat(blocked, "; "))
+  if #accepted > 2 then
+    return string.format("%s (and %d more ports of %s/%s, all accepted)", accepted[1], #accepted - 1, probe.proto, aspera.range(r))
+  end
+  return table.concat(accepted, "; ")
+end
+
+--- The sockets sshd listens on with port, as "0.0.0.0:33001, [::]:33001".
+---@param port integer
+---@return string[] sockets
+function aspera.sshd_sockets(port)
+  local out = {}
+  for _, l in ipairs(sshd.ports().listening) do
+    if l.port == port then
+      local addr = l.addr
+      if addr:find(":") then addr = "[" .. addr .. "]" end
+      table.insert(out, addr .. ":" .. l.port)
+    end
+  end
+  return out
+end
+
+return aspera
