@@ -21,22 +21,30 @@ type LineEdit struct {
 // replaces the last). A missing line goes after the last line matching
 // InsertAfter or before the first matching InsertBefore, else at the end.
 func EditLines(content string, e LineEdit) (string, error) {
+	if strings.Contains(e.Line, "\n") {
+		return "", fmt.Errorf("line %q holds a newline: file.line edits one line", e.Line)
+	}
+	// A line its own regexp does not match would be added again on every
+	// run, next to the one added before.
+	if e.Regexp != nil && !e.Absent && !e.Regexp.MatchString(e.Line) {
+		return "", fmt.Errorf("regexp %q does not match line %q, so a second run would change the file again", e.Regexp, e.Line)
+	}
 	lines := splitLines(content)
-	match := e.Regexp
-	if match == nil {
-		match = regexp.MustCompile("^" + regexp.QuoteMeta(e.Line) + "$")
+	match := func(l string) bool { return l == e.Line }
+	if e.Regexp != nil {
+		match = e.Regexp.MatchString
 	}
 	if e.Absent {
 		kept := lines[:0:0]
 		for _, l := range lines {
-			if !match.MatchString(l) {
+			if !match(l) {
 				kept = append(kept, l)
 			}
 		}
 		return joinLines(kept), nil
 	}
 	for i, l := range lines {
-		if match.MatchString(l) {
+		if match(l) {
 			if l == e.Line {
 				return content, nil
 			}

@@ -245,3 +245,40 @@ func TestServiceCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestEditLinesRefusesNonIdempotentEdits(t *testing.T) {
+	for _, e := range []LineEdit{
+		{Regexp: regexp.MustCompile(`^Port`), Line: "Listen 1"},
+		{Line: "two\nlines"},
+	} {
+		if _, err := EditLines("Port 1\n", e); err == nil {
+			t.Errorf("%+v: want an error", e)
+		}
+	}
+}
+
+// Applying the same edit twice changes nothing the second time: file.line
+// reports ok on a repeated run.
+func FuzzEditLinesIdempotent(f *testing.F) {
+	f.Add("#PermitRootLogin yes\nPort 22\nMatch all\n", `^#?PermitRootLogin`, "PermitRootLogin no", false, "BOF", "")
+	f.Add("a\nb\na\n", "", "a", true, "", "")
+	f.Add("x", `^P`, "Port 1", false, "", "^Match")
+	f.Fuzz(func(t *testing.T, content, pattern, line string, absent bool, after, before string) {
+		e := LineEdit{Line: line, Absent: absent, InsertAfter: after, InsertBefore: before}
+		if pattern != "" {
+			re, err := regexp.Compile(pattern)
+			if err != nil {
+				return
+			}
+			e.Regexp = re
+		}
+		once, err := EditLines(content, e)
+		if err != nil {
+			return
+		}
+		twice, err := EditLines(once, e)
+		if err != nil || twice != once {
+			t.Fatalf("second edit: %q, %v; first gave %q", twice, err, once)
+		}
+	})
+}
