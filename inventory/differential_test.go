@@ -25,46 +25,55 @@ func TestRandomInventoriesMatchAnsible(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	var paths []string
+	var cases [][]string
 	for seed := range uint64(100) {
 		r := rand.New(rand.NewPCG(seed, 1))
-		name, text := "hosts.ini", randomINI(r)
-		if seed%2 == 1 {
-			name, text = "hosts.yml", randomYAML(r)
+		sources := []string{writeRandomSource(t, r, filepath.Join(dir, fmt.Sprint(seed)), seed%2 == 1)}
+		if seed%4 == 0 {
+			// A second source in its own directory, with its own group_vars.
+			sources = append(sources, writeRandomSource(t, r, filepath.Join(dir, fmt.Sprint(seed), "second"), true))
 		}
-		files := randomVarsFiles(r)
-		files[name] = text
-		sub := filepath.Join(dir, fmt.Sprint(seed))
-		writeFiles(t, sub, files)
-		paths = append(paths, filepath.Join(sub, name))
+		cases = append(cases, sources)
 	}
-	want := ansibleLists(t, py, paths)
-	for _, path := range paths {
-		inv, err := Load([]string{path})
-		text, _ := os.ReadFile(path)
-		if want[path] == nil {
+	want := ansibleLists(t, py, cases)
+	for i, sources := range cases {
+		inv, err := Load(sources)
+		if want[i] == nil {
 			if err == nil {
-				t.Errorf("Ansible cannot parse %s, remedy can:\n%s", path, text)
+				t.Errorf("Ansible cannot parse %v, remedy can", sources)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("%v\n%s", err, text)
+			t.Errorf("Ansible can parse %v, remedy cannot: %v", sources, err)
 			continue
 		}
 		hosts, _ := inv.Hosts("all")
 		got := decodeJSON(t, []byte(inv.ListJSON(hosts)))
-		if !reflect.DeepEqual(got, want[path]) {
-			t.Errorf("%s read differently:\n%s\nremedy: %v\nAnsible: %v", path, text, got, want[path])
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("%v read differently\nremedy: %v\nAnsible: %v", sources, got, want[i])
 		}
 	}
 }
 
-// ansibleLists runs ansible-inventory's --list code on each path; a path
-// Ansible cannot parse maps to nil.
-func ansibleLists(t *testing.T, py string, paths []string) map[string]any {
+// writeRandomSource writes a random INI or YAML inventory and its vars
+// files under dir and returns the inventory's path.
+func writeRandomSource(t *testing.T, r *rand.Rand, dir string, yamlSource bool) string {
+	name, text := "hosts.ini", randomINI(r)
+	if yamlSource {
+		name, text = "hosts.yml", randomYAML(r)
+	}
+	files := randomVarsFiles(r)
+	files[name] = text
+	writeFiles(t, dir, files)
+	return filepath.Join(dir, name)
+}
+
+// ansibleLists runs ansible-inventory's --list code on each set of sources;
+// sources Ansible cannot parse give nil.
+func ansibleLists(t *testing.T, py string, cases [][]string) []any {
 	t.Helper()
-	in, err := json.Marshal(paths)
+	in, err := json.Marshal(cases)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +84,7 @@ func ansibleLists(t *testing.T, py string, paths []string) map[string]any {
 	if err != nil {
 		t.Fatalf("%s: %v", py, err)
 	}
-	return decodeJSON(t, out).(map[string]any)
+	return decodeJSON(t, out).([]any)
 }
 
 const pythonList = `
@@ -87,17 +96,17 @@ from ansible.module_utils.common.collections import ImmutableDict
 from ansible.parsing.dataloader import DataLoader
 from ansible.vars.manager import VariableManager
 context.CLIARGS = ImmutableDict({"export": False, "basedir": None})
-out = {}
-for path in json.load(sys.stdin):
+out = []
+for sources in json.load(sys.stdin):
     loader = DataLoader()
     try:
-        inv = InventoryManager(loader, sources=[path])
+        inv = InventoryManager(loader, sources=sources)
     except Exception:
-        out[path] = None
+        out.append(None)
         continue
     cli = InventoryCLI(["ansible-inventory"])
     cli.loader, cli.inventory, cli.vm = loader, inv, VariableManager(loader=loader, inventory=inv)
-    out[path] = cli.json_inventory(inv.groups["all"])
+    out.append(cli.json_inventory(inv.groups["all"]))
 print(json.dumps(out, default=str))
 `
 
