@@ -390,7 +390,11 @@ func (m *portMove) rollback(cause error) error {
 	if err != nil {
 		return fmt.Errorf("%s; restored %s and reloaded, but no old port answers: %v", msg, strings.Join(restored, ", "), err)
 	}
-	return fmt.Errorf("%s; rolled back: restored %s, reloaded sshd, port %d answers", msg, strings.Join(restored, ", "), port)
+	kept := ""
+	if m.e.Facts().Firewall != "none" {
+		kept = fmt.Sprintf("; the firewall still lets %d/tcp in", m.req.To)
+	}
+	return fmt.Errorf("%s; rolled back: restored %s, reloaded sshd, port %d answers%s", msg, strings.Join(restored, ", "), port, kept)
 }
 
 // oldPortAnswers returns the first old port that listens again, without
