@@ -94,6 +94,12 @@ func movePort(t *testing.T, lab *labkit.Lab, host labkit.Host, c *Conn, record s
 	if _, err := lab.Exec(ctx, host.Name, "/usr/sbin/sshd", "-p", "2222"); err != nil {
 		t.Fatal(err)
 	}
+	// The new sshd may still be starting: wait for it to listen.
+	for deadline := time.Now().Add(5 * time.Second); lab.Reach(host.Addr, "tcp", 2222, time.Second) != nil; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second sshd does not listen on 2222")
+		}
+	}
 	if err := c.Probe(ctx, 2222); err != nil {
 		t.Fatalf("Probe of the second sshd: %v", err)
 	}
