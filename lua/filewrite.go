@@ -237,11 +237,18 @@ func (e *Env) fileState(p string) (fileState, error) {
 // tempName is a hidden name beside p, so the final rename stays within
 // one file system and is atomic.
 func tempName(p string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return path.Join(path.Dir(p), "."+path.Base(p)+".remedy-"+hex.EncodeToString(b))
+	return path.Join(path.Dir(p), "."+path.Base(p)+".remedy-"+randomHex())
 }
 
+// backupName is unique even for several writes to one file within a
+// second (three file.line edits in a row), so no backup overwrites the
+// one holding the original.
 func backupName(p string, now time.Time) string {
-	return p + ".remedy-" + now.UTC().Format("20060102T150405Z") + ".bak"
+	return p + ".remedy-" + now.UTC().Format("20060102T150405Z") + "-" + randomHex() + ".bak"
+}
+
+func randomHex() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -247,3 +247,27 @@ func TestJSONAndTemplate(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// Several edits of one file in the same second each keep their own backup,
+// so the first backup still holds the original.
+func TestBackupsDoNotOverwriteEachOther(t *testing.T) {
+	h := newLocalHost(t)
+	target := filepath.Join(h.dir, "f.conf")
+	if err := os.WriteFile(target, []byte("original\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := onlyResult(t, h, task(`for i = 1, 3 do file.line { path = v.dir .. "/f.conf", line = "edit " .. i } end`), dirVars(h))
+	if r.Status != StatusChanged {
+		t.Fatalf("%+v", r)
+	}
+	backups, _ := filepath.Glob(target + ".remedy-*.bak")
+	found := false
+	for _, b := range backups {
+		if got, _ := os.ReadFile(b); string(got) == "original\n" {
+			found = true
+		}
+	}
+	if len(backups) != 3 || !found {
+		t.Fatalf("%d backups, original kept: %v", len(backups), found)
+	}
+}
