@@ -444,6 +444,7 @@ done`
 	if status != "failed" || !strings.Contains(msg, "rolled back") || !strings.Contains(msg, "port 22 answers") {
 		t.Errorf("%s: %s %q; want failed and rolled back", h.Name, status, msg)
 	}
+	t.Logf("%s: %s", h.Name, msg)
 	if !strings.Contains(s.sh(t, h.Name, "nft list tables"), "remedy_test_late") {
 		t.Fatalf("%s: the late drop rule was never added", h.Name)
 	}
