@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
@@ -25,7 +26,7 @@ func (i LintIssue) String() string {
 		sev = "warning"
 	}
 	if i.Line == 0 {
-		return fmt.Sprintf("%s: %s", sev, i.Msg)
+		return fmt.Sprintf("%s: %s: %s", i.File, sev, i.Msg)
 	}
 	return fmt.Sprintf("%s:%d: %s: %s", i.File, i.Line, sev, i.Msg)
 }
@@ -42,19 +43,41 @@ func Lint(path string, o LoadOptions) []LintIssue {
 	}
 	chunk, err := parse.Parse(bytes.NewReader(src), file)
 	if err != nil {
-		return []LintIssue{{File: file, Msg: syntaxError(file, err).Error()}}
+		return []LintIssue{issueFromError(file, syntaxError(file, err))}
 	}
 	l := newLinter(file)
 	l.collectGlobals(chunk)
 	l.block(chunk, nil)
 	p, err := Load(path, o)
 	if err != nil {
-		l.issues = append(l.issues, LintIssue{File: file, Msg: err.Error()})
+		l.issues = append(l.issues, issueFromError(file, err))
 	} else {
 		l.checkVars(p)
 	}
 	sort.SliceStable(l.issues, func(i, j int) bool { return l.issues[i].Line < l.issues[j].Line })
 	return l.issues
+}
+
+// issueFromError moves the "file:line:" prefix of a load error into the
+// issue's fields, so every lint line reads "file:line: error: ...".
+func issueFromError(file string, err error) LintIssue {
+	msg := err.Error()
+	rest, ok := strings.CutPrefix(msg, file+":")
+	if !ok {
+		return LintIssue{File: file, Msg: msg}
+	}
+	num, after, _ := strings.Cut(rest, ":")
+	line, convErr := strconv.Atoi(num)
+	if convErr != nil {
+		return LintIssue{File: file, Msg: strings.TrimSpace(rest)}
+	}
+	// A column may follow the line.
+	if col, more, ok := strings.Cut(after, ":"); ok {
+		if _, err := strconv.Atoi(col); err == nil {
+			after = more
+		}
+	}
+	return LintIssue{File: file, Line: line, Msg: strings.TrimSpace(after)}
 }
 
 // linter walks a chunk's syntax tree with a stack of local scopes.

@@ -16,7 +16,7 @@ return { vars = { port = 22 }, tasks = {
 	{ name = "b", when = function(v) return v.out.changed end, run = function(v) v.later = 1 end },
 	{ name = "c", run = function(v) log(v.later, policy.join({})) end },
 } }`, nil},
-		{"syntax error", "return {\n  tasks = { \n", []string{"site.lua: at end of file"}},
+		{"syntax error", "return {\n  tasks = { \n", []string{"site.lua: error: at end of file"}},
 		{"unknown module function", `return { tasks = { { name = "a", run = function(v)
 	file.wirte { path = "/x", content = "" }
 end } } }`, []string{`site.lua:2: error: file has no "wirte" (it has: line, read, stat, write)`}},
@@ -25,7 +25,8 @@ end } } }`, []string{`site.lua:2: error: file has no "wirte" (it has: line, read
 end } } }`, []string{`site.lua:2: error: unknown global "expct"`}},
 		{"local shadows a module", `local file = { wirte = 1 }
 return { tasks = { { name = "a", run = function(v) return file.wirte end } } }`, nil},
-		{"unknown task key", `return { tasks = { { name = "a", tags = "x", notfiy = "h", run = function(v) end } } }`, []string{`unknown key "notfiy"`}},
+		{"unknown task key", `return { tasks = { { name = "a", tags = "x", notfiy = "h", run = function(v) end } } }`, []string{`site.lua:1: error: task 1: unknown key "notfiy"`}},
+		{"syntax error with a line", "return {\n name = \"x\"\n tasks = {} }", []string{`site.lua:3: error: near "tasks": syntax error`}},
 		{"unknown var is a warning", `return { vars = { port = 22 }, tasks = { { name = "a", run = function(v)
 	return v.prot
 end } } }`, []string{`site.lua:2: warning: v.prot is not in the playbook's vars`}},
