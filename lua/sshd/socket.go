@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -63,4 +64,62 @@ func socketDropIn(streams []string) string {
 		b.WriteString("ListenStream=" + s + "\n")
 	}
 	return b.String()
+}
+
+// streams returns the ListenStream= values that make ssh.socket listen as
+// the groups do with the given targets.
+func streams(groups []*group, targets [][]int) []string {
+	var out []string
+	for i, g := range groups {
+		ports := g.ports()
+		if targets[i] != nil {
+			ports = targets[i]
+		}
+		for _, p := range ports {
+			s := strconv.Itoa(p)
+			if g.pinned {
+				s = hostPort(g.addr.host, p)
+			}
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// socketEdits plans ssh.socket's drop-in: in phase 1 the socket keeps what
+// it listens on now and adds the new ports; in phase 2 it listens as sshd's
+// files say. The socket, not sshd's files, decides what listens, so the
+// plan's ports are the socket's.
+func (p *Plan) socketEdits(fs FileSet, req MoveRequest, groups []*group, targets [2][][]int) {
+	final := streams(groups, targets[1])
+	p.From = streamPorts(req.Streams)
+	if len(p.Phase1) == 0 && slices.Equal(req.Streams, final) {
+		p.Listen1, p.Listen2 = p.From, p.From
+		return
+	}
+	first := slices.Clone(req.Streams)
+	for _, s := range streams(groups, targets[0]) {
+		if !slices.Contains(first, s) {
+			first = append(first, s)
+		}
+	}
+	p.Listen1, p.Listen2 = streamPorts(first), streamPorts(final)
+	old, exists := fs.Text[SocketDropInPath]
+	text1, text2 := socketDropIn(first), socketDropIn(final)
+	p.Phase1 = appendEdit(p.Phase1, Edit{Path: SocketDropInPath, Old: old, New: text1, Create: !exists})
+	p.Phase2 = appendEdit(p.Phase2, Edit{Path: SocketDropInPath, Old: text1, New: text2})
+}
+
+// streamPorts returns the sorted ports of ListenStream= values.
+func streamPorts(streams []string) []int {
+	var ports []int
+	for _, s := range streams {
+		if p, ok := StreamPort(s); ok {
+			ports = appendMissing(ports, p)
+		}
+	}
+	slices.Sort(ports)
+	return ports
 }
