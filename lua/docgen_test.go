@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -76,5 +77,30 @@ func TestWriteDoc(t *testing.T) {
 	}
 	if err := WriteDoc(&b, "nope"); err == nil {
 		t.Fatal("unknown module: want an error")
+	}
+}
+
+// host.facts is Facts through its JSON tags; the documented class must
+// name every one of them.
+func TestFactsClassMatchesFacts(t *testing.T) {
+	var want []string
+	ft := reflect.TypeOf(Facts{})
+	for i := range ft.NumField() {
+		name, _, _ := strings.Cut(ft.Field(i).Tag.Get("json"), ",")
+		want = append(want, name)
+	}
+	m, _ := LookupModule("host")
+	var got []string
+	for _, c := range m.Types {
+		if c.Name == "remedy.Facts" {
+			for _, f := range c.Fields {
+				got = append(got, f.Name)
+			}
+		}
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("remedy.Facts documents %v; Facts has %v", got, want)
 	}
 }
