@@ -130,8 +130,19 @@ func (f *fanout) tooManyFailed(failed, batch int) bool {
 	return p >= 0 && failed > 0 && float64(failed)*100 > p*float64(batch)
 }
 
+// hostFailed says whether a host counts against --max-fail-percent: it is
+// unreachable or a task or handler failed. A failed check is a finding
+// about the host, not a failure to work on it.
 func hostFailed(r HostReport) bool {
-	return r.Unreachable || r.Stats.Failed > 0
+	if r.Unreachable {
+		return true
+	}
+	for _, res := range r.Results {
+		if res.Status == lua.StatusFailed && !res.Ignored && res.Kind != lua.KindCheck {
+			return true
+		}
+	}
+	return false
 }
 
 // host connects to one host, gathers its facts, runs the playbook on it

@@ -47,3 +47,23 @@ func TestTooManyFailed(t *testing.T) {
 		}
 	}
 }
+
+func TestHostFailed(t *testing.T) {
+	tests := []struct {
+		name string
+		rep  HostReport
+		want bool
+	}{
+		{"all ok", HostReport{Results: []lua.Result{{Kind: lua.KindTask, Status: lua.StatusOK}}}, false},
+		{"unreachable", HostReport{Unreachable: true}, true},
+		{"a task failed", HostReport{Results: []lua.Result{{Kind: lua.KindTask, Status: lua.StatusFailed}}}, true},
+		{"a handler failed", HostReport{Results: []lua.Result{{Kind: lua.KindHandler, Status: lua.StatusFailed}}}, true},
+		{"an ignored failure", HostReport{Results: []lua.Result{{Kind: lua.KindTask, Status: lua.StatusFailed, Ignored: true}}}, false},
+		{"a check failed", HostReport{Results: []lua.Result{{Kind: lua.KindCheck, Status: lua.StatusFailed}}}, false},
+	}
+	for _, tt := range tests {
+		if got := hostFailed(tt.rep); got != tt.want {
+			t.Errorf("%s: hostFailed = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
