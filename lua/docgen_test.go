@@ -43,6 +43,9 @@ func TestLuaLSDefinitionsInSync(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("%s lists %v,\nthe VM registers %v;\nrun: go test ./lua -run TestLuaLS -update", luaLSFile, got, want)
 	}
+	if _, err := compileChunk(shipped, luaLSFile); err != nil {
+		t.Fatalf("%s is not valid Lua: %v", luaLSFile, err)
+	}
 	if !bytes.Equal(shipped, b.Bytes()) {
 		t.Fatalf("%s is stale (docs or types changed); run: go test ./lua -run TestLuaLS -update", luaLSFile)
 	}
