@@ -1,0 +1,107 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+
+	"github.com/pkg/sftp"
+
+	"remedy/lua/shell"
+)
+
+// ReadFile reads path over SFTP, or with cat through sudo under become.
+func (c *Conn) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	if c.become != nil {
+		return c.readWithSudo(ctx, path)
+	}
+	fsys, err := c.sftpClient()
+	if err != nil {
+		return nil, err
+	}
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read %s: %w", c.target.Name, path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read %s: %w", c.target.Name, path, err)
+	}
+	return data, nil
+}
+
+// missingFile is readWithSudo's exit code for a file that does not exist,
+// so a missing file is told from an unreadable one without parsing
+// localized error messages.
+const missingFile = 66
+
+func (c *Conn) readWithSudo(ctx context.Context, path string) ([]byte, error) {
+	script := `test -e "$1" || exit ` + strconv.Itoa(missingFile) + `; exec cat -- "$1"`
+	out, err := c.Exec(ctx, shell.Join("sh", "-c", script, "sh", path), nil)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: read %s: %w", c.target.Name, path, err)
+	case out.ExitCode == missingFile:
+		return nil, fmt.Errorf("%s: read %s: %w", c.target.Name, path, fs.ErrNotExist)
+	case out.ExitCode != 0:
+		return nil, fmt.Errorf("%s: read %s: exit %d: %s", c.target.Name, path, out.ExitCode, firstLine(out.Stderr))
+	}
+	return out.Stdout, nil
+}
+
+// WriteFile writes path over SFTP, or with cat through sudo under become.
+func (c *Conn) WriteFile(ctx context.Context, path string, data []byte, perm uint32) error {
+	if c.become != nil {
+		return c.writeWithSudo(ctx, path, data, perm)
+	}
+	fsys, err := c.sftpClient()
+	if err != nil {
+		return err
+	}
+	f, err := fsys.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+	if err != nil {
+		return fmt.Errorf("%s: write %s: %w", c.target.Name, path, err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fsys.Chmod(path, os.FileMode(perm))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: write %s: %w", c.target.Name, path, err)
+	}
+	return nil
+}
+
+func (c *Conn) writeWithSudo(ctx context.Context, path string, data []byte, perm uint32) error {
+	script := `cat > "$1" && chmod "$2" "$1"`
+	mode := strconv.FormatUint(uint64(perm&0o7777), 8)
+	out, err := c.Exec(ctx, shell.Join("sh", "-c", script, "sh", path, mode), data)
+	if err != nil {
+		return fmt.Errorf("%s: write %s: %w", c.target.Name, path, err)
+	}
+	if out.ExitCode != 0 {
+		return fmt.Errorf("%s: write %s: exit %d: %s", c.target.Name, path, out.ExitCode, firstLine(out.Stderr))
+	}
+	return nil
+}
+
+// sftpClient starts the host's one SFTP client on first use.
+func (c *Conn) sftpClient() (*sftp.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sftp == nil {
+		s, err := sftp.NewClient(c.link.client)
+		if err != nil {
+			return nil, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("start sftp: %w", err)}
+		}
+		c.sftp = s
+	}
+	return c.sftp, nil
+}

@@ -1,0 +1,59 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Probe dials the host afresh on port, through the same bastions and with
+// the same credentials, and runs a command there.
+func (c *Conn) Probe(ctx context.Context, port int) error {
+	cl, err := c.dialPort(ctx, port)
+	if err != nil {
+		return fmt.Errorf("%s: probe port %d: %w", c.target.Name, port, err)
+	}
+	defer cl.Close()
+	sess, err := cl.NewSession()
+	if err != nil {
+		return fmt.Errorf("%s: probe port %d: new session: %w", c.target.Name, port, err)
+	}
+	defer sess.Close()
+	if err := sess.Run("true"); err != nil {
+		return fmt.Errorf("%s: probe port %d: run true: %w", c.target.Name, port, err)
+	}
+	return nil
+}
+
+// MovePort switches the connection to port: later commands and files use
+// a new connection there, and the old one is closed.
+func (c *Conn) MovePort(ctx context.Context, port int) error {
+	cl, err := c.dialPort(ctx, port)
+	if err != nil {
+		return fmt.Errorf("%s: move to port %d: %w", c.target.Name, port, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sftp != nil {
+		c.sftp.Close()
+		c.sftp = nil
+	}
+	c.link.client.Close()
+	c.link.client = cl
+	c.target.Port = port
+	return nil
+}
+
+// dialPort dials the host on another port. The host must show the key it
+// showed on the open connection: known_hosts has no entry for a port sshd
+// has only just started listening on, and this is the same host.
+func (c *Conn) dialPort(ctx context.Context, port int) (*ssh.Client, error) {
+	e := c.target.Endpoint
+	e.Port = port
+	c.mu.Lock()
+	via, key := c.link.last(), c.link.hostKey
+	c.mu.Unlock()
+	cl, _, err := c.dialer.dialVia(ctx, via, c.target.Name, e, key)
+	return cl, err
+}
