@@ -88,31 +88,37 @@ func removeFasp(t *testing.T, l *luaLab) {
 }
 
 func allowDomain(t *testing.T, l *luaLab) {
-	var egress labkit.Host
+	var egress []labkit.Host
 	for _, h := range l.lab.Hosts {
 		if h.Egress {
-			egress = h
+			egress = append(egress, h)
 		}
 	}
 	connect := "timeout 3 bash -c 'exec 3<>/dev/tcp/api.ibmaspera.com/443'"
-	if _, err := l.lab.Exec(context.Background(), egress.Name, "sh", "-c", connect); err == nil {
-		t.Fatal("before: the licensing stand-in is reachable from the egress-restricted host")
+	for _, h := range egress {
+		if _, err := l.lab.Exec(context.Background(), h.Name, "sh", "-c", connect); err == nil {
+			t.Fatalf("before: the licensing stand-in is reachable from %s (%s)", h.Name, h.Profile)
+		}
 	}
-	doc, code := l.remedy(t, "run", l.playbook(t, allowALEE))
-	if code != 0 || doc.statuses(egress.Name) != "alee=changed" {
-		t.Fatalf("allow_domain: exit %d, %s: %+v", code, doc.statuses(egress.Name), doc)
-	}
-	labSh(t, l.lab, egress.Name, connect)
-	again, _ := l.remedy(t, "run", l.playbook(t, allowALEE))
-	if got := again.statuses(egress.Name); got != "alee=ok" {
-		t.Errorf("second allow_domain: %s, want alee=ok", got)
+	first, code := l.remedy(t, "run", l.playbook(t, allowALEE))
+	second, _ := l.remedy(t, "run", l.playbook(t, allowALEE))
+	for _, h := range egress {
+		if got := first.statuses(h.Name); code != 0 || got != "alee=changed" {
+			t.Fatalf("%s (%s): allow_domain: exit %d, %s: %+v", h.Name, h.Profile, code, got, first)
+		}
+		labSh(t, l.lab, h.Name, connect)
+		if got := second.statuses(h.Name); got != "alee=ok" {
+			t.Errorf("%s (%s): second allow_domain: %s, want alee=ok", h.Name, h.Profile, got)
+		}
 	}
 	if _, err := l.lab.RepointLicense(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// One tick of the refresh job, rather than waiting out its minute.
-	labSh(t, l.lab, egress.Name, "/usr/local/sbin/remedy-domain-api-ibmaspera-com")
-	labSh(t, l.lab, egress.Name, connect)
+	for _, h := range egress {
+		// One tick of the refresh job, rather than waiting out its minute.
+		labSh(t, l.lab, h.Name, "/usr/local/sbin/remedy-domain-api-ibmaspera-com")
+		labSh(t, l.lab, h.Name, connect)
+	}
 }
 
 // revertFires arms a revert on the nftables host, cuts SSH off, and waits

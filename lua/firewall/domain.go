@@ -57,9 +57,9 @@ func PlanAllowDomain(rs *Ruleset, sys System, d Domain) (DomainPlan, error) {
 	}
 	plan := DomainPlan{Sets: setNames(d.Name)}
 	probes := append(d.probes(false), d.probes(true)...)
-	if len(blocked(rs, probes)) == 0 {
+	if refreshed := withSamples(rs, plan.Sets, d); len(blocked(refreshed, probes)) == 0 {
 		// Passing through remedy's own set still needs the job to keep it fresh.
-		plan.Already = !acceptedBy(rs, probes, d.comment())
+		plan.Already = !acceptedBy(refreshed, probes, d.comment())
 		if !plan.Already {
 			plan.Files, plan.Start = refreshJob(sys.Backend, plan.Sets, setHomes(rs, nil, plan.Sets), d)
 		}
@@ -85,6 +85,22 @@ func PlanAllowDomain(rs *Ruleset, sys System, d Domain) (DomainPlan, error) {
 	plan.Persist = domainPersist(sys, plan.Commands)
 	plan.Files, plan.Start = refreshJob(sys.Backend, plan.Sets, setHomes(rs, plan.Commands, plan.Sets), d)
 	return plan, nil
+}
+
+// withSamples is rs with remedy's sets, where they exist, holding what
+// the probes send to, as the refresh job would fill them: an IPv6 set
+// stays empty while the name has no AAAA record, and must not count
+// against a rule that is in place.
+func withSamples(rs *Ruleset, sets [2]string, d Domain) *Ruleset {
+	out := rs.clone()
+	for i, v6 := range []bool{false, true} {
+		for _, t := range out.Tables {
+			if t.Sets[sets[i]] != nil {
+				addSampleSet(&Ruleset{Tables: []*Table{t}}, sets[i], d.sampleAddrs(v6))
+			}
+		}
+	}
+	return out
 }
 
 // acceptedBy reports whether a rule carrying comment lets a probe pass.
@@ -260,12 +276,13 @@ func ipsetPersist(osFamily string) Persist {
 // firewalldDomain creates firewalld ipsets and a policy from the host to
 // any zone accepting the port to their members.
 func firewalldDomain(sets [2]string, d Domain) [][]string {
-	policy := slug(d.comment())
+	policy := policyName(d.comment())
 	cmds := [][]string{
 		fwcmd("--new-ipset="+sets[0], "--type=hash:ip", "--option=family=inet"),
 		fwcmd("--new-ipset="+sets[1], "--type=hash:ip", "--option=family=inet6"),
 		fwcmd("--new-policy=" + policy),
 		fwcmd("--policy="+policy, "--set-description="+d.comment()),
+		fwcmd("--policy="+policy, "--set-priority="+policyPriority),
 		fwcmd("--policy="+policy, "--add-ingress-zone=HOST"),
 		fwcmd("--policy="+policy, "--add-egress-zone=ANY"),
 	}
@@ -283,7 +300,7 @@ func dnsPlan(rs *Ruleset, sys System, d Domain) ([][]string, error) {
 	var cmds [][]string
 	for _, proto := range []string{"udp", "tcp"} {
 		p, err := PlanAllow(rs, sys, Allow{Dir: "out", Proto: proto, Ports: PortRange{53, 53},
-			Comment: CommentPrefix + " DNS for " + d.Name})
+			Comment: fmt.Sprintf("%s DNS/%s for %s", CommentPrefix, proto, d.Name)})
 		if err != nil {
 			return nil, fmt.Errorf("allow_domain %s: DNS: %w", d.Name, err)
 		}

@@ -23,8 +23,8 @@ func TestPlanAllowDomain(t *testing.T) {
 nft add rule inet filter output 'tcp dport 443 ip daddr @rmd_api_ibmaspera_com_4 accept comment "remedy: api.ibmaspera.com"'
 nft add set inet filter rmd_api_ibmaspera_com_6 '{ type ipv6_addr; flags timeout; }'
 nft add rule inet filter output 'tcp dport 443 ip6 daddr @rmd_api_ibmaspera_com_6 accept comment "remedy: api.ibmaspera.com"'
-nft add rule inet filter output 'udp dport 53 accept comment "remedy: DNS for api.ibmaspera.com"'
-nft add rule inet filter output 'tcp dport 53 accept comment "remedy: DNS for api.ibmaspera.com"'`,
+nft add rule inet filter output 'udp dport 53 accept comment "remedy: DNS/udp for api.ibmaspera.com"'
+nft add rule inet filter output 'tcp dport 53 accept comment "remedy: DNS/tcp for api.ibmaspera.com"'`,
 			"/usr/local/sbin/remedy-domain-api-ibmaspera-com /etc/systemd/system/remedy-domain-api-ibmaspera-com.service /etc/systemd/system/remedy-domain-api-ibmaspera-com.timer"},
 		{"nft: DNS already open", "nftables/generated.json", debian,
 			`nft add set inet filter rmd_api_ibmaspera_com_4 '{ type ipv4_addr; flags timeout; }'
@@ -36,8 +36,8 @@ nft add rule inet filter output 'tcp dport 443 ip6 daddr @rmd_api_ibmaspera_com_
 		{"iptables with ipset", "iptables/lab-egress.legacy.save", System{Backend: IptablesLegacy, OSFamily: "redhat"},
 			`ipset create rmd_api_ibmaspera_com_4 hash:ip family inet -exist
 iptables -t filter -A OUTPUT -p tcp -m tcp --dport 443 -m set --match-set rmd_api_ibmaspera_com_4 dst -m comment --comment 'remedy: api.ibmaspera.com' -j ACCEPT
-iptables -t filter -A OUTPUT -p udp -m udp --dport 53 -m comment --comment 'remedy: DNS for api.ibmaspera.com' -j ACCEPT
-iptables -t filter -A OUTPUT -p tcp -m tcp --dport 53 -m comment --comment 'remedy: DNS for api.ibmaspera.com' -j ACCEPT`,
+iptables -t filter -A OUTPUT -p udp -m udp --dport 53 -m comment --comment 'remedy: DNS/udp for api.ibmaspera.com' -j ACCEPT
+iptables -t filter -A OUTPUT -p tcp -m tcp --dport 53 -m comment --comment 'remedy: DNS/tcp for api.ibmaspera.com' -j ACCEPT`,
 			"/usr/local/sbin/remedy-domain-api-ibmaspera-com /etc/systemd/system/remedy-domain-api-ibmaspera-com.service /etc/systemd/system/remedy-domain-api-ibmaspera-com.timer"},
 		{"firewalld: egress open", "firewalld/public-ssh.json", System{Backend: Firewalld, Zone: "public"}, "", ""},
 	}

@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 )
 
@@ -16,6 +17,9 @@ func planFirewalld(sys System, a Allow) (Plan, error) {
 		return Plan{}, fmt.Errorf("firewalld: no zone to open %s/%s in", a.Proto, a.Ports)
 	}
 	name := slug(a.Comment)
+	if a.Dir == "out" {
+		name = policyName(a.Comment)
+	}
 	port := fmt.Sprintf("%s/%s", a.Ports, a.Proto)
 	var cmds [][]string
 	if a.Dir == "in" {
@@ -29,12 +33,31 @@ func planFirewalld(sys System, a Allow) (Plan, error) {
 		cmds = [][]string{
 			fwcmd("--new-policy=" + name),
 			fwcmd("--policy="+name, "--set-description="+a.Comment),
+			fwcmd("--policy="+name, "--set-priority="+policyPriority),
 			fwcmd("--policy="+name, "--add-ingress-zone=HOST"),
 			fwcmd("--policy="+name, "--add-egress-zone=ANY"),
 			fwcmd("--policy="+name, policyAllow(a, port)),
 		}
 	}
 	return Plan{Commands: append(cmds, []string{"firewall-cmd", "--reload"})}, nil
+}
+
+// policyPriority puts remedy's policies before the default priority (-1)
+// an administrator's egress policy most likely has: firewalld runs lower
+// priorities first, and a policy's DROP target would end the packet
+// before remedy's accept is reached.
+const policyPriority = "-100"
+
+// policyName is slug's name for a firewalld policy, which may have at
+// most 18 characters: long ones keep a prefix and a hash of the comment.
+func policyName(comment string) string {
+	name := "rmd-" + strings.TrimPrefix(slug(comment), "remedy-")
+	if len(name) <= 18 {
+		return name
+	}
+	h := fnv.New32a()
+	h.Write([]byte(comment))
+	return fmt.Sprintf("%s-%04x", strings.TrimRight(name[:13], "-"), h.Sum32()&0xffff)
 }
 
 func fwcmd(args ...string) []string {
@@ -82,8 +105,9 @@ func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 		}
 		cmds = append(cmds, fwcmd("--zone="+sys.Zone, "--remove-service="+s), fwcmd("--delete-service="+s))
 	}
+	short := policyName(prefix)
 	for _, p := range inst.FirewalldPolicies {
-		if strings.HasPrefix(p, name) {
+		if p == short || strings.HasPrefix(p, "rmd-"+strings.TrimPrefix(name, "remedy-")) {
 			cmds = append(cmds, fwcmd("--delete-policy="+p))
 		}
 	}

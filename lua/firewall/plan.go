@@ -119,7 +119,10 @@ func remedyComment(a Allow) string {
 // probes are the packets that must pass: every port of the range (a
 // range wider than a rule could be is checked at its ends and every
 // 64th port), in each family the addresses allow. An address prefix is
-// probed at its first address.
+// probed at its first address; an outbound flow to anywhere, at a
+// documentation address standing for an ordinary remote peer, so rules
+// about special destinations (firewalld rejects 6to4 and v4-mapped ones)
+// neither block it nor make it undecidable.
 func (a Allow) probes() []Packet {
 	var out []Packet
 	addr := a.Src
@@ -132,10 +135,13 @@ func (a Allow) probes() []Packet {
 		}
 		for _, port := range a.portsToProbe() {
 			p := Packet{Dir: a.Dir, Proto: a.Proto, Port: port, IPv6: v6}
-			if a.Dir == "in" {
+			switch {
+			case a.Dir == "in":
 				p.Src = a.Src.Masked().Addr()
-			} else {
+			case a.Dst.IsValid():
 				p.Dst = a.Dst.Masked().Addr()
+			case a.DstSet == "":
+				p.Dst = map[bool]netip.Addr{false: sampleV4, true: sampleV6}[v6]
 			}
 			out = append(out, p)
 		}

@@ -149,3 +149,15 @@ func TestPlanAllowAroundUnknown(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+func TestPolicyName(t *testing.T) {
+	for comment, want := range map[string]string{
+		"remedy: dns":               "rmd-dns",
+		"remedy: api.ibmaspera.com": "rmd-api-ibmas-",
+	} {
+		got := policyName(comment)
+		if len(got) > 18 || got[:min(len(got), len(want))] != want {
+			t.Errorf("policyName(%q) = %q, want %q… within 18 characters", comment, got, want)
+		}
+	}
+}
