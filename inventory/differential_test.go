@@ -16,7 +16,8 @@ import (
 // TestRandomInventoriesMatchAnsible generates small INI and YAML
 // inventories with group_vars and host_vars (as files, .yml, .json and
 // directories) and checks that remedy reads each as ansible-inventory's own
-// code does (its --list, run in one Python process for speed), or fails
+// code does (its --list and --graph --vars, run in one Python process for
+// speed), or fails
 // where Ansible cannot parse it. The seeds are fixed: a failure repeats.
 func TestRandomInventoriesMatchAnsible(t *testing.T) {
 	py, err := ansiblePython()
@@ -49,9 +50,13 @@ func TestRandomInventoriesMatchAnsible(t *testing.T) {
 			continue
 		}
 		hosts, _ := inv.Hosts("all")
+		w := want[i].(map[string]any)
 		got := decodeJSON(t, []byte(inv.ListJSON(hosts)))
-		if !reflect.DeepEqual(got, want[i]) {
-			t.Errorf("%v read differently\nremedy: %v\nAnsible: %v", sources, got, want[i])
+		if !reflect.DeepEqual(got, w["list"]) {
+			t.Errorf("%v read differently\nremedy: %v\nAnsible: %v", sources, got, w["list"])
+		}
+		if graph, _ := inv.Graph("all", hosts, true); graph != w["graph"] {
+			t.Errorf("%v graphed differently\nremedy:\n%s\nAnsible:\n%s", sources, graph, w["graph"])
 		}
 	}
 }
@@ -69,8 +74,8 @@ func writeRandomSource(t *testing.T, r *rand.Rand, dir string, yamlSource bool) 
 	return filepath.Join(dir, name)
 }
 
-// ansibleLists runs ansible-inventory's --list code on each set of sources;
-// sources Ansible cannot parse give nil.
+// ansibleLists runs ansible-inventory's --list and --graph --vars code on
+// each set of sources; sources Ansible cannot parse give nil.
 func ansibleLists(t *testing.T, py string, cases [][]string) []any {
 	t.Helper()
 	in, err := json.Marshal(cases)
@@ -95,7 +100,7 @@ from ansible.inventory.manager import InventoryManager
 from ansible.module_utils.common.collections import ImmutableDict
 from ansible.parsing.dataloader import DataLoader
 from ansible.vars.manager import VariableManager
-context.CLIARGS = ImmutableDict({"export": False, "basedir": None})
+context.CLIARGS = ImmutableDict({"export": False, "basedir": None, "show_vars": True})
 out = []
 for sources in json.load(sys.stdin):
     loader = DataLoader()
@@ -106,7 +111,8 @@ for sources in json.load(sys.stdin):
         continue
     cli = InventoryCLI(["ansible-inventory"])
     cli.loader, cli.inventory, cli.vm = loader, inv, VariableManager(loader=loader, inventory=inv)
-    out.append(cli.json_inventory(inv.groups["all"]))
+    out.append({"list": cli.json_inventory(inv.groups["all"]),
+                "graph": "\n".join(cli._graph_group(inv.groups["all"]))})
 print(json.dumps(out, default=str))
 `
 
