@@ -17,8 +17,8 @@ import (
 // inventories with group_vars and host_vars (as files, .yml, .json and
 // directories) and checks that remedy reads each as ansible-inventory's own
 // code does (its --list and --graph --vars, run in one Python process for
-// speed), or fails
-// where Ansible cannot parse it. The seeds are fixed: a failure repeats.
+// speed), or fails where Ansible cannot parse it. The seeds are fixed: a
+// failure repeats.
 func TestRandomInventoriesMatchAnsible(t *testing.T) {
 	py, err := ansiblePython()
 	if err != nil {
