@@ -29,4 +29,11 @@ func (r *remedyRunner) proxyJump(t *testing.T) {
 	if h.statuses() != "Gathering Facts=ok uid=ok sshd_config=ok" || h.Facts == nil || h.Facts.Firewall != hidden.Profile {
 		t.Errorf("through the bastion: %s, facts %+v", h.statuses(), h.Facts)
 	}
+
+	// The lab's own inventory reaches it with ProxyCommand 'ssh -W', which
+	// the inventory reads as the same jump.
+	res = r.run(t, "run", pb, "-i", r.lab.Inventory, "-l", "hidden", "--known-hosts", r.lab.KnownHosts)
+	if res.code != 0 || !recapHas(res.stdout, hidden.Name, "ok=3") {
+		t.Fatalf("the lab inventory's hidden host: want exit 0: %s", res)
+	}
 }
