@@ -200,7 +200,7 @@ func (p *DomainPlan) rules(rs *Ruleset, sys System, d Domain) error {
 			return err
 		}
 		for _, cmd := range fam.Commands {
-			for _, c := range createSet(rs, sys.Backend, cmd, p.Sets[i], v6) {
+			for _, c := range createSet(rs, cmd, p.Sets[i], v6) {
 				if !slices.ContainsFunc(p.Commands, func(prev []string) bool { return slices.Equal(prev, c) }) {
 					p.Commands = append(p.Commands, c)
 				}
@@ -218,7 +218,7 @@ func domainPersist(sys System, cmds [][]string) []Persist {
 		return nil
 	}
 	out := persistFor(sys, cmds)
-	if sys.Backend != Nftables && usesBinary(cmds, "ipset") {
+	if usesBinary(cmds, "ipset") {
 		out = append([]Persist{ipsetPersist(sys.OSFamily)}, out...)
 	}
 	return out
@@ -252,8 +252,8 @@ func mapWith(m map[string]*Set, k string, v *Set) map[string]*Set {
 
 // createSet returns the commands creating the set a rule command needs,
 // unless the host already has it (or an earlier command made it).
-func createSet(rs *Ruleset, backend string, rule []string, name string, v6 bool) [][]string {
-	if backend == Nftables {
+func createSet(rs *Ruleset, rule []string, name string, v6 bool) [][]string {
+	if rule[0] == "nft" {
 		fam, table := rule[3], rule[4]
 		if t := rs.Table(fam, table); t != nil && t.Sets[name] != nil {
 			return nil

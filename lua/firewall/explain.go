@@ -24,10 +24,10 @@ type Zone struct {
 // port in it the rules came from.
 func ReadFirewalldZone(out []byte) (Zone, error) {
 	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if len(lines) == 0 || lines[0] == "" || strings.HasPrefix(lines[0], " ") {
+	name, active := strings.CutSuffix(strings.TrimSpace(lines[0]), " (active)")
+	if name == "" || strings.HasPrefix(lines[0], " ") {
 		return Zone{}, fmt.Errorf("firewall-cmd --list-all: no zone name on the first line")
 	}
-	name, active := strings.CutSuffix(strings.TrimSpace(lines[0]), " (active)")
 	z := Zone{Name: name, Active: active}
 	fields := map[string]*[]string{"interfaces": &z.Interfaces, "sources": &z.Sources,
 		"services": &z.Services, "ports": &z.Ports}

@@ -42,3 +42,14 @@ func FuzzReadUfwStatus(f *testing.F) {
 		}
 	})
 }
+
+// Found by FuzzReadFirewalldZone: a first line of only whitespace other than
+// spaces ("\r", "\t") was read as a zone with an empty name instead of
+// being refused like a blank or space-indented first line.
+func TestReadFirewalldZoneBlankName(t *testing.T) {
+	for _, out := range []string{"\r", "\t\n  target: default\n", " \t\n"} {
+		if z, err := ReadFirewalldZone([]byte(out)); err == nil {
+			t.Errorf("%q read as zone %+v, want an error", out, z)
+		}
+	}
+}

@@ -19,7 +19,7 @@ func ReadIptablesSave(out []byte, family string) (*Ruleset, error) {
 		switch {
 		case line == "" || line[0] == '#' || line == "COMMIT":
 		case line[0] == '*':
-			t = &Table{Family: family, Name: line[1:], Sets: map[string]*Set{}}
+			t = &Table{Family: family, Name: line[1:], Sets: map[string]*Set{}, Iptables: true}
 			rs.Tables = append(rs.Tables, t)
 		case t == nil:
 			err = fmt.Errorf("%q outside a table", line)
@@ -61,6 +61,9 @@ func (t *Table) addIptablesChain(decl string) error {
 }
 
 func (t *Table) addIptablesRule(line string) error {
+	if strings.HasPrefix(line, "[") { // iptables-save -c puts "[packets:bytes] " first
+		_, line, _ = strings.Cut(line, "] ")
+	}
 	args, err := splitArgs(line)
 	if err != nil {
 		return err

@@ -67,3 +67,14 @@ func TestReadIptablesSaveErrors(t *testing.T) {
 		}
 	}
 }
+
+// iptables-save -c prefixes each rule with its counters.
+func TestReadIptablesSaveCounters(t *testing.T) {
+	rs, err := ReadIptablesSave([]byte("*filter\n:INPUT DROP [9:540]\n[5:300] -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"), "ip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Verdict(rs, Packet{Dir: "in", Proto: "tcp", Port: 22}); got.Verdict != VerdictAccept || got.Rule != "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT" {
+		t.Errorf("got %s by %q", got.Verdict, got.Rule)
+	}
+}

@@ -46,6 +46,14 @@ func (e *engine) match(t *Table, m Match) tri {
 }
 
 func (e *engine) test(t *Table, m Match) tri {
+	if m.Set != "" && m.Field != DPort && m.Field != SPort && m.Field != SAddr && m.Field != DAddr {
+		// A named set of names: protocols, interfaces, states.
+		s := t.Sets[m.Set]
+		if s == nil || s.Opaque {
+			return maybe
+		}
+		m.Names, m.Protos = s.Names, s.Names
+	}
 	switch m.Field {
 	case Proto:
 		return truth(slices.ContainsFunc(m.Protos, func(p string) bool { return sameProto(p, e.pkt.Proto) }))

@@ -22,6 +22,9 @@ type Table struct {
 	Name   string
 	Chains []*Chain
 	Sets   map[string]*Set
+	// Iptables marks a table read from iptables-save: iptables changes
+	// it, by rule position, whatever else governs the host.
+	Iptables bool
 }
 
 // Chain is a base chain (Hook set) or a regular chain reached by jump/goto.

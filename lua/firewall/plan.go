@@ -189,7 +189,7 @@ func planRules(rs *Ruleset, sys System, a Allow, probes []Packet) (Plan, error) 
 			return Plan{}, fmt.Errorf("allow %s %s/%s: cannot tell where to insert: %s", a.Dir, a.Proto, a.Ports, stopped[0].Reason)
 		}
 		rule := allowRule(o.table, a)
-		cmd, err := insertCommand(sys.Backend, o, rule)
+		cmd, err := insertCommand(o, rule)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -247,11 +247,14 @@ func (c *Chain) insert(i int, r *Rule) {
 	c.Rules = append(c.Rules[:i:i], append([]*Rule{r}, c.Rules[i:]...)...)
 }
 
-func insertCommand(backend string, o outcome, r *Rule) ([]string, error) {
-	if backend == Nftables {
-		return nftInsert(o, r), nil
+// insertCommand changes a table with the tool that listed it: a table
+// iptables-nft made is in nft too, but only iptables knows its rules'
+// positions and keeps them readable to iptables-save.
+func insertCommand(o outcome, r *Rule) ([]string, error) {
+	if o.table.Iptables {
+		return iptablesInsert(o, r)
 	}
-	return iptablesInsert(o, r)
+	return nftInsert(o, r), nil
 }
 
 // nftInsert inserts before the stopping rule's handle, or appends. nft
@@ -300,19 +303,19 @@ func iptablesRuleArgs(r *Rule) []string {
 	return append(args, "-m", "comment", "--comment", r.Comment, "-j", "ACCEPT")
 }
 
-// persistFor saves the families the commands touched, where the
-// distribution's service reloads them at boot: nftables.service, or
-// netfilter-persistent and iptables-services.
+// persistFor saves what the commands touched where the distribution's
+// service reloads it at boot: nftables.service, or netfilter-persistent
+// and iptables-services, per family.
 func persistFor(sys System, cmds [][]string) []Persist {
 	redhat := sys.OSFamily == "redhat"
-	if sys.Backend == Nftables {
+	var out []Persist
+	if usesBinary(cmds, "nft") {
 		path := "/etc/nftables.conf"
 		if redhat {
 			path = "/etc/sysconfig/nftables.conf"
 		}
-		return []Persist{{Path: path, Dump: []string{"nft", "list", "ruleset"}, Header: "#!/usr/sbin/nft -f\nflush ruleset\n"}}
+		out = append(out, Persist{Path: path, Dump: []string{"nft", "list", "ruleset"}, Header: "#!/usr/sbin/nft -f\nflush ruleset\n"})
 	}
-	var out []Persist
 	for _, fam := range []struct{ bin, debian, redhat string }{
 		{"iptables", "/etc/iptables/rules.v4", "/etc/sysconfig/iptables"},
 		{"ip6tables", "/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables"},

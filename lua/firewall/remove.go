@@ -25,7 +25,7 @@ func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, e
 	var plan Plan
 	switch sys.Backend {
 	case Nftables, IptablesLegacy, IptablesNft:
-		plan.Commands = removeRules(rs, sys.Backend, prefix)
+		plan.Commands = removeRules(rs, prefix)
 		if len(plan.Commands) > 0 {
 			plan.Persist = persistFor(sys, plan.Commands)
 		}
@@ -42,15 +42,15 @@ func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, e
 
 // removeRules deletes by nft handle, or by iptables position from the
 // end of each chain so earlier positions stay valid.
-func removeRules(rs *Ruleset, backend, prefix string) [][]string {
+func removeRules(rs *Ruleset, prefix string) [][]string {
 	var cmds [][]string
 	for _, t := range rs.Tables {
 		for _, c := range t.Chains {
 			var handles []int
 			for i, r := range c.Rules {
-				id := i + 1
-				if backend == Nftables {
-					id = r.Handle
+				id := r.Handle
+				if t.Iptables {
+					id = i + 1
 				}
 				if strings.HasPrefix(r.Comment, prefix) && !slices.Contains(handles, id) {
 					handles = append(handles, id)
@@ -58,15 +58,15 @@ func removeRules(rs *Ruleset, backend, prefix string) [][]string {
 			}
 			slices.Reverse(handles)
 			for _, h := range handles {
-				cmds = append(cmds, deleteCommand(backend, t, c, h))
+				cmds = append(cmds, deleteCommand(t, c, h))
 			}
 		}
 	}
 	return cmds
 }
 
-func deleteCommand(backend string, t *Table, c *Chain, h int) []string {
-	if backend == Nftables {
+func deleteCommand(t *Table, c *Chain, h int) []string {
+	if !t.Iptables {
 		return []string{"nft", "delete", "rule", t.Family, t.Name, c.Name, "handle", fmt.Sprint(h)}
 	}
 	bin := map[string]string{"ip": "iptables", "ip6": "ip6tables"}[t.Family]
