@@ -18,6 +18,8 @@ type Inventory struct {
 	hosts      map[string]*Host
 	hostOrder  []*Host
 	sources    int
+	// reading is the inventory file being parsed, "" for a host list.
+	reading string
 }
 
 // Host is one inventory host.
@@ -36,6 +38,13 @@ type Host struct {
 	own      map[string]any
 	fileVars map[string]any
 	groups   []*group
+	files    []string
+}
+
+// Files lists the inventory files that name the host, in the order they
+// were read: where SetPort can change its port.
+func (h *Host) Files() []string {
+	return slices.Clone(h.files)
 }
 
 // group is an inventory group; only the package walks the group tree.
@@ -106,6 +115,9 @@ func (inv *Inventory) addHost(name string, g *group, port int) *Host {
 		}
 		inv.hosts[name] = h
 		inv.hostOrder = append(inv.hostOrder, h)
+	}
+	if inv.reading != "" && !slices.Contains(h.files, inv.reading) {
+		h.files = append(h.files, inv.reading)
 	}
 	if g != nil && !g.members[h] {
 		g.members[h] = true

@@ -3,6 +3,7 @@ package inventory
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -108,5 +109,26 @@ func TestSetPortRefuses(t *testing.T) {
 	}
 	if err := SetPort("testdata/patterns.ini", "web1", 70000); err == nil {
 		t.Error("SetPort with port 70000: want an error")
+	}
+}
+
+func TestHostFiles(t *testing.T) {
+	a, b := filepath.Join(oracleDir, "multi", "a.ini"), filepath.Join(oracleDir, "multi", "b.yml")
+	inv, err := Load([]string{a, b, "extra1,m-web2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"m-web1": {a, b}, "m-web2": {b}, "extra1": nil}
+	for name, files := range want {
+		if got := inv.hosts[name].Files(); !reflect.DeepEqual(got, files) {
+			t.Errorf("%s: Files() = %q, want %q", name, got, files)
+		}
+	}
+	dir := filepath.Join(oracleDir, "dir")
+	if inv, err = Load([]string{dir}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := inv.hosts["app1"].Files(), []string{filepath.Join(dir, "02-more.yml")}; !reflect.DeepEqual(got, want) {
+		t.Errorf("app1: Files() = %q, want %q", got, want)
 	}
 }

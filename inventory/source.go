@@ -88,6 +88,8 @@ func (inv *Inventory) loadFile(file string) error {
 	if err != nil {
 		return &Error{File: file, Msg: fmt.Sprintf("read inventory: %v", unwrapPathError(err))}
 	}
+	inv.reading = file
+	defer func() { inv.reading = "" }()
 	ext := filepath.Ext(file)
 	yamlName := ext == "" || ext == ".yml" || ext == ".yaml" || ext == ".json"
 	if !yamlName {
