@@ -62,8 +62,10 @@ func cmdRun(e *Env, L *glua.LState) int {
 	line := shell.Join(argv...)
 	e.Changed("", line)
 	if e.Check() {
+		e.Note("would run %s", line)
 		return e.pushCmdResult(L, "cmd.run", argv, Output{}, nil, o, false)
 	}
+	e.Note("ran %s", line)
 	out, err := e.exec(line, stdinOpt(o))
 	return e.pushCmdResult(L, "cmd.run", argv, out, err, o, false)
 }
@@ -112,7 +114,7 @@ func (e *Env) pushCmdResult(L *glua.LState, fn string, argv []string, out Output
 		}
 	}
 	if !slices.Contains(ok, out.ExitCode) {
-		e.Fail(fmt.Errorf("%s: %s: %s: exit status %d: %s", fn, e.host.Name(), shell.Join(argv...), out.ExitCode, trimOutput(out.Stderr)))
+		e.Fail(fmt.Errorf("%s: %s: exit status %d: %s", fn, shell.Join(argv...), out.ExitCode, trimOutput(out.Stderr)))
 	}
 	t := L.NewTable()
 	t.RawSetString("rc", glua.LNumber(out.ExitCode))

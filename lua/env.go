@@ -38,7 +38,8 @@ type taskRecord struct {
 	changed bool
 	diffs   []string
 	planned []string
-	hostErr error // an ErrUnreachable seen by a module call
+	notes   []string // the result's message when run returns none
+	hostErr error    // an ErrUnreachable seen by a module call
 }
 
 // Host returns the host the playbook runs on. It raises a Lua error when
@@ -73,6 +74,13 @@ func (e *Env) Changed(diff string, planned ...string) {
 	e.task.planned = append(e.task.planned, planned...)
 }
 
+// Note adds a short phrase to the current task's message, e.g. what a
+// change did. A string the run function returns replaces the notes.
+func (e *Env) Note(format string, args ...any) {
+	e.requireTask()
+	e.task.notes = append(e.task.notes, fmt.Sprintf(format, args...))
+}
+
 // Query runs a read-only command, also in check mode. A non-zero exit
 // status is in the Output, not an error.
 func (e *Env) Query(args ...string) (Output, error) {
@@ -98,7 +106,7 @@ func (e *Env) Apply(args ...string) (Output, error) {
 		return out, err
 	}
 	if out.ExitCode != 0 {
-		return out, fmt.Errorf("%s: %s: exit status %d: %s", e.host.Name(), line, out.ExitCode, trimOutput(out.Stderr))
+		return out, fmt.Errorf("%s: exit status %d: %s", line, out.ExitCode, trimOutput(out.Stderr))
 	}
 	return out, nil
 }
@@ -126,7 +134,7 @@ func (e *Env) exec(line string, stdin []byte) (Output, error) {
 	out, err := h.Exec(e.ctx, line, stdin)
 	e.Logf(2, "%s: %s: %s", h.Name(), time.Since(start).Round(time.Millisecond), line)
 	if err != nil {
-		return out, fmt.Errorf("%s: %s: %w", h.Name(), line, err)
+		return out, fmt.Errorf("%s: %w", line, err)
 	}
 	return out, nil
 }

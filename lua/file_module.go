@@ -115,11 +115,11 @@ func (e *Env) stat(p string) (*statInfo, error) {
 		if strings.Contains(string(out.Stderr), "No such file") {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("%s: stat %s: %s", e.host.Name(), p, trimOutput(out.Stderr))
+		return nil, fmt.Errorf("stat %s: %s", p, trimOutput(out.Stderr))
 	}
 	st, err := parseStat(string(out.Stdout))
 	if err != nil {
-		return nil, fmt.Errorf("%s: stat %s: %w", e.host.Name(), p, err)
+		return nil, fmt.Errorf("stat %s: %w", p, err)
 	}
 	return &st, nil
 }
@@ -197,7 +197,7 @@ func fileLine(e *Env, L *glua.LState) int {
 		e.Fail(err)
 	}
 	if !cur.exists && !o.boolean("create", false) {
-		e.Fail(fmt.Errorf("%s: file.line: %s does not exist (create = true makes it)", e.host.Name(), w.Path))
+		e.Fail(fmt.Errorf("file.line: %s does not exist (create = true makes it)", w.Path))
 	}
 	content, err := EditLines(string(cur.content), edit)
 	if err != nil {

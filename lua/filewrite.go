@@ -156,6 +156,26 @@ func unifiedDiff(path string, cur fileState, content []byte) string {
 	return udiff.Unified(from, path, string(cur.content), string(content))
 }
 
+// summary says in a few words what the plan changes.
+func (p writePlan) summary(existed bool) string {
+	var parts []string
+	switch {
+	case p.tmp != "" && existed:
+		parts = append(parts, "new content")
+	case p.tmp != "":
+		parts = append(parts, "created")
+	}
+	for _, s := range p.steps {
+		if s[len(s)-1] != p.tmp && (s[0] == "chmod" || s[0] == "chown") {
+			parts = append(parts, s[0]+" "+s[1])
+		}
+	}
+	if p.backup != "" {
+		parts = append(parts, "backup "+p.backup)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // planned renders the plan's steps as the command lines they run.
 func (p writePlan) planned() []string {
 	var out []string
@@ -174,7 +194,6 @@ func (p writePlan) planned() []string {
 // failing step removes the candidate and leaves the old file untouched.
 // In check mode it reports the same steps and diff and changes nothing.
 func (e *Env) WriteFile(w FileWrite) (FileChange, error) {
-	h := e.Host()
 	cur, err := e.fileState(w.Path)
 	if err != nil {
 		return FileChange{}, err
@@ -182,12 +201,13 @@ func (e *Env) WriteFile(w FileWrite) (FileChange, error) {
 	selinux := e.facts.SELinux == "enforcing" || e.facts.SELinux == "permissive"
 	p, err := planWrite(w, cur, tempName(w.Path), backupName(w.Path, time.Now()), selinux)
 	if err != nil {
-		return FileChange{}, fmt.Errorf("%s: %s: %w", h.Name(), w.Path, err)
+		return FileChange{}, fmt.Errorf("%s: %w", w.Path, err)
 	}
 	if len(p.steps) == 0 {
 		return FileChange{}, nil
 	}
 	e.Changed(p.diff, p.planned()...)
+	e.Note("%s: %s", w.Path, p.summary(cur.exists))
 	fc := FileChange{Changed: true, Diff: p.diff, Backup: p.backup}
 	if e.Check() {
 		return fc, nil
@@ -199,13 +219,13 @@ func (e *Env) applyWrite(target string, p writePlan) error {
 	h := e.host
 	if p.tmp != "" {
 		if err := h.WriteFile(e.ctx, p.tmp, p.content, p.mode); err != nil {
-			return fmt.Errorf("%s: write %s: %w", h.Name(), p.tmp, err)
+			return fmt.Errorf("write %s: %w", p.tmp, err)
 		}
 	}
 	for _, s := range p.steps {
 		out, err := e.exec(shell.Join(s...), nil)
 		if err == nil && out.ExitCode != 0 {
-			err = fmt.Errorf("%s: %s: exit status %d: %s", h.Name(), shell.Join(s...), out.ExitCode, trimOutput(append(out.Stderr, out.Stdout...)))
+			err = fmt.Errorf("%s: exit status %d: %s", shell.Join(s...), out.ExitCode, trimOutput(append(out.Stderr, out.Stdout...)))
 		}
 		if err != nil {
 			if p.tmp != "" {
@@ -225,7 +245,7 @@ func (e *Env) fileState(p string) (fileState, error) {
 		return fileState{}, nil
 	}
 	if err != nil {
-		return fileState{}, fmt.Errorf("%s: read %s: %w", h.Name(), p, err)
+		return fileState{}, fmt.Errorf("read %s: %w", p, err)
 	}
 	st, err := e.stat(p)
 	if err != nil {

@@ -45,7 +45,8 @@ func TestFileWriteCheckModeChangesNothing(t *testing.T) {
 	o := dirVars(h)
 	o.Check = true
 	r := onlyResult(t, h, src, o)
-	if r.Status != StatusChanged || !strings.Contains(r.Diff, "-PermitRootLogin yes\n+PermitRootLogin no") {
+	if r.Status != StatusChanged || !strings.Contains(r.Diff, "-PermitRootLogin yes\n+PermitRootLogin no") ||
+		!strings.HasPrefix(r.Msg, target+": new content, backup "+target+".remedy-") {
 		t.Fatalf("check mode: %+v", r)
 	}
 	after, _ := os.ReadFile(target)
@@ -89,7 +90,7 @@ func TestFileWriteFailingValidatorKeepsOriginal(t *testing.T) {
 	}
 	src := task(`file.write { path = v.dir .. "/app.conf", content = "bad\n", validate = {"sh", "-c", "grep -q good \"$1\" || { echo invalid config >&2; exit 1; }", "sh", "%s"} }`)
 	r := onlyResult(t, h, src, dirVars(h))
-	if r.Status != StatusFailed || !strings.Contains(r.Msg, "invalid config") || !strings.Contains(r.Msg, "site.lua:2:") || !strings.HasPrefix(r.Msg, "local: ") {
+	if r.Status != StatusFailed || !strings.Contains(r.Msg, "invalid config") || !strings.Contains(r.Msg, "site.lua:2:") || r.Host != "local" {
 		t.Fatalf("want a failure naming host, file:line and the validator's complaint: %+v", r)
 	}
 	got, _ := os.ReadFile(target)

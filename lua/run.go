@@ -137,15 +137,18 @@ func (r *hostRun) result(kind Kind, it *item, rec *taskRecord, ret glua.LValue, 
 	case errors.Is(runErr, errSkipped):
 		res.Status = StatusSkipped
 	case runErr != nil:
-		res.Status, res.Msg = StatusFailed, fmt.Sprintf("%s: %s", res.Host, runErr)
+		res.Status, res.Msg = StatusFailed, runErr.Error()
 		res.Ignored = it.ignoreErrors && kind == KindTask
 	case rec.changed:
 		res.Status = StatusChanged
 	default:
 		res.Status = StatusOK
 	}
-	if s, ok := ret.(glua.LString); ok && runErr == nil {
-		res.Msg = string(s)
+	if runErr == nil {
+		res.Msg = strings.Join(rec.notes, "; ")
+		if s, ok := ret.(glua.LString); ok {
+			res.Msg = string(s)
+		}
 	}
 	return res
 }

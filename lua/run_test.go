@@ -145,7 +145,7 @@ func TestChecksAreFindings(t *testing.T) {
 	if s := statuses(got); s != "pass=ok fail=failed cannot write=changed" {
 		t.Fatalf("got %s", s)
 	}
-	if got[0].Msg != "fine" || got[1].Severity != "high" || got[0].Severity != "medium" || got[1].Msg != "local: "+got[1].Msg[len("local: "):] || !strings.HasSuffix(got[1].Msg, "site.lua:4: PermitRootLogin is yes") {
+	if got[0].Msg != "fine" || got[1].Severity != "high" || got[0].Severity != "medium" || got[1].Host != "local" || got[2].Msg != "would run touch "+h.dir+"/x" || !strings.HasSuffix(got[1].Msg, "site.lua:4: PermitRootLogin is yes") {
 		t.Fatalf("findings: %+v", got)
 	}
 	if _, err := os.Stat(filepath.Join(h.dir, "x")); err == nil {

@@ -94,10 +94,15 @@ func serviceAction(e *Env, L *glua.LState, action string) int {
 	s := serviceArg(L, "service."+action)
 	argv, err := serviceCommand(e.Facts().Init, action, s)
 	if err != nil {
-		e.Fail(fmt.Errorf("%s: service.%s: %w", e.Host().Name(), action, err))
+		e.Fail(fmt.Errorf("service.%s: %w", action, err))
 	}
 	if _, err := e.Apply(argv...); err != nil {
 		e.Fail(err)
+	}
+	if e.Check() {
+		e.Note("would %s %s", action, s.name)
+	} else {
+		e.Note("%s %s", action, s.name)
 	}
 	return 0
 }
