@@ -31,7 +31,8 @@ import (
 //
 //	// sshdConfig reads the host through the helpers on Env: e.Query runs
 //	// a read-only command (also in check mode), e.Apply a change (only
-//	// reported in check mode), e.WriteFile an atomic, validated file write.
+//	// reported in check mode), e.WriteFile an atomic, validated file write;
+//	// e.Changed records a change made otherwise, e.Note says what changed.
 //	func sshdConfig(e *Env, L *glua.LState) int {
 //		out, err := e.Query("sshd", "-T")
 //		if err != nil {
