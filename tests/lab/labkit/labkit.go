@@ -1,7 +1,7 @@
 // Package labkit builds throwaway SSH hosts on this machine for remedy's
 // tests, demo and benchmarks: each host is a network namespace on a bridge the
-// lab owns plus a kept mount namespace with its own /etc, /var, /root, /home,
-// /run and /tmp, running a real OpenSSH sshd and a real firewall.
+// lab owns plus a kept mount namespace with its own /etc, /usr, /var, /root,
+// /home, /run and /tmp, running a real OpenSSH sshd and a real firewall.
 package labkit
 
 import (
@@ -129,16 +129,6 @@ func sameOptions(a, b Options) bool {
 	return a.Dir == b.Dir && a.Hosts == b.Hosts && a.Hidden == b.Hidden &&
 		a.EgressRestricted == b.EgressRestricted && a.Ephemeral == b.Ephemeral &&
 		slices.Equal(a.Profiles, b.Profiles)
-}
-
-// Host returns the host with the given inventory name.
-func (l *Lab) Host(name string) (Host, error) {
-	for _, h := range l.Hosts {
-		if h.Name == name {
-			return h, nil
-		}
-	}
-	return Host{}, fmt.Errorf("lab %s: no host %q", l.Dir, name)
 }
 
 func labFile(dir, name string) string { return filepath.Join(dir, name) }
