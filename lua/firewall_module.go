@@ -348,7 +348,11 @@ func (h *fwHost) change(cmds [][]string, persist []firewall.Persist, inputPath b
 	if inputPath {
 		revert = h.armRevert()
 	}
-	h.apply(cmds)
+	for _, c := range cmds {
+		if _, err := h.e.Apply(c...); err != nil {
+			h.e.Fail(fmt.Errorf("%w; %s", err, h.revertNote(inputPath)))
+		}
+	}
 	if !passes() {
 		h.e.Fail(fmt.Errorf("%s: firewall: the change did not take effect; %s", h.e.Host().Name(), h.revertNote(inputPath)))
 	}
@@ -365,7 +369,7 @@ func (h *fwHost) revertNote(armed bool) string {
 	if armed {
 		return fmt.Sprintf("the revert armed on the host restores the previous rules within %s", revertAfter)
 	}
-	return "the commands ran and were not persisted"
+	return "what ran is live but not persisted"
 }
 
 func (h *fwHost) armRevert() firewall.Revert {

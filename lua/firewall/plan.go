@@ -99,8 +99,11 @@ func (a Allow) validate() error {
 		return fmt.Errorf("allow: ports %s: want 1-65535, low to high", a.Ports)
 	case a.Src.IsValid() && a.Dir != "in", a.Dst.IsValid() && a.Dir != "out":
 		return fmt.Errorf("allow: a source limits inbound flows, a destination outbound ones")
-	case strings.ContainsAny(a.Comment, "\"\n\\"):
+	case strings.ContainsAny(a.Comment, "\"\n\\'"):
 		return fmt.Errorf("allow: comment %q: no quotes, backslashes or newlines", a.Comment)
+	case len(a.Comment) > 100:
+		// nft keeps 128 bytes of a comment, with "remedy: " in front.
+		return fmt.Errorf("allow: comment of %d bytes: at most 100", len(a.Comment))
 	}
 	return nil
 }

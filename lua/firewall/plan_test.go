@@ -125,6 +125,8 @@ func TestPlanAllowRejects(t *testing.T) {
 		{Dir: "in", Proto: "tcp", Ports: ports(10, 9)},
 		{Dir: "out", Proto: "tcp", Ports: ports(1, 1), Src: netip.MustParsePrefix("198.18.0.0/15")},
 		{Dir: "in", Proto: "tcp", Ports: ports(1, 1), Comment: `say "hi"`},
+		{Dir: "in", Proto: "tcp", Ports: ports(1, 1), Comment: "it's"},
+		{Dir: "in", Proto: "tcp", Ports: ports(1, 1), Comment: strings.Repeat("x", 101)},
 	} {
 		if _, err := PlanAllow(rs, debian, a); err == nil {
 			t.Errorf("PlanAllow(%+v): no error", a)
