@@ -25,7 +25,6 @@ type Env struct {
 	state *glua.LState // the host's VM
 	host  Host
 	facts Facts
-	diff  bool
 	log   func(level int, format string, args ...any)
 	ctx   context.Context
 	vars  *glua.LTable // the v every task receives, also host.vars
@@ -59,9 +58,6 @@ func (e *Env) Facts() Facts { return e.facts }
 // Check reports whether the current task runs in check mode: writes must
 // only be reported.
 func (e *Env) Check() bool { return e.task != nil && e.task.check }
-
-// DiffMode reports whether the run asked for diffs (-D).
-func (e *Env) DiffMode() bool { return e.diff }
 
 // Changed records that the current task changed the host, or would in
 // check mode, with an optional unified diff and the commands behind it.

@@ -126,16 +126,6 @@ func LookupModule(name string) (Module, bool) {
 	return m, ok
 }
 
-// Func returns the module's function called name.
-func (m Module) Func(name string) (Func, bool) {
-	for _, f := range m.Funcs {
-		if f.Name == name {
-			return f, true
-		}
-	}
-	return Func{}, false
-}
-
 // QualifiedName is how a playbook calls f: "file.write", or "expect" for
 // a global.
 func (m Module) QualifiedName(f Func) string {

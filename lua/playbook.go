@@ -32,13 +32,11 @@ type Playbook struct {
 	name      string
 	hosts     string
 	tasks     []TaskInfo
-	checks    []TaskInfo
-	handlers  []TaskInfo
 	varNames  []string
 	registers []string // names tasks register results under
 }
 
-// TaskInfo describes a task, check or handler without running it.
+// TaskInfo describes a task without running it.
 type TaskInfo struct {
 	Name string
 	Tags []string
@@ -140,8 +138,6 @@ func (p *Playbook) evaluate(L *glua.LState) (*spec, error) {
 func (p *Playbook) describe(sp *spec) {
 	p.name, p.hosts = sp.name, sp.hosts
 	p.tasks = infos(sp.tasks)
-	p.checks = infos(sp.checks)
-	p.handlers = infos(sp.handlers)
 	for _, t := range sp.tasks {
 		if t.register != "" {
 			p.registers = append(p.registers, t.register)
@@ -180,12 +176,6 @@ func (p *Playbook) HostPattern() string { return p.hosts }
 
 // Tasks lists the tasks in order, for --list-tasks.
 func (p *Playbook) Tasks() []TaskInfo { return p.tasks }
-
-// Checks lists the checks in order.
-func (p *Playbook) Checks() []TaskInfo { return p.checks }
-
-// Handlers lists the handlers in definition order.
-func (p *Playbook) Handlers() []TaskInfo { return p.handlers }
 
 // VarNames are the keys of the playbook's own vars table.
 func (p *Playbook) VarNames() []string { return p.varNames }

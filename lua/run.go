@@ -33,7 +33,7 @@ func (p *Playbook) Run(ctx context.Context, h Host, o RunOptions, emit func(Resu
 	if err != nil {
 		return err
 	}
-	e := &Env{host: h, facts: o.Facts, diff: o.Diff, log: o.Log, ctx: ctx}
+	e := &Env{host: h, facts: o.Facts, log: o.Log, ctx: ctx}
 	L := p.newVM(e)
 	defer L.Close()
 	L.SetContext(ctx)
