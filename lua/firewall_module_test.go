@@ -136,3 +136,24 @@ func TestFirewallModuleRejectsBadArguments(t *testing.T) {
 		}
 	}
 }
+
+// A change that leaves the flow blocked fails loudly, naming the revert
+// armed before it; the fixture host re-reads the same rules, as a host
+// that ignored the commands would.
+func TestFirewallAllowFailsWhenTheFlowStillDoesNotPass(t *testing.T) {
+	h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
+	r := onlyResult(t, h, task(`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`),
+		RunOptions{Facts: Facts{Firewall: "nftables", OSFamily: "debian"}})
+	if r.Status != StatusFailed || !strings.Contains(r.Msg, "did not take effect; the revert armed on the host restores the previous rules") {
+		t.Fatalf("got %s: %s", r.Status, r.Msg)
+	}
+	want := []string{"sh -c", "sh -c 'setsid -f", `nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'`}
+	for i, prefix := range want {
+		if i >= len(h.ran) || !strings.HasPrefix(h.ran[i], prefix) {
+			t.Fatalf("ran %q, want commands starting %q", h.ran, want)
+		}
+	}
+	if len(h.ran) != len(want) {
+		t.Errorf("ran %q after the failed check: nothing may be persisted or disarmed", h.ran[len(want):])
+	}
+}
