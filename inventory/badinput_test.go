@@ -20,6 +20,7 @@ var badInputs = []struct {
 	{"malformed vars line", "hosts", "[web]\nweb1\n[web:vars]\njust-a-word\n", 4, "expected key=value"},
 	{"unclosed section", "hosts.ini", "[web\nweb1\n", 1, "unclosed range"},
 	{"space in section", "hosts.ini", "[web servers]\n", 1, "invalid section"},
+	{"Unicode space in section", "hosts.ini", "[web]\nw1\n[web\u00a0x]\n", 3, "invalid section"},
 	{"unknown section type", "hosts.ini", "[web:hosts2]\n", 1, "unknown type"},
 	{"unclosed quote", "hosts.ini", "web1 a=\"x\n", 1, "no closing quotation"},
 	{"host ending in colon", "hosts.ini", "\nweb1:\n", 2, "reserved for a port"},

@@ -7,11 +7,14 @@ import (
 	"unicode/utf8"
 )
 
+// pySpace is what \s matches in a Python 3 regular expression.
+const pySpace = `\s\x{0b}\p{Z}\x{1c}-\x{1f}\x{85}`
+
 var (
 	// iniSection is "[name]" or "[name:kind]" with an optional comment.
-	iniSection = regexp.MustCompile(`^\[([^:\]\s]+)(?::([\p{L}\p{N}_]+))?\]\s*(?:#.*)?$`)
+	iniSection = regexp.MustCompile(`^\[([^:\]` + pySpace + `]+)(?::([\p{L}\p{N}_]+))?\][` + pySpace + `]*(?:#.*)?$`)
 	// iniGroupName is one child group name in a [name:children] section.
-	iniGroupName = regexp.MustCompile(`^([^:\]\s]+)\s*(?:#.*)?$`)
+	iniGroupName = regexp.MustCompile(`^([^:\]` + pySpace + `]+)[` + pySpace + `]*(?:#.*)?$`)
 )
 
 // iniParser reads one INI inventory file into an inventory, following
