@@ -5,6 +5,7 @@
 //
 //	bench measure -lab DIR -remedy BIN [-runs 3] [-work DIR] [-results FILE]
 //	bench scale FILE
+//	remedy audit ... -vv | bench breakdown
 package main
 
 import (
@@ -16,7 +17,7 @@ import (
 	"strings"
 )
 
-const usage = "usage: bench measure -lab DIR -remedy BIN [-runs N] [-work DIR] [-results FILE] | bench scale FILE"
+const usage = "usage: bench measure -lab DIR -remedy BIN [-runs N] [-work DIR] [-results FILE] | bench scale FILE | bench breakdown < REMEDY-VV-OUTPUT"
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
@@ -37,6 +38,8 @@ func run(args []string, out io.Writer) error {
 			return fmt.Errorf("%s", usage)
 		}
 		return scaleCmd(args[1], out)
+	case "breakdown":
+		return breakdownCmd(os.Stdin, out)
 	}
 	return fmt.Errorf("unknown command %q (%s)", args[0], usage)
 }

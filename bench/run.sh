@@ -24,7 +24,8 @@ echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/c
 	"$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r);" \
 	"$(ssh -V 2>&1); $(ansible-playbook --version | head -n 1); profiles $profiles"
 for n in $hosts; do
-	"$work/lab-cmd" up --hosts "$n" --profiles "$profiles" --dir "$lab" | head -n 1 >&2
+	"$work/lab-cmd" up --hosts "$n" --profiles "$profiles" --dir "$lab" >"$work/lab-up-$n.log"
+	head -n 1 "$work/lab-up-$n.log" >&2
 	"$work/bench" measure -lab "$lab" -remedy "$work/remedy" -runs "$runs" -work "$work" -results "$work/results.jsonl"
 	"$work/lab-cmd" down --dir "$lab"
 done
