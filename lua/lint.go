@@ -261,6 +261,7 @@ func (l *linter) expr(e ast.Expr) {
 		l.table(e)
 	case *ast.FuncCallExpr:
 		l.exprs(append([]ast.Expr{e.Func, e.Receiver}, e.Args...))
+		l.callOptions(e)
 	case *ast.LogicalOpExpr:
 		l.exprs([]ast.Expr{e.Lhs, e.Rhs})
 	case *ast.RelationalOpExpr:
@@ -350,6 +351,101 @@ func (l *linter) checkVars(p *Playbook) {
 				Msg: fmt.Sprintf("v.%s is not in the playbook's vars nor registered by a task: it must come from the inventory or -e", u.name)})
 		}
 	}
+}
+
+// callOptions checks a table literal passed to a module function against
+// the keys its documented type lists: file.write { pth = ... } is a typo
+// the VM would only report on a host.
+func (l *linter) callOptions(e *ast.FuncCallExpr) {
+	f, qualified, ok := l.moduleFunc(e.Func)
+	if !ok {
+		return
+	}
+	for i, arg := range e.Args {
+		t, isTable := arg.(*ast.TableExpr)
+		if !isTable || i >= len(f.Params) {
+			continue
+		}
+		keys, ok := tableTypeKeys(f.Params[i].Type)
+		if !ok {
+			continue
+		}
+		present := map[string]bool{}
+		for _, fd := range t.Fields {
+			k, isString := fd.Key.(*ast.StringExpr)
+			if !isString {
+				continue
+			}
+			present[k.Value] = true
+			if _, known := keys[k.Value]; !known {
+				l.errorf(k.Line(), "%s has no option %q (options: %s)", qualified, k.Value, strings.Join(sortedKeys(keys), ", "))
+			}
+		}
+		for k, required := range keys {
+			if required && !present[k] {
+				l.errorf(t.Line(), "%s needs %s", qualified, k)
+			}
+		}
+	}
+}
+
+// moduleFunc resolves module.func to its registered definition, unless
+// the module's name is shadowed by a local or a global of the file.
+func (l *linter) moduleFunc(e ast.Expr) (Func, string, bool) {
+	a, ok := e.(*ast.AttrGetExpr)
+	if !ok {
+		return Func{}, "", false
+	}
+	id, isIdent := a.Object.(*ast.IdentExpr)
+	key, isString := a.Key.(*ast.StringExpr)
+	if !isIdent || !isString || l.assigned[id.Value] {
+		return Func{}, "", false
+	}
+	if isLocal, _ := l.local(id.Value); isLocal {
+		return Func{}, "", false
+	}
+	m, ok := LookupModule(id.Value)
+	if !ok || m.Name == "" {
+		return Func{}, "", false
+	}
+	for _, f := range m.Funcs {
+		if f.Name == key.Value {
+			return f, m.QualifiedName(f), true
+		}
+	}
+	return Func{}, "", false
+}
+
+// tableTypeKeys reads the keys of a LuaLS table type such as
+// "{path: string, mode?: string}": key -> required. ok is false for any
+// other type.
+func tableTypeKeys(t string) (map[string]bool, bool) {
+	if !strings.HasPrefix(t, "{") || !strings.HasSuffix(t, "}") {
+		return nil, false
+	}
+	keys := map[string]bool{}
+	depth, start := 0, 1
+	body := t[:len(t)-1] + ","
+	for i := 1; i < len(body); i++ {
+		switch body[i] {
+		case '{', '(', '<', '[':
+			depth++
+		case '}', ')', '>', ']':
+			depth--
+		case ',':
+			if depth > 0 {
+				continue
+			}
+			name, _, found := strings.Cut(strings.TrimSpace(body[start:i]), ":")
+			if !found {
+				return nil, false
+			}
+			optional := strings.HasSuffix(name, "?")
+			keys[strings.TrimSuffix(name, "?")] = !optional
+			start = i + 1
+		}
+	}
+	return keys, true
 }
 
 func moduleHas(m Module, name string) bool {

@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,11 @@ end } } }`, []string{`site.lua:2: error: unknown global "expct"`}},
 return { tasks = { { name = "a", run = function(v) return file.wirte end } } }`, nil},
 		{"unknown task key", `return { tasks = { { name = "a", tags = "x", notfiy = "h", run = function(v) end } } }`, []string{`site.lua:1: error: task 1: unknown key "notfiy"`}},
 		{"syntax error with a line", "return {\n name = \"x\"\n tasks = {} }", []string{`site.lua:3: error: near "tasks": syntax error`}},
+		{"unknown and missing options", `return { tasks = { { name = "a", run = function(v)
+	file.write { path = "/x", contnet = "" }
+end } } }`, []string{`site.lua:2: error: file.write has no option "contnet"`, `site.lua:2: error: file.write needs content`}},
+		{"options of a table built elsewhere are not checked", `local o = { path = "/x" }
+return { tasks = { { name = "a", run = function(v) file.write(o) end } } }`, nil},
 		{"unknown var is a warning", `return { vars = { port = 22 }, tasks = { { name = "a", run = function(v)
 	return v.prot
 end } } }`, []string{`site.lua:2: warning: v.prot is not in the playbook's vars`}},
@@ -54,6 +60,23 @@ func TestLintBuiltinPlaybooks(t *testing.T) {
 			if !i.Warning {
 				t.Errorf("%s: %s", name, i)
 			}
+		}
+	}
+}
+
+func TestTableTypeKeys(t *testing.T) {
+	for _, tc := range []struct {
+		typ  string
+		want map[string]bool
+	}{
+		{"{path: string, mode?: string}", map[string]bool{"path": true, "mode": false}},
+		{`{dir: "in"|"out", ok_rc?: integer[], t?: {a: string, b: string}, f?: fun(a: string, b: string): boolean}`, map[string]bool{"dir": true, "ok_rc": false, "t": false, "f": false}},
+		{"string", nil},
+		{"remedy.Stat", nil},
+	} {
+		got, ok := tableTypeKeys(tc.typ)
+		if ok != (tc.want != nil) || fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: got %v %v, want %v", tc.typ, got, ok, tc.want)
 		}
 	}
 }

@@ -14,8 +14,8 @@ func init() {
 		Use:   "lint PLAYBOOK...",
 		Short: "Check playbooks without contacting any host",
 		Long: `lint checks each playbook: Lua syntax, the shape of the table it returns
-(unknown task keys, notify without a handler), globals and module functions
-that do not exist, and task variables the playbook neither sets nor
+(unknown task keys, notify without a handler), globals, module functions
+and module options that do not exist, and task variables the playbook neither sets nor
 registers (a warning: they must come from the inventory or -e).
 
 Exit codes: 0 no errors (warnings may be printed), 5 errors found.`,
