@@ -32,8 +32,8 @@ func (i LintIssue) String() string {
 }
 
 // Lint checks a playbook without contacting any host: syntax, the shape
-// of the returned table (unknown keys, notify targets), globals and
-// module functions that do not exist, and task variables (v.NAME) the
+// of the returned table (unknown keys, notify targets), globals, module
+// functions and module options that do not exist, and task variables (v.NAME) the
 // playbook neither defines nor registers, which must then come from the
 // inventory or -e.
 func Lint(path string, o LoadOptions) []LintIssue {
