@@ -1,0 +1,528 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"remedy/tests/lab/labkit"
+)
+
+// The built-in Aspera playbooks end to end: the real remedy binary runs
+// aspera-server and aspera-client by name over SSH, and every effect is
+// checked from outside the host, as a client of the Aspera server would
+// find it: a fresh SSH login, a refused 22, datagrams echoed by listeners
+// on the FASP ports, TCP connects to the HTTP fallback ports.
+//
+// One lab serves every case, so one run covers them all in parallel: each
+// firewall profile twice (defaults; keep_legacy_22 with udp_concurrency 10,
+// http_fallback both and vlinks), a host whose FASP and fallback ports come
+// from aspera.conf, one whose come from asuserdata -a, an egress-restricted
+// server with alee, and an egress-restricted client.
+func TestAsperaOnLab(t *testing.T) {
+	a := newAsperaLab(t)
+	t.Run("audit before: drift found, nothing changed", a.auditBefore)
+	t.Run("run", a.runServers)
+	t.Run("effects seen from outside", a.fromOutside)
+	t.Run("second run changes nothing", a.secondRun)
+	t.Run("audit after: compliant", a.auditAfter)
+	t.Run("a Vlink port inside the FASP range fails clearly", a.vlinkClash)
+	t.Run("client: egress blocked UDP, then passes", a.client)
+}
+
+// asperaPort is where SSH moves, and the FASP port by default.
+const asperaPort = 33001
+
+// asperaHost is one lab host, the variables the inventory gives it, and
+// what must hold afterwards.
+type asperaHost struct {
+	labkit.Host
+	vars   string // inventory host vars
+	keep22 bool
+	udp    []int // ports a datagram must reach
+	tcp    []int // HTTP fallback ports a connect must reach
+	alee   bool
+	client bool
+}
+
+type asperaLab struct {
+	lab        *labkit.Lab
+	bin, home  string
+	knownHosts string // the lab's, plus every key again for [addr]:33001
+	hostKeys   ssh.HostKeyCallback
+	signer     ssh.Signer
+	hosts      []asperaHost
+}
+
+// asperaCase is a variant of the server playbook's variables and the
+// ports it must open.
+type asperaCase struct {
+	vars   string
+	keep22 bool
+	udp    []int
+	tcp    []int
+}
+
+func portRange(lo, hi int) []int {
+	var ports []int
+	for p := lo; p <= hi; p++ {
+		ports = append(ports, p)
+	}
+	return ports
+}
+
+var (
+	asperaDefaults = asperaCase{udp: []int{asperaPort}, tcp: []int{8443}}
+	asperaOptions  = asperaCase{vars: "keep_legacy_22=true udp_concurrency=10 http_fallback=both vlinks=true", keep22: true,
+		udp: append(portRange(asperaPort, asperaPort+9), 55001), tcp: []int{8443, 8080}}
+	// asperaConf and asperaUserdata read their ports from the host's own
+	// Aspera configuration (see asperaConfFile and asperaUserdataScript).
+	asperaConf     = asperaCase{vars: "vlinks=true", udp: []int{33101, 55101}, tcp: []int{9443}}
+	asperaUserdata = asperaCase{vars: "vlinks=true", udp: []int{33201, 55001}, tcp: []int{8081}}
+)
+
+func newAsperaLab(t *testing.T) *asperaLab {
+	profiles := append(append([]string{}, labkit.Profiles...), labkit.Profiles...)
+	profiles = append(profiles, "nftables", "iptables-nft", "nftables+egress", "firewalld+egress")
+	lab := labkit.New(t, labkit.Options{Hosts: len(profiles), Profiles: profiles})
+	a := &asperaLab{lab: lab, bin: asperaBuildRemedy(t), home: t.TempDir()}
+	n := len(labkit.Profiles)
+	for i, h := range lab.Hosts {
+		c := asperaDefaults
+		switch {
+		case i >= n && i < 2*n:
+			c = asperaOptions
+		case i == 2*n:
+			c = asperaConf
+			a.write(t, h.Name, "/opt/aspera/etc/aspera.conf", asperaConfFile, "0644")
+		case i == 2*n+1:
+			c = asperaUserdata
+			a.write(t, h.Name, "/opt/aspera/bin/asuserdata", asperaUserdataScript, "0755")
+		}
+		ah := asperaHost{Host: h, vars: c.vars, keep22: c.keep22, udp: c.udp, tcp: c.tcp}
+		switch i {
+		case 2*n + 2:
+			ah.vars, ah.alee = "alee=true", true
+		case 2*n + 3:
+			ah = asperaHost{Host: h, vars: "server=" + lab.License, client: true}
+		}
+		a.hosts = append(a.hosts, ah)
+	}
+	a.trustKeys(t)
+	return a
+}
+
+// asperaConfFile is an aspera.conf whose FASP port, HTTPS fallback and
+// Vlink trunk differ from IBM's defaults, so the playbook can only find
+// them by reading it.
+const asperaConfFile = `<?xml version='1.0' encoding='UTF-8'?>
+<CONF version="2">
+  <!-- <bind_udp_port>40000</bind_udp_port> commented out: not read -->
+  <default>
+    <transfer>
+      <protocol_options>
+        <bind_udp_port>33101</bind_udp_port>
+      </protocol_options>
+    </transfer>
+  </default>
+  <http_server>
+    <http_port>8080</http_port>
+    <https_port>9443</https_port>
+    <enable_http>false</enable_http>
+    <enable_https>true</enable_https>
+  </http_server>
+  <trunks>
+    <trunk><id>1</id><on>false</on><mcast_port>55999</mcast_port></trunk>
+    <trunk><id>2</id><on>true</on><mcast_port>55101</mcast_port></trunk>
+  </trunks>
+</CONF>
+`
+
+// asperaUserdataScript stands in for asuserdata -a, in its output format
+// (name: "value", an option once per section it appears in); a trunk
+// multicast port of 0 means unset, so Vlinks take the default 55001.
+const asperaUserdataScript = `#!/bin/sh
+[ "$1" = -a ] || exit 1
+cat <<'EOF'
+transfer_protocol_options_bind_udp_port: "33201"
+    trunk_mcast_port: "0"
+http_port: "8081"
+https_port: "8443"
+enable_http: "true"
+enable_https: "false"
+http_port: "9091"
+https_port: "9092"
+ssh_port: "33001"
+EOF
+`
+
+func asperaBuildRemedy(t *testing.T) string {
+	t.Helper()
+	bin := t.TempDir() + "/remedy"
+	if out, err := exec.Command("go", "build", "-o", bin, "remedy/cmd/remedy").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// write puts a file on a lab host (its /opt is its own).
+func (a *asperaLab) write(t *testing.T, host, path, content, mode string) {
+	t.Helper()
+	script := `mkdir -p "$(dirname "$1")" && printf %s "$3" > "$1" && chmod "$2" "$1"`
+	if _, err := a.lab.Exec(context.Background(), host, "sh", "-c", script, "sh", path, mode, content); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// trustKeys copies the lab's known_hosts and adds each key again for
+// [addr]:33001: SSH clients look keys up by host and port, so an operator
+// adds these lines when a host's SSH moves.
+func (a *asperaLab) trustKeys(t *testing.T) {
+	b, err := os.ReadFile(a.lab.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if addr, key, ok := strings.Cut(line, " "); ok {
+			out += fmt.Sprintf("[%s]:%d %s\n", addr, asperaPort, key)
+		}
+	}
+	a.knownHosts = t.TempDir() + "/known_hosts"
+	if err := os.WriteFile(a.knownHosts, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if a.hostKeys, err = knownhosts.New(a.knownHosts); err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(a.lab.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.signer, err = ssh.ParsePrivateKey(key); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// inventory writes the lab as servers and clients, with each host's vars;
+// port is the SSH port of the servers (0: the default, 22).
+func (a *asperaLab) inventory(t *testing.T, port int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[all:vars]\nansible_user=root\nansible_ssh_private_key_file=%s\n", a.lab.Key)
+	for _, group := range []struct {
+		name   string
+		client bool
+	}{{"servers", false}, {"clients", true}} {
+		fmt.Fprintf(&b, "\n[%s]\n", group.name)
+		for _, h := range a.hosts {
+			if h.client != group.client {
+				continue
+			}
+			fmt.Fprintf(&b, "%s ansible_host=%s %s", h.Name, h.Addr, h.vars)
+			if port != 0 && !h.client {
+				fmt.Fprintf(&b, " ansible_port=%d", port)
+			}
+			b.WriteString("\n")
+		}
+	}
+	p := t.TempDir() + "/inventory.ini"
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (a *asperaLab) servers() []asperaHost {
+	var out []asperaHost
+	for _, h := range a.hosts {
+		if !h.client {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// asperaRun is the part of -o json these tests read.
+type asperaRun struct {
+	Hosts []struct {
+		Name  string `json:"name"`
+		Error string `json:"error"`
+		Tasks []struct {
+			Name   string `json:"name"`
+			Status string `json:"status"`
+			Msg    string `json:"msg"`
+		} `json:"tasks"`
+		Stats struct {
+			Changed int `json:"changed"`
+			Failed  int `json:"failed"`
+		} `json:"stats"`
+	} `json:"hosts"`
+	out string // stdout and stderr, for failure messages
+}
+
+// result returns a host's status and message for a task or check.
+func (r asperaRun) result(host, name string) (status, msg string) {
+	for _, h := range r.Hosts {
+		for _, x := range h.Tasks {
+			if h.Name == host && x.Name == name {
+				return x.Status, x.Msg
+			}
+		}
+	}
+	return "missing", ""
+}
+
+// remedy runs the binary with -o json over inventory and returns the
+// parsed document and the exit code.
+func (a *asperaLab) remedy(t *testing.T, inventory string, args ...string) (asperaRun, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	args = append(args, "-i", inventory, "--known-hosts", a.knownHosts, "-o", "json")
+	// A HOME of its own: the tester's ~/.ssh and ssh-agent play no part.
+	cmd := exec.CommandContext(ctx, a.bin, args...)
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool {
+		return strings.HasPrefix(e, "HOME=") || strings.HasPrefix(e, "SSH_AUTH_SOCK=")
+	}), "HOME="+a.home)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	code := 0
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("remedy %v: %v", args, err)
+	}
+	var doc asperaRun
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("remedy %v: exit %d, output is not JSON: %v\nstdout:\n%s\nstderr:\n%s", args, code, err, stdout.String(), stderr.String())
+	}
+	doc.out = "stdout:\n" + stdout.String() + "\nstderr:\n" + stderr.String()
+	return doc, code
+}
+
+func (a *asperaLab) auditBefore(t *testing.T) {
+	doc, code := a.remedy(t, a.inventory(t, 0), "audit", "aspera-server", "-l", "servers")
+	if code != 3 {
+		t.Fatalf("audit before: exit %d, want 3 (drift)\n%s", code, doc.out)
+	}
+	for _, h := range a.servers() {
+		if status, msg := doc.result(h.Name, "S1: sshd listens on ssh_port"); status != "failed" {
+			t.Errorf("%s: S1 check %s (%s), want failed before the run", h.Name, status, msg)
+		}
+		if status, _ := doc.result(h.Name, "S1/S2: move SSH to ssh_port"); status != "changed" {
+			t.Errorf("%s: the move would be %s, want changed", h.Name, status)
+		}
+		if status, msg := doc.result(h.Name, "S3/S5/S7: FASP UDP ports pass the firewall"); h.Profile != "none" && status != "failed" {
+			t.Errorf("%s (%s): FASP check %s (%s), want failed", h.Name, h.Profile, status, msg)
+		}
+	}
+	// The host's own Aspera configuration decides the ports.
+	for host, want := range map[string]string{
+		a.hosts[2*len(labkit.Profiles)].Name:   "fasp 33101/udp (/opt/aspera/etc/aspera.conf), HTTPS fallback 9443/tcp, vlink 55101/udp (/opt/aspera/etc/aspera.conf)",
+		a.hosts[2*len(labkit.Profiles)+1].Name: "fasp 33201/udp (asuserdata -a), HTTP fallback 8081/tcp, vlink 55001/udp (default)",
+	} {
+		if _, msg := doc.result(host, "Aspera settings"); !strings.Contains(msg, want) {
+			t.Errorf("%s: settings %q, want them to contain %q", host, msg, want)
+		}
+	}
+	// The audit changed nothing: the FASP port is still dropped where a
+	// firewall governs, and SSH still answers on 22 only.
+	for _, h := range a.servers() {
+		if h.Profile == "none" {
+			continue
+		}
+		if err := a.reachListener(h.Name, h.Addr, "udp", h.udp[0]); err == nil {
+			t.Errorf("%s (%s): udp/%d reached before the run", h.Name, h.Profile, h.udp[0])
+		}
+	}
+}
+
+func (a *asperaLab) runServers(t *testing.T) {
+	start := time.Now()
+	doc, code := a.remedy(t, a.inventory(t, 0), "run", "aspera-server", "-l", "servers")
+	t.Logf("aspera-server over %d hosts: %v", len(a.servers()), time.Since(start).Round(100*time.Millisecond))
+	if code != 0 {
+		t.Fatalf("run: exit %d, want 0\n%s", code, doc.out)
+	}
+	for _, h := range a.servers() {
+		if status, msg := doc.result(h.Name, "S1/S2: move SSH to ssh_port"); status != "changed" || msg != "inventory: ansible_port=33001" {
+			t.Errorf("%s: move %s %q, want changed with the inventory change", h.Name, status, msg)
+		}
+	}
+}
+
+func (a *asperaLab) fromOutside(t *testing.T) {
+	for _, h := range a.servers() {
+		t.Run(h.Name+" "+h.Profile, func(t *testing.T) {
+			t.Parallel()
+			if err := a.login(h.Addr, asperaPort); err != nil {
+				t.Errorf("SSH on %d: %v", asperaPort, err)
+			}
+			a.check22(t, h)
+			for _, p := range h.udp {
+				if err := a.reachListener(h.Name, h.Addr, "udp", p); err != nil {
+					t.Error(err)
+				}
+			}
+			for _, p := range h.tcp {
+				if err := a.reachListener(h.Name, h.Addr, "tcp", p); err != nil {
+					t.Error(err)
+				}
+			}
+			if h.alee {
+				if _, err := a.lab.Exec(context.Background(), h.Name, "timeout", "5", "bash", "-c", `exec 3<>"/dev/tcp/$0/443"`, labkit.LicenseDomain); err != nil {
+					t.Errorf("the licensing stand-in from the host: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// check22: SSH still answers on 22 when kept; otherwise a connect is
+// refused (nothing listens), not merely dropped.
+func (a *asperaLab) check22(t *testing.T, h asperaHost) {
+	if h.keep22 {
+		if err := a.login(h.Addr, 22); err != nil {
+			t.Errorf("SSH on 22 (kept): %v", err)
+		}
+		return
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(h.Addr, "22"), 3*time.Second)
+	if err == nil {
+		c.Close()
+		t.Errorf("tcp/22 still connects")
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("tcp/22: %v, want connection refused", err)
+	}
+}
+
+// login dials addr:port afresh and runs a command, as an operator would.
+func (a *asperaLab) login(addr string, port int) error {
+	cfg := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(a.signer)},
+		HostKeyCallback: a.hostKeys, Timeout: 5 * time.Second}
+	c, err := ssh.Dial("tcp", net.JoinHostPort(addr, strconv.Itoa(port)), cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Run("true")
+}
+
+// reachListener starts a listener on the host and reaches it from the
+// controller: a TCP connect, or a UDP datagram that must come back.
+func (a *asperaLab) reachListener(host, addr, proto string, port int) error {
+	stop, err := a.lab.Listen(host, proto, port)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if err := a.lab.Reach(addr, proto, port, 2*time.Second); err != nil {
+		return fmt.Errorf("%s: %w", host, err)
+	}
+	return nil
+}
+
+func (a *asperaLab) secondRun(t *testing.T) {
+	doc, code := a.remedy(t, a.inventory(t, asperaPort), "run", "aspera-server", "-l", "servers")
+	if code != 0 {
+		t.Fatalf("second run: exit %d, want 0\n%s", code, doc.out)
+	}
+	for _, h := range doc.Hosts {
+		if h.Stats.Changed != 0 {
+			t.Errorf("%s: %d changed on the second run, want 0", h.Name, h.Stats.Changed)
+		}
+	}
+	if len(doc.Hosts) != len(a.servers()) {
+		t.Errorf("%d hosts ran, want %d", len(doc.Hosts), len(a.servers()))
+	}
+}
+
+func (a *asperaLab) auditAfter(t *testing.T) {
+	report := t.TempDir() + "/audit.md"
+	doc, code := a.remedy(t, a.inventory(t, asperaPort), "audit", "aspera-server", "-l", "servers", "--report", report)
+	if code != 0 {
+		t.Fatalf("audit after: exit %d, want 0\n%s", code, doc.out)
+	}
+	md, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "S2: TCP/22 is not open to the world") {
+		t.Errorf("the report does not list the S2 finding:\n%s", md)
+	}
+}
+
+func (a *asperaLab) vlinkClash(t *testing.T) {
+	host := a.servers()[0].Name
+	doc, code := a.remedy(t, a.inventory(t, asperaPort), "audit", "aspera-server", "-l", host, "-e", "vlinks=true vlink_port=33001")
+	status, msg := doc.result(host, "Aspera settings")
+	if code != 2 || status != "failed" || !strings.Contains(msg, "the Vlink port 33001 is a FASP port") {
+		t.Errorf("exit %d, settings %s %q; want exit 2 and the clash named\n%s", code, status, msg, doc.out)
+	}
+}
+
+func (a *asperaLab) client(t *testing.T) {
+	h := a.hosts[len(a.hosts)-1]
+	for _, proto := range []string{"udp", "tcp"} {
+		stop, err := a.lab.PeerListen(proto, asperaPort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+	}
+	if err := a.datagramFrom(h.Name, a.lab.License, asperaPort); err == nil {
+		t.Fatalf("%s: a datagram to udp/%d went through before the run: the egress profile does not block it", h.Name, asperaPort)
+	}
+	inv := a.inventory(t, 0)
+	doc, code := a.remedy(t, inv, "run", "aspera-client", "-l", "clients")
+	if code != 0 {
+		t.Fatalf("client run: exit %d, want 0\n%s", code, doc.out)
+	}
+	if err := a.datagramFrom(h.Name, a.lab.License, asperaPort); err != nil {
+		t.Errorf("after the run: %v", err)
+	}
+	doc, code = a.remedy(t, inv, "run", "aspera-client", "-l", "clients")
+	if code != 0 || doc.Hosts[0].Stats.Changed != 0 {
+		t.Errorf("second client run: exit %d, %d changed; want 0 and 0\n%s", code, doc.Hosts[0].Stats.Changed, doc.out)
+	}
+	if doc, code = a.remedy(t, inv, "audit", "aspera-client", "-l", "clients"); code != 0 {
+		t.Errorf("client audit after: exit %d, want 0\n%s", code, doc.out)
+	}
+}
+
+// datagramFrom sends a datagram from inside the host to addr:port and
+// waits for the echo of the listener there.
+func (a *asperaLab) datagramFrom(host, addr string, port int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const probe = "aspera-client probe"
+	out, err := a.lab.Exec(ctx, host, "sh", "-c", `printf %s "$1" | socat -T 2 - "$2"`, "sh", probe, fmt.Sprintf("UDP:%s:%d", addr, port))
+	if err != nil {
+		return err
+	}
+	if string(out) != probe {
+		return fmt.Errorf("%s: udp to %s:%d: echo %q, want %q", host, addr, port, out, probe)
+	}
+	return nil
+}
