@@ -37,7 +37,7 @@ func prepareHost(st *state, h hostState, m *machine, labKey keyPair) ([]keyPair,
 	files := m.withOps()
 	files["/etc/hostname"] = []byte(h.Name + "\n")
 	files["/etc/hosts"] = etcHosts(h.Name, st.Hosts, st.License)
-	files["/etc/ssh/sshd_config"] = m.sshdConfig()
+	files["/etc/ssh/sshd_config"] = sshdConfig(m.files["/etc/ssh/sshd_config"])
 	prof := profileOf(h.Profile, h.Egress)
 	for p, content := range prof.files {
 		files[p] = []byte(content)
@@ -61,7 +61,8 @@ func prepareHost(st *state, h hostState, m *machine, labKey keyPair) ([]keyPair,
 	return keys, nil
 }
 
-// writeHostKeys gives the host its own keys and hides the machine's.
+// writeHostKeys gives the host its own keys and hides the machine's keys
+// and sshd drop-ins (a drop-in could move the port or forbid root).
 func writeHostKeys(u upper, name string, m *machine) ([]keyPair, error) {
 	var keys []keyPair
 	own := map[string]bool{}
@@ -69,7 +70,7 @@ func writeHostKeys(u upper, name string, m *machine) ([]keyPair, error) {
 		own["/etc/ssh/ssh_host_"+t+"_key"] = true
 		own["/etc/ssh/ssh_host_"+t+"_key.pub"] = true
 	}
-	for _, k := range m.hostKeys {
+	for _, k := range m.hidden {
 		if own[k] {
 			continue
 		}

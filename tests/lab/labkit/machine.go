@@ -19,7 +19,7 @@ var overlaid = []string{"/etc", "/var", "/opt", "/srv", "/usr", "/bin", "/sbin",
 // machine is what every host's files start from, read once per Up.
 type machine struct {
 	files    map[string][]byte // /etc/passwd, /etc/group, /etc/shadow, /etc/gshadow, /etc/ssh/sshd_config
-	hostKeys []string          // the machine's /etc/ssh/ssh_host_* files, hidden from hosts
+	hidden   []string          // the machine's host keys and sshd drop-ins, hidden from hosts
 	dirs     []string          // the overlaid directories the machine has
 	opsID    int               // uid and gid for ops, free on the machine
 	opsHash  string            // crypt(3) hash of the ops password
@@ -34,11 +34,13 @@ func readMachine(ctx context.Context, password string) (*machine, error) {
 		}
 		m.files[p] = b
 	}
-	keys, err := filepath.Glob("/etc/ssh/ssh_host_*")
-	if err != nil {
-		return nil, fmt.Errorf("list the machine's host keys: %w", err)
+	for _, pattern := range []string{"/etc/ssh/ssh_host_*", "/etc/ssh/sshd_config.d/*"} {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			return nil, fmt.Errorf("list the machine's %s: %w", pattern, err)
+		}
+		m.hidden = append(m.hidden, files...)
 	}
-	m.hostKeys = keys
 	for _, d := range overlaid {
 		if fi, err := os.Lstat(d); err == nil && fi.IsDir() {
 			m.dirs = append(m.dirs, d)
@@ -93,20 +95,31 @@ func (m *machine) withOps() map[string][]byte {
 	return out
 }
 
-// sshdConfig is the machine's sshd_config naming only the host's own keys,
-// so sshd never looks for the RSA key the host does not have.
-func (m *machine) sshdConfig() []byte {
+// sshdConfig is the machine's sshd_config without the settings the lab
+// relies on, so that they are OpenSSH's defaults whatever the machine says
+// (port 22, root login by key, keys in ~/.ssh/authorized_keys), and naming
+// only the host's own keys, so sshd never looks for the RSA key the host
+// does not have.
+func sshdConfig(machine []byte) []byte {
 	var b bytes.Buffer
 	b.WriteString("# Host keys generated for this lab host.\n")
 	for _, t := range hostKeyTypes {
 		b.WriteString("HostKey /etc/ssh/ssh_host_" + t + "_key\n")
 	}
-	for _, line := range strings.SplitAfter(string(m.files["/etc/ssh/sshd_config"]), "\n") {
-		if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "hostkey ") {
+	for _, line := range strings.SplitAfter(string(machine), "\n") {
+		keyword, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		keyword, _, _ = strings.Cut(keyword, "\t")
+		if !sshdLabSettings[strings.ToLower(keyword)] {
 			b.WriteString(line)
 		}
 	}
 	return b.Bytes()
+}
+
+var sshdLabSettings = map[string]bool{
+	"hostkey": true, "port": true, "listenaddress": true, "permitrootlogin": true,
+	"pubkeyauthentication": true, "authorizedkeysfile": true, "authorizedkeyscommand": true,
+	"allowusers": true, "allowgroups": true, "denyusers": true, "denygroups": true,
 }
 
 // etcHosts maps the host's own name, the other hosts and the licensing
