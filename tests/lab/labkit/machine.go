@@ -18,11 +18,11 @@ var overlaid = []string{"/etc", "/var", "/opt", "/srv", "/usr", "/bin", "/sbin",
 
 // machine is what every host's files start from, read once per Up.
 type machine struct {
-	files    map[string][]byte // /etc/passwd, /etc/group, /etc/shadow, /etc/gshadow, /etc/ssh/sshd_config
-	hidden   []string          // the machine's host keys and sshd drop-ins, hidden from hosts
-	dirs     []string          // the overlaid directories the machine has
-	opsID    int               // uid and gid for ops, free on the machine
-	opsHash  string            // crypt(3) hash of the ops password
+	files   map[string][]byte // /etc/passwd, /etc/group, /etc/shadow, /etc/gshadow, /etc/ssh/sshd_config
+	hidden  []string          // the machine's host keys and sshd drop-ins, hidden from hosts
+	dirs    []string          // the overlaid directories the machine has
+	opsID   int               // uid and gid for ops, free on the machine
+	opsHash string            // crypt(3) hash of the ops password
 }
 
 func readMachine(ctx context.Context, password string) (*machine, error) {
