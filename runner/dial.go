@@ -29,59 +29,55 @@ func (e *UnreachableError) Is(target error) bool { return target == lua.ErrUnrea
 // dialer opens SSH connections with one run's credentials, host key
 // check and connect timeout.
 type dialer struct {
-	creds   *Credentials
-	keys    *HostKeys
-	timeout time.Duration
+	creds    *Credentials
+	keys     *HostKeys
+	timeout  time.Duration
+	bastions bastions
 }
 
 // link is a connection to a target and the bastions it goes through; the
-// bastions stay open as long as the target's connection does.
+// bastions stay open as long as a target's connection uses them.
 type link struct {
 	client  *ssh.Client
-	jumps   []*ssh.Client
+	via     *ssh.Client   // the last bastion, or nil
 	hostKey ssh.PublicKey // the target's key, verified when it was dialled
+	release func()        // lets go of the bastions
 }
 
 func (l *link) close() {
 	l.client.Close()
-	l.closeJumps()
+	l.release()
 }
 
 // dial connects to t through its jumps, each hop dialled over the one
-// before it.
+// before it and shared with the other hosts behind the same bastions.
 func (d *dialer) dial(ctx context.Context, t Target) (*link, error) {
-	l := &link{}
+	var keys []string
+	release := func() {
+		for i := len(keys) - 1; i >= 0; i-- {
+			d.bastions.release(keys[i])
+		}
+	}
 	var via *ssh.Client
-	for _, hop := range t.Jumps {
-		c, _, err := d.dialVia(ctx, via, t.Name, hop, nil)
+	for i, hop := range t.Jumps {
+		key, prev := chainKey(t.Jumps[:i+1]), via
+		c, err := d.bastions.acquire(ctx, key, func() (*ssh.Client, error) {
+			c, _, err := d.dialVia(ctx, prev, hop.hostPort(), hop, nil)
+			return c, err
+		})
 		if err != nil {
-			l.closeJumps()
+			release()
 			return nil, fmt.Errorf("bastion %s: %w", hop.hostPort(), err)
 		}
-		l.jumps = append(l.jumps, c)
+		keys = append(keys, key)
 		via = c
 	}
-	c, key, err := d.dialVia(ctx, via, t.Name, t.Endpoint, nil)
+	c, hostKey, err := d.dialVia(ctx, via, t.Name, t.Endpoint, nil)
 	if err != nil {
-		l.closeJumps()
+		release()
 		return nil, err
 	}
-	l.client, l.hostKey = c, key
-	return l, nil
-}
-
-func (l *link) closeJumps() {
-	for i := len(l.jumps) - 1; i >= 0; i-- {
-		l.jumps[i].Close()
-	}
-}
-
-// last is the bastion the target is dialled through, or nil.
-func (l *link) last() *ssh.Client {
-	if len(l.jumps) == 0 {
-		return nil
-	}
-	return l.jumps[len(l.jumps)-1]
+	return &link{client: c, via: via, hostKey: hostKey, release: release}, nil
 }
 
 // dialVia opens a TCP stream to e, directly or through the via bastion,

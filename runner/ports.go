@@ -52,7 +52,7 @@ func (c *Conn) dialPort(ctx context.Context, port int) (*ssh.Client, error) {
 	e := c.target.Endpoint
 	e.Port = port
 	c.mu.Lock()
-	via, key := c.link.last(), c.link.hostKey
+	via, key := c.link.via, c.link.hostKey
 	c.mu.Unlock()
 	cl, _, err := c.dialer.dialVia(ctx, via, c.target.Name, e, key)
 	return cl, err

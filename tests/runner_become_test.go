@@ -142,12 +142,15 @@ func (r *remedyRunner) runOnTerminal(t *testing.T, prompt, answer string, args .
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Typed before the prompt, the answer would be echoed by the terminal.
+	// Typed before remedy turns echo off, the answer would be echoed by
+	// the terminal, as for a person typing ahead: wait for the prompt,
+	// which comes just before, and a little more.
 	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), prompt); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no %q prompt: %s", prompt, out)
 		}
 	}
+	time.Sleep(300 * time.Millisecond)
 	fmt.Fprintln(stdin, answer)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("remedy on a terminal: %v\n%s", err, out)

@@ -30,10 +30,17 @@ func (r *remedyRunner) proxyJump(t *testing.T) {
 		t.Errorf("through the bastion: %s, facts %+v", h.statuses(), h.Facts)
 	}
 
-	// The lab's own inventory reaches it with ProxyCommand 'ssh -W', which
-	// the inventory reads as the same jump.
+	// The lab's own inventory reaches them with ProxyCommand 'ssh -W',
+	// which the inventory reads as the same jump. All of them at once
+	// share one connection to the bastion: a login each would exceed its
+	// MaxStartups and some would be dropped.
 	res = r.run(t, "run", pb, "-i", r.lab.Inventory, "-l", "hidden", "--known-hosts", r.lab.KnownHosts)
-	if res.code != 0 || !recapHas(res.stdout, hidden.Name, "ok=3") {
-		t.Fatalf("the lab inventory's hidden host: want exit 0: %s", res)
+	if res.code != 0 {
+		t.Fatalf("the lab inventory's hidden hosts: want exit 0: %s", res)
+	}
+	for _, h := range r.lab.Hosts {
+		if h.Hidden && !recapHas(res.stdout, h.Name, "ok=3") {
+			t.Errorf("%s: not ok in the recap", h.Name)
+		}
 	}
 }

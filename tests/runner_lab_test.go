@@ -17,12 +17,14 @@ import (
 	"remedy/tests/lab/labkit"
 )
 
-// The runner's lab tests share one lab: a host of every profile plus one
-// hidden host reachable only through the first. Each subtest runs the
+// The runner's lab tests share one lab: a host of every profile plus
+// hidden hosts reachable only through the first. Each subtest runs the
 // real remedy binary, as an operator would, and checks its exit code and
 // parsed output.
 func TestRunnerOnLab(t *testing.T) {
-	lab := labkit.New(t, labkit.Options{Hosts: len(labkit.Profiles), Hidden: 1})
+	// A dozen hidden hosts: more than sshd's MaxStartups lets log in to
+	// their bastion at once.
+	lab := labkit.New(t, labkit.Options{Hosts: len(labkit.Profiles), Hidden: 12})
 	r := &remedyRunner{bin: runnerBuildRemedy(t), lab: lab, home: t.TempDir()}
 	t.Run("every profile, read-only", r.everyProfile)
 	t.Run("unknown host key refused, then trusted on first use", r.unknownKey)
