@@ -276,12 +276,12 @@ func TestFirewallsGuardTheirOwnHostOnly(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(stop)
-				if err := l.Reach(x.Addr, "tcp", 22, 2*time.Second); err != nil {
+				if err := l.Reach(x.Addr, "tcp", 22, 5*time.Second); err != nil {
 					t.Errorf("%s: port 22: %v", x.Name, err)
 				}
 			}
 			if h.Profile == "none" {
-				if err := l.Reach(h.Addr, "tcp", port, 2*time.Second); err != nil {
+				if err := l.Reach(h.Addr, "tcp", port, 5*time.Second); err != nil {
 					t.Fatalf("%s without a firewall: %v", h.Name, err)
 				}
 				return
@@ -293,7 +293,7 @@ func TestFirewallsGuardTheirOwnHostOnly(t *testing.T) {
 				}
 			}
 			openPort(t, l, h, port)
-			if err := l.Reach(h.Addr, "tcp", port, 2*time.Second); err != nil {
+			if err := l.Reach(h.Addr, "tcp", port, 5*time.Second); err != nil {
 				t.Fatalf("%s (%s): port %d still closed after opening it: %v", h.Name, h.Profile, port, err)
 			}
 			if err := l.Reach(twin.Addr, "tcp", port, time.Second); err == nil {
@@ -309,11 +309,12 @@ func TestFirewallsGuardTheirOwnHostOnly(t *testing.T) {
 }
 
 // canReachLicense connects from inside h to the licensing domain, resolved
-// through h's own hosts file.
-func canReachLicense(l *Lab, h Host, port int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// through h's own hosts file, giving up after wait: short where the
+// connection must fail, generous where it must succeed on a busy machine.
+func canReachLicense(l *Lab, h Host, port int, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), wait+5*time.Second)
 	defer cancel()
-	_, err := l.Exec(ctx, h.Name, "timeout", "2", "bash", "-c",
+	_, err := l.Exec(ctx, h.Name, "timeout", fmt.Sprint(wait.Seconds()), "bash", "-c",
 		fmt.Sprintf("exec 3<>/dev/tcp/%s/%d", LicenseDomain, port))
 	return err
 }
@@ -335,7 +336,11 @@ func TestEgressRestrictedHostsCannotReachTheStandIn(t *testing.T) {
 		t.Run(h.Name+"-"+h.Profile, func(t *testing.T) {
 			t.Parallel()
 			for _, port := range []int{443, 8443} {
-				err := canReachLicense(l, h, port)
+				wait := 10 * time.Second
+				if h.Egress {
+					wait = 2 * time.Second
+				}
+				err := canReachLicense(l, h, port, wait)
 				if h.Egress && err == nil {
 					t.Errorf("egress-restricted %s (%s) reached %s:%d", h.Name, h.Profile, LicenseDomain, port)
 				}
@@ -356,9 +361,9 @@ func TestEgressRestrictedHostsCannotReachTheStandIn(t *testing.T) {
 // dnsEcho sends a datagram from h to UDP/53 at the stand-in (PeerListen
 // echoes it): egress-restricted hosts must still let DNS out.
 func dnsEcho(l *Lab, h Host) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	out, err := l.Exec(ctx, h.Name, "timeout", "2", "bash", "-c",
+	out, err := l.Exec(ctx, h.Name, "timeout", "10", "bash", "-c",
 		fmt.Sprintf("exec 3<>/dev/udp/%s/53; echo dns-probe >&3; head -n1 <&3", LicenseDomain))
 	if err == nil && strings.TrimSpace(string(out)) != "dns-probe" {
 		err = fmt.Errorf("echo %q", out)
@@ -374,9 +379,9 @@ func loopback(t *testing.T, l *Lab, h Host) error {
 		return err
 	}
 	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	_, err = l.Exec(ctx, h.Name, "timeout", "2", "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d", port))
+	_, err = l.Exec(ctx, h.Name, "timeout", "10", "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d", port))
 	return err
 }
 
@@ -387,7 +392,7 @@ func TestListenAndReachUDP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Reach(h.Addr, "udp", 5353, 2*time.Second); err != nil {
+	if err := l.Reach(h.Addr, "udp", 5353, 5*time.Second); err != nil {
 		t.Fatalf("udp echo on %s: %v", h.Name, err)
 	}
 	stop()
@@ -420,7 +425,7 @@ func TestRepointLicense(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), addr+" ") {
 		t.Fatalf("%s resolves %s to %q, %v; want %s", h.Name, LicenseDomain, out, err, addr)
 	}
-	if err := canReachLicense(l, h, 443); err != nil {
+	if err := canReachLicense(l, h, 443, 10*time.Second); err != nil {
 		t.Fatalf("%s cannot reach the moved stand-in: %v", h.Name, err)
 	}
 	if err := l.Reach(old, "tcp", 443, 500*time.Millisecond); err == nil {
