@@ -47,6 +47,9 @@ lab-down:
 lab-status:
 	$(GO) run ./tests/lab status --dir $(LABDIR)
 
+demo: deps build
+	@BIN=$(BIN) tests/demo.sh
+
 # bench times remedy, ansible-playbook and the OpenSSH floor on labs of
 # BENCH_HOSTS hosts (docs/benchmarks.md). Not part of test: it takes minutes.
 bench: deps
