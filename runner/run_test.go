@@ -1,7 +1,12 @@
 package runner
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
+
+	"github.com/hashicorp/go-multierror"
 
 	"remedy/lua"
 )
@@ -65,5 +70,39 @@ func TestHostFailed(t *testing.T) {
 		if got := hostFailed(tt.rep); got != tt.want {
 			t.Errorf("%s: hostFailed = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestFactsResult(t *testing.T) {
+	unreachable := &UnreachableError{Host: "h1", Err: errors.New("connect: connection refused")}
+	if r := factsResult(unreachable, lua.Facts{}, 0); r.Status != lua.StatusUnreachable || r.Name != factsTask {
+		t.Errorf("unreachable: %+v", r)
+	}
+	if r := factsResult(fmt.Errorf("%w: h1: sudo needs a password", ErrBecome), lua.Facts{}, 0); r.Status != lua.StatusFailed {
+		t.Errorf("become refused: %+v", r)
+	}
+	facts := lua.Facts{OSID: "debian", OSVersion: "12", Init: "systemd", SSHDVersion: "OpenSSH_9.2p1", Firewall: "ufw"}
+	if r := factsResult(nil, facts, 0); r.Status != lua.StatusOK || r.Msg != "debian 12, systemd init, OpenSSH_9.2p1, firewall ufw" {
+		t.Errorf("gathered: %+v", r)
+	}
+}
+
+func TestHostErrors(t *testing.T) {
+	r := Recap{Hosts: []HostReport{
+		{Host: "h1"},
+		{Host: "h2", Err: &UnreachableError{Host: "h2", Err: errors.New("timeout")}},
+		{Host: "h3", Err: errors.New("playbook.lua:3: boom")},
+		{Host: "h4", Err: fmt.Errorf("h4: %w", context.Canceled)},
+	}}
+	err := hostErrors(r)
+	var all *multierror.Error
+	if !errors.As(err, &all) || len(all.Errors) != 2 {
+		t.Fatalf("hostErrors = %v, want h2's and h3's (not the interrupted h4)", err)
+	}
+	if all.Errors[0].Error() != "h2: timeout" || all.Errors[1].Error() != "h3: playbook.lua:3: boom" {
+		t.Errorf("each error names its host once: %q", all.Errors)
+	}
+	if hostErrors(Recap{Hosts: []HostReport{{Host: "h1"}}}) != nil {
+		t.Error("a clean run has errors")
 	}
 }
