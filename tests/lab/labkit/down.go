@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -128,8 +129,10 @@ func removeFiles(st *state) error {
 			errs = append(errs, err)
 		}
 	}
+	// A dir the lab made goes too, unless the user put files of their own
+	// in it: those are theirs to keep, and the lab is down all the same.
 	if st.CreatedDir {
-		if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) && !isNotEmpty(err) {
 			errs = append(errs, err)
 		}
 	}
@@ -137,4 +140,8 @@ func removeFiles(st *state) error {
 		return fmt.Errorf("lab %s: remove files: %w", dir, err)
 	}
 	return nil
+}
+
+func isNotEmpty(err error) bool {
+	return errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST)
 }
