@@ -3,6 +3,7 @@ package lua
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,7 +38,7 @@ func (i LintIssue) String() string {
 // playbook neither defines nor registers, which must then come from the
 // inventory or -e.
 func Lint(path string, o LoadOptions) []LintIssue {
-	src, file, _, err := resolve(path)
+	src, file, dir, err := resolve(path)
 	if err != nil {
 		return []LintIssue{{File: path, Msg: err.Error()}}
 	}
@@ -46,11 +47,16 @@ func Lint(path string, o LoadOptions) []LintIssue {
 		return []LintIssue{issueFromError(file, syntaxError(file, err))}
 	}
 	l := newLinter(file)
+	l.libs = newLibraries(o.LuaPath, dir)
 	l.collectGlobals(chunk)
 	l.block(chunk, nil)
 	p, err := Load(path, o)
 	if err != nil {
-		l.issues = append(l.issues, issueFromError(file, err))
+		// A top-level require of a missing module is also a syntax-tree
+		// finding: report it once.
+		if issue := issueFromError(file, err); !slices.Contains(l.issues, issue) {
+			l.issues = append(l.issues, issue)
+		}
 	} else {
 		l.checkVars(p)
 	}
@@ -88,6 +94,7 @@ type linter struct {
 	scopes   []map[string]bool
 	varUses  []varUse
 	varSets  map[string]bool // v.NAME = ... anywhere
+	libs     *libraries      // where require would look
 	issues   []LintIssue
 }
 
@@ -262,6 +269,7 @@ func (l *linter) expr(e ast.Expr) {
 	case *ast.FuncCallExpr:
 		l.exprs(append([]ast.Expr{e.Func, e.Receiver}, e.Args...))
 		l.callOptions(e)
+		l.require(e)
 	case *ast.LogicalOpExpr:
 		l.exprs([]ast.Expr{e.Lhs, e.Rhs})
 	case *ast.RelationalOpExpr:
@@ -386,6 +394,25 @@ func (l *linter) callOptions(e *ast.FuncCallExpr) {
 				l.errorf(t.Line(), "%s needs %s", qualified, k)
 			}
 		}
+	}
+}
+
+// require checks that require("name") finds a module that compiles,
+// also where the call sits in a task that Load does not run.
+func (l *linter) require(e *ast.FuncCallExpr) {
+	id, ok := e.Func.(*ast.IdentExpr)
+	if !ok || id.Value != "require" || len(e.Args) != 1 {
+		return
+	}
+	if isLocal, _ := l.local("require"); isLocal {
+		return
+	}
+	name, ok := e.Args[0].(*ast.StringExpr)
+	if !ok {
+		return
+	}
+	if _, err := l.libs.compile(name.Value); err != nil {
+		l.errorf(e.Line(), "require %q: %v", name.Value, err)
 	}
 }
 

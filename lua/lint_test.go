@@ -33,6 +33,11 @@ return { tasks = { { name = "a", run = function(v) return file.wirte end } } }`,
 end } } }`, []string{`site.lua:2: error: file.write has no option "contnet"`, `site.lua:2: error: file.write needs content`}},
 		{"options of a table built elsewhere are not checked", `local o = { path = "/x" }
 return { tasks = { { name = "a", run = function(v) file.write(o) end } } }`, nil},
+		{"require inside a task", `return { tasks = { { name = "a", run = function(v)
+	local p = require("polcy")
+end } } }`, []string{`site.lua:2: error: require "polcy": not found in lua/lib/polcy.lua`}},
+		{"missing require at top level is reported once", `local p = require("polcy")
+return {}`, []string{`site.lua:1: error: require "polcy": not found`}},
 		{"unknown var is a warning", `return { vars = { port = 22 }, tasks = { { name = "a", run = function(v)
 	return v.prot
 end } } }`, []string{`site.lua:2: warning: v.prot is not in the playbook's vars`}},
