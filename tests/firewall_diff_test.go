@@ -52,8 +52,8 @@ func (d *diffTally) add(t *testing.T, what string, predicted firewall.Result, ob
 // TestFirewallOnLab runs the firewall work against real hosts: the
 // differential test of the verdict engine, then the module's changes.
 func TestFirewallOnLab(t *testing.T) {
-	lab := labkit.New(t, labkit.Options{Hosts: 7,
-		Profiles: []string{"nftables", "iptables-legacy", "iptables-nft", "firewalld", "ufw", "none+egress", "firewalld+egress"}})
+	lab := labkit.New(t, labkit.Options{Hosts: 8, Profiles: []string{"nftables", "iptables-legacy", "iptables-nft",
+		"firewalld", "ufw", "none+egress", "firewalld+egress", "ufw+egress"}})
 	t.Run("differential", func(t *testing.T) { differential(t, lab) })
 	t.Run("module", func(t *testing.T) { moduleOnLab(t, lab) })
 }

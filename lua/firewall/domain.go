@@ -71,6 +71,8 @@ func PlanAllowDomain(rs *Ruleset, sys System, d Domain) (DomainPlan, error) {
 		err = plan.rules(rs, sys, d)
 	case Firewalld:
 		plan.Commands = firewalldDomain(plan.Sets, d)
+	case Ufw:
+		// The refresh job adds a ufw rule per address; nothing to create first.
 	default:
 		err = fmt.Errorf("%s has no address sets to match", sys.Backend)
 	}

@@ -39,6 +39,8 @@ iptables -t filter -A OUTPUT -p tcp -m tcp --dport 443 -m set --match-set rmd_ap
 iptables -t filter -A OUTPUT -p udp -m udp --dport 53 -m comment --comment 'remedy: DNS/udp for api.ibmaspera.com' -j ACCEPT
 iptables -t filter -A OUTPUT -p tcp -m tcp --dport 53 -m comment --comment 'remedy: DNS/tcp for api.ibmaspera.com' -j ACCEPT`,
 			"/usr/local/sbin/remedy-domain-api-ibmaspera-com /etc/systemd/system/remedy-domain-api-ibmaspera-com.service /etc/systemd/system/remedy-domain-api-ibmaspera-com.timer"},
+		{"ufw: the job adds a rule per address", "ufw/lab-egress.save", System{Backend: Ufw}, "",
+			"/usr/local/sbin/remedy-domain-api-ibmaspera-com /etc/systemd/system/remedy-domain-api-ibmaspera-com.service /etc/systemd/system/remedy-domain-api-ibmaspera-com.timer"},
 		{"firewalld: egress open", "firewalld/public-ssh.json", System{Backend: Firewalld, Zone: "public"}, "", ""},
 	}
 	for _, tt := range tests {
@@ -87,8 +89,8 @@ func TestPlanAllowDomainRejects(t *testing.T) {
 			t.Errorf("PlanAllowDomain(%+v): no error", d)
 		}
 	}
-	if _, err := PlanAllowDomain(rs, System{Backend: Ufw}, alee); err == nil {
-		t.Error("ufw: no error")
+	if _, err := PlanAllowDomain(rs, System{Backend: "none"}, alee); err == nil {
+		t.Error("no backend: no error")
 	}
 }
 

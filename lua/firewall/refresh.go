@@ -36,15 +36,19 @@ func refreshScript(backend string, sets [2]string, homes []string, d Domain) str
 # Written by %s keeps the firewall's sets holding the current addresses
 # of %s, which may pass %s/%d out. Runs every %s.
 set -eu
-name=%s
+name=%s proto=%s port=%d comment='%s'
 v4=$(getent ahostsv4 "$name" | awk '{print $1}' | sort -u)
 v6=$(getent ahostsv6 "$name" | awk '$1 !~ /^::ffff:/ {print $1}' | sort -u)
 if [ -z "$v4$v6" ]; then
 	echo "$name does not resolve: keeping the addresses the sets hold" >&2
 	exit 1
 fi
-`, CommentPrefix, d.Name, d.Proto, d.Port, d.Refresh, d.Name)
+`, CommentPrefix, d.Name, d.Proto, d.Port, d.Refresh, d.Name, d.Proto, d.Port, d.comment())
 	b.WriteString(refreshFunc[backendKind(backend)])
+	if backend == Ufw {
+		b.WriteString("refresh \"$v4 $v6\"\n")
+		return b.String()
+	}
 	for i, v := range []string{"$v4", "$v6"} {
 		fam := []string{"inet", "inet6"}[i]
 		switch backendKind(backend) {
@@ -73,8 +77,8 @@ func backendKind(backend string) string {
 }
 
 // refreshFunc replaces a set's members without a moment in which the
-// set is empty: one nft transaction, an ipset swap, or firewalld adding
-// the new members before dropping the stale ones. nft elements time out
+// set is empty: one nft transaction, an ipset swap, or firewalld and ufw
+// adding the new members before dropping the stale ones. nft elements time out
 // after three refresh periods, so a job that stops does not keep stale
 // addresses open for ever.
 var refreshFunc = map[string]string{
@@ -94,13 +98,26 @@ var refreshFunc = map[string]string{
 	ipset destroy "$1_n"
 }
 `,
+	// ufw has no sets: one ufw rule per address, carrying the comment that
+	// finds the stale ones again.
+	// The address lists are split into words on purpose: one per line.
+	Ufw: `refresh() { # refresh ADDRESSES
+	old=$(ufw status | awk -v c="# $comment" '{ sub(/[ \t]+$/, "") } substr($0, length($0) - length(c) + 1) == c {print $1}' | sort -u)
+	for a in $1; do
+		printf '%s\n' "$old" | grep -qxF "$a" || ufw allow out proto "$proto" to "$a" port "$port" comment "$comment" >/dev/null
+	done
+	for a in $old; do
+		printf '%s\n' $1 | grep -qxF "$a" || ufw delete allow out proto "$proto" to "$a" port "$port" >/dev/null
+	done
+}
+`,
 	Firewalld: `refresh() { # refresh IPSET ADDRESSES
 	old=$(firewall-cmd --ipset="$1" --get-entries)
 	for a in $2; do
 		printf '%s\n' "$old" | grep -qxF "$a" || firewall-cmd --ipset="$1" --add-entry="$a" >/dev/null
 	done
 	for a in $old; do
-		printf '%s\n' "$2" | grep -qxF "$a" || firewall-cmd --ipset="$1" --remove-entry="$a" >/dev/null
+		printf '%s\n' $2 | grep -qxF "$a" || firewall-cmd --ipset="$1" --remove-entry="$a" >/dev/null
 	done
 }
 `,

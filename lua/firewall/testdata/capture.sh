@@ -45,6 +45,7 @@ ufw_capture() { # ufw_capture NAME EXTRA-COMMANDS
 		nft -j list ruleset > ufw/$1.json"
 }
 ufw_capture lab-ufw :
+ufw_capture lab-egress "ufw default deny outgoing >/dev/null && ufw allow out 53 >/dev/null"
 ufw_capture remedy-fasp "ufw allow proto udp to any port 33001:33010 comment 'remedy: fasp'"
 
 firewalld_capture() { # firewalld_capture NAME EXTRA-COMMANDS
