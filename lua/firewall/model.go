@@ -1,8 +1,3 @@
-// Package firewall reads a Linux host's packet filter — nftables, iptables
-// (legacy or nft), and the rules firewalld and ufw materialise in them —
-// into one model, answers whether a packet would pass and which rule
-// decides, and plans the narrowest commands that make it pass. It is pure:
-// no SSH, no Lua, no I/O; callers feed it the tools' output.
 package firewall
 
 import (
