@@ -425,8 +425,8 @@ func valueMatch(field Field, op string, right json.RawMessage) (Match, bool) {
 // comparison turns `tcp dport < 1024` into a port range.
 func comparison(m Match, op string, right json.RawMessage) (Match, bool) {
 	var n int
-	if (m.Field != DPort && m.Field != SPort) || json.Unmarshal(right, &n) != nil {
-		return m, false
+	if (m.Field != DPort && m.Field != SPort) || json.Unmarshal(right, &n) != nil || n < 1 || n > 65534 {
+		return m, false // not a port comparison, or one that is empty or always true: left opaque
 	}
 	r := map[string]PortRange{"<": {0, uint16(n - 1)}, "<=": {0, uint16(n)},
 		">": {uint16(n + 1), 65535}, ">=": {uint16(n), 65535}}[op]

@@ -119,9 +119,9 @@ func remedyComment(a Allow) string {
 	return CommentPrefix + " " + c
 }
 
-// probes are the packets that must pass: every port of the range (a
-// range wider than a rule could be is checked at its ends and every
-// 64th port), in each family the addresses allow. An address prefix is
+// probes are the packets that must pass: every port of the range (of a
+// range over 1024 ports, every 64th and the last, to bound the work), in
+// each family the addresses allow. An address prefix is
 // probed at its first address; an outbound flow to anywhere, at a
 // documentation address standing for an ordinary remote peer, so rules
 // about special destinations (firewalld rejects 6to4 and v4-mapped ones)
