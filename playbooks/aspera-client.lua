@@ -26,9 +26,13 @@ local function dst(addr)
   return addr
 end
 
-local function where(addr)
-  if addr == "" then return " to anywhere" end
-  return " to " .. addr
+-- outbound lists one probe per server address for the ports lo..hi.
+local function outbound(v, proto, lo, hi)
+  local probes = {}
+  for _, addr in ipairs(servers(v)) do
+    table.insert(probes, { dir = "out", proto = proto, lo = lo, hi = hi, dst = dst(addr) })
+  end
+  return probes
 end
 
 ---@type remedy.Playbook
@@ -64,12 +68,10 @@ return {
       severity = "high",
       tags = { "ssh", "firewall" },
       run = function(v)
-        local s, evidence = aspera.client(v), {}
-        for _, addr in ipairs(servers(v)) do
-          local r = { lo = s.ssh_port, hi = s.ssh_port }
-          table.insert(evidence, aspera.expect_pass({ dir = "out", proto = "tcp", dst = dst(addr) }, r) .. where(addr))
-        end
-        return table.concat(evidence, "; ")
+        local s = aspera.client(v)
+        local blocked, evidence = aspera.judge(outbound(v, "tcp", s.ssh_port, s.ssh_port))
+        expect(blocked == nil, "%s", blocked)
+        return evidence
       end,
     },
     {
@@ -77,11 +79,10 @@ return {
       severity = "high",
       tags = { "fasp", "firewall" },
       run = function(v)
-        local s, evidence = aspera.client(v), {}
-        for _, addr in ipairs(servers(v)) do
-          table.insert(evidence, aspera.expect_pass({ dir = "out", proto = "udp", dst = dst(addr) }, s.fasp) .. where(addr))
-        end
-        return table.concat(evidence, "; ")
+        local fasp = aspera.client(v).fasp
+        local blocked, evidence = aspera.judge(outbound(v, "udp", fasp.lo, fasp.hi))
+        expect(blocked == nil, "%s", blocked)
+        return evidence
       end,
     },
     {

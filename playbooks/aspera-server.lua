@@ -134,10 +134,10 @@ return {
       tags = { "ssh", "firewall" },
       run = function(v)
         local s = aspera.server(v)
-        local evidence = aspera.expect_pass({ dir = "in", proto = "tcp" }, { lo = s.ssh_port, hi = s.ssh_port })
-        if s.keep_22 then
-          evidence = evidence .. "; " .. aspera.expect_pass({ dir = "in", proto = "tcp" }, { lo = 22, hi = 22 })
-        end
+        local probes = { { dir = "in", proto = "tcp", lo = s.ssh_port, hi = s.ssh_port } }
+        if s.keep_22 then table.insert(probes, { dir = "in", proto = "tcp", lo = 22, hi = 22 }) end
+        local blocked, evidence = aspera.judge(probes)
+        expect(blocked == nil, "%s", blocked)
         return evidence
       end,
     },
@@ -146,8 +146,10 @@ return {
       severity = "high",
       tags = { "fasp", "firewall" },
       run = function(v)
-        local s = aspera.server(v)
-        return aspera.expect_pass({ dir = "in", proto = "udp" }, s.fasp)
+        local fasp = aspera.server(v).fasp
+        local blocked, evidence = aspera.judge { { dir = "in", proto = "udp", lo = fasp.lo, hi = fasp.hi } }
+        expect(blocked == nil, "%s", blocked)
+        return evidence
       end,
     },
     {
@@ -156,11 +158,13 @@ return {
       tags = { "http", "firewall" },
       when = function(v) return #aspera.server(v).http > 0 end,
       run = function(v)
-        local evidence = {}
+        local probes = {}
         for _, p in ipairs(aspera.server(v).http) do
-          table.insert(evidence, aspera.expect_pass({ dir = "in", proto = "tcp" }, { lo = p.port, hi = p.port }))
+          table.insert(probes, { dir = "in", proto = "tcp", lo = p.port, hi = p.port })
         end
-        return table.concat(evidence, "; ")
+        local blocked, evidence = aspera.judge(probes)
+        expect(blocked == nil, "%s", blocked)
+        return evidence
       end,
     },
     {
@@ -170,7 +174,9 @@ return {
       when = function(v) return aspera.server(v).vlink ~= nil end,
       run = function(v)
         local port = aspera.server(v).vlink.port
-        return aspera.expect_pass({ dir = "in", proto = "udp" }, { lo = port, hi = port })
+        local blocked, evidence = aspera.judge { { dir = "in", proto = "udp", lo = port, hi = port } }
+        expect(blocked == nil, "%s", blocked)
+        return evidence
       end,
     },
     {

@@ -279,25 +279,41 @@ function aspera.decider(r)
   return r.reason
 end
 
---- Asks the firewall about every port of a range and fails naming the
---- rule that stops each port that does not pass. The evidence, when all
---- pass, names the rule that accepts them.
----@param probe table dir, proto, and optionally src, dst
----@param r {lo: integer, hi: integer}
----@return string evidence
-function aspera.expect_pass(probe, r)
+-- verdicts asks the firewall about every port of one probe's range.
+local function verdicts(probe)
   local blocked, accepted = {}, {}
-  for port = r.lo, r.hi do
-    local verdict = firewall.verdict { dir = probe.dir, proto = probe.proto, port = port, src = probe.src, dst = probe.dst }
+  for port = probe.lo, probe.hi do
+    local verdict = firewall.verdict { dir = probe.dir, proto = probe.proto, port = port, dst = probe.dst }
     local text = describe(probe.proto, port, verdict)
     if verdict.verdict == "accept" then table.insert(accepted, text) else table.insert(blocked, text) end
   end
-  expect(#blocked == 0, "%s %s/%s does not pass the firewall: %s", probe.dir == "in" and "inbound" or "outbound",
-    probe.proto, aspera.range(r), table.concat(blocked, "; "))
-  if #accepted > 2 then
-    return string.format("%s (and %d more ports of %s/%s, all accepted)", accepted[1], #accepted - 1, probe.proto, aspera.range(r))
+  local where = probe.dst and (" to " .. probe.dst) or ""
+  if #blocked > 0 then
+    local way = probe.dir == "in" and "inbound" or "outbound"
+    return string.format("%s %s/%s%s does not pass the firewall: %s", way, probe.proto, aspera.range(probe), where,
+      table.concat(blocked, "; "))
   end
-  return table.concat(accepted, "; ")
+  if #accepted > 2 then
+    return nil, string.format("%s (and %d more ports of %s/%s, all accepted)%s", accepted[1], #accepted - 1, probe.proto,
+      aspera.range(probe), where)
+  end
+  return nil, table.concat(accepted, "; ") .. where
+end
+
+--- Judges flows by the firewall's verdict on every port. blocked names,
+--- for each port that does not pass, the rule or policy that stops it
+--- (nil when all pass); evidence names the rules that accept them.
+---@param probes {dir: "in"|"out", proto: string, lo: integer, hi: integer, dst?: string}[]
+---@return string? blocked
+---@return string evidence
+function aspera.judge(probes)
+  local blocked, evidence = {}, {}
+  for _, probe in ipairs(probes) do
+    local b, e = verdicts(probe)
+    if b then table.insert(blocked, b) else table.insert(evidence, e) end
+  end
+  if #blocked > 0 then return table.concat(blocked, "; "), "" end
+  return nil, table.concat(evidence, "; ")
 end
 
 --- The sockets sshd listens on with port, as "0.0.0.0:33001, [::]:33001".
