@@ -84,6 +84,11 @@ func differential(t *testing.T, lab *labkit.Lab) {
 		labSh(t, lab, nft.Name, "nft -f - <<'EOF'\n"+ruleset+"EOF\n")
 		compareHost(t, lab, nft, src, fmt.Sprintf("random ruleset %d:\n%s", i, ruleset), tally)
 	}
+	for i := range 12 {
+		rules := randomIptables(r, src)
+		labSh(t, lab, legacy.Name, "iptables-legacy-restore <<'EOF'\n"+rules+"EOF\n")
+		compareHost(t, lab, legacy, src, fmt.Sprintf("random iptables rules %d:\n%s", i, rules), tally)
+	}
 	total := tally.agree + tally.disagree + tally.unknown
 	t.Logf("differential: %d probes; %d decided and agree, %d disagree, %d unknown (%.1f%%)",
 		total, tally.agree, tally.disagree, tally.unknown, 100*float64(tally.unknown)/float64(total))
@@ -287,4 +292,59 @@ func (g *gen) action(user bool) string {
 		actions = append(actions, "jump u1", "goto u2")
 	}
 	return g.pick(actions...)
+}
+
+// randomIptables writes iptables-restore input over the probe ports:
+// multiport lists and ranges, user chains entered by jump and goto with
+// RETURN, negated sources, iprange, conntrack states, a raw-table DROP,
+// REJECT and DROP, and now and then a mark match the model cannot read.
+func randomIptables(r *rand.Rand, src netip.Addr) string {
+	g := &gen{r: r, src: src}
+	var b strings.Builder
+	if r.IntN(2) == 0 {
+		fmt.Fprintf(&b, "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -m udp --dport %d -j DROP\nCOMMIT\n", g.port())
+	}
+	fmt.Fprintf(&b, "*filter\n:INPUT %s [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:U1 - [0:0]\n:U2 - [0:0]\n", g.pick("ACCEPT", "DROP"))
+	b.WriteString("-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n")
+	for _, chain := range []string{"INPUT", "U1", "U2"} {
+		for range 2 + r.IntN(4) {
+			fmt.Fprintf(&b, "-A %s %s %s\n", chain, g.ipMatches(), g.ipTarget(chain != "INPUT"))
+		}
+	}
+	b.WriteString("COMMIT\n")
+	return b.String()
+}
+
+func (g *gen) ipMatches() string {
+	proto := g.pick("tcp", "udp")
+	m := []string{"-p " + proto + " -m " + proto + " --dport " + strings.Replace(g.portRange(), "-", ":", 1)}
+	if g.r.IntN(3) == 0 {
+		m = []string{fmt.Sprintf("-p %s -m multiport --dports %d,%s", proto, g.port(), strings.Replace(g.portRange(), "-", ":", 1))}
+	}
+	switch g.r.IntN(8) {
+	case 0:
+		m = append(m, "-s "+g.peer())
+	case 1:
+		m = append(m, "! -s "+g.peer())
+	case 2:
+		m = append(m, "-m conntrack --ctstate "+g.pick("NEW", "ESTABLISHED"))
+	case 3:
+		m = append(m, "-i "+g.pick("eth0", "lo", "eth+"))
+	case 4:
+		m = append(m, "-m mark --mark 0x2a")
+	case 5:
+		a := g.src.As4()
+		m = append(m, fmt.Sprintf("-m iprange --src-range %d.%d.%d.1-%d.%d.%d.%d", a[0], a[1], a[2], a[0], a[1], a[2], 1+g.r.IntN(254)))
+	}
+	return strings.Join(m, " ")
+}
+
+func (g *gen) ipTarget(user bool) string {
+	targets := []any{"-j ACCEPT", "-j DROP", "-j REJECT"}
+	if user {
+		targets = append(targets, "-j RETURN")
+	} else {
+		targets = append(targets, "-j U1", "-g U2")
+	}
+	return g.pick(targets...)
 }
