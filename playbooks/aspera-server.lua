@@ -9,9 +9,9 @@
 -- say, with evidence, whether each requirement holds.
 local aspera = require("aspera")
 
--- keep22 is a when: the check applies only when 22 is kept, or only when not.
+-- keep22 is a when: the item applies only when 22 is kept, or only when not.
 local function keep22(want)
-  return function(v) return aspera.bool(v.keep_legacy_22, "keep_legacy_22") == want end
+  return function(v) return aspera.server(v).keep_22 == want end
 end
 
 ---@type remedy.Playbook

@@ -217,9 +217,10 @@ function aspera.server(v)
   local cfg = aspera.host_config(v)
   local s = {
     ssh_port = aspera.port(v.ssh_port, "ssh_port"),
-    keep_22 = aspera.bool(v.keep_legacy_22, "keep_legacy_22"),
     http = fallbackPorts(tostring(v.http_fallback), cfg),
   }
+  -- SSH staying on 22 keeps 22, whatever keep_legacy_22 says.
+  s.keep_22 = aspera.bool(v.keep_legacy_22, "keep_legacy_22") or s.ssh_port == 22
   local lo, from = pick(v.fasp_port, "fasp_port", cfg.fasp_port, aspera.FASP_PORT, cfg.source)
   local n = aspera.int(v.udp_concurrency, "udp_concurrency", 1, 65535 - lo + 1)
   s.fasp = { lo = lo, hi = lo + n - 1, from = from }
