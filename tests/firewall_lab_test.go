@@ -25,6 +25,12 @@ const allowFASP = `return { tasks = {
   { name = "fasp", run = function() firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" } end },
 } }`
 
+const allowOut = `return { tasks = {
+  { name = "out", run = function(v)
+      if v.lab_egress then firewall.allow { dir = "out", proto = "tcp", port = 8443, dst = v.peer, comment = "peer" } end
+    end },
+} }`
+
 const removeFASP = `return { tasks = {
   { name = "unfasp", run = function() firewall.remove { comment = "remedy: fasp" } end },
 } }`
@@ -37,7 +43,9 @@ const allowALEE = `return { tasks = {
 
 func moduleOnLab(t *testing.T, lab *labkit.Lab) {
 	l := &luaLab{lab: lab, bin: luaBuildRemedy(t), home: t.TempDir()}
+	t.Run("check mode changes nothing", func(t *testing.T) { checkModeOnly(t, l) })
 	t.Run("allow twice, then a reboot", func(t *testing.T) { allowTwice(t, l) })
+	t.Run("allow out to an address", func(t *testing.T) { allowOutTo(t, l) })
 	t.Run("remove", func(t *testing.T) { removeFasp(t, l) })
 	t.Run("allow_domain follows the name", func(t *testing.T) { allowDomain(t, l) })
 	t.Run("a cutting change is reverted", func(t *testing.T) { revertFires(t, lab) })
@@ -64,6 +72,44 @@ func allowTwice(t *testing.T, l *luaLab) {
 		assertReach(t, l.lab, h, "udp", 33001, firewall.VerdictAccept)
 		labSh(t, l.lab, h.Name, reboots[h.Profile])
 		assertReach(t, l.lab, h, "udp", 33001, firewall.VerdictAccept)
+	}
+}
+
+func checkModeOnly(t *testing.T, l *luaLab) {
+	doc, code := l.remedy(t, "run", l.playbook(t, allowFASP), "-C")
+	if code != 0 {
+		t.Fatalf("exit code %d: %+v", code, doc)
+	}
+	for _, h := range l.lab.Hosts {
+		if h.Profile == "none" {
+			continue
+		}
+		if got := doc.statuses(h.Name); got != "fasp=changed" {
+			t.Errorf("%s (%s): check mode %s, want fasp=changed (would change)", h.Name, h.Profile, got)
+		}
+		assertReach(t, l.lab, h, "udp", 33001, map[bool]string{true: firewall.VerdictDrop, false: firewall.VerdictReject}[h.Profile == "nftables" || h.Profile == "ufw"])
+	}
+}
+
+// allowOutTo opens egress to one address and port on the
+// egress-restricted hosts, and connects there from each.
+func allowOutTo(t *testing.T, l *luaLab) {
+	stop, err := l.lab.PeerListen("tcp", 8443)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	connect := "timeout 3 bash -c 'exec 3<>/dev/tcp/" + l.lab.License + "/8443'"
+	doc, code := l.remedy(t, "run", l.playbook(t, allowOut), "-e", "peer="+l.lab.License)
+	for _, h := range l.lab.Hosts {
+		if !h.Egress {
+			continue
+		}
+		if got := doc.statuses(h.Name); code != 0 || got != "out=changed" {
+			t.Errorf("%s (%s): exit %d, %s, want out=changed: %+v", h.Name, h.Profile, code, got, doc)
+			continue
+		}
+		labSh(t, l.lab, h.Name, connect)
 	}
 }
 
