@@ -107,7 +107,7 @@ func parseStat(out string) (statInfo, error) {
 
 // stat returns nil when p does not exist.
 func (e *Env) stat(p string) (*statInfo, error) {
-	out, err := e.Query("stat", "-c", statFormat, p)
+	out, err := e.Query("stat", "-c", statFormat, "--", p)
 	if err != nil {
 		return nil, err
 	}

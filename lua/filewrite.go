@@ -55,6 +55,10 @@ type writePlan struct {
 
 var octalMode = regexp.MustCompile(`^0?[0-7]{3,4}$`)
 
+// ownerName is "user" or "user:group" with the characters POSIX allows in
+// names (plus a trailing $ for Samba machine accounts); never a leading dash.
+var ownerName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?(:[A-Za-z0-9_][A-Za-z0-9_.-]*\$?)?$`)
+
 // normMode returns mode as four octal digits.
 func normMode(mode string) (string, error) {
 	if !octalMode.MatchString(mode) {
@@ -82,6 +86,9 @@ func planWrite(w FileWrite, cur fileState, tmp, backup string, relabel bool) (wr
 	}
 	owner := cur.owner
 	if w.Owner != "" {
+		if !ownerName.MatchString(w.Owner) {
+			return writePlan{}, fmt.Errorf("owner %q is not a user or user:group name", w.Owner)
+		}
 		owner = w.Owner
 	}
 	if cur.exists && string(cur.content) == string(w.Content) {
@@ -90,9 +97,9 @@ func planWrite(w FileWrite, cur fileState, tmp, backup string, relabel bool) (wr
 	p := writePlan{tmp: tmp, content: w.Content, diff: unifiedDiff(w.Path, cur, w.Content)}
 	n, _ := strconv.ParseUint(mode, 8, 32)
 	p.mode = uint32(n)
-	p.steps = append(p.steps, []string{"chmod", mode, tmp})
+	p.steps = append(p.steps, []string{"chmod", mode, "--", tmp})
 	if owner != "" {
-		p.steps = append(p.steps, []string{"chown", owner, tmp})
+		p.steps = append(p.steps, []string{"chown", "--", owner, tmp})
 	}
 	if len(w.Validate) > 0 {
 		v, err := validateArgv(w.Validate, tmp)
@@ -103,11 +110,11 @@ func planWrite(w FileWrite, cur fileState, tmp, backup string, relabel bool) (wr
 	}
 	if w.Backup && cur.exists {
 		p.backup = backup
-		p.steps = append(p.steps, []string{"cp", "-p", w.Path, backup})
+		p.steps = append(p.steps, []string{"cp", "-p", "--", w.Path, backup})
 	}
-	p.steps = append(p.steps, []string{"mv", "-f", tmp, w.Path})
+	p.steps = append(p.steps, []string{"mv", "-f", "--", tmp, w.Path})
 	if relabel {
-		p.steps = append(p.steps, []string{"restorecon", w.Path})
+		p.steps = append(p.steps, []string{"restorecon", "--", w.Path})
 	}
 	return p, nil
 }
@@ -117,10 +124,10 @@ func planWrite(w FileWrite, cur fileState, tmp, backup string, relabel bool) (wr
 func planAttrs(w FileWrite, cur fileState, mode string) writePlan {
 	var p writePlan
 	if w.Mode != "" && mode != cur.mode {
-		p.steps = append(p.steps, []string{"chmod", mode, w.Path})
+		p.steps = append(p.steps, []string{"chmod", mode, "--", w.Path})
 	}
 	if w.Owner != "" && !ownerMatches(w.Owner, cur.owner) {
-		p.steps = append(p.steps, []string{"chown", w.Owner, w.Path})
+		p.steps = append(p.steps, []string{"chown", "--", w.Owner, w.Path})
 	}
 	return p
 }
@@ -166,8 +173,12 @@ func (p writePlan) summary(existed bool) string {
 		parts = append(parts, "created")
 	}
 	for _, s := range p.steps {
-		if s[len(s)-1] != p.tmp && (s[0] == "chmod" || s[0] == "chown") {
-			parts = append(parts, s[0]+" "+s[1])
+		switch {
+		case s[len(s)-1] == p.tmp:
+		case s[0] == "chmod":
+			parts = append(parts, "mode "+s[1])
+		case s[0] == "chown":
+			parts = append(parts, "owner "+s[2])
 		}
 	}
 	if p.backup != "" {
@@ -229,7 +240,7 @@ func (e *Env) applyWrite(target string, p writePlan) error {
 		}
 		if err != nil {
 			if p.tmp != "" {
-				_, _ = e.exec(shell.Join("rm", "-f", p.tmp), nil)
+				_, _ = e.exec(shell.Join("rm", "-f", "--", p.tmp), nil)
 			}
 			return fmt.Errorf("%s left unchanged: %w", target, err)
 		}

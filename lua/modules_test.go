@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -272,3 +273,28 @@ func TestBackupsDoNotOverwriteEachOther(t *testing.T) {
 		t.Fatalf("%d backups, original kept: %v", len(backups), found)
 	}
 }
+
+// Values with a leading dash reach commands as data, or are refused with
+// an error that says why; never read as an option.
+func TestLeadingDashIsData(t *testing.T) {
+	h := newLocalHost(t)
+	for _, tc := range []struct{ name, body, want string }{
+		{"resolve", `return tostring(#net.resolve("--version"))`, "0"},
+		{"pidfile", `service.reload { name = "x", pidfile = "-n" }`, "No such file"},
+		{"service name", `service.reload("-x")`, `"-x" is not a service name`},
+		{"signal", `service.reload { name = "x", signal = "-9" }`, `signal "-9" is not a signal name`},
+		{"owner", `file.write { path = v.dir .. "/o", content = "", owner = "-R" }`, `owner "-R" is not a user`},
+		{"stat", `return tostring(file.stat("-L"))`, "nil"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := dirVars(h)
+			o.Facts.Init = "none"
+			r := onlyResult(t, h, task(tc.body), o)
+			if !strings.Contains(r.Msg, tc.want) || optionError.MatchString(r.Msg) {
+				t.Fatalf("got %s %q, want %q", r.Status, r.Msg, tc.want)
+			}
+		})
+	}
+}
+
+var optionError = regexp.MustCompile(`invalid option|unrecognized option|illegal option|unknown option`)

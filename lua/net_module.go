@@ -56,7 +56,7 @@ func parseAhosts(out string) []string {
 
 func netResolve(e *Env, L *glua.LState) int {
 	name := L.CheckString(1)
-	out, err := e.Query("getent", "ahosts", name)
+	out, err := e.Query("getent", "ahosts", "--", name)
 	if err != nil {
 		e.Fail(err)
 	}
@@ -74,7 +74,7 @@ func netResolve(e *Env, L *glua.LState) int {
 const reachTCP = `if command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
   echo bash; exec timeout "$3" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2"
 elif command -v nc >/dev/null 2>&1; then
-  echo nc; exec nc -z -w "$3" "$1" "$2"
+  echo nc; exec nc -z -w "$3" -- "$1" "$2"
 elif command -v curl >/dev/null 2>&1; then
   echo curl; exec curl -s -o /dev/null --connect-timeout "$3" "telnet://$1:$2" </dev/null
 fi
@@ -83,7 +83,7 @@ echo none; exit 127`
 const reachUDP = `if command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
   echo bash; exec timeout "$3" bash -c 'exec 3<>"/dev/udp/$0/$1"; printf remedy >&3; head -c1 <&3 >/dev/null' "$1" "$2"
 elif command -v nc >/dev/null 2>&1; then
-  echo nc; printf remedy | nc -u -w "$3" "$1" "$2" | head -c1 | grep -q .; exit
+  echo nc; printf remedy | nc -u -w "$3" -- "$1" "$2" | head -c1 | grep -q .; exit
 fi
 echo none; exit 127`
 

@@ -147,15 +147,15 @@ func TestPlanWrite(t *testing.T) {
 		want    []string
 	}{
 		{"same content and attributes", FileWrite{Path: "/e/f", Content: []byte("a\n")}, cur, false, nil},
-		{"same content, new mode", FileWrite{Path: "/e/f", Content: []byte("a\n"), Mode: "644"}, cur, false, []string{"chmod 0644 /e/f"}},
+		{"same content, new mode", FileWrite{Path: "/e/f", Content: []byte("a\n"), Mode: "644"}, cur, false, []string{"chmod 0644 -- /e/f"}},
 		{"same content, same user", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "root"}, cur, false, nil},
-		{"same content, new owner", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "sshd:root"}, cur, false, []string{"chown sshd:root /e/f"}},
+		{"same content, new owner", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "sshd:root"}, cur, false, []string{"chown -- sshd:root /e/f"}},
 		{"new content keeps mode and owner, validates, backs up", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true, Validate: []string{"sshd", "-t", "-f", "%s"}}, cur, false,
-			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0600 /e/.f.tmp", "chown root:root /e/.f.tmp", "sshd -t -f /e/.f.tmp", "cp -p /e/f /e/f.bak", "mv -f /e/.f.tmp /e/f"}},
+			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0600 -- /e/.f.tmp", "chown -- root:root /e/.f.tmp", "sshd -t -f /e/.f.tmp", "cp -p -- /e/f /e/f.bak", "mv -f -- /e/.f.tmp /e/f"}},
 		{"new file gets 0644 and no backup", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true}, fileState{}, false,
-			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0644 /e/.f.tmp", "mv -f /e/.f.tmp /e/f"}},
+			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0644 -- /e/.f.tmp", "mv -f -- /e/.f.tmp /e/f"}},
 		{"SELinux relabels after the rename", FileWrite{Path: "/e/f", Content: []byte("b\n")}, fileState{}, true,
-			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0644 /e/.f.tmp", "mv -f /e/.f.tmp /e/f", "restorecon /e/f"}},
+			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0644 -- /e/.f.tmp", "mv -f -- /e/.f.tmp /e/f", "restorecon -- /e/f"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := planWrite(tc.w, tc.cur, "/e/.f.tmp", "/e/f.bak", tc.relabel)
@@ -170,6 +170,8 @@ func TestPlanWrite(t *testing.T) {
 	for _, bad := range []FileWrite{
 		{Path: "/e/f", Content: []byte("b"), Mode: "rw-r--r--"},
 		{Path: "/e/f", Content: []byte("b"), Validate: []string{"sshd", "-t"}},
+		{Path: "/e/f", Content: []byte("b"), Owner: "-R"},
+		{Path: "/e/f", Content: []byte("b"), Owner: "root; id"},
 	} {
 		if _, err := planWrite(bad, cur, "/e/.f.tmp", "/e/f.bak", false); err == nil {
 			t.Errorf("planWrite(%+v): want an error", bad)
@@ -229,9 +231,9 @@ func TestServiceCommand(t *testing.T) {
 	for _, tc := range []struct {
 		init, action, want string
 	}{
-		{"systemd", "reload", "systemctl reload ssh"},
+		{"systemd", "reload", "systemctl reload -- ssh"},
 		{"sysv", "restart", "service ssh restart"},
-		{"none", "reload", `sh -c kill -s "$2" "$(cat "$1")" sh /run/sshd.pid HUP`},
+		{"none", "reload", `sh -c kill -s "$2" "$(cat -- "$1")" sh /run/sshd.pid HUP`},
 		{"none", "restart", "error"},
 		{"upstart", "reload", "error"},
 	} {

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"regexp"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -35,26 +36,48 @@ type service struct {
 }
 
 func serviceArg(L *glua.LState, fn string) service {
-	if s, ok := L.Get(1).(glua.LString); ok {
-		return service{name: string(s), pidfile: "/run/" + string(s) + ".pid", signal: "HUP"}
+	var s service
+	if name, ok := L.Get(1).(glua.LString); ok {
+		s.name = string(name)
+	} else {
+		o := tableArg(L, 1, fn, false, "name", "pidfile", "signal")
+		s = service{name: o.str("name", true), pidfile: o.str("pidfile", false), signal: o.str("signal", false)}
 	}
-	o := tableArg(L, 1, fn, false, "name", "pidfile", "signal")
-	s := service{name: o.str("name", true), pidfile: o.str("pidfile", false), signal: o.str("signal", false)}
 	if s.pidfile == "" {
 		s.pidfile = "/run/" + s.name + ".pid"
 	}
 	if s.signal == "" {
 		s.signal = "HUP"
 	}
+	if err := s.validate(); err != nil {
+		argError(L, fn, "%v", err)
+	}
 	return s
+}
+
+// serviceName and signalName are what unit, init script and signal names
+// look like; a leading dash would read as an option.
+var (
+	serviceName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_@.:-]*$`)
+	signalName  = regexp.MustCompile(`^[A-Z][A-Z0-9]*$`)
+)
+
+func (s service) validate() error {
+	if !serviceName.MatchString(s.name) {
+		return fmt.Errorf("%q is not a service name", s.name)
+	}
+	if !signalName.MatchString(s.signal) {
+		return fmt.Errorf("signal %q is not a signal name like HUP", s.signal)
+	}
+	return nil
 }
 
 // signalScript sends $2 to the pid in the file $1; the script is constant
 // and the values arrive as quoted arguments.
-const signalScript = `kill -s "$2" "$(cat "$1")"`
+const signalScript = `kill -s "$2" "$(cat -- "$1")"`
 
 // aliveScript succeeds when the pid in the file $1 is a live process.
-const aliveScript = `kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null`
+const aliveScript = `kill -0 "$(cat -- "$1" 2>/dev/null)" 2>/dev/null`
 
 // sysvEnabledScript succeeds when a runlevel 2-5 start link exists for $1.
 const sysvEnabledScript = `ls /etc/rc[2345].d/S[0-9][0-9]"$1" >/dev/null 2>&1`
@@ -63,7 +86,7 @@ const sysvEnabledScript = `ls /etc/rc[2345].d/S[0-9][0-9]"$1" >/dev/null 2>&1`
 func serviceCommand(init, action string, s service) ([]string, error) {
 	switch init {
 	case "systemd":
-		return []string{"systemctl", action, s.name}, nil
+		return []string{"systemctl", action, "--", s.name}, nil
 	case "sysv":
 		return []string{"service", s.name, action}, nil
 	case "none", "":
@@ -79,7 +102,7 @@ func serviceCommand(init, action string, s service) ([]string, error) {
 func enabledCommand(init string, s service) []string {
 	switch init {
 	case "systemd":
-		return []string{"systemctl", "is-enabled", "--quiet", s.name}
+		return []string{"systemctl", "is-enabled", "--quiet", "--", s.name}
 	case "sysv":
 		return []string{"sh", "-c", sysvEnabledScript, "sh", s.name}
 	default:
