@@ -101,9 +101,11 @@ func (h *fwHost) query(args ...string) []byte {
 
 // readScript prints, in one round trip, nft's JSON ruleset, iptables-save
 // and ip6tables-save of the variant $1 ("legacy", "nft" or "" for the
-// host's default) and the ipsets, each after a marker line.
+// host's default) and the ipsets, each after a marker line; first, the
+// variant's own iptables command when the host has one.
 const readScript = `PATH="$PATH:/usr/sbin:/sbin"
 save() { if [ -n "$1" ] && command -v "$2-$1-save" >/dev/null 2>&1; then "$2-$1-save"; elif command -v "$2-save" >/dev/null 2>&1; then "$2-save"; fi; }
+echo ==cmd; [ -n "$1" ] && command -v "iptables-$1" >/dev/null 2>&1 && echo "iptables-$1"
 echo ==nft; command -v nft >/dev/null 2>&1 && nft -j list ruleset
 echo ==v4; save "$1" iptables
 echo ==v6; save "$1" ip6tables
@@ -115,6 +117,8 @@ exit 0`
 // are merged over it; legacy tables are not in nft at all.
 func (h *fwHost) ruleset() *firewall.Ruleset {
 	sec := sections(h.query("sh", "-c", readScript, "sh", saveVariant(h.sys.Backend)))
+	// Changes go to the variant read, not to whichever plain iptables names.
+	h.sys.Iptables = strings.TrimSpace(string(sec["cmd"]))
 	rs, err := readSections(sec)
 	if err != nil {
 		h.e.Fail(fmt.Errorf("%s: read firewall: %w", h.e.Host().Name(), err))
@@ -282,13 +286,15 @@ func allowArg(L *glua.LState) firewall.Allow {
 func fwAllow(e *Env, L *glua.LState) int {
 	a := allowArg(L)
 	h := newFwHost(e)
-	plan, err := firewall.PlanAllow(h.ruleset(), h.sys, a)
+	rs := h.ruleset()
+	plan, err := firewall.PlanAllow(rs, h.sys, a)
 	if err != nil {
 		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
 	}
 	if !plan.Already {
 		h.change(plan.Commands, plan.Persist, a.Dir == "in", func() bool {
-			again, err := firewall.PlanAllow(h.ruleset(), h.sys, a)
+			rs := h.ruleset()
+			again, err := firewall.PlanAllow(rs, h.sys, a)
 			return err == nil && again.Already
 		})
 	}
@@ -305,7 +311,8 @@ func before(rs []firewall.Result) string {
 func fwRemove(e *Env, L *glua.LState) int {
 	o := tableArg(L, 1, "firewall.remove", false, "comment")
 	h := newFwHost(e)
-	plan, err := firewall.PlanRemove(h.ruleset(), h.sys, h.installed(), o.str("comment", true))
+	rs := h.ruleset()
+	plan, err := firewall.PlanRemove(rs, h.sys, h.installed(), o.str("comment", true))
 	if err != nil {
 		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
 	}
@@ -455,7 +462,8 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 	h := newFwHost(e)
 	d.Addrs = h.resolve(d.Name)
 	d.Refresh = time.Duration(o.number("refresh", float64(h.ttl(d.Name)))) * time.Second
-	plan, err := firewall.PlanAllowDomain(h.ruleset(), h.sys, d)
+	rs := h.ruleset()
+	plan, err := firewall.PlanAllowDomain(rs, h.sys, d)
 	if err != nil {
 		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
 	}

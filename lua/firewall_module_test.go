@@ -37,7 +37,7 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 		}
 		return string(b)
 	}
-	out := "==nft\n" + load(nft) + "\n==v4\n" + load(v4) + "==v6\n==ipset\n"
+	out := "==cmd\n==nft\n" + load(nft) + "\n==v4\n" + load(v4) + "==v6\n==ipset\n"
 	return &fwFixtureHost{t: t, read: []byte(out)}
 }
 

@@ -66,14 +66,14 @@ func errText(err error) string {
 }
 
 // tool is how one backend's rules are loaded, read, flushed and written
-// in a namespace. The planner writes "iptables"; on this machine that is
-// iptables-nft, so the legacy flavour renames it.
+// in a namespace; both iptables variants are installed here, so plans
+// name the one they change.
 type tool struct {
-	backend string
-	load    func(n *netns, file string)
-	read    func(n *netns) (*Ruleset, error)
-	flush   [][]string // a simulated reboot
-	bin     map[string]string
+	backend  string
+	iptables string // System.Iptables
+	load     func(n *netns, file string)
+	read     func(n *netns) (*Ruleset, error)
+	flush    [][]string // a simulated reboot
 }
 
 var tools = map[string]tool{
@@ -82,15 +82,15 @@ var tools = map[string]tool{
 		read:  func(n *netns) (*Ruleset, error) { return ReadNft(n.run("", "nft", "-j", "list", "ruleset")) },
 		flush: [][]string{{"nft", "flush", "ruleset"}}},
 	IptablesLegacy: {backend: IptablesLegacy,
-		load:  func(n *netns, f string) { n.run(f, "iptables-legacy-restore") },
-		read:  func(n *netns) (*Ruleset, error) { return ReadIptablesSave(n.run("", "iptables-legacy-save"), "ip") },
-		flush: [][]string{{"iptables-legacy", "-t", "filter", "-F"}, {"iptables-legacy", "-t", "raw", "-F"}},
-		bin:   map[string]string{"iptables": "iptables-legacy", "iptables-save": "iptables-legacy-save"}},
+		load:     func(n *netns, f string) { n.run(f, "iptables-legacy-restore") },
+		read:     func(n *netns) (*Ruleset, error) { return ReadIptablesSave(n.run("", "iptables-legacy-save"), "ip") },
+		flush:    [][]string{{"iptables-legacy", "-t", "filter", "-F"}, {"iptables-legacy", "-t", "raw", "-F"}},
+		iptables: "iptables-legacy"},
 	IptablesNft: {backend: IptablesNft,
-		load:  func(n *netns, f string) { n.run(f, "iptables-nft-restore") },
-		read:  func(n *netns) (*Ruleset, error) { return ReadIptablesSave(n.run("", "iptables-nft-save"), "ip") },
-		flush: [][]string{{"iptables-nft", "-t", "filter", "-F"}, {"iptables-nft", "-t", "raw", "-F"}},
-		bin:   map[string]string{"iptables": "iptables-nft", "iptables-save": "iptables-nft-save"}},
+		load:     func(n *netns, f string) { n.run(f, "iptables-nft-restore") },
+		read:     func(n *netns) (*Ruleset, error) { return ReadIptablesSave(n.run("", "iptables-nft-save"), "ip") },
+		flush:    [][]string{{"iptables-nft", "-t", "filter", "-F"}, {"iptables-nft", "-t", "raw", "-F"}},
+		iptables: "iptables-nft"},
 }
 
 // rules reads the namespace's live ruleset.
@@ -103,11 +103,8 @@ func (tl tool) rules(n *netns) *Ruleset {
 	return rs
 }
 
-func (tl tool) argv(cmd []string) []string {
-	if b, ok := tl.bin[cmd[0]]; ok {
-		return append([]string{b}, cmd[1:]...)
-	}
-	return cmd
+func (tl tool) system() System {
+	return System{Backend: tl.backend, OSFamily: "debian", Iptables: tl.iptables}
 }
 
 // TestPlanAppliesToRealTools applies plans with the real nft and iptables
@@ -139,19 +136,19 @@ func TestPlanAppliesToRealTools(t *testing.T) {
 }
 
 func applyAndCheck(t *testing.T, n *netns, tl tool, a Allow) {
-	sys := System{Backend: tl.backend, OSFamily: "debian"}
+	sys := tl.system()
 	plan, err := PlanAllow(tl.rules(n), sys, a)
 	if err != nil || plan.Already {
 		t.Fatalf("plan: %v, already %v", err, plan.Already)
 	}
 	for _, c := range plan.Commands {
-		n.run("", tl.argv(c)...)
+		n.run("", c...)
 	}
 	if again, err := PlanAllow(tl.rules(n), sys, a); err != nil || !again.Already {
 		t.Fatalf("after applying %q: still blocked (%v): %+v", plan.Commands, err, again.Before)
 	}
 	saved := filepath.Join(t.TempDir(), "saved")
-	dump := plan.Persist[0].Header + string(n.run("", tl.argv(plan.Persist[0].Dump)...))
+	dump := plan.Persist[0].Header + string(n.run("", plan.Persist[0].Dump...))
 	if err := os.WriteFile(saved, []byte(dump), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +164,7 @@ func applyAndCheck(t *testing.T, n *netns, tl tool, a Allow) {
 		t.Fatalf("remove: %v, %q for %q", err, rm.Commands, plan.Commands)
 	}
 	for _, c := range rm.Commands {
-		n.run("", tl.argv(c)...)
+		n.run("", c...)
 	}
 	if after, _ := PlanAllow(tl.rules(n), sys, a); after.Already {
 		t.Fatal("after remove: still accepted")

@@ -112,13 +112,13 @@ func TestAllowDomainAppliesToRealTools(t *testing.T) {
 			n.run("", "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1")
 			n.run("", "ip", "addr", "add", "198.18.250.1/30", "dev", "v0")
 			n.run("", "ip", "link", "set", "v0", "up")
-			sys := System{Backend: tt.backend, OSFamily: "debian"}
+			sys := tl.system()
 			plan, err := PlanAllowDomain(tl.rules(n), sys, local)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, c := range plan.Commands {
-				n.run("", tl.argv(c)...)
+				n.run("", c...)
 			}
 			script := filepath.Join(t.TempDir(), "refresh")
 			if err := os.WriteFile(script, []byte(plan.Files[0].Content), 0o700); err != nil {

@@ -26,6 +26,23 @@ type System struct {
 	Backend  string // one of the backend constants
 	OSFamily string // "debian", "redhat", ...: where the rules persist
 	Zone     string // firewalld: the zone to open ports in (its default zone)
+	// Iptables is the command that changes the iptables tables read:
+	// "iptables-legacy" or "iptables-nft" where both variants are
+	// installed (plain iptables is whichever the alternatives name), else
+	// "" for plain iptables. ip6tables follows it.
+	Iptables string
+}
+
+// iptablesCmd names the command for a family's iptables tables.
+func (sys System) iptablesCmd(family string) string {
+	bin := sys.Iptables
+	if bin == "" {
+		bin = "iptables"
+	}
+	if family == "ip6" {
+		return strings.Replace(bin, "iptables", "ip6tables", 1)
+	}
+	return bin
 }
 
 // Allow is a flow to let through the host firewall.
@@ -192,7 +209,7 @@ func planRules(rs *Ruleset, sys System, a Allow, probes []Packet) (Plan, error) 
 			return Plan{}, fmt.Errorf("allow %s %s/%s: cannot tell where to insert: %s", a.Dir, a.Proto, a.Ports, stopped[0].Reason)
 		}
 		rule := allowRule(o.table, a)
-		cmd, err := insertCommand(o, rule)
+		cmd, err := insertCommand(sys, o, rule)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -253,9 +270,9 @@ func (c *Chain) insert(i int, r *Rule) {
 // insertCommand changes a table with the tool that listed it: a table
 // iptables-nft made is in nft too, but only iptables knows its rules'
 // positions and keeps them readable to iptables-save.
-func insertCommand(o outcome, r *Rule) ([]string, error) {
+func insertCommand(sys System, o outcome, r *Rule) ([]string, error) {
 	if o.table.Iptables {
-		return iptablesInsert(o, r)
+		return iptablesInsert(sys, o, r)
 	}
 	return nftInsert(o, r), nil
 }
@@ -270,12 +287,11 @@ func nftInsert(o outcome, r *Rule) []string {
 	return []string{"nft", "insert", "rule", o.table.Family, o.table.Name, o.chain.Name, "handle", fmt.Sprint(h), r.Text}
 }
 
-func iptablesInsert(o outcome, r *Rule) ([]string, error) {
-	bin := map[string]string{"ip": "iptables", "ip6": "ip6tables"}[o.table.Family]
-	if bin == "" {
+func iptablesInsert(sys System, o outcome, r *Rule) ([]string, error) {
+	if o.table.Family != "ip" && o.table.Family != "ip6" {
 		return nil, fmt.Errorf("table %s %s: not an iptables table", o.table.Family, o.table.Name)
 	}
-	cmd := []string{bin, "-t", o.table.Name}
+	cmd := []string{sys.iptablesCmd(o.table.Family), "-t", o.table.Name}
 	if o.index < 0 {
 		cmd = append(cmd, "-A", o.chain.Name)
 	} else {
@@ -319,18 +335,19 @@ func persistFor(sys System, cmds [][]string) []Persist {
 		}
 		out = append(out, Persist{Path: path, Dump: []string{"nft", "list", "ruleset"}, Header: "#!/usr/sbin/nft -f\nflush ruleset\n"})
 	}
-	for _, fam := range []struct{ bin, debian, redhat string }{
-		{"iptables", "/etc/iptables/rules.v4", "/etc/sysconfig/iptables"},
-		{"ip6tables", "/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables"},
+	for _, fam := range []struct{ family, debian, redhat string }{
+		{"ip", "/etc/iptables/rules.v4", "/etc/sysconfig/iptables"},
+		{"ip6", "/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables"},
 	} {
-		if !usesBinary(cmds, fam.bin) {
+		bin := sys.iptablesCmd(fam.family)
+		if !usesBinary(cmds, bin) {
 			continue
 		}
 		path := fam.debian
 		if redhat {
 			path = fam.redhat
 		}
-		out = append(out, Persist{Path: path, Dump: []string{fam.bin + "-save"}})
+		out = append(out, Persist{Path: path, Dump: []string{saveCmd(bin)}})
 	}
 	return out
 }

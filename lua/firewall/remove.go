@@ -25,7 +25,7 @@ func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, e
 	var plan Plan
 	switch sys.Backend {
 	case Nftables, IptablesLegacy, IptablesNft:
-		plan.Commands = removeRules(rs, prefix)
+		plan.Commands = removeRules(rs, sys, prefix)
 		if len(plan.Commands) > 0 {
 			plan.Persist = persistFor(sys, plan.Commands)
 		}
@@ -42,7 +42,7 @@ func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, e
 
 // removeRules deletes by nft handle, or by iptables position from the
 // end of each chain so earlier positions stay valid.
-func removeRules(rs *Ruleset, prefix string) [][]string {
+func removeRules(rs *Ruleset, sys System, prefix string) [][]string {
 	var cmds [][]string
 	for _, t := range rs.Tables {
 		for _, c := range t.Chains {
@@ -58,17 +58,16 @@ func removeRules(rs *Ruleset, prefix string) [][]string {
 			}
 			slices.Reverse(handles)
 			for _, h := range handles {
-				cmds = append(cmds, deleteCommand(t, c, h))
+				cmds = append(cmds, deleteCommand(sys, t, c, h))
 			}
 		}
 	}
 	return cmds
 }
 
-func deleteCommand(t *Table, c *Chain, h int) []string {
+func deleteCommand(sys System, t *Table, c *Chain, h int) []string {
 	if !t.Iptables {
 		return []string{"nft", "delete", "rule", t.Family, t.Name, c.Name, "handle", fmt.Sprint(h)}
 	}
-	bin := map[string]string{"ip": "iptables", "ip6": "ip6tables"}[t.Family]
-	return []string{bin, "-t", t.Name, "-D", c.Name, fmt.Sprint(h)}
+	return []string{sys.iptablesCmd(t.Family), "-t", t.Name, "-D", c.Name, fmt.Sprint(h)}
 }

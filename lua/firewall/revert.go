@@ -20,13 +20,17 @@ var revertToken = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
 // state to the directory $d and restore it from there. firewalld and ufw
 // changes land in their configuration, so that is what is saved.
 var saveRestore = map[string][2]string{
-	Nftables: {`{ echo 'flush ruleset'; nft list ruleset; } > "$d/nft"`, `nft -f "$d/nft"`},
-	IptablesLegacy: {`iptables-save > "$d/v4" && ip6tables-save > "$d/v6"`,
-		`iptables-restore < "$d/v4"; ip6tables-restore < "$d/v6"`},
+	Nftables:       {`{ echo 'flush ruleset'; nft list ruleset; } > "$d/nft"`, `nft -f "$d/nft"`},
+	IptablesLegacy: {}, // the variant's own commands: see PlanRevert
 	Firewalld: {`cp -a /etc/firewalld "$d/etc"`,
 		`rm -rf /etc/firewalld && cp -a "$d/etc" /etc/firewalld && firewall-cmd --reload`},
 	Ufw: {`cp -a /etc/ufw "$d/etc"`, `cp -a "$d/etc/." /etc/ufw/ && ufw reload`},
 }
+
+// saveCmd and restoreCmd turn "iptables-legacy" into
+// "iptables-legacy-save" and "iptables-legacy-restore".
+func saveCmd(bin string) string    { return bin + "-save" }
+func restoreCmd(bin string) string { return bin + "-restore" }
 
 // detached runs script in a new session with its standard streams closed:
 // a child holding them open would keep the SSH session from ending.
@@ -43,6 +47,13 @@ func PlanRevert(sys System, token string, after time.Duration) (Revert, error) {
 	sr, ok := saveRestore[backendKind(sys.Backend)]
 	if !ok {
 		return Revert{}, fmt.Errorf("revert: no firewall backend %q", sys.Backend)
+	}
+	if backendKind(sys.Backend) == IptablesLegacy {
+		v4, v6 := sys.iptablesCmd("ip"), sys.iptablesCmd("ip6")
+		sr = [2]string{
+			fmt.Sprintf(`%s > "$d/v4" && %s > "$d/v6"`, saveCmd(v4), saveCmd(v6)),
+			fmt.Sprintf(`%s < "$d/v4"; %s < "$d/v6"`, restoreCmd(v4), restoreCmd(v6)),
+		}
 	}
 	if !revertToken.MatchString(token) {
 		return Revert{}, fmt.Errorf("revert: token %q: want 1-40 of a-z, 0-9, -", token)

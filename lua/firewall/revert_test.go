@@ -19,6 +19,13 @@ sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-t1
 	if got := joined(r.Arm); got != want {
 		t.Errorf("arm:\n%s\nwant:\n%s", got, want)
 	}
+	legacy, err := PlanRevert(System{Backend: IptablesNft, Iptables: "iptables-nft"}, "t2", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := legacy.Arm[0][2]; !strings.HasSuffix(got, `iptables-nft-save > "$d/v4" && ip6tables-nft-save > "$d/v6"`) {
+		t.Errorf("iptables-nft save: %s", got)
+	}
 	for _, bad := range []struct {
 		sys   System
 		token string
