@@ -72,6 +72,10 @@ type asperaCase struct {
 	udp    []int // ports a datagram must reach
 	tcp    []int // HTTP fallback ports a connect must reach
 	alee   bool  // the licensing stand-in must be reachable from the host
+	// conf and userdata, when set, are the host's aspera.conf and its
+	// stand-in for asuserdata; settings is what the playbook must read
+	// from them.
+	conf, userdata, settings string
 }
 
 func portRange(lo, hi int) []int {
@@ -88,33 +92,43 @@ var (
 		keep22: true, udp: append(portRange(asperaPort, asperaPort+9), 55001), tcp: []int{8443, 8080}}
 	// asperaConf and asperaUserdata read their ports from the host's own
 	// Aspera configuration (see asperaConfFile and asperaUserdataScript).
-	asperaConf     = asperaCase{group: "config", vars: "vlinks=true", udp: []int{33101, 55101}, tcp: []int{9443}}
-	asperaUserdata = asperaCase{group: "config", vars: "vlinks=true", udp: []int{33201, 55001}, tcp: []int{8081}}
-	asperaALEE     = asperaCase{group: "alee", vars: "alee=true", udp: []int{asperaPort}, tcp: []int{8443}, alee: true}
-	asperaGroups   = []string{"defaults", "options", "config", "alee"}
+	asperaConf = asperaCase{group: "config", vars: "vlinks=true", udp: []int{33101, 55101}, tcp: []int{9443}, conf: asperaConfFile,
+		settings: "fasp 33101/udp (/opt/aspera/etc/aspera.conf), HTTPS fallback 9443/tcp, vlink 55101/udp (/opt/aspera/etc/aspera.conf)"}
+	asperaUserdata = asperaCase{group: "config", vars: "vlinks=true", udp: []int{33201, 55001}, tcp: []int{8081}, userdata: asperaUserdataScript,
+		settings: "fasp 33201/udp (asuserdata -a), HTTP fallback 8081/tcp, vlink 55001/udp (default)"}
+	asperaALEE   = asperaCase{group: "alee", vars: "alee=true", udp: []int{asperaPort}, tcp: []int{8443}, alee: true}
+	asperaGroups = []string{"defaults", "options", "config", "alee"}
 )
 
 func newAsperaLab(t *testing.T) *asperaLab {
-	profiles := append(append([]string{}, labkit.Profiles...), labkit.Profiles...)
-	profiles = append(profiles, "nftables", "iptables-nft", "nftables+egress", "firewalld+egress")
-	lab := labkit.New(t, labkit.Options{Hosts: len(profiles), Profiles: profiles})
+	type planned struct {
+		profile string
+		c       asperaCase
+	}
+	var plan []planned
+	for _, c := range []asperaCase{asperaDefaults, asperaOptions} {
+		for _, p := range labkit.Profiles {
+			plan = append(plan, planned{p, c})
+		}
+	}
+	plan = append(plan, planned{"nftables", asperaConf}, planned{"iptables-nft", asperaUserdata},
+		planned{"nftables+egress", asperaALEE}, planned{"firewalld+egress", asperaCase{group: "clients"}})
+	profiles := make([]string, len(plan))
+	for i, p := range plan {
+		profiles[i] = p.profile
+	}
+	lab := labkit.New(t, labkit.Options{Hosts: len(plan), Profiles: profiles})
 	a := &asperaLab{lab: lab, bin: asperaBuildRemedy(t), home: t.TempDir()}
-	n := len(labkit.Profiles)
 	for i, h := range lab.Hosts {
-		c := asperaDefaults
-		switch {
-		case i >= n && i < 2*n:
-			c = asperaOptions
-		case i == 2*n:
-			c = asperaConf
-			a.write(t, h.Name, "/opt/aspera/etc/aspera.conf", asperaConfFile, "0644")
-		case i == 2*n+1:
-			c = asperaUserdata
-			a.write(t, h.Name, "/opt/aspera/bin/asuserdata", asperaUserdataScript, "0755")
-		case i == 2*n+2:
-			c = asperaALEE
-		case i == 2*n+3:
-			c = asperaCase{group: "clients", vars: "server=" + lab.License}
+		c := plan[i].c
+		if c.conf != "" {
+			a.write(t, h.Name, "/opt/aspera/etc/aspera.conf", c.conf, "0644")
+		}
+		if c.userdata != "" {
+			a.write(t, h.Name, "/opt/aspera/bin/asuserdata", c.userdata, "0755")
+		}
+		if c.group == "clients" {
+			c.vars = "server=" + lab.License
 		}
 		a.hosts = append(a.hosts, asperaHost{Host: h, asperaCase: c})
 	}
@@ -335,12 +349,9 @@ func (a *asperaLab) auditBefore(t *testing.T) {
 		}
 	}
 	// The host's own Aspera configuration decides the ports.
-	for host, want := range map[string]string{
-		a.hosts[2*len(labkit.Profiles)].Name:   "fasp 33101/udp (/opt/aspera/etc/aspera.conf), HTTPS fallback 9443/tcp, vlink 55101/udp (/opt/aspera/etc/aspera.conf)",
-		a.hosts[2*len(labkit.Profiles)+1].Name: "fasp 33201/udp (asuserdata -a), HTTP fallback 8081/tcp, vlink 55001/udp (default)",
-	} {
-		if _, msg := doc.result(host, "Aspera settings"); !strings.Contains(msg, want) {
-			t.Errorf("%s: settings %q, want them to contain %q", host, msg, want)
+	for _, h := range a.servers("config") {
+		if _, msg := doc.result(h.Name, "Aspera settings"); !strings.Contains(msg, h.settings) {
+			t.Errorf("%s: settings %q, want them to contain %q", h.Name, msg, h.settings)
 		}
 	}
 	// The audit changed nothing: SSH still answers on 22, and the FASP
@@ -488,7 +499,7 @@ func (a *asperaLab) vlinkClash(t *testing.T) {
 }
 
 func (a *asperaLab) client(t *testing.T) {
-	h := a.hosts[len(a.hosts)-1]
+	h := a.hosts[slices.IndexFunc(a.hosts, func(h asperaHost) bool { return h.group == "clients" })]
 	for _, proto := range []string{"udp", "tcp"} {
 		stop, err := a.lab.PeerListen(proto, asperaPort)
 		if err != nil {
