@@ -36,7 +36,8 @@ remedy() {
 
 step "build the lab tool"
 go build -o "$LAB" ./tests/lab
-trap 'step "lab down"; "$LAB" down --dir "$LABDIR"; rm -f "$LAB"' EXIT INT TERM
+trap 'step "lab down"; "$LAB" down --dir "$LABDIR"; rm -f "$LAB"' EXIT
+trap 'exit 130' INT TERM
 
 step "lab up: one host per firewall profile, and one whose egress is restricted"
 "$LAB" up --dir "$LABDIR" --hosts 7 --profiles "$PROFILES"
