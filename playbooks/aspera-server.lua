@@ -115,7 +115,7 @@ return {
       when = keep22(false),
       run = function()
         local verdict = firewall.verdict { dir = "in", proto = "tcp", port = 22 }
-        local sockets = aspera.sshd_sockets(22)
+        local sockets = aspera.sshd_sockets(22, true)
         expect(#sockets == 0 or verdict.verdict ~= "accept",
           "sshd listens on %s and the firewall accepts tcp/22 from anywhere (%s)", table.concat(sockets, ", "), aspera.decider(verdict))
         if #sockets > 0 then

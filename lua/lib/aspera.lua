@@ -317,13 +317,16 @@ function aspera.judge(probes)
   return nil, table.concat(evidence, "; ")
 end
 
+local loopback = { ["127.0.0.1"] = true, ["::1"] = true }
+
 --- The sockets sshd listens on with port, as "0.0.0.0:33001, [::]:33001".
 ---@param port integer
+---@param reachable? boolean leave out loopback sockets, which no other host can reach
 ---@return string[] sockets
-function aspera.sshd_sockets(port)
+function aspera.sshd_sockets(port, reachable)
   local out = {}
   for _, l in ipairs(sshd.ports().listening) do
-    if l.port == port then
+    if l.port == port and not (reachable and loopback[l.addr]) then
       local addr = l.addr
       if addr:find(":") then addr = "[" .. addr .. "]" end
       table.insert(out, addr .. ":" .. l.port)
