@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/melbahja/goph"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -29,44 +30,52 @@ type Credentials struct {
 
 // methods returns the auth methods to offer for a target, in the order
 // OpenSSH tries them: agent keys, key files, then the password.
-func (c *Credentials) methods(t Endpoint) ([]ssh.AuthMethod, error) {
-	var auth []ssh.AuthMethod
-	if ag := c.sshAgent(); ag != nil {
-		auth = append(auth, ssh.PublicKeysCallback(ag.Signers))
-	}
-	var signers []ssh.Signer
+//
+// Agent and file keys go in ONE publickey method: x/crypto/ssh tries each
+// method name once, so a second publickey method (goph.UseAgent's beside
+// goph.Key's) is never offered once the first is refused, and a key file
+// would be skipped whenever the agent holds only other keys.
+func (c *Credentials) methods(t Endpoint) (goph.Auth, error) {
+	var files []ssh.Signer
 	for _, f := range t.KeyFiles {
 		s, err := c.signer(f, t.explicitKey)
 		if err != nil {
 			return nil, err
 		}
 		if s != nil {
-			signers = append(signers, s)
+			files = append(files, s)
 		}
 	}
-	if len(signers) > 0 {
-		auth = append(auth, ssh.PublicKeys(signers...))
+	var auth goph.Auth
+	ag := c.sshAgent()
+	if ag != nil || len(files) > 0 {
+		auth = append(auth, ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
+			return agentThenFiles(ag, files), nil
+		}))
 	}
 	pw := c.Password
 	if t.Password != "" {
 		pw = t.Password
 	}
 	if pw != "" {
-		auth = append(auth, ssh.Password(pw), ssh.KeyboardInteractive(answerPassword(pw)))
+		// Password, then keyboard-interactive answering its password
+		// prompts, which some sshd configurations use instead.
+		auth = append(auth, goph.KeyboardInteractive(pw)...)
 	}
 	return auth, nil
 }
 
-// answerPassword answers keyboard-interactive prompts, which some sshd
-// configurations use instead of plain password auth.
-func answerPassword(pw string) ssh.KeyboardInteractiveChallenge {
-	return func(_, _ string, questions []string, _ []bool) ([]string, error) {
-		answers := make([]string, len(questions))
-		for i := range answers {
-			answers[i] = pw
-		}
-		return answers, nil
+// agentThenFiles lists the agent's keys before the key files'. An agent
+// that cannot list its keys just offers none, as OpenSSH goes on without it.
+func agentThenFiles(ag agent.ExtendedAgent, files []ssh.Signer) []ssh.Signer {
+	if ag == nil {
+		return files
 	}
+	signers, err := ag.Signers()
+	if err != nil {
+		return files
+	}
+	return append(signers, files...)
 }
 
 // sshAgent connects to SSH_AUTH_SOCK once per run.
@@ -107,12 +116,14 @@ func (c *Credentials) signer(file string, explicit bool) (ssh.Signer, error) {
 	return s, nil
 }
 
+// loadSigner parses a key file through goph, first without a passphrase
+// so an unencrypted key never prompts.
 func (c *Credentials) loadSigner(file string) (ssh.Signer, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("private key: %w", err)
 	}
-	s, err := ssh.ParsePrivateKey(pem)
+	s, err := goph.GetSignerForRawKey(pem, "")
 	var missing *ssh.PassphraseMissingError
 	if !errors.As(err, &missing) {
 		if err != nil {
@@ -127,7 +138,7 @@ func (c *Credentials) loadSigner(file string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("private key %s: passphrase: %w", file, err)
 	}
-	s, err = ssh.ParsePrivateKeyWithPassphrase(pem, []byte(pass))
+	s, err = goph.GetSignerForRawKey(pem, pass)
 	if err != nil {
 		return nil, fmt.Errorf("private key %s: wrong passphrase or unreadable key: %w", file, err)
 	}

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -9,12 +10,15 @@ import (
 	"crypto/rsa"
 	"encoding/pem"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 )
 
 func writeKey(t *testing.T, key crypto.PrivateKey, passphrase string) string {
@@ -117,8 +121,80 @@ func TestMethodsOrderAndPassword(t *testing.T) {
 	if auth, err := c.methods(e); err != nil || len(auth) != 3 {
 		t.Errorf("a key and -k: %d methods, %v; want key, password, keyboard-interactive", len(auth), err)
 	}
-	answers, err := answerPassword("pw")("", "", []string{"Password: ", "Again: "}, []bool{false, false})
-	if err != nil || len(answers) != 2 || answers[0] != "pw" || answers[1] != "pw" {
-		t.Errorf("keyboard-interactive answers %q, %v", answers, err)
+}
+
+// An agent full of other keys must not stop the key file from being
+// offered: x/crypto/ssh tries a method name once, so both must be one
+// publickey method.
+func TestAgentKeysDoNotHideKeyFiles(t *testing.T) {
+	_, agentKey, _ := ed25519.GenerateKey(rand.Reader)
+	_, fileKey, _ := ed25519.GenerateKey(rand.Reader)
+	ring := agent.NewKeyring()
+	if err := ring.Add(agent.AddedKey{PrivateKey: agentKey}); err != nil {
+		t.Fatal(err)
 	}
+	c := &Credentials{agent: ring.(agent.ExtendedAgent), agentOK: true}
+	auth, err := c.methods(Endpoint{KeyFiles: []string{writeKey(t, fileKey, "")}, explicitKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ssh.NewSignerFromKey(fileKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offered int
+	err = handshakeAccepting(t, auth, func(k ssh.PublicKey) bool {
+		offered++
+		return bytes.Equal(k.Marshal(), want.PublicKey().Marshal())
+	})
+	if err != nil || offered != 2 {
+		t.Errorf("agent key refused, key file accepted: %v after %d keys offered; want success after 2", err, offered)
+	}
+}
+
+// handshakeAccepting runs a client handshake with auth against an
+// in-memory server that accepts the public keys accept says yes to.
+func handshakeAccepting(t *testing.T, auth []ssh.AuthMethod, accept func(ssh.PublicKey) bool) error {
+	t.Helper()
+	_, hostKey, _ := ed25519.GenerateKey(rand.Reader)
+	hostSigner, err := ssh.NewSignerFromKey(hostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &ssh.ServerConfig{PublicKeyCallback: func(_ ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
+		if accept(k) {
+			return nil, nil
+		}
+		return nil, errors.New("not this key")
+	}}
+	srv.AddHostKey(hostSigner)
+	// A unix socket, not net.Pipe: both ends send their version at once,
+	// which an unbuffered pipe deadlocks on.
+	l, err := net.Listen("unix", filepath.Join(t.TempDir(), "sshd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		serverSide, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer serverSide.Close()
+		if conn, _, _, err := ssh.NewServerConn(serverSide, srv); err == nil {
+			conn.Close()
+		}
+	}()
+	clientSide, err := net.DialTimeout("unix", l.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clientSide.Close()
+	clientSide.SetDeadline(time.Now().Add(30 * time.Second))
+	cfg := &ssh.ClientConfig{User: "root", Auth: auth, HostKeyCallback: ssh.FixedHostKey(hostSigner.PublicKey())}
+	conn, _, _, err := ssh.NewClientConn(clientSide, "pipe", cfg)
+	if err == nil {
+		conn.Close()
+	}
+	return err
 }

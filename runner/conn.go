@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/melbahja/goph"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
@@ -91,7 +92,9 @@ func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, 
 		ctx, cancel = context.WithTimeout(ctx, c.cmdTimeout)
 		defer cancel()
 	}
-	sess, err := c.client().NewSession()
+	// goph's Cmd is a session whose Start sends "Path Args"; the context
+	// stop below is ours, as goph's only signals and does not wait.
+	sess, err := c.client().Command(announcePGID(line))
 	if err != nil {
 		return lua.Output{}, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("new session: %w", err)}
 	}
@@ -102,7 +105,7 @@ func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, 
 	if stdin != nil {
 		sess.Stdin = bytes.NewReader(stdin)
 	}
-	if err := sess.Start(announcePGID(line)); err != nil {
+	if err := sess.Start(); err != nil {
 		return lua.Output{}, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("start command: %w", err)}
 	}
 	done := make(chan error, 1)
@@ -144,7 +147,7 @@ func (c *Conn) exitStatus(out lua.Output, err error) (lua.Output, error) {
 	}
 }
 
-func (c *Conn) client() *ssh.Client {
+func (c *Conn) client() *goph.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.link.client

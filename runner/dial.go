@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/melbahja/goph"
 	"golang.org/x/crypto/ssh"
 
 	"remedy/lua"
@@ -36,9 +37,11 @@ type dialer struct {
 }
 
 // link is a connection to a target and the bastions it goes through; the
-// bastions stay open as long as a target's connection uses them.
+// bastions stay open as long as a target's connection uses them. The
+// target's client is a goph.Client, which sessions and SFTP start from;
+// it was dialled here, as goph cannot dial through a bastion.
 type link struct {
-	client  *ssh.Client
+	client  *goph.Client
 	via     *ssh.Client   // the last bastion, or nil
 	hostKey ssh.PublicKey // the target's key, verified when it was dialled
 	release func()        // lets go of the bastions
@@ -77,7 +80,7 @@ func (d *dialer) dial(ctx context.Context, t Target) (*link, error) {
 		release()
 		return nil, err
 	}
-	return &link{client: c, via: via, hostKey: hostKey, release: release}, nil
+	return &link{client: &goph.Client{Client: c}, via: via, hostKey: hostKey, release: release}, nil
 }
 
 // dialVia opens a TCP stream to e, directly or through the via bastion,

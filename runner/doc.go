@@ -4,8 +4,8 @@
 // bound of forks and rolling serial batches, and streams every result to an
 // Observer that renders it.
 //
-// It speaks SSH through golang.org/x/crypto/ssh directly: a run needs
-// dialling through a bastion's client, commands with stdin and separate
-// stdout and stderr that a context can stop, and host keys pinned across
-// ports, none of which goph's wrapper offers.
+// Key files, password auth, each host's client, its command sessions and
+// its SFTP client go through goph; dialling (through bastions), the host
+// key check and pinning, and stopping a command from a context use
+// golang.org/x/crypto/ssh directly, which goph cannot do (docs/runner.md).
 package runner

@@ -97,7 +97,7 @@ func (c *Conn) sftpClient() (*sftp.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sftp == nil {
-		s, err := sftp.NewClient(c.link.client)
+		s, err := c.link.client.NewSftp()
 		if err != nil {
 			return nil, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("start sftp: %w", err)}
 		}

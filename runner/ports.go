@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"golang.org/x/crypto/ssh"
+	"github.com/melbahja/goph"
 )
 
 // Probe dials the host afresh on port, through the same bastions and with
@@ -14,14 +14,11 @@ func (c *Conn) Probe(ctx context.Context, port int) error {
 	if err != nil {
 		return fmt.Errorf("%s: probe port %d: %w", c.target.Name, port, err)
 	}
+	// Closing the probe's connection ends its command even where goph's
+	// SIGINT on cancel is refused (root logins).
 	defer cl.Close()
-	sess, err := cl.NewSession()
-	if err != nil {
-		return fmt.Errorf("%s: probe port %d: new session: %w", c.target.Name, port, err)
-	}
-	defer sess.Close()
-	if err := sess.Run("true"); err != nil {
-		return fmt.Errorf("%s: probe port %d: run true: %w", c.target.Name, port, err)
+	if out, err := cl.RunContext(ctx, "true"); err != nil {
+		return fmt.Errorf("%s: probe port %d: run true: %w: %s", c.target.Name, port, err, firstLine(out))
 	}
 	return nil
 }
@@ -48,12 +45,15 @@ func (c *Conn) MovePort(ctx context.Context, port int) error {
 // dialPort dials the host on another port. The host must show the key it
 // showed on the open connection: known_hosts has no entry for a port sshd
 // has only just started listening on, and this is the same host.
-func (c *Conn) dialPort(ctx context.Context, port int) (*ssh.Client, error) {
+func (c *Conn) dialPort(ctx context.Context, port int) (*goph.Client, error) {
 	e := c.target.Endpoint
 	e.Port = port
 	c.mu.Lock()
 	via, key := c.link.via, c.link.hostKey
 	c.mu.Unlock()
 	cl, _, err := c.dialer.dialVia(ctx, via, c.target.Name, e, key)
-	return cl, err
+	if err != nil {
+		return nil, err
+	}
+	return &goph.Client{Client: cl}, nil
 }
