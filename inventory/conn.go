@@ -7,10 +7,14 @@ import (
 	"strings"
 )
 
-// Conn is how to reach a host, read from its connection variables.
+// Conn is how to reach a host, read from its connection variables. A
+// setting the inventory does not give is zero or empty, never a default:
+// the runner must tell an explicit ansible_port=22 (which beats
+// ~/.ssh/config, as ssh -o Port=22 does) from no port at all (ssh config,
+// then 22).
 type Conn struct {
-	Addr           string // ansible_host, else the inventory name
-	Port           int    // ansible_port, else -o Port= in ansible_ssh_common_args, else 22
+	Addr           string // ansible_host; empty: the inventory name, unless ssh config says
+	Port           int    // ansible_port, else -o Port= in ansible_ssh_common_args; 0: unset
 	User           string // ansible_user, else -o User=; empty means the runner's default
 	KeyFile        string // ansible_ssh_private_key_file
 	Password       string // ansible_password (ansible_ssh_pass)
@@ -35,18 +39,12 @@ func (h *Host) Conn() Conn {
 		BecomeUser:     h.firstString("ansible_become_user"),
 		BecomePassword: h.firstString("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass"),
 	}
-	if c.Addr == "" {
-		c.Addr = h.Name
-	}
 	if p, err := toInt(h.first("ansible_port", "ansible_ssh_port")); err == nil {
 		c.Port = p
 	}
 	args := sshArgs(h.firstString("ansible_ssh_common_args") + " " + h.firstString("ansible_ssh_extra_args"))
 	if c.Port == 0 {
 		c.Port, _ = strconv.Atoi(args.port)
-	}
-	if c.Port == 0 {
-		c.Port = 22
 	}
 	if c.User == "" {
 		c.User = args.user
@@ -226,9 +224,13 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// String describes the connection without its secrets.
+// String describes the connection without its secrets, leaving out what
+// the inventory does not set.
 func (c Conn) String() string {
-	s := fmt.Sprintf("%s:%d", c.Addr, c.Port)
+	s := c.Addr
+	if c.Port != 0 {
+		s += fmt.Sprintf(":%d", c.Port)
+	}
 	if c.User != "" {
 		s = c.User + "@" + s
 	}

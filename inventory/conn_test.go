@@ -12,7 +12,9 @@ func TestConn(t *testing.T) {
 		vars map[string]any
 		want Conn
 	}{
-		{"defaults", nil, Conn{Addr: "h", Port: 22}},
+		{"nothing set", nil, Conn{}},
+		{"explicit port 22", map[string]any{"ansible_port": 22}, Conn{Port: 22}},
+		{"explicit address equal to the name", map[string]any{"ansible_host": "h"}, Conn{Addr: "h"}},
 		{"ansible vars", map[string]any{
 			"ansible_host": "198.18.0.5", "ansible_port": 2222, "ansible_user": "ops",
 			"ansible_ssh_private_key_file": "~/.ssh/id", "ansible_password": "pw",
@@ -24,23 +26,23 @@ func TestConn(t *testing.T) {
 			"ansible_ssh_pass": "p", "ansible_become_pass": "b", "ansible_become": true,
 		}, Conn{Addr: "198.18.0.6", Port: 2200, User: "u", Password: "p", Become: true, BecomePassword: "b"}},
 		{"-J list", map[string]any{"ansible_ssh_common_args": "-J ops@198.18.0.1:2222,198.18.0.2"},
-			Conn{Addr: "h", Port: 22, ProxyJump: []string{"ops@198.18.0.1:2222", "198.18.0.2"}}},
+			Conn{ProxyJump: []string{"ops@198.18.0.1:2222", "198.18.0.2"}}},
 		{"-o ProxyJump, Port, User", map[string]any{"ansible_ssh_common_args": `-o ProxyJump=jump -o "Port 2201" -oUser=alice -o StrictHostKeyChecking=no`},
-			Conn{Addr: "h", Port: 2201, User: "alice", ProxyJump: []string{"jump"}}},
+			Conn{Port: 2201, User: "alice", ProxyJump: []string{"jump"}}},
 		{"ansible vars win over ssh args", map[string]any{"ansible_port": 2022, "ansible_user": "bob", "ansible_ssh_common_args": "-o Port=9 -o User=eve -p 8"},
-			Conn{Addr: "h", Port: 2022, User: "bob"}},
+			Conn{Port: 2022, User: "bob"}},
 		{"first ssh option wins", map[string]any{"ansible_ssh_common_args": "-o Port=2301 -o Port=2302 -J a -J b"},
-			Conn{Addr: "h", Port: 2301, ProxyJump: []string{"a"}}},
+			Conn{Port: 2301, ProxyJump: []string{"a"}}},
 		{"ProxyCommand ssh -W", map[string]any{"ansible_ssh_common_args": `-F /dev/null -o UserKnownHostsFile=/lab/known_hosts -o ProxyCommand="ssh -F /dev/null -o StrictHostKeyChecking=yes -i /lab/key -W %h:%p root@198.18.0.10"`},
-			Conn{Addr: "h", Port: 22, ProxyJump: []string{"root@198.18.0.10"}}},
+			Conn{ProxyJump: []string{"root@198.18.0.10"}}},
 		{"ProxyCommand with port, user and its own jump", map[string]any{"ansible_ssh_common_args": `-o 'ProxyCommand=ssh -q -J j0 -p 2222 -l ops -W %h:%p bastion'`},
-			Conn{Addr: "h", Port: 22, ProxyJump: []string{"j0", "ops@bastion:2222"}}},
-		{"ProxyCommand not a jump", map[string]any{"ansible_ssh_common_args": `-o ProxyCommand="nc -X 5 -x proxy:1080 %h %p"`}, Conn{Addr: "h", Port: 22}},
-		{"ProxyCommand remote command", map[string]any{"ansible_ssh_common_args": `-o ProxyCommand="ssh bastion nc %h %p"`}, Conn{Addr: "h", Port: 22}},
+			Conn{ProxyJump: []string{"j0", "ops@bastion:2222"}}},
+		{"ProxyCommand not a jump", map[string]any{"ansible_ssh_common_args": `-o ProxyCommand="nc -X 5 -x proxy:1080 %h %p"`}, Conn{}},
+		{"ProxyCommand remote command", map[string]any{"ansible_ssh_common_args": `-o ProxyCommand="ssh bastion nc %h %p"`}, Conn{}},
 		{"ProxyJump before ProxyCommand", map[string]any{"ansible_ssh_common_args": `-J first -o ProxyCommand="ssh -W %h:%p second"`},
-			Conn{Addr: "h", Port: 22, ProxyJump: []string{"first"}}},
-		{"ProxyJump none", map[string]any{"ansible_ssh_common_args": "-o ProxyJump=none"}, Conn{Addr: "h", Port: 22}},
-		{"become false", map[string]any{"ansible_become": "no"}, Conn{Addr: "h", Port: 22}},
+			Conn{ProxyJump: []string{"first"}}},
+		{"ProxyJump none", map[string]any{"ansible_ssh_common_args": "-o ProxyJump=none"}, Conn{}},
+		{"become false", map[string]any{"ansible_become": "no"}, Conn{}},
 	}
 	for _, tc := range cases {
 		h := &Host{Name: "h", Vars: tc.vars}
@@ -84,8 +86,8 @@ func TestLabInventoryConn(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]Conn{
-		"h1":      {Addr: "198.18.0.10", Port: 22, User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519"},
-		"hidden1": {Addr: "198.18.2.10", Port: 22, User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519", ProxyJump: []string{"root@198.18.0.10"}},
+		"h1":      {Addr: "198.18.0.10", User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519"},
+		"hidden1": {Addr: "198.18.2.10", User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519", ProxyJump: []string{"root@198.18.0.10"}},
 	}
 	for name, w := range want {
 		if got := inv.hosts[name].Conn(); !reflect.DeepEqual(got, w) {

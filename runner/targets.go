@@ -19,7 +19,7 @@ func Hosts(hosts []*inventory.Host, cli CommandLine, cfg sshConfig, def Defaults
 	out := make([]Host, 0, len(hosts))
 	for _, h := range hosts {
 		c := h.Conn()
-		t, err := Resolve(h.Name, inventorySettings(h.Name, c), cli.Settings, cfg, def)
+		t, err := Resolve(h.Name, inventorySettings(c), cli.Settings, cfg, def)
 		if err != nil {
 			return nil, err
 		}
@@ -28,19 +28,11 @@ func Hosts(hosts []*inventory.Host, cli CommandLine, cfg sshConfig, def Defaults
 	return out, nil
 }
 
-// inventorySettings leaves unset what the inventory did not say, so ssh
-// config can fill it: the inventory reports its defaults (the host's own
-// name, port 22) as if they were set.
-func inventorySettings(name string, c inventory.Conn) Settings {
-	s := Settings{Addr: c.Addr, Port: c.Port, User: c.User, KeyFile: c.KeyFile,
+// inventorySettings are the settings the inventory gives; what it leaves
+// unset (empty, port 0) ssh config and the defaults fill.
+func inventorySettings(c inventory.Conn) Settings {
+	return Settings{Addr: c.Addr, Port: c.Port, User: c.User, KeyFile: c.KeyFile,
 		Password: c.Password, ProxyJump: c.ProxyJump}
-	if s.Addr == name {
-		s.Addr = ""
-	}
-	if s.Port == 22 {
-		s.Port = 0
-	}
-	return s
 }
 
 // becomeFor applies become from the inventory or the command line; the

@@ -1,21 +1,50 @@
 package runner
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/kevinburke/ssh_config"
 
 	"remedy/inventory"
 )
 
-func TestInventorySettingsLeaveDefaultsToSSHConfig(t *testing.T) {
-	got := inventorySettings("web1", inventory.Conn{Addr: "web1", Port: 22, User: "u", ProxyJump: []string{"b"}})
-	want := Settings{User: "u", ProxyJump: []string{"b"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("inventorySettings = %+v, want %+v", got, want)
+// An inventory port, even 22, beats ~/.ssh/config's Port, as ansible's
+// -o Port=22 does; without one, ssh config's applies.
+func TestInventoryPortBeatsSSHConfig(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "hosts.ini")
+	content := "explicit22 ansible_port=22\nunset\nexplicit2200 ansible_port=2200\n"
+	if err := os.WriteFile(inv, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	got = inventorySettings("web1", inventory.Conn{Addr: "198.18.0.2", Port: 2222})
-	if got.Addr != "198.18.0.2" || got.Port != 2222 {
-		t.Errorf("explicit address and port lost: %+v", got)
+	loaded, err := inventory.Load([]string{inv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts, err := loaded.Hosts("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ssh_config.Decode(strings.NewReader("Host *\n  Port 2222\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := Hosts(hosts, CommandLine{}, cfg, Defaults{User: "me", Home: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"explicit22": 22, "unset": 2222, "explicit2200": 2200}
+	for _, h := range targets {
+		if h.Target.Port != want[h.Target.Name] || h.Target.Addr != h.Target.Name {
+			t.Errorf("%s: reached at %s:%d, want %s:%d", h.Target.Name, h.Target.Addr, h.Target.Port, h.Target.Name, want[h.Target.Name])
+		}
+	}
+	if len(targets) != len(want) {
+		t.Errorf("%d targets, want %d", len(targets), len(want))
 	}
 }
 
