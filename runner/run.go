@@ -233,8 +233,10 @@ func factsResult(err error, facts lua.Facts, d time.Duration) lua.Result {
 	return r
 }
 
-// countResult adds a result to the recap's counters the way Ansible does:
-// a changed task is also ok, and an ignored failure is not a failure.
+// countResult adds a result to the recap's counters the way Ansible
+// 2.14 does: a changed task is also ok, and an ignored failure is ok and
+// ignored, not failed (ansible-playbook: "ok=2 ... failed=0 ... ignored=1"
+// for one ok task and one ignored failure).
 func countResult(s *Stats, r lua.Result) {
 	switch r.Status {
 	case lua.StatusOK:
@@ -244,6 +246,7 @@ func countResult(s *Stats, r lua.Result) {
 		s.Changed++
 	case lua.StatusFailed:
 		if r.Ignored {
+			s.OK++
 			s.Ignored++
 		} else {
 			s.Failed++

@@ -24,7 +24,7 @@ func TestCountResultLikeAnsible(t *testing.T) {
 	for _, r := range results {
 		countResult(&s, r)
 	}
-	want := Stats{OK: 2, Changed: 1, Ignored: 1, Failed: 1, Skipped: 1, Unreachable: 1}
+	want := Stats{OK: 3, Changed: 1, Ignored: 1, Failed: 1, Skipped: 1, Unreachable: 1}
 	if s != want {
 		t.Errorf("stats = %+v, want %+v", s, want)
 	}
