@@ -46,7 +46,7 @@ type runner func(ctx context.Context, line string, stdin []byte) (exitCode int, 
 // when it can (a NOPASSWD rule would otherwise feed the password line to
 // the command), else with the operator's password, checked once here so
 // a wrong one fails the host before any task runs.
-func setupBecome(ctx context.Context, host string, spec Become, run runner) (*become, error) {
+func setupBecome(ctx context.Context, spec Become, run runner) (*become, error) {
 	b := &become{user: spec.User, password: spec.Password}
 	if b.user == "" {
 		b.user = "root"
@@ -54,23 +54,23 @@ func setupBecome(ctx context.Context, host string, spec Become, run runner) (*be
 	line, in := b.wrap("true", nil)
 	code, _, err := run(ctx, line, in)
 	if err != nil {
-		return nil, fmt.Errorf("%s: sudo -n: %w", host, err)
+		return nil, fmt.Errorf("sudo -n: %w", err)
 	}
 	if code == 0 {
 		return b, nil
 	}
 	if spec.Password == "" {
-		return nil, fmt.Errorf("%w: %s: sudo to %s needs a password; give it with -K (--ask-become-pass)", ErrBecome, host, b.user)
+		return nil, fmt.Errorf("%w: sudo to %s needs a password; give it with -K (--ask-become-pass)", ErrBecome, b.user)
 	}
 	b.askPass = true
 	line, in = b.wrap("true", nil)
 	code, stderr, err := run(ctx, line, in)
 	if err != nil {
-		return nil, fmt.Errorf("%s: sudo: %w", host, err)
+		return nil, fmt.Errorf("sudo: %w", err)
 	}
 	if code != 0 {
-		return nil, fmt.Errorf("%w: %s: sudo to %s refused the password or the user (exit %d): %s",
-			ErrBecome, host, b.user, code, firstLine(stderr))
+		return nil, fmt.Errorf("%w: sudo to %s refused the password or the user (exit %d): %s",
+			ErrBecome, b.user, code, firstLine(stderr))
 	}
 	return b, nil
 }

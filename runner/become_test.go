@@ -45,7 +45,7 @@ func TestSetupBecome(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := setupBecome(context.Background(), "h1", tt.spec, tt.sudo.run)
+			b, err := setupBecome(context.Background(), tt.spec, tt.sudo.run)
 			if tt.errMatch != "" {
 				if !errors.Is(err, ErrBecome) || !strings.Contains(err.Error(), tt.errMatch) {
 					t.Fatalf("err = %v, want ErrBecome mentioning %q", err, tt.errMatch)

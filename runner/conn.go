@@ -40,7 +40,7 @@ func connect(ctx context.Context, t Target, d *dialer, be *Become, cmdTimeout ti
 	}
 	c := &Conn{target: t, dialer: d, link: l, cmdTimeout: cmdTimeout, trace: trace}
 	if be != nil {
-		if c.become, err = setupBecome(ctx, t.Name, *be, c.runRaw); err != nil {
+		if c.become, err = setupBecome(ctx, *be, c.runRaw); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -119,7 +119,7 @@ func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, 
 		case <-done:
 		case <-time.After(killTimeout):
 		}
-		return lua.Output{ExitCode: -1}, fmt.Errorf("%s: command stopped: %w", c.target.Name, context.Cause(ctx))
+		return lua.Output{ExitCode: -1}, fmt.Errorf("command stopped: %w", context.Cause(ctx))
 	}
 	errw.flush()
 	out := lua.Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
@@ -137,13 +137,13 @@ func (c *Conn) exitStatus(out lua.Output, err error) (lua.Output, error) {
 	case errors.As(err, &exit):
 		out.ExitCode = exit.ExitStatus()
 		if exit.Signal() != "" {
-			return out, fmt.Errorf("%s: command killed by SIG%s", c.target.Name, exit.Signal())
+			return out, fmt.Errorf("command killed by SIG%s", exit.Signal())
 		}
 		return out, nil
 	case errors.As(err, &missing), errors.Is(err, io.EOF):
 		return out, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("connection lost during a command: %w", err)}
 	default:
-		return out, fmt.Errorf("%s: command: %w", c.target.Name, err)
+		return out, fmt.Errorf("command: %w", err)
 	}
 }
 

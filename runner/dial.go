@@ -15,13 +15,15 @@ import (
 )
 
 // UnreachableError says a host could not be reached, refused to let us
-// in, or its connection died: the host stops there, as in Ansible.
+// in, or its connection died: the host stops there, as in Ansible. Its
+// message leaves the host out, as every error of a Conn does: the runner
+// names the host once where it shows a result or a host's error.
 type UnreachableError struct {
 	Host string
 	Err  error
 }
 
-func (e *UnreachableError) Error() string { return e.Host + ": " + e.Err.Error() }
+func (e *UnreachableError) Error() string { return e.Err.Error() }
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // Is lets package lua, which cannot import runner, see the host is gone.

@@ -24,12 +24,12 @@ func (c *Conn) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	}
 	f, err := fsys.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read %s: %w", c.target.Name, path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read %s: %w", c.target.Name, path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return data, nil
 }
@@ -44,11 +44,11 @@ func (c *Conn) readWithSudo(ctx context.Context, path string) ([]byte, error) {
 	out, err := c.Exec(ctx, shell.Join("sh", "-c", script, "sh", path), nil)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("%s: read %s: %w", c.target.Name, path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	case out.ExitCode == missingFile:
-		return nil, fmt.Errorf("%s: read %s: %w", c.target.Name, path, fs.ErrNotExist)
+		return nil, fmt.Errorf("read %s: %w", path, fs.ErrNotExist)
 	case out.ExitCode != 0:
-		return nil, fmt.Errorf("%s: read %s: exit %d: %s", c.target.Name, path, out.ExitCode, firstLine(out.Stderr))
+		return nil, fmt.Errorf("read %s: exit %d: %s", path, out.ExitCode, firstLine(out.Stderr))
 	}
 	return out.Stdout, nil
 }
@@ -64,7 +64,7 @@ func (c *Conn) WriteFile(ctx context.Context, path string, data []byte, perm uin
 	}
 	f, err := fsys.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
-		return fmt.Errorf("%s: write %s: %w", c.target.Name, path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	_, err = f.Write(data)
 	if cerr := f.Close(); err == nil {
@@ -74,7 +74,7 @@ func (c *Conn) WriteFile(ctx context.Context, path string, data []byte, perm uin
 		err = fsys.Chmod(path, os.FileMode(perm))
 	}
 	if err != nil {
-		return fmt.Errorf("%s: write %s: %w", c.target.Name, path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
@@ -84,10 +84,10 @@ func (c *Conn) writeWithSudo(ctx context.Context, path string, data []byte, perm
 	mode := strconv.FormatUint(uint64(perm&0o7777), 8)
 	out, err := c.Exec(ctx, shell.Join("sh", "-c", script, "sh", path, mode), data)
 	if err != nil {
-		return fmt.Errorf("%s: write %s: %w", c.target.Name, path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if out.ExitCode != 0 {
-		return fmt.Errorf("%s: write %s: exit %d: %s", c.target.Name, path, out.ExitCode, firstLine(out.Stderr))
+		return fmt.Errorf("write %s: exit %d: %s", path, out.ExitCode, firstLine(out.Stderr))
 	}
 	return nil
 }

@@ -12,13 +12,13 @@ import (
 func (c *Conn) Probe(ctx context.Context, port int) error {
 	cl, err := c.dialPort(ctx, port)
 	if err != nil {
-		return fmt.Errorf("%s: probe port %d: %w", c.target.Name, port, err)
+		return fmt.Errorf("probe port %d: %w", port, err)
 	}
 	// Closing the probe's connection ends its command even where goph's
 	// SIGINT on cancel is refused (root logins).
 	defer cl.Close()
 	if out, err := cl.RunContext(ctx, "true"); err != nil {
-		return fmt.Errorf("%s: probe port %d: run true: %w: %s", c.target.Name, port, err, firstLine(out))
+		return fmt.Errorf("probe port %d: run true: %w: %s", port, err, firstLine(out))
 	}
 	return nil
 }
@@ -28,7 +28,7 @@ func (c *Conn) Probe(ctx context.Context, port int) error {
 func (c *Conn) MovePort(ctx context.Context, port int) error {
 	cl, err := c.dialPort(ctx, port)
 	if err != nil {
-		return fmt.Errorf("%s: move to port %d: %w", c.target.Name, port, err)
+		return fmt.Errorf("move to port %d: %w", port, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -154,6 +154,7 @@ func (f *fanout) host(ctx context.Context, h Host) HostReport {
 	rep := HostReport{Host: name}
 	emit := func(r lua.Result) {
 		r.Host = name
+		r.Msg = withoutHost(r.Msg, name)
 		rep.Results = append(rep.Results, r)
 		countResult(&rep.Stats, r)
 		f.obs.Result(r)
@@ -208,16 +209,12 @@ func endedInFailure(results []lua.Result) bool {
 func gatherFacts(ctx context.Context, conn *Conn) (lua.Facts, error) {
 	out, err := conn.Exec(ctx, lua.FactsCommand(), nil)
 	if err != nil {
-		return lua.Facts{}, fmt.Errorf("%s: gather facts: %w", conn.Name(), err)
+		return lua.Facts{}, fmt.Errorf("gather facts: %w", err)
 	}
 	if out.ExitCode != 0 {
-		return lua.Facts{}, fmt.Errorf("%s: gather facts: exit %d: %s", conn.Name(), out.ExitCode, firstLine(out.Stderr))
+		return lua.Facts{}, fmt.Errorf("gather facts: exit %d: %s", out.ExitCode, firstLine(out.Stderr))
 	}
-	facts, err := lua.ParseFacts(out.Stdout)
-	if err != nil {
-		return lua.Facts{}, fmt.Errorf("%s: %w", conn.Name(), err)
-	}
-	return facts, nil
+	return lua.ParseFacts(out.Stdout)
 }
 
 func factsResult(err error, facts lua.Facts, d time.Duration) lua.Result {
@@ -265,13 +262,34 @@ func hostErrors(r Recap) error {
 		if h.Err == nil || errors.Is(h.Err, context.Canceled) {
 			continue
 		}
-		err := h.Err
-		if !strings.HasPrefix(err.Error(), h.Host+":") {
-			err = fmt.Errorf("%s: %w", h.Host, err)
-		}
-		all = multierror.Append(all, err)
+		all = multierror.Append(all, &HostError{Host: h.Host, Err: h.Err})
 	}
 	return all.ErrorOrNil()
+}
+
+// HostError is one host's error as the runner shows it: the host named
+// once, in front.
+type HostError struct {
+	Host string
+	Err  error
+}
+
+func (e *HostError) Error() string { return e.Host + ": " + withoutHost(e.Err.Error(), e.Host) }
+func (e *HostError) Unwrap() error { return e.Err }
+
+// withoutHost takes the host's name out of a message wherever a layer
+// put it in front of what it wrapped ("h1: ..." at the start or after
+// ": "): the runner shows the host beside every message, and lua and its
+// modules name it too. "lookup h1: no such host" keeps its name.
+func withoutHost(msg, host string) string {
+	prefix := host + ": "
+	for strings.HasPrefix(msg, prefix) {
+		msg = msg[len(prefix):]
+	}
+	for strings.Contains(msg, ": "+prefix) {
+		msg = strings.ReplaceAll(msg, ": "+prefix, ": ")
+	}
+	return msg
 }
 
 func hostNames(hosts []Host) []string {

@@ -93,16 +93,40 @@ func TestHostErrors(t *testing.T) {
 		{Host: "h2", Err: &UnreachableError{Host: "h2", Err: errors.New("timeout")}},
 		{Host: "h3", Err: errors.New("playbook.lua:3: boom")},
 		{Host: "h4", Err: fmt.Errorf("h4: %w", context.Canceled)},
+		{Host: "h5", Err: fmt.Errorf("h5: h5: sshd.move_port: %w", &UnreachableError{Host: "h5", Err: errors.New("connection lost")})},
 	}}
 	err := hostErrors(r)
 	var all *multierror.Error
-	if !errors.As(err, &all) || len(all.Errors) != 2 {
-		t.Fatalf("hostErrors = %v, want h2's and h3's (not the interrupted h4)", err)
+	if !errors.As(err, &all) || len(all.Errors) != 3 {
+		t.Fatalf("hostErrors = %v, want h2's, h3's and h5's (not the interrupted h4)", err)
 	}
-	if all.Errors[0].Error() != "h2: timeout" || all.Errors[1].Error() != "h3: playbook.lua:3: boom" {
-		t.Errorf("each error names its host once: %q", all.Errors)
+	want := []string{"h2: timeout", "h3: playbook.lua:3: boom", "h5: sshd.move_port: connection lost"}
+	for i, w := range want {
+		if got := all.Errors[i].Error(); got != w {
+			t.Errorf("error %d = %q, want %q: each names its host once", i, got, w)
+		}
+	}
+	if !errors.Is(all.Errors[2], lua.ErrUnreachable) {
+		t.Error("h5's error no longer says the host is unreachable")
 	}
 	if hostErrors(Recap{Hosts: []HostReport{{Host: "h1"}}}) != nil {
 		t.Error("a clean run has errors")
+	}
+}
+
+// The runner shows the host beside every message, so the names that lua,
+// its modules and the Conn put in front of what they wrap go.
+func TestWithoutHost(t *testing.T) {
+	tests := []struct{ msg, want string }{
+		{"h1: h1: sshd.move_port: h1: probe port 33001: connection refused", "sshd.move_port: probe port 33001: connection refused"},
+		{"sshd.move_port: h1: h1: probe", "sshd.move_port: probe"},
+		{"connect to h1:22: dial tcp: lookup h1: no such host", "connect to h1:22: dial tcp: lookup h1: no such host"},
+		{"h10: not h1's", "h10: not h1's"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := withoutHost(tt.msg, "h1"); got != tt.want {
+			t.Errorf("withoutHost(%q) = %q, want %q", tt.msg, got, tt.want)
+		}
 	}
 }
