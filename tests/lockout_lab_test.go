@@ -1,0 +1,137 @@
+package tests
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"remedy/lua/shell"
+	"remedy/tests/lab/labkit"
+)
+
+// TestLockoutOnLab breaks sshd.move_port at each step, one drill per host
+// and each on another firewall profile, and checks from outside with a
+// fresh SSH login that the host still takes logins on the old port, or on
+// the new one where the move got that far: never on neither. The drills
+// reuse the sshd move tests' lab helpers.
+func TestLockoutOnLab(t *testing.T) {
+	profiles := []string{"nftables", "iptables-legacy", "ufw", "firewalld", "iptables-nft"}
+	lab := labkit.New(t, labkit.Options{Hosts: len(profiles), Profiles: profiles})
+	s := newSSHDLab(t, lab)
+	t.Run("drills", func(t *testing.T) {
+		t.Run("validation fails", s.onHost("nftables", s.drillValidation))
+		t.Run("reload fails", s.onHost("iptables-legacy", s.drillReload))
+		t.Run("new port unreachable after the firewall change", s.onHost("ufw", s.drillUnreachable))
+		t.Run("connection lost right after the firewall change", s.onHost("firewalld", s.drillConnectionLost))
+		t.Run("connection lost right after the firewall change (iptables-nft)", s.onHost("iptables-nft", s.drillConnectionLost))
+	})
+}
+
+// drillWrapper installs an sshd wrapper in /usr/local/sbin, which comes
+// before /usr/sbin in an SSH session's PATH: remedy's `sshd -t` and
+// `sshd -T` go through it, the running daemon (started and re-executed by
+// its absolute path) does not.
+func (s *sshdLab) drillWrapper(t *testing.T, h labkit.Host, body string) {
+	t.Helper()
+	script := "#!/bin/sh\n# remedy lockout drill\n" + body + "exec /usr/sbin/sshd \"$@\"\n"
+	s.sh(t, h.Name, "mkdir -p /usr/local/sbin && printf %s "+shell.Quote(script)+" > /usr/local/sbin/sshd && chmod 755 /usr/local/sbin/sshd")
+}
+
+// drillValidation lets the move's first `sshd -t` (the check of the
+// current config) pass and fails the second, after phase 1's write.
+func (s *sshdLab) drillValidation(t *testing.T, h labkit.Host) {
+	s.drillWrapper(t, h, `if [ "$1" = "-t" ]; then
+  n=$(($(cat /run/remedy-drill-count 2>/dev/null || echo 0) + 1)); echo $n > /run/remedy-drill-count
+  if [ $n -ge 2 ]; then echo "drill: validation fails" >&2; exit 1; fi
+fi
+`)
+	s.drill(t, h, "drill: validation fails", "rolled back")
+	if got := s.sh(t, h.Name, "cat /run/remedy-drill-count"); got != "2\n" {
+		t.Errorf("%s: sshd -t ran %q times through the drill, want 2", h.Name, got)
+	}
+}
+
+// drillReload points `sshd -T`'s pidfile at a file that does not exist, so
+// the reload (SIGHUP to the pid in it) fails, and so does the rollback's.
+func (s *sshdLab) drillReload(t *testing.T, h labkit.Host) {
+	s.drillWrapper(t, h, `if [ "$1" = "-T" ]; then
+  /usr/sbin/sshd "$@" | sed 's|^pidfile .*|pidfile /run/remedy-drill-missing.pid|'; exit
+fi
+`)
+	s.drill(t, h, "remedy-drill-missing.pid", "")
+}
+
+// drillUnreachable drops TCP to the new port, in a table of its own ahead
+// of the profile's firewall, as soon as phase 1 has written sshd_config:
+// the firewall change took effect, yet no login gets through.
+func (s *sshdLab) drillUnreachable(t *testing.T, h labkit.Host) {
+	s.drillWatcher(t, h, `grep -rqs '^Port 33001' /etc/ssh/sshd_config /etc/ssh/sshd_config.d`,
+		`nft add table inet remedy_drill; nft add chain inet remedy_drill in '{ type filter hook input priority -300; }'; nft add rule inet remedy_drill in tcp dport 33001 drop`)
+	s.drill(t, h, "33001", "rolled back")
+	s.drillFired(t, h)
+}
+
+// drillConnectionLost kills, by pid, remedy's SSH sessions on the host the
+// moment any firewall rule names the new port: remedy loses its connection
+// right after the firewall change.
+func (s *sshdLab) drillConnectionLost(t *testing.T, h labkit.Host) {
+	s.drillWatcher(t, h, `{ nft list ruleset; iptables-legacy-save; } 2>/dev/null | grep -q 33001`,
+		`ss -Htnp state established '( sport = :22 )' | grep -o 'pid=[0-9]*' | cut -d= -f2 | xargs -r kill -KILL`)
+	s.drill(t, h)
+	s.drillFired(t, h)
+}
+
+// drillWatcher starts, detached on the host, a loop that runs action once
+// condition holds (or gives up after 60 s).
+func (s *sshdLab) drillWatcher(t *testing.T, h labkit.Host, condition, action string) {
+	t.Helper()
+	loop := "for i in $(seq 1200); do if " + condition + "; then " + action + "; touch /run/remedy-drill-fired; exit 0; fi; sleep 0.05; done"
+	s.sh(t, h.Name, "setsid -f sh -c "+shell.Quote(loop)+" >/dev/null 2>&1")
+}
+
+// drillFired fails unless the watcher's action ran: a drill that never
+// injected proves nothing.
+func (s *sshdLab) drillFired(t *testing.T, h labkit.Host) {
+	t.Helper()
+	if out := s.sh(t, h.Name, "test -e /run/remedy-drill-fired && echo fired || echo not"); out != "fired\n" {
+		t.Errorf("%s: the drill's fault was never injected", h.Name)
+	}
+}
+
+// drill runs the move and checks its outcome: the task must not succeed
+// and its message holds each of want; from outside, a fresh login works on
+// 22 (rolled back, or never moved) or on 33001 (the move got that far);
+// sshd_config is the original unless sshd listens on 33001.
+func (s *sshdLab) drill(t *testing.T, h labkit.Host, want ...string) {
+	t.Helper()
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
+	status, msg, _ := doc.task(h.Name)
+	t.Logf("%s (%s): %s: %s", h.Name, h.Profile, status, msg)
+	if status == "changed" || status == "ok" {
+		t.Errorf("%s: the move succeeded through the drill", h.Name)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("%s: the message does not say %q", h.Name, w)
+		}
+	}
+	if strings.Contains(msg, "rolled back") {
+		s.expectSSH(t, h, 22)
+	}
+	ports := s.sshdPorts(t, h.Name)
+	var working []int
+	for _, p := range []int{22, movedPort} {
+		if s.login(h, p) == nil {
+			working = append(working, p)
+		}
+	}
+	t.Logf("%s: sshd listens on %v; fresh logins work on %v", h.Name, ports, working)
+	if len(working) == 0 {
+		t.Fatalf("%s: LOCKED OUT: no fresh SSH login works on 22 or %d", h.Name, movedPort)
+	}
+	if !slices.Contains(ports, movedPort) {
+		if got := s.sh(t, h.Name, "cat /etc/ssh/sshd_config"); got != s.original[h.Name] {
+			t.Errorf("%s: sshd_config is not the original:\n%s", h.Name, got)
+		}
+	}
+}
