@@ -35,13 +35,22 @@ import (
 // server with alee, and an egress-restricted client.
 func TestAsperaOnLab(t *testing.T) {
 	a := newAsperaLab(t)
-	t.Run("audit before: drift found, nothing changed", a.auditBefore)
-	t.Run("run", a.runServers)
-	t.Run("effects seen from outside", a.fromOutside)
-	t.Run("second run changes nothing", a.secondRun)
-	t.Run("audit after: compliant", a.auditAfter)
-	t.Run("a Vlink port inside the FASP range fails clearly", a.vlinkClash)
-	t.Run("client: egress blocked UDP, then passes", a.client)
+	// The servers and the client are other hosts: their runs overlap.
+	t.Run("hosts", func(t *testing.T) {
+		t.Run("servers", func(t *testing.T) {
+			t.Parallel()
+			t.Run("audit before: drift found, nothing changed", a.auditBefore)
+			t.Run("run", a.runServers)
+			t.Run("effects seen from outside", a.fromOutside)
+			t.Run("second run changes nothing", a.secondRun)
+			t.Run("audit after: compliant", a.auditAfter)
+			t.Run("a Vlink port inside the FASP range fails clearly", a.vlinkClash)
+		})
+		t.Run("client: egress blocked UDP, then passes", func(t *testing.T) {
+			t.Parallel()
+			a.client(t)
+		})
+	})
 }
 
 // asperaPort is where SSH moves, and the FASP port by default.
