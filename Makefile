@@ -48,7 +48,7 @@ lab-status:
 	$(GO) run ./tests/lab status --dir $(LABDIR)
 
 demo: deps build
-	@BIN=$(BIN) tests/demo.sh
+	@BIN=$(BIN) GO=$(GO) tests/demo.sh
 
 # bench times remedy, ansible-playbook and the OpenSSH floor on labs of
 # BENCH_HOSTS hosts (docs/benchmarks.md). Not part of test: it takes minutes.

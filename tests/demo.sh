@@ -7,6 +7,7 @@
 set -eu
 
 BIN=${BIN:-bin/remedy}
+GO=${GO:-go}
 LABDIR=${LABDIR:-/tmp/remedy-demo}
 PROFILES=nftables,iptables-legacy,iptables-nft,firewalld,ufw,none,nftables+egress
 OUT=$(mktemp -d /tmp/remedy-demo-reports.XXXXXX)
@@ -35,7 +36,7 @@ remedy() {
 }
 
 step "build the lab tool"
-go build -o "$LAB" ./tests/lab
+"$GO" build -o "$LAB" ./tests/lab
 trap 'step "lab down"; "$LAB" down --dir "$LABDIR"; rm -f "$LAB"' EXIT
 trap 'exit 130' INT TERM
 
