@@ -174,7 +174,21 @@ func (m *portMove) openFirewall() error {
 		return errors.New("the firewall module has no allow function")
 	}
 	arg := toLua(m.L, map[string]any{"dir": "in", "proto": "tcp", "port": m.req.To, "comment": "sshd port " + strconv.Itoa(m.req.To)})
-	return m.L.CallByParam(glua.P{Fn: allow, NRet: 1, Protect: true}, arg)
+	return withoutTraceback(m.L.CallByParam(glua.P{Fn: allow, NRet: 1, Protect: true}, arg))
+}
+
+// withoutTraceback keeps a Lua error's message and drops the stack
+// traceback gopher-lua appends: the operator reads the message, and
+// move_port's own error already names the playbook line.
+func withoutTraceback(err error) error {
+	var apiErr *glua.ApiError
+	if !errors.As(err, &apiErr) || apiErr.Object == nil {
+		return err
+	}
+	if apiErr.Cause != nil {
+		return apiErr.Cause
+	}
+	return errors.New(apiErr.Object.String())
 }
 
 // labelPort gives the new port the SELinux type sshd may bind, where
@@ -381,20 +395,24 @@ func (m *portMove) rollback(cause error) error {
 		}
 		restored = append(restored, ed.Path)
 	}
-	if err := m.reload(m.original); err != nil {
+	// A failed reload leaves the running sshd on the config it had;
+	// starting one covers an sshd the failed reload stopped.
+	reloaded := "reloaded sshd"
+	if rerr := m.reload(m.original); rerr != nil {
 		if _, err := m.e.Apply(m.startCommand()...); err != nil {
 			return fmt.Errorf("%s; restored %s but neither reloading nor starting sshd worked: %v", msg, strings.Join(restored, ", "), err)
 		}
+		reloaded = fmt.Sprintf("reloading sshd failed (%v), so sshd was started", rerr)
 	}
 	port, err := m.oldPortAnswers()
 	if err != nil {
-		return fmt.Errorf("%s; restored %s and reloaded, but no old port answers: %v", msg, strings.Join(restored, ", "), err)
+		return fmt.Errorf("%s; restored %s and %s, but no old port answers: %v", msg, strings.Join(restored, ", "), reloaded, err)
 	}
 	kept := ""
 	if m.e.Facts().Firewall != "none" {
 		kept = fmt.Sprintf("; the firewall still lets %d/tcp in", m.req.To)
 	}
-	return fmt.Errorf("%s; rolled back: restored %s, reloaded sshd, port %d answers%s", msg, strings.Join(restored, ", "), port, kept)
+	return fmt.Errorf("%s; rolled back: restored %s, %s, port %d answers%s", msg, strings.Join(restored, ", "), reloaded, port, kept)
 }
 
 // oldPortAnswers returns the first old port that listens again, without

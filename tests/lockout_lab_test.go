@@ -58,7 +58,7 @@ func (s *sshdLab) drillReload(t *testing.T, h labkit.Host) {
   /usr/sbin/sshd "$@" | sed 's|^pidfile .*|pidfile /run/remedy-drill-missing.pid|'; exit
 fi
 `)
-	s.drill(t, h, "remedy-drill-missing.pid", "")
+	s.drill(t, h, "remedy-drill-missing.pid", "reloading sshd failed", "port 22 answers")
 }
 
 // drillUnreachable drops TCP to the new port, in a table of its own ahead
@@ -109,6 +109,9 @@ func (s *sshdLab) drill(t *testing.T, h labkit.Host, want ...string) {
 	t.Logf("%s (%s): %s: %s", h.Name, h.Profile, status, msg)
 	if status == "changed" || status == "ok" {
 		t.Errorf("%s: the move succeeded through the drill", h.Name)
+	}
+	if strings.Contains(msg, "stack traceback") {
+		t.Errorf("%s: the message carries a Lua stack traceback", h.Name)
 	}
 	for _, w := range want {
 		if !strings.Contains(msg, w) {
