@@ -94,6 +94,8 @@ return {
         local s = aspera.server(v)
         local sockets = aspera.sshd_sockets(s.ssh_port)
         expect(#sockets > 0, "sshd does not listen on %d/tcp", s.ssh_port)
+        local legacy = aspera.sshd_sockets(22, true)
+        expect(s.keep_22 or #legacy == 0, "sshd listens on %s too, and keep_legacy_22 is off", table.concat(legacy, ", "))
         return "sshd listens on " .. table.concat(sockets, ", ")
       end,
     },
