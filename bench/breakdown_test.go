@@ -19,8 +19,8 @@ func TestCommandCostsFromRemedyOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hosts != 1 {
-		t.Errorf("hosts = %d, want 1", hosts)
+	if len(hosts) != 1 || hosts[0].key != "h6" || hosts[0].count != 21 {
+		t.Errorf("hosts = %+v, want h6 with 21 commands", hosts)
 	}
 	got := map[string]cost{}
 	total := 0

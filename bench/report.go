@@ -93,6 +93,13 @@ func scaleCmd(path string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	sizes := map[int]bool{}
+	for _, r := range recs {
+		sizes[r.Hosts] = true
+	}
+	if len(sizes) < 2 {
+		return nil // one host count: nothing to compare
+	}
 	fmt.Fprintln(w, "\n### Scaling")
 	fmt.Fprintln(w, "\n| tool | hosts | wall | wall growth | host growth | at most linear | peak RSS per host |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---|---:|")
