@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	glua "github.com/yuin/gopher-lua"
@@ -114,4 +115,94 @@ func describeAsperaConfig(cfg *glua.LTable) string {
 	}
 	return fmt.Sprintf("fasp=%s http=%s https=%s vlink=%s",
 		cfg.RawGetString("fasp_port"), server("http"), server("https"), cfg.RawGetString("vlink_port"))
+}
+
+// TestAsperaServerSettings resolves the server playbook's variables as
+// aspera.server does on a host: the defaults merged with the case's
+// variables (given as strings, as an INI inventory or -e gives them), and
+// the host's aspera.conf when the case has one.
+func TestAsperaServerSettings(t *testing.T) {
+	for _, c := range []struct {
+		name, conf string
+		vars       map[string]string
+		want       string // the settings, or how the error starts
+	}{
+		{"defaults, no Aspera configuration", "", nil,
+			"ssh=33001 keep22=false fasp=33001-33001(default) http=[8443] vlink=- alee=-"},
+		{"every option", "", map[string]string{"keep_legacy_22": "True", "udp_concurrency": "10", "http_fallback": "both", "vlinks": "yes", "alee": "on"},
+			"ssh=33001 keep22=true fasp=33001-33010(default) http=[8443 8080] vlink=55001(default) alee=api.ibmaspera.com"},
+		{"ports from aspera.conf, fallback by its flags", handsOnConf, map[string]string{"vlinks": "true"},
+			"ssh=33001 keep22=false fasp=33500-33500(/etc/aspera.conf) http=[8443 8080] vlink=55800(/etc/aspera.conf) alee=-"},
+		{"vars win over aspera.conf", handsOnConf, map[string]string{"fasp_port": "40001", "http_fallback": "none"},
+			"ssh=33001 keep22=false fasp=40001-40001(vars) http=[] vlink=- alee=-"},
+		{"an aspera.conf without http_server: no fallback", minimalConf, nil,
+			"ssh=33001 keep22=false fasp=33001-33001(default) http=[] vlink=- alee=-"},
+		{"SSH staying on 22 keeps 22", "", map[string]string{"ssh_port": "22"},
+			"ssh=22 keep22=true fasp=33001-33001(default) http=[8443] vlink=- alee=-"},
+		{"Vlink port inside the FASP range", "", map[string]string{"vlinks": "true", "vlink_port": "33005", "udp_concurrency": "10"},
+			"error: vlinks: the Vlink port 33005 is a FASP port (33001-33010, from default)"},
+		{"range past 65535", "", map[string]string{"fasp_port": "65530", "udp_concurrency": "10"},
+			`error: udp_concurrency is "10": want a whole number from 1 to 6`},
+		{"unknown fallback", "", map[string]string{"http_fallback": "ftp"},
+			`error: http_fallback is "ftp": want auto, https, http, both or none`},
+		{"not a boolean", "", map[string]string{"vlinks": "maybe"},
+			`error: vlinks is "maybe": want true or false`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := asperaServerSettings(t, c.conf, c.vars)
+			if got != c.want && !(strings.HasPrefix(c.want, "error: ") && strings.HasPrefix(got, c.want)) {
+				t.Errorf("\n got %s\nwant %s", got, c.want)
+			}
+		})
+	}
+}
+
+// asperaStubs stand in for the host: no asuserdata, and aspera.conf (at
+// /etc/aspera.conf) holding conf, or missing when conf is "".
+const asperaStubs = `
+cmd = { query = function() return { stdout = "" } end }
+file = { read = function(path) if conf ~= "" and path == "/etc/aspera.conf" then return conf end end }
+function fail(msg) error(msg, 0) end
+`
+
+const asperaDescribeSettings = `
+local aspera, vars = ...
+local v = {}
+for k, x in pairs(aspera.server_defaults) do v[k] = x end
+for k, x in pairs(vars) do v[k] = x end
+v.aspera_conf = "/etc/aspera.conf"
+local ok, s = pcall(aspera.server, v)
+if not ok then return "error: " .. s end
+local http = {}
+for _, p in ipairs(s.http) do table.insert(http, p.port) end
+local vlink = s.vlink and (s.vlink.port .. "(" .. s.vlink.from .. ")") or "-"
+return string.format("ssh=%d keep22=%s fasp=%d-%d(%s) http=[%s] vlink=%s alee=%s", s.ssh_port, tostring(s.keep_22),
+  s.fasp.lo, s.fasp.hi, s.fasp.from, table.concat(http, " "), vlink, s.alee_domain or "-")
+`
+
+func asperaServerSettings(t *testing.T, conf string, vars map[string]string) string {
+	t.Helper()
+	L := glua.NewState()
+	defer L.Close()
+	L.SetGlobal("conf", glua.LString(conf))
+	if err := L.DoString(asperaStubs); err != nil {
+		t.Fatal(err)
+	}
+	if err := L.DoFile("../lua/lib/aspera.lua"); err != nil {
+		t.Fatal(err)
+	}
+	aspera := L.Get(-1)
+	L.Pop(1)
+	vt := L.NewTable()
+	for k, v := range vars {
+		vt.RawSetString(k, glua.LString(v))
+	}
+	describe, err := L.LoadString(asperaDescribeSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := L.CallByParam(glua.P{Fn: describe, NRet: 1, Protect: true}, aspera, vt); err != nil {
+		t.Fatal(err)
+	}
+	return L.Get(-1).String()
 }
