@@ -56,7 +56,7 @@ var fwTypes = []Class{
 		{"chain", "string", `the deciding chain, "inet filter input"`},
 		{"rule", "string", `the deciding rule; "" when the chain's policy decides`},
 		{"reason", "string", "why, including what an unknown verdict depends on"},
-		{"explain", "string", "firewalld: the zone and what it lets in; ufw: its defaults and rules for the port"}}},
+		{"explain", "string", "when not accepted, firewalld: the zone and what it lets in; ufw: its defaults and rules for the port"}}},
 	{Name: "remedy.FirewallChange", Doc: "What a firewall change did, or would do in check mode.", Fields: []Param{
 		{"changed", "boolean", ""},
 		{"commands", "string[]", "the commands run, or that would run"},
@@ -77,14 +77,11 @@ type fwHost struct {
 	sys firewall.System
 }
 
+// newFwHost starts a firewall call. The firewalld zone is learnt with the
+// ruleset, in the same round trip: every function reads the ruleset first.
 func newFwHost(e *Env) *fwHost {
 	f := e.Facts()
-	h := &fwHost{e: e, sys: firewall.System{Backend: f.Firewall, OSFamily: f.OSFamily}}
-	if f.Firewall == firewall.Firewalld {
-		out := h.query("firewall-cmd", "--get-default-zone")
-		h.sys.Zone = strings.TrimSpace(string(out))
-	}
-	return h
+	return &fwHost{e: e, sys: firewall.System{Backend: f.Firewall, OSFamily: f.OSFamily}}
 }
 
 // query runs a read-only command and fails the task on a non-zero exit.
@@ -102,10 +99,13 @@ func (h *fwHost) query(args ...string) []byte {
 // readScript prints, in one round trip, nft's JSON ruleset, iptables-save
 // and ip6tables-save of the variant $1 ("legacy", "nft" or "" for the
 // host's default) and the ipsets, each after a marker line; first, the
-// variant's own iptables command when the host has one.
+// variant's own iptables command when the host has one and, when $2 is
+// "firewalld", its default zone. The zone is asked over D-Bus because
+// firewall-cmd starts a Python interpreter, a second per call.
 const readScript = `PATH="$PATH:/usr/sbin:/sbin"
 save() { if [ -n "$1" ] && command -v "$2-$1-save" >/dev/null 2>&1; then "$2-$1-save"; elif command -v "$2-save" >/dev/null 2>&1; then "$2-save"; fi; }
 echo ==cmd; [ -n "$1" ] && command -v "iptables-$1" >/dev/null 2>&1 && echo "iptables-$1"
+echo ==zone; if [ "$2" = firewalld ]; then dbus-send --system --print-reply=literal --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.getDefaultZone 2>/dev/null || firewall-cmd --get-default-zone; fi
 echo ==nft; command -v nft >/dev/null 2>&1 && nft -j list ruleset
 echo ==v4; save "$1" iptables
 echo ==v6; save "$1" ip6tables
@@ -116,9 +116,10 @@ exit 0`
 // matches only as opaque xt expressions, so iptables-save's exact tables
 // are merged over it; legacy tables are not in nft at all.
 func (h *fwHost) ruleset() *firewall.Ruleset {
-	sec := sections(h.query("sh", "-c", readScript, "sh", saveVariant(h.sys.Backend)))
+	sec := sections(h.query("sh", "-c", readScript, "sh", saveVariant(h.sys.Backend), h.sys.Backend))
 	// Changes go to the variant read, not to whichever plain iptables names.
 	h.sys.Iptables = strings.TrimSpace(string(sec["cmd"]))
+	h.sys.Zone = strings.TrimSpace(string(sec["zone"]))
 	rs, err := readSections(sec)
 	if err != nil {
 		h.e.Fail(fmt.Errorf("%s: read firewall: %w", h.e.Host().Name(), err))
@@ -220,8 +221,12 @@ func fwVerdict(e *Env, L *glua.LState) int {
 }
 
 // explain says, for firewalld and ufw, which of their own rules and
-// defaults the deciding kernel rule came from.
+// defaults stop a packet. Accepted packets need no explaining, which
+// spares the compliant host a Python start of firewall-cmd or ufw.
 func (h *fwHost) explain(p firewall.Packet, r firewall.Result) string {
+	if r.Verdict == firewall.VerdictAccept {
+		return ""
+	}
 	switch h.sys.Backend {
 	case firewall.Firewalld:
 		z, err := firewall.ReadFirewalldZone(h.query("firewall-cmd", "--list-all", "--zone="+h.sys.Zone))

@@ -45,10 +45,10 @@ func (h *fwFixtureHost) Name() string { return "fixture" }
 
 func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
 	switch {
+	case strings.Contains(cmd, "==nft") && strings.HasSuffix(cmd, " firewalld"):
+		return Output{Stdout: append([]byte("==zone\npublic\n"), h.read...)}, nil
 	case strings.Contains(cmd, "==nft"):
 		return Output{Stdout: h.read}, nil
-	case strings.HasPrefix(cmd, "firewall-cmd --get-default-zone"):
-		return Output{Stdout: []byte("public\n")}, nil
 	case strings.HasPrefix(cmd, "firewall-cmd --list-all"):
 		return h.fixture("firewalld/public-ssh.list-all"), nil
 	case strings.HasPrefix(cmd, "ufw status verbose"):
@@ -96,10 +96,12 @@ firewall-cmd --permanent --service=remedy-https '--set-description=remedy: https
 firewall-cmd --permanent --service=remedy-https --add-port=8443/tcp
 firewall-cmd --permanent --zone=public --add-service=remedy-https
 firewall-cmd --reload`},
-		{"ufw: the verdict names ufw's rule", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
-			`return firewall.verdict { dir = "in", proto = "udp", port = 33005 }.explain`, StatusOK,
-			"ufw default deny (incoming), allow (outgoing), disabled (routed); ufw rules for it: 33001:33010/udp ALLOW IN Anywhere remedy: fasp; 33001:33010/udp (v6) ALLOW IN Anywhere (v6) remedy: fasp", ""},
-		{"firewalld: the verdict names the zone", "firewalld/public-ssh.json", "", "firewalld",
+		{"ufw: a blocked verdict names ufw's defaults", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
+			`return firewall.verdict { dir = "in", proto = "udp", port = 40000 }.explain`, StatusOK,
+			"ufw default deny (incoming), allow (outgoing), disabled (routed)", ""},
+		{"ufw: an accepted verdict needs no explaining", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
+			`return firewall.verdict { dir = "in", proto = "udp", port = 33005 }.explain`, StatusOK, "", ""},
+		{"firewalld: a blocked verdict names the zone", "firewalld/public-ssh.json", "", "firewalld",
 			`return firewall.verdict { dir = "in", proto = "udp", port = 33001 }.explain`, StatusOK,
 			"firewalld zone public (target default) lets in services [dhcpv6-client ssh] and ports []", ""},
 		{"rules lists chains", "nftables/lab-nftables.json", "", "nftables",

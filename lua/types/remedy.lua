@@ -63,7 +63,7 @@
 ---@field chain string the deciding chain, "inet filter input"
 ---@field rule string the deciding rule; "" when the chain's policy decides
 ---@field reason string why, including what an unknown verdict depends on
----@field explain string firewalld: the zone and what it lets in; ufw: its defaults and rules for the port
+---@field explain string when not accepted, firewalld: the zone and what it lets in; ufw: its defaults and rules for the port
 
 --- What a firewall change did, or would do in check mode.
 ---@class remedy.FirewallChange
