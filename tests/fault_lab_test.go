@@ -84,7 +84,7 @@ type faultLab struct {
 
 // faultDeadline bounds a run with faults: every fault here has a timeout
 // (--timeout 3s, --command-timeout 8s) well inside it.
-const faultDeadline = time.Minute
+const faultDeadline = 30 * time.Second
 
 // faults runs the playbook on the hosts of the given roles, injecting each
 // role's fault, and checks what each host reports and holds afterwards.
