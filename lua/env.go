@@ -29,6 +29,7 @@ type Env struct {
 	ctx   context.Context
 	vars  *glua.LTable // the v every task receives, also host.vars
 	task  *taskRecord  // nil outside a task, check or handler
+	memo  map[string]Output
 }
 
 // taskRecord collects what module calls did during one task.
@@ -123,7 +124,31 @@ func (e *Env) Logf(level int, format string, args ...any) {
 	}
 }
 
+// QueryCached is Query for a read that calls in a row repeat, such as the
+// firewall's ruleset for each port of a range. The output is reused until
+// any other command runs on the host: only a command can change what it
+// read, and every command goes through exec.
+func (e *Env) QueryCached(args ...string) (Output, error) {
+	line := shell.Join(args...)
+	if out, ok := e.memo[line]; ok {
+		return out, nil
+	}
+	out, err := e.run(line, nil)
+	if err == nil && out.ExitCode == 0 {
+		if e.memo == nil {
+			e.memo = map[string]Output{}
+		}
+		e.memo[line] = out
+	}
+	return out, err
+}
+
 func (e *Env) exec(line string, stdin []byte) (Output, error) {
+	clear(e.memo)
+	return e.run(line, stdin)
+}
+
+func (e *Env) run(line string, stdin []byte) (Output, error) {
 	h := e.Host()
 	start := time.Now()
 	e.Logf(1, "%s: %s", h.Name(), line)

@@ -87,6 +87,16 @@ func newFwHost(e *Env) *fwHost {
 // query runs a read-only command and fails the task on a non-zero exit.
 func (h *fwHost) query(args ...string) []byte {
 	out, err := h.e.Query(args...)
+	return h.must(args, out, err)
+}
+
+// queryCached is query for reads that calls in a row repeat.
+func (h *fwHost) queryCached(args ...string) []byte {
+	out, err := h.e.QueryCached(args...)
+	return h.must(args, out, err)
+}
+
+func (h *fwHost) must(args []string, out Output, err error) []byte {
 	if err == nil && out.ExitCode != 0 {
 		err = fmt.Errorf("%s: %s: exit status %d: %s", h.e.Host().Name(), shell.Join(args...), out.ExitCode, trimOutput(out.Stderr))
 	}
@@ -105,7 +115,7 @@ func (h *fwHost) query(args ...string) []byte {
 const readScript = `PATH="$PATH:/usr/sbin:/sbin"
 save() { if [ -n "$1" ] && command -v "$2-$1-save" >/dev/null 2>&1; then "$2-$1-save"; elif command -v "$2-save" >/dev/null 2>&1; then "$2-save"; fi; }
 echo ==cmd; [ -n "$1" ] && command -v "iptables-$1" >/dev/null 2>&1 && echo "iptables-$1"
-echo ==zone; if [ "$2" = firewalld ]; then dbus-send --system --print-reply=literal --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.getDefaultZone 2>/dev/null || firewall-cmd --get-default-zone; fi
+echo ==zone; if [ "$2" = firewalld ]; then echo $(dbus-send --system --print-reply=literal --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.getDefaultZone 2>/dev/null || firewall-cmd --get-default-zone); fi
 echo ==nft; command -v nft >/dev/null 2>&1 && nft -j list ruleset
 echo ==v4; save "$1" iptables
 echo ==v6; save "$1" ip6tables
@@ -116,7 +126,7 @@ exit 0`
 // matches only as opaque xt expressions, so iptables-save's exact tables
 // are merged over it; legacy tables are not in nft at all.
 func (h *fwHost) ruleset() *firewall.Ruleset {
-	sec := sections(h.query("sh", "-c", readScript, "sh", saveVariant(h.sys.Backend), h.sys.Backend))
+	sec := sections(h.queryCached("sh", "-c", readScript, "sh", saveVariant(h.sys.Backend), h.sys.Backend))
 	// Changes go to the variant read, not to whichever plain iptables names.
 	h.sys.Iptables = strings.TrimSpace(string(sec["cmd"]))
 	h.sys.Zone = strings.TrimSpace(string(sec["zone"]))
