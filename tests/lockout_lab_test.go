@@ -43,6 +43,7 @@ func (s *sshdLab) drills() []lockoutDrill {
 		{"reload fails", s.drillReload},
 		{"new port unreachable after the firewall change", s.drillUnreachable},
 		{"connection lost right after the firewall change", s.drillConnectionLost},
+		{"a rerun before the lost run's firewall revert fires", s.drillPendingRevert},
 	}
 }
 
@@ -106,10 +107,62 @@ func (s *sshdLab) drillConnectionLost(t *testing.T, h labkit.Host) {
 		t.Skip("no firewall: the move changes none")
 	}
 	s.closeMovedPort(t, h)
-	s.drillWatcher(t, h, `{ nft list ruleset; iptables-legacy-save; } 2>/dev/null | grep -q 33001`,
-		`ss -Htnp state established '( sport = :22 )' | grep -o 'pid=[0-9]*' | cut -d= -f2 | xargs -r kill -KILL`)
+	s.watchFirewallChange(t, h)
 	s.drill(t, h)
 	s.drillFired(t, h)
+}
+
+// watchFirewallChange kills remedy's sessions once a revert is armed and a
+// rule names 33001: after the change, before the controller's new login
+// can disarm the revert.
+func (s *sshdLab) watchFirewallChange(t *testing.T, h labkit.Host) {
+	t.Helper()
+	s.drillWatcher(t, h, `ls /run/remedy-revert-*/pid >/dev/null 2>&1 && { nft list ruleset; iptables-legacy-save; } 2>/dev/null | grep -q 33001`,
+		`ss -Htnp state established '( sport = :22 )' | grep -o 'pid=[0-9]*' | cut -d= -f2 | xargs -r kill -KILL`)
+}
+
+// drillPendingRevert reruns the move while the revert the lost run armed
+// is still pending: the rerun finds 33001 open, so it changes no firewall
+// rule and arms no revert of its own, and moves sshd to 33001 alone. Then
+// the pending revert is brought forward (its sleep killed, by pid) and
+// restores the rules from before the lost run. The host must still take
+// logins on 33001.
+func (s *sshdLab) drillPendingRevert(t *testing.T, h labkit.Host) {
+	if h.Profile == "none" {
+		t.Skip("no firewall: the move arms no revert")
+	}
+	// The lost run's sessions die while the controller's new login may
+	// already be under way; when that login won and disarmed, lose one
+	// again.
+	for try := 0; s.sh(t, h.Name, "ls -d /run/remedy-revert-* 2>/dev/null; true") == ""; try++ {
+		if try == 3 {
+			t.Fatalf("%s: no revert pending after three lost runs", h.Name)
+		}
+		s.resetDrill(t, h)
+		s.closeMovedPort(t, h)
+		s.watchFirewallChange(t, h)
+		s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
+	}
+	s.resetDrill(t, h)
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
+	status, msg, _ := doc.task(h.Name)
+	t.Logf("%s (%s): rerun: %s: %s", h.Name, h.Profile, status, msg)
+	s.sh(t, h.Name, `for d in /run/remedy-revert-*; do
+  for c in $(ps -o pid= --ppid "$(cat "$d/pid")"); do kill -KILL "$c"; done
+done
+for i in $(seq 300); do ls -d /run/remedy-revert-* >/dev/null 2>&1 || exit 0; sleep 0.1; done
+echo "the revert did not finish" >&2; exit 1`)
+	ports := s.sshdPorts(t, h.Name)
+	var working []int
+	for _, p := range []int{22, movedPort} {
+		if s.login(h, p) == nil {
+			working = append(working, p)
+		}
+	}
+	t.Logf("%s: after the revert, sshd listens on %v; fresh logins work on %v", h.Name, ports, working)
+	if len(working) == 0 {
+		t.Errorf("%s: LOCKED OUT: the earlier run's revert closed %d, where sshd now listens alone", h.Name, movedPort)
+	}
 }
 
 // closeMovedPort removes the rule earlier drills' firewall.allow left for
@@ -128,10 +181,10 @@ end } } }`)
 }
 
 // drillWatcher starts, detached on the host, a loop that runs action once
-// condition holds (or gives up after 60 s).
+// condition holds (or gives up after 6000 tries, a minute at least).
 func (s *sshdLab) drillWatcher(t *testing.T, h labkit.Host, condition, action string) {
 	t.Helper()
-	loop := "for i in $(seq 1200); do if " + condition + "; then " + action + "; touch /run/remedy-drill-fired; exit 0; fi; sleep 0.05; done"
+	loop := "for i in $(seq 6000); do if " + condition + "; then " + action + "; touch /run/remedy-drill-fired; exit 0; fi; sleep 0.01; done"
 	s.sh(t, h.Name, "setsid -f sh -c "+shell.Quote(loop)+" >/dev/null 2>&1")
 }
 
