@@ -94,7 +94,10 @@ func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, 
 	}
 	// goph's Cmd is a session whose Start sends "Path Args"; the context
 	// stop below is ours, as goph's only signals and does not wait.
-	sess, err := c.client().Command(announcePGID(line))
+	sess, err := c.command(ctx, announcePGID(line))
+	if ctx.Err() != nil {
+		return lua.Output{ExitCode: -1}, fmt.Errorf("command not started: %w", context.Cause(ctx))
+	}
 	if err != nil {
 		return lua.Output{}, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("new session: %w", err)}
 	}
@@ -124,6 +127,33 @@ func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, 
 	errw.flush()
 	out := lua.Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	return c.exitStatus(out, err)
+}
+
+// command opens a session for line, or gives up when ctx ends: a server
+// that stops answering never confirms the channel, and opening one has no
+// deadline of its own (a Ctrl-C hung for good on a frozen sshd).
+func (c *Conn) command(ctx context.Context, line string) (*goph.Cmd, error) {
+	type opened struct {
+		cmd *goph.Cmd
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		cmd, err := c.client().Command(line)
+		ch <- opened{cmd, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.cmd, o.err
+	case <-ctx.Done():
+		// The open ends when the connection closes; a late session is closed.
+		go func() {
+			if o := <-ch; o.err == nil {
+				o.cmd.Close()
+			}
+		}()
+		return nil, context.Cause(ctx)
+	}
 }
 
 // exitStatus reads how a command ended: its exit code, or a lost
