@@ -21,19 +21,38 @@ var rootCmd = &cobra.Command{
 	Long: `remedy reads an Ansible-compatible inventory, connects to each host over
 SSH and runs Lua playbooks that inspect and fix sshd's ports, the host
 firewall and outbound access. Built in: the aspera-server and aspera-client
-playbooks. Run "remedy audit" for a dry run that changes nothing.`,
+playbooks. Run "remedy audit" for a dry run that changes nothing.
+
+Ctrl-C stops starting hosts, stops the remote commands, closes the
+connections, prints the recap so far and exits 99. A second Ctrl-C, for
+a host that does not let go, exits 99 at once, without the recap; its
+remote command may still be running.`,
 	SilenceUsage:  true,
 	SilenceErrors: true,
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt)
+	go onInterrupt(sigs, cancel, func() { os.Exit(exitInterrupted) })
 	err := rootCmd.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "remedy:", err)
 	}
 	os.Exit(exitCode(err))
+}
+
+// onInterrupt cancels the run at the first Ctrl-C, so it winds down and
+// prints its recap, and calls exit at the second: an operator must not
+// be held by a host whose command or connection does not let go.
+func onInterrupt(sigs <-chan os.Signal, cancel context.CancelFunc, exit func()) {
+	<-sigs
+	fmt.Fprintln(os.Stderr, "remedy: interrupted: stopping; Ctrl-C again to exit at once")
+	cancel()
+	<-sigs
+	fmt.Fprintln(os.Stderr, "remedy: interrupted twice: exiting now")
+	exit()
 }
 
 // Exit codes, as the README documents them.
