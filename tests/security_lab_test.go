@@ -27,6 +27,7 @@ func TestSecurityOnLab(t *testing.T) {
 	t.Run("hostile values as root", s.injectionAsRoot)
 	t.Run("hostile values through sudo", s.injectionThroughSudo)
 	t.Run("hostile become user", s.hostileBecomeUser)
+	t.Run("hostile connection variables", s.hostileConnection)
 	t.Run("canary passwords never leave remedy", s.canaryPasswords)
 	t.Run("canary key passphrase never leaves remedy", s.canaryPassphrase)
 }
@@ -327,6 +328,36 @@ func (s *securityLab) hostileBecomeUser(t *testing.T) {
 		t.Logf("--become-user %q: exit %d: %s", user, res.code, firstLine(res.stdout+res.stderr, "sudo"))
 	}
 	s.assertNoMarker(t)
+}
+
+// hostileConnection gives connection variables that would run the marker
+// on the controller if remedy handed them to an ssh binary or a shell:
+// remedy starts no local process, so each is a bad address, a user that
+// cannot log in, or a ProxyCommand that is read, not run.
+func (s *securityLab) hostileConnection(t *testing.T) {
+	h := s.visible()[0]
+	touch := "touch " + s.marker()
+	hosts := map[string]any{
+		"proxy-command": map[string]any{"ansible_host": h.Addr, "ansible_ssh_common_args": `-o ProxyCommand="sh -c '` + touch + `'"`},
+		"hostile-user":  map[string]any{"ansible_host": h.Addr, "ansible_user": "$(" + touch + ")"},
+		"dash-address":  map[string]any{"ansible_host": "-oProxyCommand=" + touch},
+		"dash-key":      map[string]any{"ansible_host": h.Addr, "ansible_ssh_private_key_file": "-oProxyCommand=" + touch},
+	}
+	inv := runnerFile(t, "connection.json", mustJSON(t, map[string]any{"all": map[string]any{
+		"vars": map[string]any{"ansible_user": "root", "ansible_ssh_private_key_file": s.lab.Key}, "hosts": hosts}}))
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
+	res := s.run(t, "run", pb, "-i", inv, "--known-hosts", s.lab.KnownHosts, "--timeout", "3s", "-o", "json")
+	s.assertNoMarker(t)
+	if res.code == 0 || res.code == 99 {
+		t.Fatalf("want the hostile hosts unreachable or refused: %s", res)
+	}
+	if res.code == 5 {
+		t.Logf("refused as bad input: %s", firstLine(res.stderr, "remedy"))
+		return
+	}
+	for _, jh := range parseRunJSON(t, res).Hosts {
+		t.Logf("%s: unreachable %v: %s (%s)", jh.Name, jh.Unreachable, jh.Error, jh.statuses())
+	}
 }
 
 // firstLine returns the first line of out that contains word.
