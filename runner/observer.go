@@ -62,7 +62,11 @@ type HostReport struct {
 	Stats       Stats
 	Unreachable bool  // the host could not be dialled or its connection died
 	Err         error // why the host stopped early, nil when it ran to the end
-	Duration    time.Duration
+	// MovedPort is the SSH port the host's connection moved to during the
+	// run, after sshd.move_port proved it (Conn.MovePort): the inventory's
+	// ansible_port from now on. 0: the port did not move.
+	MovedPort int
+	Duration  time.Duration
 }
 
 // Recap is the whole run, for the PLAY RECAP, reports and the exit code.

@@ -42,6 +42,13 @@ func (c *Conn) MovePort(ctx context.Context, port int) error {
 	return nil
 }
 
+// port is the port the connection is on now.
+func (c *Conn) port() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.target.Port
+}
+
 // dialPort dials the host on another port. The host must show the key it
 // showed on the open connection: known_hosts has no entry for a port sshd
 // has only just started listening on, and this is the same host.

@@ -192,6 +192,9 @@ func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *HostReport, em
 	}
 	rep.Facts = &facts
 	err = f.play(ctx, conn, facts, h.Vars, emit)
+	if port := conn.port(); port != h.Target.Port {
+		rep.MovedPort = port
+	}
 	if err != nil && ctx.Err() == nil && !endedInFailure(rep.Results) {
 		// The playbook stopped without a failed result to show for it
 		// (a Lua error outside any task): record it so the host counts

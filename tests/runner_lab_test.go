@@ -39,6 +39,7 @@ func TestRunnerOnLab(t *testing.T) {
 	t.Run("max-fail-percent stops later batches", r.maxFailPercent)
 	t.Run("audit as JUnit", r.auditJUnit)
 	t.Run("Ctrl-C mid-run", r.interrupt)
+	t.Run("--update-inventory after sshd moved", r.updateInventory)
 	// Last: it stops a host's sshd for good.
 	t.Run("stopped sshd is unreachable, the others finish", r.stoppedSSHD)
 }

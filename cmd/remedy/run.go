@@ -49,6 +49,7 @@ type runFlags struct {
 	luaPath        []string
 	retryFile      string
 	report         string // audit only
+	updateInv      bool   // run only
 }
 
 func init() {
@@ -60,8 +61,13 @@ func init() {
 gathers facts, and runs the playbook's tasks, handlers and checks.
 PLAYBOOK is a .lua file or a built-in name such as aspera-server.
 
-Exit codes: 0 all ok, 2 a task failed, 4 a host was unreachable,
-5 bad command line, inventory or playbook, 99 interrupted.`,
+When sshd.move_port moved a host's SSH port, run prints the inventory
+change (ansible_port=33001); --update-inventory also writes it into the
+inventory files that name the host, keeping their comments and layout.
+
+Exit codes: 0 all ok, 2 a task failed (or the inventory could not be
+updated), 4 a host was unreachable, 5 bad command line, inventory or
+playbook, 99 interrupted.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPlaybook(cmd.Context(), cmd.OutOrStdout(), args[0], f, false)
@@ -70,6 +76,7 @@ Exit codes: 0 all ok, 2 a task failed, 4 a host was unreachable,
 	addRunFlags(cmd, f)
 	cmd.Flags().BoolVarP(&f.check, "check", "C", false, "change nothing: report what would change")
 	cmd.Flags().BoolVarP(&f.diff, "diff", "D", false, "show the diffs of files changed (or that would change)")
+	cmd.Flags().BoolVar(&f.updateInv, "update-inventory", false, "write ansible_port into the inventory files for hosts whose SSH port moved")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -128,13 +135,22 @@ func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags
 	if err := writeAfterRun(recap, f); err != nil {
 		return err
 	}
-	return runOutcome(recap)
+	invErr := reportMovedPorts(inventoryNotes(stdout, f), recap, setup.inv, f.updateInv)
+	outcome := runOutcome(recap)
+	if invErr != nil && outcome == nil {
+		return &exitError{code: exitFailed, err: invErr}
+	}
+	if invErr != nil {
+		fmt.Fprintln(os.Stderr, "remedy:", invErr)
+	}
+	return outcome
 }
 
 // runSetup is everything a run needs, read and checked before any host
 // is contacted.
 type runSetup struct {
 	hosts []runner.Host
+	inv   map[string]*inventory.Host // by name, for --update-inventory
 	play  runner.PlayFunc
 	opts  runner.Options
 }
@@ -182,7 +198,11 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
-	return &runSetup{hosts: hosts, play: playFunc(pb, f, extra), opts: opts}, nil
+	inv := make(map[string]*inventory.Host, len(invHosts))
+	for _, h := range invHosts {
+		inv[h.Name] = h
+	}
+	return &runSetup{hosts: hosts, inv: inv, play: playFunc(pb, f, extra), opts: opts}, nil
 }
 
 func selectHosts(pb *lua.Playbook, f *runFlags) ([]*inventory.Host, error) {
