@@ -11,6 +11,7 @@ import (
 	"os/signal"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // rootCmd is the remedy command; each subcommand adds itself in its own
@@ -35,7 +36,7 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt)
-	go onInterrupt(sigs, cancel, func() { os.Exit(exitInterrupted) })
+	go onInterrupt(sigs, cancel, exitNow(os.Stdin))
 	err := rootCmd.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "remedy:", err)
@@ -53,6 +54,19 @@ func onInterrupt(sigs <-chan os.Signal, cancel context.CancelFunc, exit func()) 
 	<-sigs
 	fmt.Fprintln(os.Stderr, "remedy: interrupted twice: exiting now")
 	exit()
+}
+
+// exitNow exits 99 with the terminal as it was at start: a Ctrl-C at a
+// password prompt would otherwise leave the shell without echo.
+func exitNow(tty *os.File) func() {
+	fd := int(tty.Fd())
+	state, err := term.GetState(fd)
+	return func() {
+		if err == nil {
+			term.Restore(fd, state)
+		}
+		os.Exit(exitInterrupted)
+	}
 }
 
 // Exit codes, as the README documents them.
