@@ -69,3 +69,21 @@ func silentServer(t *testing.T) *ssh.Client {
 	t.Cleanup(func() { client.Close() })
 	return client
 }
+
+// A new port that lets us in and then stops answering fails the probe
+// when its context ends.
+func TestProbeEndsWhenSessionNeverOpens(t *testing.T) {
+	client := silentServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- probe(ctx, &goph.Client{Client: client}) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a probe whose session never opened succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the probe outlived its context by 10 s")
+	}
+}

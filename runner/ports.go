@@ -14,11 +14,21 @@ func (c *Conn) Probe(ctx context.Context, port int) error {
 	if err != nil {
 		return fmt.Errorf("probe port %d: %w", port, err)
 	}
-	// Closing the probe's connection ends its command even where goph's
-	// SIGINT on cancel is refused (root logins).
+	if err := probe(ctx, cl); err != nil {
+		return fmt.Errorf("probe port %d: %w", port, err)
+	}
+	return nil
+}
+
+// probe runs true on a fresh connection and closes it. Closing it when
+// ctx ends is what bounds the probe: goph opens the session without a
+// context, and its SIGINT on cancel is refused on root logins.
+func probe(ctx context.Context, cl *goph.Client) error {
 	defer cl.Close()
+	stop := context.AfterFunc(ctx, func() { cl.Close() })
+	defer stop()
 	if out, err := cl.RunContext(ctx, "true"); err != nil {
-		return fmt.Errorf("probe port %d: run true: %w: %s", port, err, firstLine(out))
+		return fmt.Errorf("run true: %w: %s", err, firstLine(out))
 	}
 	return nil
 }
