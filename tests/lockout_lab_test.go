@@ -89,12 +89,14 @@ fi
 	s.drill(t, h, "remedy-drill-missing.pid", "reloading sshd failed", "port 22 answers")
 }
 
-// drillUnreachable drops TCP to the new port, in a table of its own ahead
-// of the profile's firewall, as soon as phase 1 has written sshd_config:
-// the firewall change took effect, yet no login gets through.
+// drillUnreachable rejects TCP to the new port, in a table of its own
+// ahead of the profile's firewall, as soon as phase 1 has written
+// sshd_config: the firewall change took effect, yet no login gets through.
+// (A reset, not a drop: the rollback is the same, without waiting out the
+// probe's timeout; TestSSHDMoveOnLab drops.)
 func (s *sshdLab) drillUnreachable(t *testing.T, h labkit.Host) {
 	s.drillWatcher(t, h, `grep -rqs '^Port 33001' /etc/ssh/sshd_config /etc/ssh/sshd_config.d`,
-		`nft add table inet remedy_drill; nft add chain inet remedy_drill in '{ type filter hook input priority -300; }'; nft add rule inet remedy_drill in tcp dport 33001 drop`)
+		`nft add table inet remedy_drill; nft add chain inet remedy_drill in '{ type filter hook input priority -300; }'; nft add rule inet remedy_drill in tcp dport 33001 reject with tcp reset`)
 	s.drill(t, h, "33001", "rolled back")
 	s.drillFired(t, h)
 }
