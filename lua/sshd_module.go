@@ -64,9 +64,11 @@ plan: diffs, firewall and SELinux steps.`,
 	})
 }
 
-// effectiveConfig runs sshd -T on the host.
+// effectiveConfig runs sshd -T on the host. Playbooks ask for it from
+// several tasks; only a command can change the files it reads, so the
+// output is reused until one runs.
 func effectiveConfig(e *Env) (sshd.Config, error) {
-	out, err := e.Query("sshd", "-T")
+	out, err := e.QueryCached("sshd", "-T")
 	if err != nil {
 		return nil, err
 	}
