@@ -29,6 +29,7 @@ func TestSecurityOnLab(t *testing.T) {
 	t.Run("hostile become user", s.hostileBecomeUser)
 	t.Run("hostile connection variables", s.hostileConnection)
 	t.Run("canary passwords never leave remedy", s.canaryPasswords)
+	t.Run("refused passwords are not repeated", s.refusedPasswords)
 	t.Run("canary key passphrase never leaves remedy", s.canaryPassphrase)
 }
 

@@ -48,12 +48,7 @@ func (s *securityLab) canaryPasswords(t *testing.T) {
 			t.Fatalf("%s: chpasswd: %v: %s", h.Name, err, out)
 		}
 	}
-	var inv strings.Builder
-	fmt.Fprintf(&inv, "[all:vars]\nansible_user=%s\nansible_password=%s\nansible_become_password=%s\n[targets]\n", s.lab.OpsUser, canary, canary)
-	for _, h := range s.visible() {
-		fmt.Fprintf(&inv, "%s ansible_host=%s\n", h.Name, h.Addr)
-	}
-	invFile := runnerFile(t, "canary.ini", inv.String())
+	invFile := s.passwordInventory(t, canary, canary)
 	pb := runnerFile(t, "secrets.lua", fmt.Sprintf(secretsPlaybook, s.visible()[0].Name))
 	out := t.TempDir() // reports, retry files and remedy's TMPDIR
 	common := []string{"-i", invFile, "-b", "--known-hosts", s.lab.KnownHosts, "-vvv"}
@@ -92,6 +87,42 @@ func (s *securityLab) canaryPasswords(t *testing.T) {
 		}
 	}
 	assertNoCanary(t, "remedy's output, reports, retry files and process table", seen.String(), canary)
+}
+
+// passwordInventory logs in as ops with an SSH password and a sudo
+// password, no key.
+func (s *securityLab) passwordInventory(t *testing.T, password, becomePassword string) string {
+	t.Helper()
+	var inv strings.Builder
+	fmt.Fprintf(&inv, "[all:vars]\nansible_user=%s\nansible_password=%s\nansible_become_password=%s\n[targets]\n", s.lab.OpsUser, password, becomePassword)
+	for _, h := range s.visible() {
+		fmt.Fprintf(&inv, "%s ansible_host=%s\n", h.Name, h.Addr)
+	}
+	return runnerFile(t, "passwords.ini", inv.String())
+}
+
+// refusedPasswords gives a wrong SSH password, then the right one (the
+// canary canaryPasswords made ops's password) with a wrong sudo password:
+// the refusals must not repeat what was given.
+func (s *securityLab) refusedPasswords(t *testing.T) {
+	wrong := "wrong-" + s.token + "-Pw"
+	canary := "canary-" + s.token + "-Pw"
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
+	for _, c := range []struct {
+		inv  string
+		code int
+	}{
+		{s.passwordInventory(t, wrong, wrong), 4},
+		{s.passwordInventory(t, canary, wrong), 2},
+	} {
+		for _, format := range []string{"text", "json"} {
+			res := s.run(t, "run", pb, "-i", c.inv, "-b", "--known-hosts", s.lab.KnownHosts, "-vvv", "-o", format)
+			if res.code != c.code {
+				t.Fatalf("want exit %d: %s", c.code, res)
+			}
+			assertNoCanary(t, "remedy's output for a refused password", res.stdout+res.stderr, wrong)
+		}
+	}
 }
 
 // assertNoCanary fails when text holds the canary as is or base64-encoded.
