@@ -51,15 +51,17 @@ func connect(ctx context.Context, t Target, d *dialer, be *Become, cmdTimeout ti
 // Name is the host's inventory name.
 func (c *Conn) Name() string { return c.target.Name }
 
-// Close ends the SFTP client, the connection and its bastions.
+// Close ends the connection, its bastions and the SFTP client. The
+// connection goes first: sftp's Close waits for the server to confirm,
+// which a host that drops every packet never does (the run hung there).
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.link.close()
 	if c.sftp != nil {
 		c.sftp.Close()
 		c.sftp = nil
 	}
-	c.link.close()
 	return nil
 }
 

@@ -6,10 +6,12 @@ import (
 	"crypto/rand"
 	"net"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/melbahja/goph"
+	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -86,4 +88,95 @@ func TestProbeEndsWhenSessionNeverOpens(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the probe outlived its context by 10 s")
 	}
+}
+
+// Close must not wait on a host that drops every packet once SFTP is in
+// use: sftp's own Close waits for the server's answer, which never comes.
+func TestCloseWithSFTPOnDeadLink(t *testing.T) {
+	client, drop := sftpServer(t)
+	c := &Conn{target: Target{Name: "h1"}, link: &link{client: &goph.Client{Client: client}, release: func() {}}}
+	if _, err := c.sftpClient(); err != nil {
+		t.Fatal(err)
+	}
+	drop.Store(true)
+	done := make(chan struct{})
+	go func() {
+		c.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close still waits 10 s after the link died")
+	}
+}
+
+// sftpServer is an SSH server with the SFTP subsystem over a unix socket;
+// once drop is set, the server sends nothing more, as a host that drops
+// every packet.
+func sftpServer(t *testing.T) (*ssh.Client, *atomic.Bool) {
+	t.Helper()
+	_, hostKey, _ := ed25519.GenerateKey(rand.Reader)
+	signer, err := ssh.NewSignerFromKey(hostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &ssh.ServerConfig{NoClientAuth: true}
+	srv.AddHostKey(signer)
+	l, err := net.Listen("unix", filepath.Join(t.TempDir(), "sshd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	drop := &atomic.Bool{}
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		t.Cleanup(func() { conn.Close() })
+		_, chans, reqs, err := ssh.NewServerConn(&droppingConn{Conn: conn, drop: drop}, srv)
+		if err != nil {
+			return
+		}
+		go ssh.DiscardRequests(reqs)
+		for nc := range chans {
+			go serveSFTP(nc)
+		}
+	}()
+	cfg := &ssh.ClientConfig{User: "root", HostKeyCallback: ssh.FixedHostKey(signer.PublicKey()), Timeout: 5 * time.Second}
+	client, err := ssh.Dial("unix", l.Addr().String(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client, drop
+}
+
+func serveSFTP(nc ssh.NewChannel) {
+	ch, reqs, err := nc.Accept()
+	if err != nil {
+		return
+	}
+	for req := range reqs {
+		req.Reply(req.Type == "subsystem", nil)
+		if req.Type == "subsystem" {
+			if s, err := sftp.NewServer(ch); err == nil {
+				go s.Serve()
+			}
+		}
+	}
+}
+
+// droppingConn swallows what the server writes once drop is set.
+type droppingConn struct {
+	net.Conn
+	drop *atomic.Bool
+}
+
+func (d *droppingConn) Write(p []byte) (int, error) {
+	if d.drop.Load() {
+		return len(p), nil
+	}
+	return d.Conn.Write(p)
 }

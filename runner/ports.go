@@ -42,11 +42,11 @@ func (c *Conn) MovePort(ctx context.Context, port int) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.link.client.Close() // first, as in Close
 	if c.sftp != nil {
 		c.sftp.Close()
 		c.sftp = nil
 	}
-	c.link.client.Close()
 	c.link.client = cl
 	c.target.Port = port
 	return nil
