@@ -232,20 +232,21 @@ func fwVerdict(e *Env, L *glua.LState) int {
 
 // explain says, for firewalld and ufw, which of their own rules and
 // defaults stop a packet. Accepted packets need no explaining, which
-// spares the compliant host a Python start of firewall-cmd or ufw.
+// spares the compliant host a Python start of firewall-cmd or ufw; the
+// listing is read once for every blocked verdict until a command runs.
 func (h *fwHost) explain(p firewall.Packet, r firewall.Result) string {
 	if r.Verdict == firewall.VerdictAccept {
 		return ""
 	}
 	switch h.sys.Backend {
 	case firewall.Firewalld:
-		z, err := firewall.ReadFirewalldZone(h.query("firewall-cmd", "--list-all", "--zone="+h.sys.Zone))
+		z, err := firewall.ReadFirewalldZone(h.queryCached("firewall-cmd", "--list-all", "--zone="+h.sys.Zone))
 		if err != nil {
 			h.e.Fail(fmt.Errorf("%s: %w", h.e.Host().Name(), err))
 		}
 		return firewall.ExplainFirewalld(r, z)
 	case firewall.Ufw:
-		return firewall.ExplainUfw(p, firewall.ReadUfwStatus(h.query("ufw", "status", "verbose")))
+		return firewall.ExplainUfw(p, firewall.ReadUfwStatus(h.queryCached("ufw", "status", "verbose")))
 	}
 	return ""
 }
@@ -539,7 +540,8 @@ func (h *fwHost) checkDomain(d firewall.Domain) {
 
 // resolve returns the name's addresses as the host's applications see them.
 func (h *fwHost) resolve(name string) []netip.Addr {
-	out, err := h.e.Query("getent", "ahosts", name)
+	// As net.resolve asks, so that the two share one read.
+	out, err := h.e.QueryCached("getent", "ahosts", "--", name)
 	if err != nil {
 		h.e.Fail(err)
 	}
@@ -561,7 +563,7 @@ dig +noall +answer "$1" A "$1" AAAA | awk '$4 == "A" || $4 == "AAAA" {print $2}'
 // and an hour; five minutes when it cannot be read (no dig, or a name
 // from the hosts file).
 func (h *fwHost) ttl(name string) int {
-	out, err := h.e.Query("sh", "-c", ttlScript, "sh", name)
+	out, err := h.e.QueryCached("sh", "-c", ttlScript, "sh", name)
 	if err != nil {
 		h.e.Fail(err)
 	}

@@ -13,8 +13,9 @@ import (
 // reads run on it, so nothing it would change needs simulating.
 type fwFixtureHost struct {
 	t    *testing.T
-	read []byte
-	ran  []string
+	read  []byte
+	ran   []string
+	execs int // every command, reads too
 }
 
 func (h *fwFixtureHost) fixture(name string) Output {
@@ -44,6 +45,7 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 func (h *fwFixtureHost) Name() string { return "fixture" }
 
 func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
+	h.execs++
 	switch {
 	case strings.Contains(cmd, "==nft") && strings.HasSuffix(cmd, " firewalld"):
 		return Output{Stdout: append([]byte("==zone\npublic\n"), h.read...)}, nil
@@ -116,6 +118,33 @@ firewall-cmd --reload`},
 			}
 			if len(h.ran) > 0 {
 				t.Errorf("check mode ran %q", h.ran)
+			}
+		})
+	}
+}
+
+// A range of blocked verdicts is one ruleset read and one firewall-cmd
+// listing (a Python start each) when nothing runs between them; a change
+// in between makes the next verdict read both again.
+func TestFirewallVerdictsShareReadsUntilACommand(t *testing.T) {
+	tests := []struct {
+		name, between string
+		want          int
+	}{
+		{"in a row", "", 2},
+		{"a command between", `cmd.run { "true" }`, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFwFixtureHost(t, "firewalld/public-ssh.json", "")
+			body := `for port = 33001, 33003 do
+  assert(firewall.verdict { dir = "in", proto = "udp", port = port }.explain ~= "")
+end
+` + tt.between + `
+assert(firewall.verdict { dir = "in", proto = "udp", port = 33004 }.explain ~= "")`
+			r := onlyResult(t, h, task(body), RunOptions{Facts: Facts{Firewall: "firewalld", OSFamily: "debian"}})
+			if r.Status == StatusFailed || h.execs != tt.want {
+				t.Errorf("got %s %q after %d commands, want %d", r.Status, r.Msg, h.execs, tt.want)
 			}
 		})
 	}

@@ -56,7 +56,8 @@ func parseAhosts(out string) []string {
 
 func netResolve(e *Env, L *glua.LState) int {
 	name := L.CheckString(1)
-	out, err := e.Query("getent", "ahosts", "--", name)
+	// firewall.allow_domain resolves the same name the same way: one read.
+	out, err := e.QueryCached("getent", "ahosts", "--", name)
 	if err != nil {
 		e.Fail(err)
 	}

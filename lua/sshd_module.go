@@ -100,7 +100,9 @@ func sshdPorts(e *Env, L *glua.LState) int {
 	if err != nil {
 		e.Fail(err)
 	}
-	ls, err := listeners(e)
+	// The sockets change only through a command: a reused read is exact.
+	// move_port's wait for the new port polls with listeners, uncached.
+	ls, err := readListeners(e, e.QueryCached)
 	if err != nil {
 		e.Fail(err)
 	}
@@ -141,8 +143,10 @@ func configuredPorts(e *Env) ([]int, error) {
 	return ports, err
 }
 
+// socketStreams reads ssh.socket's ListenStream= lines. The unit files
+// change only through a command, so the read is reused until one runs.
 func socketStreams(e *Env) ([]string, error) {
-	out, err := e.Query(sshd.SocketUnitCommand...)
+	out, err := e.QueryCached(sshd.SocketUnitCommand...)
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +156,15 @@ func socketStreams(e *Env) ([]string, error) {
 	return sshd.ParseListenStreams(string(out.Stdout)), nil
 }
 
+// listeners reads the listening sockets afresh, for a caller polling for
+// a change no command of ours makes synchronously (sshd binding a port).
 func listeners(e *Env) ([]sshd.Listener, error) {
-	out, err := e.Query(sshd.ListenersCommand...)
+	return readListeners(e, e.Query)
+}
+
+// readListeners reads the listening sockets through query.
+func readListeners(e *Env, query func(args ...string) (Output, error)) ([]sshd.Listener, error) {
+	out, err := query(sshd.ListenersCommand...)
 	if err != nil {
 		return nil, err
 	}
