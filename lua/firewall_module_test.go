@@ -12,7 +12,7 @@ import (
 // of the real tools and records every other command; only check mode and
 // reads run on it, so nothing it would change needs simulating.
 type fwFixtureHost struct {
-	t    *testing.T
+	t     *testing.T
 	read  []byte
 	ran   []string
 	execs int // every command, reads too

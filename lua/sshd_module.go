@@ -100,8 +100,8 @@ func sshdPorts(e *Env, L *glua.LState) int {
 	if err != nil {
 		e.Fail(err)
 	}
-	// The sockets change only through a command: a reused read is exact.
-	// move_port's wait for the new port polls with listeners, uncached.
+	// Reused until a command runs, like sshd -T; move_port, which waits
+	// for sshd to bind a new port, polls with listeners, afresh.
 	ls, err := readListeners(e, e.QueryCached)
 	if err != nil {
 		e.Fail(err)
