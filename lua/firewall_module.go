@@ -476,8 +476,9 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 		d.Proto = "tcp"
 	}
 	h := newFwHost(e)
-	d.Addrs = h.resolve(d.Name)
-	d.Refresh = time.Duration(o.number("refresh", float64(h.ttl(d.Name)))) * time.Second
+	addrs, ttl := h.lookup(d.Name)
+	d.Addrs = addrs
+	d.Refresh = time.Duration(o.number("refresh", float64(ttl))) * time.Second
 	rs := h.ruleset()
 	plan, err := firewall.PlanAllowDomain(rs, h.sys, d)
 	if err != nil {
@@ -538,15 +539,21 @@ func (h *fwHost) checkDomain(d firewall.Domain) {
 	}
 }
 
-// resolve returns the name's addresses as the host's applications see them.
+// resolve returns the name's addresses as the host's applications see
+// them, for the check after a change.
 func (h *fwHost) resolve(name string) []netip.Addr {
 	// As net.resolve asks, so that the two share one read.
 	out, err := h.e.QueryCached("getent", "ahosts", "--", name)
 	if err != nil {
 		h.e.Fail(err)
 	}
+	return ahostsAddrs(out.Stdout)
+}
+
+// ahostsAddrs returns the addresses in getent ahosts output.
+func ahostsAddrs(out []byte) []netip.Addr {
 	var addrs []netip.Addr
-	for _, s := range parseAhosts(string(out.Stdout)) {
+	for _, s := range parseAhosts(string(out)) {
 		if a, err := netip.ParseAddr(s); err == nil && !a.Is4In6() {
 			addrs = append(addrs, a)
 		}
@@ -554,22 +561,31 @@ func (h *fwHost) resolve(name string) []netip.Addr {
 	return addrs
 }
 
-// ttlScript prints the smallest TTL of the name's A and AAAA records,
-// when dig is there to ask.
-const ttlScript = `command -v dig >/dev/null 2>&1 || exit 0
+// lookupScript prints, in one round trip, the name's addresses as the
+// host's applications see them and, after a "==ttl" line, the smallest
+// TTL of its A and AAAA records when dig is there to ask.
+const lookupScript = `getent ahosts -- "$1"
+echo ==ttl
+command -v dig >/dev/null 2>&1 || exit 0
 dig +noall +answer "$1" A "$1" AAAA | awk '$4 == "A" || $4 == "AAAA" {print $2}' | sort -n | head -n 1`
 
-// ttl is how often to re-resolve: the record's TTL, kept between a minute
-// and an hour; five minutes when it cannot be read (no dig, or a name
-// from the hosts file).
-func (h *fwHost) ttl(name string) int {
-	out, err := h.e.QueryCached("sh", "-c", ttlScript, "sh", name)
+// lookup returns the name's addresses and how often to re-resolve it.
+func (h *fwHost) lookup(name string) ([]netip.Addr, int) {
+	out, err := h.e.QueryCached("sh", "-c", lookupScript, "sh", name)
 	if err != nil {
 		h.e.Fail(err)
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(out.Stdout)))
+	return parseLookup(out.Stdout)
+}
+
+// parseLookup reads lookupScript's output. The refresh is the record's
+// TTL kept between a minute and an hour; five minutes when it cannot be
+// read (no dig, or a name from the hosts file).
+func parseLookup(out []byte) ([]netip.Addr, int) {
+	sec := sections(out)
+	n, err := strconv.Atoi(strings.TrimSpace(string(sec["ttl"])))
 	if err != nil || n <= 0 {
-		return 300
+		return ahostsAddrs(sec[""]), 300
 	}
-	return min(max(n, 60), 3600)
+	return ahostsAddrs(sec[""]), min(max(n, 60), 3600)
 }

@@ -188,3 +188,31 @@ func TestFirewallAllowFailsWhenTheFlowStillDoesNotPass(t *testing.T) {
 		t.Errorf("ran %q after the failed check: nothing may be persisted or disarmed", h.ran[len(want):])
 	}
 }
+
+func TestParseLookup(t *testing.T) {
+	// getent's part as the real tool prints it; dig's is one number.
+	getent := "198.18.12.2     STREAM api.ibmaspera.com\n198.18.12.2     DGRAM  \n198.18.12.2     RAW    \n"
+	tests := []struct {
+		name, out string
+		addrs     string
+		ttl       int
+	}{
+		{"no dig", getent + "==ttl\n", "198.18.12.2", 300},
+		{"a short TTL is raised to a minute", getent + "==ttl\n5\n", "198.18.12.2", 60},
+		{"the TTL", getent + "==ttl\n120\n", "198.18.12.2", 120},
+		{"a long TTL is cut to an hour", getent + "==ttl\n86400\n", "198.18.12.2", 3600},
+		{"no address", "==ttl\n", "", 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addrs, ttl := parseLookup([]byte(tt.out))
+			var got []string
+			for _, a := range addrs {
+				got = append(got, a.String())
+			}
+			if strings.Join(got, " ") != tt.addrs || ttl != tt.ttl {
+				t.Errorf("got %v %d, want %s %d", got, ttl, tt.addrs, tt.ttl)
+			}
+		})
+	}
+}
