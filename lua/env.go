@@ -79,14 +79,15 @@ func (e *Env) Note(format string, args ...any) {
 }
 
 // Query runs a read-only command, also in check mode. A non-zero exit
-// status is in the Output, not an error.
+// status is in the Output, not an error. Being a read, it keeps what
+// QueryCached holds.
 func (e *Env) Query(args ...string) (Output, error) {
-	return e.exec(shell.Join(args...), nil)
+	return e.run(shell.Join(args...), nil)
 }
 
 // QueryInput is Query with stdin.
 func (e *Env) QueryInput(stdin []byte, args ...string) (Output, error) {
-	return e.exec(shell.Join(args...), stdin)
+	return e.run(shell.Join(args...), stdin)
 }
 
 // Apply runs a command that changes the host and records it as a change.
@@ -126,8 +127,8 @@ func (e *Env) Logf(level int, format string, args ...any) {
 
 // QueryCached is Query for a read that calls in a row repeat, such as the
 // firewall's ruleset for each port of a range. The output is reused until
-// any other command runs on the host: only a command can change what it
-// read, and every command goes through exec.
+// a command that may change the host runs: Apply, a file write, and any
+// command a playbook runs itself all go through exec, which forgets it.
 func (e *Env) QueryCached(args ...string) (Output, error) {
 	line := shell.Join(args...)
 	if out, ok := e.memo[line]; ok {

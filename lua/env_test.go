@@ -27,8 +27,14 @@ func TestQueryCachedUntilAnotherCommandRuns(t *testing.T) {
 	if _, err := e.Query("true"); err != nil {
 		t.Fatal(err)
 	}
+	if got := count(); got != "1" {
+		t.Fatalf("another read ran it again: %s runs", got)
+	}
+	if _, err := e.exec("true", nil); err != nil {
+		t.Fatal(err)
+	}
 	if got := count(); got != "2" {
-		t.Fatalf("read after another command: %s runs, want a fresh run", got)
+		t.Fatalf("read after a command that may change the host: %s runs, want a fresh run", got)
 	}
 	e.task.check = true
 	if _, err := e.Apply("touch", "changed"); err != nil {
