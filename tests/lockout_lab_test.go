@@ -44,6 +44,7 @@ func (s *sshdLab) drills() []lockoutDrill {
 		{"new port unreachable after the firewall change", s.drillUnreachable},
 		{"connection lost right after the firewall change", s.drillConnectionLost},
 		{"a rerun before the lost run's firewall revert fires", s.drillPendingRevert},
+		{"connection lost once sshd listens on the new port alone", s.drillLostAfterMove},
 	}
 }
 
@@ -123,6 +124,24 @@ func (s *sshdLab) watchFirewallChange(t *testing.T, h labkit.Host) {
 		`ss -Htnp state established '( sport = :22 )' | grep -o 'pid=[0-9]*' | cut -d= -f2 | xargs -r kill -KILL`)
 }
 
+// drillLostAfterMove kills remedy's session on 22 once phase 2 has left
+// sshd on 33001 alone: the move completed on the host, remedy cannot roll
+// back over a lost connection, and the host must take logins on 33001.
+func (s *sshdLab) drillLostAfterMove(t *testing.T, h labkit.Host) {
+	s.drillWatcher(t, h, `ss -Htlnp | grep '"sshd"' | grep -q ':33001 ' && ! ss -Htlnp | grep '"sshd"' | grep -q ':22 '`,
+		`ss -Htnp state established '( sport = :22 )' | grep -o 'pid=[0-9]*' | cut -d= -f2 | xargs -r kill -KILL`)
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
+	status, msg, _ := doc.task(h.Name)
+	// The session may die just after remedy moved its connection: then
+	// the move succeeds, which is as good.
+	t.Logf("%s (%s): %s: %s", h.Name, h.Profile, status, msg)
+	s.drillFired(t, h)
+	s.assertNotLockedOut(t, h)
+	if err := s.login(h, movedPort); err != nil {
+		t.Errorf("%s: the move completed on the host, yet a fresh login on %d fails: %v", h.Name, movedPort, err)
+	}
+}
+
 // drillPendingRevert reruns the move while the revert the lost run armed
 // is still pending: the rerun finds 33001 open, so it changes no firewall
 // rule and arms no revert of its own, and moves sshd to 33001 alone. Then
@@ -154,17 +173,9 @@ func (s *sshdLab) drillPendingRevert(t *testing.T, h labkit.Host) {
 done
 for i in $(seq 300); do ls -d /run/remedy-revert-* >/dev/null 2>&1 || exit 0; sleep 0.1; done
 echo "the revert did not finish" >&2; exit 1`)
-	ports := s.sshdPorts(t, h.Name)
-	var working []int
-	for _, p := range []int{22, movedPort} {
-		if s.login(h, p) == nil {
-			working = append(working, p)
-		}
-	}
-	t.Logf("%s: after the revert, sshd listens on %v; fresh logins work on %v", h.Name, ports, working)
-	if len(working) == 0 {
-		t.Errorf("%s: LOCKED OUT: the earlier run's revert closed %d, where sshd now listens alone", h.Name, movedPort)
-	}
+	// The revert restored the rules from before the lost run: 33001 is
+	// closed, where sshd now listens alone.
+	s.assertNotLockedOut(t, h)
 }
 
 // closeMovedPort removes the rule earlier drills' firewall.allow left for
@@ -222,6 +233,13 @@ func (s *sshdLab) drill(t *testing.T, h labkit.Host, want ...string) {
 	if strings.Contains(msg, "rolled back") {
 		s.expectSSH(t, h, 22)
 	}
+	s.assertNotLockedOut(t, h)
+}
+
+// assertNotLockedOut checks a fresh login works on 22 or 33001, and that
+// sshd_config is the original unless sshd listens on the new port.
+func (s *sshdLab) assertNotLockedOut(t *testing.T, h labkit.Host) {
+	t.Helper()
 	ports := s.sshdPorts(t, h.Name)
 	var working []int
 	for _, p := range []int{22, movedPort} {
