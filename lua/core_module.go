@@ -97,11 +97,7 @@ func failCall(e *Env, L *glua.LState) int {
 }
 
 func logCall(e *Env, L *glua.LState) int {
-	name := ""
-	if e.host != nil {
-		name = e.host.Name() + ": "
-	}
-	e.Logf(0, "%s%s", name, joinArgs(L))
+	e.Logf(0, "%s", joinArgs(L))
 	return 0
 }
 

@@ -19,7 +19,10 @@ type RunOptions struct {
 	StartAt        string
 	Facts          Facts
 	TaskTimeout    time.Duration // a task's own timeout field wins; 0 means none
-	Log            func(level int, format string, args ...any)
+	// Log receives what the playbook writes with log() or print() at level
+	// 0, and each remote command (1) and its duration (2). The host is not
+	// in the message: the caller knows which host it runs.
+	Log func(level int, format string, args ...any)
 }
 
 // Run runs the selected tasks, then the notified handlers, then the

@@ -73,7 +73,6 @@ func (m *portMove) run() (map[string]any, error) {
 		return nil, m.rollback(err)
 	}
 	inv := "ansible_port=" + strconv.Itoa(m.req.To)
-	m.e.Logf(0, "%s: inventory: %s", m.host(), inv)
 	res["changed"], res["ports"], res["inventory"] = true, intsToAny(m.plan.Listen2), inv
 	return res, nil
 }

@@ -79,7 +79,7 @@ func BenchmarkAuditAspera(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	play := func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result)) error {
+	play := func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result), _ func(string)) error {
 		return pb.Run(ctx, h, lua.RunOptions{Check: true, Diff: true, Vars: vars, Facts: facts,
 			ExtraVars: map[string]any{"alee": true}}, emit)
 	}
@@ -164,6 +164,7 @@ type countingObserver struct {
 func (o *countingObserver) Start(Play)          {}
 func (o *countingObserver) HostStarted(string)  { o.hosts++ }
 func (o *countingObserver) Command(Command)     { o.commands++ }
+func (o *countingObserver) Log(string, string)  {}
 func (o *countingObserver) Result(lua.Result)   {}
 func (o *countingObserver) HostDone(HostReport) {}
 func (o *countingObserver) End(Recap)           {}

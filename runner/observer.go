@@ -15,6 +15,8 @@ type Observer interface {
 	HostStarted(host string)
 	// Command reports one remote command and what it returned (shown at -v).
 	Command(Command)
+	// Log reports a line the playbook wrote on host with log() or print().
+	Log(host, msg string)
 	Result(lua.Result)
 	HostDone(HostReport)
 	End(Recap)

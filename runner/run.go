@@ -17,7 +17,7 @@ import (
 // PlayFunc runs the playbook on one connected host. The CLI binds it to a
 // loaded playbook and its options, so the runner needs nothing of how a
 // playbook is run.
-type PlayFunc func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result)) error
+type PlayFunc func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result), log func(msg string)) error
 
 // Host is one host to run on.
 type Host struct {
@@ -191,7 +191,7 @@ func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *HostReport, em
 		return err
 	}
 	rep.Facts = &facts
-	err = f.play(ctx, conn, facts, h.Vars, emit)
+	err = f.play(ctx, conn, facts, h.Vars, emit, func(msg string) { f.obs.Log(h.Target.Name, msg) })
 	if port := conn.port(); port != h.Target.Port {
 		rep.MovedPort = port
 	}
@@ -312,6 +312,7 @@ type syncObserver struct {
 func (s *syncObserver) Start(p Play)         { s.mu.Lock(); defer s.mu.Unlock(); s.o.Start(p) }
 func (s *syncObserver) HostStarted(h string) { s.mu.Lock(); defer s.mu.Unlock(); s.o.HostStarted(h) }
 func (s *syncObserver) Command(c Command)    { s.mu.Lock(); defer s.mu.Unlock(); s.o.Command(c) }
+func (s *syncObserver) Log(host, msg string) { s.mu.Lock(); defer s.mu.Unlock(); s.o.Log(host, msg) }
 func (s *syncObserver) Result(r lua.Result)  { s.mu.Lock(); defer s.mu.Unlock(); s.o.Result(r) }
 func (s *syncObserver) HostDone(r HostReport) {
 	s.mu.Lock()

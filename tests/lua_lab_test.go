@@ -29,6 +29,7 @@ func TestLuaOnLab(t *testing.T) {
 	t.Run("a failing validator leaves the original", l.failingValidator)
 	t.Run("handlers fire once", l.handlersOnce)
 	t.Run("tags select", l.tagsSelect)
+	t.Run("log and print reach the text output", l.logLines)
 	t.Run("net resolves and reaches from the host", l.netFromHost)
 	t.Run("examples: no port open to the world beyond the policy", l.openPorts)
 	t.Run("examples: no password logins", l.example("examples/password-authentication", "PasswordAuthentication is no"))
@@ -403,6 +404,24 @@ end } } }`))
 	for _, h := range l.lab.Hosts {
 		if got := doc.msg(h.Name, "net"); got != l.lab.License+" via bash" {
 			t.Errorf("%s: %q, want %q", h.Name, got, l.lab.License+" via bash")
+		}
+	}
+}
+
+func (l *luaLab) logLines(t *testing.T) {
+	pb := l.playbook(t, `return { tasks = { { name = "say", run = function()
+  log("marker", host.name)
+  print("printed")
+end } } }`)
+	out, err := exec.Command(l.bin, "run", pb, "-i", l.lab.Inventory, "--known-hosts", l.lab.KnownHosts).CombinedOutput()
+	if err != nil {
+		t.Fatalf("remedy run: %v\n%s", err, out)
+	}
+	for _, h := range l.lab.Hosts {
+		for _, want := range []string{"[" + h.Name + "] marker\t" + h.Name + "\n", "[" + h.Name + "] printed\n"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
 		}
 	}
 }

@@ -324,10 +324,11 @@ func localUser() string {
 }
 
 func playFunc(pb *lua.Playbook, f *runFlags, extra map[string]any) runner.PlayFunc {
-	return func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result)) error {
+	return func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result), log func(string)) error {
 		return pb.Run(ctx, h, lua.RunOptions{
 			Check: f.check, Diff: f.diff, Vars: vars, ExtraVars: extra,
 			Tags: f.tags, SkipTags: f.skipTags, StartAt: f.startAt, Facts: facts,
+			Log: playbookLog(log),
 		}, emit)
 	}
 }
@@ -477,4 +478,15 @@ func outcomeSummary(r runner.Recap, code int) string {
 		return fmt.Sprintf("%d of %d hosts unreachable, %d failed", unreachable, len(r.Hosts), failed)
 	}
 	return fmt.Sprintf("%d of %d hosts failed, %d unreachable", failed, len(r.Hosts), unreachable)
+}
+
+// playbookLog passes on what a playbook writes with log() and print().
+// The runner already reports every remote command (-v) and its duration
+// (-vv), so the runtime's own levels 1 and 2 would only repeat them.
+func playbookLog(log func(string)) func(level int, format string, args ...any) {
+	return func(level int, format string, args ...any) {
+		if level == 0 {
+			log(fmt.Sprintf(format, args...))
+		}
+	}
 }

@@ -30,11 +30,12 @@ func NewFinal(w io.Writer, render func(io.Writer, runner.Recap) error) *Final {
 // Err is the render function's error, if any.
 func (f *Final) Err() error { return f.err }
 
-// Start, HostStarted, Command, Result and HostDone are no-ops: everything
+// Start, HostStarted, Command, Log, Result and HostDone are no-ops: everything
 // is in the Recap.
 func (f *Final) Start(runner.Play)          {}
 func (f *Final) HostStarted(string)         {}
 func (f *Final) Command(runner.Command)     {}
+func (f *Final) Log(string, string)         {}
 func (f *Final) Result(lua.Result)          {}
 func (f *Final) HostDone(runner.HostReport) {}
 
@@ -60,6 +61,12 @@ func (t Tee) HostStarted(host string) {
 func (t Tee) Command(c runner.Command) {
 	for _, o := range t {
 		o.Command(c)
+	}
+}
+
+func (t Tee) Log(host, msg string) {
+	for _, o := range t {
+		o.Log(host, msg)
 	}
 }
 

@@ -106,6 +106,17 @@ func (t *Text) Command(c runner.Command) {
 	t.emit(b.String())
 }
 
+// Log prints a line the playbook wrote with log() or print(), at every
+// verbosity: the author asked for it.
+func (t *Text) Log(host, msg string) {
+	var b strings.Builder
+	prefix := "[" + host + "] "
+	first, rest, _ := strings.Cut(msg, "\n")
+	b.WriteString(prefix + first + "\n")
+	writeIndented(&b, prefix, rest)
+	t.emit(b.String())
+}
+
 // Result prints one result line, with its diff and planned commands when
 // the run asked for them.
 func (t *Text) Result(res lua.Result) {

@@ -160,6 +160,14 @@ func TestTextCommand(t *testing.T) {
 	}
 }
 
+func TestTextLog(t *testing.T) {
+	var buf bytes.Buffer
+	NewText(&buf, TextOptions{}).Log("web1", "ports:\t22\n33001")
+	if want := "[web1] ports:\t22\n[web1] 33001\n"; buf.String() != want {
+		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+}
+
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, bytes.ErrTooLarge }
