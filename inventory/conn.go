@@ -25,6 +25,9 @@ type Conn struct {
 	// from -J, -o ProxyJump= or -o ProxyCommand="ssh -W %h:%p host" in
 	// ansible_ssh_common_args.
 	ProxyJump []string
+	// KnownHostsFiles are the files of -o UserKnownHostsFile= in
+	// ansible_ssh_common_args, as written ("~" not expanded).
+	KnownHostsFiles []string
 }
 
 // Conn reads the host's connection variables. As with ssh, an ansible_*
@@ -50,6 +53,7 @@ func (h *Host) Conn() Conn {
 		c.User = args.user
 	}
 	c.ProxyJump = args.jumps
+	c.KnownHostsFiles = args.knownHosts
 	return c
 }
 
@@ -95,6 +99,7 @@ func truthy(v any) bool {
 type sshOptions struct {
 	port, user string
 	jumps      []string
+	knownHosts []string
 }
 
 // sshArgs reads -J, -p, -l and -o Port=/User=/ProxyJump= from ssh arguments;
@@ -140,6 +145,10 @@ func (o *sshOptions) apply(flag, val string) {
 			o.user = firstNonEmpty(o.user, strings.TrimSpace(v))
 		case "proxyjump":
 			o.setJumps(strings.TrimSpace(v))
+		case "userknownhostsfile":
+			if o.knownHosts == nil {
+				o.knownHosts = strings.Fields(v)
+			}
 		case "proxycommand":
 			if o.jumps == nil {
 				o.jumps = proxyCommandHops(strings.TrimSpace(v))

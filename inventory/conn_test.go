@@ -34,7 +34,9 @@ func TestConn(t *testing.T) {
 		{"first ssh option wins", map[string]any{"ansible_ssh_common_args": "-o Port=2301 -o Port=2302 -J a -J b"},
 			Conn{Port: 2301, ProxyJump: []string{"a"}}},
 		{"ProxyCommand ssh -W", map[string]any{"ansible_ssh_common_args": `-F /dev/null -o UserKnownHostsFile=/lab/known_hosts -o ProxyCommand="ssh -F /dev/null -o StrictHostKeyChecking=yes -i /lab/key -W %h:%p root@198.18.0.10"`},
-			Conn{ProxyJump: []string{"root@198.18.0.10"}}},
+			Conn{ProxyJump: []string{"root@198.18.0.10"}, KnownHostsFiles: []string{"/lab/known_hosts"}}},
+		{"UserKnownHostsFile lists files", map[string]any{"ansible_ssh_common_args": `-o "UserKnownHostsFile=~/.ssh/site_hosts /etc/ssh/fleet_hosts" -o UserKnownHostsFile=/ignored`},
+			Conn{KnownHostsFiles: []string{"~/.ssh/site_hosts", "/etc/ssh/fleet_hosts"}}},
 		{"ProxyCommand with port, user and its own jump", map[string]any{"ansible_ssh_common_args": `-o 'ProxyCommand=ssh -q -J j0 -p 2222 -l ops -W %h:%p bastion'`},
 			Conn{ProxyJump: []string{"j0", "ops@bastion:2222"}}},
 		{"ProxyCommand not a jump", map[string]any{"ansible_ssh_common_args": `-o ProxyCommand="nc -X 5 -x proxy:1080 %h %p"`}, Conn{}},
@@ -86,12 +88,15 @@ func TestLabInventoryConn(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]Conn{
-		"h1":      {Addr: "198.18.0.10", User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519"},
-		"hidden1": {Addr: "198.18.2.10", User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519", ProxyJump: []string{"root@198.18.0.10"}},
+		"h1": {Addr: "198.18.0.10", User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519",
+			KnownHostsFiles: []string{"/tmp/remedy-lab/known_hosts"}},
+		"hidden1": {Addr: "198.18.2.10", User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519", ProxyJump: []string{"root@198.18.0.10"},
+			KnownHostsFiles: []string{"/tmp/remedy-lab/known_hosts"}},
 	}
 	for name, w := range want {
+		// %#v: Conn's String hides fields, and a difference must show.
 		if got := inv.hosts[name].Conn(); !reflect.DeepEqual(got, w) {
-			t.Errorf("%s: Conn() = %+v, want %+v", name, got, w)
+			t.Errorf("%s: Conn() = %#v, want %#v", name, got, w)
 		}
 	}
 }

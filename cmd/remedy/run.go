@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,7 +191,7 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := connectOptions(f, serial, secrets)
+	opts, err := connectOptions(f, serial, secrets, inventoryKnownHosts(invHosts))
 	if err != nil {
 		return nil, badInput(err)
 	}
@@ -272,13 +273,40 @@ func askTerminal(question string) (string, error) {
 	return string(b), nil
 }
 
-func connectOptions(f *runFlags, serial runner.Serial, s *secrets) (runner.Options, error) {
+// inventoryKnownHosts lists the UserKnownHostsFile files the hosts'
+// ansible_ssh_common_args name, each once. A known_hosts line names its
+// own host, so checking every host against all of them is as strict as
+// checking each against its own.
+func inventoryKnownHosts(hosts []*inventory.Host) []string {
+	var files []string
+	for _, h := range hosts {
+		for _, f := range h.Conn().KnownHostsFiles {
+			if !slices.Contains(files, f) {
+				files = append(files, f)
+			}
+		}
+	}
+	return files
+}
+
+func connectOptions(f *runFlags, serial runner.Serial, s *secrets, invKnownHosts []string) (runner.Options, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return runner.Options{}, fmt.Errorf("home directory: %w", err)
 	}
 	files := []string{filepath.Join(home, ".ssh", "known_hosts")}
+	// New keys go where ssh would write them: the first UserKnownHostsFile,
+	// unless --known-hosts names another file.
 	record := files[0]
+	for i, file := range invKnownHosts {
+		if rest, ok := strings.CutPrefix(file, "~/"); ok {
+			file = filepath.Join(home, rest)
+		}
+		if i == 0 {
+			record = file
+		}
+		files = append(files, file)
+	}
 	if f.knownHosts != "" {
 		files = append(files, f.knownHosts)
 		record = f.knownHosts
