@@ -13,7 +13,6 @@ PROFILES=nftables,iptables-legacy,iptables-nft,firewalld,ufw,none,nftables+egres
 OUT=$(mktemp -d /tmp/remedy-demo-reports.XXXXXX)
 LAB=$OUT/lab
 INV=$OUT/hosts.ini
-KNOWN=$OUT/known_hosts
 START=$(date +%s)
 
 if [ -t 1 ]; then BOLD=$(printf '\033[1m') PLAIN=$(printf '\033[0m'); else BOLD= PLAIN=; fi
@@ -47,19 +46,14 @@ step "inventory: the lab's, with alee=true on the egress-restricted host (S8)"
 sed 's/lab_egress=true$/& alee=true/' "$LABDIR/inventory.ini" >"$INV"
 grep 'alee=true' "$INV"
 
-step "known_hosts: each host key also for [address]:33001, where SSH moves"
-awk '{ print; addr = $1; $1 = ""; print "[" addr "]:33001" $0 }' "$LABDIR/known_hosts" >"$KNOWN"
-
 step "audit: what would change, changing nothing (exit 3: drift)"
-remedy 3 audit aspera-server -i "$INV" --known-hosts "$KNOWN" --report "$OUT/audit-before.html"
+remedy 3 audit aspera-server -i "$INV" --report "$OUT/audit-before.html"
 
-step "run: open the Aspera ports, then move SSH to 33001"
-remedy 0 run aspera-server -i "$INV" --known-hosts "$KNOWN"
-
-step "inventory: SSH is on 33001 now (ansible_port=33001)"
-sed -i 's/^\(h[0-9]* ansible_host=[^ ]*\)/\1 ansible_port=33001/' "$INV"
+step "run: open the Aspera ports, move SSH to 33001, write ansible_port=33001 into the inventory"
+remedy 0 run aspera-server -i "$INV" --update-inventory
+grep 'ansible_port=33001' "$INV"
 
 step "audit again: every host compliant (exit 0)"
-remedy 0 audit aspera-server -i "$INV" --known-hosts "$KNOWN" --report "$OUT/audit-after.html"
+remedy 0 audit aspera-server -i "$INV" --report "$OUT/audit-after.html"
 
 step "done in $(($(date +%s) - START))s; reports: $OUT/audit-before.html, $OUT/audit-after.html"
