@@ -73,8 +73,9 @@ const revertAfter = 120 * time.Second
 
 // fwHost is one firewall call's view of the host.
 type fwHost struct {
-	e   *Env
-	sys firewall.System
+	e       *Env
+	sys     firewall.System
+	pending []string // tokens of timed reverts armed on the host and not yet fired
 }
 
 // newFwHost starts a firewall call. The firewalld zone is learnt with the
@@ -116,6 +117,7 @@ const readScript = `PATH="$PATH:/usr/sbin:/sbin"
 save() { if [ -n "$1" ] && command -v "$2-$1-save" >/dev/null 2>&1; then "$2-$1-save"; elif command -v "$2-save" >/dev/null 2>&1; then "$2-save"; fi; }
 echo ==cmd; [ -n "$1" ] && command -v "iptables-$1" >/dev/null 2>&1 && echo "iptables-$1"
 echo ==zone; if [ "$2" = firewalld ]; then echo $(dbus-send --system --print-reply=literal --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.getDefaultZone 2>/dev/null || firewall-cmd --get-default-zone); fi
+echo ==pending; for d in /run/remedy-revert-*; do [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null && echo "${d#/run/remedy-revert-}"; done
 echo ==nft; command -v nft >/dev/null 2>&1 && nft -j list ruleset
 echo ==v4; save "$1" iptables
 echo ==v6; save "$1" ip6tables
@@ -130,6 +132,7 @@ func (h *fwHost) ruleset() *firewall.Ruleset {
 	// Changes go to the variant read, not to whichever plain iptables names.
 	h.sys.Iptables = strings.TrimSpace(string(sec["cmd"]))
 	h.sys.Zone = strings.TrimSpace(string(sec["zone"]))
+	h.pending = strings.Fields(string(sec["pending"]))
 	rs, err := readSections(sec)
 	if err != nil {
 		h.e.Fail(fmt.Errorf("%s: read firewall: %w", h.e.Host().Name(), err))
@@ -140,6 +143,26 @@ func (h *fwHost) ruleset() *firewall.Ruleset {
 // saveVariant picks the iptables-save to read: legacy for a legacy host,
 // the host's default for ufw (it uses whichever the alternatives name),
 // else the nft variant, whose tables may sit beside native nftables.
+// rulesetForChange is ruleset for a function that may change the host. It
+// refuses while a timed revert armed by an earlier run is pending: that
+// revert will take back the rules this run would build on. (A re-run that
+// finds the new SSH port already open would move sshd onto it alone, and
+// the revert would then close it: a lockout.) In check mode it only says so.
+func (h *fwHost) rulesetForChange() *firewall.Ruleset {
+	rs := h.ruleset()
+	if len(h.pending) == 0 {
+		return rs
+	}
+	d := "/run/remedy-revert-" + h.pending[0]
+	msg := fmt.Sprintf("a timed firewall revert armed by an earlier run is pending (%s): it will restore the rules saved before that run within %s", d, revertAfter)
+	if h.e.Check() {
+		h.e.Note("%s", msg)
+		return rs
+	}
+	h.e.Fail(fmt.Errorf("firewall: %s; run again after it fires, or disarm it if that run's change is known to be safe: kill $(cat %s/pid); rm -rf %s", msg, d, d))
+	return nil
+}
+
 func saveVariant(backend string) string {
 	switch backend {
 	case firewall.IptablesLegacy:
@@ -302,7 +325,7 @@ func allowArg(L *glua.LState) firewall.Allow {
 func fwAllow(e *Env, L *glua.LState) int {
 	a := allowArg(L)
 	h := newFwHost(e)
-	rs := h.ruleset()
+	rs := h.rulesetForChange()
 	plan, err := firewall.PlanAllow(rs, h.sys, a)
 	if err != nil {
 		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
@@ -327,7 +350,7 @@ func before(rs []firewall.Result) string {
 func fwRemove(e *Env, L *glua.LState) int {
 	o := tableArg(L, 1, "firewall.remove", false, "comment")
 	h := newFwHost(e)
-	rs := h.ruleset()
+	rs := h.rulesetForChange()
 	plan, err := firewall.PlanRemove(rs, h.sys, h.installed(), o.str("comment", true))
 	if err != nil {
 		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
@@ -479,7 +502,7 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 	addrs, ttl := h.lookup(d.Name)
 	d.Addrs = addrs
 	d.Refresh = time.Duration(o.number("refresh", float64(ttl))) * time.Second
-	rs := h.ruleset()
+	rs := h.rulesetForChange()
 	plan, err := firewall.PlanAllowDomain(rs, h.sys, d)
 	if err != nil {
 		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))

@@ -1,0 +1,35 @@
+package lua
+
+import (
+	"strings"
+	"testing"
+)
+
+// A revert armed by an earlier run would take back the rules a change
+// builds on: changes are refused, an audit says so, a verdict is unaffected.
+func TestFirewallRefusesChangesWhileARevertIsPending(t *testing.T) {
+	tests := []struct {
+		name, body string
+		check      bool
+		status     Status
+		msg        string
+	}{
+		{"allow", `firewall.allow { dir = "in", proto = "tcp", port = 22 }`, false, StatusFailed, "kill $(cat /run/remedy-revert-fw-1a2b/pid)"},
+		{"remove", `firewall.remove { comment = "remedy: x" }`, false, StatusFailed, "is pending (/run/remedy-revert-fw-1a2b)"},
+		{"allow in check mode", `firewall.allow { dir = "in", proto = "tcp", port = 22 }`, true, StatusOK, "is pending (/run/remedy-revert-fw-1a2b)"},
+		{"verdict", `firewall.verdict { dir = "in", proto = "tcp", port = 22 }`, false, StatusOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
+			h.read = append([]byte("==pending\nfw-1a2b\n"), h.read...)
+			r := onlyResult(t, h, task(tt.body), RunOptions{Check: tt.check, Facts: Facts{Firewall: "nftables", OSFamily: "debian"}})
+			if r.Status != tt.status || !strings.Contains(r.Msg, tt.msg) {
+				t.Errorf("got %s %q, want %s with %q", r.Status, r.Msg, tt.status, tt.msg)
+			}
+			if len(h.ran) > 0 {
+				t.Errorf("ran %q", h.ran)
+			}
+		})
+	}
+}
