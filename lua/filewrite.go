@@ -230,7 +230,9 @@ func (e *Env) applyWrite(target string, p writePlan) error {
 	h := e.host
 	if p.tmp != "" {
 		if err := h.WriteFile(e.ctx, p.tmp, p.content, p.mode); err != nil {
-			return fmt.Errorf("write %s: %w", p.tmp, err)
+			// A write cut short leaves part of the file behind.
+			_, _ = e.exec(shell.Join("rm", "-f", "--", p.tmp), nil)
+			return fmt.Errorf("%s left unchanged: write %s: %w%s", target, p.tmp, err, e.diskFull(path.Dir(p.tmp)))
 		}
 	}
 	for _, s := range p.steps {
@@ -282,4 +284,18 @@ func randomHex() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// diskFull explains a failed write when the filesystem holding dir has no
+// space left: SFTP reports only "Failure".
+func (e *Env) diskFull(dir string) string {
+	out, err := e.Query("df", "-Pk", "--", dir)
+	if err != nil || out.ExitCode != 0 {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(out.Stdout)), "\n")
+	if f := strings.Fields(lines[len(lines)-1]); len(f) >= 4 && f[3] == "0" {
+		return fmt.Sprintf(" (the filesystem holding %s is full)", dir)
+	}
+	return ""
 }
