@@ -28,6 +28,10 @@ type Conn struct {
 	// KnownHostsFiles are the files of -o UserKnownHostsFile= in
 	// ansible_ssh_common_args, as written ("~" not expanded).
 	KnownHostsFiles []string
+	// ProxyCommand is a -o ProxyCommand= that is not a plain "ssh -W"
+	// jump, which remedy cannot follow: the runner must refuse the host
+	// rather than dial it directly, around the proxy its owner set.
+	ProxyCommand string
 }
 
 // Conn reads the host's connection variables. As with ssh, an ansible_*
@@ -54,6 +58,7 @@ func (h *Host) Conn() Conn {
 	}
 	c.ProxyJump = args.jumps
 	c.KnownHostsFiles = args.knownHosts
+	c.ProxyCommand = args.proxyCmd
 	return c
 }
 
@@ -100,6 +105,7 @@ type sshOptions struct {
 	port, user string
 	jumps      []string
 	knownHosts []string
+	proxyCmd   string // a ProxyCommand that is not a jump
 }
 
 // sshArgs reads -J, -p, -l and -o Port=/User=/ProxyJump= from ssh arguments;
@@ -150,8 +156,11 @@ func (o *sshOptions) apply(flag, val string) {
 				o.knownHosts = strings.Fields(v)
 			}
 		case "proxycommand":
-			if o.jumps == nil {
-				o.jumps = proxyCommandHops(strings.TrimSpace(v))
+			if o.jumps == nil && o.proxyCmd == "" {
+				cmd := strings.TrimSpace(v)
+				if o.jumps = proxyCommandHops(cmd); o.jumps == nil && !strings.EqualFold(cmd, "none") {
+					o.proxyCmd = cmd
+				}
 			}
 		}
 	}

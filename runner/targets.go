@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"remedy/inventory"
 )
 
@@ -19,6 +20,9 @@ func Hosts(hosts []*inventory.Host, cli CommandLine, cfg sshConfig, def Defaults
 	out := make([]Host, 0, len(hosts))
 	for _, h := range hosts {
 		c := h.Conn()
+		if c.ProxyCommand != "" {
+			return nil, fmt.Errorf("%s: ansible_ssh_common_args: ProxyCommand %q is not supported (only \"ssh -W %%h:%%p host\"); use -o ProxyJump= instead", h.Name, c.ProxyCommand)
+		}
 		t, err := Resolve(h.Name, inventorySettings(c), cli.Settings, cfg, def)
 		if err != nil {
 			return nil, err

@@ -48,6 +48,21 @@ func TestInventoryPortBeatsSSHConfig(t *testing.T) {
 	}
 }
 
+// A ProxyCommand remedy cannot follow stops the run before any dial:
+// reaching the host directly would go around the proxy its owner set.
+func TestUnsupportedProxyCommandRefused(t *testing.T) {
+	h := &inventory.Host{Name: "behind", Vars: map[string]any{
+		"ansible_ssh_common_args": `-o ProxyCommand="nc -x proxy:1080 %h %p"`}}
+	cfg, err := ssh_config.Decode(strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Hosts([]*inventory.Host{h}, CommandLine{}, cfg, Defaults{User: "me", Home: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "behind: ") || !strings.Contains(err.Error(), "ProxyJump") {
+		t.Fatalf("got %v, want the host refused with a pointer to ProxyJump", err)
+	}
+}
+
 func TestBecomeFor(t *testing.T) {
 	tests := []struct {
 		name string
