@@ -91,7 +91,7 @@ func (c *Conn) runRaw(ctx context.Context, line string, stdin []byte) (int, []by
 func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, error) {
 	if c.cmdTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cmdTimeout)
+		ctx, cancel = context.WithTimeoutCause(ctx, c.cmdTimeout, fmt.Errorf("timed out after %s (--command-timeout): %w", c.cmdTimeout, context.DeadlineExceeded))
 		defer cancel()
 	}
 	// goph's Cmd is a session whose Start sends "Path Args"; the context

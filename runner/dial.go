@@ -90,7 +90,7 @@ func (d *dialer) dial(ctx context.Context, t Target) (*link, error) {
 // returns the host key it verified: against known_hosts, or, when pin is
 // set, against the key the host already showed on another port.
 func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e Endpoint, pin ssh.PublicKey) (*ssh.Client, ssh.PublicKey, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, d.timeout, fmt.Errorf("no answer within %s (--timeout): %w", d.timeout, context.DeadlineExceeded))
 	defer cancel()
 	addr := e.hostPort()
 	var conn net.Conn
@@ -99,6 +99,9 @@ func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e En
 		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	} else {
 		conn, err = via.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to %s: %w", addr, err)

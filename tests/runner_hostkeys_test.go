@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ import (
 func (r *remedyRunner) unknownKey(t *testing.T) {
 	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 	kh := filepath.Join(t.TempDir(), "known_hosts")
-	args := []string{"run", pb, "-i", r.lab.Inventory, "-l", "!hidden", "--known-hosts", kh}
+	args := []string{"run", pb, "-i", inventoryWithoutKnownHosts(t, r.lab.Inventory), "-l", "!hidden", "--known-hosts", kh}
 
 	res := r.run(t, args...)
 	if res.code != 4 || strings.Count(res.stdout, "--accept-new-host-keys") != len(r.visible()) {
@@ -59,7 +60,7 @@ func (r *remedyRunner) changedKey(t *testing.T) {
 	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 
 	// Even with --accept-new-host-keys, a changed key is refused.
-	res := r.run(t, "run", pb, "-i", r.lab.Inventory, "-l", "!hidden", "--known-hosts", kh, "--accept-new-host-keys", "-o", "json")
+	res := r.run(t, "run", pb, "-i", inventoryWithoutKnownHosts(t, r.lab.Inventory), "-l", "!hidden", "--known-hosts", kh, "--accept-new-host-keys", "-o", "json")
 	if res.code != 4 {
 		t.Fatalf("want exit 4: %s", res)
 	}
@@ -97,4 +98,20 @@ func newPublicKey(t *testing.T) ssh.PublicKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// inventoryWithoutKnownHosts copies the lab's inventory without its
+// -o UserKnownHostsFile=, which remedy honours: these tests choose the only
+// known_hosts file remedy may trust with --known-hosts.
+func inventoryWithoutKnownHosts(t *testing.T, inv string) string {
+	t.Helper()
+	data, err := os.ReadFile(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := regexp.MustCompile(`-o UserKnownHostsFile=\S+`).ReplaceAll(data, nil)
+	if string(stripped) == string(data) {
+		t.Fatalf("%s names no UserKnownHostsFile: the test would prove nothing new", inv)
+	}
+	return runnerFile(t, "inventory.ini", string(stripped))
 }
