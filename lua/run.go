@@ -115,6 +115,11 @@ func (r *hostRun) item(kind Kind, it *item, check bool) (Result, bool, error) {
 		r.e.vars.RawSetString(it.register, registered(r.e.state, res, ret))
 	}
 	if err := r.fatal(rec, runErr); err != nil {
+		if r.ctx.Err() != nil {
+			// Interrupted: the task was cut short, neither failed nor
+			// unreachable, and the runner reports the host as such.
+			return res, true, err
+		}
 		if rec.hostErr != nil {
 			res.Status = StatusUnreachable
 		}

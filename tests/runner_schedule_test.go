@@ -113,6 +113,9 @@ func (r *remedyRunner) interrupt(t *testing.T) {
 	if !strings.Contains(res.stdout, "PLAY RECAP") || strings.Contains(res.stdout, "TASK [never]") {
 		t.Errorf("want a recap of what ran, and no task after the interrupted one: %s", res)
 	}
+	if strings.Contains(res.stdout, "unreachable=1") || strings.Contains(res.stdout, "UNREACHABLE") {
+		t.Errorf("an interrupted host is not unreachable: %s", res)
+	}
 	waitForRemote(t, "sleep "+sleep, 0)
 }
 
