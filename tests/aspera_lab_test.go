@@ -127,7 +127,7 @@ func newAsperaLab(t *testing.T) *asperaLab {
 		profiles[i] = p.profile
 	}
 	lab := labkit.New(t, labkit.Options{Hosts: len(plan), Profiles: profiles})
-	a := &asperaLab{lab: lab, bin: asperaBuildRemedy(t), home: t.TempDir()}
+	a := &asperaLab{lab: lab, bin: buildRemedy(t), home: t.TempDir()}
 	for i, h := range lab.Hosts {
 		c := plan[i].c
 		if c.conf != "" {
@@ -188,15 +188,6 @@ https_port: "9092"
 ssh_port: "33001"
 EOF
 `
-
-func asperaBuildRemedy(t *testing.T) string {
-	t.Helper()
-	bin := t.TempDir() + "/remedy"
-	if out, err := exec.Command("go", "build", "-o", bin, "remedy/cmd/remedy").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // write puts a file on a lab host (its /opt is its own).
 func (a *asperaLab) write(t *testing.T, host, path, content, mode string) {

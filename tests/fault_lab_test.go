@@ -23,7 +23,7 @@ import (
 // hide the other faults' results.
 func TestFaultsOnLab(t *testing.T) {
 	lab := labkit.New(t, labkit.Options{Hosts: len(faultRoles), Profiles: []string{"nftables", "none"}})
-	f := &faultLab{remedyRunner: remedyRunner{bin: runnerBuildRemedy(t), lab: lab, home: t.TempDir()}}
+	f := &faultLab{remedyRunner: remedyRunner{bin: buildRemedy(t), lab: lab, home: t.TempDir()}}
 	f.hosts = map[string]labkit.Host{}
 	for i, role := range faultRoles {
 		f.hosts[role.name] = lab.Hosts[i]

@@ -42,7 +42,7 @@ const allowALEE = `return { tasks = {
 } }`
 
 func moduleOnLab(t *testing.T, lab *labkit.Lab) {
-	l := &luaLab{lab: lab, bin: luaBuildRemedy(t), home: t.TempDir()}
+	l := &luaLab{lab: lab, bin: buildRemedy(t), home: t.TempDir()}
 	t.Run("check mode changes nothing", func(t *testing.T) { checkModeOnly(t, l) })
 	t.Run("allow twice, then a reboot", func(t *testing.T) { allowTwice(t, l) })
 	t.Run("allow out to an address", func(t *testing.T) { allowOutTo(t, l) })

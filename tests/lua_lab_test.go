@@ -22,7 +22,7 @@ import (
 // hosts inspected directly through the lab.
 func TestLuaOnLab(t *testing.T) {
 	lab := labkit.New(t, labkit.Options{Hosts: 2, Profiles: []string{"nftables", "none"}})
-	l := &luaLab{lab: lab, bin: luaBuildRemedy(t), home: t.TempDir()}
+	l := &luaLab{lab: lab, bin: buildRemedy(t), home: t.TempDir()}
 	l.ops = l.opsInventory(t)
 	t.Run("check mode changes nothing and reports the diff", l.checkMode)
 	t.Run("a write then its repeat: changed, then ok", l.writeRepeat)
@@ -60,15 +60,6 @@ type luaRun struct {
 			Diff   string `json:"diff"`
 		} `json:"tasks"`
 	} `json:"hosts"`
-}
-
-func luaBuildRemedy(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "remedy")
-	if out, err := exec.Command("go", "build", "-o", bin, "remedy/cmd/remedy").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // remedy runs the binary on every lab host with -o json and returns the

@@ -25,7 +25,7 @@ func TestRunnerOnLab(t *testing.T) {
 	// A dozen hidden hosts: more than sshd's MaxStartups lets log in to
 	// their bastion at once.
 	lab := labkit.New(t, labkit.Options{Hosts: len(labkit.Profiles), Hidden: 12})
-	r := &remedyRunner{bin: runnerBuildRemedy(t), lab: lab, home: t.TempDir()}
+	r := &remedyRunner{bin: buildRemedy(t), lab: lab, home: t.TempDir()}
 	t.Run("every profile, read-only", r.everyProfile)
 	t.Run("unknown host key refused, then trusted on first use", r.unknownKey)
 	t.Run("changed host key refused", r.changedKey)
@@ -71,16 +71,6 @@ type runResult struct {
 
 func (res runResult) String() string {
 	return "exit " + strconv.Itoa(res.code) + "\nstdout:\n" + res.stdout + "\nstderr:\n" + res.stderr
-}
-
-func runnerBuildRemedy(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "remedy")
-	out, err := exec.Command("go", "build", "-o", bin, "remedy/cmd/remedy").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func (r *remedyRunner) command(ctx context.Context, args ...string) *exec.Cmd {

@@ -16,7 +16,7 @@ func TestSecondCtrlCAtPromptRestoresTerminal(t *testing.T) {
 	if _, err := exec.LookPath("script"); err != nil {
 		t.Skip("script (util-linux) is needed for a terminal")
 	}
-	bin := runnerBuildRemedy(t)
+	bin := buildRemedy(t)
 	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

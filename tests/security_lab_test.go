@@ -22,7 +22,7 @@ import (
 // its own).
 func TestSecurityOnLab(t *testing.T) {
 	lab := labkit.New(t, labkit.Options{Hosts: 3, Profiles: []string{"nftables", "ufw", "iptables-legacy"}})
-	s := &securityLab{remedyRunner: remedyRunner{bin: runnerBuildRemedy(t), lab: lab, home: t.TempDir()}, token: randomToken(t)}
+	s := &securityLab{remedyRunner: remedyRunner{bin: buildRemedy(t), lab: lab, home: t.TempDir()}, token: randomToken(t)}
 	t.Run("the marker check sees a command that runs", s.markerControl)
 	t.Run("hostile values as root", s.injectionAsRoot)
 	t.Run("hostile values through sudo", s.injectionThroughSudo)

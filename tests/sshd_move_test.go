@@ -56,7 +56,7 @@ type sshdLab struct {
 }
 
 func newSSHDLab(t *testing.T, lab *labkit.Lab) *sshdLab {
-	s := &sshdLab{lab: lab, bin: sshdBuildRemedy(t), home: t.TempDir(), original: map[string]string{}}
+	s := &sshdLab{lab: lab, bin: buildRemedy(t), home: t.TempDir(), original: map[string]string{}}
 	s.knownHosts = s.knownHostsWithPort(t)
 	key, err := os.ReadFile(lab.Key)
 	if err != nil {
@@ -72,15 +72,6 @@ func newSSHDLab(t *testing.T, lab *labkit.Lab) *sshdLab {
 		s.original[h.Name] = s.sh(t, h.Name, "cat /etc/ssh/sshd_config")
 	}
 	return s
-}
-
-func sshdBuildRemedy(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "remedy")
-	if out, err := exec.Command("go", "build", "-o", bin, "remedy/cmd/remedy").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // knownHostsWithPort copies the lab's known_hosts and adds each key again
