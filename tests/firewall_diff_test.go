@@ -121,8 +121,15 @@ func compareHost(t *testing.T, lab *labkit.Lab, h labkit.Host, src netip.Addr, w
 			defer wg.Done()
 			pkt := firewall.Packet{Dir: "in", Proto: p.proto, Port: p.port, Src: src,
 				Dst: netip.MustParseAddr(h.Addr), Iif: "eth0"}
+			predicted := firewall.Verdict(rs, pkt)
 			observed := observe(lab.Reach(h.Addr, p.proto, p.port, 700*time.Millisecond))
-			tally.add(t, fmt.Sprintf("%s, %s/%d", what, p.proto, p.port), firewall.Verdict(rs, pkt), observed)
+			if observed != predicted.Verdict && predicted.Verdict != firewall.VerdictUnknown {
+				// A loaded machine can hold an answer past the short
+				// timeout: look again, slowly, before calling it a
+				// disagreement. The verdict itself is deterministic.
+				observed = observe(lab.Reach(h.Addr, p.proto, p.port, 4*time.Second))
+			}
+			tally.add(t, fmt.Sprintf("%s, %s/%d", what, p.proto, p.port), predicted, observed)
 		}()
 	}
 	wg.Wait()
