@@ -21,6 +21,7 @@ func init() {
 	flow := `{dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string}`
 	Register(Module{
 		Name: "firewall",
+		Warm: func(f Facts) [][]string { return [][]string{readArgs(f.Firewall)} },
 		Doc: `Reads the host firewall (nftables, iptables legacy or nft, firewalld, ufw),
 says whether a packet would pass and which rule decides, and opens flows
 with the narrowest change through the tool that governs (Facts.Firewall).
@@ -128,7 +129,7 @@ exit 0`
 // matches only as opaque xt expressions, so iptables-save's exact tables
 // are merged over it; legacy tables are not in nft at all.
 func (h *fwHost) ruleset() *firewall.Ruleset {
-	sec := sections(h.queryCached("sh", "-c", readScript, "sh", saveVariant(h.sys.Backend), h.sys.Backend))
+	sec := sections(h.queryCached(readArgs(h.sys.Backend)...))
 	// Changes go to the variant read, not to whichever plain iptables names.
 	h.sys.Iptables = strings.TrimSpace(string(sec["cmd"]))
 	h.sys.Zone = strings.TrimSpace(string(sec["zone"]))
@@ -161,6 +162,12 @@ func (h *fwHost) rulesetForChange() *firewall.Ruleset {
 	}
 	h.e.Fail(fmt.Errorf("firewall: %s; run again after it fires, or disarm it if that run's change is known to be safe: kill $(cat %s/pid); rm -rf %s", msg, d, d))
 	return nil
+}
+
+// readArgs is the command that reads the firewall of a host whose facts
+// name backend.
+func readArgs(backend string) []string {
+	return []string{"sh", "-c", readScript, "sh", saveVariant(backend), backend}
 }
 
 func saveVariant(backend string) string {

@@ -1,11 +1,15 @@
 package lua
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"remedy/lua/shell"
 )
 
 // fwFixtureHost answers the firewall module's read with captured output
@@ -46,18 +50,69 @@ func (h *fwFixtureHost) Name() string { return "fixture" }
 
 func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
 	h.execs++
+	if lines, ok := strings.CutPrefix(cmd, shell.Join("sh", "-c", prefetchScript, "sh")+" "); ok {
+		return h.batch(unquoteWords(h.t, lines)), nil
+	}
+	return h.answer(cmd), nil
+}
+
+// batch answers a prefetch as prefetchScript would, each line from the
+// fixtures.
+func (h *fwFixtureHost) batch(lines []string) Output {
+	var b bytes.Buffer
+	for _, line := range lines {
+		out := h.answer(line)
+		fmt.Fprintf(&b, "%d %d %d\n%s%s", out.ExitCode, len(out.Stdout), len(out.Stderr), out.Stdout, out.Stderr)
+	}
+	return Output{Stdout: b.Bytes()}
+}
+
+// unquoteWords reads back a line of words made by shell.Join.
+func unquoteWords(t *testing.T, line string) []string {
+	var words []string
+	for line != "" {
+		if rest, ok := strings.CutPrefix(line, "'"); ok {
+			var w strings.Builder
+			for {
+				i := strings.IndexByte(rest, '\'')
+				if i < 0 {
+					t.Fatalf("unterminated quote in %q", line)
+				}
+				w.WriteString(rest[:i])
+				rest = rest[i+1:]
+				if next, ok := strings.CutPrefix(rest, `\''`); ok {
+					w.WriteByte('\'')
+					rest = next
+					continue
+				}
+				break
+			}
+			words = append(words, w.String())
+			line = strings.TrimPrefix(rest, " ")
+			continue
+		}
+		w, rest, _ := strings.Cut(line, " ")
+		words = append(words, w)
+		line = rest
+	}
+	return words
+}
+
+func (h *fwFixtureHost) answer(cmd string) Output {
 	switch {
 	case strings.Contains(cmd, "==nft") && strings.HasSuffix(cmd, " firewalld"):
-		return Output{Stdout: append([]byte("==zone\npublic\n"), h.read...)}, nil
+		return Output{Stdout: append([]byte("==zone\npublic\n"), h.read...)}
 	case strings.Contains(cmd, "==nft"):
-		return Output{Stdout: h.read}, nil
+		return Output{Stdout: h.read}
 	case strings.HasPrefix(cmd, "firewall-cmd --list-all"):
-		return h.fixture("firewalld/public-ssh.list-all"), nil
+		return h.fixture("firewalld/public-ssh.list-all")
 	case strings.HasPrefix(cmd, "ufw status verbose"):
-		return h.fixture("ufw/remedy-fasp.status"), nil
+		return h.fixture("ufw/remedy-fasp.status")
+	case cmd == "sshd -T" || cmd == "ss -Htlnp":
+		return Output{ExitCode: 127, Stderr: []byte("not in the fixture")}
 	}
 	h.ran = append(h.ran, cmd)
-	return Output{}, nil
+	return Output{}
 }
 
 func (h *fwFixtureHost) ReadFile(ctx context.Context, path string) ([]byte, error) {

@@ -51,6 +51,11 @@ type Module struct {
 	Funcs  []Func
 	Fields []Field // values rather than functions, such as host.name
 	Types  []Class // result shapes named in Params and Returns, for docs and LuaLS
+	// Warm lists reads (argv) the module's functions take through
+	// QueryCached and most playbooks need, such as the firewall ruleset.
+	// They ride along with the first cached read of a host's run, in one
+	// round trip, and are reused until the host changes.
+	Warm func(Facts) [][]string
 }
 
 // Func is one function of a module.

@@ -12,6 +12,7 @@ import (
 func init() {
 	Register(Module{
 		Name: "sshd",
+		Warm: func(Facts) [][]string { return [][]string{{"sshd", "-T"}, sshd.ListenersCommand} },
 		Doc: `Reads the OpenSSH server's effective configuration and ports, and moves
 SSH to a new port without locking anyone out: the firewall is opened and
 the new port added next to the old one first; the old port goes only after
