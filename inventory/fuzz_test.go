@@ -25,18 +25,24 @@ func FuzzParseINI(f *testing.F) {
 			}
 			return
 		}
-		inv.reconcile()
-		inv.mergeVars()
-		hosts, err := inv.Hosts("all")
-		if err != nil {
-			t.Fatalf("Hosts(all) after a successful parse: %v", err)
-		}
-		// Python's json, which remedy copies, prints non-finite floats bare.
-		out := nonFinite.ReplaceAllString(inv.ListJSON(hosts), "${1}0")
-		if !json.Valid([]byte(out)) {
-			t.Fatalf("ListJSON is not valid JSON:\n%s", out)
-		}
+		checkParsed(t, inv)
 	})
+}
+
+// checkParsed finishes an inventory a fuzzed parse accepted: it must
+// select hosts and render as valid JSON.
+func checkParsed(t *testing.T, inv *Inventory) {
+	inv.reconcile()
+	inv.mergeVars()
+	hosts, err := inv.Hosts("all")
+	if err != nil {
+		t.Fatalf("Hosts(all) after a successful parse: %v", err)
+	}
+	// Python's json, which remedy copies, prints non-finite floats bare.
+	out := nonFinite.ReplaceAllString(inv.ListJSON(hosts), "${1}0")
+	if !json.Valid([]byte(out)) {
+		t.Fatalf("ListJSON is not valid JSON:\n%s", out)
+	}
 }
 
 // FuzzParseYAML feeds arbitrary text to the YAML (and JSON) inventory
@@ -60,15 +66,6 @@ func FuzzParseYAML(f *testing.F) {
 			}
 			return
 		}
-		inv.reconcile()
-		inv.mergeVars()
-		hosts, err := inv.Hosts("all")
-		if err != nil {
-			t.Fatalf("Hosts(all) after a successful parse: %v", err)
-		}
-		out := nonFinite.ReplaceAllString(inv.ListJSON(hosts), "${1}0")
-		if !json.Valid([]byte(out)) {
-			t.Fatalf("ListJSON is not valid JSON:\n%s", out)
-		}
+		checkParsed(t, inv)
 	})
 }
