@@ -1,14 +1,11 @@
 package tests
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -303,29 +300,9 @@ func (r asperaRun) result(host, name string) (status, msg string) {
 // parsed document and the exit code.
 func (a *asperaLab) remedy(t *testing.T, inventory string, args ...string) (asperaRun, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	args = append(args, "-i", inventory, "--known-hosts", a.knownHosts, "-o", "json")
-	// A HOME of its own: the tester's ~/.ssh and ssh-agent play no part.
-	cmd := exec.CommandContext(ctx, a.bin, args...)
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool {
-		return strings.HasPrefix(e, "HOME=") || strings.HasPrefix(e, "SSH_AUTH_SOCK=")
-	}), "HOME="+a.home)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	code := 0
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatalf("remedy %v: %v", args, err)
-	}
 	var doc asperaRun
-	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
-		t.Fatalf("remedy %v: exit %d, output is not JSON: %v\nstdout:\n%s\nstderr:\n%s", args, code, err, stdout.String(), stderr.String())
-	}
-	doc.out = "stdout:\n" + stdout.String() + "\nstderr:\n" + stderr.String()
+	code, out := runRemedyJSON(t, a.bin, a.home, 3*time.Minute, &doc, append(args, "-i", inventory, "--known-hosts", a.knownHosts)...)
+	doc.out = out
 	return doc, code
 }
 

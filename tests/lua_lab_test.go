@@ -1,15 +1,11 @@
 package tests
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,31 +73,10 @@ func (l *luaLab) remedyAsOps(t *testing.T, args ...string) (luaRun, int) {
 
 func (l *luaLab) remedyWith(t *testing.T, inventory string, args ...string) (luaRun, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	args = append(args, "-i", inventory, "--known-hosts", l.lab.KnownHosts, "-o", "json")
-	cmd := exec.CommandContext(ctx, l.bin, args...)
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool {
-		return strings.HasPrefix(e, "HOME=") || strings.HasPrefix(e, "SSH_AUTH_SOCK=")
-	}), "HOME="+l.home)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	t.Logf("remedy %s: %s", strings.Join(args[:2], " "), time.Since(start).Round(time.Millisecond))
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatalf("remedy: %v", err)
-	}
 	var doc luaRun
-	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
-		t.Fatalf("remedy %v: exit %d, output is not JSON: %v\nstdout:\n%s\nstderr:\n%s", args, code, err, stdout.String(), stderr.String())
-	}
+	code, out := runRemedyJSON(t, l.bin, l.home, 2*time.Minute, &doc, append(args, "-i", inventory, "--known-hosts", l.lab.KnownHosts)...)
 	if len(doc.Hosts) != len(l.lab.Hosts) {
-		t.Fatalf("remedy %v: %d hosts in the output, want %d\n%s", args, len(doc.Hosts), len(l.lab.Hosts), stderr.String())
+		t.Fatalf("remedy %v: %d hosts in the output, want %d\n%s", args, len(doc.Hosts), len(l.lab.Hosts), out)
 	}
 	return doc, code
 }

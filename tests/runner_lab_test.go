@@ -79,13 +79,7 @@ func (r *remedyRunner) command(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// env gives remedy a HOME of its own, so the tester's ~/.ssh
-// (known_hosts, config, keys) and ssh-agent play no part.
-func (r *remedyRunner) env() []string {
-	return append(slices.DeleteFunc(os.Environ(), func(e string) bool {
-		return strings.HasPrefix(e, "HOME=") || strings.HasPrefix(e, "SSH_AUTH_SOCK=")
-	}), "HOME="+r.home)
-}
+func (r *remedyRunner) env() []string { return isolatedEnv(r.home) }
 
 func (r *remedyRunner) run(t *testing.T, args ...string) runResult {
 	t.Helper()

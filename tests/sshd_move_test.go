@@ -3,12 +3,9 @@ package tests
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -154,24 +151,8 @@ func sshdPlaybook(t *testing.T, src string) string {
 // remedy runs the binary with -o json and returns the parsed document.
 func (s *sshdLab) remedy(t *testing.T, inventory string, args ...string) sshdRun {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	args = append(args, "-i", inventory, "--known-hosts", s.knownHosts, "-o", "json")
-	cmd := exec.CommandContext(ctx, s.bin, args...)
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool {
-		return strings.HasPrefix(e, "HOME=") || strings.HasPrefix(e, "SSH_AUTH_SOCK=")
-	}), "HOME="+s.home)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("remedy: %v", err)
-	}
 	var doc sshdRun
-	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
-		t.Fatalf("remedy %v: output is not JSON: %v\nstdout:\n%s\nstderr:\n%s", args, err, stdout.String(), stderr.String())
-	}
+	runRemedyJSON(t, s.bin, s.home, 3*time.Minute, &doc, append(args, "-i", inventory, "--known-hosts", s.knownHosts)...)
 	return doc
 }
 
