@@ -9,16 +9,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"remedy/tests/lab/labkit"
 )
 
 // sshAgent authenticates when neither the inventory nor the command line
 // names a key: the lab key is only in an ssh-agent.
 func (r *remedyRunner) sshAgent(t *testing.T) {
-	for _, tool := range []string{"ssh-agent", "ssh-add"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is needed: %v", tool, err)
-		}
-	}
+	labkit.RequireTools(t, "ssh-agent", "ssh-add")
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	agent := exec.Command("ssh-agent", "-D", "-a", sock)
 	if err := agent.Start(); err != nil {

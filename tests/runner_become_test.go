@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"remedy/lua/shell"
+	"remedy/tests/lab/labkit"
 )
 
 const becomePlaybook = `return {
@@ -126,9 +127,7 @@ func (r *remedyRunner) askPass(t *testing.T) {
 // answer once prompt shows, and returns everything remedy printed.
 func (r *remedyRunner) runOnTerminal(t *testing.T, prompt, answer string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("script"); err != nil {
-		t.Skip("script (util-linux) is needed for a terminal")
-	}
+	labkit.RequireTools(t, "script")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "script", "-qec", shell.Join(append([]string{r.bin}, args...)...), "/dev/null")

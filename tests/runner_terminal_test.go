@@ -8,14 +8,13 @@ import (
 	"time"
 
 	"remedy/lua/shell"
+	"remedy/tests/lab/labkit"
 )
 
 // Two Ctrl-C at the -k password prompt: remedy exits 99 at once and
 // leaves the terminal echoing, as it found it. No host is contacted.
 func TestSecondCtrlCAtPromptRestoresTerminal(t *testing.T) {
-	if _, err := exec.LookPath("script"); err != nil {
-		t.Skip("script (util-linux) is needed for a terminal")
-	}
+	labkit.RequireTools(t, "script")
 	bin := buildRemedy(t)
 	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

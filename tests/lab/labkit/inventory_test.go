@@ -22,9 +22,7 @@ func testLab(dir string) *Lab {
 // Ansible itself is the oracle: ansible-inventory must read the groups and
 // the connection variables the way the lab means them.
 func TestInventoryReadsAsAnsibleINI(t *testing.T) {
-	if _, err := exec.LookPath("ansible-inventory"); err != nil {
-		t.Skip("ansible-inventory is not installed (make deps installs it)")
-	}
+	RequireTools(t, "ansible-inventory")
 	dir := t.TempDir()
 	l := testLab(dir)
 	path := filepath.Join(dir, "inventory.ini")

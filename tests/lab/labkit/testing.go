@@ -30,6 +30,20 @@ func Preflight() error {
 	return nil
 }
 
+// RequireTools skips the test when a tool it needs is not installed, and
+// fails it under CI=true, where make test installs every tool.
+func RequireTools(t testing.TB, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is needed (make deps installs it): %v", tool, err)
+			}
+			t.Skipf("%s is needed (make deps installs it): %v", tool, err)
+		}
+	}
+}
+
 // RequireLab skips the test when a lab cannot be built here, or in -short
 // mode (unit tests only); under CI=true a missing root or namespace support
 // fails the test instead, because CI must run the lab tests.
