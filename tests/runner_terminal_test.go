@@ -19,7 +19,10 @@ func TestSecondCtrlCAtPromptRestoresTerminal(t *testing.T) {
 	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	line := shell.Join(bin, "run", pb, "-i", "h1,", "-k") + "; echo exit=$?; stty -a"
+	// The shell script starts shares remedy's process group, so it gets
+	// each Ctrl-C too; dash (CI's /bin/sh) would die of it. The trap keeps
+	// the shell alive to report, and a trap with a command is not inherited.
+	line := "trap : INT; " + shell.Join(bin, "run", pb, "-i", "h1,", "-k") + "; echo exit=$?; stty -a"
 	cmd := exec.CommandContext(ctx, "script", "-qec", line, "/dev/null")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
