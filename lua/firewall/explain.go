@@ -3,6 +3,7 @@ package firewall
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -46,6 +47,60 @@ func ReadFirewalldZone(out []byte) (Zone, error) {
 			*fields[key] = strings.Fields(val)
 		}
 	}
+	return z, nil
+}
+
+// ReadFirewalldZoneSettings reads the zone's runtime settings as
+// `dbus-send --print-reply` prints firewalld's getZoneSettings2 reply: the
+// same Zone as firewall-cmd --list-all gives, without starting Python.
+func ReadFirewalldZoneSettings(name string, out []byte) (Zone, error) {
+	lines := strings.Split(string(out), "\n")
+	if !strings.HasPrefix(lines[0], "method return ") {
+		return Zone{}, fmt.Errorf("getZoneSettings2: not a D-Bus method return: %q", lines[0])
+	}
+	z := Zone{Name: name}
+	fields := map[string]*[]string{"interfaces": &z.Interfaces, "sources": &z.Sources,
+		"services": &z.Services, "ports": &z.Ports, "rules_str": &z.RichRules}
+	var key string
+	var list, group []string
+	inArray, inStruct := false, false
+	for _, raw := range lines[1:] {
+		l := strings.TrimSpace(raw)
+		str, isStr := strings.CutPrefix(l, `string "`)
+		str = strings.TrimSuffix(str, `"`)
+		switch {
+		case l == "dict entry(":
+			key = ""
+		case key == "" && isStr:
+			key = str
+		case strings.HasPrefix(l, "variant "):
+			v := strings.TrimSpace(strings.TrimPrefix(l, "variant "))
+			if v == "array [" {
+				inArray, list = true, []string{}
+			} else if key == "target" {
+				z.Target = strings.Trim(strings.TrimPrefix(v, "string "), `"`)
+			}
+		case inArray && l == "struct {":
+			inStruct, group = true, nil
+		case inStruct && l == "}":
+			inStruct, list = false, append(list, strings.Join(group, "/"))
+		case inStruct && isStr:
+			group = append(group, str)
+		case inArray && isStr:
+			list = append(list, str)
+		case inArray && l == "]":
+			inArray = false
+			if f := fields[key]; f != nil {
+				*f = list
+			}
+		}
+	}
+	if z.Target == "" {
+		return Zone{}, fmt.Errorf("getZoneSettings2 %s: no target in the reply", name)
+	}
+	// firewall-cmd lists services sorted.
+	slices.Sort(z.Services)
+	z.Active = len(z.Interfaces)+len(z.Sources) > 0
 	return z, nil
 }
 
@@ -102,9 +157,19 @@ func ReadUfwStatus(out []byte) UfwStatus {
 	return s
 }
 
+// ufwAction finds the Action column: ufw pads To to 26 characters, so a
+// longer To (an address, a port and an interface) leaves one space before
+// it, and splitting on runs of spaces would miss it.
+var ufwAction = regexp.MustCompile(`^(.*?)\s+((?:ALLOW|DENY|REJECT|LIMIT)(?: (?:IN|OUT|FWD))?)(?:\s+|$)(.*)$`)
+
 func ufwRule(line string) UfwRule {
 	line, comment, _ := strings.Cut(line, "# ")
-	c := columns.Split(strings.TrimSpace(line), -1)
+	line = strings.TrimSpace(line)
+	if m := ufwAction.FindStringSubmatch(line); m != nil {
+		from, _, _ := strings.Cut(m[3], "  ")
+		return UfwRule{To: m[1], Action: m[2], From: strings.TrimSpace(from), Comment: strings.TrimSpace(comment)}
+	}
+	c := columns.Split(line, -1)
 	for len(c) < 3 {
 		c = append(c, "")
 	}

@@ -1,9 +1,11 @@
 package firewall
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +60,86 @@ func TestExplain(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("%s %s:\n got  %s\n want %s", tt.explain, tt.probe, got, tt.want)
 		}
+	}
+}
+
+// The D-Bus reply and firewall-cmd --list-all, captured from the same
+// zone of the lab's firewalld one after the other, read the same.
+func TestReadFirewalldZoneSettingsAgreesWithListAll(t *testing.T) {
+	for _, tt := range []struct{ name, zone string }{
+		{"public-rich", "public"}, {"trusted", "trusted"}, {"public-ssh", "public"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadFirewalldZoneSettings(tt.zone, readTestdata(t, "firewalld/"+tt.name+".zone-settings"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ReadFirewalldZone(readTestdata(t, "firewalld/"+tt.name+".list-all"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.name == "public-ssh" {
+				// Captured on another lab, where the zone held its interface.
+				want.Interfaces, want.Active = nil, false
+			}
+			if g, w := fmt.Sprintf("%q", zoneFields(got)), fmt.Sprintf("%q", zoneFields(want)); g != w {
+				t.Errorf("D-Bus:    %s\nlist-all: %s", g, w)
+			}
+		})
+	}
+	for _, bad := range []string{"", "Error org.fedoraproject.FirewallD1.Exception: INVALID_ZONE: nosuch", "method return\n   array [\n   ]\n"} {
+		if _, err := ReadFirewalldZoneSettings("public", []byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// zoneFields lists a Zone's values with nil and empty lists alike.
+func zoneFields(z Zone) []string {
+	f := []string{z.Name, fmt.Sprint(z.Active), z.Target}
+	for _, l := range [][]string{z.Interfaces, z.Sources, z.Services, z.Ports, z.RichRules} {
+		f = append(f, strings.Join(l, " "))
+	}
+	return f
+}
+
+// ufw's files and `ufw status verbose`, captured from the lab's ufw host
+// one after the other (rules of every kind: ranges, addresses, source
+// ports, applications, interfaces, logging, comments, outgoing, routed,
+// IPv6), read the same.
+func TestStatusFromFilesAgreesWithUfwStatus(t *testing.T) {
+	for _, name := range []string{"many", "policies"} {
+		t.Run(name, func(t *testing.T) {
+			fwd := strings.Contains(string(readTestdata(t, "ufw/"+name+".forwarding")), "1")
+			got, err := StatusFromFiles(UfwFiles{
+				Defaults:   readTestdata(t, "ufw/"+name+".default"),
+				Rules4:     readTestdata(t, "ufw/"+name+".tuples4"),
+				Rules6:     readTestdata(t, "ufw/"+name+".tuples6"),
+				Forwarding: fwd,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ReadUfwStatus(readTestdata(t, "ufw/"+name+".status"))
+			want.Active = false
+			if got.Defaults != want.Defaults {
+				t.Errorf("defaults %q, want %q", got.Defaults, want.Defaults)
+			}
+			for i := range max(len(got.Rules), len(want.Rules)) {
+				var g, w UfwRule
+				if i < len(got.Rules) {
+					g = got.Rules[i]
+				}
+				if i < len(want.Rules) {
+					w = want.Rules[i]
+				}
+				if g != w {
+					t.Errorf("rule %d:\n got  %q\n want %q", i+1, g, w)
+				}
+			}
+		})
+	}
+	if _, err := StatusFromFiles(UfwFiles{Defaults: []byte("IPV6=yes\n")}); err == nil {
+		t.Error("defaults without policies: no error")
 	}
 }
