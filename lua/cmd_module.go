@@ -49,9 +49,7 @@ cannot inject shell code. Use {"sh", "-c", script} when you need a shell.`,
 func cmdQuery(e *Env, L *glua.LState) int {
 	argv := listArg(L, L.Get(1), "cmd.query: argv")
 	o := tableArg(L, 2, "cmd.query", true, "ok_rc", "stdin")
-	// A playbook's own query is its author's promise to only read, not
-	// ours: it runs through exec, so cached reads are taken again after it.
-	out, err := e.exec(shell.Join(argv...), stdinOpt(o))
+	out, err := e.ownQuery(shell.Join(argv...), stdinOpt(o))
 	return e.pushCmdResult(L, "cmd.query", argv, out, err, o, false)
 }
 

@@ -55,6 +55,7 @@ func writeOverview(w io.Writer) error {
 
   return {
     name = "...", hosts = "pattern", vars = { ... },
+    prefetch = function(v) return { "sshd", { "cat", "/etc/motd" } } end,
     tasks    = { { name = "...", run = function(v) ... end }, ... },
     checks   = { { name = "...", severity = "high", run = function(v) ... end }, ... },
     handlers = { { name = "...", run = function(v) ... end }, ... },
@@ -154,6 +155,7 @@ const luaLSHeader = `---@meta remedy
 ---@field name? string
 ---@field hosts? string
 ---@field vars? table<string, any>
+---@field prefetch? fun(v: table<string, any>): (string|string[])[] reads to take with the facts: module names and commands
 ---@field tasks? remedy.Task[]
 ---@field checks? remedy.Check[]
 ---@field handlers? remedy.Handler[]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,8 +30,13 @@ type Env struct {
 	ctx   context.Context
 	vars  *glua.LTable // the v every task receives, also host.vars
 	task  *taskRecord  // nil outside a task, check or handler
-	memo  map[string]Output
-	// warmed: the modules' warm reads were taken (see queryWarming).
+	// memo holds cached reads (QueryCached, readFileCached) and once the
+	// prefetched reads a plain Query has not yet asked for; a command that
+	// may change the host forgets both.
+	memo, once map[string]Output
+	// prefetch is the playbook's prefetch function, nil when it has none.
+	prefetch *glua.LFunction
+	// warmed: the prefetched reads were taken (see queryWarming).
 	warmed bool
 }
 
@@ -82,9 +88,42 @@ func (e *Env) Note(format string, args ...any) {
 
 // Query runs a read-only command, also in check mode. A non-zero exit
 // status is in the Output, not an error. Being a read, it keeps what
-// QueryCached holds.
+// QueryCached holds. A read the playbook prefetched answers the first
+// Query for it, as no command that may change the host has run since;
+// the next one reads the host again. When nothing was prefetched, the
+// first of the modules' usual reads brings the others with it.
 func (e *Env) Query(args ...string) (Output, error) {
-	return e.run(shell.Join(args...), nil)
+	return e.query(shell.Join(args...))
+}
+
+func (e *Env) query(line string) (Output, error) {
+	if out, ok := e.once[line]; ok {
+		delete(e.once, line)
+		return out, nil
+	}
+	if !e.warmed && (e.prefetch != nil || slices.Contains(allWarmLines(), line)) {
+		return e.queryWarming(line)
+	}
+	return e.run(line, nil)
+}
+
+// ownQuery runs a playbook's own cmd.query. That it only reads is its
+// author's promise, not ours, so it runs through exec and cached reads
+// are taken again after it; but a line the playbook prefetched was
+// declared a read, and the playbook's first read brings the prefetch
+// (taken after the line, so still true after it).
+func (e *Env) ownQuery(line string, stdin []byte) (Output, error) {
+	if stdin != nil {
+		return e.exec(line, stdin)
+	}
+	if _, ok := e.once[line]; ok {
+		return e.query(line)
+	}
+	if e.prefetch != nil && !e.warmed {
+		e.forget()
+		return e.queryWarming(line)
+	}
+	return e.exec(line, nil)
 }
 
 // QueryInput is Query with stdin.
@@ -136,26 +175,75 @@ func (e *Env) QueryCached(args ...string) (Output, error) {
 	if out, ok := e.memo[line]; ok {
 		return out, nil
 	}
+	if out, ok := e.once[line]; ok {
+		delete(e.once, line)
+		e.remember(line, out)
+		return out, nil
+	}
 	var out Output
 	var err error
 	if e.warmed {
 		out, err = e.run(line, nil)
 	} else {
-		e.warmed = true
 		out, err = e.queryWarming(line)
 	}
-	if err == nil && out.ExitCode == 0 {
-		if e.memo == nil {
-			e.memo = map[string]Output{}
-		}
-		e.memo[line] = out
+	if err == nil {
+		e.remember(line, out)
 	}
 	return out, err
 }
 
+// catLine is the read whose prefetched output is a file's content.
+func catLine(p string) string { return shell.Join("cat", "--", p) }
+
+// readFile reads p from the host. A prefetched copy answers the first
+// read, as Query's do.
+func (e *Env) readFile(p string) ([]byte, error) {
+	line := catLine(p)
+	if out, ok := e.once[line]; ok {
+		delete(e.once, line)
+		if out.ExitCode == 0 {
+			return out.Stdout, nil
+		}
+	}
+	return e.Host().ReadFile(e.ctx, p)
+}
+
+// readFileCached is readFile for a module that reads a file more than
+// once before it changes the host (sshd.move_port plans from a file,
+// then writes it): the content is kept as QueryCached keeps a read.
+func (e *Env) readFileCached(p string) ([]byte, error) {
+	line := catLine(p)
+	if out, ok := e.memo[line]; ok {
+		return out.Stdout, nil
+	}
+	b, err := e.readFile(p)
+	if err == nil {
+		e.remember(line, Output{Stdout: b})
+	}
+	return b, err
+}
+
+// remember keeps a successful read for QueryCached.
+func (e *Env) remember(line string, out Output) {
+	if out.ExitCode != 0 {
+		return
+	}
+	if e.memo == nil {
+		e.memo = map[string]Output{}
+	}
+	e.memo[line] = out
+}
+
 func (e *Env) exec(line string, stdin []byte) (Output, error) {
-	clear(e.memo)
+	e.forget()
 	return e.run(line, stdin)
+}
+
+// forget drops every cached and prefetched read: the host may change.
+func (e *Env) forget() {
+	clear(e.memo)
+	clear(e.once)
 }
 
 func (e *Env) run(line string, stdin []byte) (Output, error) {

@@ -44,3 +44,28 @@ func TestQueryCachedUntilAnotherCommandRuns(t *testing.T) {
 		t.Fatalf("an Apply in check mode runs nothing, so the read stays: %s runs", got)
 	}
 }
+
+// Without a prefetch, the first of the modules' usual reads brings the
+// others in its session; each answers once, and a repeat reads again.
+func TestAUsualReadBringsTheOthers(t *testing.T) {
+	h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
+	e := &Env{host: h, ctx: context.Background(), task: &taskRecord{}}
+	if _, err := e.Query("sshd", "-t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.QueryCached(readArgv...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Query("sshd", "-T"); err != nil {
+		t.Fatal(err)
+	}
+	if h.execs != 1 {
+		t.Fatalf("%d sessions for three usual reads, want 1", h.execs)
+	}
+	if _, err := e.Query("sshd", "-t"); err != nil {
+		t.Fatal(err)
+	}
+	if h.execs != 2 {
+		t.Errorf("a repeated Query was answered from the prefetch (%d sessions), want a fresh read", h.execs)
+	}
+}

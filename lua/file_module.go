@@ -1,7 +1,9 @@
 package lua
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strconv"
 	"strings"
@@ -105,9 +107,12 @@ func parseStat(out string) (statInfo, error) {
 	return statInfo{kind: kind, mode: mode, owner: f[2], size: size}, nil
 }
 
+// statArgv reads p's metadata in statFormat.
+func statArgv(p string) []string { return []string{"stat", "-c", statFormat, "--", p} }
+
 // stat returns nil when p does not exist.
 func (e *Env) stat(p string) (*statInfo, error) {
-	out, err := e.Query("stat", "-c", statFormat, "--", p)
+	out, err := e.Query(statArgv(p)...)
 	if err != nil {
 		return nil, err
 	}
@@ -126,15 +131,15 @@ func (e *Env) stat(p string) (*statInfo, error) {
 
 func fileRead(e *Env, L *glua.LState) int {
 	p := L.CheckString(1)
-	st, err := e.fileState(p)
-	if err != nil {
-		e.Fail(err)
-	}
-	if !st.exists {
+	b, err := e.readFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
 		L.Push(glua.LNil)
 		return 1
 	}
-	L.Push(glua.LString(st.content))
+	if err != nil {
+		e.Fail(fmt.Errorf("read %s: %w", p, err))
+	}
+	L.Push(glua.LString(b))
 	return 1
 }
 

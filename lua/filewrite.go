@@ -227,6 +227,7 @@ func (e *Env) WriteFile(w FileWrite) (FileChange, error) {
 }
 
 func (e *Env) applyWrite(target string, p writePlan) error {
+	e.forget()
 	h := e.host
 	if p.tmp != "" {
 		if err := h.WriteFile(e.ctx, p.tmp, p.content, p.mode); err != nil {
@@ -250,10 +251,10 @@ func (e *Env) applyWrite(target string, p writePlan) error {
 	return nil
 }
 
-// fileState reads a file's content, mode and owner from the host.
+// fileState reads a file's content, mode and owner from the host for a
+// module that will write it; the content is cached (readFileCached).
 func (e *Env) fileState(p string) (fileState, error) {
-	h := e.Host()
-	content, err := h.ReadFile(e.ctx, p)
+	content, err := e.readFileCached(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fileState{}, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ func init() {
 	flow := `{dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string}`
 	Register(Module{
 		Name: "firewall",
-		Warm: func(f Facts) [][]string { return [][]string{readArgs(f.Firewall)} },
+		Warm: [][]string{readArgv},
 		Doc: `Reads the host firewall (nftables, iptables legacy or nft, firewalld, ufw),
 says whether a packet would pass and which rule decides, and opens flows
 with the narrowest change through the tool that governs (Facts.Firewall).
@@ -76,7 +77,8 @@ const revertAfter = 120 * time.Second
 type fwHost struct {
 	e       *Env
 	sys     firewall.System
-	pending []string // tokens of timed reverts armed on the host and not yet fired
+	pending []string          // tokens of timed reverts armed on the host and not yet fired
+	sec     map[string][]byte // the last read, by section (see readScript)
 }
 
 // newFwHost starts a firewall call. The firewalld zone is learnt with the
@@ -108,42 +110,66 @@ func (h *fwHost) must(args []string, out Output, err error) []byte {
 	return out.Stdout
 }
 
-// readScript prints, in one round trip, nft's JSON ruleset, iptables-save
-// and ip6tables-save of the variant $1 ("legacy", "nft" or "" for the
-// host's default) and the ipsets, each after a marker line; first, the
-// variant's own iptables command when the host has one and, when $2 is
-// "firewalld", its default zone. The zone is asked over D-Bus because
-// firewall-cmd starts a Python interpreter, a second per call.
+// readScript prints, in one round trip and each after a marker line: the
+// iptables variant commands the host has and what plain iptables is; the
+// firewalld default zone and its settings, asked over D-Bus because
+// firewall-cmd starts a Python interpreter, a second per call on a busy
+// host; the timed reverts pending; nft's
+// JSON ruleset; iptables-save and ip6tables-save of each variant (plain
+// where the host has no variants); the ipsets; ufw's defaults and rules
+// from its files, and whether the kernel forwards, for the same reason
+// (ufw is Python too). It reads the same whatever
+// the host's facts, so it can be prefetched with them; readSections picks.
 const readScript = `PATH="$PATH:/usr/sbin:/sbin"
-save() { if [ -n "$1" ] && command -v "$2-$1-save" >/dev/null 2>&1; then "$2-$1-save"; elif command -v "$2-save" >/dev/null 2>&1; then "$2-save"; fi; }
-echo ==cmd; [ -n "$1" ] && command -v "iptables-$1" >/dev/null 2>&1 && echo "iptables-$1"
-echo ==zone; if [ "$2" = firewalld ]; then echo $(dbus-send --system --print-reply=literal --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.getDefaultZone 2>/dev/null || firewall-cmd --get-default-zone); fi
+has() { command -v "$1" >/dev/null 2>&1; }
+save() { has "$2" && { echo "==$1"; "$2"; }; }
+echo ==cmd; for v in nft legacy; do has "iptables-$v" && echo "iptables-$v"; done
+echo ==default; has iptables && iptables -V
+fwd() { dbus-send --system "$1" --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 "org.fedoraproject.FirewallD1.$2" ${3:+"string:$3"} 2>/dev/null; }
+z=$(echo $(fwd --print-reply=literal getDefaultZone)); echo ==zone; echo "$z"
+echo ==zoneinfo; [ -n "$z" ] && fwd --print-reply zone.getZoneSettings2 "$z"
 echo ==pending; for d in /run/remedy-revert-*; do [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null && echo "${d#/run/remedy-revert-}"; done
-echo ==nft; command -v nft >/dev/null 2>&1 && nft -j list ruleset
-echo ==v4; save "$1" iptables
-echo ==v6; save "$1" ip6tables
-echo ==ipset; command -v ipset >/dev/null 2>&1 && ipset save
+echo ==nft; has nft && nft -j list ruleset
+for v in nft legacy; do save "v4-$v" "iptables-$v-save"; save "v6-$v" "ip6tables-$v-save"; done
+has iptables-nft-save || has iptables-legacy-save || { save v4 iptables-save; save v6 ip6tables-save; }
+echo ==ipset; has ipset && ipset save
+[ -f /etc/default/ufw ] || exit 0
+echo ==ufwdefaults; cat /etc/default/ufw
+for v in "" 6; do echo "==ufwrules$v"; for d in /etc/ufw /lib/ufw; do [ -f "$d/user$v.rules" ] && { grep '^### tuple' "$d/user$v.rules"; break; }; done; done
+echo ==forwarding; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/default/forwarding /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null
 exit 0`
+
+// readArgv reads the firewall: see readScript.
+var readArgv = []string{"sh", "-c", readScript}
 
 // ruleset reads every table the kernel holds. nft -j shows iptables-nft's
 // matches only as opaque xt expressions, so iptables-save's exact tables
 // are merged over it; legacy tables are not in nft at all.
 func (h *fwHost) ruleset() *firewall.Ruleset {
-	sec := sections(h.queryCached(readArgs(h.sys.Backend)...))
-	// Changes go to the variant read, not to whichever plain iptables names.
-	h.sys.Iptables = strings.TrimSpace(string(sec["cmd"]))
-	h.sys.Zone = strings.TrimSpace(string(sec["zone"]))
+	sec := sections(h.queryCached(readArgv...))
+	v := iptablesVariant(h.sys.Backend, sec)
+	h.sys.Iptables = v.cmd
 	h.pending = strings.Fields(string(sec["pending"]))
-	rs, err := readSections(sec)
+	if h.sys.Backend == firewall.Firewalld {
+		h.sys.Zone = h.zone(sec)
+	}
+	h.sec = sec
+	rs, err := readSections(sec, v)
 	if err != nil {
 		h.e.Fail(fmt.Errorf("%s: read firewall: %w", h.e.Host().Name(), err))
 	}
 	return rs
 }
 
-// saveVariant picks the iptables-save to read: legacy for a legacy host,
-// the host's default for ufw (it uses whichever the alternatives name),
-// else the nft variant, whose tables may sit beside native nftables.
+// zone is firewalld's default zone: from D-Bus, else (no dbus-send on
+// the host) from firewall-cmd.
+func (h *fwHost) zone(sec map[string][]byte) string {
+	if z := strings.TrimSpace(string(sec["zone"])); z != "" {
+		return z
+	}
+	return strings.TrimSpace(string(h.queryCached("firewall-cmd", "--get-default-zone")))
+}
+
 // rulesetForChange is ruleset for a function that may change the host. It
 // refuses while a timed revert armed by an earlier run is pending: that
 // revert will take back the rules this run would build on. (A re-run that
@@ -164,23 +190,34 @@ func (h *fwHost) rulesetForChange() *firewall.Ruleset {
 	return nil
 }
 
-// readArgs is the command that reads the firewall of a host whose facts
-// name backend.
-func readArgs(backend string) []string {
-	return []string{"sh", "-c", readScript, "sh", saveVariant(backend), backend}
+// variant is the iptables variant whose tables a host's firewall holds.
+type variant struct {
+	v4, v6 string // the sections holding its iptables-save and ip6tables-save
+	cmd    string // its own iptables command; "" for the plain one
 }
 
-func saveVariant(backend string) string {
-	switch backend {
-	case firewall.IptablesLegacy:
-		return "legacy"
-	case firewall.Ufw:
-		return ""
+// iptablesVariant picks the iptables-save to read and the command to
+// change with: legacy for a legacy host, the host's default for ufw (it
+// uses whichever the alternatives name), else the nft variant, whose
+// tables may sit beside native nftables. Changes go to the variant read,
+// not to whichever plain iptables names. A host without variants (before
+// iptables 1.8) has only the plain commands.
+func iptablesVariant(backend string, sec map[string][]byte) variant {
+	want := "nft"
+	switch {
+	case backend == firewall.IptablesLegacy:
+		want = "legacy"
+	case backend == firewall.Ufw && bytes.Contains(sec["default"], []byte("(legacy)")):
+		want = "legacy"
 	}
-	return "nft"
+	cmd := "iptables-" + want
+	if !slices.Contains(strings.Fields(string(sec["cmd"])), cmd) {
+		return variant{v4: "v4", v6: "v6"}
+	}
+	return variant{v4: "v4-" + want, v6: "v6-" + want, cmd: cmd}
 }
 
-func readSections(sec map[string][]byte) (*firewall.Ruleset, error) {
+func readSections(sec map[string][]byte, v variant) (*firewall.Ruleset, error) {
 	rs := &firewall.Ruleset{}
 	if len(bytes.TrimSpace(sec["nft"])) > 0 {
 		nft, err := firewall.ReadNft(sec["nft"])
@@ -189,7 +226,7 @@ func readSections(sec map[string][]byte) (*firewall.Ruleset, error) {
 		}
 		rs = nft
 	}
-	for fam, key := range map[string]string{"ip": "v4", "ip6": "v6"} {
+	for fam, key := range map[string]string{"ip": v.v4, "ip6": v.v6} {
 		saved, err := firewall.ReadIptablesSave(sec[key], fam)
 		if err != nil {
 			return nil, err
@@ -204,7 +241,7 @@ func sections(out []byte) map[string][]byte {
 	sec := map[string][]byte{}
 	var cur string
 	for _, line := range bytes.SplitAfter(out, []byte("\n")) {
-		if name, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("==")); ok && len(line) < 12 {
+		if name, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("==")); ok && len(line) < 16 {
 			cur = string(name)
 			continue
 		}
@@ -270,15 +307,32 @@ func (h *fwHost) explain(p firewall.Packet, r firewall.Result) string {
 	}
 	switch h.sys.Backend {
 	case firewall.Firewalld:
-		z, err := firewall.ReadFirewalldZone(h.queryCached("firewall-cmd", "--list-all", "--zone="+h.sys.Zone))
+		z, err := firewall.ReadFirewalldZoneSettings(h.sys.Zone, h.sec["zoneinfo"])
+		if err != nil {
+			// An older firewalld without getZoneSettings2.
+			z, err = firewall.ReadFirewalldZone(h.queryCached("firewall-cmd", "--list-all", "--zone="+h.sys.Zone))
+		}
 		if err != nil {
 			h.e.Fail(fmt.Errorf("%s: %w", h.e.Host().Name(), err))
 		}
 		return firewall.ExplainFirewalld(r, z)
 	case firewall.Ufw:
-		return firewall.ExplainUfw(p, firewall.ReadUfwStatus(h.queryCached("ufw", "status", "verbose")))
+		return firewall.ExplainUfw(p, h.ufwStatus())
 	}
 	return ""
+}
+
+// ufwStatus is what `ufw status verbose` says, built from ufw's files;
+// from ufw itself where they are not where ufw 0.36 keeps them.
+func (h *fwHost) ufwStatus() firewall.UfwStatus {
+	st, err := firewall.StatusFromFiles(firewall.UfwFiles{
+		Defaults: h.sec["ufwdefaults"], Rules4: h.sec["ufwrules"], Rules6: h.sec["ufwrules6"],
+		Forwarding: bytes.Contains(h.sec["forwarding"], []byte("1")),
+	})
+	if err != nil {
+		return firewall.ReadUfwStatus(h.queryCached("ufw", "status", "verbose"))
+	}
+	return st
 }
 
 func addrOpt(o opts, key string) netip.Addr {
@@ -506,22 +560,32 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 		d.Proto = "tcp"
 	}
 	h := newFwHost(e)
-	addrs, ttl := h.lookup(d.Name)
-	d.Addrs = addrs
-	d.Refresh = time.Duration(o.number("refresh", float64(ttl))) * time.Second
+	d.Addrs = h.resolve(d.Name)
+	// The TTL only shapes the refresh job: asked for only when one is
+	// needed and the playbook did not set the interval.
+	d.Refresh = time.Duration(o.number("refresh", 300)) * time.Second
 	rs := h.rulesetForChange()
-	plan, err := firewall.PlanAllowDomain(rs, h.sys, d)
-	if err != nil {
-		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
-	}
+	plan := h.planDomain(rs, d)
 	if plan.Already {
 		return pushChange(L, nil, "")
+	}
+	if o.number("refresh", 0) == 0 {
+		d.Refresh = time.Duration(h.refresh(d.Name)) * time.Second
+		plan = h.planDomain(rs, d)
 	}
 	h.changeDomain(plan)
 	if !e.Check() {
 		h.checkDomain(d)
 	}
 	return pushChange(L, plan.Commands, "")
+}
+
+func (h *fwHost) planDomain(rs *firewall.Ruleset, d firewall.Domain) firewall.DomainPlan {
+	plan, err := firewall.PlanAllowDomain(rs, h.sys, d)
+	if err != nil {
+		h.e.Fail(fmt.Errorf("%s: %w", h.e.Host().Name(), err))
+	}
+	return plan
 }
 
 // changeDomain applies the rules, writes the job's files and starts the
@@ -591,31 +655,26 @@ func ahostsAddrs(out []byte) []netip.Addr {
 	return addrs
 }
 
-// lookupScript prints, in one round trip, the name's addresses as the
-// host's applications see them and, after a "==ttl" line, the smallest
-// TTL of its A and AAAA records when dig is there to ask.
-const lookupScript = `getent ahosts -- "$1"
-echo ==ttl
-command -v dig >/dev/null 2>&1 || exit 0
+// ttlScript prints the smallest TTL of the name's A and AAAA records when
+// dig is there to ask.
+const ttlScript = `command -v dig >/dev/null 2>&1 || exit 0
 dig +noall +answer "$1" A "$1" AAAA | awk '$4 == "A" || $4 == "AAAA" {print $2}' | sort -n | head -n 1`
 
-// lookup returns the name's addresses and how often to re-resolve it.
-func (h *fwHost) lookup(name string) ([]netip.Addr, int) {
-	out, err := h.e.QueryCached("sh", "-c", lookupScript, "sh", name)
+// refresh returns how often to re-resolve name: its TTL kept between a
+// minute and an hour; five minutes when it cannot be read (no dig, or a
+// name from the hosts file).
+func (h *fwHost) refresh(name string) int {
+	out, err := h.e.QueryCached("sh", "-c", ttlScript, "sh", name)
 	if err != nil {
 		h.e.Fail(err)
 	}
-	return parseLookup(out.Stdout)
+	return parseTTL(out.Stdout)
 }
 
-// parseLookup reads lookupScript's output. The refresh is the record's
-// TTL kept between a minute and an hour; five minutes when it cannot be
-// read (no dig, or a name from the hosts file).
-func parseLookup(out []byte) ([]netip.Addr, int) {
-	sec := sections(out)
-	n, err := strconv.Atoi(strings.TrimSpace(string(sec["ttl"])))
+func parseTTL(out []byte) int {
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
 	if err != nil || n <= 0 {
-		return ahostsAddrs(sec[""]), 300
+		return 300
 	}
-	return ahostsAddrs(sec[""]), min(max(n, 60), 3600)
+	return min(max(n, 60), 3600)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,6 +21,8 @@ type fwFixtureHost struct {
 	read  []byte
 	ran   []string
 	execs int // every command, reads too
+	// oldFirewalld: firewalld answers without getZoneSettings2 (before 0.9).
+	oldFirewalld bool
 }
 
 func (h *fwFixtureHost) fixture(name string) Output {
@@ -42,7 +45,10 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 		}
 		return string(b)
 	}
-	out := "==cmd\n==nft\n" + load(nft) + "\n==v4\n" + load(v4) + "==v6\n==ipset\n"
+	// As readScript prints on a host with both iptables variants, whose
+	// plain iptables is the nft one; firewalld answers only on its hosts.
+	out := "==cmd\niptables-nft\niptables-legacy\n==default\niptables v1.8.9 (nf_tables)\n==zone\n==nft\n" + load(nft) +
+		"\n==v4-nft\n" + load(v4) + "==v6-nft\n==v4-legacy\n==v6-legacy\n==ipset\n"
 	return &fwFixtureHost{t: t, read: []byte(out)}
 }
 
@@ -100,19 +106,33 @@ func unquoteWords(t *testing.T, line string) []string {
 
 func (h *fwFixtureHost) answer(cmd string) Output {
 	switch {
-	case strings.Contains(cmd, "==nft") && strings.HasSuffix(cmd, " firewalld"):
-		return Output{Stdout: append([]byte("==zone\npublic\n"), h.read...)}
-	case strings.Contains(cmd, "==nft"):
+	case cmd == shell.Join(readArgv...) && bytes.Contains(h.read, []byte(`"family": "inet", "name": "firewalld"`)):
+		zone := "==zone\npublic\n"
+		if !h.oldFirewalld {
+			zone += "==zoneinfo\n" + string(h.fixture("firewalld/public-ssh.zone-settings").Stdout)
+		}
+		return Output{Stdout: bytes.Replace(h.read, []byte("==zone\n"), []byte(zone), 1)}
+	case cmd == shell.Join(readArgv...):
 		return Output{Stdout: h.read}
 	case strings.HasPrefix(cmd, "firewall-cmd --list-all"):
 		return h.fixture("firewalld/public-ssh.list-all")
 	case strings.HasPrefix(cmd, "ufw status verbose"):
 		return h.fixture("ufw/remedy-fasp.status")
-	case cmd == "sshd -T" || cmd == "ss -Htlnp":
+	case slices.Contains(sshdReads(h.t), cmd):
 		return Output{ExitCode: 127, Stderr: []byte("not in the fixture")}
 	}
 	h.ran = append(h.ran, cmd)
 	return Output{}
+}
+
+// sshdReads are the sshd module's warm reads, which ride along with the
+// firewall's first read.
+func sshdReads(t *testing.T) []string {
+	m, ok := LookupModule("sshd")
+	if !ok {
+		t.Fatal("no sshd module")
+	}
+	return warmLines([]Module{m})
 }
 
 func (h *fwFixtureHost) ReadFile(ctx context.Context, path string) ([]byte, error) {
@@ -178,20 +198,25 @@ firewall-cmd --reload`},
 	}
 }
 
-// A range of blocked verdicts is one ruleset read and one firewall-cmd
-// listing (a Python start each) when nothing runs between them; a change
-// in between makes the next verdict read both again.
+// A range of blocked verdicts is one read (ruleset and firewalld zone
+// together; on an old firewalld one firewall-cmd listing more, a Python
+// start) when nothing runs between them; a change in between makes the
+// next verdict read again.
 func TestFirewallVerdictsShareReadsUntilACommand(t *testing.T) {
 	tests := []struct {
 		name, between string
+		old           bool
 		want          int
 	}{
-		{"in a row", "", 2},
-		{"a command between", `cmd.run { "true" }`, 5},
+		{"in a row", "", false, 1},
+		{"a command between", `cmd.run { "true" }`, false, 3},
+		{"old firewalld, in a row", "", true, 2},
+		{"old firewalld, a command between", `cmd.run { "true" }`, true, 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFwFixtureHost(t, "firewalld/public-ssh.json", "")
+			h.oldFirewalld = tt.old
 			body := `for port = 33001, 33003 do
   assert(firewall.verdict { dir = "in", proto = "udp", port = port }.explain ~= "")
 end
@@ -244,29 +269,46 @@ func TestFirewallAllowFailsWhenTheFlowStillDoesNotPass(t *testing.T) {
 	}
 }
 
-func TestParseLookup(t *testing.T) {
-	// getent's part as the real tool prints it; dig's is one number.
-	getent := "198.18.12.2     STREAM api.ibmaspera.com\n198.18.12.2     DGRAM  \n198.18.12.2     RAW    \n"
+func TestParseTTL(t *testing.T) {
 	tests := []struct {
 		name, out string
-		addrs     string
 		ttl       int
 	}{
-		{"no dig", getent + "==ttl\n", "198.18.12.2", 300},
-		{"a short TTL is raised to a minute", getent + "==ttl\n5\n", "198.18.12.2", 60},
-		{"the TTL", getent + "==ttl\n120\n", "198.18.12.2", 120},
-		{"a long TTL is cut to an hour", getent + "==ttl\n86400\n", "198.18.12.2", 3600},
-		{"no address", "==ttl\n", "", 300},
+		{"no dig", "", 300},
+		{"a short TTL is raised to a minute", "5\n", 60},
+		{"the TTL", "120\n", 120},
+		{"a long TTL is cut to an hour", "86400\n", 3600},
+		{"garbage", ";; connection timed out\n", 300},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addrs, ttl := parseLookup([]byte(tt.out))
-			var got []string
-			for _, a := range addrs {
-				got = append(got, a.String())
+			if got := parseTTL([]byte(tt.out)); got != tt.ttl {
+				t.Errorf("got %d, want %d", got, tt.ttl)
 			}
-			if strings.Join(got, " ") != tt.addrs || ttl != tt.ttl {
-				t.Errorf("got %v %d, want %s %d", got, ttl, tt.addrs, tt.ttl)
+		})
+	}
+}
+
+func TestIptablesVariant(t *testing.T) {
+	both := "==cmd\niptables-nft\niptables-legacy\n"
+	tests := []struct {
+		name, backend, read string
+		want                variant
+	}{
+		{"nftables reads the nft variant beside it", "nftables", both + "==default\niptables v1.8.9 (legacy)\n",
+			variant{"v4-nft", "v6-nft", "iptables-nft"}},
+		{"a legacy host", "iptables-legacy", both, variant{"v4-legacy", "v6-legacy", "iptables-legacy"}},
+		{"ufw follows the plain command: legacy", "ufw", both + "==default\niptables v1.8.9 (legacy)\n",
+			variant{"v4-legacy", "v6-legacy", "iptables-legacy"}},
+		{"ufw follows the plain command: nft", "ufw", both + "==default\niptables v1.8.9 (nf_tables)\n",
+			variant{"v4-nft", "v6-nft", "iptables-nft"}},
+		{"no variants (iptables 1.6)", "iptables-legacy", "==cmd\n==default\niptables v1.6.2\n", variant{"v4", "v6", ""}},
+		{"only the legacy variant installed", "nftables", "==cmd\niptables-legacy\n", variant{"v4", "v6", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := iptablesVariant(tt.backend, sections([]byte(tt.read))); got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
 	}

@@ -13,11 +13,11 @@ func init() {
 		Fields: []Field{
 			{Param{"name", "string", "the host's inventory name"}, hostName},
 			{Param{"vars", "table<string, any>", "the merged variables, the same table every task receives as v"}, hostVars},
-			{Param{"facts", "remedy.Facts", "what the runner gathered about the host before the playbook ran"}, hostFacts},
+			{Param{"facts", "remedy.Facts", "what was gathered about the host before the first task (empty at the playbook's top level and in prefetch)"}, hostFacts},
 		},
 		Types: []Class{{
 			Name: "remedy.Facts",
-			Doc:  "Facts gathered in one round trip before the playbook runs.",
+			Doc:  "Facts gathered in one round trip, with the playbook's prefetch, before the first task.",
 			Fields: []Param{
 				{"os_id", "string", `ID= in /etc/os-release, e.g. "debian"`},
 				{"os_version", "string", "VERSION_ID= in /etc/os-release"},

@@ -51,11 +51,12 @@ type Module struct {
 	Funcs  []Func
 	Fields []Field // values rather than functions, such as host.name
 	Types  []Class // result shapes named in Params and Returns, for docs and LuaLS
-	// Warm lists reads (argv) the module's functions take through
-	// QueryCached and most playbooks need, such as the firewall ruleset.
-	// They ride along with the first cached read of a host's run, in one
-	// round trip, and are reused until the host changes.
-	Warm func(Facts) [][]string
+	// Warm lists reads (argv) the module's functions take and most
+	// playbooks need, such as the firewall ruleset. They are the same on
+	// every host, so a playbook's prefetch can take them with the facts;
+	// without one they ride along with the first cached read. Either way
+	// one round trip takes them all, and they answer until the host changes.
+	Warm [][]string
 }
 
 // Func is one function of a module.

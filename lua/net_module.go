@@ -30,6 +30,14 @@ under timeout, else nc, else curl. UDP sends a datagram and waits for any
 reply (bash /dev/udp or nc), so it needs a service that answers.`,
 				Call: netReach,
 			},
+			{
+				Name:    "reach_command",
+				Params:  []Param{{"opts", `{host: string, port: integer, proto?: "tcp"|"udp", timeout?: number}`, "as net.reach takes them"}},
+				Returns: []Param{{"argv", "string[]", ""}},
+				Doc: `The command net.reach runs for these options, without running it: list it
+in a playbook's prefetch to take the probe with the facts.`,
+				Call: netReachCommand,
+			},
 		},
 		Types: []Class{{Name: "remedy.Reach", Doc: "The outcome of net.reach.", Fields: []Param{
 			{"ok", "boolean", "connected (TCP) or got a reply (UDP)"},
@@ -88,6 +96,35 @@ elif command -v nc >/dev/null 2>&1; then
 fi
 echo none; exit 127`
 
+func netReachCommand(e *Env, L *glua.LState) int {
+	argv := L.NewTable()
+	for _, a := range reachArgv(L, "net.reach_command") {
+		argv.Append(glua.LString(a))
+	}
+	L.Push(argv)
+	return 1
+}
+
+// reachArgv is the command that tries the reach its options ask for.
+func reachArgv(L *glua.LState, fn string) []string {
+	o := tableArg(L, 1, fn, false, "host", "port", "proto", "timeout")
+	host := o.str("host", true)
+	port := int(o.number("port", 0))
+	if port < 1 || port > 65535 {
+		argError(L, fn, "port %d is not a port number", port)
+	}
+	script := reachTCP
+	switch proto := o.str("proto", false); proto {
+	case "", "tcp":
+	case "udp":
+		script = reachUDP
+	default:
+		argError(L, fn, "proto %q must be tcp or udp", proto)
+	}
+	timeout := strconv.FormatFloat(o.number("timeout", 3), 'f', -1, 64)
+	return []string{"sh", "-c", script, "sh", host, strconv.Itoa(port), timeout}
+}
+
 // reachResult interprets a reach script's output.
 func reachResult(out Output) (ok bool, via, msg string) {
 	via, _, _ = strings.Cut(strings.TrimSpace(string(out.Stdout)), "\n")
@@ -107,22 +144,7 @@ func reachResult(out Output) (ok bool, via, msg string) {
 }
 
 func netReach(e *Env, L *glua.LState) int {
-	o := tableArg(L, 1, "net.reach", false, "host", "port", "proto", "timeout")
-	host := o.str("host", true)
-	port := int(o.number("port", 0))
-	if port < 1 || port > 65535 {
-		argError(L, "net.reach", "port %d is not a port number", port)
-	}
-	script := reachTCP
-	switch proto := o.str("proto", false); proto {
-	case "", "tcp":
-	case "udp":
-		script = reachUDP
-	default:
-		argError(L, "net.reach", "proto %q must be tcp or udp", proto)
-	}
-	timeout := strconv.FormatFloat(o.number("timeout", 3), 'f', -1, 64)
-	out, err := e.Query("sh", "-c", script, "sh", host, strconv.Itoa(port), timeout)
+	out, err := e.Query(reachArgv(L, "net.reach")...)
 	if err != nil {
 		e.Fail(err)
 	}

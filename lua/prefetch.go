@@ -3,7 +3,11 @@ package lua
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
+
+	glua "github.com/yuin/gopher-lua"
 
 	"remedy/lua/shell"
 )
@@ -20,30 +24,35 @@ for c in "$@"; do
 	cat "$t/o" "$t/e"
 done`
 
-// warmLines are the reads the registered modules ask to take early, for
-// this host's facts: see Module.Warm.
-func warmLines(f Facts) []string {
+// warmLines are the usual reads of the given modules: see Module.Warm.
+func warmLines(mods []Module) []string {
 	var lines []string
-	for _, m := range Modules() {
-		if m.Warm == nil {
-			continue
-		}
-		for _, argv := range m.Warm(f) {
+	for _, m := range mods {
+		for _, argv := range m.Warm {
 			lines = append(lines, shell.Join(argv...))
 		}
 	}
 	return lines
 }
 
-// queryWarming runs line, the first read QueryCached could not answer, in
-// one round trip with the modules' warm reads, and keeps those that
-// succeeded for later QueryCached calls: a playbook that reads anything
-// pays one session for all of its usual reads.
+// allWarmLines are every module's usual reads; modules register in init,
+// so the list is fixed by the first call.
+var allWarmLines = sync.OnceValue(func() []string { return warmLines(Modules()) })
+
+// queryWarming runs line, the host's first read that nothing answered, in
+// one round trip with the reads to prefetch, and keeps their results for
+// the Query, QueryCached and readFileCached calls that ask for them: a
+// playbook pays one session for all of its usual reads.
 func (e *Env) queryWarming(line string) (Output, error) {
+	e.warmed = true
+	reads, err := e.prefetchLines()
+	if err != nil {
+		return Output{}, err
+	}
 	lines := []string{line}
-	for _, w := range warmLines(e.facts) {
-		if w != line {
-			lines = append(lines, w)
+	for _, r := range reads {
+		if r != line && !slices.Contains(lines, r) {
+			lines = append(lines, r)
 		}
 	}
 	if len(lines) == 1 {
@@ -58,15 +67,68 @@ func (e *Env) queryWarming(line string) (Output, error) {
 		// Something about the host's shell we did not expect: read plainly.
 		return e.run(line, nil)
 	}
-	if e.memo == nil {
-		e.memo = map[string]Output{}
+	if e.once == nil {
+		e.once = map[string]Output{}
 	}
 	for i, out := range outs[1:] {
-		if out.ExitCode == 0 {
-			e.memo[lines[i+1]] = out
-		}
+		e.once[lines[i+1]] = out
 	}
 	return outs[0], nil
+}
+
+// prefetchLines are the reads to take with the first one: what the
+// playbook's prefetch function lists, else every module's usual reads.
+func (e *Env) prefetchLines() ([]string, error) {
+	if e.prefetch == nil {
+		return allWarmLines(), nil
+	}
+	where := fmt.Sprintf("%s: prefetch", position(e.prefetch.Proto.SourceName, e.prefetch.Proto.LineDefined))
+	if err := e.state.CallByParam(glua.P{Fn: e.prefetch, NRet: 1, Protect: true}, e.vars); err != nil {
+		return nil, fmt.Errorf("%s: %s", where, errorMessage(err))
+	}
+	ret := e.state.Get(-1)
+	e.state.Pop(1)
+	list, ok := ret.(*glua.LTable)
+	if !ok {
+		return nil, fmt.Errorf("%s must return a list, not %s", where, ret.Type())
+	}
+	var lines []string
+	for i := 1; i <= list.Len(); i++ {
+		more, err := prefetchEntry(list.RawGetInt(i))
+		if err != nil {
+			return nil, fmt.Errorf("%s: entry %d: %w", where, i, err)
+		}
+		lines = append(lines, more...)
+	}
+	return lines, nil
+}
+
+// prefetchEntry reads one entry of a prefetch list: a module's name
+// stands for its usual reads, a list of strings for one command.
+func prefetchEntry(v glua.LValue) ([]string, error) {
+	switch v := v.(type) {
+	case glua.LString:
+		m, ok := LookupModule(string(v))
+		if !ok || m.Name == "" {
+			return nil, fmt.Errorf("no module %q", string(v))
+		}
+		return warmLines([]Module{m}), nil
+	case *glua.LTable:
+		var argv []string
+		for i := 1; i <= v.Len(); i++ {
+			switch a := v.RawGetInt(i).(type) {
+			case glua.LString, glua.LNumber:
+				argv = append(argv, a.String())
+			default:
+				return nil, fmt.Errorf("argument %d is a %s, want a string", i, a.Type())
+			}
+		}
+		if len(argv) == 0 {
+			return nil, fmt.Errorf("an empty command")
+		}
+		return []string{shell.Join(argv...)}, nil
+	}
+	return nil, fmt.Errorf("a %s, want a module name or a command (a list of strings)", v.Type())
 }
 
 // splitPrefetch reads prefetchScript's output back into n results.

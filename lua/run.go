@@ -17,8 +17,15 @@ type RunOptions struct {
 	ExtraVars      map[string]any // -e, highest precedence
 	Tags, SkipTags []string
 	StartAt        string
-	Facts          Facts
-	TaskTimeout    time.Duration // a task's own timeout field wins; 0 means none
+	// Gather makes Run gather the host's facts itself, in one round trip
+	// with the playbook's prefetch, and report them as the first result
+	// (FactsResult); Gathered receives them. Without it the playbook runs
+	// with Facts.
+	Gather      bool
+	Gathered    func(Facts)
+	Facts       Facts
+	Start       time.Time     // when the host's run began, its connection included
+	TaskTimeout time.Duration // a task's own timeout field wins; 0 means none
 	// Log receives what the playbook writes with log() or print() at level
 	// 0, and each remote command (1) and its duration (2). The host is not
 	// in the message: the caller knows which host it runs.
@@ -47,7 +54,13 @@ func (p *Playbook) Run(ctx context.Context, h Host, o RunOptions, emit func(Resu
 	if err := e.setVars(sp.vars, o); err != nil {
 		return fmt.Errorf("%s: %s: vars: %w", h.Name(), p.file, err)
 	}
+	e.prefetch = sp.prefetch
 	r := &hostRun{p: p, e: e, o: o, ctx: ctx, emit: emit, notified: map[string]bool{}}
+	if o.Gather {
+		if err := r.gather(); err != nil {
+			return err
+		}
+	}
 	return r.all(sp, selected)
 }
 

@@ -9,10 +9,19 @@ import (
 	"remedy/lua/sshd"
 )
 
+// sshdWarm is what sshd.ports and sshd.config read, and what move_port
+// reads before it changes anything: sshd -t, the main config file and
+// its mode, and the directory Debian's and Fedora's default Include names.
+var sshdWarm = [][]string{
+	{"sshd", "-T"}, sshd.ListenersCommand, {"sshd", "-t"},
+	{"cat", "--", sshdMainConfig}, statArgv(sshdMainConfig),
+	sshd.Listing{Dir: "/etc/ssh/sshd_config.d", Depth: 1}.Command(),
+}
+
 func init() {
 	Register(Module{
 		Name: "sshd",
-		Warm: func(Facts) [][]string { return [][]string{{"sshd", "-T"}, sshd.ListenersCommand} },
+		Warm: sshdWarm,
 		Doc: `Reads the OpenSSH server's effective configuration and ports, and moves
 SSH to a new port without locking anyone out: the firewall is opened and
 the new port added next to the old one first; the old port goes only after

@@ -146,7 +146,7 @@ func (m *portMove) readFiles() (sshd.FileSet, error) {
 }
 
 func (m *portMove) readInto(files sshd.FileSet, p string, optional bool) error {
-	b, err := m.e.Host().ReadFile(m.e.Context(), p)
+	b, err := m.e.readFileCached(p)
 	if optional && errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

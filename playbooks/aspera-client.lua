@@ -14,7 +14,7 @@ local aspera = require("aspera")
 local function servers(v)
   local s = aspera.client(v)
   if s.server == nil then return { "" } end
-  if s.server:match("^[%d.]+$") or s.server:find(":", 1, true) then return { s.server } end
+  if aspera.is_address(s.server) then return { s.server } end
   local addrs = net.resolve(s.server)
   expect(#addrs > 0, "server %s does not resolve on this host", s.server)
   return addrs
@@ -40,6 +40,7 @@ return {
   name = "Aspera client network",
   hosts = "all",
   vars = aspera.client_defaults,
+  prefetch = aspera.client_reads,
   tasks = {
     {
       name = "C1/C3: let TCP out to the server's SSH port",

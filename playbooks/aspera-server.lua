@@ -19,6 +19,7 @@ return {
   name = "Aspera HSTS network",
   hosts = "all",
   vars = aspera.server_defaults,
+  prefetch = aspera.server_reads,
   tasks = {
     {
       name = "Aspera settings",
@@ -28,7 +29,7 @@ return {
         local parts = { string.format("ssh %d/tcp", s.ssh_port), string.format("fasp %s/udp (%s)", aspera.range(s.fasp), s.fasp.from) }
         for _, p in ipairs(s.http) do table.insert(parts, string.format("%s %d/tcp", p.what, p.port)) end
         if s.vlink then table.insert(parts, string.format("vlink %d/udp (%s)", s.vlink.port, s.vlink.from)) end
-        if s.alee_domain then table.insert(parts, "alee " .. s.alee_domain .. ":443/tcp") end
+        if s.alee_domain then table.insert(parts, string.format("alee %s:%d/tcp", s.alee_domain, aspera.LICENSE_PORT)) end
         return table.concat(parts, ", ")
       end,
     },
@@ -63,7 +64,7 @@ return {
       tags = { "alee", "firewall" },
       when = function(v) return aspera.server(v).alee_domain ~= nil end,
       run = function(v)
-        firewall.allow_domain { domain = aspera.server(v).alee_domain, proto = "tcp", port = 443 }
+        firewall.allow_domain { domain = aspera.server(v).alee_domain, proto = "tcp", port = aspera.LICENSE_PORT }
       end,
     },
     {
@@ -190,7 +191,7 @@ return {
         local domain = aspera.server(v).alee_domain
         local addrs = net.resolve(domain)
         expect(#addrs > 0, "%s does not resolve on the host", domain)
-        local reach = net.reach { host = domain, port = 443, proto = "tcp", timeout = 5 }
+        local reach = net.reach(aspera.alee_probe(domain))
         expect(reach.ok, "%s (%s) resolves, but TCP/443 does not connect: %s", domain, table.concat(addrs, ", "), reach.err)
         return string.format("%s resolves to %s; TCP/443 connects (%s)", domain, table.concat(addrs, ", "), reach.via)
       end,

@@ -37,14 +37,10 @@ func BenchmarkOneMoreReadOnlyTask(b *testing.B) {
 	var sessions atomic.Int64
 	c := benchConn(b, lab, lab.Hosts[0], func(Command) { sessions.Add(1) })
 	ctx := b.Context()
-	facts, err := gatherFacts(ctx, c)
-	if err != nil {
-		b.Fatal(err)
-	}
 	base, more := readPlaybook(b, 1), readPlaybook(b, 1+extraTasks)
 	runOnce := func(pb *lua.Playbook) (time.Duration, int64) {
 		before, start := sessions.Load(), time.Now()
-		runChecked(ctx, b, pb, c, facts)
+		runChecked(ctx, b, pb, c)
 		return time.Since(start), sessions.Load() - before
 	}
 	var extra, session time.Duration
@@ -79,9 +75,9 @@ func BenchmarkAuditAspera(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	play := func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result), _ func(string)) error {
-		return pb.Run(ctx, h, lua.RunOptions{Check: true, Diff: true, Vars: vars, Facts: facts,
-			ExtraVars: map[string]any{"alee": true}}, emit)
+	play := func(ctx context.Context, h lua.Host, p HostPlay) error {
+		return pb.Run(ctx, h, lua.RunOptions{Check: true, Diff: true, Vars: p.Vars, Gather: true, Start: p.Start,
+			ExtraVars: map[string]any{"alee": true}}, p.Emit)
 	}
 	var hosts []Host
 	for _, h := range lab.Hosts {
@@ -143,10 +139,10 @@ func readPlaybook(b *testing.B, n int) *lua.Playbook {
 	return pb
 }
 
-// runChecked runs pb in check mode and fails the benchmark unless every
-// task was ok.
-func runChecked(ctx context.Context, b *testing.B, pb *lua.Playbook, h lua.Host, facts lua.Facts) {
-	err := pb.Run(ctx, h, lua.RunOptions{Check: true, Facts: facts}, func(r lua.Result) {
+// runChecked gathers facts and runs pb in check mode, and fails the
+// benchmark unless every task was ok.
+func runChecked(ctx context.Context, b *testing.B, pb *lua.Playbook, h lua.Host) {
+	err := pb.Run(ctx, h, lua.RunOptions{Check: true, Gather: true}, func(r lua.Result) {
 		if r.Status != lua.StatusOK {
 			b.Fatalf("%s: %s: %s", r.Name, r.Status, r.Msg)
 		}

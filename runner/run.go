@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -14,10 +13,19 @@ import (
 	"remedy/lua"
 )
 
-// PlayFunc runs the playbook on one connected host. The CLI binds it to a
-// loaded playbook and its options, so the runner needs nothing of how a
-// playbook is run.
-type PlayFunc func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result), log func(msg string)) error
+// PlayFunc runs the playbook on one connected host, gathering its facts
+// first (lua.RunOptions.Gather). The CLI binds it to a loaded playbook and
+// its options, so the runner needs nothing of how a playbook is run.
+type PlayFunc func(ctx context.Context, h lua.Host, p HostPlay) error
+
+// HostPlay is what a PlayFunc gets for one host besides its connection.
+type HostPlay struct {
+	Vars     map[string]any
+	Start    time.Time // when connecting began
+	Emit     func(lua.Result)
+	Log      func(msg string)
+	Gathered func(lua.Facts)
+}
 
 // Host is one host to run on.
 type Host struct {
@@ -172,26 +180,22 @@ func (f *fanout) host(ctx context.Context, h Host) HostReport {
 	return rep
 }
 
-// factsTask names the first result of every host, as Ansible does.
-const factsTask = "Gathering Facts"
-
 func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *HostReport, emit func(lua.Result)) error {
 	start := time.Now()
 	conn, err := connect(ctx, h.Target, f.dialer, h.Become, f.opts.CommandTimeout, f.obs.Command)
-	var facts lua.Facts
-	if err == nil {
-		defer conn.Close()
-		facts, err = gatherFacts(ctx, conn)
-	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	emit(factsResult(err, facts, time.Since(start)))
 	if err != nil {
+		emit(lua.FactsResult(err, lua.Facts{}, start))
 		return err
 	}
-	rep.Facts = &facts
-	err = f.play(ctx, conn, facts, h.Vars, emit, func(msg string) { f.obs.Log(h.Target.Name, msg) })
+	defer conn.Close()
+	err = f.play(ctx, conn, HostPlay{
+		Vars: h.Vars, Start: start, Emit: emit,
+		Log:      func(msg string) { f.obs.Log(h.Target.Name, msg) },
+		Gathered: func(facts lua.Facts) { rep.Facts = &facts },
+	})
 	if port := conn.port(); port != h.Target.Port {
 		rep.MovedPort = port
 	}
@@ -206,31 +210,7 @@ func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *HostReport, em
 
 func endedInFailure(results []lua.Result) bool {
 	n := len(results)
-	return n > 0 && results[n-1].Status == lua.StatusFailed
-}
-
-func gatherFacts(ctx context.Context, conn *Conn) (lua.Facts, error) {
-	out, err := conn.Exec(ctx, lua.FactsCommand(), nil)
-	if err != nil {
-		return lua.Facts{}, fmt.Errorf("gather facts: %w", err)
-	}
-	if out.ExitCode != 0 {
-		return lua.Facts{}, fmt.Errorf("gather facts: exit %d: %s", out.ExitCode, firstLine(out.Stderr))
-	}
-	return lua.ParseFacts(out.Stdout)
-}
-
-func factsResult(err error, facts lua.Facts, d time.Duration) lua.Result {
-	r := lua.Result{Kind: lua.KindTask, Name: factsTask, Status: lua.StatusOK, Duration: d}
-	switch {
-	case errors.Is(err, lua.ErrUnreachable):
-		r.Status, r.Msg = lua.StatusUnreachable, err.Error()
-	case err != nil:
-		r.Status, r.Msg = lua.StatusFailed, err.Error()
-	default:
-		r.Msg = fmt.Sprintf("%s %s, %s init, %s, firewall %s", facts.OSID, facts.OSVersion, facts.Init, facts.SSHDVersion, facts.Firewall)
-	}
-	return r
+	return n > 0 && (results[n-1].Status == lua.StatusFailed || results[n-1].Status == lua.StatusUnreachable)
 }
 
 // countResult adds a result to the recap's counters the way Ansible

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-multierror"
 
@@ -75,14 +76,14 @@ func TestHostFailed(t *testing.T) {
 
 func TestFactsResult(t *testing.T) {
 	unreachable := &UnreachableError{Host: "h1", Err: errors.New("connect: connection refused")}
-	if r := factsResult(unreachable, lua.Facts{}, 0); r.Status != lua.StatusUnreachable || r.Name != factsTask {
+	if r := lua.FactsResult(unreachable, lua.Facts{}, time.Now()); r.Status != lua.StatusUnreachable || r.Name != lua.FactsTask {
 		t.Errorf("unreachable: %+v", r)
 	}
-	if r := factsResult(fmt.Errorf("%w: h1: sudo needs a password", ErrBecome), lua.Facts{}, 0); r.Status != lua.StatusFailed {
+	if r := lua.FactsResult(fmt.Errorf("%w: h1: sudo needs a password", ErrBecome), lua.Facts{}, time.Now()); r.Status != lua.StatusFailed {
 		t.Errorf("become refused: %+v", r)
 	}
 	facts := lua.Facts{OSID: "debian", OSVersion: "12", Init: "systemd", SSHDVersion: "OpenSSH_9.2p1", Firewall: "ufw"}
-	if r := factsResult(nil, facts, 0); r.Status != lua.StatusOK || r.Msg != "debian 12, systemd init, OpenSSH_9.2p1, firewall ufw" {
+	if r := lua.FactsResult(nil, facts, time.Now()); r.Status != lua.StatusOK || r.Msg != "debian 12, systemd init, OpenSSH_9.2p1, firewall ufw" {
 		t.Errorf("gathered: %+v", r)
 	}
 }

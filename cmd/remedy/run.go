@@ -352,12 +352,13 @@ func localUser() string {
 }
 
 func playFunc(pb *lua.Playbook, f *runFlags, extra map[string]any) runner.PlayFunc {
-	return func(ctx context.Context, h lua.Host, facts lua.Facts, vars map[string]any, emit func(lua.Result), log func(string)) error {
+	return func(ctx context.Context, h lua.Host, p runner.HostPlay) error {
 		return pb.Run(ctx, h, lua.RunOptions{
-			Check: f.check, Diff: f.diff, Vars: vars, ExtraVars: extra,
-			Tags: f.tags, SkipTags: f.skipTags, StartAt: f.startAt, Facts: facts,
-			Log: playbookLog(log),
-		}, emit)
+			Check: f.check, Diff: f.diff, Vars: p.Vars, ExtraVars: extra,
+			Tags: f.tags, SkipTags: f.skipTags, StartAt: f.startAt,
+			Gather: true, Gathered: p.Gathered, Start: p.Start,
+			Log: playbookLog(p.Log),
+		}, p.Emit)
 	}
 }
 

@@ -9,6 +9,7 @@ aspera.VLINK_PORT = 55001
 aspera.HTTP_PORT = 8080
 aspera.HTTPS_PORT = 8443
 aspera.LICENSE_DOMAIN = "api.ibmaspera.com"
+aspera.LICENSE_PORT = 443
 
 --- The server playbook's variables. "auto" reads the value from the
 --- host's Aspera configuration (asuserdata -a, else aspera.conf) and falls
@@ -180,6 +181,53 @@ function aspera.host_config(v)
     cached = { http = {}, https = {}, source = "" }
   end
   return cached
+end
+
+--- The reads the Aspera server playbook takes, for its prefetch: sshd's
+--- and the firewall's usual reads, the host's Aspera configuration both
+--- ways, and, when alee is checked, the licensing domain's addresses and
+--- its connection test. They ride in one SSH session with the facts.
+---@param v table the playbook's vars
+---@return table reads
+function aspera.server_reads(v)
+  local reads = {
+    "sshd", "firewall",
+    { "sh", "-c", userdataScript, "sh", v.aspera_bin },
+    { "cat", "--", v.aspera_conf },
+  }
+  -- Not aspera.server(v): that reads the host, and this list comes first.
+  if aspera.bool(v.alee, "alee") then
+    table.insert(reads, { "getent", "ahosts", "--", v.alee_domain })
+    table.insert(reads, net.reach_command(aspera.alee_probe(v.alee_domain)))
+  end
+  return reads
+end
+
+--- The licensing check's connection test, as net.reach takes it.
+---@param domain string
+---@return table
+function aspera.alee_probe(domain)
+  return { host = domain, port = aspera.LICENSE_PORT, proto = "tcp", timeout = 5 }
+end
+
+--- Whether s is an IP address rather than a name to resolve.
+---@param s string
+---@return boolean
+function aspera.is_address(s)
+  return s:match("^[%d.]+$") ~= nil or s:find(":", 1, true) ~= nil
+end
+
+--- The reads the Aspera client playbook takes, for its prefetch: the
+--- firewall's usual reads and the server's addresses when it is a name.
+---@param v table the playbook's vars
+---@return table reads
+function aspera.client_reads(v)
+  local reads = { "firewall" }
+  local server = tostring(v.server or "")
+  if server ~= "" and not aspera.is_address(server) then
+    table.insert(reads, { "getent", "ahosts", "--", server })
+  end
+  return reads
 end
 
 -- pick resolves an "auto" variable: the host's configured value, else the

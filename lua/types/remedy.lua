@@ -32,6 +32,7 @@
 ---@field name? string
 ---@field hosts? string
 ---@field vars? table<string, any>
+---@field prefetch? fun(v: table<string, any>): (string|string[])[] reads to take with the facts: module names and commands
 ---@field tasks? remedy.Task[]
 ---@field checks? remedy.Check[]
 ---@field handlers? remedy.Handler[]
@@ -77,7 +78,7 @@
 ---@field why string Facts.FirewallWhy
 ---@field chains {table: string, name: string, hook: string, priority: integer, policy: string, rules: string[]}[]
 
---- Facts gathered in one round trip before the playbook runs.
+--- Facts gathered in one round trip, with the playbook's prefetch, before the first task.
 ---@class remedy.Facts
 ---@field os_id string ID= in /etc/os-release, e.g. "debian"
 ---@field os_version string VERSION_ID= in /etc/os-release
@@ -220,7 +221,7 @@ function firewall.allow_domain(opts) end
 ---@class remedy.module.host
 ---@field name string the host's inventory name
 ---@field vars table<string, any> the merged variables, the same table every task receives as v
----@field facts remedy.Facts what the runner gathered about the host before the playbook ran
+---@field facts remedy.Facts what was gathered about the host before the first task (empty at the playbook's top level and in prefetch)
 
 ---@type remedy.module.host
 host = {}
@@ -253,6 +254,12 @@ function net.resolve(name) end
 ---@param opts {host: string, port: integer, proto?: "tcp"|"udp", timeout?: number} timeout in seconds, default 3
 ---@return remedy.Reach res
 function net.reach(opts) end
+
+--- The command net.reach runs for these options, without running it: list it
+--- in a playbook's prefetch to take the probe with the facts.
+---@param opts {host: string, port: integer, proto?: "tcp"|"udp", timeout?: number} as net.reach takes them
+---@return string[] argv
+function net.reach_command(opts) end
 
 --- Reloads, restarts and queries services. It uses the init system
 --- facts.init names: systemd (systemctl), SysV (service), or none, as in

@@ -1,0 +1,96 @@
+package lua
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua/shell"
+)
+
+// FactsTask names the first result of every host, as Ansible does.
+const FactsTask = "Gathering Facts"
+
+// FactsResult is the first result of a host's run: its facts, or why
+// they could not be gathered. start is when the host's run began, its
+// connection included.
+func FactsResult(err error, facts Facts, start time.Time) Result {
+	r := Result{Kind: KindTask, Name: FactsTask, Status: StatusOK, Duration: time.Since(start)}
+	switch {
+	case errors.Is(err, ErrUnreachable):
+		r.Status, r.Msg = StatusUnreachable, err.Error()
+	case err != nil:
+		r.Status, r.Msg = StatusFailed, err.Error()
+	default:
+		r.Msg = fmt.Sprintf("%s %s, %s init, %s, firewall %s", facts.OSID, facts.OSVersion, facts.Init, facts.SSHDVersion, facts.Firewall)
+	}
+	return r
+}
+
+// gather reads the host's facts and, in the same round trip, what the
+// playbook's prefetch lists, and reports the facts as the first result.
+// The prefetch function runs before the facts exist: it sees v only.
+func (r *hostRun) gather() error {
+	e := r.e
+	var reads []string
+	if e.prefetch != nil {
+		var err error
+		if reads, err = e.prefetchLines(); err != nil {
+			return err
+		}
+		e.warmed = true
+	}
+	facts, outs, err := gatherFacts(e, reads)
+	r.emit(FactsResult(err, facts, r.o.Start))
+	if err != nil {
+		return err
+	}
+	e.setFacts(facts)
+	if len(outs) > 0 {
+		e.once = make(map[string]Output, len(outs))
+		for i, out := range outs {
+			e.once[reads[i]] = out
+		}
+	}
+	if r.o.Gathered != nil {
+		r.o.Gathered(facts)
+	}
+	return nil
+}
+
+// gatherFacts runs the facts command, in a prefetch batch with reads
+// when there are any, and returns the facts and each read's output (none
+// when the batch did not work out: a host with no temporary directory to
+// spare, say, still gives its facts).
+func gatherFacts(e *Env, reads []string) (Facts, []Output, error) {
+	if len(reads) > 0 {
+		batch := shell.Join(append([]string{"sh", "-c", prefetchScript, "sh", FactsCommand()}, reads...)...)
+		out, err := e.host.Exec(e.ctx, batch, nil)
+		if err != nil {
+			return Facts{}, nil, fmt.Errorf("gather facts: %w", err)
+		}
+		if all, err := splitPrefetch(out.Stdout, 1+len(reads)); err == nil && out.ExitCode == 0 && all[0].ExitCode == 0 {
+			facts, err := ParseFacts(all[0].Stdout)
+			return facts, all[1:], err
+		}
+	}
+	out, err := e.host.Exec(e.ctx, FactsCommand(), nil)
+	if err != nil {
+		return Facts{}, nil, fmt.Errorf("gather facts: %w", err)
+	}
+	if out.ExitCode != 0 {
+		return Facts{}, nil, fmt.Errorf("gather facts: exit %d: %s", out.ExitCode, trimOutput(out.Stderr))
+	}
+	facts, err := ParseFacts(out.Stdout)
+	return facts, nil, err
+}
+
+// setFacts gives the VM the facts gathered after it started.
+func (e *Env) setFacts(f Facts) {
+	e.facts = f
+	if t, ok := e.state.GetGlobal("host").(*glua.LTable); ok {
+		t.RawSetString("facts", hostFacts(e, e.state))
+	}
+}

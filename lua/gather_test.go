@@ -1,0 +1,136 @@
+package lua
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// countingHost counts the sessions a run opens on a real local host.
+type countingHost struct {
+	*localHost
+	execs int
+	// breakBatch answers a prefetch batch as a host whose shell has no
+	// temporary directory would.
+	breakBatch bool
+}
+
+func (h *countingHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
+	h.execs++
+	if h.breakBatch && strings.Contains(cmd, "mktemp -d") {
+		return Output{ExitCode: 1, Stderr: []byte("mktemp: No space left on device")}, nil
+	}
+	return h.localHost.Exec(ctx, cmd, stdin)
+}
+
+// gatherRun runs src on h as the CLI does: facts gathered by Run.
+func gatherRun(t *testing.T, h Host, src string) ([]Result, Facts, error) {
+	t.Helper()
+	var facts Facts
+	got, err := runPlaybook(t, h, src, RunOptions{Gather: true, Gathered: func(f Facts) { facts = f }})
+	return got, facts, err
+}
+
+// counter is a read that says how often it has run in the host's dir.
+const counter = `{ "sh", "-c", "echo . >> runs; wc -l < runs" }`
+
+func TestPrefetchRidesWithTheFacts(t *testing.T) {
+	h := &countingHost{localHost: newLocalHost(t)}
+	motd := filepath.Join(h.dir, "motd")
+	if err := os.WriteFile(motd, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, facts, err := gatherRun(t, h, `return {
+  prefetch = function(v) return { "sshd", `+counter+`, { "cat", "--", "`+motd+`" } } end,
+  tasks = {
+    { name = "read", run = function(v)
+        local first = cmd.query(`+counter+`).stdout
+        local second = cmd.query(`+counter+`).stdout
+        return first:gsub("%s", "") .. second:gsub("%s", "") .. " " .. file.read("`+motd+`") .. host.facts.user
+      end },
+  } }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if statuses(got) != "Gathering Facts=ok read=ok" {
+		t.Fatalf("got %s: %+v", statuses(got), got)
+	}
+	// The first query is the prefetched run; the second reads again.
+	if want := "12 hello\n" + facts.User; got[1].Msg != want || facts.User == "" {
+		t.Errorf("got %q, want %q", got[1].Msg, want)
+	}
+	if h.execs != 2 {
+		t.Errorf("%d sessions, want 2: the facts with the prefetch, then the second query", h.execs)
+	}
+}
+
+func TestPrefetchIsForgottenAfterAChange(t *testing.T) {
+	h := &countingHost{localHost: newLocalHost(t)}
+	got, _, err := gatherRun(t, h, `return {
+  prefetch = function(v) return { `+counter+` } end,
+  tasks = {
+    { name = "change", run = function(v) cmd.run { "true" } end },
+    { name = "read", run = function(v) return (cmd.query(`+counter+`).stdout:gsub("%s", "")) end },
+  } }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[2].Msg != "2" {
+		t.Errorf("a read after a change answered %q from before it, want a fresh run (2)", got[2].Msg)
+	}
+}
+
+func TestGatherWithoutPrefetchIsOneSession(t *testing.T) {
+	h := &countingHost{localHost: newLocalHost(t)}
+	got, facts, err := gatherRun(t, h, `return { tasks = { { name = "t", run = function(v) return host.facts.os_id end } } }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.execs != 1 || got[1].Msg != facts.OSID || facts.User == "" {
+		t.Errorf("%d sessions, task saw os_id %q, facts %+v", h.execs, got[1].Msg, facts)
+	}
+}
+
+func TestGatherFallsBackWhenTheBatchFails(t *testing.T) {
+	h := &countingHost{localHost: newLocalHost(t), breakBatch: true}
+	got, facts, err := gatherRun(t, h, `return {
+  prefetch = function(v) return { `+counter+` } end,
+  tasks = { { name = "read", run = function(v) return (cmd.query(`+counter+`).stdout:gsub("%s", "")) end } } }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if facts.User == "" || statuses(got) != "Gathering Facts=ok read=ok" || got[1].Msg != "1" {
+		t.Errorf("facts %+v, results %+v", facts, got)
+	}
+}
+
+func TestPrefetchErrorsNameTheLine(t *testing.T) {
+	tests := []struct{ prefetch, want string }{
+		{`function(v) return { "no-such-module" } end`, `site.lua:2: prefetch: entry 1: no module "no-such-module"`},
+		{`function(v) return { "sshd", {} } end`, `site.lua:2: prefetch: entry 2: an empty command`},
+		{`function(v) return { { "ls", {} } } end`, `site.lua:2: prefetch: entry 1: argument 2 is a table, want a string`},
+		{`function(v) return "sshd" end`, `site.lua:2: prefetch must return a list, not string`},
+		{`function(v) error("boom") end`, `boom`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.prefetch, func(t *testing.T) {
+			h := &countingHost{localHost: newLocalHost(t)}
+			got, _, err := gatherRun(t, h, "return {\n  prefetch = "+tt.prefetch+",\n  tasks = { { name = \"t\", run = function(v) end } } }")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+			if len(got) != 0 || h.execs != 0 {
+				t.Errorf("the host was contacted (%d sessions) or results came: %+v", h.execs, got)
+			}
+		})
+	}
+}
+
+func TestPrefetchMustBeAFunction(t *testing.T) {
+	_, err := Load(writePlaybook(t, `return { prefetch = { "sshd" }, tasks = {} }`), LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "prefetch must be a function of v, not table") {
+		t.Fatalf("got %v", err)
+	}
+}
