@@ -56,19 +56,20 @@ func (h *fwFixtureHost) Name() string { return "fixture" }
 
 func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
 	h.execs++
-	if lines, ok := strings.CutPrefix(cmd, shell.Join("sh", "-c", prefetchScript, "sh")+" "); ok {
-		return h.batch(unquoteWords(h.t, lines)), nil
+	if words, ok := strings.CutPrefix(cmd, shell.Join("sh", "-c", batchScript, "sh")+" "); ok {
+		w := unquoteWords(h.t, words)
+		return h.batch(w[0], w[1:]), nil
 	}
 	return h.answer(cmd), nil
 }
 
-// batch answers a prefetch as prefetchScript would, each line from the
+// batch answers a prefetch as batchScript would, each line from the
 // fixtures.
-func (h *fwFixtureHost) batch(lines []string) Output {
+func (h *fwFixtureHost) batch(boundary string, lines []string) Output {
 	var b bytes.Buffer
 	for _, line := range lines {
 		out := h.answer(line)
-		fmt.Fprintf(&b, "%d %d %d\n%s%s", out.ExitCode, len(out.Stdout), len(out.Stderr), out.Stdout, out.Stderr)
+		fmt.Fprintf(&b, "%s\n%s %d\n%s\n%s\n", out.Stdout, boundary, out.ExitCode, bytes.TrimRight(out.Stderr, "\n"), boundary)
 	}
 	return Output{Stdout: b.Bytes()}
 }

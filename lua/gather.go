@@ -6,8 +6,6 @@ import (
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
-
-	"remedy/lua/shell"
 )
 
 // FactsTask names the first result of every host, as Ansible does.
@@ -60,18 +58,18 @@ func (r *hostRun) gather() error {
 	return nil
 }
 
-// gatherFacts runs the facts command, in a prefetch batch with reads
-// when there are any, and returns the facts and each read's output (none
-// when the batch did not work out: a host with no temporary directory to
-// spare, say, still gives its facts).
+// gatherFacts runs the facts command, in a batch with reads when there
+// are any, and returns the facts and each read's output (none when the
+// batch did not work out: a host whose shell surprised us still gives its
+// facts).
 func gatherFacts(e *Env, reads []string) (Facts, []Output, error) {
 	if len(reads) > 0 {
-		batch := shell.Join(append([]string{"sh", "-c", prefetchScript, "sh", FactsCommand()}, reads...)...)
-		out, err := e.host.Exec(e.ctx, batch, nil)
+		b := newBatch(append([]string{FactsCommand()}, reads...))
+		out, err := e.host.Exec(e.ctx, b.command(), nil)
 		if err != nil {
 			return Facts{}, nil, fmt.Errorf("gather facts: %w", err)
 		}
-		if all, err := splitPrefetch(out.Stdout, 1+len(reads)); err == nil && out.ExitCode == 0 && all[0].ExitCode == 0 {
+		if all, err := b.split(out.Stdout); err == nil && out.ExitCode == 0 && all[0].ExitCode == 0 {
 			facts, err := ParseFacts(all[0].Stdout)
 			return facts, all[1:], err
 		}

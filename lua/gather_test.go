@@ -12,15 +12,14 @@ import (
 type countingHost struct {
 	*localHost
 	execs int
-	// breakBatch answers a prefetch batch as a host whose shell has no
-	// temporary directory would.
+	// breakBatch answers a batch as a host whose shell surprised us would.
 	breakBatch bool
 }
 
 func (h *countingHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
 	h.execs++
-	if h.breakBatch && strings.Contains(cmd, "mktemp -d") {
-		return Output{ExitCode: 1, Stderr: []byte("mktemp: No space left on device")}, nil
+	if h.breakBatch && strings.Contains(cmd, "exec 3>&1") {
+		return Output{ExitCode: 2, Stderr: []byte("sh: 1: Syntax error: Bad fd number")}, nil
 	}
 	return h.localHost.Exec(ctx, cmd, stdin)
 }

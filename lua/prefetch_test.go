@@ -8,26 +8,31 @@ import (
 )
 
 // The batch protocol, through a real shell: each result comes back whole,
-// whatever its output looks like.
-func TestPrefetchScriptRoundTrip(t *testing.T) {
+// whatever its output looks like (stderr loses its trailing newlines).
+func TestBatchRoundTrip(t *testing.T) {
 	lines := []string{
 		shell.Join("printf", "no newline"),
-		shell.Join("sh", "-c", `printf '0 0 0\n==nft\n'; echo to stderr >&2; exit 3`),
+		shell.Join("sh", "-c", `printf '0 0 0\n==nft\n\nremedy- 1\n'; echo to stderr >&2; exit 3`),
 		shell.Join("true"),
 		shell.Join("printf", `it's "quoted"\n\n`),
+		shell.Join("sh", "-c", `printf 'a\000b'; printf 'e1\ne2\n\n' >&2`),
+		shell.Join("exec", "cat", "/nonexistent"),
 	}
 	want := []Output{
 		{Stdout: []byte("no newline")},
-		{Stdout: []byte("0 0 0\n==nft\n"), Stderr: []byte("to stderr\n"), ExitCode: 3},
+		{Stdout: []byte("0 0 0\n==nft\n\nremedy- 1\n"), Stderr: []byte("to stderr"), ExitCode: 3},
 		{},
 		{Stdout: []byte("it's \"quoted\"\n\n")},
+		{Stdout: []byte("a\000b"), Stderr: []byte("e1\ne2")},
+		{Stderr: []byte("cat: /nonexistent: No such file or directory"), ExitCode: 1},
 	}
 	e := &Env{host: newLocalHost(t), ctx: context.Background(), task: &taskRecord{}}
-	batch, err := e.run(shell.Join(append([]string{"sh", "-c", prefetchScript, "sh"}, lines...)...), nil)
-	if err != nil || batch.ExitCode != 0 {
-		t.Fatalf("batch: %v, exit %d: %s", err, batch.ExitCode, batch.Stderr)
+	b := newBatch(lines)
+	out, err := e.run(b.command(), nil)
+	if err != nil || out.ExitCode != 0 {
+		t.Fatalf("batch: %v, exit %d: %s", err, out.ExitCode, out.Stderr)
 	}
-	got, err := splitPrefetch(batch.Stdout, len(lines))
+	got, err := b.split(out.Stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,23 +44,44 @@ func TestPrefetchScriptRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSplitPrefetchRefusesBrokenOutput(t *testing.T) {
-	for _, in := range []string{"", "0 5 0\nabc", "x 0 0\n", "0 0\n", "0 -1 0\n", "0 0 0\n0 1"} {
-		if _, err := splitPrefetch([]byte(in), 2); err == nil {
-			t.Errorf("splitPrefetch(%q) accepted broken output", in)
+// A batch of reads in the shell's own subshell behaves as each read alone
+// under sh -c: the batch's variables and its fd 3 are not the reads'.
+func TestBatchReadsSeeAFreshShell(t *testing.T) {
+	lines := []string{shell.Join("sh", "-c", `echo "[$b][$c][$e]"; if { : >&3; } 2>/dev/null; then echo fd3; fi`)}
+	e := &Env{host: newLocalHost(t), ctx: context.Background(), task: &taskRecord{}}
+	b := newBatch(lines)
+	out, err := e.run(b.command(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.split(out.Stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got[0].Stdout) != "[][][]\n" {
+		t.Errorf("the read saw the batch's state: %q", got[0].Stdout)
+	}
+}
+
+func TestBatchSplitRefusesBrokenOutput(t *testing.T) {
+	b := batch{lines: []string{"a", "b"}, boundary: "remedy-x"}
+	for _, in := range []string{"", "out\nremedy-x 0\n\nremedy-x\n", "\nremedy-x zero\n\nremedy-x\n", "\nremedy-x 0\nno end"} {
+		if _, err := b.split([]byte(in)); err == nil {
+			t.Errorf("split(%q) accepted broken output", in)
 		}
 	}
 }
 
-// FuzzSplitPrefetch: any output either splits into exactly n results or
-// is refused, never a panic.
-func FuzzSplitPrefetch(f *testing.F) {
-	f.Add([]byte("0 3 0\nabc1 0 2\nxy"), 2)
-	f.Fuzz(func(t *testing.T, b []byte, n int) {
+// FuzzBatchSplit: any output either splits into exactly as many results
+// as lines or is refused, never a panic.
+func FuzzBatchSplit(f *testing.F) {
+	f.Add([]byte("abc\nremedy-x 0\n\nremedy-x\n\nremedy-x 2\nerr\nremedy-x\n"), 2)
+	f.Fuzz(func(t *testing.T, out []byte, n int) {
 		if n < 0 || n > 8 {
 			return
 		}
-		outs, err := splitPrefetch(b, n)
+		b := batch{lines: make([]string, n), boundary: "remedy-x"}
+		outs, err := b.split(out)
 		if err == nil && len(outs) != n {
 			t.Fatalf("%d results, want %d", len(outs), n)
 		}
@@ -63,8 +89,8 @@ func FuzzSplitPrefetch(f *testing.F) {
 		for _, o := range outs {
 			total += len(o.Stdout) + len(o.Stderr)
 		}
-		if total > len(b) {
-			t.Fatalf("results hold %d bytes of a %d-byte output", total, len(b))
+		if total > len(out) {
+			t.Fatalf("results hold %d bytes of a %d-byte output", total, len(out))
 		}
 	})
 }
