@@ -34,6 +34,10 @@ type Env struct {
 	// prefetched reads a plain Query has not yet asked for; a command that
 	// may change the host forgets both.
 	memo, once map[string]Output
+	// parsed holds what modules made of a cached read (the firewall's
+	// model of its ruleset), by the read's command line; it is forgotten
+	// with the reads.
+	parsed map[string]any
 	// prefetch is the playbook's prefetch function, nil when it has none.
 	prefetch *glua.LFunction
 	// warmed: the prefetched reads were taken (see queryWarming).
@@ -244,6 +248,7 @@ func (e *Env) exec(line string, stdin []byte) (Output, error) {
 func (e *Env) forget() {
 	clear(e.memo)
 	clear(e.once)
+	clear(e.parsed)
 }
 
 func (e *Env) run(line string, stdin []byte) (Output, error) {

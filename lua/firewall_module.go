@@ -118,22 +118,25 @@ func (h *fwHost) must(args []string, out Output, err error) []byte {
 // JSON ruleset; iptables-save and ip6tables-save of each variant (plain
 // where the host has no variants); the ipsets; ufw's defaults and rules
 // from its files, and whether the kernel forwards, for the same reason
-// (ufw is Python too). It reads the same whatever
+// (ufw is Python too). Tools with nothing to show are not started (see
+// skipEmpty). It reads the same whatever
 // the host's facts, so it can be prefetched with them; readSections picks.
 const readScript = `PATH="$PATH:/usr/sbin:/sbin"
 has() { command -v "$1" >/dev/null 2>&1; }
 save() { has "$2" && { echo "==$1"; "$2"; }; }
+` + skipEmpty + `
 echo ==cmd; for v in nft legacy; do has "iptables-$v" && echo "iptables-$v"; done
 echo ==default; has iptables && iptables -V
 fwd() { dbus-send --system "$1" --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 "org.fedoraproject.FirewallD1.$2" ${3:+"string:$3"} 2>/dev/null; }
-z=$(echo $(fwd --print-reply=literal getDefaultZone)); echo ==zone; echo "$z"
+z=; bus && z=$(echo $(fwd --print-reply=literal getDefaultZone)); echo ==zone; echo "$z"
 echo ==zoneinfo; [ -n "$z" ] && fwd --print-reply zone.getZoneSettings2 "$z"
 echo ==pending; for d in /run/remedy-revert-*; do [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null && echo "${d#/run/remedy-revert-}"; done
-echo ==nft; has nft && nft -j list ruleset
-for v in nft legacy; do save "v4-$v" "iptables-$v-save"; save "v6-$v" "ip6tables-$v-save"; done
+echo ==nft; t=; has nft && t=$(nft -j list ruleset) && printf '%s\n' "$t"
+nftip ip && save v4-nft iptables-nft-save; nftip ip6 && save v6-nft ip6tables-nft-save
+legacy ip && save v4-legacy iptables-legacy-save; legacy ip6 && save v6-legacy ip6tables-legacy-save
 has iptables-nft-save || has iptables-legacy-save || { save v4 iptables-save; save v6 ip6tables-save; }
 echo ==ipset; has ipset && ipset save
-[ -f /etc/default/ufw ] || exit 0
+ufwon || exit 0
 echo ==ufwdefaults; cat /etc/default/ufw
 for v in "" 6; do echo "==ufwrules$v"; for d in /etc/ufw /lib/ufw; do [ -f "$d/user$v.rules" ] && { grep '^### tuple' "$d/user$v.rules"; break; }; done; done
 echo ==forwarding; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/default/forwarding /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null
@@ -146,19 +149,42 @@ var readArgv = []string{"sh", "-c", readScript}
 // matches only as opaque xt expressions, so iptables-save's exact tables
 // are merged over it; legacy tables are not in nft at all.
 func (h *fwHost) ruleset() *firewall.Ruleset {
-	sec := sections(h.queryCached(readArgv...))
-	v := iptablesVariant(h.sys.Backend, sec)
+	r := h.read()
+	v := iptablesVariant(h.sys.Backend, r.sec)
 	h.sys.Iptables = v.cmd
-	h.pending = strings.Fields(string(sec["pending"]))
+	h.pending = strings.Fields(string(r.sec["pending"]))
 	if h.sys.Backend == firewall.Firewalld {
-		h.sys.Zone = h.zone(sec)
+		h.sys.Zone = h.zone(r.sec)
 	}
-	h.sec = sec
-	rs, err := readSections(sec, v)
+	h.sec = r.sec
+	return r.rs
+}
+
+// fwRead is the firewall read and the model made of it.
+type fwRead struct {
+	sec map[string][]byte
+	rs  *firewall.Ruleset
+}
+
+// read returns the firewall read, modelled once for as long as the read
+// stands: a range of verdicts would otherwise parse nft's JSON for each
+// port, a fifth of a controller's CPU in an audit.
+func (h *fwHost) read() fwRead {
+	line := shell.Join(readArgv...)
+	if r, ok := h.e.parsed[line].(fwRead); ok {
+		return r
+	}
+	sec := sections(h.queryCached(readArgv...))
+	rs, err := readSections(sec, iptablesVariant(h.sys.Backend, sec))
 	if err != nil {
 		h.e.Fail(fmt.Errorf("%s: read firewall: %w", h.e.Host().Name(), err))
 	}
-	return rs
+	if h.e.parsed == nil {
+		h.e.parsed = map[string]any{}
+	}
+	r := fwRead{sec: sec, rs: rs}
+	h.e.parsed[line] = r
+	return r
 }
 
 // zone is firewalld's default zone: from D-Bus, else (no dbus-send on
