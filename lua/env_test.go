@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"remedy/lua/sshd"
 )
 
 func TestQueryCachedUntilAnotherCommandRuns(t *testing.T) {
@@ -50,19 +52,19 @@ func TestQueryCachedUntilAnotherCommandRuns(t *testing.T) {
 func TestAUsualReadBringsTheOthers(t *testing.T) {
 	h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
 	e := &Env{host: h, ctx: context.Background(), task: &taskRecord{}}
-	if _, err := e.Query("sshd", "-t"); err != nil {
+	if _, err := e.Query("sshd", "-T"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.QueryCached(readArgv...); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Query("sshd", "-T"); err != nil {
+	if _, err := e.Query(sshd.ListenersCommand...); err != nil {
 		t.Fatal(err)
 	}
 	if h.execs != 1 {
 		t.Fatalf("%d sessions for three usual reads, want 1", h.execs)
 	}
-	if _, err := e.Query("sshd", "-t"); err != nil {
+	if _, err := e.Query("sshd", "-T"); err != nil {
 		t.Fatal(err)
 	}
 	if h.execs != 2 {

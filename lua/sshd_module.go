@@ -10,10 +10,10 @@ import (
 )
 
 // sshdWarm is what sshd.ports and sshd.config read, and what move_port
-// reads before it changes anything: sshd -t, the main config file and
-// its mode, and the directory Debian's and Fedora's default Include names.
+// reads before it changes anything: the main config file and its mode,
+// and the directory Debian's and Fedora's default Include names.
 var sshdWarm = [][]string{
-	{"sshd", "-T"}, sshd.ListenersCommand, {"sshd", "-t"},
+	{"sshd", "-T"}, sshd.ListenersCommand,
 	{"cat", "--", sshdMainConfig}, statArgv(sshdMainConfig),
 	sshd.Listing{Dir: "/etc/ssh/sshd_config.d", Depth: 1}.Command(),
 }

@@ -78,21 +78,19 @@ func (m *portMove) run() (map[string]any, error) {
 }
 
 // prepare refuses a config sshd already rejects, then plans from the
-// files as they are. It runs in check mode too.
+// files as they are. It runs in check mode too. sshd -T checks the config
+// as sshd -t does before it prints what the config means, so one read
+// does both.
 func (m *portMove) prepare() error {
-	out, err := m.e.Query("sshd", "-t")
+	out, err := m.e.QueryCached("sshd", "-T")
 	if err != nil {
 		return err
 	}
 	if out.ExitCode != 0 {
-		return fmt.Errorf("%s: sshd.move_port: the current sshd config is invalid, refusing to touch it (sshd -t: %s)",
+		return fmt.Errorf("%s: sshd.move_port: the current sshd config is invalid, refusing to touch it (sshd -T: %s)",
 			m.host(), trimOutput(append(out.Stderr, out.Stdout...)))
 	}
-	cfg, err := effectiveConfig(m.e)
-	if err != nil {
-		return err
-	}
-	m.pidfile = cfg.Get("pidfile")
+	m.pidfile = sshd.ParseEffective(string(out.Stdout)).Get("pidfile")
 	files, err := m.readFiles()
 	if err != nil {
 		return err
