@@ -21,8 +21,11 @@ func startLicense(ctx context.Context, st *state) error {
 	if err := ipBatch(ctx, netns, ifaceUp(st.License, hostPrefix)); err != nil {
 		return err
 	}
+	// A deep backlog: every host of a large lab may connect at once, and
+	// socat's default of 5 drops the rest's SYNs, each then retried after
+	// a second, which benchmarks would measure as remedy's.
 	cmd := exec.CommandContext(ctx, "setsid", "-f", "nsenter", "--net=/run/netns/"+netns,
-		"socat", "TCP-LISTEN:443,fork,reuseaddr", "SYSTEM:echo "+licenseReply)
+		"socat", "TCP-LISTEN:443,fork,reuseaddr,backlog=1024", "SYSTEM:echo "+licenseReply)
 	// socat keeps whatever stdio it is given, so it gets /dev/null: a pipe
 	// would hold Run until socat exits. The reach below reports a failure.
 	if err := cmd.Run(); err != nil {
