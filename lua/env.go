@@ -30,9 +30,9 @@ type Env struct {
 	ctx   context.Context
 	vars  *glua.LTable // the v every task receives, also host.vars
 	task  *taskRecord  // nil outside a task, check or handler
-	// memo holds cached reads (QueryCached, readFileCached) and once the
-	// prefetched reads a plain Query has not yet asked for; a command that
-	// may change the host forgets both.
+	// memo holds cached reads (QueryCached, readFileCached); once holds
+	// prefetched reads nothing has asked for yet. Both are by command
+	// line, and a command that may change the host forgets both.
 	memo, once map[string]Output
 	// parsed holds what modules made of a cached read (the firewall's
 	// model of its ruleset), by the read's command line; it is forgotten

@@ -114,13 +114,13 @@ func (h *fwHost) must(args []string, out Output, err error) []byte {
 // iptables variant commands the host has and what plain iptables is; the
 // firewalld default zone and its settings, asked over D-Bus because
 // firewall-cmd starts a Python interpreter, a second per call on a busy
-// host; the timed reverts pending; nft's
-// JSON ruleset; iptables-save and ip6tables-save of each variant (plain
-// where the host has no variants); the ipsets; ufw's defaults and rules
-// from its files, and whether the kernel forwards, for the same reason
-// (ufw is Python too). Tools with nothing to show are not started (see
-// skipEmpty). It reads the same whatever
-// the host's facts, so it can be prefetched with them; readSections picks.
+// host; the timed reverts pending; nft's JSON ruleset; iptables-save and
+// ip6tables-save of each variant (plain where the host has no variants);
+// the ipsets; ufw's defaults and rules from its files, and whether the
+// kernel forwards, for the same reason (ufw is Python too). Tools with
+// nothing to show are not started (see skipEmpty). It reads the same
+// whatever the host's facts, so it can be prefetched with them;
+// iptablesVariant and readSections pick from it.
 const readScript = `PATH="$PATH:/usr/sbin:/sbin"
 has() { command -v "$1" >/dev/null 2>&1; }
 save() { has "$2" && { echo "==$1"; "$2"; }; }

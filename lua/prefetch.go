@@ -54,16 +54,16 @@ func (b batch) split(out []byte) ([]Output, error) {
 	for len(outs) < len(b.lines) {
 		stdout, rest, ok := bytes.Cut(out, head)
 		if !ok {
-			return nil, fmt.Errorf("prefetch: %d of %d results", len(outs), len(b.lines))
+			return nil, fmt.Errorf("batch: %d of %d results", len(outs), len(b.lines))
 		}
 		rcLine, rest, _ := bytes.Cut(rest, []byte("\n"))
 		rc, err := strconv.Atoi(string(rcLine))
 		if err != nil {
-			return nil, fmt.Errorf("prefetch: bad exit status %q", rcLine)
+			return nil, fmt.Errorf("batch: bad exit status %q", rcLine)
 		}
 		stderr, rest, ok := bytes.Cut(rest, tail)
 		if !ok {
-			return nil, fmt.Errorf("prefetch: result %d is cut short", len(outs)+1)
+			return nil, fmt.Errorf("batch: result %d is cut short", len(outs)+1)
 		}
 		outs = append(outs, Output{Stdout: stdout[:len(stdout):len(stdout)], Stderr: stderr[:len(stderr):len(stderr)], ExitCode: rc})
 		out = rest

@@ -208,6 +208,8 @@ func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *HostReport, em
 	return err
 }
 
+// endedInFailure: the host's last result already says it failed or became
+// unreachable.
 func endedInFailure(results []lua.Result) bool {
 	n := len(results)
 	return n > 0 && (results[n-1].Status == lua.StatusFailed || results[n-1].Status == lua.StatusUnreachable)
