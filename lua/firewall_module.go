@@ -47,6 +47,10 @@ after a fresh SSH connection succeeds.`,
 				Returns: []Param{{"res", "remedy.FirewallChange", ""}},
 				Doc:     "Lets the host reach a domain whose addresses change: sets of its addresses a rule accepts, DNS let out if blocked, and a job re-resolving it. Checks that it resolves, the set holds it and a connection succeeds.",
 				Call:    fwAllowDomain},
+			{Name: "domain_reads", Params: []Param{{"domain", "string", ""}},
+				Returns: []Param{{"reads", "string[][]", "commands"}},
+				Doc:     "The reads allow_domain takes for a domain (its addresses, its TTL), without running them: list them in a playbook's prefetch.",
+				Call:    fwDomainReads},
 		},
 		Types: fwTypes,
 	})
@@ -663,7 +667,7 @@ func (h *fwHost) checkDomain(d firewall.Domain) {
 // them, for the check after a change.
 func (h *fwHost) resolve(name string) []netip.Addr {
 	// As net.resolve asks, so that the two share one read.
-	out, err := h.e.QueryCached("getent", "ahosts", "--", name)
+	out, err := h.e.QueryCached(resolveArgv(name)...)
 	if err != nil {
 		h.e.Fail(err)
 	}
@@ -686,11 +690,29 @@ func ahostsAddrs(out []byte) []netip.Addr {
 const ttlScript = `command -v dig >/dev/null 2>&1 || exit 0
 dig +noall +answer "$1" A "$1" AAAA | awk '$4 == "A" || $4 == "AAAA" {print $2}' | sort -n | head -n 1`
 
+func resolveArgv(name string) []string { return []string{"getent", "ahosts", "--", name} }
+
+func ttlArgv(name string) []string { return []string{"sh", "-c", ttlScript, "sh", name} }
+
+func fwDomainReads(e *Env, L *glua.LState) int {
+	name := L.CheckString(1)
+	reads := L.NewTable()
+	for _, argv := range [][]string{resolveArgv(name), ttlArgv(name)} {
+		t := L.NewTable()
+		for _, a := range argv {
+			t.Append(glua.LString(a))
+		}
+		reads.Append(t)
+	}
+	L.Push(reads)
+	return 1
+}
+
 // refresh returns how often to re-resolve name: its TTL kept between a
 // minute and an hour; five minutes when it cannot be read (no dig, or a
 // name from the hosts file).
 func (h *fwHost) refresh(name string) int {
-	out, err := h.e.QueryCached("sh", "-c", ttlScript, "sh", name)
+	out, err := h.e.QueryCached(ttlArgv(name)...)
 	if err != nil {
 		h.e.Fail(err)
 	}

@@ -65,7 +65,7 @@ func parseAhosts(out string) []string {
 func netResolve(e *Env, L *glua.LState) int {
 	name := L.CheckString(1)
 	// firewall.allow_domain resolves the same name the same way: one read.
-	out, err := e.QueryCached("getent", "ahosts", "--", name)
+	out, err := e.QueryCached(resolveArgv(name)...)
 	if err != nil {
 		e.Fail(err)
 	}

@@ -1,11 +1,14 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +40,7 @@ func TestAsperaOnLab(t *testing.T) {
 		t.Run("servers", func(t *testing.T) {
 			t.Parallel()
 			t.Run("audit before: drift found, nothing changed", a.auditBefore)
+			t.Run("an audit is one SSH session per host", a.oneSessionPerHost)
 			t.Run("run", a.runServers)
 			t.Run("effects seen from outside", a.fromOutside)
 			t.Run("second run changes nothing", a.secondRun)
@@ -342,6 +346,28 @@ func (a *asperaLab) auditBefore(t *testing.T) {
 		}
 		if err := a.reachListener(h.Name, h.Addr, "udp", h.udp[0]); err == nil {
 			t.Errorf("%s (%s): udp/%d reached before the run", h.Name, h.Profile, h.udp[0])
+		}
+	}
+}
+
+// oneSessionPerHost: the facts and every read of the audit (the
+// playbook's prefetch) ride in one SSH session per host, whatever the
+// firewall; -vvv shows each session's command as "<host> $ ...".
+func (a *asperaLab) oneSessionPerHost(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, a.bin, "audit", "aspera-server", "-l", "servers:!options", "-vvv",
+		"-i", a.inventory(t, 0), "--known-hosts", a.knownHosts)
+	cmd.Env = isolatedEnv(a.home)
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("audit: %v, want exit 3 (drift)\n%s", err, out)
+	}
+	for _, h := range a.servers("defaults", "config", "alee") {
+		sessions := regexp.MustCompile(`(?m)^<`+regexp.QuoteMeta(h.Name)+`> \$ .*`).FindAll(out, -1)
+		if len(sessions) != 1 {
+			t.Errorf("%s (%s): %d SSH sessions in the audit, want 1:\n%s", h.Name, h.Profile, len(sessions), bytes.Join(sessions, []byte("\n")))
 		}
 	}
 }

@@ -185,8 +185,8 @@ end
 
 --- The reads the Aspera server playbook takes, for its prefetch: sshd's
 --- and the firewall's usual reads, the host's Aspera configuration both
---- ways, and, when alee is checked, the licensing domain's addresses and
---- its connection test. They ride in one SSH session with the facts.
+--- ways, and, when alee is checked, the licensing domain's addresses, TTL
+--- and connection test. They ride in one SSH session with the facts.
 ---@param v table the playbook's vars
 ---@return table reads
 function aspera.server_reads(v)
@@ -197,7 +197,7 @@ function aspera.server_reads(v)
   }
   -- Not aspera.server(v): that reads the host, and this list comes first.
   if aspera.bool(v.alee, "alee") then
-    table.insert(reads, { "getent", "ahosts", "--", v.alee_domain })
+    for _, read in ipairs(firewall.domain_reads(v.alee_domain)) do table.insert(reads, read) end
     table.insert(reads, net.reach_command(aspera.alee_probe(v.alee_domain)))
   end
   return reads

@@ -217,6 +217,11 @@ function firewall.remove(opts) end
 ---@return remedy.FirewallChange res
 function firewall.allow_domain(opts) end
 
+--- The reads allow_domain takes for a domain (its addresses, its TTL), without running them: list them in a playbook's prefetch.
+---@param domain string
+---@return string[][] reads commands
+function firewall.domain_reads(domain) end
+
 --- The host the playbook is running on.
 ---@class remedy.module.host
 ---@field name string the host's inventory name
