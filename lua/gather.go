@@ -32,6 +32,10 @@ func FactsResult(err error, facts Facts, start time.Time) Result {
 // The prefetch function runs before the facts exist: it sees v only.
 func (r *hostRun) gather() error {
 	e := r.e
+	start := r.o.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
 	var reads []string
 	if e.prefetch != nil {
 		var err error
@@ -41,7 +45,7 @@ func (r *hostRun) gather() error {
 		e.warmed = true
 	}
 	facts, outs, err := gatherFacts(e, reads)
-	r.emit(FactsResult(err, facts, r.o.Start))
+	r.emit(FactsResult(err, facts, start))
 	if err != nil {
 		return err
 	}

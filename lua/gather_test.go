@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // countingHost counts the sessions a run opens on a real local host.
@@ -89,6 +90,9 @@ func TestGatherWithoutPrefetchIsOneSession(t *testing.T) {
 	}
 	if h.execs != 1 || got[1].Msg != facts.OSID || facts.User == "" {
 		t.Errorf("%d sessions, task saw os_id %q, facts %+v", h.execs, got[1].Msg, facts)
+	}
+	if d := got[0].Duration; d <= 0 || d > time.Minute {
+		t.Errorf("gathering took %s without a start time given", d)
 	}
 }
 
