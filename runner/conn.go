@@ -27,9 +27,13 @@ type Conn struct {
 	cmdTimeout time.Duration
 	trace      func(Command)
 
-	mu   sync.Mutex
-	link *link
-	sftp *sftp.Client
+	mu     sync.Mutex
+	link   *link
+	sftp   *sftp.Client
+	closed bool
+	// sftpStart serialises starting the SFTP client without holding mu:
+	// Close must not wait on a host that never answers the start.
+	sftpStart sync.Mutex
 }
 
 // connect dials t and, with become, finds out how its sudo behaves.
@@ -57,6 +61,7 @@ func (c *Conn) Name() string { return c.target.Name }
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.closed = true
 	c.link.close()
 	if c.sftp != nil {
 		c.sftp.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"net"
 	"path/filepath"
 	"sync/atomic"
@@ -179,4 +180,73 @@ func (d *droppingConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return d.Conn.Write(p)
+}
+
+// A host that lets us in and never answers the SFTP start: a file read
+// still ends with its context (one Ctrl-C), and Close does not wait on
+// the start either.
+func TestSFTPEndsWithContextOnSilentHost(t *testing.T) {
+	client := silentServer(t)
+	c := &Conn{target: Target{Name: "h1"}, link: &link{client: &goph.Client{Client: client}, release: func() {}}}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 2)
+	go func() {
+		_, err := c.ReadFile(ctx, "/etc/hostname")
+		done <- err
+	}()
+	go func() { done <- c.WriteFile(t.Context(), "/tmp/x", []byte("x"), 0o644) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a read from a silent host succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read outlived its context by 10 s")
+	}
+	closed := make(chan struct{})
+	go func() {
+		c.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits on an SFTP start the host never answers")
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a write to a closed connection succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the write still waits 10 s after Close")
+	}
+}
+
+// Once SFTP is up, a host that drops every packet does not hold a read
+// past its context.
+func TestSFTPReadEndsWithContextOnDeadLink(t *testing.T) {
+	client, drop := sftpServer(t)
+	c := &Conn{target: Target{Name: "h1"}, link: &link{client: &goph.Client{Client: client}, release: func() {}}}
+	if _, err := c.sftpClient(); err != nil {
+		t.Fatal(err)
+	}
+	drop.Store(true)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.ReadFile(ctx, "/etc/hostname")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("got %v, want the context's deadline", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read outlived its context by 10 s")
+	}
+	c.Close()
 }

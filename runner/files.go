@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,16 +19,16 @@ func (c *Conn) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	if c.become != nil {
 		return c.readWithSudo(ctx, path)
 	}
-	fsys, err := c.sftpClient()
-	if err != nil {
-		return nil, err
-	}
-	f, err := fsys.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(f)
+	var data []byte
+	err := c.withSFTP(ctx, func(fsys *sftp.Client) error {
+		f, err := fsys.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		data, err = io.ReadAll(f)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
@@ -58,21 +59,20 @@ func (c *Conn) WriteFile(ctx context.Context, path string, data []byte, perm uin
 	if c.become != nil {
 		return c.writeWithSudo(ctx, path, data, perm)
 	}
-	fsys, err := c.sftpClient()
-	if err != nil {
+	err := c.withSFTP(ctx, func(fsys *sftp.Client) error {
+		f, err := fsys.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = fsys.Chmod(path, os.FileMode(perm))
+		}
 		return err
-	}
-	f, err := fsys.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fsys.Chmod(path, os.FileMode(perm))
-	}
+	})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -92,16 +92,49 @@ func (c *Conn) writeWithSudo(ctx context.Context, path string, data []byte, perm
 	return nil
 }
 
+// withSFTP runs f with the host's SFTP client and returns when ctx ends,
+// answered or not: SFTP requests take no context, and a host that stops
+// answering would hold a Ctrl-C. A request left behind ends when the
+// connection closes.
+func (c *Conn) withSFTP(ctx context.Context, f func(*sftp.Client) error) error {
+	done := make(chan error, 1)
+	go func() {
+		fsys, err := c.sftpClient()
+		if err == nil {
+			err = f(fsys)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // sftpClient starts the host's one SFTP client on first use.
 func (c *Conn) sftpClient() (*sftp.Client, error) {
+	c.sftpStart.Lock()
+	defer c.sftpStart.Unlock()
+	c.mu.Lock()
+	s, client := c.sftp, c.link.client
+	c.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	s, err := client.NewSftp()
+	if err != nil {
+		return nil, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("start sftp: %w", err)}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sftp == nil {
-		s, err := c.link.client.NewSftp()
-		if err != nil {
-			return nil, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("start sftp: %w", err)}
-		}
-		c.sftp = s
+	if c.closed || c.link.client != client {
+		// Closed or moved to another port while it started: its link is
+		// closed already, so closing it does not wait.
+		s.Close()
+		return nil, &UnreachableError{Host: c.target.Name, Err: errors.New("start sftp: the connection closed")}
 	}
-	return c.sftp, nil
+	c.sftp = s
+	return s, nil
 }
