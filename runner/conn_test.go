@@ -20,21 +20,55 @@ import (
 // must still end with its context, or one Ctrl-C waits for good.
 func TestRunEndsWhenSessionNeverOpens(t *testing.T) {
 	client := silentServer(t)
-	c := &Conn{target: Target{Name: "h1"}, link: &link{client: &goph.Client{Client: client}, release: func() {}}}
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
+	c := testConn(client)
+	ctx := shortContext(t)
+	err := endsSoon(t, "the command", func() error {
 		_, err := c.run(ctx, "true", nil)
-		done <- err
-	}()
+		return err
+	})
+	if err == nil {
+		t.Error("a command whose session never opened succeeded")
+	}
+}
+
+// testConn is a Conn over client, as connect makes one.
+func testConn(client *ssh.Client) *Conn {
+	return &Conn{target: Target{Name: "h1"}, link: &link{client: &goph.Client{Client: client}, release: func() {}}}
+}
+
+// deadSFTPConn is a Conn whose SFTP client is up and whose host then
+// drops every packet.
+func deadSFTPConn(t *testing.T) *Conn {
+	t.Helper()
+	client, drop := sftpServer(t)
+	c := testConn(client)
+	if _, err := c.sftpClient(); err != nil {
+		t.Fatal(err)
+	}
+	drop.Store(true)
+	return c
+}
+
+// shortContext ends 200 ms from now.
+func shortContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// endsSoon runs f and fails the test unless f returns within 10 s, far
+// beyond any context here: what is tested is that nothing waits on a host
+// that never answers.
+func endsSoon(t *testing.T, what string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
 	select {
 	case err := <-done:
-		if err == nil {
-			t.Error("a command whose session never opened succeeded")
-		}
+		return err
 	case <-time.After(10 * time.Second):
-		t.Fatal("the command outlived its context by 10 s")
+		t.Fatalf("%s still waits after 10 s", what)
+		return nil
 	}
 }
 
@@ -77,39 +111,17 @@ func silentServer(t *testing.T) *ssh.Client {
 // when its context ends.
 func TestProbeEndsWhenSessionNeverOpens(t *testing.T) {
 	client := silentServer(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- probe(ctx, &goph.Client{Client: client}) }()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Error("a probe whose session never opened succeeded")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the probe outlived its context by 10 s")
+	ctx := shortContext(t)
+	if err := endsSoon(t, "the probe", func() error { return probe(ctx, &goph.Client{Client: client}) }); err == nil {
+		t.Error("a probe whose session never opened succeeded")
 	}
 }
 
 // Close must not wait on a host that drops every packet once SFTP is in
 // use: sftp's own Close waits for the server's answer, which never comes.
 func TestCloseWithSFTPOnDeadLink(t *testing.T) {
-	client, drop := sftpServer(t)
-	c := &Conn{target: Target{Name: "h1"}, link: &link{client: &goph.Client{Client: client}, release: func() {}}}
-	if _, err := c.sftpClient(); err != nil {
-		t.Fatal(err)
-	}
-	drop.Store(true)
-	done := make(chan struct{})
-	go func() {
-		c.Close()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close still waits 10 s after the link died")
-	}
+	c := deadSFTPConn(t)
+	endsSoon(t, "Close after the link died", c.Close)
 }
 
 // sftpServer is an SSH server with the SFTP subsystem over a unix socket;
@@ -187,66 +199,34 @@ func (d *droppingConn) Write(p []byte) (int, error) {
 // the start either.
 func TestSFTPEndsWithContextOnSilentHost(t *testing.T) {
 	client := silentServer(t)
-	c := &Conn{target: Target{Name: "h1"}, link: &link{client: &goph.Client{Client: client}, release: func() {}}}
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	done := make(chan error, 2)
-	go func() {
+	c := testConn(client)
+	ctx := shortContext(t)
+	wrote := make(chan error, 1)
+	go func() { wrote <- c.WriteFile(t.Context(), "/tmp/x", []byte("x"), 0o644) }()
+	err := endsSoon(t, "the read", func() error {
 		_, err := c.ReadFile(ctx, "/etc/hostname")
-		done <- err
-	}()
-	go func() { done <- c.WriteFile(t.Context(), "/tmp/x", []byte("x"), 0o644) }()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Error("a read from a silent host succeeded")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the read outlived its context by 10 s")
+		return err
+	})
+	if err == nil {
+		t.Error("a read from a silent host succeeded")
 	}
-	closed := make(chan struct{})
-	go func() {
-		c.Close()
-		close(closed)
-	}()
-	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close waits on an SFTP start the host never answers")
-	}
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Error("a write to a closed connection succeeded")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the write still waits 10 s after Close")
+	endsSoon(t, "Close during an unanswered SFTP start", c.Close)
+	if err := endsSoon(t, "the write after Close", func() error { return <-wrote }); err == nil {
+		t.Error("a write to a closed connection succeeded")
 	}
 }
 
 // Once SFTP is up, a host that drops every packet does not hold a read
 // past its context.
 func TestSFTPReadEndsWithContextOnDeadLink(t *testing.T) {
-	client, drop := sftpServer(t)
-	c := &Conn{target: Target{Name: "h1"}, link: &link{client: &goph.Client{Client: client}, release: func() {}}}
-	if _, err := c.sftpClient(); err != nil {
-		t.Fatal(err)
-	}
-	drop.Store(true)
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
+	c := deadSFTPConn(t)
+	ctx := shortContext(t)
+	err := endsSoon(t, "the read", func() error {
 		_, err := c.ReadFile(ctx, "/etc/hostname")
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("got %v, want the context's deadline", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the read outlived its context by 10 s")
+		return err
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v, want the context's deadline", err)
 	}
 	c.Close()
 }
