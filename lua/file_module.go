@@ -137,7 +137,7 @@ func fileRead(e *Env, L *glua.LState) int {
 		return 1
 	}
 	if err != nil {
-		e.Fail(fmt.Errorf("read %s: %w", p, err))
+		e.Fail(err) // the host's error names the path
 	}
 	L.Push(glua.LString(b))
 	return 1

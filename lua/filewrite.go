@@ -259,7 +259,7 @@ func (e *Env) fileState(p string) (fileState, error) {
 		return fileState{}, nil
 	}
 	if err != nil {
-		return fileState{}, fmt.Errorf("read %s: %w", p, err)
+		return fileState{}, err // the host's error names the path
 	}
 	st, err := e.stat(p)
 	if err != nil {

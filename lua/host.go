@@ -20,7 +20,7 @@ type Host interface {
 	// the command could not be run or its result not read.
 	Exec(ctx context.Context, cmd string, stdin []byte) (Output, error)
 	// ReadFile returns the contents of path; a missing file is an error
-	// that wraps fs.ErrNotExist.
+	// that wraps fs.ErrNotExist. Errors name the path.
 	ReadFile(ctx context.Context, path string) ([]byte, error)
 	// WriteFile writes data to path with mode perm, replacing it. It is not
 	// atomic: callers write a temporary file and rename it into place.
