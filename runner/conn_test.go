@@ -75,6 +75,16 @@ func endsSoon(t *testing.T, what string, f func() error) error {
 // silentServer is an SSH server over a unix socket that lets the client in
 // and then never answers a channel open, as a frozen sshd does.
 func silentServer(t *testing.T) *ssh.Client {
+	return unixServer(t, func(conn net.Conn, srv *ssh.ServerConfig) {
+		if _, _, reqs, err := ssh.NewServerConn(conn, srv); err == nil {
+			go ssh.DiscardRequests(reqs)
+		}
+	})
+}
+
+// unixServer listens for one SSH connection on a unix socket, hands it
+// to serve, and returns a client logged in to it.
+func unixServer(t *testing.T, serve func(net.Conn, *ssh.ServerConfig)) *ssh.Client {
 	t.Helper()
 	_, hostKey, _ := ed25519.GenerateKey(rand.Reader)
 	signer, err := ssh.NewSignerFromKey(hostKey)
@@ -94,9 +104,7 @@ func silentServer(t *testing.T) *ssh.Client {
 			return
 		}
 		t.Cleanup(func() { conn.Close() })
-		if _, _, reqs, err := ssh.NewServerConn(conn, srv); err == nil {
-			go ssh.DiscardRequests(reqs)
-		}
+		serve(conn, srv)
 	}()
 	cfg := &ssh.ClientConfig{User: "root", HostKeyCallback: ssh.FixedHostKey(signer.PublicKey()), Timeout: 5 * time.Second}
 	client, err := ssh.Dial("unix", l.Addr().String(), cfg)
@@ -128,26 +136,8 @@ func TestCloseWithSFTPOnDeadLink(t *testing.T) {
 // once drop is set, the server sends nothing more, as a host that drops
 // every packet.
 func sftpServer(t *testing.T) (*ssh.Client, *atomic.Bool) {
-	t.Helper()
-	_, hostKey, _ := ed25519.GenerateKey(rand.Reader)
-	signer, err := ssh.NewSignerFromKey(hostKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &ssh.ServerConfig{NoClientAuth: true}
-	srv.AddHostKey(signer)
-	l, err := net.Listen("unix", filepath.Join(t.TempDir(), "sshd.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	drop := &atomic.Bool{}
-	go func() {
-		conn, err := l.Accept()
-		if err != nil {
-			return
-		}
-		t.Cleanup(func() { conn.Close() })
+	client := unixServer(t, func(conn net.Conn, srv *ssh.ServerConfig) {
 		_, chans, reqs, err := ssh.NewServerConn(&droppingConn{Conn: conn, drop: drop}, srv)
 		if err != nil {
 			return
@@ -156,13 +146,7 @@ func sftpServer(t *testing.T) (*ssh.Client, *atomic.Bool) {
 		for nc := range chans {
 			go serveSFTP(nc)
 		}
-	}()
-	cfg := &ssh.ClientConfig{User: "root", HostKeyCallback: ssh.FixedHostKey(signer.PublicKey()), Timeout: 5 * time.Second}
-	client, err := ssh.Dial("unix", l.Addr().String(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
+	})
 	return client, drop
 }
 

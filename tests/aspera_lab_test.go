@@ -10,14 +10,10 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"remedy/tests/lab/labkit"
 )
@@ -65,12 +61,10 @@ type asperaHost struct {
 }
 
 type asperaLab struct {
-	lab        *labkit.Lab
-	bin, home  string
-	knownHosts string // the lab's, plus every key again for [addr]:33001
-	hostKeys   ssh.HostKeyCallback
-	signer     ssh.Signer
-	hosts      []asperaHost
+	*operator // the lab's known_hosts, plus every key again for [addr]:33001
+	lab       *labkit.Lab
+	bin, home string
+	hosts     []asperaHost
 }
 
 // asperaCase is a variant of the playbooks' variables and what it must
@@ -142,7 +136,7 @@ func newAsperaLab(t *testing.T) *asperaLab {
 		}
 		a.hosts = append(a.hosts, asperaHost{Host: h, asperaCase: c})
 	}
-	a.trustKeys(t)
+	a.operator = newOperator(t, lab, asperaPort)
 	return a
 }
 
@@ -195,36 +189,6 @@ func (a *asperaLab) write(t *testing.T, host, path, content, mode string) {
 	t.Helper()
 	script := `mkdir -p "$(dirname "$1")" && printf %s "$3" > "$1" && chmod "$2" "$1"`
 	if _, err := a.lab.Exec(context.Background(), host, "sh", "-c", script, "sh", path, mode, content); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// trustKeys copies the lab's known_hosts and adds each key again for
-// [addr]:33001: SSH clients look keys up by host and port, so an operator
-// adds these lines when a host's SSH moves.
-func (a *asperaLab) trustKeys(t *testing.T) {
-	b, err := os.ReadFile(a.lab.KnownHosts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := string(b)
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if addr, key, ok := strings.Cut(line, " "); ok {
-			out += fmt.Sprintf("[%s]:%d %s\n", addr, asperaPort, key)
-		}
-	}
-	a.knownHosts = t.TempDir() + "/known_hosts"
-	if err := os.WriteFile(a.knownHosts, []byte(out), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if a.hostKeys, err = knownhosts.New(a.knownHosts); err != nil {
-		t.Fatal(err)
-	}
-	key, err := os.ReadFile(a.lab.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.signer, err = ssh.ParsePrivateKey(key); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -429,23 +393,6 @@ func (a *asperaLab) check22(t *testing.T, h asperaHost) {
 	} else if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("tcp/22: %v, want connection refused", err)
 	}
-}
-
-// login dials addr:port afresh and runs a command, as an operator would.
-func (a *asperaLab) login(addr string, port int) error {
-	cfg := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(a.signer)},
-		HostKeyCallback: a.hostKeys, Timeout: 5 * time.Second}
-	c, err := ssh.Dial("tcp", net.JoinHostPort(addr, strconv.Itoa(port)), cfg)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	s, err := c.NewSession()
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return s.Run("true")
 }
 
 // reachListener starts a listener on the host and reaches it from the

@@ -137,7 +137,7 @@ func (s *sshdLab) drillLostAfterMove(t *testing.T, h labkit.Host) {
 	t.Logf("%s (%s): %s: %s", h.Name, h.Profile, status, msg)
 	s.drillFired(t, h)
 	s.assertNotLockedOut(t, h)
-	if err := s.login(h, movedPort); err != nil {
+	if err := s.login(h.Addr, movedPort); err != nil {
 		t.Errorf("%s: the move completed on the host, yet a fresh login on %d fails: %v", h.Name, movedPort, err)
 	}
 }
@@ -246,7 +246,7 @@ func (s *sshdLab) assertNotLockedOut(t *testing.T, h labkit.Host) {
 	ports := s.sshdPorts(t, h.Name)
 	var working []int
 	for _, p := range []int{22, movedPort} {
-		if s.login(h, p) == nil {
+		if s.login(h.Addr, p) == nil {
 			working = append(working, p)
 		}
 	}

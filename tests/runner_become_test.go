@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"sync"
@@ -127,34 +128,55 @@ func (r *remedyRunner) askPass(t *testing.T) {
 // answer once prompt shows, and returns everything remedy printed.
 func (r *remedyRunner) runOnTerminal(t *testing.T, prompt, answer string, args ...string) string {
 	t.Helper()
-	labkit.RequireTools(t, "script")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "script", "-qec", shell.Join(append([]string{r.bin}, args...)...), "/dev/null")
-	cmd.Env = r.env()
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	tm := startOnTerminal(t, ctx, shell.Join(append([]string{r.bin}, args...)...), r.env())
 	// Typed before remedy turns echo off, the answer would be echoed by
 	// the terminal, as for a person typing ahead: wait for the prompt,
 	// which comes just before, and a little more.
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), prompt); time.Sleep(20 * time.Millisecond) {
+	tm.waitFor(t, prompt, 20*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	fmt.Fprintln(tm.stdin, answer)
+	if err := tm.cmd.Wait(); err != nil {
+		t.Fatalf("remedy on a terminal: %v\n%s", err, tm.out)
+	}
+	return tm.out.String()
+}
+
+// terminal is a shell command line running on a terminal script(1) gives
+// it: what is typed on stdin, and everything printed.
+type terminal struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *syncBuffer
+}
+
+// startOnTerminal starts line on a terminal, with env (nil: this test's).
+func startOnTerminal(t *testing.T, ctx context.Context, line string, env []string) *terminal {
+	t.Helper()
+	labkit.RequireTools(t, "script")
+	tm := &terminal{cmd: exec.CommandContext(ctx, "script", "-qec", line, "/dev/null"), out: &syncBuffer{}}
+	tm.cmd.Env = env
+	var err error
+	if tm.stdin, err = tm.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	tm.cmd.Stdout, tm.cmd.Stderr = tm.out, tm.out
+	if err := tm.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+// waitFor waits until the terminal shows text, and fails the test if it
+// does not within d.
+func (tm *terminal) waitFor(t *testing.T, text string, d time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !strings.Contains(tm.out.String(), text); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no %q prompt: %s", prompt, out)
+			t.Fatalf("%q never showed: %s", text, tm.out)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
-	fmt.Fprintln(stdin, answer)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("remedy on a terminal: %v\n%s", err, out)
-	}
-	return out.String()
 }
 
 // syncBuffer is a bytes.Buffer safe to read while a process writes it.

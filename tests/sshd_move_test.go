@@ -1,10 +1,8 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,9 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"remedy/lua/shell"
 	"remedy/tests/lab/labkit"
@@ -43,53 +38,19 @@ func TestSSHDMoveOnLab(t *testing.T) {
 const movedPort = 33001
 
 type sshdLab struct {
-	lab        *labkit.Lab
-	bin        string
-	home       string
-	knownHosts string // the lab's known_hosts, also for each host's [addr]:33001
-	original   map[string]string
-	signer     ssh.Signer
-	hostKeys   ssh.HostKeyCallback
+	*operator // the lab's known_hosts, also for each host's [addr]:33001
+	lab       *labkit.Lab
+	bin       string
+	home      string
+	original  map[string]string
 }
 
 func newSSHDLab(t *testing.T, lab *labkit.Lab) *sshdLab {
-	s := &sshdLab{lab: lab, bin: buildRemedy(t), home: t.TempDir(), original: map[string]string{}}
-	s.knownHosts = s.knownHostsWithPort(t)
-	key, err := os.ReadFile(lab.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.signer, err = ssh.ParsePrivateKey(key); err != nil {
-		t.Fatal(err)
-	}
-	if s.hostKeys, err = knownhosts.New(s.knownHosts); err != nil {
-		t.Fatal(err)
-	}
+	s := &sshdLab{operator: newOperator(t, lab, movedPort), lab: lab, bin: buildRemedy(t), home: t.TempDir(), original: map[string]string{}}
 	for _, h := range lab.Hosts {
 		s.original[h.Name] = s.sh(t, h.Name, "cat /etc/ssh/sshd_config")
 	}
 	return s
-}
-
-// knownHostsWithPort copies the lab's known_hosts and adds each key again
-// for [addr]:33001: SSH clients look keys up by host and port, so an
-// operator adds these lines when a host moves.
-func (s *sshdLab) knownHostsWithPort(t *testing.T) string {
-	b, err := os.ReadFile(s.lab.KnownHosts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := bytes.Clone(b)
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if addr, key, ok := strings.Cut(line, " "); ok {
-			out = fmt.Appendf(out, "[%s]:%d %s\n", addr, movedPort, key)
-		}
-	}
-	p := filepath.Join(t.TempDir(), "known_hosts")
-	if err := os.WriteFile(p, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // sshdRun is the part of remedy's -o json these tests read.
@@ -156,23 +117,6 @@ func (s *sshdLab) remedy(t *testing.T, inventory string, args ...string) sshdRun
 	return doc
 }
 
-// login dials the host afresh from outside, authenticates with the lab key
-// and runs a command: what an operator's next ssh does.
-func (s *sshdLab) login(h labkit.Host, port int) error {
-	cfg := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(s.signer)}, HostKeyCallback: s.hostKeys, Timeout: 5 * time.Second}
-	c, err := ssh.Dial("tcp", net.JoinHostPort(h.Addr, strconv.Itoa(port)), cfg)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	sess, err := c.NewSession()
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	return sess.Run("true")
-}
-
 // sshdPorts returns the ports sshd listens on inside the host.
 func (s *sshdLab) sshdPorts(t *testing.T, host string) []int {
 	out := s.sh(t, host, "ss -Htlnp")
@@ -191,7 +135,7 @@ func (s *sshdLab) sshdPorts(t *testing.T, host string) []int {
 func (s *sshdLab) expectSSH(t *testing.T, h labkit.Host, open ...int) {
 	t.Helper()
 	for _, p := range []int{22, movedPort} {
-		err := s.login(h, p)
+		err := s.login(h.Addr, p)
 		if slices.Contains(open, p) && err != nil {
 			t.Errorf("%s: a fresh SSH login on port %d fails: %v", h.Name, p, err)
 		}
