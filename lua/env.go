@@ -38,9 +38,8 @@ type Env struct {
 	// model of its ruleset), by the read's command line; it is forgotten
 	// with the reads.
 	parsed map[string]any
-	// prefetch is the playbook's prefetch function, nil when it has none.
-	prefetch *glua.LFunction
-	// warmed: the prefetched reads were taken (see queryWarming).
+	// warmed: the modules' usual reads or the playbook's prefetch were
+	// taken (see queryWarming and hostRun.gather).
 	warmed bool
 }
 
@@ -105,7 +104,7 @@ func (e *Env) query(line string) (Output, error) {
 		delete(e.once, line)
 		return out, nil
 	}
-	if !e.warmed && (e.prefetch != nil || slices.Contains(allWarmLines(), line)) {
+	if !e.warmed && slices.Contains(allWarmLines(), line) {
 		return e.queryWarming(line)
 	}
 	return e.run(line, nil)
@@ -114,20 +113,12 @@ func (e *Env) query(line string) (Output, error) {
 // ownQuery runs a playbook's own cmd.query. That it only reads is its
 // author's promise, not ours, so it runs through exec and cached reads
 // are taken again after it; but a line the playbook prefetched was
-// declared a read, and the playbook's first read brings the prefetch
-// (taken after the line, so still true after it).
+// declared a read.
 func (e *Env) ownQuery(line string, stdin []byte) (Output, error) {
-	if stdin != nil {
-		return e.exec(line, stdin)
-	}
-	if _, ok := e.once[line]; ok {
+	if _, ok := e.once[line]; ok && stdin == nil {
 		return e.query(line)
 	}
-	if e.prefetch != nil && !e.warmed {
-		e.forget()
-		return e.queryWarming(line)
-	}
-	return e.exec(line, nil)
+	return e.exec(line, stdin)
 }
 
 // QueryInput is Query with stdin.

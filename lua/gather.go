@@ -30,16 +30,16 @@ func FactsResult(err error, facts Facts, start time.Time) Result {
 // gather reads the host's facts and, in the same round trip, what the
 // playbook's prefetch lists, and reports the facts as the first result.
 // The prefetch function runs before the facts exist: it sees v only.
-func (r *hostRun) gather() error {
+func (r *hostRun) gather(prefetch *glua.LFunction) error {
 	e := r.e
 	start := r.o.Start
 	if start.IsZero() {
 		start = time.Now()
 	}
 	var reads []string
-	if e.prefetch != nil {
+	if prefetch != nil {
 		var err error
-		if reads, err = e.prefetchLines(); err != nil {
+		if reads, err = e.prefetchLines(prefetch); err != nil {
 			return err
 		}
 		e.warmed = true

@@ -86,18 +86,14 @@ func warmLines(mods []Module) []string {
 // so the list is fixed by the first call.
 var allWarmLines = sync.OnceValue(func() []string { return warmLines(Modules()) })
 
-// queryWarming runs line, the host's first read that nothing answered, in
-// one round trip with the reads to prefetch, and keeps their results for
-// the Query, QueryCached and readFileCached calls that ask for them: a
-// playbook pays one session for all of its usual reads.
+// queryWarming runs line, the host's first usual read, in one round trip
+// with every module's usual reads, and keeps their results for the Query,
+// QueryCached and readFileCached calls that ask for them: a playbook
+// without a prefetch pays one session for all of its usual reads.
 func (e *Env) queryWarming(line string) (Output, error) {
 	e.warmed = true
-	reads, err := e.prefetchLines()
-	if err != nil {
-		return Output{}, err
-	}
 	lines := []string{line}
-	for _, r := range reads {
+	for _, r := range allWarmLines() {
 		if r != line && !slices.Contains(lines, r) {
 			lines = append(lines, r)
 		}
@@ -124,14 +120,10 @@ func (e *Env) queryWarming(line string) (Output, error) {
 	return outs[0], nil
 }
 
-// prefetchLines are the reads to take with the first one: what the
-// playbook's prefetch function lists, else every module's usual reads.
-func (e *Env) prefetchLines() ([]string, error) {
-	if e.prefetch == nil {
-		return allWarmLines(), nil
-	}
-	where := fmt.Sprintf("%s: prefetch", position(e.prefetch.Proto.SourceName, e.prefetch.Proto.LineDefined))
-	if err := e.state.CallByParam(glua.P{Fn: e.prefetch, NRet: 1, Protect: true}, e.vars); err != nil {
+// prefetchLines are the reads the playbook's prefetch function lists.
+func (e *Env) prefetchLines(prefetch *glua.LFunction) ([]string, error) {
+	where := fmt.Sprintf("%s: prefetch", position(prefetch.Proto.SourceName, prefetch.Proto.LineDefined))
+	if err := e.state.CallByParam(glua.P{Fn: prefetch, NRet: 1, Protect: true}, e.vars); err != nil {
 		return nil, fmt.Errorf("%s: %s", where, errorMessage(err))
 	}
 	ret := e.state.Get(-1)

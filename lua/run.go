@@ -20,7 +20,7 @@ type RunOptions struct {
 	// Gather makes Run gather the host's facts itself, in one round trip
 	// with the playbook's prefetch, and report them as the first result
 	// (FactsResult); Gathered receives them. Without it the playbook runs
-	// with Facts.
+	// with Facts, and its prefetch is not taken.
 	Gather      bool
 	Gathered    func(Facts)
 	Facts       Facts
@@ -54,10 +54,9 @@ func (p *Playbook) Run(ctx context.Context, h Host, o RunOptions, emit func(Resu
 	if err := e.setVars(sp.vars, o); err != nil {
 		return fmt.Errorf("%s: %s: vars: %w", h.Name(), p.file, err)
 	}
-	e.prefetch = sp.prefetch
 	r := &hostRun{p: p, e: e, o: o, ctx: ctx, emit: emit, notified: map[string]bool{}}
 	if o.Gather {
-		if err := r.gather(); err != nil {
+		if err := r.gather(sp.prefetch); err != nil {
 			return err
 		}
 	}
