@@ -7,7 +7,7 @@ HOSTS    ?= 6
 HIDDEN   ?= 0
 PROFILES ?= nftables,iptables-legacy,iptables-nft,firewalld,ufw,none
 LABDIR   ?= /tmp/remedy-lab
-FUZZTIME ?= 5s
+FUZZTIME ?= 50000x
 BENCH_HOSTS ?= 20 100
 BENCH_RUNS  ?= 3
 
