@@ -13,6 +13,7 @@ import (
 type spec struct {
 	name, hosts string
 	vars        *glua.LTable
+	varTypes    *glua.LTable
 	prefetch    *glua.LFunction
 	tasks       []*item
 	checks      []*item
@@ -35,7 +36,7 @@ type item struct {
 // The keys each part of a playbook accepts; anything else is a typo the
 // author wants to hear about.
 var (
-	playbookKeys = keySet("name", "hosts", "vars", "prefetch", "tasks", "checks", "handlers")
+	playbookKeys = keySet("name", "hosts", "vars", "var_types", "prefetch", "tasks", "checks", "handlers")
 	taskKeys     = keySet("name", "run", "tags", "when", "notify", "check_mode", "ignore_errors", "register", "timeout")
 	checkKeys    = keySet("name", "run", "tags", "when", "severity", "timeout")
 	handlerKeys  = keySet("name", "run", "timeout")
@@ -80,6 +81,13 @@ func readSpec(file string, t *glua.LTable) (*spec, error) {
 	case *glua.LNilType:
 	default:
 		return nil, fmt.Errorf("%s: playbook vars must be a table, not %s", file, v.Type())
+	}
+	switch v := t.RawGetString("var_types").(type) {
+	case *glua.LTable:
+		sp.varTypes = v
+	case *glua.LNilType:
+	default:
+		return nil, fmt.Errorf("%s: playbook var_types must be a table, not %s", file, v.Type())
 	}
 	switch v := t.RawGetString("prefetch").(type) {
 	case *glua.LFunction:
