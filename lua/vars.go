@@ -129,6 +129,7 @@ func toLua(L *glua.LState, v any) glua.LValue {
 // varType is the shape a playbook's var_types declares for a variable
 // whose value becomes a command argument: the value is checked before
 // any host is contacted, so a hostile one stops the run as bad input.
+// service is what service.* takes as a name.
 type varType struct {
 	shape    string // a key of varShapes
 	optional bool   // "?": nil or "" means not set
@@ -142,6 +143,12 @@ var varShapes = map[string]func(v any) error{
 	"domain": func(v any) error { return valid.Domain(scalar(v)) },
 	"host":   func(v any) error { return valid.Host(scalar(v)) },
 	"path":   func(v any) error { return valid.Path(scalar(v)) },
+	"service": func(v any) error {
+		if !serviceName.MatchString(scalar(v)) {
+			return errors.New("not a service name")
+		}
+		return nil
+	},
 }
 
 // boolShape accepts what an INI inventory or -e spells as a boolean, as

@@ -14,9 +14,9 @@ import (
 func TestCheckVarTypes(t *testing.T) {
 	types := map[string]varType{
 		"domain": {shape: "domain"}, "host": {shape: "host", optional: true}, "port": {shape: "port"},
-		"path": {shape: "path"}, "on": {shape: "bool"},
+		"path": {shape: "path"}, "on": {shape: "bool"}, "unit": {shape: "service"},
 	}
-	good := map[string]any{"domain": "api.ibmaspera.com", "port": int64(33001), "path": "/opt/aspera/bin", "on": false}
+	good := map[string]any{"domain": "api.ibmaspera.com", "port": int64(33001), "path": "/opt/aspera/bin", "on": false, "unit": "ssh"}
 	for _, tc := range []struct {
 		name       string
 		inv, extra map[string]any
@@ -38,6 +38,8 @@ func TestCheckVarTypes(t *testing.T) {
 		{"fractional port", nil, map[string]any{"port": 22.5}, `port 22.5 (from -e): not a port`},
 		{"list as domain", nil, map[string]any{"domain": []any{"a"}}, `domain [a] (from -e): not a domain name`},
 		{"not a boolean", nil, map[string]any{"on": "maybe"}, `on "maybe" (from -e): not true or false`},
+		{"unit template", nil, map[string]any{"unit": "getty@tty1.service"}, ""},
+		{"option as a service", nil, map[string]any{"unit": "--now"}, `unit "--now" (from -e): not a service name`},
 		{"long value cut short", nil, map[string]any{"domain": strings.Repeat("-", 500)}, `domain "` + strings.Repeat("-", 80) + `" (from -e)`},
 		{"unset", map[string]any{"domain": nil}, nil, "domain is not set: want a domain"},
 	} {
@@ -55,8 +57,8 @@ func TestCheckVarTypes(t *testing.T) {
 
 func TestParseVarTypes(t *testing.T) {
 	for src, want := range map[string]string{
-		`{ a = "domain", b = "host?", c = "port", d = "path", e = "bool" }`: "",
-		`{ a = "prot" }`:     `var_types: a: prot is not a type (want bool, domain, host, path, port, with ? when it may be unset)`,
+		`{ a = "domain", b = "host?", c = "port", d = "path", e = "bool", f = "service" }`: "",
+		`{ a = "prot" }`:     `var_types: a: prot is not a type (want bool, domain, host, path, port, service, with ? when it may be unset)`,
 		`{ a = 1 }`:          `var_types: a: 1 is not a type`,
 		`{ "domain" }`:       `var_types: key 1 is not a variable name`,
 		`{ a = "domain??" }`: `var_types: a: domain?? is not a type`,

@@ -32,7 +32,7 @@
 ---@field name? string
 ---@field hosts? string
 ---@field vars? table<string, any>
----@field var_types? table<string, string> the shape of each variable that becomes a command argument, checked before any host is contacted: "bool", "port", "domain", "host" or "path", with "?" when unset is allowed
+---@field var_types? table<string, string> the shape of each variable that becomes a command argument, checked before any host is contacted: "bool", "port", "domain", "host", "path" or "service", with "?" when unset is allowed
 ---@field prefetch? fun(v: table<string, any>): (string|string[])[] reads to take with the facts: module names and commands
 ---@field tasks? remedy.Task[]
 ---@field checks? remedy.Check[]
