@@ -75,19 +75,11 @@ func readSpec(file string, t *glua.LTable) (*spec, error) {
 	if sp.hosts, err = optString(t, "hosts"); err != nil {
 		return nil, fmt.Errorf("%s: playbook %w", file, err)
 	}
-	switch v := t.RawGetString("vars").(type) {
-	case *glua.LTable:
-		sp.vars = v
-	case *glua.LNilType:
-	default:
-		return nil, fmt.Errorf("%s: playbook vars must be a table, not %s", file, v.Type())
+	if sp.vars, err = optTable(t, "vars"); err != nil {
+		return nil, fmt.Errorf("%s: playbook %w", file, err)
 	}
-	switch v := t.RawGetString("var_types").(type) {
-	case *glua.LTable:
-		sp.varTypes = v
-	case *glua.LNilType:
-	default:
-		return nil, fmt.Errorf("%s: playbook var_types must be a table, not %s", file, v.Type())
+	if sp.varTypes, err = optTable(t, "var_types"); err != nil {
+		return nil, fmt.Errorf("%s: playbook %w", file, err)
 	}
 	switch v := t.RawGetString("prefetch").(type) {
 	case *glua.LFunction:
@@ -259,6 +251,17 @@ func optString(t *glua.LTable, key string) (string, error) {
 		return "", nil
 	default:
 		return "", fmt.Errorf("%s must be a string, not %s", key, v.Type())
+	}
+}
+
+func optTable(t *glua.LTable, key string) (*glua.LTable, error) {
+	switch v := t.RawGetString(key).(type) {
+	case *glua.LTable:
+		return v, nil
+	case *glua.LNilType:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("%s must be a table, not %s", key, v.Type())
 	}
 }
 
