@@ -80,16 +80,14 @@ func (s service) validate() error {
 // pidOf reads the pid in the file $1 into $p, and exits unless it is a
 // process id: kill takes "-1" as every process it may signal, and "0" as
 // its own process group, so such a pid file would signal them all.
-const pidOf = `p=$(cat -- "$1") || exit 1
-case $p in ''|0*|*[!0-9]*) echo "$1 does not hold a process id" >&2; exit 1;; esac
-`
+const pidOf = `p=$(cat -- "$1") || exit 1; case $p in ''|0*|*[!0-9]*) echo "$1 does not hold a process id" >&2; exit 1;; esac; `
 
 // signalScript sends $2 to the pid in the file $1; the script is constant
 // and the values arrive as quoted arguments.
 const signalScript = pidOf + `kill -s "$2" "$p"`
 
 // aliveScript succeeds when the pid in the file $1 is a live process.
-const aliveScript = "exec 2>/dev/null\n" + pidOf + `kill -0 "$p"`
+const aliveScript = "exec 2>/dev/null; " + pidOf + `kill -0 "$p"`
 
 // sysvEnabledScript succeeds when a runlevel 2-5 start link exists for $1.
 const sysvEnabledScript = `ls /etc/rc[2345].d/S[0-9][0-9]"$1" >/dev/null 2>&1`
