@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua/valid"
 )
 
 // opts reads a module function's table argument, rejecting keys the
@@ -80,6 +82,43 @@ func (o opts) number(key string, def float64) float64 {
 		argError(o.L, o.fn, "%s must be a number, not %s", key, v.Type())
 		return def
 	}
+}
+
+// port reads a port option, 1-65535; def when it is absent (0: the
+// option is required).
+func (o opts) port(key string, def int) int {
+	if o.t.RawGetString(key) == glua.LNil && def != 0 {
+		return def
+	}
+	s := o.str(key, true)
+	n, err := valid.Port(s)
+	if err != nil {
+		argError(o.L, o.fn, "%s %.80q: %v", key, s, err)
+	}
+	return n
+}
+
+// shaped reads a string option that becomes a command argument: check
+// (a lua/valid function) must accept it, or it is "" and not required.
+func (o opts) shaped(key string, required bool, check func(string) error) string {
+	s := o.str(key, required)
+	if s == "" && !required {
+		return ""
+	}
+	if err := check(s); err != nil {
+		argError(o.L, o.fn, "%s %.80q: %v", key, s, err)
+	}
+	return s
+}
+
+// shapedArg reads the string argument at index n, which becomes a
+// command argument: check (a lua/valid function) must accept it.
+func shapedArg(L *glua.LState, n int, fn string, check func(string) error) string {
+	s := L.CheckString(n)
+	if err := check(s); err != nil {
+		argError(L, fn, "%.80q: %v", s, err)
+	}
+	return s
 }
 
 // strings reads a list of strings (numbers are accepted and formatted).

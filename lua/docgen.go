@@ -55,6 +55,7 @@ func writeOverview(w io.Writer) error {
 
   return {
     name = "...", hosts = "pattern", vars = { ... },
+    var_types = { domain = "domain", port = "port", server = "host?" },
     prefetch = function(v) return { "sshd", { "cat", "/etc/motd" } } end,
     tasks    = { { name = "...", run = function(v) ... end }, ... },
     checks   = { { name = "...", severity = "high", run = function(v) ... end }, ... },
@@ -155,6 +156,7 @@ const luaLSHeader = `---@meta remedy
 ---@field name? string
 ---@field hosts? string
 ---@field vars? table<string, any>
+---@field var_types? table<string, string> the shape of each variable that becomes a command argument, checked before any host is contacted: "bool", "port", "domain", "host", "path" or "service", with "?" when unset is allowed
 ---@field prefetch? fun(v: table<string, any>): (string|string[])[] reads to take with the facts: module names and commands
 ---@field tasks? remedy.Task[]
 ---@field checks? remedy.Check[]

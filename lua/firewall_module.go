@@ -16,6 +16,7 @@ import (
 
 	"remedy/lua/firewall"
 	"remedy/lua/shell"
+	"remedy/lua/valid"
 )
 
 func init() {
@@ -585,7 +586,7 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 	if dir := o.str("dir", false); dir != "" && dir != "out" {
 		argError(L, "firewall.allow_domain", "dir %q: only \"out\" is supported", dir)
 	}
-	d := firewall.Domain{Name: o.str("domain", true), Proto: o.str("proto", false), Port: uint16(o.number("port", 443)), Init: e.Facts().Init}
+	d := firewall.Domain{Name: o.shaped("domain", true, valid.Domain), Proto: o.str("proto", false), Port: uint16(o.port("port", 443)), Init: e.Facts().Init}
 	if d.Proto == "" {
 		d.Proto = "tcp"
 	}
@@ -695,7 +696,7 @@ func resolveArgv(name string) []string { return []string{"getent", "ahosts", "--
 func ttlArgv(name string) []string { return []string{"sh", "-c", ttlScript, "sh", name} }
 
 func fwDomainReads(e *Env, L *glua.LState) int {
-	name := L.CheckString(1)
+	name := shapedArg(L, 1, "firewall.domain_reads", valid.Domain)
 	reads := L.NewTable()
 	for _, argv := range [][]string{resolveArgv(name), ttlArgv(name)} {
 		t := L.NewTable()

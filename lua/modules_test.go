@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -279,8 +280,15 @@ func TestBackupsDoNotOverwriteEachOther(t *testing.T) {
 func TestLeadingDashIsData(t *testing.T) {
 	h := newLocalHost(t)
 	for _, tc := range []struct{ name, body, want string }{
-		{"resolve", `return tostring(#net.resolve("--version"))`, "0"},
-		{"pidfile", `service.reload { name = "x", pidfile = "-n" }`, "No such file"},
+		{"resolve", `return tostring(#net.resolve("--version"))`, `net.resolve: "--version": not a host name or IP address`},
+		{"reach host", `net.reach { host = "-x", port = 22 }`, `net.reach: host "-x": not a host name or IP address`},
+		{"reach port", `net.reach { host = "localhost", port = "-1" }`, `net.reach: port "-1": not a port (1-65535)`},
+		{"reach timeout", `net.reach { host = "localhost", port = 22, timeout = -1 }`, `net.reach: timeout -1: want seconds`},
+		{"reach_command", `net.reach_command { host = "@/etc/shadow", port = 443 }`, `net.reach_command: host "@/etc/shadow": not a host name`},
+		{"domain_reads", `firewall.domain_reads("-f/etc/shadow")`, `firewall.domain_reads: "-f/etc/shadow": not a domain name`},
+		{"allow_domain", `firewall.allow_domain { domain = "+short" }`, `firewall.allow_domain: domain "+short": not a domain name`},
+		{"allow_domain port", `firewall.allow_domain { domain = "localhost", port = 70000 }`, `firewall.allow_domain: port "70000": not a port`},
+		{"pidfile", `service.reload { name = "x", pidfile = "-n" }`, `pidfile "-n": not an absolute path`},
 		{"service name", `service.reload("-x")`, `"-x" is not a service name`},
 		{"signal", `service.reload { name = "x", signal = "-9" }`, `signal "-9" is not a signal name`},
 		{"owner", `file.write { path = v.dir .. "/o", content = "", owner = "-R" }`, `owner "-R" is not a user`},
@@ -298,3 +306,30 @@ func TestLeadingDashIsData(t *testing.T) {
 }
 
 var optionError = regexp.MustCompile(`invalid option|unrecognized option|illegal option|unknown option`)
+
+// A pid file is the host's content: one holding "-1" would make kill
+// signal every process it may, "0" its own process group. service.enabled
+// and the reload script refuse such a file instead of obeying it; the
+// script is run here with signal 0, which only asks.
+func TestPidFileMustHoldAProcessID(t *testing.T) {
+	h := newLocalHost(t)
+	pidfile := filepath.Join(h.dir, "x.pid")
+	for _, tc := range []struct {
+		content string
+		alive   bool
+	}{{"-1", false}, {"0", false}, {"", false}, {"1 -1", false}, {"--", false}, {strconv.Itoa(os.Getpid()), true}} {
+		if err := os.WriteFile(pidfile, []byte(tc.content+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o := dirVars(h)
+		o.Facts.Init = "none"
+		r := onlyResult(t, h, task(`return tostring(service.enabled { name = "x", pidfile = v.dir .. "/x.pid" })`), o)
+		if r.Msg != strconv.FormatBool(tc.alive) {
+			t.Errorf("pid file %q: service.enabled %s %q, want %v", tc.content, r.Status, r.Msg, tc.alive)
+		}
+		out, err := exec.Command("sh", "-c", signalScript, "sh", pidfile, "0").CombinedOutput()
+		if sent := err == nil; sent != tc.alive || !tc.alive && !strings.Contains(string(out), "does not hold a process id") {
+			t.Errorf("pid file %q: signal script: %v %q, want it sent: %v", tc.content, err, out, tc.alive)
+		}
+	}
+}

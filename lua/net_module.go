@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua/valid"
 )
 
 func init() {
@@ -16,14 +18,14 @@ routes and egress firewall. Both run in check mode too.`,
 		Funcs: []Func{
 			{
 				Name:    "resolve",
-				Params:  []Param{{"name", "string", "a host name"}},
+				Params:  []Param{{"name", "string", "a host name (RFC 1123) or an IP address"}},
 				Returns: []Param{{"addrs", "string[]", "addresses in the resolver's order; empty when the name does not resolve"}},
 				Doc:     "Resolves a name with getent ahosts (hosts file, DNS, as nsswitch.conf says).",
 				Call:    netResolve,
 			},
 			{
 				Name:    "reach",
-				Params:  []Param{{"opts", `{host: string, port: integer, proto?: "tcp"|"udp", timeout?: number}`, "timeout in seconds, default 3"}},
+				Params:  []Param{{"opts", `{host: string, port: integer, proto?: "tcp"|"udp", timeout?: number}`, "host: a host name or IP address; timeout in seconds (at most 3600), default 3"}},
 				Returns: []Param{{"res", "remedy.Reach", ""}},
 				Doc: `Tries to reach host:port from the host: TCP connects, with bash's /dev/tcp
 under timeout, else nc, else curl. UDP sends a datagram and waits for any
@@ -63,7 +65,7 @@ func parseAhosts(out string) []string {
 }
 
 func netResolve(e *Env, L *glua.LState) int {
-	name := L.CheckString(1)
+	name := shapedArg(L, 1, "net.resolve", valid.Host)
 	// firewall.allow_domain resolves the same name the same way: one read.
 	out, err := e.QueryCached(resolveArgv(name)...)
 	if err != nil {
@@ -108,11 +110,8 @@ func netReachCommand(e *Env, L *glua.LState) int {
 // reachArgv is the command that tries the reach its options ask for.
 func reachArgv(L *glua.LState, fn string) []string {
 	o := tableArg(L, 1, fn, false, "host", "port", "proto", "timeout")
-	host := o.str("host", true)
-	port := int(o.number("port", 0))
-	if port < 1 || port > 65535 {
-		argError(L, fn, "port %d is not a port number", port)
-	}
+	host := o.shaped("host", true, valid.Host)
+	port := o.port("port", 0)
 	script := reachTCP
 	switch proto := o.str("proto", false); proto {
 	case "", "tcp":
@@ -121,7 +120,12 @@ func reachArgv(L *glua.LState, fn string) []string {
 	default:
 		argError(L, fn, "proto %q must be tcp or udp", proto)
 	}
-	timeout := strconv.FormatFloat(o.number("timeout", 3), 'f', -1, 64)
+	// A negative timeout would reach timeout(1) and nc as an option.
+	secs := o.number("timeout", 3)
+	if !(secs > 0 && secs <= 3600) {
+		argError(L, fn, "timeout %v: want seconds, more than 0 and at most 3600", secs)
+	}
+	timeout := strconv.FormatFloat(secs, 'f', -1, 64)
 	return []string{"sh", "-c", script, "sh", host, strconv.Itoa(port), timeout}
 }
 

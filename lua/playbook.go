@@ -33,7 +33,9 @@ type Playbook struct {
 	hosts     string
 	tasks     []TaskInfo
 	varNames  []string
-	registers []string // names tasks register results under
+	registers []string           // names tasks register results under
+	vars      map[string]any     // the playbook's own vars, for CheckVars
+	varTypes  map[string]varType // var_types
 }
 
 // TaskInfo describes a task without running it.
@@ -72,6 +74,12 @@ func Load(path string, o LoadOptions) (*Playbook, error) {
 		return nil, err
 	}
 	p.describe(sp)
+	if p.vars, err = ownVars(sp.vars); err == nil {
+		p.varTypes, err = parseVarTypes(sp.varTypes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
 	return p, nil
 }
 

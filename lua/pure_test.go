@@ -233,7 +233,7 @@ func TestServiceCommand(t *testing.T) {
 	}{
 		{"systemd", "reload", "systemctl reload -- ssh"},
 		{"sysv", "restart", "service ssh restart"},
-		{"none", "reload", `sh -c kill -s "$2" "$(cat -- "$1")" sh /run/sshd.pid HUP`},
+		{"none", "reload", "sh -c " + signalScript + " sh /run/sshd.pid HUP"},
 		{"none", "restart", "error"},
 		{"upstart", "reload", "error"},
 	} {

@@ -51,7 +51,7 @@ func (p *Playbook) Run(ctx context.Context, h Host, o RunOptions, emit func(Resu
 	if err != nil {
 		return fmt.Errorf("%s: %w", h.Name(), err)
 	}
-	if err := e.setVars(sp.vars, o); err != nil {
+	if err := e.setVars(sp.vars, p.varTypes, o); err != nil {
 		return fmt.Errorf("%s: %s: vars: %w", h.Name(), p.file, err)
 	}
 	r := &hostRun{p: p, e: e, o: o, ctx: ctx, emit: emit, notified: map[string]bool{}}
@@ -255,19 +255,16 @@ func registered(L *glua.LState, res Result, ret glua.LValue) *glua.LTable {
 	return t
 }
 
-// setVars fills the v table with playbook vars < inventory vars < -e.
-func (e *Env) setVars(pbVars *glua.LTable, o RunOptions) error {
-	var own map[string]any
-	if pbVars != nil {
-		g, err := tableToGo(pbVars)
-		if err != nil {
-			return err
-		}
-		m, ok := g.(map[string]any)
-		if !ok {
-			return fmt.Errorf("vars must be a table of names, not a list")
-		}
-		own = m
+// setVars fills the v table with playbook vars < inventory vars < -e,
+// once their values have the shapes var_types declares.
+func (e *Env) setVars(pbVars *glua.LTable, types map[string]varType, o RunOptions) error {
+	own, err := ownVars(pbVars)
+	if err != nil {
+		return err
+	}
+	layers := []varLayer{{"the playbook's vars", own}, {"the inventory", o.Vars}, {"-e", o.ExtraVars}}
+	if err := checkVarTypes(types, layers); err != nil {
+		return err
 	}
 	for k, v := range MergeVars(own, o.Vars, o.ExtraVars) {
 		e.vars.RawSetString(k, toLua(e.state, v))

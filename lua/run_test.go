@@ -219,6 +219,8 @@ func TestLoadErrors(t *testing.T) {
 		{"missing name", `return { tasks = { { run = function() end } } }`, "needs a name"},
 		{"bad notify", `return { tasks = { { name = "t", notify = "nope", run = function() end } } }`, `notifies "nope", but no handler`},
 		{"bad severity", `return { checks = { { name = "c", severity = "huge", run = function() end } } }`, `severity "huge"`},
+		{"var_types not a table", `return { var_types = "domain" }`, "playbook var_types must be a table, not string"},
+		{"unknown var type", `return { var_types = { d = "dns" } }`, `site.lua: var_types: d: dns is not a type`},
 		{"runtime error at top level", "local x = nil\nreturn x.y", "site.lua:2:"},
 		{"module call at top level", "cmd.query({'true'})\nreturn {}", "only be called inside a task"},
 		{"missing require", `require("nope") return {}`, `require "nope": not found in lua/lib/nope.lua`},

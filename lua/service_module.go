@@ -5,6 +5,8 @@ import (
 	"regexp"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua/valid"
 )
 
 func init() {
@@ -69,15 +71,23 @@ func (s service) validate() error {
 	if !signalName.MatchString(s.signal) {
 		return fmt.Errorf("signal %q is not a signal name like HUP", s.signal)
 	}
+	if err := valid.Path(s.pidfile); err != nil {
+		return fmt.Errorf("pidfile %.80q: %w", s.pidfile, err)
+	}
 	return nil
 }
 
+// pidOf reads the pid in the file $1 into $p, and exits unless it is a
+// process id: kill takes "-1" as every process it may signal, and "0" as
+// its own process group, so such a pid file would signal them all.
+const pidOf = `p=$(cat -- "$1") || exit 1; case $p in ''|0*|*[!0-9]*) echo "$1 does not hold a process id" >&2; exit 1;; esac; `
+
 // signalScript sends $2 to the pid in the file $1; the script is constant
 // and the values arrive as quoted arguments.
-const signalScript = `kill -s "$2" "$(cat -- "$1")"`
+const signalScript = pidOf + `kill -s "$2" "$p"`
 
 // aliveScript succeeds when the pid in the file $1 is a live process.
-const aliveScript = `kill -0 "$(cat -- "$1" 2>/dev/null)" 2>/dev/null`
+const aliveScript = "exec 2>/dev/null; " + pidOf + `kill -0 "$p"`
 
 // sysvEnabledScript succeeds when a runlevel 2-5 start link exists for $1.
 const sysvEnabledScript = `ls /etc/rc[2345].d/S[0-9][0-9]"$1" >/dev/null 2>&1`

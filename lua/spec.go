@@ -13,6 +13,7 @@ import (
 type spec struct {
 	name, hosts string
 	vars        *glua.LTable
+	varTypes    *glua.LTable
 	prefetch    *glua.LFunction
 	tasks       []*item
 	checks      []*item
@@ -35,7 +36,7 @@ type item struct {
 // The keys each part of a playbook accepts; anything else is a typo the
 // author wants to hear about.
 var (
-	playbookKeys = keySet("name", "hosts", "vars", "prefetch", "tasks", "checks", "handlers")
+	playbookKeys = keySet("name", "hosts", "vars", "var_types", "prefetch", "tasks", "checks", "handlers")
 	taskKeys     = keySet("name", "run", "tags", "when", "notify", "check_mode", "ignore_errors", "register", "timeout")
 	checkKeys    = keySet("name", "run", "tags", "when", "severity", "timeout")
 	handlerKeys  = keySet("name", "run", "timeout")
@@ -74,12 +75,11 @@ func readSpec(file string, t *glua.LTable) (*spec, error) {
 	if sp.hosts, err = optString(t, "hosts"); err != nil {
 		return nil, fmt.Errorf("%s: playbook %w", file, err)
 	}
-	switch v := t.RawGetString("vars").(type) {
-	case *glua.LTable:
-		sp.vars = v
-	case *glua.LNilType:
-	default:
-		return nil, fmt.Errorf("%s: playbook vars must be a table, not %s", file, v.Type())
+	if sp.vars, err = optTable(t, "vars"); err != nil {
+		return nil, fmt.Errorf("%s: playbook %w", file, err)
+	}
+	if sp.varTypes, err = optTable(t, "var_types"); err != nil {
+		return nil, fmt.Errorf("%s: playbook %w", file, err)
 	}
 	switch v := t.RawGetString("prefetch").(type) {
 	case *glua.LFunction:
@@ -251,6 +251,17 @@ func optString(t *glua.LTable, key string) (string, error) {
 		return "", nil
 	default:
 		return "", fmt.Errorf("%s must be a string, not %s", key, v.Type())
+	}
+}
+
+func optTable(t *glua.LTable, key string) (*glua.LTable, error) {
+	switch v := t.RawGetString(key).(type) {
+	case *glua.LTable:
+		return v, nil
+	case *glua.LNilType:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("%s must be a table, not %s", key, v.Type())
 	}
 }
 

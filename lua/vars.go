@@ -1,11 +1,16 @@
 package lua
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua/valid"
 )
 
 // MergeVars layers variables: each later map replaces the earlier ones'
@@ -119,4 +124,167 @@ func toLua(L *glua.LState, v any) glua.LValue {
 	default:
 		return glua.LString(fmt.Sprint(v))
 	}
+}
+
+// varType is the shape a playbook's var_types declares for a variable
+// whose value becomes a command argument: the value is checked before
+// any host is contacted, so a hostile one stops the run as bad input.
+// service is what service.* takes as a name.
+type varType struct {
+	shape    string // a key of varShapes
+	optional bool   // "?": nil or "" means not set
+}
+
+// varShapes check a variable's value, a scalar from YAML, JSON, -e k=v or
+// Lua, by its declared shape.
+var varShapes = map[string]func(v any) error{
+	"bool":   boolShape,
+	"port":   func(v any) error { _, err := valid.Port(scalar(v)); return err },
+	"domain": func(v any) error { return valid.Domain(scalar(v)) },
+	"host":   func(v any) error { return valid.Host(scalar(v)) },
+	"path":   func(v any) error { return valid.Path(scalar(v)) },
+	"service": func(v any) error {
+		if !serviceName.MatchString(scalar(v)) {
+			return errors.New("not a service name")
+		}
+		return nil
+	},
+}
+
+// boolShape accepts what an INI inventory or -e spells as a boolean, as
+// Ansible reads it.
+func boolShape(v any) error {
+	if _, ok := v.(bool); ok {
+		return nil
+	}
+	switch strings.ToLower(scalar(v)) {
+	case "true", "false", "yes", "no", "on", "off", "1", "0":
+		return nil
+	}
+	return errors.New("not true or false")
+}
+
+// scalar is a number, string or boolean as text; "" for anything else,
+// which no shape accepts.
+func scalar(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case bool, int, int64, uint64:
+		return fmt.Sprint(v)
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+			return strconv.FormatInt(int64(v), 10)
+		}
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return ""
+}
+
+// parseVarTypes reads a playbook's var_types table: variable name to
+// shape, "host" or "host?".
+func parseVarTypes(t *glua.LTable) (map[string]varType, error) {
+	types := map[string]varType{}
+	if t == nil {
+		return types, nil
+	}
+	var err error
+	t.ForEach(func(k, v glua.LValue) {
+		name, ok := k.(glua.LString)
+		s, isStr := v.(glua.LString)
+		typ := varType{shape: strings.TrimSuffix(string(s), "?"), optional: strings.HasSuffix(string(s), "?")}
+		switch {
+		case err != nil:
+		case !ok:
+			err = fmt.Errorf("var_types: key %s is not a variable name", k)
+		case !isStr || varShapes[typ.shape] == nil:
+			err = fmt.Errorf("var_types: %s: %s is not a type (want %s, with ? when it may be unset)", name, v, strings.Join(shapeNames(), ", "))
+		default:
+			types[string(name)] = typ
+		}
+	})
+	return types, err
+}
+
+func shapeNames() []string {
+	names := make([]string, 0, len(varShapes))
+	for n := range varShapes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// varLayer is one source of variables, in precedence order, named for
+// errors: the playbook's vars, the inventory, -e.
+type varLayer struct {
+	source string
+	vars   map[string]any
+}
+
+// checkVarTypes checks the value each typed variable ends up with once
+// the layers are merged, and names the layer it came from.
+func checkVarTypes(types map[string]varType, layers []varLayer) error {
+	names := make([]string, 0, len(types))
+	for n := range types {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		typ := types[name]
+		var v any
+		source := ""
+		for _, l := range layers {
+			if x, ok := l.vars[name]; ok {
+				v, source = x, l.source
+			}
+		}
+		if typ.optional && (v == nil || v == "") {
+			continue
+		}
+		if v == nil {
+			return fmt.Errorf("%s is not set: want a %s", name, typ.shape)
+		}
+		if err := varShapes[typ.shape](v); err != nil {
+			return fmt.Errorf("%s %s (from %s): %w", name, shownValue(v), source, err)
+		}
+	}
+	return nil
+}
+
+// shownValue is a value for an error: a string quoted and cut short, as
+// a hostile one may be long or hold newlines.
+func shownValue(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%.80q", s)
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+// CheckVars checks the playbook's var_types against one host's variables
+// as a run would merge them, so that a value that cannot be the argument
+// it becomes stops the run before any host is contacted.
+func (p *Playbook) CheckVars(host string, inv, extra map[string]any) error {
+	err := checkVarTypes(p.varTypes, []varLayer{
+		{"the playbook's vars", p.vars}, {"the inventory, host " + host, inv}, {"-e", extra}})
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.file, err)
+	}
+	return nil
+}
+
+// ownVars converts a playbook's vars table to Go; nil for none.
+func ownVars(t *glua.LTable) (map[string]any, error) {
+	if t == nil {
+		return nil, nil
+	}
+	g, err := tableToGo(t)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := g.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("vars must be a table of names, not a list")
+	}
+	return m, nil
 }

@@ -40,6 +40,7 @@ return {
   name = "Aspera client network",
   hosts = "all",
   vars = aspera.client_defaults,
+  var_types = aspera.client_types,
   prefetch = aspera.client_reads,
   tasks = {
     {

@@ -19,6 +19,7 @@ return {
   name = "Aspera HSTS network",
   hosts = "all",
   vars = aspera.server_defaults,
+  var_types = aspera.server_types,
   prefetch = aspera.server_reads,
   tasks = {
     {
@@ -30,6 +31,7 @@ return {
         for _, p in ipairs(s.http) do table.insert(parts, string.format("%s %d/tcp", p.what, p.port)) end
         if s.vlink then table.insert(parts, string.format("vlink %d/udp (%s)", s.vlink.port, s.vlink.from)) end
         if s.alee_domain then table.insert(parts, string.format("alee %s:%d/tcp", s.alee_domain, aspera.LICENSE_PORT)) end
+        if s.refused then table.insert(parts, s.refused) end
         return table.concat(parts, ", ")
       end,
     },

@@ -187,6 +187,11 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
+	for _, h := range invHosts {
+		if err := pb.CheckVars(h.Name, h.Vars, extra); err != nil {
+			return nil, badInput(err)
+		}
+	}
 	secrets, err := askSecrets(f)
 	if err != nil {
 		return nil, err

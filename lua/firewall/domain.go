@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"remedy/lua/valid"
 )
 
 // Domain is egress to a service known by name whose addresses change.
@@ -45,8 +46,6 @@ var (
 	sampleV4 = netip.MustParseAddr("192.0.2.1")
 	sampleV6 = netip.MustParseAddr("2001:db8::1")
 )
-
-var domainName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 
 // PlanAllowDomain plans egress to d. A hostname in a rule would be
 // resolved once, when the rule loads; the sets are refreshed instead,
@@ -138,8 +137,8 @@ func setHomes(rs *Ruleset, cmds [][]string, sets [2]string) []string {
 
 func (d Domain) validate() error {
 	switch {
-	case !domainName.MatchString(d.Name) || len(d.Name) > 253:
-		return fmt.Errorf("allow_domain: %q is not a host name", d.Name)
+	case valid.Domain(d.Name) != nil:
+		return fmt.Errorf("allow_domain: %q is not a domain name", d.Name)
 	case d.Proto != "tcp" && d.Proto != "udp":
 		return fmt.Errorf("allow_domain %s: proto %q: want tcp or udp", d.Name, d.Proto)
 	case d.Port == 0:

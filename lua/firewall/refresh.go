@@ -37,8 +37,8 @@ func refreshScript(backend string, sets [2]string, homes []string, d Domain) str
 # of %s, which may pass %s/%d out. Runs every %s.
 set -eu
 name=%s proto=%s port=%d comment='%s'
-v4=$(getent ahostsv4 "$name" | awk '{print $1}' | sort -u)
-v6=$(getent ahostsv6 "$name" | awk '$1 !~ /^::ffff:/ {print $1}' | sort -u)
+v4=$(getent ahostsv4 -- "$name" | awk '{print $1}' | sort -u)
+v6=$(getent ahostsv6 -- "$name" | awk '$1 !~ /^::ffff:/ {print $1}' | sort -u)
 if [ -z "$v4$v6" ]; then
 	echo "$name does not resolve: keeping the addresses the sets hold" >&2
 	exit 1

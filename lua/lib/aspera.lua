@@ -28,6 +28,19 @@ aspera.server_defaults = {
   aspera_bin = "/opt/aspera/bin",
 }
 
+--- The shapes of the server playbook's variables that become arguments
+--- of commands on the host, or decide which commands run (the playbook's
+--- var_types): remedy checks them before it contacts any host.
+aspera.server_types = {
+  ssh_port = "port",
+  keep_legacy_22 = "bool",
+  vlinks = "bool",
+  alee = "bool",
+  alee_domain = "domain",
+  aspera_conf = "path",
+  aspera_bin = "path",
+}
+
 --- The client playbook's variables: the server's ports to reach, and
 --- where the server is ("" lets the client reach those ports anywhere).
 aspera.client_defaults = {
@@ -35,6 +48,14 @@ aspera.client_defaults = {
   server_ssh_port = 33001,
   server_fasp_port = 33001,
   server_udp_concurrency = 1,
+}
+
+--- The shapes of the client playbook's variables (its var_types): server
+--- is a host name or an address, or "" for anywhere.
+aspera.client_types = {
+  server = "host?",
+  server_ssh_port = "port",
+  server_fasp_port = "port",
 }
 
 --- Reads a variable as a boolean. Inventories and -e give strings, so
@@ -151,25 +172,44 @@ function aspera.config_from_xml(xml)
 end
 
 -- userdataScript prints `asuserdata -a` when Aspera's tools are installed
--- (in aspera_bin, else on the PATH), and nothing otherwise.
+-- (in aspera_bin, else on the PATH), and nothing otherwise. asuserdata runs
+-- as root, so it runs only when root alone could have put it there: the
+-- file and every directory namei walks to reach it, links followed, owned
+-- by root and writable by neither group nor others. Else it exits 3 and
+-- says why: anyone who could swap the program would run code as root.
 local userdataScript = [[
-if [ -x "$1/asuserdata" ]; then exec "$1/asuserdata" -a; fi
-if command -v asuserdata >/dev/null 2>&1; then exec asuserdata -a; fi
-exit 0]]
+if [ -x "$1/asuserdata" ]; then bin=$1/asuserdata
+elif bin=$(command -v asuserdata); then :
+else exit 0; fi
+case $bin in /*) ;; *) printf '%s is not an absolute path\n' "$bin"; exit 3;; esac
+walk=$(namei -l -- "$bin" 2>&1) || { printf '%s: cannot check who may change it (namei: %s)\n' "$bin" "$walk"; exit 3; }
+bad=$(printf '%s\n' "$walk" | awk 'NR > 1 && $1 !~ /^l/ && ($2 != "root" || substr($1, 6, 1) == "w" || substr($1, 9, 1) == "w") {
+  $1 = $1; printf "%s%s", sep, $0; sep = "; " }')
+if [ -n "$bad" ]; then
+  printf '%s is not run as root: someone other than root may change it or a directory on its way (%s)\n' "$bin" "$bad"
+  exit 3
+fi
+exec "$bin" -a]]
+
+-- userdataArgv is the read of asuserdata -a, the same in prefetch.
+local function userdataArgv(v)
+  return { "sh", "-c", userdataScript, "sh", v.aspera_bin }
+end
 
 -- One reading per host and run: every task and check asks again.
 local cached
 
 --- The host's Aspera configuration: from `asuserdata -a` when installed
---- (it resolves every default and override), else from the aspera.conf
---- XML, else empty. source says which, for evidence.
+--- and trusted (it resolves every default and override), else from the
+--- aspera.conf XML, else empty. source says which, for evidence; refused,
+--- why an asuserdata found was not run.
 ---@param v table the playbook's vars (aspera_bin, aspera_conf)
----@return table cfg {source, fasp_port?, http, https, vlink_port?}
+---@return table cfg {source, refused?, fasp_port?, http, https, vlink_port?}
 function aspera.host_config(v)
   if cached then return cached end
-  local out = cmd.query({ "sh", "-c", userdataScript, "sh", v.aspera_bin }).stdout
-  if out:match("%S") then
-    cached = aspera.config_from_userdata(out)
+  local res = cmd.query(userdataArgv(v), { ok_rc = { 0, 3 } })
+  if res.rc == 0 and res.stdout:match("%S") then
+    cached = aspera.config_from_userdata(res.stdout)
     cached.source = "asuserdata -a"
     return cached
   end
@@ -180,6 +220,7 @@ function aspera.host_config(v)
   else
     cached = { http = {}, https = {}, source = "" }
   end
+  if res.rc == 3 then cached.refused = res.stdout:gsub("%s+$", "") end
   return cached
 end
 
@@ -192,7 +233,7 @@ end
 function aspera.server_reads(v)
   local reads = {
     "sshd", "firewall",
-    { "sh", "-c", userdataScript, "sh", v.aspera_bin },
+    userdataArgv(v),
     { "cat", "--", v.aspera_conf },
   }
   -- Not aspera.server(v): that reads the host, and this list comes first.
@@ -260,7 +301,7 @@ end
 --- The server's settings for this host: v checked and every "auto"
 --- resolved. Fails clearly when the Vlink port falls in the FASP range.
 ---@param v table the playbook's vars
----@return table s {ssh_port, keep_22, fasp={lo, hi, from}, http={{port, what}}, vlink?={port, from}, alee_domain?}
+---@return table s {ssh_port, keep_22, fasp={lo, hi, from}, http={{port, what}}, vlink?={port, from}, alee_domain?, refused?}
 function aspera.server(v)
   local cfg = aspera.host_config(v)
   local s = {
@@ -281,6 +322,7 @@ function aspera.server(v)
     s.vlink = { port = port, from = vfrom }
   end
   if aspera.bool(v.alee, "alee") then s.alee_domain = v.alee_domain end
+  s.refused = cfg.refused
   return s
 end
 

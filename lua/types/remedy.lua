@@ -32,6 +32,7 @@
 ---@field name? string
 ---@field hosts? string
 ---@field vars? table<string, any>
+---@field var_types? table<string, string> the shape of each variable that becomes a command argument, checked before any host is contacted: "bool", "port", "domain", "host", "path" or "service", with "?" when unset is allowed
 ---@field prefetch? fun(v: table<string, any>): (string|string[])[] reads to take with the facts: module names and commands
 ---@field tasks? remedy.Task[]
 ---@field checks? remedy.Check[]
@@ -249,14 +250,14 @@ function json.decode(json) end
 net = {}
 
 --- Resolves a name with getent ahosts (hosts file, DNS, as nsswitch.conf says).
----@param name string a host name
+---@param name string a host name (RFC 1123) or an IP address
 ---@return string[] addrs addresses in the resolver's order; empty when the name does not resolve
 function net.resolve(name) end
 
 --- Tries to reach host:port from the host: TCP connects, with bash's /dev/tcp
 --- under timeout, else nc, else curl. UDP sends a datagram and waits for any
 --- reply (bash /dev/udp or nc), so it needs a service that answers.
----@param opts {host: string, port: integer, proto?: "tcp"|"udp", timeout?: number} timeout in seconds, default 3
+---@param opts {host: string, port: integer, proto?: "tcp"|"udp", timeout?: number} host: a host name or IP address; timeout in seconds (at most 3600), default 3
 ---@return remedy.Reach res
 function net.reach(opts) end
 

@@ -42,6 +42,7 @@ return {
   name = "No password logins over SSH",
   hosts = "all",
   vars = { sshd_config = "/etc/ssh/sshd_config", sshd_service = "ssh" },
+  var_types = { sshd_config = "path", sshd_service = "service" },
   tasks = tasks,
   handlers = {
     {

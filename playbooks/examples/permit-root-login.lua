@@ -13,6 +13,7 @@ return {
     sshd_config = "/etc/ssh/sshd_config",
     sshd_service = "ssh", -- "sshd" on Red Hat and SUSE
   },
+  var_types = { sshd_config = "path", sshd_service = "service" },
   tasks = {
     -- Never lock the operator out: if remedy itself logs in as root, this
     -- policy would shut it out of the host. Say so (without stopping the
