@@ -28,10 +28,6 @@ type Conn struct {
 	// KnownHostsFiles are the files of -o UserKnownHostsFile= in
 	// ansible_ssh_common_args, as written ("~" not expanded).
 	KnownHostsFiles []string
-	// ProxyCommand is a -o ProxyCommand= that is not a plain "ssh -W"
-	// jump, which remedy cannot follow: the runner must refuse the host
-	// rather than dial it directly, around the proxy its owner set.
-	ProxyCommand string
 }
 
 // Conn reads the host's connection variables. As with ssh, an ansible_*
@@ -49,7 +45,7 @@ func (h *Host) Conn() Conn {
 	if p, err := toInt(h.first("ansible_port", "ansible_ssh_port")); err == nil {
 		c.Port = p
 	}
-	args := sshArgs(h.firstString("ansible_ssh_common_args") + " " + h.firstString("ansible_ssh_extra_args"))
+	args, _ := sshArgs(h.firstString("ansible_ssh_common_args") + " " + h.firstString("ansible_ssh_extra_args"))
 	if c.Port == 0 {
 		c.Port, _ = strconv.Atoi(args.port)
 	}
@@ -58,7 +54,6 @@ func (h *Host) Conn() Conn {
 	}
 	c.ProxyJump = args.jumps
 	c.KnownHostsFiles = args.knownHosts
-	c.ProxyCommand = args.proxyCmd
 	return c
 }
 
@@ -105,16 +100,21 @@ type sshOptions struct {
 	port, user string
 	jumps      []string
 	knownHosts []string
-	proxyCmd   string // a ProxyCommand that is not a jump
+	// proxyCmd is a ProxyCommand that is not a plain "ssh -W" jump, which
+	// remedy cannot follow: CheckConn refuses the host rather than let it
+	// be dialled directly, around the proxy its owner set.
+	proxyCmd string
 }
 
-// sshArgs reads -J, -p, -l and -o Port=/User=/ProxyJump= from ssh arguments;
-// as in ssh, the first value of an option wins.
-func sshArgs(s string) sshOptions {
+// sshArgs reads -J, -p, -l and -o Port=/User=/ProxyJump=/ProxyCommand=/
+// UserKnownHostsFile= from ssh arguments; as in ssh, the first value of an
+// option wins. Arguments that do not split (an unclosed quote) give no
+// options and the error.
+func sshArgs(s string) (sshOptions, error) {
 	var o sshOptions
 	words, err := shlexSplit(s)
 	if err != nil {
-		return o
+		return o, err
 	}
 	for i := 0; i < len(words); i++ {
 		w := words[i]
@@ -128,7 +128,7 @@ func sshArgs(s string) sshOptions {
 		}
 		o.apply(flag, val)
 	}
-	return o
+	return o, nil
 }
 
 func (o *sshOptions) apply(flag, val string) {

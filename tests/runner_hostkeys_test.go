@@ -1,15 +1,20 @@
 package tests
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"remedy/tests/lab/labkit"
 )
 
 func (r *remedyRunner) unknownKey(t *testing.T) {
@@ -114,4 +119,86 @@ func inventoryWithoutKnownHosts(t *testing.T, inv string) string {
 		t.Fatalf("%s names no UserKnownHostsFile: the test would prove nothing new", inv)
 	}
 	return runnerFile(t, "inventory.ini", string(stripped))
+}
+
+// rootLine is an inventory line that logs in to h as root with the lab
+// key, plus more.
+func (r *remedyRunner) rootLine(h labkit.Host, more string) string {
+	return fmt.Sprintf("%s ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s %s\n", h.Name, h.Addr, r.lab.Key, more)
+}
+
+// hostileInventoryRefusedBeforeConnecting: an address, name, user or
+// bastion no host can have stops run and audit with exit 5, naming the
+// file and line, before any lab host sees a connection; `remedy inventory`
+// still lists the inventory.
+func (r *remedyRunner) hostileInventoryRefusedBeforeConnecting(t *testing.T) {
+	good, other := r.visible()[0], r.visible()[1]
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
+	cases := []struct {
+		name, file, text, where string
+	}{
+		{"newline in ansible_host", "hosts.ini", r.rootLine(good, "") +
+			other.Name + ` ansible_host='"` + other.Addr + `\n* ssh-ed25519 AAAA"'` + "\n", "hosts.ini:2:"},
+		{"leading dash in a host name", "hosts.ini", r.rootLine(good, "") + "-oProxyCommand=touch\n", "hosts.ini:2:"},
+		{"user with a leading dash", "hosts.yml", fmt.Sprintf("all:\n  hosts:\n    %s:\n      ansible_host: %s\n    %s:\n      ansible_host: %s\n      ansible_user: -oProxyCommand=touch\n",
+			good.Name, good.Addr, other.Name, other.Addr), "hosts.yml:7:"},
+		{"space in a bastion", "hosts.json", fmt.Sprintf(`{"all": {"hosts": {"%s": {"ansible_host": "%s"},
+  "%s": {"ansible_host": "%s", "ansible_ssh_common_args": "-J 'root@%s -oProxyCommand=touch'"}}}}`,
+			good.Name, good.Addr, other.Name, other.Addr, good.Addr), "hosts.json:2:"},
+		{"NUL in a group's address", "hosts.ini", "[web]\n" + r.rootLine(good, "") + other.Name + "\n[web:vars]\nansible_host='\"" + other.Addr + `\x00"'` + "\n", "hosts.ini:5:"},
+	}
+	before := r.passiveOpens(t, good, other)
+	for _, tc := range cases {
+		inv := filepath.Join(t.TempDir(), tc.file)
+		if err := os.WriteFile(inv, []byte(tc.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, cmd := range []string{"run", "audit"} {
+			res := r.run(t, cmd, pb, "-i", inv, "--known-hosts", r.lab.KnownHosts)
+			if res.code != 5 || !strings.Contains(res.stderr, filepath.Join(filepath.Dir(inv), tc.where)) {
+				t.Errorf("%s: %s: want exit 5 naming %s: %s", tc.name, cmd, tc.where, res)
+			}
+		}
+		if res := r.run(t, "inventory", "-i", inv, "--list"); res.code != 0 {
+			t.Errorf("%s: inventory --list: want exit 0: %s", tc.name, res)
+		}
+	}
+	res := r.run(t, "run", pb, "-i", good.Addr+",-oProxyCommand=touch,", "--known-hosts", r.lab.KnownHosts)
+	if res.code != 5 || !strings.Contains(res.stderr, `-i "`+good.Addr+`,-oProxyCommand=touch,"`) {
+		t.Errorf("a host list: want exit 5 naming it: %s", res)
+	}
+	if after := r.passiveOpens(t, good, other); !slices.Equal(before, after) {
+		t.Errorf("TCP connections accepted by %s and %s went from %v to %v: a host was contacted", good.Name, other.Name, before, after)
+	}
+}
+
+// passiveOpens reads each host's count of TCP connections it was asked
+// to accept (PassiveOpens in its network namespace's /proc/net/snmp).
+func (r *remedyRunner) passiveOpens(t *testing.T, hosts ...labkit.Host) []string {
+	t.Helper()
+	var counts []string
+	for _, h := range hosts {
+		out, err := r.lab.Exec(context.Background(), h.Name, "cat", "/proc/net/snmp")
+		if err != nil {
+			t.Fatalf("%s: /proc/net/snmp: %v", h.Name, err)
+		}
+		var names []string
+		for _, l := range strings.Split(string(out), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 0 || f[0] != "Tcp:" {
+				continue
+			}
+			if names == nil {
+				names = f
+				continue
+			}
+			if i := slices.Index(names, "PassiveOpens"); i > 0 && i < len(f) {
+				counts = append(counts, f[i])
+			}
+		}
+	}
+	if len(counts) != len(hosts) {
+		t.Fatalf("PassiveOpens not found for every host: %v", counts)
+	}
+	return counts
 }

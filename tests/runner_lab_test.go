@@ -29,6 +29,7 @@ func TestRunnerOnLab(t *testing.T) {
 	t.Run("every profile, read-only", r.everyProfile)
 	t.Run("unknown host key refused, then trusted on first use", r.unknownKey)
 	t.Run("changed host key refused", r.changedKey)
+	t.Run("hostile inventory refused before any connection", r.hostileInventoryRefusedBeforeConnecting)
 	t.Run("key in ssh-agent", r.sshAgent)
 	t.Run("password asked once with -k", r.askPass)
 	t.Run("become with a password as ops", r.becomePassword)
