@@ -26,8 +26,12 @@ type Conn struct {
 	// ansible_ssh_common_args.
 	ProxyJump []string
 	// KnownHostsFiles are the files of -o UserKnownHostsFile= in
-	// ansible_ssh_common_args, as written ("~" not expanded).
+	// ansible_ssh_common_args, as written ("~" not expanded): they may
+	// vouch for this host's key, and its bastions', and no other host's.
 	KnownHostsFiles []string
+	// JumpKnownHostsFiles are the UserKnownHostsFile files a ProxyCommand
+	// "ssh -W" names for its own connection to the bastion.
+	JumpKnownHostsFiles []string
 }
 
 // Conn reads the host's connection variables. As with ssh, an ansible_*
@@ -54,6 +58,7 @@ func (h *Host) Conn() Conn {
 	}
 	c.ProxyJump = args.jumps
 	c.KnownHostsFiles = args.knownHosts
+	c.JumpKnownHostsFiles = args.jumpKnownHosts
 	return c
 }
 
@@ -97,9 +102,10 @@ func truthy(v any) bool {
 
 // sshOptions are the settings remedy honours from ssh command-line args.
 type sshOptions struct {
-	port, user string
-	jumps      []string
-	knownHosts []string
+	port, user     string
+	jumps          []string
+	knownHosts     []string
+	jumpKnownHosts []string // of the ssh a ProxyCommand runs
 	// proxyCmd is a ProxyCommand that is not a plain "ssh -W" jump, which
 	// remedy cannot follow: CheckConn refuses the host rather than let it
 	// be dialled directly, around the proxy its owner set.
@@ -158,7 +164,7 @@ func (o *sshOptions) apply(flag, val string) {
 		case "proxycommand":
 			if o.jumps == nil && o.proxyCmd == "" {
 				cmd := strings.TrimSpace(v)
-				if o.jumps = proxyCommandHops(cmd); o.jumps == nil && !strings.EqualFold(cmd, "none") {
+				if o.jumps, o.jumpKnownHosts = proxyCommandHops(cmd); o.jumps == nil && !strings.EqualFold(cmd, "none") {
 					o.proxyCmd = cmd
 				}
 			}
@@ -182,11 +188,12 @@ const sshFlagsWithArg = "BbcDEeFIiJLlmOoPpQRSWw"
 
 // proxyCommandHops reads the ProxyJump equivalent of a ProxyCommand of the
 // form "ssh [options] -W %h:%p [user@]host", the usual bastion idiom before
-// ProxyJump (and what remedy's lab writes); any other command gives no hops.
-func proxyCommandHops(command string) []string {
+// ProxyJump (and what remedy's lab writes), and the known_hosts files that
+// ssh checks the bastion against; any other command gives no hops.
+func proxyCommandHops(command string) (hops, knownHosts []string) {
 	words, err := shlexSplit(command)
 	if err != nil || len(words) == 0 || path.Base(words[0]) != "ssh" {
-		return nil
+		return nil, nil
 	}
 	var inner sshOptions
 	forward, dest := "", ""
@@ -195,7 +202,7 @@ func proxyCommandHops(command string) []string {
 		switch {
 		case dest != "":
 			// A remote command after the host: not a plain jump.
-			return nil
+			return nil, nil
 		case len(w) >= 2 && w[0] == '-' && strings.IndexByte(sshFlagsWithArg, w[1]) >= 0:
 			flag, val := w[:2], w[2:]
 			if val == "" && i+1 < len(words) {
@@ -212,9 +219,9 @@ func proxyCommandHops(command string) []string {
 		}
 	}
 	if dest == "" || (forward != "%h:%p" && forward != "[%h]:%p") {
-		return nil
+		return nil, nil
 	}
-	return append(inner.jumps, jumpHop(dest, inner.user, inner.port))
+	return append(inner.jumps, jumpHop(dest, inner.user, inner.port)), inner.knownHosts
 }
 
 // jumpHop writes a hop as ProxyJump has it: [user@]host[:port].

@@ -33,8 +33,8 @@ func TestConn(t *testing.T) {
 			Conn{Port: 2022, User: "bob"}},
 		{"first ssh option wins", map[string]any{"ansible_ssh_common_args": "-o Port=2301 -o Port=2302 -J a -J b"},
 			Conn{Port: 2301, ProxyJump: []string{"a"}}},
-		{"ProxyCommand ssh -W", map[string]any{"ansible_ssh_common_args": `-F /dev/null -o UserKnownHostsFile=/lab/known_hosts -o ProxyCommand="ssh -F /dev/null -o StrictHostKeyChecking=yes -i /lab/key -W %h:%p root@198.18.0.10"`},
-			Conn{ProxyJump: []string{"root@198.18.0.10"}, KnownHostsFiles: []string{"/lab/known_hosts"}}},
+		{"ProxyCommand ssh -W", map[string]any{"ansible_ssh_common_args": `-F /dev/null -o UserKnownHostsFile=/lab/known_hosts -o ProxyCommand="ssh -F /dev/null -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/lab/bastion_hosts -i /lab/key -W %h:%p root@198.18.0.10"`},
+			Conn{ProxyJump: []string{"root@198.18.0.10"}, KnownHostsFiles: []string{"/lab/known_hosts"}, JumpKnownHostsFiles: []string{"/lab/bastion_hosts"}}},
 		{"UserKnownHostsFile lists files", map[string]any{"ansible_ssh_common_args": `-o "UserKnownHostsFile=~/.ssh/site_hosts /etc/ssh/fleet_hosts" -o UserKnownHostsFile=/ignored`},
 			Conn{KnownHostsFiles: []string{"~/.ssh/site_hosts", "/etc/ssh/fleet_hosts"}}},
 		{"ProxyCommand with port, user and its own jump", map[string]any{"ansible_ssh_common_args": `-o 'ProxyCommand=ssh -q -J j0 -p 2222 -l ops -W %h:%p bastion'`},
@@ -92,7 +92,7 @@ func TestLabInventoryConn(t *testing.T) {
 		"h1": {Addr: "198.18.0.10", User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519",
 			KnownHostsFiles: []string{"/tmp/remedy-lab/known_hosts"}},
 		"hidden1": {Addr: "198.18.2.10", User: "root", KeyFile: "/tmp/remedy-lab/id_ed25519", ProxyJump: []string{"root@198.18.0.10"},
-			KnownHostsFiles: []string{"/tmp/remedy-lab/known_hosts"}},
+			KnownHostsFiles: []string{"/tmp/remedy-lab/known_hosts"}, JumpKnownHostsFiles: []string{"/tmp/remedy-lab/known_hosts"}},
 	}
 	for name, w := range want {
 		// %#v: Conn's String hides fields, and a difference must show.

@@ -191,7 +191,7 @@ func checkSSHArgs(s string) error {
 			return fmt.Errorf("jump host %q: %v", hop, err)
 		}
 	}
-	for _, f := range o.knownHosts {
+	for _, f := range append(o.knownHosts, o.jumpKnownHosts...) {
 		if err := checkPath(f); err != nil {
 			return fmt.Errorf("UserKnownHostsFile %q: %v", f, err)
 		}

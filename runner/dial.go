@@ -113,27 +113,17 @@ func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e En
 // has no deadlines, so this is what bounds a silent server.
 func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e Endpoint, pin ssh.PublicKey) (*ssh.Client, ssh.PublicKey, error) {
 	addr := e.hostPort()
+	check := d.keys.check(name, e, pin)
 	auth, err := d.creds.methods(e)
 	if err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
-	verify, algs := d.keys.callback(name), d.keys.algorithms(addr)
-	if pin != nil {
-		verify, algs = d.keys.pinned(name, pin), algorithmsFor(pin.Type())
-	}
-	var seen ssh.PublicKey
 	cfg := &ssh.ClientConfig{
-		User: e.User,
-		Auth: auth,
-		HostKeyCallback: func(a string, remote net.Addr, key ssh.PublicKey) error {
-			if err := verify(a, remote, key); err != nil {
-				return err
-			}
-			seen = key
-			return nil
-		},
-		HostKeyAlgorithms: algs,
+		User:              e.User,
+		Auth:              auth,
+		HostKeyCallback:   check.verify,
+		HostKeyAlgorithms: check.algorithms(addr),
 		Timeout:           d.timeout,
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -152,7 +142,7 @@ func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e En
 		}
 		return nil, nil, fmt.Errorf("ssh handshake with %s as %s: %w", addr, e.User, err)
 	}
-	return ssh.NewClient(c, chans, reqs), seen, nil
+	return ssh.NewClient(c, chans, reqs), check.key, nil
 }
 
 func joinHostPort(host string, port int) string {

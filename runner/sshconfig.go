@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,10 @@ type Endpoint struct {
 	User     string
 	KeyFiles []string
 	Password string // from the inventory (ansible_password); -k is in Credentials
+	// KnownHosts are the known_hosts files, besides the operator's, that
+	// may vouch for this endpoint's key: those the inventory names for the
+	// host it serves (UserKnownHostsFile), and no other host's.
+	KnownHosts []string
 
 	explicitKey bool // KeyFiles were named by someone, not OpenSSH's defaults
 }
@@ -44,6 +49,10 @@ type Settings struct {
 	KeyFile   string
 	Password  string
 	ProxyJump []string // "[user@]host[:port]" hops, first dialled first
+	// KnownHosts are UserKnownHostsFile files for the host and its
+	// bastions; JumpKnownHosts those of a ProxyCommand's own ssh, for the
+	// bastions only.
+	KnownHosts, JumpKnownHosts []string
 }
 
 // sshConfig is the part of ~/.ssh/config remedy reads.
@@ -97,6 +106,7 @@ func Resolve(name string, inv, cli Settings, cfg sshConfig, def Defaults) (Targe
 	}
 	t.Port = port
 	t.KeyFiles, t.explicitKey = keyFiles(def.Home, c.KeyFiles, inv.KeyFile, cli.KeyFile)
+	t.KnownHosts = expandAll(inv.KnownHosts, def.Home)
 	jumps := inv.ProxyJump
 	if len(jumps) == 0 {
 		jumps = c.Jumps
@@ -106,6 +116,7 @@ func Resolve(name string, inv, cli Settings, cfg sshConfig, def Defaults) (Targe
 		if err != nil {
 			return Target{}, fmt.Errorf("%s: ProxyJump %q: %w", name, j, err)
 		}
+		hop.KnownHosts = append(slices.Clone(t.KnownHosts), expandAll(inv.JumpKnownHosts, def.Home)...)
 		t.Jumps = append(t.Jumps, hop)
 	}
 	return t, nil
@@ -214,6 +225,14 @@ func firstString(s ...string) string {
 		}
 	}
 	return ""
+}
+
+func expandAll(paths []string, home string) []string {
+	var out []string
+	for _, p := range paths {
+		out = append(out, expandHome(p, home))
+	}
+	return out
 }
 
 func expandHome(path, home string) string {

@@ -45,7 +45,8 @@ func Hosts(hosts []*inventory.Host, cli CommandLine, cfg sshConfig, def Defaults
 // unset (empty, port 0) ssh config and the defaults fill.
 func inventorySettings(c inventory.Conn) Settings {
 	return Settings{Addr: c.Addr, Port: c.Port, User: c.User, KeyFile: c.KeyFile,
-		Password: c.Password, ProxyJump: c.ProxyJump}
+		Password: c.Password, ProxyJump: c.ProxyJump,
+		KnownHosts: c.KnownHostsFiles, JumpKnownHosts: c.JumpKnownHostsFiles}
 }
 
 // becomeFor applies become from the inventory or the command line; the

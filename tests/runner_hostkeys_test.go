@@ -121,10 +121,116 @@ func inventoryWithoutKnownHosts(t *testing.T, inv string) string {
 	return runnerFile(t, "inventory.ini", string(stripped))
 }
 
+// labKeyLines are the lab's known_hosts lines for addrs.
+func (r *remedyRunner) labKeyLines(t *testing.T, addrs ...string) string {
+	t.Helper()
+	data, err := os.ReadFile(r.lab.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for _, l := range strings.SplitAfter(string(data), "\n") {
+		addr, _, _ := strings.Cut(l, " ")
+		if slices.Contains(addrs, addr) {
+			out.WriteString(l)
+		}
+	}
+	if out.Len() == 0 {
+		t.Fatalf("no keys for %v in %s", addrs, r.lab.KnownHosts)
+	}
+	return out.String()
+}
+
 // rootLine is an inventory line that logs in to h as root with the lab
 // key, plus more.
 func (r *remedyRunner) rootLine(h labkit.Host, more string) string {
 	return fmt.Sprintf("%s ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s %s\n", h.Name, h.Addr, r.lab.Key, more)
+}
+
+// knownHostsScopedToTheirHost: a UserKnownHostsFile in one host's
+// ansible_ssh_common_args vouches for that host and its bastions only.
+// Every host of the run has the same empty operator's known_hosts.
+func (r *remedyRunner) knownHostsScopedToTheirHost(t *testing.T) {
+	vis := r.visible()
+	a, b, bastion := vis[1], vis[2], vis[0]
+	var hidden []labkit.Host
+	for _, h := range r.lab.Hosts {
+		if h.Hidden {
+			hidden = append(hidden, h)
+		}
+	}
+	viaJ, noFiles, viaProxy := hidden[0], hidden[1], hidden[2]
+	// b's file also holds a's key: it must not vouch for a.
+	fileB := runnerFile(t, "b_known_hosts", r.labKeyLines(t, a.Addr, b.Addr))
+	fileJ := runnerFile(t, "j_known_hosts", r.labKeyLines(t, bastion.Addr, viaJ.Addr))
+	own := func(h labkit.Host) string { return runnerFile(t, h.Name+"_known_hosts", r.labKeyLines(t, h.Addr)) }
+	fileBastion := runnerFile(t, "bastion_known_hosts", r.labKeyLines(t, bastion.Addr))
+	inv := runnerFile(t, "scoped.ini", r.rootLine(a, "")+
+		r.rootLine(b, "ansible_ssh_common_args='-o UserKnownHostsFile="+fileB+"'")+
+		r.rootLine(viaJ, "ansible_ssh_common_args='-o UserKnownHostsFile="+fileJ+" -J root@"+bastion.Addr+"'")+
+		// The same bastion, for a host whose own file holds only its key.
+		r.rootLine(noFiles, "ansible_ssh_common_args='-o UserKnownHostsFile="+own(noFiles)+" -J root@"+bastion.Addr+"'")+
+		// OpenSSH checks a ProxyCommand's bastion against that ssh's own files.
+		r.rootLine(viaProxy, `ansible_ssh_common_args='-o UserKnownHostsFile=`+own(viaProxy)+
+			` -o ProxyCommand="ssh -o UserKnownHostsFile=`+fileBastion+` -i `+r.lab.Key+` -W %h:%p root@`+bastion.Addr+`"'`))
+	operator := runnerFile(t, "operator_known_hosts", "")
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
+	res := r.run(t, "run", pb, "-i", inv, "--known-hosts", operator, "-o", "json")
+	if res.code != 4 {
+		t.Fatalf("want exit 4 (a and %s unreachable): %s", noFiles.Name, res)
+	}
+	doc := parseRunJSON(t, res)
+	for _, h := range []labkit.Host{b, viaJ, viaProxy} {
+		if jh := doc.host(t, h.Name); jh.Unreachable || jh.Stats.Failed != 0 {
+			t.Errorf("%s, vouched for by its own file: %+v", h.Name, jh)
+		}
+	}
+	if jh := doc.host(t, a.Name); !jh.Unreachable || !strings.Contains(jh.Error, "unknown host key") {
+		t.Errorf("%s, whose key only b's file holds: want unreachable with an unknown key, got %+v", a.Name, jh)
+	}
+	if jh := doc.host(t, noFiles.Name); !jh.Unreachable || !strings.Contains(jh.Error, "bastion "+bastion.Addr) || !strings.Contains(jh.Error, "unknown host key") {
+		t.Errorf("%s, whose files do not hold the bastion's key: want its bastion refused, got %+v", noFiles.Name, jh)
+	}
+	if data, _ := os.ReadFile(operator); len(data) != 0 {
+		t.Errorf("the operator's known_hosts was written without --accept-new-host-keys:\n%s", data)
+	}
+}
+
+// newKeysRecordedForTheOperator: --accept-new-host-keys records into
+// --known-hosts, else ~/.ssh/known_hosts, never into a file the
+// inventory names.
+func (r *remedyRunner) newKeysRecordedForTheOperator(t *testing.T) {
+	op := *r
+	op.home = t.TempDir()
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
+	invFile := filepath.Join(t.TempDir(), "inventory_known_hosts")
+	h1, h2 := r.visible()[3], r.visible()[4]
+	inv := func(h labkit.Host) string {
+		return runnerFile(t, "tofu.ini", r.rootLine(h, "ansible_ssh_common_args='-o UserKnownHostsFile="+invFile+"'"))
+	}
+	home := filepath.Join(op.home, ".ssh", "known_hosts")
+	if res := op.run(t, "run", pb, "-i", inv(h1), "--accept-new-host-keys"); res.code != 0 {
+		t.Fatalf("--accept-new-host-keys: want exit 0: %s", res)
+	}
+	if data, err := os.ReadFile(home); err != nil || !strings.HasPrefix(string(data), h1.Addr+" ") {
+		t.Errorf("%s not recorded in ~/.ssh/known_hosts: %q, %v", h1.Name, data, err)
+	}
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	if res := op.run(t, "run", pb, "-i", inv(h2), "--accept-new-host-keys", "--known-hosts", kh); res.code != 0 {
+		t.Fatalf("--accept-new-host-keys --known-hosts: want exit 0: %s", res)
+	}
+	if data, err := os.ReadFile(kh); err != nil || !strings.HasPrefix(string(data), h2.Addr+" ") {
+		t.Errorf("%s not recorded in --known-hosts: %q, %v", h2.Name, data, err)
+	}
+	if data, _ := os.ReadFile(home); strings.Contains(string(data), h2.Addr+" ") {
+		t.Errorf("%s recorded in ~/.ssh/known_hosts beside --known-hosts:\n%s", h2.Name, data)
+	}
+	if _, err := os.Stat(invFile); !os.IsNotExist(err) {
+		t.Errorf("the inventory's UserKnownHostsFile was written (stat: %v)", err)
+	}
+	if res := op.run(t, "run", pb, "-i", inv(h1)); res.code != 0 {
+		t.Errorf("the key recorded on first use, then a plain run: want exit 0: %s", res)
+	}
 }
 
 // hostileInventoryRefusedBeforeConnecting: an address, name, user or

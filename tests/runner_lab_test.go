@@ -29,6 +29,8 @@ func TestRunnerOnLab(t *testing.T) {
 	t.Run("every profile, read-only", r.everyProfile)
 	t.Run("unknown host key refused, then trusted on first use", r.unknownKey)
 	t.Run("changed host key refused", r.changedKey)
+	t.Run("known_hosts named for one host vouch for no other", r.knownHostsScopedToTheirHost)
+	t.Run("new keys recorded only in the operator's known_hosts", r.newKeysRecordedForTheOperator)
 	t.Run("hostile inventory refused before any connection", r.hostileInventoryRefusedBeforeConnecting)
 	t.Run("key in ssh-agent", r.sshAgent)
 	t.Run("password asked once with -k", r.askPass)
