@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/melbahja/goph"
@@ -29,13 +30,14 @@ type Credentials struct {
 }
 
 // methods returns the auth methods to offer for a target, in the order
-// OpenSSH tries them: agent keys, key files, then the password.
+// OpenSSH tries them: agent keys, key files, then the password, which
+// goes only when mayTell (asked after the host key check) says so.
 //
 // Agent and file keys go in ONE publickey method: x/crypto/ssh tries each
 // method name once, so a second publickey method (goph.UseAgent's beside
 // goph.Key's) is never offered once the first is refused, and a key file
 // would be skipped whenever the agent holds only other keys.
-func (c *Credentials) methods(t Endpoint) (goph.Auth, error) {
+func (c *Credentials) methods(t Endpoint, mayTell func() error) (goph.Auth, error) {
 	var files []ssh.Signer
 	for _, f := range t.KeyFiles {
 		s, err := c.signer(f, t.explicitKey)
@@ -58,11 +60,36 @@ func (c *Credentials) methods(t Endpoint) (goph.Auth, error) {
 		pw = t.Password
 	}
 	if pw != "" {
-		// Password, then keyboard-interactive answering its password
-		// prompts, which some sshd configurations use instead.
-		auth = append(auth, goph.KeyboardInteractive(pw)...)
+		auth = append(auth, passwordMethods(pw, mayTell)...)
 	}
 	return auth, nil
+}
+
+// passwordMethods are password, then keyboard-interactive answering its
+// password prompts, which some sshd configurations use instead: goph's
+// KeyboardInteractive, with the password given only when mayTell allows.
+// A refusal ends the login with its reason once no other method is left.
+func passwordMethods(pw string, mayTell func() error) []ssh.AuthMethod {
+	return []ssh.AuthMethod{
+		ssh.PasswordCallback(func() (string, error) {
+			if err := mayTell(); err != nil {
+				return "", err
+			}
+			return pw, nil
+		}),
+		ssh.KeyboardInteractive(func(user, instruction string, questions []string, echos []bool) ([]string, error) {
+			if err := mayTell(); err != nil {
+				return nil, err
+			}
+			answers := make([]string, len(questions))
+			for i, q := range questions {
+				if strings.Contains(strings.ToLower(q), "password") {
+					answers[i] = pw
+				}
+			}
+			return answers, nil
+		}),
+	}
 }
 
 // agentThenFiles lists the agent's keys before the key files'. An agent

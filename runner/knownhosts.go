@@ -36,7 +36,8 @@ func (e *HostKeyError) Error() string { return e.msg }
 // host. A file the inventory names with UserKnownHostsFile vouches for the
 // host whose variables name it and that host's bastions, no other: OpenSSH
 // too reads it only for the one ssh command that carries the option. New
-// keys are recorded in the operator's file only.
+// keys are recorded in the operator's file only. Passwords go only to a
+// host whose key an operator's file held before this run.
 type HostKeys struct {
 	operator  []string // read for every host; missing ones are skipped
 	recordTo  string   // where trust on first use appends new keys
@@ -44,13 +45,19 @@ type HostKeys struct {
 
 	mu  sync.Mutex
 	dbs map[string]ssh.HostKeyCallback // by scope: the operator's files and an endpoint's own
+	// withheld says, by key, why no password may go to a host that showed
+	// it: accepted on first use in this run, or vouched for only by a file
+	// the inventory names. A key absent or nil here was vouched for by an
+	// operator's file.
+	withheld map[string]error
 }
 
 // NewHostKeys reads the operator's files (a missing file holds no keys).
 // With acceptNew, an unknown key is appended to record and trusted; a
 // changed key is refused either way.
 func NewHostKeys(operator []string, record string, acceptNew bool) (*HostKeys, error) {
-	k := &HostKeys{operator: operator, recordTo: record, acceptNew: acceptNew, dbs: map[string]ssh.HostKeyCallback{}}
+	k := &HostKeys{operator: operator, recordTo: record, acceptNew: acceptNew,
+		dbs: map[string]ssh.HostKeyCallback{}, withheld: map[string]error{}}
 	if _, err := k.db(nil); err != nil {
 		return nil, err
 	}
@@ -117,14 +124,16 @@ func knownHostsFile(f string) (bool, error) {
 	return false, fmt.Errorf("known hosts %s: not a regular file (%s)", f, info.Mode().Type())
 }
 
-// keyCheck checks the key one endpoint shows in one handshake.
+// keyCheck checks the key one endpoint shows in one handshake, and keeps
+// whether a password may go there.
 type keyCheck struct {
 	keys  *HostKeys
 	host  string   // the inventory name, for messages
 	scope []string // the endpoint's own known_hosts files
 	pin   ssh.PublicKey
 
-	key ssh.PublicKey // the key accepted
+	key      ssh.PublicKey // the key accepted
+	withheld error         // why no password may go to the endpoint
 }
 
 // check starts the key check of one handshake with host (an inventory
@@ -149,25 +158,41 @@ func (c *keyCheck) verify(addr string, remote net.Addr, key ssh.PublicKey) error
 	if err != nil {
 		return err
 	}
-	c.key = key
+	c.key, c.withheld = key, k.withheld[string(key.Marshal())]
 	return nil
 }
 
-// verifyKnown checks key against the operator's files and scope. The
-// caller holds k.mu.
+// password lets a password go to the endpoint, or says why not: it is
+// asked only once the server has taken no key, after verify.
+func (c *keyCheck) password() error {
+	if c.key == nil {
+		return errors.New("password not sent: the host key was not checked")
+	}
+	return c.withheld
+}
+
+// verifyKnown checks key against the operator's files and scope, and
+// records for key whether a password may follow it. The caller holds k.mu.
 func (k *HostKeys) verifyKnown(host string, scope []string, addr string, remote net.Addr, key ssh.PublicKey) error {
 	unknown, err := k.lookup(host, scope, addr, remote, key)
 	switch {
 	case err != nil:
 		return err
 	case !unknown:
+		k.withhold(key, k.vouchedFor(host, scope, addr, remote, key))
 		return nil
 	case !k.acceptNew:
 		return &HostKeyError{Addr: addr, msg: fmt.Sprintf("unknown host key: %s (%s) offered %s key %s, which no known_hosts file lists; "+
 			"check it and add it to %s, or run again with --accept-new-host-keys to trust it on first use",
 			host, addr, key.Type(), ssh.FingerprintSHA256(key), k.recordTo)}
 	}
-	return k.record(addr, key)
+	if err := k.record(addr, key); err != nil {
+		return err
+	}
+	k.withhold(key, fmt.Errorf("password not sent to %s (%s): its host key %s was accepted on first use in this run "+
+		"(--accept-new-host-keys), not verified; check that key, now in %s, and run again to log in with a password",
+		host, addr, ssh.FingerprintSHA256(key), k.recordTo))
+	return nil
 }
 
 // lookup finds key for addr in the operator's files and scope: known (nil,
@@ -188,6 +213,36 @@ func (k *HostKeys) lookup(host string, scope []string, addr string, remote net.A
 		return true, nil
 	}
 	return false, &HostKeyError{Addr: addr, msg: fmt.Sprintf("host key of %s (%s): %v", host, addr, err)}
+}
+
+// vouchedFor is nil when an operator's file lists key for addr, else why
+// a password must not follow it. The caller holds k.mu.
+func (k *HostKeys) vouchedFor(host string, scope []string, addr string, remote net.Addr, key ssh.PublicKey) error {
+	db, err := k.db(nil)
+	if err == nil && db(addr, remote, key) == nil {
+		return nil
+	}
+	return fmt.Errorf("password not sent to %s (%s): its host key is listed only in %s, which the inventory names (UserKnownHostsFile); "+
+		"remedy sends passwords only to hosts whose key %s lists: add the key there to log in with a password",
+		host, addr, strings.Join(scope, ", "), strings.Join(k.operator, " or "))
+}
+
+// withhold keeps why no password may follow key. A reason, once given,
+// stays: a key one host showed unverified is not cleared because another
+// host showed it verified.
+func (k *HostKeys) withhold(key ssh.PublicKey, why error) {
+	id := string(key.Marshal())
+	if k.withheld[id] == nil {
+		k.withheld[id] = why
+	}
+}
+
+// withheldFrom says why no password may go to a host that showed key, as
+// verify found; nil when one may.
+func (k *HostKeys) withheldFrom(key ssh.PublicKey) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.withheld[string(key.Marshal())]
 }
 
 func changedKeyError(host, addr string, key ssh.PublicKey, want []knownhosts.KnownKey) error {

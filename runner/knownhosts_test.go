@@ -320,6 +320,46 @@ func TestHostKeysRecordLine(t *testing.T) {
 	}
 }
 
+// A password may follow only a key an operator's file held before the
+// run; a pinned key carries the verdict of the key it pins.
+func TestPasswordsOnlyAfterAVouchedKey(t *testing.T) {
+	vouched, scoped := newEd25519(t), newEd25519(t)
+	operator := writeKnownHosts(t, knownhosts.Line([]string{"198.18.0.5"}, vouched))
+	invFile := writeKnownHosts(t, knownhosts.Line([]string{"198.18.0.6"}, scoped))
+	k, err := NewHostKeys([]string{operator}, operator, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tofu := newEd25519(t)
+	remote := &net.TCPAddr{IP: net.ParseIP("198.18.0.5"), Port: 22}
+	tests := []struct {
+		name, addr string
+		scope      []string
+		key, pin   ssh.PublicKey
+		refusal    string // "": a password may go
+	}{
+		{"operator's file", "198.18.0.5:22", nil, vouched, nil, ""},
+		{"first use", "198.18.0.7:22", nil, tofu, nil, "accepted on first use"},
+		{"first use, again in the same run", "198.18.0.7:22", nil, tofu, nil, "accepted on first use"},
+		{"the inventory's file only", "198.18.0.6:22", []string{invFile}, scoped, nil, "which the inventory names"},
+		{"pinned to a vouched key", "198.18.0.5:33001", nil, vouched, vouched, ""},
+		{"pinned to a key accepted on first use", "198.18.0.7:33001", nil, tofu, tofu, "accepted on first use"},
+	}
+	for _, tt := range tests {
+		c := k.check("h1", Endpoint{KnownHosts: tt.scope}, tt.pin)
+		if err := c.password(); err == nil {
+			t.Errorf("%s: a password may go before the key is checked", tt.name)
+		}
+		if err := c.verify(tt.addr, remote, tt.key); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		err := c.password()
+		if tt.refusal == "" && err != nil || tt.refusal != "" && (err == nil || !strings.Contains(err.Error(), tt.refusal)) {
+			t.Errorf("%s: password() = %v, want a refusal saying %q", tt.name, err, tt.refusal)
+		}
+	}
+}
+
 // A known_hosts file the inventory names is read before any host is
 // contacted; one that could block or never end is refused.
 func TestKnownHostsFileKinds(t *testing.T) {

@@ -233,6 +233,52 @@ func (r *remedyRunner) newKeysRecordedForTheOperator(t *testing.T) {
 	}
 }
 
+// passwordsOnlyToVouchedHosts: no SSH or sudo password goes to a host
+// whose key no operator's known_hosts held before the run.
+func (r *remedyRunner) passwordsOnlyToVouchedHosts(t *testing.T) {
+	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)
+	hosts := r.visible()[4:6]
+	var pw, become strings.Builder
+	fmt.Fprintf(&pw, "[all:vars]\nansible_user=%s\nansible_password='%s'\n[targets]\n", r.lab.OpsUser, r.lab.OpsPassword)
+	fmt.Fprintf(&become, "[all:vars]\nansible_user=%s\nansible_ssh_private_key_file=%s\nansible_become_password='%s'\n[targets]\n",
+		r.lab.OpsUser, r.lab.Key, r.lab.OpsPassword)
+	for _, h := range hosts {
+		fmt.Fprintf(&pw, "%s ansible_host=%s\n", h.Name, h.Addr)
+		fmt.Fprintf(&become, "%s ansible_host=%s\n", h.Name, h.Addr)
+	}
+	pwInv, becomeInv := runnerFile(t, "pw.ini", pw.String()), runnerFile(t, "become.ini", become.String())
+
+	// Trusted on first use: no password login, no sudo password.
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	res := r.run(t, "run", pb, "-i", pwInv, "--known-hosts", kh, "--accept-new-host-keys")
+	if res.code != 4 || strings.Count(res.stdout, "accepted on first use in this run") != len(hosts) {
+		t.Fatalf("password login to hosts trusted on first use: want exit 4, each saying why: %s", res)
+	}
+	if res = r.run(t, "run", pb, "-i", pwInv, "--known-hosts", kh, "-o", "json"); res.code != 0 {
+		t.Fatalf("the same hosts, their keys now in --known-hosts: want exit 0: %s", res)
+	}
+	for _, h := range hosts {
+		if jh := parseRunJSON(t, res).host(t, h.Name); jh.Facts == nil || jh.Facts.User != r.lab.OpsUser {
+			t.Errorf("%s: facts %+v, want a login as %s", h.Name, jh.Facts, r.lab.OpsUser)
+		}
+	}
+	kh = filepath.Join(t.TempDir(), "known_hosts")
+	res = r.run(t, "run", pb, "-i", becomeInv, "-b", "--known-hosts", kh, "--accept-new-host-keys")
+	if res.code != 2 || strings.Count(res.stdout, "sudo to root needs a password: password not sent to") != len(hosts) {
+		t.Fatalf("sudo with a password on hosts trusted on first use: want exit 2, each saying why: %s", res)
+	}
+	if res = r.run(t, "run", pb, "-i", becomeInv, "-b", "--known-hosts", kh); res.code != 0 {
+		t.Fatalf("the same hosts, their keys now in --known-hosts: want exit 0: %s", res)
+	}
+
+	// A file the inventory names lets remedy connect, not send passwords.
+	scoped := strings.Replace(pw.String(), "[all:vars]\n", "[all:vars]\nansible_ssh_common_args='-o UserKnownHostsFile="+r.lab.KnownHosts+"'\n", 1)
+	res = r.run(t, "run", pb, "-i", runnerFile(t, "scoped.ini", scoped), "--known-hosts", runnerFile(t, "empty", ""))
+	if res.code != 4 || strings.Count(res.stdout, "which the inventory names") != len(hosts) {
+		t.Fatalf("password login to hosts vouched for only by the inventory's file: want exit 4, each saying why: %s", res)
+	}
+}
+
 // hostileInventoryRefusedBeforeConnecting: an address, name, user or
 // bastion no host can have stops run and audit with exit 5, naming the
 // file and line, before any lab host sees a connection; `remedy inventory`

@@ -31,6 +31,7 @@ func TestRunnerOnLab(t *testing.T) {
 	t.Run("changed host key refused", r.changedKey)
 	t.Run("known_hosts named for one host vouch for no other", r.knownHostsScopedToTheirHost)
 	t.Run("new keys recorded only in the operator's known_hosts", r.newKeysRecordedForTheOperator)
+	t.Run("passwords only to hosts the operator's known_hosts vouch for", r.passwordsOnlyToVouchedHosts)
 	t.Run("hostile inventory refused before any connection", r.hostileInventoryRefusedBeforeConnecting)
 	t.Run("key in ssh-agent", r.sshAgent)
 	t.Run("password asked once with -k", r.askPass)
