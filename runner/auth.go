@@ -3,10 +3,12 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/melbahja/goph"
 	"golang.org/x/crypto/ssh"
@@ -143,10 +145,41 @@ func (c *Credentials) signer(file string, explicit bool) (ssh.Signer, error) {
 	return s, nil
 }
 
+// maxKeyFile bounds a private key file; the largest OpenSSH writes (RSA,
+// 16384 bits) is about 13 kB.
+const maxKeyFile = 1 << 20
+
+// readKeyFile reads a private key file, which must be a regular file of
+// at most maxKeyFile bytes: a key path an inventory names could be
+// /dev/zero, which never ends, or a FIFO, which blocks. It is opened
+// without blocking and checked on the open file.
+func readKeyFile(file string) ([]byte, error) {
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", file, info.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes, not a private key", file, maxKeyFile)
+	}
+	return data, nil
+}
+
 // loadSigner parses a key file through goph, first without a passphrase
 // so an unencrypted key never prompts.
 func (c *Credentials) loadSigner(file string) (ssh.Signer, error) {
-	pem, err := os.ReadFile(file)
+	pem, err := readKeyFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("private key: %w", err)
 	}

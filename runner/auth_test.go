@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,6 +112,35 @@ func TestSignerErrors(t *testing.T) {
 
 // mayTell lets a password go: these tests are about the methods' order.
 func mayTell() error { return nil }
+
+// A key file an inventory names that never ends (/dev/zero), blocks (a
+// FIFO) or is no file is refused at once.
+func TestKeyFileMustBeARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, maxKeyFile+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{fifo, dir, big, "/dev/zero"} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := (&Credentials{}).signer(file, true)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), file) {
+				t.Errorf("%s: err = %v, want it refused, named", file, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: still reading after 5 s", file)
+		}
+	}
+}
 
 func TestMethodsOrderAndPassword(t *testing.T) {
 	t.Setenv("SSH_AUTH_SOCK", "")
