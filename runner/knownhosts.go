@@ -256,7 +256,11 @@ func changedKeyError(host, addr string, key ssh.PublicKey, want []knownhosts.Kno
 // verifyPinned accepts only pin, the key host showed on a connection
 // already verified, and records it for addr (the same host on a new port)
 // so later runs find it; a different key on record for addr is still
-// refused. The caller holds k.mu.
+// refused. It is recorded in the operator's file only when an operator's
+// file vouched for pin, or with --accept-new-host-keys: a key only the
+// inventory's file vouched for would otherwise become one the operator's
+// file vouches for, and a password would follow it on the next run. The
+// caller holds k.mu.
 func (k *HostKeys) verifyPinned(host string, scope []string, pin ssh.PublicKey, addr string, remote net.Addr, key ssh.PublicKey) error {
 	if !bytes.Equal(key.Marshal(), pin.Marshal()) {
 		return &HostKeyError{Addr: addr, Changed: true, msg: fmt.Sprintf(
@@ -264,7 +268,7 @@ func (k *HostKeys) verifyPinned(host string, scope []string, pin ssh.PublicKey, 
 			host, addr, key.Type(), ssh.FingerprintSHA256(key), ssh.FingerprintSHA256(pin))}
 	}
 	unknown, err := k.lookup(host, scope, addr, remote, key)
-	if err != nil || !unknown {
+	if err != nil || !unknown || k.withheld[string(pin.Marshal())] != nil && !k.acceptNew {
 		return err
 	}
 	return k.record(addr, key)

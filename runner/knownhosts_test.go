@@ -360,6 +360,37 @@ func TestPasswordsOnlyAfterAVouchedKey(t *testing.T) {
 	}
 }
 
+// After sshd moves, the new port's key goes into the operator's file only
+// if the old port's key was vouched for there, or with
+// --accept-new-host-keys: else a key only the inventory's file vouched for
+// would be the operator's on the next run, and get passwords.
+func TestPinnedKeyRecordedOnlyWhenTheOperatorVouched(t *testing.T) {
+	for _, acceptNew := range []bool{false, true} {
+		key := newEd25519(t)
+		invFile := writeKnownHosts(t, knownhosts.Line([]string{"198.18.0.6"}, key))
+		record := filepath.Join(t.TempDir(), "known_hosts")
+		k, err := NewHostKeys([]string{record}, record, acceptNew)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := Endpoint{KnownHosts: []string{invFile}}
+		remote := &net.TCPAddr{IP: net.ParseIP("198.18.0.6"), Port: 22}
+		if err := k.check("h1", e, nil).verify("198.18.0.6:22", remote, key); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.check("h1", e, key).verify("198.18.0.6:33001", remote, key); err != nil {
+			t.Errorf("acceptNew=%v: the pinned key on the new port: %v", acceptNew, err)
+		}
+		data, _ := os.ReadFile(record)
+		if recorded := strings.Contains(string(data), "[198.18.0.6]:33001 "); recorded != acceptNew {
+			t.Errorf("acceptNew=%v: the operator's file holds:\n%s", acceptNew, data)
+		}
+		if data, _ := os.ReadFile(invFile); strings.Count(string(data), "\n") != 1 {
+			t.Errorf("the inventory's file was written:\n%s", data)
+		}
+	}
+}
+
 // A known_hosts file the inventory names is read before any host is
 // contacted; one that could block or never end is refused.
 func TestKnownHostsFileKinds(t *testing.T) {
