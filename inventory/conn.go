@@ -26,12 +26,12 @@ type Conn struct {
 	// ansible_ssh_common_args.
 	ProxyJump []string
 	// KnownHostsFiles are the files of -o UserKnownHostsFile= in
-	// ansible_ssh_common_args, as written ("~" not expanded).
+	// ansible_ssh_common_args, as written ("~" not expanded): they may
+	// vouch for this host's key, and its bastions', and no other host's.
 	KnownHostsFiles []string
-	// ProxyCommand is a -o ProxyCommand= that is not a plain "ssh -W"
-	// jump, which remedy cannot follow: the runner must refuse the host
-	// rather than dial it directly, around the proxy its owner set.
-	ProxyCommand string
+	// JumpKnownHostsFiles are the UserKnownHostsFile files a ProxyCommand
+	// "ssh -W" names for its own connection to the bastion.
+	JumpKnownHostsFiles []string
 }
 
 // Conn reads the host's connection variables. As with ssh, an ansible_*
@@ -49,7 +49,7 @@ func (h *Host) Conn() Conn {
 	if p, err := toInt(h.first("ansible_port", "ansible_ssh_port")); err == nil {
 		c.Port = p
 	}
-	args := sshArgs(h.firstString("ansible_ssh_common_args") + " " + h.firstString("ansible_ssh_extra_args"))
+	args, _ := sshArgs(h.firstString("ansible_ssh_common_args") + " " + h.firstString("ansible_ssh_extra_args"))
 	if c.Port == 0 {
 		c.Port, _ = strconv.Atoi(args.port)
 	}
@@ -58,7 +58,7 @@ func (h *Host) Conn() Conn {
 	}
 	c.ProxyJump = args.jumps
 	c.KnownHostsFiles = args.knownHosts
-	c.ProxyCommand = args.proxyCmd
+	c.JumpKnownHostsFiles = args.jumpKnownHosts
 	return c
 }
 
@@ -102,19 +102,25 @@ func truthy(v any) bool {
 
 // sshOptions are the settings remedy honours from ssh command-line args.
 type sshOptions struct {
-	port, user string
-	jumps      []string
-	knownHosts []string
-	proxyCmd   string // a ProxyCommand that is not a jump
+	port, user     string
+	jumps          []string
+	knownHosts     []string
+	jumpKnownHosts []string // of the ssh a ProxyCommand runs
+	// proxyCmd is a ProxyCommand that is not a plain "ssh -W" jump, which
+	// remedy cannot follow: CheckConn refuses the host rather than let it
+	// be dialled directly, around the proxy its owner set.
+	proxyCmd string
 }
 
-// sshArgs reads -J, -p, -l and -o Port=/User=/ProxyJump= from ssh arguments;
-// as in ssh, the first value of an option wins.
-func sshArgs(s string) sshOptions {
+// sshArgs reads -J, -p, -l and -o Port=/User=/ProxyJump=/ProxyCommand=/
+// UserKnownHostsFile= from ssh arguments; as in ssh, the first value of an
+// option wins. Arguments that do not split (an unclosed quote) give no
+// options and the error.
+func sshArgs(s string) (sshOptions, error) {
 	var o sshOptions
 	words, err := shlexSplit(s)
 	if err != nil {
-		return o
+		return o, err
 	}
 	for i := 0; i < len(words); i++ {
 		w := words[i]
@@ -128,7 +134,7 @@ func sshArgs(s string) sshOptions {
 		}
 		o.apply(flag, val)
 	}
-	return o
+	return o, nil
 }
 
 func (o *sshOptions) apply(flag, val string) {
@@ -158,7 +164,7 @@ func (o *sshOptions) apply(flag, val string) {
 		case "proxycommand":
 			if o.jumps == nil && o.proxyCmd == "" {
 				cmd := strings.TrimSpace(v)
-				if o.jumps = proxyCommandHops(cmd); o.jumps == nil && !strings.EqualFold(cmd, "none") {
+				if o.jumps, o.jumpKnownHosts = proxyCommandHops(cmd); o.jumps == nil && !strings.EqualFold(cmd, "none") {
 					o.proxyCmd = cmd
 				}
 			}
@@ -182,11 +188,12 @@ const sshFlagsWithArg = "BbcDEeFIiJLlmOoPpQRSWw"
 
 // proxyCommandHops reads the ProxyJump equivalent of a ProxyCommand of the
 // form "ssh [options] -W %h:%p [user@]host", the usual bastion idiom before
-// ProxyJump (and what remedy's lab writes); any other command gives no hops.
-func proxyCommandHops(command string) []string {
+// ProxyJump (and what remedy's lab writes), and the known_hosts files that
+// ssh checks the bastion against; any other command gives no hops.
+func proxyCommandHops(command string) (hops, knownHosts []string) {
 	words, err := shlexSplit(command)
 	if err != nil || len(words) == 0 || path.Base(words[0]) != "ssh" {
-		return nil
+		return nil, nil
 	}
 	var inner sshOptions
 	forward, dest := "", ""
@@ -195,7 +202,7 @@ func proxyCommandHops(command string) []string {
 		switch {
 		case dest != "":
 			// A remote command after the host: not a plain jump.
-			return nil
+			return nil, nil
 		case len(w) >= 2 && w[0] == '-' && strings.IndexByte(sshFlagsWithArg, w[1]) >= 0:
 			flag, val := w[:2], w[2:]
 			if val == "" && i+1 < len(words) {
@@ -212,9 +219,9 @@ func proxyCommandHops(command string) []string {
 		}
 	}
 	if dest == "" || (forward != "%h:%p" && forward != "[%h]:%p") {
-		return nil
+		return nil, nil
 	}
-	return append(inner.jumps, jumpHop(dest, inner.user, inner.port))
+	return append(inner.jumps, jumpHop(dest, inner.user, inner.port)), inner.knownHosts
 }
 
 // jumpHop writes a hop as ProxyJump has it: [user@]host[:port].

@@ -109,6 +109,8 @@ func (p *iniParser) errorf(format string, args ...any) error {
 	return errorf(p.file, p.line, format, args...)
 }
 
+func (p *iniParser) origin() origin { return origin{p.file, p.line} }
+
 func (p *iniParser) section(name, kind string) error {
 	if kind == "" {
 		kind = "hosts"
@@ -197,9 +199,9 @@ func (p *iniParser) hostLine(line string) error {
 		vars[k] = iniValue(v)
 	}
 	for _, name := range names {
-		h := p.inv.addHost(name, p.group, port)
+		h := p.inv.addHost(name, p.group, port, p.origin())
 		for _, k := range keys {
-			h.own[k] = vars[k]
+			h.own.set(k, vars[k], p.origin())
 		}
 	}
 	return nil
@@ -226,7 +228,7 @@ func (p *iniParser) varLine(line string) error {
 	if !ok {
 		return p.errorf("expected key=value, got %q", line)
 	}
-	if err := setGroupVar(p.group, strings.TrimSpace(k), iniValue(strings.TrimSpace(v))); err != nil {
+	if err := setGroupVar(p.group, strings.TrimSpace(k), iniValue(strings.TrimSpace(v)), p.origin()); err != nil {
 		return p.errorf("%v", err)
 	}
 	return nil

@@ -35,8 +35,10 @@ type Host struct {
 	// through children, sorted, without "all": Ansible's group_names.
 	Groups []string
 
-	own      map[string]any
-	fileVars map[string]any
+	own      varLayer // set in inventory files
+	fileVars varLayer // host_vars files
+	varsAt   map[string]origin
+	at       origin // where the host was first named
 	groups   []*group
 	files    []string
 }
@@ -50,9 +52,9 @@ func (h *Host) Files() []string {
 // group is an inventory group; only the package walks the group tree.
 type group struct {
 	name string
-	vars map[string]any
+	vars varLayer
 	// fileVars holds group_vars per inventory source, in source order.
-	fileVars []map[string]any
+	fileVars []varLayer
 	children []*group
 	parents  []*group
 	hosts    []*Host
@@ -98,20 +100,20 @@ func (inv *Inventory) addGroup(name string) *group {
 	if g, ok := inv.groups[name]; ok {
 		return g
 	}
-	g := &group{name: name, vars: map[string]any{}, members: map[*Host]bool{}, priority: 1}
+	g := &group{name: name, members: map[*Host]bool{}, priority: 1}
 	inv.groups[name] = g
 	inv.groupOrder = append(inv.groupOrder, g)
 	return g
 }
 
-// addHost adds a host to a group; the port only counts when the host is new,
-// as in Ansible.
-func (inv *Inventory) addHost(name string, g *group, port int) *Host {
+// addHost adds a host, named at at, to a group; the port only counts when
+// the host is new, as in Ansible.
+func (inv *Inventory) addHost(name string, g *group, port int, at origin) *Host {
 	h, ok := inv.hosts[name]
 	if !ok {
-		h = &Host{Name: name, own: map[string]any{}}
+		h = &Host{Name: name, at: at}
 		if port > 0 {
-			h.own["ansible_port"] = port
+			h.own.set("ansible_port", port, at)
 		}
 		inv.hosts[name] = h
 		inv.hostOrder = append(inv.hostOrder, h)
@@ -164,11 +166,11 @@ func (g *group) hasAncestor(a *group) bool {
 	return false
 }
 
-// setGroupVar sets an inventory variable on a group; ansible_group_priority
-// is not a variable but the group's priority.
-func setGroupVar(g *group, key string, value any) error {
+// setGroupVar sets an inventory variable, written at at, on a group;
+// ansible_group_priority is not a variable but the group's priority.
+func setGroupVar(g *group, key string, value any, at origin) error {
 	if key != "ansible_group_priority" {
-		g.vars[key] = value
+		g.vars.set(key, value, at)
 		return nil
 	}
 	p, err := toInt(value)
@@ -215,7 +217,7 @@ func (inv *Inventory) reconcile() {
 	}
 	for _, h := range inv.hostOrder {
 		if h.namedGroups() == 0 {
-			inv.addHost(h.Name, ungrouped, 0)
+			inv.addHost(h.Name, ungrouped, 0, h.at)
 		}
 	}
 	ungrouped.dropHosts(func(h *Host) bool { return h.namedGroups() > 0 })
@@ -305,12 +307,20 @@ func sortGroups(groups []*group) {
 	})
 }
 
-// mergeVars computes each host's Vars and Groups.
+// mergeVars computes each host's Vars and Groups, and where each variable
+// was set.
 func (inv *Inventory) mergeVars() {
 	for _, h := range inv.hostOrder {
 		groups := h.ancestry()
 		sortGroups(groups)
-		h.Vars = inv.hostVars(h, groups)
+		var merged varLayer
+		for _, l := range inv.varLayers(h, groups) {
+			merged.add(l)
+		}
+		h.Vars, h.varsAt = merged.vars, merged.at
+		if h.Vars == nil {
+			h.Vars = map[string]any{}
+		}
 		h.Groups = h.Groups[:0]
 		for _, g := range groups {
 			if g.name != groupAll {
@@ -321,29 +331,26 @@ func (inv *Inventory) mergeVars() {
 	}
 }
 
-// hostVars merges h's variables; groups are h's, in precedence order.
-func (inv *Inventory) hostVars(h *Host, groups []*group) map[string]any {
-	vars := map[string]any{}
+// varLayers lists h's variable sources, lowest precedence first; groups
+// are h's, in precedence order.
+func (inv *Inventory) varLayers(h *Host, groups []*group) []varLayer {
+	var layers []varLayer
 	for _, g := range groups {
-		combine(vars, g.vars)
+		layers = append(layers, g.vars)
 	}
 	// group_vars: all's from every source first, then, source by source, the
 	// other groups' (Ansible's all_plugins_inventory, then
 	// groups_plugins_inventory).
 	all := inv.groups[groupAll]
-	for _, fv := range all.fileVars {
-		combine(vars, fv)
-	}
+	layers = append(layers, all.fileVars...)
 	for src := range inv.sources {
 		for _, g := range groups {
 			if g != all && src < len(g.fileVars) {
-				combine(vars, g.fileVars[src])
+				layers = append(layers, g.fileVars[src])
 			}
 		}
 	}
-	combine(vars, h.own)
-	combine(vars, h.fileVars)
-	return vars
+	return append(layers, h.own, h.fileVars)
 }
 
 // combine overlays src on dst key by key: Ansible's default

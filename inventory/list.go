@@ -133,9 +133,9 @@ func (inv *Inventory) graphGroup(lines *[]string, g *group, keep map[*Host]bool,
 // graphVars are a group's own variables as --graph --vars shows them.
 func (g *group) graphVars() map[string]any {
 	vars := map[string]any{}
-	combine(vars, g.vars)
+	combine(vars, g.vars.vars)
 	for _, fv := range g.fileVars {
-		combine(vars, fv)
+		combine(vars, fv.vars)
 	}
 	if g.priority != 1 {
 		vars["ansible_group_priority"] = g.priority

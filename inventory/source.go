@@ -54,7 +54,7 @@ func (inv *Inventory) loadHostList(list string) {
 			name, port = h, 0
 		}
 		if _, exists := inv.hosts[name]; !exists {
-			inv.addHost(name, inv.groups[groupUngrouped], port)
+			inv.addHost(name, inv.groups[groupUngrouped], port, hostListOrigin(list))
 		}
 	}
 }

@@ -21,7 +21,7 @@ func (inv *Inventory) loadVarsDirs(src string) error {
 	if err != nil {
 		// A host list has no directory; other sources were read already.
 		for _, g := range inv.groupOrder {
-			g.fileVars = append(g.fileVars, nil)
+			g.fileVars = append(g.fileVars, varLayer{})
 		}
 		return nil
 	}
@@ -41,22 +41,14 @@ func (inv *Inventory) loadVarsDirs(src string) error {
 		if err != nil {
 			return err
 		}
-		h.fileVars = combined(h.fileVars, vars)
+		h.fileVars.add(vars)
 	}
 	return nil
 }
 
-func combined(dst, src map[string]any) map[string]any {
-	if dst == nil {
-		dst = map[string]any{}
-	}
-	combine(dst, src)
-	return dst
-}
-
 // readVarsEntry reads dir/name as a file (with or without a YAML or JSON
 // extension) or as a directory of such files, merged in name order.
-func readVarsEntry(dir, name string) (map[string]any, error) {
+func readVarsEntry(dir, name string) (varLayer, error) {
 	for _, ext := range varsExts {
 		path := filepath.Join(dir, name+ext)
 		info, err := os.Stat(path)
@@ -64,26 +56,26 @@ func readVarsEntry(dir, name string) (map[string]any, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &Error{File: path, Msg: fmt.Sprintf("read vars: %v", unwrapPathError(err))}
+			return varLayer{}, &Error{File: path, Msg: fmt.Sprintf("read vars: %v", unwrapPathError(err))}
 		}
 		if !info.IsDir() {
 			return readVarsFile(path)
 		}
 		files, err := varsDirFiles(path)
 		if err != nil {
-			return nil, err
+			return varLayer{}, err
 		}
-		vars := map[string]any{}
+		var vars varLayer
 		for _, f := range files {
 			v, err := readVarsFile(f)
 			if err != nil {
-				return nil, err
+				return varLayer{}, err
 			}
-			combine(vars, v)
+			vars.add(v)
 		}
 		return vars, nil
 	}
-	return nil, nil
+	return varLayer{}, nil
 }
 
 // varsDirFiles lists a vars directory recursively in name order, skipping
@@ -119,10 +111,10 @@ func varsDirFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-func readVarsFile(path string) (map[string]any, error) {
+func readVarsFile(path string) (varLayer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &Error{File: path, Msg: fmt.Sprintf("read vars: %v", unwrapPathError(err))}
+		return varLayer{}, &Error{File: path, Msg: fmt.Sprintf("read vars: %v", unwrapPathError(err))}
 	}
 	return parseYAMLVars(path, data)
 }

@@ -186,8 +186,9 @@ func (p *yamlParser) groupVars(g *group, val *yaml.Node) error {
 	if err != nil {
 		return p.errorf(val, "group %q: vars: %v", g.name, err)
 	}
-	for k, v := range vars.(map[string]any) {
-		if err := setGroupVar(g, k, v); err != nil {
+	l := yamlVars(p.file, val, vars.(map[string]any))
+	for k, v := range l.vars {
+		if err := setGroupVar(g, k, v, l.at[k]); err != nil {
 			return p.errorf(val, "%v", err)
 		}
 	}
@@ -218,39 +219,41 @@ func (p *yamlParser) hosts(g *group, k, v *yaml.Node) error {
 	if err != nil {
 		return p.errorf(k, "%v", err)
 	}
-	vars := map[string]any{}
+	var vars varLayer
 	if !isNull(v) {
 		val, err := yamlValue(v)
 		if err != nil {
 			return p.errorf(v, "host %q: %v", s, err)
 		}
-		if vars, ok = val.(map[string]any); !ok {
+		m, ok := val.(map[string]any)
+		if !ok {
 			return p.errorf(v, "host %q: variables must be a mapping, found %s", s, nodeKind(v))
 		}
+		vars = yamlVars(p.file, v, m)
 	}
 	for _, name := range names {
-		h := p.inv.addHost(name, g, port)
-		combine(h.own, vars)
+		h := p.inv.addHost(name, g, port, origin{p.file, k.Line})
+		h.own.add(vars)
 	}
 	return nil
 }
 
 // parseYAMLVars reads a group_vars or host_vars file: a mapping, or nothing.
-func parseYAMLVars(file string, data []byte) (map[string]any, error) {
+func parseYAMLVars(file string, data []byte) (varLayer, error) {
 	root, err := parseYAMLDoc(file, data)
 	if err != nil || root == nil {
-		return nil, err
+		return varLayer{}, err
 	}
 	v, err := yamlValue(root)
 	if err != nil {
-		return nil, errorAt(file, root, "%v", err)
+		return varLayer{}, errorAt(file, root, "%v", err)
 	}
 	if v == nil {
-		return nil, nil
+		return varLayer{}, nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, errorf(file, root.Line, "variables must be a mapping, found %s", nodeKind(root))
+		return varLayer{}, errorf(file, root.Line, "variables must be a mapping, found %s", nodeKind(root))
 	}
-	return m, nil
+	return yamlVars(file, resolveAlias(root), m), nil
 }

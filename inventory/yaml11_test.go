@@ -89,7 +89,7 @@ func TestYAMLAliasesAreShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(vars["a9"].([]any)); got != 10 {
+	if got := len(vars.vars["a9"].([]any)); got != 10 {
 		t.Errorf("a9 has %d items, want 10", got)
 	}
 }

@@ -3,9 +3,12 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/melbahja/goph"
 	"golang.org/x/crypto/ssh"
@@ -29,13 +32,14 @@ type Credentials struct {
 }
 
 // methods returns the auth methods to offer for a target, in the order
-// OpenSSH tries them: agent keys, key files, then the password.
+// OpenSSH tries them: agent keys, key files, then the password, which
+// goes only when mayTell (asked after the host key check) says so.
 //
 // Agent and file keys go in ONE publickey method: x/crypto/ssh tries each
 // method name once, so a second publickey method (goph.UseAgent's beside
 // goph.Key's) is never offered once the first is refused, and a key file
 // would be skipped whenever the agent holds only other keys.
-func (c *Credentials) methods(t Endpoint) (goph.Auth, error) {
+func (c *Credentials) methods(t Endpoint, mayTell func() error) (goph.Auth, error) {
 	var files []ssh.Signer
 	for _, f := range t.KeyFiles {
 		s, err := c.signer(f, t.explicitKey)
@@ -58,11 +62,36 @@ func (c *Credentials) methods(t Endpoint) (goph.Auth, error) {
 		pw = t.Password
 	}
 	if pw != "" {
-		// Password, then keyboard-interactive answering its password
-		// prompts, which some sshd configurations use instead.
-		auth = append(auth, goph.KeyboardInteractive(pw)...)
+		auth = append(auth, passwordMethods(pw, mayTell)...)
 	}
 	return auth, nil
+}
+
+// passwordMethods are password, then keyboard-interactive answering its
+// password prompts, which some sshd configurations use instead: goph's
+// KeyboardInteractive, with the password given only when mayTell allows.
+// A refusal ends the login with its reason once no other method is left.
+func passwordMethods(pw string, mayTell func() error) []ssh.AuthMethod {
+	return []ssh.AuthMethod{
+		ssh.PasswordCallback(func() (string, error) {
+			if err := mayTell(); err != nil {
+				return "", err
+			}
+			return pw, nil
+		}),
+		ssh.KeyboardInteractive(func(user, instruction string, questions []string, echos []bool) ([]string, error) {
+			if err := mayTell(); err != nil {
+				return nil, err
+			}
+			answers := make([]string, len(questions))
+			for i, q := range questions {
+				if strings.Contains(strings.ToLower(q), "password") {
+					answers[i] = pw
+				}
+			}
+			return answers, nil
+		}),
+	}
 }
 
 // agentThenFiles lists the agent's keys before the key files'. An agent
@@ -116,10 +145,41 @@ func (c *Credentials) signer(file string, explicit bool) (ssh.Signer, error) {
 	return s, nil
 }
 
+// maxKeyFile bounds a private key file; the largest OpenSSH writes (RSA,
+// 16384 bits) is about 13 kB.
+const maxKeyFile = 1 << 20
+
+// readKeyFile reads a private key file, which must be a regular file of
+// at most maxKeyFile bytes: a key path an inventory names could be
+// /dev/zero, which never ends, or a FIFO, which blocks. It is opened
+// without blocking and checked on the open file.
+func readKeyFile(file string) ([]byte, error) {
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", file, info.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes, not a private key", file, maxKeyFile)
+	}
+	return data, nil
+}
+
 // loadSigner parses a key file through goph, first without a passphrase
 // so an unencrypted key never prompts.
 func (c *Credentials) loadSigner(file string) (ssh.Signer, error) {
-	pem, err := os.ReadFile(file)
+	pem, err := readKeyFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("private key: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,16 +110,48 @@ func TestSignerErrors(t *testing.T) {
 	}
 }
 
+// mayTell lets a password go: these tests are about the methods' order.
+func mayTell() error { return nil }
+
+// A key file an inventory names that never ends (/dev/zero), blocks (a
+// FIFO) or is no file is refused at once.
+func TestKeyFileMustBeARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, maxKeyFile+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{fifo, dir, big, "/dev/zero"} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := (&Credentials{}).signer(file, true)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), file) {
+				t.Errorf("%s: err = %v, want it refused, named", file, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: still reading after 5 s", file)
+		}
+	}
+}
+
 func TestMethodsOrderAndPassword(t *testing.T) {
 	t.Setenv("SSH_AUTH_SOCK", "")
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
 	e := Endpoint{KeyFiles: []string{writeKey(t, ed, "")}, explicitKey: true}
 	c := &Credentials{}
-	if auth, err := c.methods(e); err != nil || len(auth) != 1 {
+	if auth, err := c.methods(e, mayTell); err != nil || len(auth) != 1 {
 		t.Errorf("a key and no password: %d methods, %v; want the key alone", len(auth), err)
 	}
 	c = &Credentials{Password: "-k typed"}
-	if auth, err := c.methods(e); err != nil || len(auth) != 3 {
+	if auth, err := c.methods(e, mayTell); err != nil || len(auth) != 3 {
 		t.Errorf("a key and -k: %d methods, %v; want key, password, keyboard-interactive", len(auth), err)
 	}
 }
@@ -134,7 +167,7 @@ func TestAgentKeysDoNotHideKeyFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &Credentials{agent: ring.(agent.ExtendedAgent), agentOK: true}
-	auth, err := c.methods(Endpoint{KeyFiles: []string{writeKey(t, fileKey, "")}, explicitKey: true})
+	auth, err := c.methods(Endpoint{KeyFiles: []string{writeKey(t, fileKey, "")}, explicitKey: true}, mayTell)
 	if err != nil {
 		t.Fatal(err)
 	}

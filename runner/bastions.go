@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -27,11 +28,14 @@ type bastion struct {
 	users  int
 }
 
-// chainKey names the bastions up to and including the last of hops.
+// chainKey names the bastions up to and including the last of hops, with
+// the known_hosts files each was checked against: hosts whose inventory
+// names other files share no bastion connection, so none rides on a
+// bastion key only another host's files vouched for.
 func chainKey(hops []Endpoint) string {
 	parts := make([]string, len(hops))
 	for i, h := range hops {
-		parts[i] = h.User + "@" + h.hostPort()
+		parts[i] = fmt.Sprintf("%q@%s %q", h.User, h.hostPort(), h.KnownHosts)
 	}
 	return strings.Join(parts, ",")
 }

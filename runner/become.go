@@ -45,8 +45,10 @@ type runner func(ctx context.Context, line string, stdin []byte) (exitCode int, 
 // setupBecome finds out how sudo behaves on the host: without a password
 // when it can (a NOPASSWD rule would otherwise feed the password line to
 // the command), else with the operator's password, checked once here so
-// a wrong one fails the host before any task runs.
-func setupBecome(ctx context.Context, spec Become, run runner) (*become, error) {
+// a wrong one fails the host before any task runs. withheld, when set,
+// says why the password must not go to this host (its key was not
+// vouched for): then sudo must do without.
+func setupBecome(ctx context.Context, spec Become, withheld error, run runner) (*become, error) {
 	b := &become{user: spec.User, password: spec.Password}
 	if b.user == "" {
 		b.user = "root"
@@ -61,6 +63,9 @@ func setupBecome(ctx context.Context, spec Become, run runner) (*become, error) 
 	}
 	if spec.Password == "" {
 		return nil, fmt.Errorf("%w: sudo to %s needs a password; give it with -K (--ask-become-pass)", ErrBecome, b.user)
+	}
+	if withheld != nil {
+		return nil, fmt.Errorf("%w: sudo to %s needs a password: %w", ErrBecome, b.user, withheld)
 	}
 	b.askPass = true
 	line, in = b.wrap("true", nil)

@@ -13,10 +13,12 @@ type fakeSudo struct {
 	nopasswd bool
 	password string
 	lines    []string
+	stdin    []byte
 }
 
 func (f *fakeSudo) run(_ context.Context, line string, stdin []byte) (int, []byte, error) {
 	f.lines = append(f.lines, line)
+	f.stdin = append(f.stdin, stdin...)
 	if strings.HasPrefix(line, "sudo -n ") {
 		if f.nopasswd {
 			return 0, nil, nil
@@ -45,7 +47,7 @@ func TestSetupBecome(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := setupBecome(context.Background(), tt.spec, tt.sudo.run)
+			b, err := setupBecome(context.Background(), tt.spec, nil, tt.sudo.run)
 			if tt.errMatch != "" {
 				if !errors.Is(err, ErrBecome) || !strings.Contains(err.Error(), tt.errMatch) {
 					t.Fatalf("err = %v, want ErrBecome mentioning %q", err, tt.errMatch)
@@ -62,6 +64,25 @@ func TestSetupBecome(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A host whose key was not vouched for gets no sudo password: sudo must
+// do without (a NOPASSWD rule), or the host fails saying why.
+func TestSetupBecomeWithheldPassword(t *testing.T) {
+	const secret = "s3cr3t"
+	withheld := errors.New("password not sent to h1: its host key was accepted on first use")
+	sudo := &fakeSudo{password: secret}
+	_, err := setupBecome(context.Background(), Become{Password: secret}, withheld, sudo.run)
+	if !errors.Is(err, ErrBecome) || !errors.Is(err, withheld) {
+		t.Errorf("err = %v, want ErrBecome saying why the password was withheld", err)
+	}
+	if strings.Contains(string(sudo.stdin), secret) {
+		t.Errorf("the password went to sudo: stdin %q", sudo.stdin)
+	}
+	sudo = &fakeSudo{nopasswd: true}
+	if b, err := setupBecome(context.Background(), Become{Password: secret}, withheld, sudo.run); err != nil || b.askPass {
+		t.Errorf("NOPASSWD sudo on that host: %+v, %v; want it used without a password", b, err)
 	}
 }
 

@@ -44,7 +44,7 @@ func connect(ctx context.Context, t Target, d *dialer, be *Become, cmdTimeout ti
 	}
 	c := &Conn{target: t, dialer: d, link: l, cmdTimeout: cmdTimeout, trace: trace}
 	if be != nil {
-		if c.become, err = setupBecome(ctx, *be, c.runRaw); err != nil {
+		if c.become, err = setupBecome(ctx, *be, l.withheld, c.runRaw); err != nil {
 			c.Close()
 			return nil, err
 		}

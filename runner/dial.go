@@ -46,7 +46,11 @@ type link struct {
 	client  *goph.Client
 	via     *ssh.Client   // the last bastion, or nil
 	hostKey ssh.PublicKey // the target's key, verified when it was dialled
-	release func()        // lets go of the bastions
+	// withheld says why no password (-k, -K, ansible_password,
+	// ansible_become_password) may go to the target: its key was not
+	// vouched for by an operator's known_hosts file. Nil: they may.
+	withheld error
+	release  func() // lets go of the bastions
 }
 
 func (l *link) close() {
@@ -82,7 +86,8 @@ func (d *dialer) dial(ctx context.Context, t Target) (*link, error) {
 		release()
 		return nil, err
 	}
-	return &link{client: &goph.Client{Client: c}, via: via, hostKey: hostKey, release: release}, nil
+	return &link{client: &goph.Client{Client: c}, via: via, hostKey: hostKey,
+		withheld: d.keys.withheldFrom(hostKey), release: release}, nil
 }
 
 // dialVia opens a TCP stream to e, directly or through the via bastion,
@@ -110,30 +115,21 @@ func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e En
 }
 
 // handshake closes conn when ctx ends first: a channel through a bastion
-// has no deadlines, so this is what bounds a silent server.
+// has no deadlines, so this is what bounds a silent server. A password is
+// offered only once the host key check has said one may go there.
 func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e Endpoint, pin ssh.PublicKey) (*ssh.Client, ssh.PublicKey, error) {
 	addr := e.hostPort()
-	auth, err := d.creds.methods(e)
+	check := d.keys.check(name, e, pin)
+	auth, err := d.creds.methods(e, check.password)
 	if err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
-	verify, algs := d.keys.callback(name), d.keys.algorithms(addr)
-	if pin != nil {
-		verify, algs = d.keys.pinned(name, pin), algorithmsFor(pin.Type())
-	}
-	var seen ssh.PublicKey
 	cfg := &ssh.ClientConfig{
-		User: e.User,
-		Auth: auth,
-		HostKeyCallback: func(a string, remote net.Addr, key ssh.PublicKey) error {
-			if err := verify(a, remote, key); err != nil {
-				return err
-			}
-			seen = key
-			return nil
-		},
-		HostKeyAlgorithms: algs,
+		User:              e.User,
+		Auth:              auth,
+		HostKeyCallback:   check.verify,
+		HostKeyAlgorithms: check.algorithms(addr),
 		Timeout:           d.timeout,
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -150,9 +146,12 @@ func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e En
 		if errors.As(err, &keyErr) {
 			return nil, nil, keyErr
 		}
+		if check.key != nil && errors.Is(err, check.withheld) {
+			return nil, nil, check.withheld
+		}
 		return nil, nil, fmt.Errorf("ssh handshake with %s as %s: %w", addr, e.User, err)
 	}
-	return ssh.NewClient(c, chans, reqs), seen, nil
+	return ssh.NewClient(c, chans, reqs), check.key, nil
 }
 
 func joinHostPort(host string, port int) string {

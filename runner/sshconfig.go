@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/kevinburke/ssh_config"
+
+	"remedy/inventory"
 )
 
 // Endpoint is one SSH server to dial: a managed host or a bastion.
@@ -17,6 +20,10 @@ type Endpoint struct {
 	User     string
 	KeyFiles []string
 	Password string // from the inventory (ansible_password); -k is in Credentials
+	// KnownHosts are the known_hosts files, besides the operator's, that
+	// may vouch for this endpoint's key: those the inventory names for the
+	// host it serves (UserKnownHostsFile), and no other host's.
+	KnownHosts []string
 
 	explicitKey bool // KeyFiles were named by someone, not OpenSSH's defaults
 }
@@ -42,6 +49,10 @@ type Settings struct {
 	KeyFile   string
 	Password  string
 	ProxyJump []string // "[user@]host[:port]" hops, first dialled first
+	// KnownHosts are UserKnownHostsFile files for the host and its
+	// bastions; JumpKnownHosts those of a ProxyCommand's own ssh, for the
+	// bastions only.
+	KnownHosts, JumpKnownHosts []string
 }
 
 // sshConfig is the part of ~/.ssh/config remedy reads.
@@ -81,7 +92,10 @@ type Defaults struct {
 // `ssh name` would), then defaults. The command line sits above ssh
 // config because ansible passes it to ssh as -o options, which win there.
 func Resolve(name string, inv, cli Settings, cfg sshConfig, def Defaults) (Target, error) {
-	c := configFor(cfg, name, def.Home)
+	c, err := configFor(cfg, name, def.Home)
+	if err != nil {
+		return Target{}, err
+	}
 	t := Target{Name: name}
 	t.Addr = firstString(inv.Addr, c.Addr, name)
 	t.User = firstString(inv.User, cli.User, c.User, def.User)
@@ -92,6 +106,7 @@ func Resolve(name string, inv, cli Settings, cfg sshConfig, def Defaults) (Targe
 	}
 	t.Port = port
 	t.KeyFiles, t.explicitKey = keyFiles(def.Home, c.KeyFiles, inv.KeyFile, cli.KeyFile)
+	t.KnownHosts = expandAll(inv.KnownHosts, def.Home)
 	jumps := inv.ProxyJump
 	if len(jumps) == 0 {
 		jumps = c.Jumps
@@ -101,6 +116,7 @@ func Resolve(name string, inv, cli Settings, cfg sshConfig, def Defaults) (Targe
 		if err != nil {
 			return Target{}, fmt.Errorf("%s: ProxyJump %q: %w", name, j, err)
 		}
+		hop.KnownHosts = append(slices.Clone(t.KnownHosts), expandAll(inv.JumpKnownHosts, def.Home)...)
 		t.Jumps = append(t.Jumps, hop)
 	}
 	return t, nil
@@ -113,7 +129,9 @@ type hostConfig struct {
 	Jumps            []string
 }
 
-func configFor(cfg sshConfig, alias, home string) hostConfig {
+// configFor reads ssh config for alias. Its HostName and User are checked
+// as the inventory's are: they reach known_hosts and the login.
+func configFor(cfg sshConfig, alias, home string) (hostConfig, error) {
 	get := func(key string) string {
 		v, _ := cfg.Get(alias, key)
 		return v
@@ -123,6 +141,16 @@ func configFor(cfg sshConfig, alias, home string) hostConfig {
 		User: get("User"),
 		port: get("Port"),
 	}
+	if c.Addr != "" {
+		if err := inventory.CheckAddress(c.Addr); err != nil {
+			return hostConfig{}, fmt.Errorf("%s: ssh config HostName %q: %w", alias, c.Addr, err)
+		}
+	}
+	if c.User != "" {
+		if err := inventory.CheckUser(c.User); err != nil {
+			return hostConfig{}, fmt.Errorf("%s: ssh config User %q: %w", alias, c.User, err)
+		}
+	}
 	files, _ := cfg.GetAll(alias, "IdentityFile")
 	for _, f := range files {
 		c.KeyFiles = append(c.KeyFiles, expandHome(f, home))
@@ -130,36 +158,23 @@ func configFor(cfg sshConfig, alias, home string) hostConfig {
 	if pj := get("ProxyJump"); pj != "" && !strings.EqualFold(pj, "none") {
 		c.Jumps = strings.Split(pj, ",")
 	}
-	return c
+	return c, nil
 }
 
 // resolveJump reads "[user@]host[:port]", then fills the gaps from ssh
 // config for that host, the command line and defaults. A bastion without
 // its own key files uses the target's.
 func resolveJump(spec string, cli Settings, cfg sshConfig, def Defaults, target Target) (Endpoint, error) {
-	user, hostport, ok := strings.Cut(spec, "@")
-	if !ok {
-		user, hostport = "", spec
+	hop, err := inventory.ParseHop(strings.TrimSpace(spec))
+	if err != nil {
+		return Endpoint{}, err
 	}
-	host, portStr := hostport, ""
-	if i := strings.LastIndex(hostport, ":"); i >= 0 && !strings.Contains(hostport[i+1:], "]") {
-		host, portStr = hostport[:i], hostport[i+1:]
+	c, err := configFor(cfg, hop.Host, def.Home)
+	if err != nil {
+		return Endpoint{}, err
 	}
-	host = strings.Trim(host, "[]")
-	if host == "" {
-		return Endpoint{}, fmt.Errorf("no host")
-	}
-	c := configFor(cfg, host, def.Home)
-	e := Endpoint{Addr: firstString(c.Addr, host), User: firstString(user, c.User, cli.User, def.User)}
-	specPort := 0
-	if portStr != "" {
-		p, err := strconv.Atoi(portStr)
-		if err != nil {
-			return Endpoint{}, fmt.Errorf("port %q: %w", portStr, err)
-		}
-		specPort = p
-	}
-	port, err := firstPort(host, specPort, c.port)
+	e := Endpoint{Addr: firstString(c.Addr, hop.Host), User: firstString(hop.User, c.User, cli.User, def.User)}
+	port, err := firstPort(hop.Host, hop.Port, c.port)
 	if err != nil {
 		return Endpoint{}, err
 	}
@@ -210,6 +225,14 @@ func firstString(s ...string) string {
 		}
 	}
 	return ""
+}
+
+func expandAll(paths []string, home string) []string {
+	var out []string
+	for _, p := range paths {
+		out = append(out, expandHome(p, home))
+	}
+	return out
 }
 
 func expandHome(path, home string) string {

@@ -29,6 +29,12 @@ Host *.internal
 
 Host badport
   Port http
+
+Host badname
+  HostName 198.18.5.1,*
+
+Host baduser
+  User -oProxyCommand=x
 `
 
 func TestResolvePrecedence(t *testing.T) {
@@ -115,5 +121,21 @@ func TestResolveErrors(t *testing.T) {
 	inv := Settings{ProxyJump: []string{"root@gw:notaport"}}
 	if _, err := Resolve("h", inv, Settings{}, cfg, def); err == nil || !strings.Contains(err.Error(), "ProxyJump") {
 		t.Errorf("a bad ProxyJump port: err = %v", err)
+	}
+	// ssh config's values reach known_hosts and the login as the
+	// inventory's do, and are checked the same way, for hosts and bastions.
+	for _, tt := range []struct {
+		host string
+		inv  Settings
+		want string
+	}{
+		{"badname", Settings{}, `HostName "198.18.5.1,*"`},
+		{"baduser", Settings{}, `User "-oProxyCommand=x"`},
+		{"h", Settings{ProxyJump: []string{"badname"}}, `HostName "198.18.5.1,*"`},
+		{"h", Settings{ProxyJump: []string{"baduser"}}, `User "-oProxyCommand=x"`},
+	} {
+		if _, err := Resolve(tt.host, tt.inv, Settings{}, cfg, def); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s via %v: err = %v, want it to name ssh config %s", tt.host, tt.inv.ProxyJump, err, tt.want)
+		}
 	}
 }

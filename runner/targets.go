@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+
 	"remedy/inventory"
 )
 
@@ -15,14 +16,22 @@ type CommandLine struct {
 }
 
 // Hosts resolves how to reach each inventory host: its inventory
-// variables, then the command line, then ssh config, then defaults.
+// variables, then the command line, then ssh config, then defaults. Every
+// address, user, port and file name is checked first (an inventory value
+// names its file and line), so a bad one stops the run before any host is
+// contacted.
 func Hosts(hosts []*inventory.Host, cli CommandLine, cfg sshConfig, def Defaults) ([]Host, error) {
+	if cli.User != "" {
+		if err := inventory.CheckUser(cli.User); err != nil {
+			return nil, fmt.Errorf("-u %q: %w", cli.User, err)
+		}
+	}
 	out := make([]Host, 0, len(hosts))
 	for _, h := range hosts {
-		c := h.Conn()
-		if c.ProxyCommand != "" {
-			return nil, fmt.Errorf("%s: ansible_ssh_common_args: ProxyCommand %q is not supported (only \"ssh -W %%h:%%p host\"); use -o ProxyJump= instead", h.Name, c.ProxyCommand)
+		if err := h.CheckConn(); err != nil {
+			return nil, err
 		}
+		c := h.Conn()
 		t, err := Resolve(h.Name, inventorySettings(c), cli.Settings, cfg, def)
 		if err != nil {
 			return nil, err
@@ -36,7 +45,8 @@ func Hosts(hosts []*inventory.Host, cli CommandLine, cfg sshConfig, def Defaults
 // unset (empty, port 0) ssh config and the defaults fill.
 func inventorySettings(c inventory.Conn) Settings {
 	return Settings{Addr: c.Addr, Port: c.Port, User: c.User, KeyFile: c.KeyFile,
-		Password: c.Password, ProxyJump: c.ProxyJump}
+		Password: c.Password, ProxyJump: c.ProxyJump,
+		KnownHosts: c.KnownHostsFiles, JumpKnownHosts: c.JumpKnownHostsFiles}
 }
 
 // becomeFor applies become from the inventory or the command line; the

@@ -46,14 +46,19 @@ step "inventory: the lab's, with alee=true on the egress-restricted host (S8)"
 sed 's/lab_egress=true$/& alee=true/' "$LABDIR/inventory.ini" >"$INV"
 grep 'alee=true' "$INV"
 
+# The lab's known_hosts is the operator's file here: remedy records the
+# keys of the moved SSH ports there, not in root's ~/.ssh/known_hosts,
+# where the next lab's new keys would be refused as changed.
+KH=$LABDIR/known_hosts
+
 step "audit: what would change, changing nothing (exit 3: drift)"
-remedy 3 audit aspera-server -i "$INV" --report "$OUT/audit-before.html"
+remedy 3 audit aspera-server -i "$INV" --known-hosts "$KH" --report "$OUT/audit-before.html"
 
 step "run: open the Aspera ports, move SSH to 33001, write ansible_port=33001 into the inventory"
-remedy 0 run aspera-server -i "$INV" --update-inventory
+remedy 0 run aspera-server -i "$INV" --known-hosts "$KH" --update-inventory
 grep 'ansible_port=33001' "$INV"
 
 step "audit again: every host compliant (exit 0)"
-remedy 0 audit aspera-server -i "$INV" --report "$OUT/audit-after.html"
+remedy 0 audit aspera-server -i "$INV" --known-hosts "$KH" --report "$OUT/audit-after.html"
 
 step "done in $(($(date +%s) - START))s; reports: $OUT/audit-before.html, $OUT/audit-after.html"

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -196,11 +195,11 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := connectOptions(f, serial, secrets, inventoryKnownHosts(invHosts))
+	hosts, err := targets(invHosts, f, secrets)
 	if err != nil {
 		return nil, badInput(err)
 	}
-	hosts, err := targets(invHosts, f, secrets)
+	opts, err := connectOptions(f, serial, secrets, hosts)
 	if err != nil {
 		return nil, badInput(err)
 	}
@@ -278,46 +277,27 @@ func askTerminal(question string) (string, error) {
 	return string(b), nil
 }
 
-// inventoryKnownHosts lists the UserKnownHostsFile files the hosts'
-// ansible_ssh_common_args name, each once. A known_hosts line names its
-// own host, so checking every host against all of them is as strict as
-// checking each against its own.
-func inventoryKnownHosts(hosts []*inventory.Host) []string {
-	var files []string
-	for _, h := range hosts {
-		for _, f := range h.Conn().KnownHostsFiles {
-			if !slices.Contains(files, f) {
-				files = append(files, f)
-			}
-		}
-	}
-	return files
-}
-
-func connectOptions(f *runFlags, serial runner.Serial, s *secrets, invKnownHosts []string) (runner.Options, error) {
+// connectOptions sets up the host key check: the operator's files,
+// ~/.ssh/known_hosts and --known-hosts, vouch for every host, and new keys
+// are recorded in --known-hosts, else ~/.ssh/known_hosts, never in a file
+// an inventory names (those vouch only for their own hosts, and are read
+// here so a broken one stops the run before any host is contacted).
+func connectOptions(f *runFlags, serial runner.Serial, s *secrets, hosts []runner.Host) (runner.Options, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return runner.Options{}, fmt.Errorf("home directory: %w", err)
 	}
 	files := []string{filepath.Join(home, ".ssh", "known_hosts")}
-	// New keys go where ssh would write them: the first UserKnownHostsFile,
-	// unless --known-hosts names another file.
 	record := files[0]
-	for i, file := range invKnownHosts {
-		if rest, ok := strings.CutPrefix(file, "~/"); ok {
-			file = filepath.Join(home, rest)
-		}
-		if i == 0 {
-			record = file
-		}
-		files = append(files, file)
-	}
 	if f.knownHosts != "" {
 		files = append(files, f.knownHosts)
 		record = f.knownHosts
 	}
 	keys, err := runner.NewHostKeys(files, record, f.acceptNew)
 	if err != nil {
+		return runner.Options{}, err
+	}
+	if err := keys.Load(hosts); err != nil {
 		return runner.Options{}, err
 	}
 	return runner.Options{
