@@ -152,7 +152,11 @@ func TestKillIsNotKilledInTurn(t *testing.T) {
 	}
 	hang := func(cmd string, ch ssh.Channel) {
 		announce(ch, 4242)
-		io.Copy(io.Discard, ch)
+		for ; ; time.Sleep(50 * time.Millisecond) {
+			if _, err := ch.Write([]byte(".")); err != nil {
+				return // closed by the client
+			}
+		}
 	}
 	for name, serve := range map[string]func(string, ssh.Channel){"floods": flood, "hangs": hang} {
 		t.Run(name, func(t *testing.T) {
