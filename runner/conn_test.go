@@ -121,7 +121,7 @@ func unixServer(t *testing.T, serve func(net.Conn, *ssh.ServerConfig)) *ssh.Clie
 func TestProbeEndsWhenSessionNeverOpens(t *testing.T) {
 	client := silentServer(t)
 	ctx := shortContext(t)
-	if err := endsSoon(t, "the probe", func() error { return probe(ctx, &goph.Client{Client: client}) }); err == nil {
+	if err := endsSoon(t, "the probe", func() error { return probe(ctx, &goph.Client{Client: client}, DefaultMaxOutput) }); err == nil {
 		t.Error("a probe whose session never opened succeeded")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/melbahja/goph"
 	"golang.org/x/crypto/ssh"
 
 	"remedy/lua"
@@ -169,6 +170,23 @@ func TestKillIsNotKilledInTurn(t *testing.T) {
 				t.Error("the command succeeded")
 			}
 		})
+	}
+}
+
+// The probe of a new port reads what its true answers within the limit
+// too: a flooding host's connection is closed.
+func TestProbeStopsAHostThatStreamsWithoutEnd(t *testing.T) {
+	client := execServer(t, func(cmd string, ch ssh.Channel) {
+		chunk := make([]byte, 32<<10)
+		for {
+			if _, err := ch.Write(chunk); err != nil {
+				return
+			}
+		}
+	}, nil)
+	err := endsSoon(t, "the probe", func() error { return probe(t.Context(), &goph.Client{Client: client}, 1<<20) })
+	if !errors.Is(err, lua.ErrOutputLimit) {
+		t.Fatalf("got %v, want the output limit", err)
 	}
 }
 

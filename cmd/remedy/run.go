@@ -267,7 +267,7 @@ func askTerminal(question string) (string, error) {
 		defer tty.Close()
 		in = tty
 	}
-	fmt.Fprint(os.Stderr, question)
+	fmt.Fprint(os.Stderr, output.Visible(question)) // it may name a key file the inventory gave
 	b, err := term.ReadPassword(int(in.Fd()))
 	fmt.Fprintln(os.Stderr)
 	if err != nil {
