@@ -107,16 +107,10 @@ func TestRunStopsAHostThatStreamsWithoutEnd(t *testing.T) {
 			kills := make(chan string, 1)
 			c := testConn(execServer(t, func(cmd string, ch ssh.Channel) {
 				announce(ch, 4242)
-				var w io.Writer = ch
 				if stream == "stderr" {
-					w = ch.Stderr()
+					flood(ch.Stderr())
 				}
-				chunk := make([]byte, 32<<10)
-				for {
-					if _, err := w.Write(chunk); err != nil {
-						return
-					}
-				}
+				flood(ch)
 			}, kills))
 			c.maxOutput = 1 << 20
 			err := endsSoon(t, "the flooded command", func() error {
@@ -142,14 +136,9 @@ func TestRunStopsAHostThatStreamsWithoutEnd(t *testing.T) {
 // it with the same flood, or never answers it, must not make kills of
 // kills without end.
 func TestKillIsNotKilledInTurn(t *testing.T) {
-	flood := func(cmd string, ch ssh.Channel) {
+	floods := func(cmd string, ch ssh.Channel) {
 		announce(ch, 4242)
-		chunk := make([]byte, 32<<10)
-		for {
-			if _, err := ch.Write(chunk); err != nil {
-				return
-			}
-		}
+		flood(ch)
 	}
 	hang := func(cmd string, ch ssh.Channel) {
 		announce(ch, 4242)
@@ -159,7 +148,7 @@ func TestKillIsNotKilledInTurn(t *testing.T) {
 			}
 		}
 	}
-	for name, serve := range map[string]func(string, ssh.Channel){"floods": flood, "hangs": hang} {
+	for name, serve := range map[string]func(string, ssh.Channel){"floods": floods, "hangs": hang} {
 		t.Run(name, func(t *testing.T) {
 			c := testConn(execServer(t, serve, nil))
 			c.maxOutput, c.cmdTimeout = 1<<20, 200*time.Millisecond
@@ -176,14 +165,7 @@ func TestKillIsNotKilledInTurn(t *testing.T) {
 // The probe of a new port reads what its true answers within the limit
 // too: a flooding host's connection is closed.
 func TestProbeStopsAHostThatStreamsWithoutEnd(t *testing.T) {
-	client := execServer(t, func(cmd string, ch ssh.Channel) {
-		chunk := make([]byte, 32<<10)
-		for {
-			if _, err := ch.Write(chunk); err != nil {
-				return
-			}
-		}
-	}, nil)
+	client := execServer(t, func(cmd string, ch ssh.Channel) { flood(ch) }, nil)
 	err := endsSoon(t, "the probe", func() error { return probe(t.Context(), &goph.Client{Client: client}, 1<<20) })
 	if !errors.Is(err, lua.ErrOutputLimit) {
 		t.Fatalf("got %v, want the output limit", err)
@@ -194,14 +176,7 @@ func TestProbeStopsAHostThatStreamsWithoutEnd(t *testing.T) {
 // a login shell that writes one endless line to stderr is output, not a
 // pile in memory outside the budget.
 func TestEndlessFirstStderrLineCountsAgainstTheLimit(t *testing.T) {
-	c := testConn(execServer(t, func(cmd string, ch ssh.Channel) {
-		chunk := bytes.Repeat([]byte("x"), 32<<10)
-		for {
-			if _, err := ch.Stderr().Write(chunk); err != nil {
-				return
-			}
-		}
-	}, nil))
+	c := testConn(execServer(t, func(cmd string, ch ssh.Channel) { flood(ch.Stderr()) }, nil))
 	c.maxOutput = 1 << 20
 	err := endsSoon(t, "the command", func() error {
 		_, err := c.run(t.Context(), "cmd", nil)
@@ -282,6 +257,16 @@ func serveExec(nc ssh.NewChannel, serve func(string, ssh.Channel), kills chan<- 
 		}
 		serve(exec.Command, ch)
 		return
+	}
+}
+
+// flood writes to w without end, until the client closes the channel.
+func flood(w io.Writer) {
+	chunk := bytes.Repeat([]byte("x"), 32<<10)
+	for {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
 	}
 }
 

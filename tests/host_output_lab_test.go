@@ -1,14 +1,12 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -58,7 +56,7 @@ const (
 )
 
 func (h *hostOutputLab) floodAsRoot(t *testing.T) {
-	res, rss := h.measured(t, "run", runnerFile(t, "flood.lua", floodPlaybook), "-i", h.inventory(t, false), "-o", "json")
+	res, rss := h.runMeasured(t, "run", runnerFile(t, "flood.lua", floodPlaybook), "-i", h.inventory(t, false), "-o", "json")
 	h.assertFlat(t, rss, res)
 	doc := parseRunJSON(t, res)
 	got := doc.host(t, h.host.Name)
@@ -74,7 +72,7 @@ func (h *hostOutputLab) floodAsRoot(t *testing.T) {
 // Through sudo the file is read with cat, so both floods are commands;
 // -v also keeps every command's output for the trace.
 func (h *hostOutputLab) floodThroughSudo(t *testing.T) {
-	res, rss := h.measured(t, "run", runnerFile(t, "flood.lua", floodPlaybook), "-i", h.inventory(t, true), "-b", "-v")
+	res, rss := h.runMeasured(t, "run", runnerFile(t, "flood.lua", floodPlaybook), "-i", h.inventory(t, true), "-b", "-v")
 	h.assertFlat(t, rss, res)
 	for _, want := range []string{
 		"flood.lua:2: " + streamStopped + "\n...ignoring\n",
@@ -210,24 +208,6 @@ func assertShownNotObeyed(t *testing.T, what string, b []byte) {
 			return
 		}
 	}
-}
-
-// measured runs remedy and returns its peak resident memory, as the
-// kernel counted it for the process.
-func (h *hostOutputLab) measured(t *testing.T, args ...string) (runResult, int64) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := h.command(ctx, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	res := runFinished(t, err, stdout, stderr, time.Since(start))
-	if ctx.Err() != nil {
-		t.Fatalf("remedy did not finish within 2 minutes: %s", res)
-	}
-	return res, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
 }
 
 // inventory reaches the host as root, or as ops with sudo's password.
