@@ -134,10 +134,10 @@ func (c *Conn) runSession(ctx context.Context, line string, stdin []byte, kill f
 	select {
 	case err = <-done:
 	case <-budget.over:
-		stop(sess, kill, errw.group(), done)
+		stopSession(sess, kill, errw.group(), done)
 		return lua.Output{ExitCode: -1}, &OutputLimitError{Limit: c.maxOutput}
 	case <-ctx.Done():
-		stop(sess, kill, errw.group(), done)
+		stopSession(sess, kill, errw.group(), done)
 		return lua.Output{ExitCode: -1}, fmt.Errorf("command stopped: %w", context.Cause(ctx))
 	}
 	if budget.spent() {
@@ -158,9 +158,9 @@ func (c *Conn) withCommandTimeout(ctx context.Context) (context.Context, context
 	return context.WithTimeoutCause(ctx, c.cmdTimeout, fmt.Errorf("timed out after %s (--command-timeout): %w", c.cmdTimeout, context.DeadlineExceeded))
 }
 
-// stop kills a command's process group, when kill is not nil, and closes
-// its session, waiting a little for the session to end.
-func stop(sess *goph.Cmd, kill func(pgid int), pgid int, done <-chan error) {
+// stopSession kills a command's process group, when kill is not nil,
+// and closes its session, waiting a little for the session to end.
+func stopSession(sess *goph.Cmd, kill func(pgid int), pgid int, done <-chan error) {
 	if kill != nil {
 		kill(pgid)
 	}

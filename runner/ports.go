@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/melbahja/goph"
 )
@@ -39,9 +40,9 @@ func probe(ctx context.Context, cl *goph.Client, limit Size) error {
 		return fmt.Errorf("run true: %w", contextCause(ctx, err))
 	}
 	defer sess.Close()
-	var out bytes.Buffer
+	var stderr bytes.Buffer
 	budget := newOutputBudget(limit)
-	sess.Stdout, sess.Stderr = budgetWriter{budget, &out}, budgetWriter{budget, &out}
+	sess.Stdout, sess.Stderr = budgetWriter{budget, io.Discard}, budgetWriter{budget, &stderr}
 	go func() {
 		select {
 		case <-budget.over:
@@ -50,7 +51,7 @@ func probe(ctx context.Context, cl *goph.Client, limit Size) error {
 		}
 	}()
 	if err := sess.Run("true"); err != nil {
-		return fmt.Errorf("run true: %w: %s", contextCause(ctx, err), firstLine(out.Bytes()))
+		return fmt.Errorf("run true: %w: %s", contextCause(ctx, err), firstLine(stderr.Bytes()))
 	}
 	return nil
 }
