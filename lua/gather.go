@@ -64,16 +64,17 @@ func (r *hostRun) gather(prefetch *glua.LFunction) error {
 
 // gatherFacts runs the facts command, in a batch with reads when there
 // are any, and returns the facts and each read's output (none when the
-// batch did not work out: a host whose shell surprised us still gives its
-// facts).
+// batch did not work out: a host whose shell surprised us, or whose reads
+// together passed the output limit, still gives its facts, and each read
+// runs alone when a task asks for it).
 func gatherFacts(e *Env, reads []string) (Facts, []Output, error) {
 	if len(reads) > 0 {
 		b := newBatch(append([]string{FactsCommand()}, reads...))
 		out, err := e.host.Exec(e.ctx, b.command(), nil)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrOutputLimit) {
 			return Facts{}, nil, fmt.Errorf("gather facts: %w", err)
 		}
-		if all, err := b.split(out.Stdout); err == nil && out.ExitCode == 0 && all[0].ExitCode == 0 {
+		if all, serr := b.split(out.Stdout); err == nil && serr == nil && out.ExitCode == 0 && all[0].ExitCode == 0 {
 			facts, err := ParseFacts(all[0].Stdout)
 			return facts, all[1:], err
 		}

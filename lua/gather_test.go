@@ -2,6 +2,7 @@ package lua
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,12 +16,18 @@ type countingHost struct {
 	execs int
 	// breakBatch answers a batch as a host whose shell surprised us would.
 	breakBatch bool
+	// limitBatch answers a batch as the runner does one whose output
+	// passed --max-output.
+	limitBatch bool
 }
 
 func (h *countingHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
 	h.execs++
 	if h.breakBatch && strings.Contains(cmd, "exec 3>&1") {
 		return Output{ExitCode: 2, Stderr: []byte("sh: 1: Syntax error: Bad fd number")}, nil
+	}
+	if h.limitBatch && strings.Contains(cmd, "exec 3>&1") {
+		return Output{ExitCode: -1}, fmt.Errorf("more than 8MiB of output: %w", ErrOutputLimit)
 	}
 	return h.localHost.Exec(ctx, cmd, stdin)
 }
@@ -106,6 +113,31 @@ func TestGatherFallsBackWhenTheBatchFails(t *testing.T) {
 	}
 	if facts.User == "" || statuses(got) != "Gathering Facts=ok read=ok" || got[1].Msg != "1" {
 		t.Errorf("facts %+v, results %+v", facts, got)
+	}
+}
+
+// Reads that together pass the output limit are not a failure: the facts
+// come alone, and each read runs alone when a task asks for it, so only
+// a read too large by itself fails, under its own name.
+func TestGatherReadsAloneWhenTheBatchPassesTheLimit(t *testing.T) {
+	h := &countingHost{localHost: newLocalHost(t), limitBatch: true}
+	got, facts, err := gatherRun(t, h, `return {
+  prefetch = function(v) return { `+counter+` } end,
+  tasks = { { name = "read", run = function(v) return (cmd.query(`+counter+`).stdout:gsub("%s", "")) end } } }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if facts.User == "" || statuses(got) != "Gathering Facts=ok read=ok" || got[1].Msg != "1" || h.execs != 3 {
+		t.Errorf("%d sessions, facts %+v, results %+v", h.execs, facts, got)
+	}
+}
+
+func TestWarmingReadsAloneWhenTheBatchPassesTheLimit(t *testing.T) {
+	h := &countingHost{localHost: newLocalHost(t), limitBatch: true}
+	e := &Env{host: h, ctx: context.Background(), task: &taskRecord{}}
+	line := allWarmLines()[0]
+	if _, err := e.query(line); err != nil || h.execs != 2 {
+		t.Errorf("%d sessions, %v: want the batch, then %s alone", h.execs, err, line)
 	}
 }
 

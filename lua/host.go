@@ -7,8 +7,13 @@ package lua
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrOutputLimit marks a Host error that means the host sent more than
+// the run lets one command or file bring back: reading stopped there.
+var ErrOutputLimit = errors.New("output limit passed")
 
 // Host is what a playbook needs from one managed machine.
 type Host interface {
@@ -17,10 +22,12 @@ type Host interface {
 	// Exec runs a command line built with shell.Join (through sudo when
 	// become is on), feeding it stdin when stdin is not nil. A non-zero
 	// exit status is reported in Output, not as an error; an error means
-	// the command could not be run or its result not read.
+	// the command could not be run or its result not read; an output past
+	// the run's limit is one that wraps ErrOutputLimit.
 	Exec(ctx context.Context, cmd string, stdin []byte) (Output, error)
 	// ReadFile returns the contents of path; a missing file is an error
-	// that wraps fs.ErrNotExist. Errors name the path.
+	// that wraps fs.ErrNotExist, a file past the run's output limit one
+	// that wraps ErrOutputLimit. Errors name the path.
 	ReadFile(ctx context.Context, path string) ([]byte, error)
 	// WriteFile writes data to path with mode perm, replacing it. It is not
 	// atomic: callers write a temporary file and rename it into place.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -103,12 +104,14 @@ func (e *Env) queryWarming(line string) (Output, error) {
 	}
 	b := newBatch(lines)
 	out, err := e.run(b.command(), nil)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrOutputLimit) {
 		return Output{}, err
 	}
-	outs, err := b.split(out.Stdout)
-	if err != nil || out.ExitCode != 0 {
-		// Something about the host's shell we did not expect: read plainly.
+	outs, serr := b.split(out.Stdout)
+	if err != nil || serr != nil || out.ExitCode != 0 {
+		// Something about the host's shell we did not expect, or more
+		// output than one command may bring back: read plainly, so that
+		// only a read too large by itself fails, under its own name.
 		return e.run(line, nil)
 	}
 	if e.once == nil {

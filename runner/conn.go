@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +24,7 @@ type Conn struct {
 	dialer     *dialer
 	become     *become
 	cmdTimeout time.Duration
+	maxOutput  Size // what one command or file read may bring back
 	trace      func(Command)
 
 	mu     sync.Mutex
@@ -37,12 +37,16 @@ type Conn struct {
 }
 
 // connect dials t and, with become, finds out how its sudo behaves.
-func connect(ctx context.Context, t Target, d *dialer, be *Become, cmdTimeout time.Duration, trace func(Command)) (*Conn, error) {
+// maxOutput 0 is DefaultMaxOutput.
+func connect(ctx context.Context, t Target, d *dialer, be *Become, cmdTimeout time.Duration, maxOutput Size, trace func(Command)) (*Conn, error) {
 	l, err := d.dial(ctx, t)
 	if err != nil {
 		return nil, &UnreachableError{Host: t.Name, Err: err}
 	}
-	c := &Conn{target: t, dialer: d, link: l, cmdTimeout: cmdTimeout, trace: trace}
+	if maxOutput <= 0 {
+		maxOutput = DefaultMaxOutput
+	}
+	c := &Conn{target: t, dialer: d, link: l, cmdTimeout: cmdTimeout, maxOutput: maxOutput, trace: trace}
 	if be != nil {
 		if c.become, err = setupBecome(ctx, *be, l.withheld, c.runRaw); err != nil {
 			c.Close()
@@ -91,14 +95,20 @@ func (c *Conn) runRaw(ctx context.Context, line string, stdin []byte) (int, []by
 	return out.ExitCode, out.Stderr, err
 }
 
-// run runs one command line in a new session. When ctx ends first, the
-// remote command's process group gets SIGTERM and its session is closed.
+// run runs one command line in a new session. When ctx ends first, or
+// the command's stdout and stderr together pass maxOutput, the remote
+// command's process group gets SIGTERM and its session is closed: a host
+// that streams without end is stopped, not drained.
 func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, error) {
-	if c.cmdTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, c.cmdTimeout, fmt.Errorf("timed out after %s (--command-timeout): %w", c.cmdTimeout, context.DeadlineExceeded))
-		defer cancel()
-	}
+	return c.runSession(ctx, line, stdin, c.killGroup)
+}
+
+// runSession is run with the way to stop a process group: nil for the
+// kill command itself, whose session is only closed, so a host that
+// answers a kill with more of the same cannot make kills without end.
+func (c *Conn) runSession(ctx context.Context, line string, stdin []byte, kill func(pgid int)) (lua.Output, error) {
+	ctx, cancel := c.withCommandTimeout(ctx)
+	defer cancel()
 	// goph's Cmd is a session whose Start sends "Path Args"; the context
 	// stop below is ours, as goph's only signals and does not wait.
 	sess, err := c.command(ctx, announcePGID(line))
@@ -110,8 +120,9 @@ func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, 
 	}
 	defer sess.Close()
 	var stdout, stderr bytes.Buffer
-	errw := &pgidWriter{out: &stderr}
-	sess.Stdout, sess.Stderr = &stdout, errw
+	budget := newOutputBudget(c.maxOutput)
+	errw := &pgidWriter{out: budgetWriter{budget, &stderr}}
+	sess.Stdout, sess.Stderr = budgetWriter{budget, &stdout}, errw
 	if stdin != nil {
 		sess.Stdin = bytes.NewReader(stdin)
 	}
@@ -122,18 +133,42 @@ func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, 
 	go func() { done <- sess.Wait() }()
 	select {
 	case err = <-done:
+	case <-budget.over:
+		stopSession(sess, kill, errw.group(), done)
+		return lua.Output{ExitCode: -1}, &OutputLimitError{Limit: c.maxOutput}
 	case <-ctx.Done():
-		c.killGroup(errw.group())
-		sess.Close()
-		select {
-		case <-done:
-		case <-time.After(killTimeout):
-		}
+		stopSession(sess, kill, errw.group(), done)
 		return lua.Output{ExitCode: -1}, fmt.Errorf("command stopped: %w", context.Cause(ctx))
+	}
+	if budget.spent() {
+		// It ended as its output passed the limit: what came is cut short.
+		return lua.Output{ExitCode: -1}, &OutputLimitError{Limit: c.maxOutput}
 	}
 	errw.flush()
 	out := lua.Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	return c.exitStatus(out, err)
+}
+
+// withCommandTimeout bounds one command or SFTP request by
+// --command-timeout.
+func (c *Conn) withCommandTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.cmdTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, c.cmdTimeout, fmt.Errorf("timed out after %s (--command-timeout): %w", c.cmdTimeout, context.DeadlineExceeded))
+}
+
+// stopSession kills a command's process group, when kill is not nil,
+// and closes its session, waiting a little for the session to end.
+func stopSession(sess *goph.Cmd, kill func(pgid int), pgid int, done <-chan error) {
+	if kill != nil {
+		kill(pgid)
+	}
+	sess.Close()
+	select {
+	case <-done:
+	case <-time.After(killTimeout):
+	}
 }
 
 // command opens a session for line, or gives up when ctx ends: a server
@@ -190,7 +225,13 @@ func (c *Conn) client() *goph.Client {
 	return c.link.client
 }
 
+// firstLine is the first line of a command's output for a message, cut
+// short: a host decides how long its lines are.
 func firstLine(b []byte) string {
-	s, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-	return s
+	const max = 400
+	s, _, _ := bytes.Cut(bytes.TrimSpace(b), []byte("\n"))
+	if len(s) > max {
+		return string(s[:max]) + "..."
+	}
+	return string(s)
 }

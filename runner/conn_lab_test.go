@@ -29,7 +29,7 @@ func TestConnOnLab(t *testing.T) {
 		t.Helper()
 		target := Target{Name: host.Name, Endpoint: Endpoint{Addr: host.Addr, Port: 22, User: user,
 			KeyFiles: []string{lab.Key}, explicitKey: true}}
-		c, err := connect(t.Context(), target, d, be, 3*time.Second, nil)
+		c, err := connect(t.Context(), target, d, be, 3*time.Second, 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

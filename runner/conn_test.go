@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestRunEndsWhenSessionNeverOpens(t *testing.T) {
 
 // testConn is a Conn over client, as connect makes one.
 func testConn(client *ssh.Client) *Conn {
-	return &Conn{target: Target{Name: "h1"}, link: &link{client: &goph.Client{Client: client}, release: func() {}}}
+	return &Conn{target: Target{Name: "h1"}, link: &link{client: &goph.Client{Client: client}, release: func() {}}, maxOutput: DefaultMaxOutput}
 }
 
 // deadSFTPConn is a Conn whose SFTP client is up and whose host then
@@ -120,7 +121,7 @@ func unixServer(t *testing.T, serve func(net.Conn, *ssh.ServerConfig)) *ssh.Clie
 func TestProbeEndsWhenSessionNeverOpens(t *testing.T) {
 	client := silentServer(t)
 	ctx := shortContext(t)
-	if err := endsSoon(t, "the probe", func() error { return probe(ctx, &goph.Client{Client: client}) }); err == nil {
+	if err := endsSoon(t, "the probe", func() error { return probe(ctx, &goph.Client{Client: client}, DefaultMaxOutput) }); err == nil {
 		t.Error("a probe whose session never opened succeeded")
 	}
 }
@@ -211,6 +212,28 @@ func TestSFTPReadEndsWithContextOnDeadLink(t *testing.T) {
 	})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want the context's deadline", err)
+	}
+	c.Close()
+}
+
+// SFTP ends with --command-timeout as a command does, not only with the
+// task's context: a host whose SFTP stalls must not hold a read or a
+// write, and with them the whole run, for good.
+func TestSFTPEndsWithCommandTimeout(t *testing.T) {
+	c := deadSFTPConn(t)
+	c.cmdTimeout = 200 * time.Millisecond
+	calls := map[string]func() error{
+		"read": func() error {
+			_, err := c.ReadFile(t.Context(), "/etc/hostname")
+			return err
+		},
+		"write": func() error { return c.WriteFile(t.Context(), "/tmp/x", []byte("x"), 0o644) },
+	}
+	for name, call := range calls {
+		err := endsSoon(t, "the "+name, call)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "--command-timeout") {
+			t.Errorf("%s: got %v, want the command timeout", name, err)
+		}
 	}
 	c.Close()
 }

@@ -15,6 +15,8 @@ import (
 )
 
 // ReadFile reads path over SFTP, or with cat through sudo under become.
+// A file larger than maxOutput is not read past it: a host decides how
+// large its files are, and says so only as it sends them.
 func (c *Conn) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	if c.become != nil {
 		return c.readWithSudo(ctx, path)
@@ -26,7 +28,11 @@ func (c *Conn) ReadFile(ctx context.Context, path string) ([]byte, error) {
 			return err
 		}
 		defer f.Close()
-		data, err = io.ReadAll(f)
+		data, err = io.ReadAll(io.LimitReader(f, int64(c.maxOutput)+1))
+		if err == nil && int64(len(data)) > int64(c.maxOutput) {
+			data = nil
+			return &OutputLimitError{Limit: c.maxOutput, File: true}
+		}
 		return err
 	})
 	if err != nil {
@@ -43,7 +49,10 @@ const missingFile = 66
 func (c *Conn) readWithSudo(ctx context.Context, path string) ([]byte, error) {
 	script := `test -e "$1" || exit ` + strconv.Itoa(missingFile) + `; exec cat -- "$1"`
 	out, err := c.Exec(ctx, shell.Join("sh", "-c", script, "sh", path), nil)
+	var limit *OutputLimitError
 	switch {
+	case errors.As(err, &limit):
+		return nil, fmt.Errorf("read %s: %w", path, &OutputLimitError{Limit: limit.Limit, File: true})
 	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	case out.ExitCode == missingFile:
@@ -92,11 +101,14 @@ func (c *Conn) writeWithSudo(ctx context.Context, path string, data []byte, perm
 	return nil
 }
 
-// withSFTP runs f with the host's SFTP client and returns when ctx ends,
-// answered or not: SFTP requests take no context, and a host that stops
-// answering would hold a Ctrl-C. A request left behind ends when the
+// withSFTP runs f with the host's SFTP client and returns when ctx ends
+// or --command-timeout passes, answered or not, as a command does: SFTP
+// requests take no context, and a host that stops answering would hold a
+// Ctrl-C, or the whole run. A request left behind ends when the
 // connection closes.
 func (c *Conn) withSFTP(ctx context.Context, f func(*sftp.Client) error) error {
+	ctx, cancel := c.withCommandTimeout(ctx)
+	defer cancel()
 	done := make(chan error, 1)
 	go func() {
 		fsys, err := c.sftpClient()
@@ -109,7 +121,7 @@ func (c *Conn) withSFTP(ctx context.Context, f func(*sftp.Client) error) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+		return context.Cause(ctx)
 	}
 }
 

@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -28,8 +29,8 @@ func announcePGID(line string) string {
 // passes the rest through.
 type pgidWriter struct {
 	mu   sync.Mutex
-	out  *bytes.Buffer
-	head []byte // the first line, until it is complete
+	out  io.Writer
+	head []byte // the first line, until it is complete or too long to be it
 	pgid int
 	done bool
 }
@@ -42,6 +43,14 @@ func (w *pgidWriter) Write(p []byte) (int, error) {
 	}
 	w.head = append(w.head, p...)
 	i := bytes.IndexByte(w.head, '\n')
+	if i < 0 && len(w.head) > maxPGIDLine {
+		// A line this long is not the announcement: a login shell's
+		// output, which must not pile up here unbounded.
+		w.done = true
+		_, err := w.out.Write(w.head)
+		w.head = nil
+		return len(p), err
+	}
 	if i < 0 {
 		return len(p), nil
 	}
@@ -56,6 +65,9 @@ func (w *pgidWriter) Write(p []byte) (int, error) {
 	w.head = nil
 	return len(p), nil
 }
+
+// maxPGIDLine is longer than any announcement ("remedy-pgid:" and a pid).
+const maxPGIDLine = 64
 
 // flush keeps a first line that never ended, when it is not the marker.
 func (w *pgidWriter) flush() {
@@ -89,5 +101,5 @@ func (c *Conn) killGroup(pgid int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
-	c.run(ctx, line, stdin)
+	c.runSession(ctx, line, stdin, nil)
 }

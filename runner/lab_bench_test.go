@@ -105,7 +105,7 @@ func benchConn(b *testing.B, lab *labkit.Lab, h labkit.Host, trace func(Command)
 		b.Fatal(err)
 	}
 	d := &dialer{creds: &Credentials{}, keys: keys, timeout: 10 * time.Second}
-	c, err := connect(b.Context(), labTarget(lab, h), d, nil, time.Minute, trace)
+	c, err := connect(b.Context(), labTarget(lab, h), d, nil, time.Minute, 0, trace)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,20 +1,25 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/melbahja/goph"
 )
 
 // Probe dials the host afresh on port, through the same bastions and with
-// the same credentials, and runs a command there.
+// the same credentials, and runs a command there, within
+// --command-timeout as every command.
 func (c *Conn) Probe(ctx context.Context, port int) error {
 	cl, err := c.dialPort(ctx, port)
 	if err != nil {
 		return fmt.Errorf("probe port %d: %w", port, err)
 	}
-	if err := probe(ctx, cl); err != nil {
+	ctx, cancel := c.withCommandTimeout(ctx)
+	defer cancel()
+	if err := probe(ctx, cl, c.maxOutput); err != nil {
 		return fmt.Errorf("probe port %d: %w", port, err)
 	}
 	return nil
@@ -22,15 +27,42 @@ func (c *Conn) Probe(ctx context.Context, port int) error {
 
 // probe runs true on a fresh connection and closes it. Closing it when
 // ctx ends is what bounds the probe: goph opens the session without a
-// context, and its SIGINT on cancel is refused on root logins.
-func probe(ctx context.Context, cl *goph.Client) error {
+// context, and its SIGINT on cancel is refused on root logins. Closing it
+// is also what stops a true that answers with more than limit.
+func probe(ctx context.Context, cl *goph.Client, limit Size) error {
 	defer cl.Close()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	stop := context.AfterFunc(ctx, func() { cl.Close() })
 	defer stop()
-	if out, err := cl.RunContext(ctx, "true"); err != nil {
-		return fmt.Errorf("run true: %w: %s", err, firstLine(out))
+	sess, err := cl.NewSession()
+	if err != nil {
+		return fmt.Errorf("run true: %w", contextCause(ctx, err))
+	}
+	defer sess.Close()
+	var stderr bytes.Buffer
+	budget := newOutputBudget(limit)
+	sess.Stdout, sess.Stderr = budgetWriter{budget, io.Discard}, budgetWriter{budget, &stderr}
+	go func() {
+		select {
+		case <-budget.over:
+			cancel(&OutputLimitError{Limit: limit})
+		case <-ctx.Done():
+		}
+	}()
+	if err := sess.Run("true"); err != nil {
+		return fmt.Errorf("run true: %w: %s", contextCause(ctx, err), firstLine(stderr.Bytes()))
 	}
 	return nil
+}
+
+// contextCause is why ctx ended, when it has, else err: closing the
+// connection makes a session fail with a plain EOF.
+func contextCause(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
 }
 
 // MovePort switches the connection to port: later commands and files use

@@ -41,6 +41,7 @@ type Options struct {
 	MaxFailPercent float64       // stop once more than this share of a batch failed; negative: never
 	ConnectTimeout time.Duration // per hop: TCP connect and SSH handshake
 	CommandTimeout time.Duration // per remote command; zero: none
+	MaxOutput      Size          // per remote command or file read; zero: DefaultMaxOutput
 	HostKeys       *HostKeys
 	Credentials    *Credentials
 }
@@ -182,7 +183,7 @@ func (f *fanout) host(ctx context.Context, h Host) HostReport {
 
 func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *HostReport, emit func(lua.Result)) error {
 	start := time.Now()
-	conn, err := connect(ctx, h.Target, f.dialer, h.Become, f.opts.CommandTimeout, f.obs.Command)
+	conn, err := connect(ctx, h.Target, f.dialer, h.Become, f.opts.CommandTimeout, f.opts.MaxOutput, f.obs.Command)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,6 +88,14 @@ func (r *remedyRunner) env() []string { return isolatedEnv(r.home) }
 
 func (r *remedyRunner) run(t *testing.T, args ...string) runResult {
 	t.Helper()
+	res, _ := r.runMeasured(t, args...)
+	return res
+}
+
+// runMeasured is run, and remedy's peak resident memory in bytes as the
+// kernel counted it for the process.
+func (r *remedyRunner) runMeasured(t *testing.T, args ...string) (runResult, int64) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := r.command(ctx, args...)
@@ -94,7 +103,7 @@ func (r *remedyRunner) run(t *testing.T, args ...string) runResult {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	return runFinished(t, err, stdout, stderr, time.Since(start))
+	return runFinished(t, err, stdout, stderr, time.Since(start)), cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
 }
 
 func runFinished(t *testing.T, err error, stdout, stderr bytes.Buffer, took time.Duration) runResult {

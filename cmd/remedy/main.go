@@ -7,11 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"remedy/runner/output"
 )
 
 // rootCmd is the remedy command; each subcommand adds itself in its own
@@ -39,9 +42,15 @@ func main() {
 	go onInterrupt(sigs, cancel, exitNow(os.Stdin))
 	err := rootCmd.ExecuteContext(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "remedy:", err)
+		printError(os.Stderr, err)
 	}
 	os.Exit(exitCode(err))
+}
+
+// printError writes err after "remedy: ". Its text may quote a host or
+// an inventory, so their controls are shown as escapes, as in the output.
+func printError(w io.Writer, err error) {
+	fmt.Fprintln(w, "remedy:", output.Visible(err.Error()))
 }
 
 // onInterrupt cancels the run at the first Ctrl-C, so it winds down and

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -31,5 +33,15 @@ func TestOnInterruptTwice(t *testing.T) {
 	case <-exited:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the second Ctrl-C did not exit")
+	}
+}
+
+// An error may quote what a host or an inventory said: its controls are
+// shown, not sent to the terminal.
+func TestPrintErrorShowsControls(t *testing.T) {
+	var buf bytes.Buffer
+	printError(&buf, errors.New("h1: read /etc/x: \x1b[2J\x07\r\x9b\u009b\u202e"))
+	if got, want := buf.String(), `remedy: h1: read /etc/x: \x1b[2J\x07\x0d\x9b\u009b\u202e`+"\n"; got != want {
+		t.Errorf("printError wrote %q, want %q", got, want)
 	}
 }

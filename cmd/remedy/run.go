@@ -39,6 +39,7 @@ type runFlags struct {
 	output         string
 	timeout        time.Duration
 	commandTimeout time.Duration
+	maxOutput      runner.Size
 	knownHosts     string
 	acceptNew      bool
 	serial         string
@@ -96,6 +97,8 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text, json or junit")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "connect timeout, per SSH hop")
 	fl.DurationVar(&f.commandTimeout, "command-timeout", 10*time.Minute, "longest a remote command may run (0: no limit)")
+	f.maxOutput = runner.DefaultMaxOutput
+	fl.Var(&f.maxOutput, "max-output", "most a remote command's output or a file read may bring back, as 8M or 1G (binary units)")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts `FILE` read besides ~/.ssh/known_hosts; new keys are recorded here")
 	fl.BoolVar(&f.acceptNew, "accept-new-host-keys", false, "trust and record keys of hosts not yet known (a changed key is still refused)")
 	fl.StringVar(&f.serial, "serial", "", "run in rolling batches of `N` hosts or N% of them")
@@ -130,7 +133,7 @@ func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags
 		return err
 	}
 	if hostErrs != nil && f.output != "text" {
-		fmt.Fprintln(os.Stderr, hostErrs)
+		fmt.Fprintln(os.Stderr, output.Visible(hostErrs.Error()))
 	}
 	if err := writeAfterRun(recap, f); err != nil {
 		return err
@@ -141,7 +144,7 @@ func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags
 		return &exitError{code: exitFailed, err: invErr}
 	}
 	if invErr != nil {
-		fmt.Fprintln(os.Stderr, "remedy:", invErr)
+		printError(os.Stderr, invErr)
 	}
 	return outcome
 }
@@ -268,7 +271,7 @@ func askTerminal(question string) (string, error) {
 		defer tty.Close()
 		in = tty
 	}
-	fmt.Fprint(os.Stderr, question)
+	fmt.Fprint(os.Stderr, output.Visible(question)) // it may name a key file the inventory gave
 	b, err := term.ReadPassword(int(in.Fd()))
 	fmt.Fprintln(os.Stderr)
 	if err != nil {
@@ -306,6 +309,7 @@ func connectOptions(f *runFlags, serial runner.Serial, s *secrets, hosts []runne
 		MaxFailPercent: f.maxFailPercent,
 		ConnectTimeout: f.timeout,
 		CommandTimeout: f.commandTimeout,
+		MaxOutput:      f.maxOutput,
 		HostKeys:       keys,
 		Credentials:    &runner.Credentials{Password: s.password, Prompt: s.prompt},
 	}, nil

@@ -1,10 +1,12 @@
 package output
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"remedy/lua"
 	"remedy/runner"
@@ -60,14 +62,42 @@ type jsonStats struct {
 	Ignored     int `json:"ignored"`
 }
 
-// WriteJSON writes the whole run as one indented JSON document.
+// WriteJSON writes the whole run as one indented JSON document. Texts
+// are exact, as JSON strings: encoding/json escapes C0 controls and
+// turns bytes that are not UTF-8 into U+FFFD, and escapeControls escapes
+// what it leaves, so the document is safe to print on a terminal too.
 func WriteJSON(w io.Writer, r runner.Recap) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(jsonDocument(r)); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
+	if _, err := w.Write(escapeControls(buf.Bytes())); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
 	return nil
+}
+
+// escapeControls writes the C1 controls and bidirectional controls in a
+// JSON document as \u escapes, which encoding/json leaves as they are. It
+// needs no parsing: outside strings a JSON document is ASCII.
+func escapeControls(doc []byte) []byte {
+	if !bytes.ContainsFunc(doc, acts) {
+		return doc
+	}
+	var b bytes.Buffer
+	b.Grow(len(doc) + 64)
+	for len(doc) > 0 {
+		r, size := utf8.DecodeRune(doc)
+		if r >= utf8.RuneSelf && acts(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+		} else {
+			b.Write(doc[:size])
+		}
+		doc = doc[size:]
+	}
+	return b.Bytes()
 }
 
 func jsonDocument(r runner.Recap) jsonRun {

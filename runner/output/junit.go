@@ -66,7 +66,11 @@ type junitProblem struct {
 // per task, check and handler. Failed tasks and checks are failures, and so
 // is drift in check mode (a task that would change something); an
 // unreachable host is an error.
+//
+// Controls a host sent are shown by Visible: XML cannot carry most of
+// them, and a CI page shows what it gets.
 func WriteJUnit(w io.Writer, r runner.Recap) error {
+	r = visibleRecap(r)
 	doc := junitSuites{Name: r.Play.Name}
 	var total time.Duration
 	for _, h := range sortedHosts(r.Hosts) {

@@ -51,9 +51,10 @@ func ReportFormatFor(path string) (ReportFormat, error) {
 // the fleet, what would change and on which hosts, then per host a table
 // of requirements with their state and evidence, and the exact diffs and
 // commands planned. The HTML is one self-contained file: inline CSS, no
-// scripts, no external assets.
+// scripts, no external assets. What a host sent is shown by Visible: a
+// report is read in browsers and editors, and with cat and less too.
 func WriteReport(w io.Writer, r runner.Recap, format ReportFormat) error {
-	data := reportDataOf(r)
+	data := reportDataOf(visibleRecap(r))
 	var err error
 	switch format {
 	case ReportHTML:

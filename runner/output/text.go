@@ -68,7 +68,7 @@ func (t *Text) Err() error { return t.err }
 // Start prints the PLAY banner.
 func (t *Text) Start(play runner.Play) {
 	t.play = play
-	title := "PLAY [" + play.Name + "]"
+	title := "PLAY [" + Visible(play.Name) + "]"
 	if play.Check {
 		title += " [CHECK MODE]"
 	}
@@ -81,7 +81,9 @@ func (t *Text) HostStarted(string) {
 	t.emit("")
 }
 
-// Command shows a remote command, its exit status and its output at -v.
+// Command shows a remote command, its exit status and its output at -v,
+// each line of the output after a prefix and with its controls escaped,
+// so no line a host prints passes for remedy's own.
 func (t *Text) Command(c runner.Command) {
 	if t.opt.Verbosity < 1 {
 		return
@@ -89,20 +91,20 @@ func (t *Text) Command(c runner.Command) {
 	var b strings.Builder
 	status := fmt.Sprintf("rc=%d", c.ExitCode)
 	if c.Err != nil {
-		status = "error: " + c.Err.Error()
+		status = "error: " + Visible(c.Err.Error())
 	}
 	if t.opt.Verbosity >= 2 {
 		status += ", " + c.Duration.Round(time.Millisecond).String()
 	}
-	prefix := "<" + c.Host + ">"
+	prefix := "<" + Visible(c.Host) + ">"
 	// A script's later lines are marked like a shell's continuation prompt,
 	// so they cannot be mistaken for its output.
-	first, rest, _ := strings.Cut(c.Line, "\n")
+	first, rest, _ := strings.Cut(Visible(c.Line), "\n")
 	b.WriteString(prefix + " $ " + first + "\n")
 	writeIndented(&b, prefix+" > ", rest)
 	b.WriteString(prefix + " " + status + "\n")
-	writeIndented(&b, prefix+"   ", string(c.Stdout))
-	writeIndented(&b, prefix+" ! ", string(c.Stderr))
+	writeIndented(&b, prefix+"   ", Visible(string(c.Stdout)))
+	writeIndented(&b, prefix+" ! ", Visible(string(c.Stderr)))
 	t.emit(b.String())
 }
 
@@ -110,8 +112,8 @@ func (t *Text) Command(c runner.Command) {
 // verbosity: the author asked for it.
 func (t *Text) Log(host, msg string) {
 	var b strings.Builder
-	prefix := "[" + host + "] "
-	first, rest, _ := strings.Cut(msg, "\n")
+	prefix := "[" + Visible(host) + "] "
+	first, rest, _ := strings.Cut(Visible(msg), "\n")
 	b.WriteString(prefix + first + "\n")
 	writeIndented(&b, prefix, rest)
 	t.emit(b.String())
@@ -120,6 +122,7 @@ func (t *Text) Log(host, msg string) {
 // Result prints one result line, with its diff and planned commands when
 // the run asked for them.
 func (t *Text) Result(res lua.Result) {
+	res = visibleResult(res)
 	var b strings.Builder
 	if title := resultBanner(res); title != t.banner {
 		t.banner = title
@@ -144,14 +147,16 @@ func (t *Text) Result(res lua.Result) {
 // reason no failed or unreachable line showed, says why.
 func (t *Text) HostDone(h runner.HostReport) {
 	t.done++
+	host := Visible(h.Host)
 	// An interrupted host says so once for all, at the end.
-	if h.Err != nil && !t.explained[h.Host] && !errors.Is(h.Err, context.Canceled) {
-		t.banner = "HOST [" + h.Host + "]"
+	if h.Err != nil && !t.explained[host] && !errors.Is(h.Err, context.Canceled) {
+		t.banner = "HOST [" + host + "]"
 		line := "\n" + banner(t.banner) + "\n"
+		msg := Visible(h.Err.Error())
 		if h.Unreachable {
-			line += t.p.paint(colorUnreachable, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", h.Host, h.Err)) + "\n"
+			line += t.p.paint(colorUnreachable, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", host, msg)) + "\n"
 		} else {
-			line += t.p.paint(colorError, fmt.Sprintf("fatal: [%s]: FAILED! => %s", h.Host, h.Err)) + "\n"
+			line += t.p.paint(colorError, fmt.Sprintf("fatal: [%s]: FAILED! => %s", host, msg)) + "\n"
 		}
 		t.emit(line)
 		return
@@ -163,6 +168,7 @@ func (t *Text) HostDone(h runner.HostReport) {
 // interrupted, the hosts never started, in an audit the per-host table of
 // requirements, and the PLAY RECAP.
 func (t *Text) End(r runner.Recap) {
+	r = visibleRecap(r)
 	var b strings.Builder
 	if r.Interrupted {
 		b.WriteString("\n" + t.p.paint(colorError, "INTERRUPTED: the recap covers what ran so far") + "\n")
