@@ -15,6 +15,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"remedy/lua/firewall"
+	"remedy/lua/revert"
 	"remedy/lua/shell"
 )
 
@@ -89,7 +90,7 @@ type fwHost struct {
 // ruleset, in the same round trip: every function reads the ruleset first.
 func newFwHost(e *Env) *fwHost {
 	f := e.Facts()
-	return &fwHost{e: e, sys: firewall.System{Backend: f.Firewall, OSFamily: f.OSFamily}}
+	return &fwHost{e: e, sys: firewall.System{Backend: f.Firewall, OSFamily: f.OSFamily, Init: f.Init}}
 }
 
 // query runs a read-only command and fails the task on a non-zero exit.
@@ -210,7 +211,7 @@ func (h *fwHost) rulesetForChange() *firewall.Ruleset {
 	if len(h.pending) == 0 {
 		return rs
 	}
-	d := "/run/remedy-revert-" + h.pending[0]
+	d := revert.DirPrefix + h.pending[0]
 	msg := fmt.Sprintf("a timed firewall revert armed by an earlier run is pending (%s): it will restore the rules saved before that run within %s", d, revertAfter)
 	if h.e.Check() {
 		h.e.Note("%s", msg)
@@ -481,7 +482,7 @@ func (h *fwHost) change(cmds [][]string, persist []firewall.Persist, inputPath b
 		}
 		return
 	}
-	var revert firewall.Revert
+	var revert revert.Revert
 	if inputPath {
 		revert = h.armRevert()
 	}
@@ -494,7 +495,7 @@ func (h *fwHost) change(cmds [][]string, persist []firewall.Persist, inputPath b
 		h.e.Fail(fmt.Errorf("%s: firewall: the change did not take effect; %s", h.e.Host().Name(), h.revertNote(inputPath)))
 	}
 	if inputPath {
-		if err := h.e.Host().Probe(h.e.Context(), h.sshPort()); err != nil {
+		if err := h.e.Host().Probe(h.e.Context(), h.e.Host().Port()); err != nil {
 			h.e.Fail(fmt.Errorf("%s: firewall: no new SSH connection after the change: %w; %s", h.e.Host().Name(), err, h.revertNote(true)))
 		}
 		h.apply(revert.Disarm)
@@ -509,7 +510,7 @@ func (h *fwHost) revertNote(armed bool) string {
 	return "what ran is live but not persisted"
 }
 
-func (h *fwHost) armRevert() firewall.Revert {
+func (h *fwHost) armRevert() revert.Revert {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	r, err := firewall.PlanRevert(h.sys, "fw-"+hex.EncodeToString(b), revertAfter)
@@ -526,22 +527,6 @@ func (h *fwHost) apply(cmds [][]string) {
 			h.e.Fail(err)
 		}
 	}
-}
-
-// sshPort is the port the runner reaches the host on, as the inventory
-// says; 22 otherwise.
-func (h *fwHost) sshPort() int {
-	if h.e.vars != nil {
-		if n, ok := h.e.vars.RawGetString("ansible_port").(glua.LNumber); ok {
-			return int(n)
-		}
-		if s, ok := h.e.vars.RawGetString("ansible_port").(glua.LString); ok {
-			if n, err := strconv.Atoi(string(s)); err == nil {
-				return n
-			}
-		}
-	}
-	return 22
 }
 
 // persist writes each file from its dump, validated by the tool that

@@ -414,11 +414,12 @@ func (m *portMove) rollback(cause error) error {
 
 // oldPortAnswers returns the first old port that listens again, without
 // the ports the move added, and lets the controller log in; sshd may still
-// be re-executing, so logins are retried until probeTimeout.
+// be re-executing, so logins are retried until probeTimeout. The port the
+// connection is on comes first: it is the one the operator uses.
 func (m *portMove) oldPortAnswers() (int, error) {
 	var errs []error
 	added := without(m.plan.Listen1, m.plan.From)
-	for _, p := range m.plan.From {
+	for _, p := range connectionFirst(m.plan.From, m.e.Host().Port()) {
 		err := m.waitListening(p, added)
 		if err == nil {
 			err = m.probeRetrying(p)
@@ -455,6 +456,15 @@ func (m *portMove) startCommand() []string {
 		return []string{"systemctl", "restart", m.serviceName()}
 	}
 	return []string{"/usr/sbin/sshd"}
+}
+
+// connectionFirst returns ports with conn, the connection's port, moved
+// to the front when it is among them.
+func connectionFirst(ports []int, conn int) []int {
+	if !slices.Contains(ports, conn) {
+		return ports
+	}
+	return append([]int{conn}, without(ports, []int{conn})...)
 }
 
 // without returns the ports of a that are not in b.

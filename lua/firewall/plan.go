@@ -31,6 +31,7 @@ type System struct {
 	// installed (plain iptables is whichever the alternatives name), else
 	// "" for plain iptables. ip6tables follows it.
 	Iptables string
+	Init     string // Facts.Init: "systemd" runs timers as transient units
 }
 
 // iptablesCmd names the command for a family's iptables tables.
