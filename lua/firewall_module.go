@@ -74,9 +74,17 @@ var fwTypes = []Class{
 		{"chains", "{table: string, name: string, hook: string, priority: integer, policy: string, rules: string[]}[]", ""}}},
 }
 
-// revertAfter is how long an input-path change may stay without the
-// controller reconnecting before the host restores the old rules.
+// revertAfter is how long a change that could cut the session (a
+// firewall rule on the input path, sshd leaving its old ports) may stay
+// without the controller reconnecting before the host reverts it.
 const revertAfter = 120 * time.Second
+
+// randomToken names a timed revert on the host.
+func randomToken() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // fwHost is one firewall call's view of the host.
 type fwHost struct {
@@ -212,7 +220,7 @@ func (h *fwHost) rulesetForChange() *firewall.Ruleset {
 		return rs
 	}
 	d := revert.DirPrefix + h.pending[0]
-	msg := fmt.Sprintf("a timed firewall revert armed by an earlier run is pending (%s): it will restore the rules saved before that run within %s", d, revertAfter)
+	msg := fmt.Sprintf("a timed revert armed by an earlier run is pending (%s): it will restore what it saved before that run's change within %s", d, revertAfter)
 	if h.e.Check() {
 		h.e.Note("%s", msg)
 		return rs
@@ -511,9 +519,7 @@ func (h *fwHost) revertNote(armed bool) string {
 }
 
 func (h *fwHost) armRevert() revert.Revert {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	r, err := firewall.PlanRevert(h.sys, "fw-"+hex.EncodeToString(b), revertAfter)
+	r, err := firewall.PlanRevert(h.sys, "fw-"+randomToken(), revertAfter)
 	if err != nil {
 		h.e.Fail(fmt.Errorf("%s: %w", h.e.Host().Name(), err))
 	}

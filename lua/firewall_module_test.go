@@ -259,22 +259,28 @@ func TestFirewallModuleRejectsBadArguments(t *testing.T) {
 
 // A change that leaves the flow blocked fails loudly, naming the revert
 // armed before it; the fixture host re-reads the same rules, as a host
-// that ignored the commands would.
+// that ignored the commands would. The revert's timer is a transient
+// systemd unit where systemd is the init system, else a setsid shell
+// (the command lines only: a real systemd host is for a lab of VMs).
 func TestFirewallAllowFailsWhenTheFlowStillDoesNotPass(t *testing.T) {
-	h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
-	r := onlyResult(t, h, task(`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`),
-		RunOptions{Facts: Facts{Firewall: "nftables", OSFamily: "debian"}})
-	if r.Status != StatusFailed || !strings.Contains(r.Msg, "did not take effect; the revert armed on the host restores the previous rules") {
-		t.Fatalf("got %s: %s", r.Status, r.Msg)
-	}
-	want := []string{"sh -c", "sh -c 'setsid -f", `nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'`}
-	for i, prefix := range want {
-		if i >= len(h.ran) || !strings.HasPrefix(h.ran[i], prefix) {
-			t.Fatalf("ran %q, want commands starting %q", h.ran, want)
-		}
-	}
-	if len(h.ran) != len(want) {
-		t.Errorf("ran %q after the failed check: nothing may be persisted or disarmed", h.ran[len(want):])
+	for init, timer := range map[string]string{"none": "sh -c 'setsid -f", "systemd": "systemd-run --quiet --collect --unit=remedy-revert-fw-"} {
+		t.Run(init, func(t *testing.T) {
+			h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
+			r := onlyResult(t, h, task(`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`),
+				RunOptions{Facts: Facts{Firewall: "nftables", OSFamily: "debian", Init: init}})
+			if r.Status != StatusFailed || !strings.Contains(r.Msg, "did not take effect; the revert armed on the host restores the previous rules") {
+				t.Fatalf("got %s: %s", r.Status, r.Msg)
+			}
+			want := []string{"sh -c", timer, `nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'`}
+			for i, prefix := range want {
+				if i >= len(h.ran) || !strings.HasPrefix(h.ran[i], prefix) {
+					t.Fatalf("ran %q, want commands starting %q", h.ran, want)
+				}
+			}
+			if len(h.ran) != len(want) {
+				t.Errorf("ran %q after the failed check: nothing may be persisted or disarmed", h.ran[len(want):])
+			}
+		})
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/revert"
+	"remedy/lua/shell"
 	"remedy/lua/sshd"
 )
 
@@ -51,6 +53,7 @@ type portMove struct {
 	pidfile  string
 	original []sshd.Edit // phase 1's edits: each file's text before the move
 	written  bool        // a config file has been changed on the host
+	armed    [][]string  // disarms the timed revert of phase 2 while it is armed
 }
 
 func (m *portMove) host() string { return m.e.Host().Name() }
@@ -223,10 +226,16 @@ func (m *portMove) move() error {
 	if len(m.plan.Phase2) == 0 {
 		return nil
 	}
+	if err := m.armPhase2Revert(); err != nil {
+		return err
+	}
 	if err := m.apply(m.plan.Phase2, false); err != nil {
 		return fmt.Errorf("phase 2 (listen on %s): %w", portList(m.plan.Listen2), err)
 	}
 	if err := m.verify(m.req.To, without(m.plan.Listen1, m.plan.Listen2)); err != nil {
+		return err
+	}
+	if err := m.disarm(); err != nil {
 		return err
 	}
 	if m.e.Check() {
@@ -237,6 +246,61 @@ func (m *portMove) move() error {
 		return fmt.Errorf("move the connection to port %d: %w", m.req.To, err)
 	}
 	return nil
+}
+
+// armPhase2Revert arms, before phase 2 closes the old ports, a timed
+// revert on the host that puts phase 1's files back and restarts sshd on
+// them: the old and the new ports, both proven. A lost connection cannot
+// roll back over itself, and the new port may stop answering between
+// phase 1's login and phase 2's (a rule added meanwhile, a pending
+// revert): the host then opens the old ports again by itself. Only the
+// controller's fresh login after phase 2 disarms it.
+func (m *portMove) armPhase2Revert() error {
+	if m.e.Check() {
+		m.e.Changed("", fmt.Sprintf("# arm a timed revert on the host: sshd back on %s in %s unless the controller logs in on %d after phase 2",
+			portList(m.plan.Listen1), revertAfter, m.req.To))
+		return nil
+	}
+	paths := make([]string, len(m.plan.Phase2))
+	for i, ed := range m.plan.Phase2 {
+		paths[i] = ed.Path
+	}
+	save, restore := sshd.RevertFiles(paths, m.restartScript())
+	r, err := revert.Plan(m.e.Facts().Init, "sshd-"+randomToken(), revertAfter, save, restore)
+	if err != nil {
+		return err
+	}
+	for _, c := range r.Arm {
+		if _, err := m.e.Apply(c...); err != nil {
+			return fmt.Errorf("arm the revert of phase 2: %w", err)
+		}
+	}
+	m.armed = r.Disarm
+	return nil
+}
+
+// disarm stops the revert phase 2 armed: the controller has logged in on
+// the new port, or is connected and rolls back itself.
+func (m *portMove) disarm() error {
+	for _, c := range m.armed {
+		if _, err := m.e.Apply(c...); err != nil {
+			return fmt.Errorf("disarm the revert of phase 2: %w", err)
+		}
+	}
+	m.armed = nil
+	return nil
+}
+
+// restartScript is what the phase 2 revert runs once the files are back:
+// the reload (and ssh.socket's restart) the move itself would run, or,
+// when sshd is gone, a start.
+func (m *portMove) restartScript() string {
+	var lines []string
+	if m.req.Socket {
+		lines = append(lines, shell.Join("systemctl", "daemon-reload"), shell.Join("systemctl", "restart", "ssh.socket"))
+	}
+	lines = append(lines, shell.Join(m.reloadCommand()...)+" || "+shell.Join(m.startCommand()...))
+	return strings.Join(lines, "; ")
 }
 
 // apply writes one phase's files, validates and reloads. The first phase
@@ -378,6 +442,9 @@ func (m *portMove) rollback(cause error) error {
 	msg := fmt.Sprintf("%s: sshd.move_port to %d failed: %v", m.host(), m.req.To, cause)
 	if m.e.Check() || !m.written {
 		return errors.New(msg)
+	}
+	if err := m.disarm(); err != nil {
+		return fmt.Errorf("%s; ROLLBACK FAILED: %v; the revert armed on the host restores phase 1's files within %s", msg, err, revertAfter)
 	}
 	var restored []string
 	for _, ed := range m.original {
