@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	flow := `{dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string}`
+	flow := `{dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string, persist?: boolean}`
 	Register(Module{
 		Name: "firewall",
 		Warm: [][]string{readArgv},
@@ -37,13 +37,13 @@ after a fresh SSH connection succeeds.`,
 				Returns: []Param{{"v", "remedy.FirewallVerdict", ""}},
 				Doc:     "Evaluates the probe as the kernel would: every base chain of the hooks it crosses, in priority order. \"unknown\" when a rule the model cannot read could decide.",
 				Call:    fwVerdict},
-			{Name: "allow", Params: []Param{{"flow", flow, "port or range (\"33001-33010\"); src limits an inbound flow, dst an outbound one"}},
+			{Name: "allow", Params: []Param{{"flow", flow, "port or range (\"33001-33010\"); src limits an inbound flow, dst an outbound one; persist = true enables the unit that loads the rules at boot when it is disabled"}},
 				Returns: []Param{{"res", "remedy.FirewallChange", ""}},
-				Doc:     "Makes the flow pass: nothing when it already does, else an accept rule before each rule or policy that stops it, persisted. Fails when the flow still does not pass afterwards.",
+				Doc:     "Makes the flow pass now and after a reboot: nothing when it already does, else an accept rule before each rule or policy that stops it, and the same rule in the file boot loads (only remedy's rule: the live ruleset is never dumped there). Refuses before changing anything when a reboot would not keep the change (no unit loads the rules, or it is disabled). Fails when the flow still does not pass afterwards.",
 				Call:    fwAllow},
-			{Name: "remove", Params: []Param{{"opts", "{comment: string}", `removes every rule whose comment starts with this ("remedy: ..." )`}},
+			{Name: "remove", Params: []Param{{"opts", "{comment: string, persist?: boolean}", `removes every rule whose comment starts with this ("remedy: ..." )`}},
 				Returns: []Param{{"res", "remedy.FirewallChange", ""}},
-				Doc:     "Removes the rules remedy added under a comment, and persists the result.", Call: fwRemove},
+				Doc:     "Removes the rules remedy added under a comment, live and from the file boot loads.", Call: fwRemove},
 			{Name: "allow_domain", Params: []Param{{"opts", `{domain: string, proto?: "tcp"|"udp", port?: integer, dir?: "out", refresh?: integer}`, "proto tcp and port 443 by default; refresh in seconds, default the record's TTL (60-3600) or 300"}},
 				Returns: []Param{{"res", "remedy.FirewallChange", ""}},
 				Doc:     "Lets the host reach a domain whose addresses change: sets of its addresses a rule accepts, DNS let out if blocked, and a job re-resolving it. Checks that it resolves, the set holds it and a connection succeeds.",
@@ -401,8 +401,8 @@ func prefixOpt(o opts, key string) netip.Prefix {
 	return p
 }
 
-func allowArg(L *glua.LState) firewall.Allow {
-	o := tableArg(L, 1, "firewall.allow", false, "dir", "proto", "port", "range", "src", "dst", "comment")
+func allowArg(L *glua.LState) (firewall.Allow, bool) {
+	o := tableArg(L, 1, "firewall.allow", false, "dir", "proto", "port", "range", "src", "dst", "comment", "persist")
 	a := firewall.Allow{Dir: o.str("dir", true), Proto: o.str("proto", true), Comment: o.str("comment", false),
 		Src: prefixOpt(o, "src"), Dst: prefixOpt(o, "dst")}
 	port, rng := o.str("port", false), o.str("range", false)
@@ -419,25 +419,34 @@ func allowArg(L *glua.LState) firewall.Allow {
 		argError(L, "firewall.allow", "port %q: want 1-65535, or a range \"33001-33010\"", port+rng)
 	}
 	a.Ports = firewall.PortRange{Lo: uint16(l), Hi: uint16(u)}
-	return a
+	return a, o.boolean("persist", false)
 }
 
+// fwAllow makes the flow pass now and after a reboot: the live rules
+// change under a timed revert, then remedy's rule goes into what boot
+// loads. What boot loads is checked first, so a change a reboot would
+// undo is refused before anything changes.
 func fwAllow(e *Env, L *glua.LState) int {
-	a := allowArg(L)
+	a, persist := allowArg(L)
 	h := newFwHost(e)
 	rs := h.rulesetForChange()
 	plan, err := firewall.PlanAllow(rs, h.sys, a)
 	if err != nil {
 		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
 	}
+	edit := func(f firewall.BootFile, text string, rs *firewall.Ruleset) (string, error) {
+		return firewall.PlanBootAllow(f, text, rs, a)
+	}
+	boot := h.planBoot(fmt.Sprintf("allow %s %s/%s", a.Dir, a.Proto, a.Ports), persist, edit)
 	if !plan.Already {
-		h.change(plan.Commands, plan.Persist, a.Dir == "in", func() bool {
+		h.change(plan.Commands, a.Dir == "in", func() bool {
 			rs := h.ruleset()
 			again, err := firewall.PlanAllow(rs, h.sys, a)
 			return err == nil && again.Already
 		})
 	}
-	return pushChange(L, plan.Commands, before(plan.Before))
+	h.applyBoot(boot, edit)
+	return pushChange(L, plan.Commands, !boot.empty(), before(plan.Before))
 }
 
 func before(rs []firewall.Result) string {
@@ -448,17 +457,23 @@ func before(rs []firewall.Result) string {
 }
 
 func fwRemove(e *Env, L *glua.LState) int {
-	o := tableArg(L, 1, "firewall.remove", false, "comment")
+	o := tableArg(L, 1, "firewall.remove", false, "comment", "persist")
+	prefix := o.str("comment", true)
 	h := newFwHost(e)
 	rs := h.rulesetForChange()
-	plan, err := firewall.PlanRemove(rs, h.sys, h.installed(), o.str("comment", true))
+	plan, err := firewall.PlanRemove(rs, h.sys, h.installed(), prefix)
 	if err != nil {
 		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
 	}
-	if !plan.Already {
-		h.change(plan.Commands, plan.Persist, true, func() bool { return true })
+	edit := func(f firewall.BootFile, text string, rs *firewall.Ruleset) (string, error) {
+		return firewall.PlanBootRemove(f, text, rs, prefix)
 	}
-	return pushChange(L, plan.Commands, "")
+	boot := h.planBoot("remove the rules commented "+strconv.Quote(prefix), o.boolean("persist", false), edit)
+	if !plan.Already {
+		h.change(plan.Commands, true, func() bool { return true })
+	}
+	h.applyBoot(boot, edit)
+	return pushChange(L, plan.Commands, !boot.empty(), "")
 }
 
 // installed reads where ufw and firewalld keep remedy's comments.
@@ -476,17 +491,14 @@ func (h *fwHost) installed() firewall.Installed {
 	return in
 }
 
-// change runs commands, then checks passes() on the re-read host, then
-// persists. On the input path a revert is armed first and disarmed only
-// once a fresh SSH connection succeeds; persisting comes after that, so a
-// reboot cannot bring back a change that cut the controller off.
-func (h *fwHost) change(cmds [][]string, persist []firewall.Persist, inputPath bool, passes func() bool) {
+// change runs commands, then checks passes() on the re-read host. On the
+// input path a revert is armed first and disarmed only once a fresh SSH
+// connection succeeds; what boot loads is written after that (applyBoot),
+// so a reboot cannot bring back a change that cut the controller off.
+func (h *fwHost) change(cmds [][]string, inputPath bool, passes func() bool) {
 	if h.e.Check() {
 		for _, c := range cmds {
 			h.e.Changed("", shell.Join(c...))
-		}
-		for _, p := range persist {
-			h.e.Changed("", fmt.Sprintf("then write %s from: %s", p.Path, shell.Join(p.Dump...)))
 		}
 		return
 	}
@@ -508,7 +520,6 @@ func (h *fwHost) change(cmds [][]string, persist []firewall.Persist, inputPath b
 		}
 		h.apply(revert.Disarm)
 	}
-	h.persist(persist)
 }
 
 func (h *fwHost) revertNote(armed bool) string {
@@ -558,13 +569,15 @@ func persistValidator(p firewall.Persist) []string {
 	return nil
 }
 
-func pushChange(L *glua.LState, cmds [][]string, before string) int {
+// pushChange returns what a change did: the live commands, and whether
+// anything changed, boot's files included.
+func pushChange(L *glua.LState, cmds [][]string, bootChanged bool, before string) int {
 	t := L.NewTable()
 	list := L.NewTable()
 	for _, c := range cmds {
 		list.Append(glua.LString(shell.Join(c...)))
 	}
-	t.RawSetString("changed", glua.LBool(len(cmds) > 0))
+	t.RawSetString("changed", glua.LBool(len(cmds) > 0 || bootChanged))
 	t.RawSetString("commands", list)
 	t.RawSetString("before", glua.LString(before))
 	L.Push(t)
@@ -588,7 +601,7 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 	rs := h.rulesetForChange()
 	plan := h.planDomain(rs, d)
 	if plan.Already {
-		return pushChange(L, nil, "")
+		return pushChange(L, nil, false, "")
 	}
 	if o.number("refresh", 0) == 0 {
 		d.Refresh = time.Duration(h.refresh(d.Name)) * time.Second
@@ -598,7 +611,7 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 	if !e.Check() {
 		h.checkDomain(d)
 	}
-	return pushChange(L, plan.Commands, "")
+	return pushChange(L, plan.Commands, false, "")
 }
 
 func (h *fwHost) planDomain(rs *firewall.Ruleset, d firewall.Domain) firewall.DomainPlan {

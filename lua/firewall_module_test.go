@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +24,12 @@ type fwFixtureHost struct {
 	execs int // every command, reads too
 	// oldFirewalld: firewalld answers without getZoneSettings2 (before 0.9).
 	oldFirewalld bool
+	// boot is the nft script boot loads (the .nft the JSON fixture was
+	// captured from) and bootJSON what it makes, read as the fixture was.
+	boot, bootJSON string
+	// disabled units do not start at boot; the others are Debian 12's,
+	// enabled.
+	disabled map[string]bool
 }
 
 func (h *fwFixtureHost) fixture(name string) Output {
@@ -49,7 +56,30 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 	// plain iptables is the nft one; firewalld answers only on its hosts.
 	out := "==cmd\niptables-nft\niptables-legacy\n==default\niptables v1.8.9 (nf_tables)\n==zone\n==nft\n" + load(nft) +
 		"\n==v4-nft\n" + load(v4) + "==v6-nft\n==v4-legacy\n==v6-legacy\n==ipset\n"
-	return &fwFixtureHost{t: t, read: []byte(out)}
+	h := &fwFixtureHost{t: t, read: []byte(out), bootJSON: load(nft)}
+	if script := strings.TrimSuffix(nft, ".json") + ".nft"; nft != "" {
+		if _, err := os.Stat(filepath.Join("firewall", "testdata", script)); err == nil {
+			h.boot = load(script)
+		}
+	}
+	return h
+}
+
+// units answers the read of the boot units as `systemctl cat` and
+// `systemctl is-enabled` would, or the same read from the unit files
+// where systemd does not run: each unit file (Debian 12's) and whether
+// boot starts it.
+func (h *fwFixtureHost) units(names []string) Output {
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "==unit %s\n", n)
+		if text, err := os.ReadFile(filepath.Join("firewall", "testdata", "units", "debian12-"+n)); err == nil {
+			fmt.Fprintf(&b, "# /lib/systemd/system/%s\n%s\n", n, text)
+		}
+		fmt.Fprintf(&b, "==enabled %s\n%s\n", n, map[bool]string{false: "enabled", true: "disabled"}[h.disabled[n]])
+	}
+	b.WriteString("==ufwconf\nENABLED=yes\n")
+	return Output{Stdout: []byte(b.String())}
 }
 
 func (h *fwFixtureHost) Name() string { return "fixture" }
@@ -59,6 +89,11 @@ func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (Out
 	if words, ok := strings.CutPrefix(cmd, shell.Join("sh", "-c", batchScript, "sh")+" "); ok {
 		w := unquoteWords(h.t, words)
 		return h.batch(w[0], w[1:]), nil
+	}
+	for _, script := range []string{unitFilesScript, systemctlUnitsScript} {
+		if strings.HasPrefix(cmd, shell.Join("sh", "-c", script, "sh")+" ") {
+			return h.units(unquoteWords(h.t, cmd)[4:]), nil
+		}
 	}
 	return h.answer(cmd), nil
 }
@@ -117,6 +152,10 @@ func (h *fwFixtureHost) answer(cmd string) Output {
 		return Output{Stdout: h.read}
 	case strings.HasPrefix(cmd, "firewall-cmd --list-all"):
 		return h.fixture("firewalld/public-ssh.list-all")
+	case strings.HasPrefix(cmd, shell.Join(nftScratchLoad("/etc/nftables.conf")...)):
+		return Output{Stdout: []byte(h.bootJSON)}
+	case strings.HasPrefix(cmd, shell.Join(statArgv("/etc/nftables.conf")...)):
+		return Output{Stdout: []byte(fmt.Sprintf("regular file|755|root:root|%d\n", len(h.boot)))}
 	case strings.HasPrefix(cmd, "ufw status verbose"):
 		return h.fixture("ufw/remedy-fasp.status")
 	case slices.Contains(sshdReads(h.t), cmd):
@@ -137,6 +176,9 @@ func sshdReads(t *testing.T) []string {
 }
 
 func (h *fwFixtureHost) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	if path == "/etc/nftables.conf" && h.boot != "" {
+		return []byte(h.boot), nil
+	}
 	return nil, os.ErrNotExist
 }
 
@@ -170,9 +212,30 @@ return v.verdict .. " | " .. v.chain .. " | " .. v.rule`, StatusOK,
 		{"verdict unknown names what it depends on", "nftables/generated.json", "", "nftables",
 			`return firewall.verdict { dir = "in", proto = "udp", port = 5000 }.verdict`, StatusOK, "unknown", ""},
 		{"allow in check mode reports the exact commands", "nftables/lab-nftables.json", "", "nftables",
-			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, StatusChanged, "",
+			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, StatusChanged,
+			"/etc/nftables.conf: new content, backup /etc/nftables.conf.remedy-X.bak",
 			`nft add rule inet filter input 'udp dport 33001-33010 accept comment "remedy: fasp"'
-then write /etc/nftables.conf from: nft list ruleset`},
+write /etc/.nftables.conf.remedy-X (652 bytes)
+chmod 0755 -- /etc/.nftables.conf.remedy-X
+chown -- root:root /etc/.nftables.conf.remedy-X
+unshare -n nft -f /etc/.nftables.conf.remedy-X
+cp -p -- /etc/nftables.conf /etc/nftables.conf.remedy-X.bak
+mv -f -- /etc/.nftables.conf.remedy-X /etc/nftables.conf`},
+		{"allow refuses what a reboot would undo", "nftables/lab-nftables.json", "", "nftables",
+			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`, StatusFailed,
+			"site.lua:2: fixture: firewall: refusing to allow in udp/33001: a reboot would not keep it: nftables.service is disabled: a reboot loads no nftables rules; persist = true enables it", ""},
+		{"persist = true enables the unit", "nftables/lab-nftables.json", "", "nftables",
+			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp", persist = true }`, StatusChanged,
+			"/etc/nftables.conf: new content, backup /etc/nftables.conf.remedy-X.bak; nftables.service enabled at boot",
+			`nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'
+write /etc/.nftables.conf.remedy-X (646 bytes)
+chmod 0755 -- /etc/.nftables.conf.remedy-X
+chown -- root:root /etc/.nftables.conf.remedy-X
+unshare -n nft -f /etc/.nftables.conf.remedy-X
+cp -p -- /etc/nftables.conf /etc/nftables.conf.remedy-X.bak
+mv -f -- /etc/.nftables.conf.remedy-X /etc/nftables.conf
+mkdir -p /etc/systemd/system/sysinit.target.wants
+ln -sfn /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.wants/nftables.service`},
 		{"allow of an open port changes nothing", "nftables/lab-nftables.json", "", "nftables",
 			`return tostring(firewall.allow { dir = "in", proto = "tcp", port = 22 }.changed)`, StatusOK, "false", ""},
 		{"firewalld allow goes through firewall-cmd", "firewalld/public-ssh.json", "", "firewalld",
@@ -196,15 +259,24 @@ firewall-cmd --reload`},
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFwFixtureHost(t, tt.nft, tt.v4)
+			if strings.Contains(tt.name, "reboot") || strings.Contains(tt.body, "persist") {
+				h.disabled = map[string]bool{"nftables.service": true}
+			}
 			r := onlyResult(t, h, task(tt.body), RunOptions{Check: true, Facts: Facts{Firewall: tt.backend, OSFamily: "debian"}})
-			if r.Status != tt.status || r.Msg != tt.msg || strings.Join(r.Planned, "\n") != tt.planned {
-				t.Errorf("got %s %q, planned:\n%s\nwant %s %q, planned:\n%s", r.Status, r.Msg, strings.Join(r.Planned, "\n"), tt.status, tt.msg, tt.planned)
+			msg, planned := randomNames(r.Msg), randomNames(strings.Join(r.Planned, "\n"))
+			if r.Status != tt.status || !strings.HasSuffix(msg, tt.msg) || (tt.msg == "") != (msg == "") || planned != tt.planned {
+				t.Errorf("got %s %q, planned:\n%s\nwant %s %q, planned:\n%s", r.Status, msg, planned, tt.status, tt.msg, tt.planned)
 			}
 			if len(h.ran) > 0 {
 				t.Errorf("check mode ran %q", h.ran)
 			}
 		})
 	}
+}
+
+// randomNames replaces the random part of temporary and backup names.
+func randomNames(s string) string {
+	return regexp.MustCompile(`\.remedy-[0-9TZ-]*[0-9a-f]{8}`).ReplaceAllString(s, ".remedy-X")
 }
 
 // A range of blocked verdicts is one read (ruleset and firewalld zone

@@ -29,12 +29,12 @@ const (
 )
 
 func sshdMovePort(e *Env, L *glua.LState) int {
-	o := tableArg(L, 1, "sshd.move_port", false, "to", "keep_22")
+	o := tableArg(L, 1, "sshd.move_port", false, "to", "keep_22", "persist")
 	to := o.number("to", 0)
 	if to != float64(int(to)) || to < 1 || to > 65535 {
 		argError(L, "sshd.move_port", "to must be a port number, not %v", to)
 	}
-	m := &portMove{e: e, L: L, req: sshd.MoveRequest{To: int(to), Keep: o.boolean("keep_22", false)}}
+	m := &portMove{e: e, L: L, req: sshd.MoveRequest{To: int(to), Keep: o.boolean("keep_22", false)}, persist: o.boolean("persist", false)}
 	res, err := m.run()
 	if err != nil {
 		e.Fail(err)
@@ -49,6 +49,7 @@ type portMove struct {
 	e        *Env
 	L        *glua.LState
 	req      sshd.MoveRequest
+	persist  bool // firewall.allow's persist: enable the unit that loads the rules at boot
 	plan     sshd.Plan
 	pidfile  string
 	original []sshd.Edit // phase 1's edits: each file's text before the move
@@ -63,11 +64,13 @@ func (m *portMove) run() (map[string]any, error) {
 		return nil, err
 	}
 	res := map[string]any{"changed": false, "from": intsToAny(m.plan.From), "ports": intsToAny(m.plan.From), "inventory": ""}
-	if m.plan.Empty() {
-		return res, nil
-	}
+	// Also when sshd is there already: what boot loads must let the port
+	// in too, or the next reboot locks the operator out.
 	if err := m.openFirewall(); err != nil {
 		return nil, fmt.Errorf("%s: sshd.move_port: open %d/tcp in the firewall: %w", m.host(), m.req.To, err)
+	}
+	if m.plan.Empty() {
+		return res, nil
 	}
 	if err := m.labelPort(); err != nil {
 		return nil, err
@@ -159,8 +162,10 @@ func (m *portMove) readInto(files sshd.FileSet, p string, optional bool) error {
 }
 
 // openFirewall lets TCP to the new port in through the firewall module,
-// which knows the host's firewall, reports in check mode and keeps a
-// timed revert armed while a change could cut the session.
+// which knows the host's firewall, reports in check mode, keeps a timed
+// revert armed while a change could cut the session, and puts the rule
+// into what boot loads; it refuses, before anything changes, when a
+// reboot would not keep the port open.
 func (m *portMove) openFirewall() error {
 	if m.e.Facts().Firewall == "none" {
 		return nil
@@ -173,7 +178,7 @@ func (m *portMove) openFirewall() error {
 	if !ok {
 		return errors.New("the firewall module has no allow function")
 	}
-	arg := toLua(m.L, map[string]any{"dir": "in", "proto": "tcp", "port": m.req.To, "comment": "sshd port " + strconv.Itoa(m.req.To)})
+	arg := toLua(m.L, map[string]any{"dir": "in", "proto": "tcp", "port": m.req.To, "comment": "sshd port " + strconv.Itoa(m.req.To), "persist": m.persist})
 	return withoutTraceback(m.L.CallByParam(glua.P{Fn: allow, NRet: 1, Protect: true}, arg))
 }
 
