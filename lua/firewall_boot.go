@@ -7,33 +7,56 @@ import (
 	"path"
 	"strings"
 
+	udiff "github.com/aymanbagabas/go-udiff"
+
 	"remedy/lua/firewall"
+	"remedy/lua/shell"
 )
 
-// unitFilesScript prints, for each unit named in its arguments, the files
-// systemd would read for it in `systemctl cat`'s format, then whether
-// boot starts it, for a host where systemd does not run (a container, a
-// lab host): the unit files and their .wants links are all there is to
-// read. A link to /dev/null (masked) prints as an empty file.
-var unitFilesScript = `for u in "$@"; do
-  echo "==unit $u"
-  for d in ` + strings.Join(firewall.UnitDirs, " ") + `; do
-    f="$d/$u"
-    if [ -L "$f" ] && [ "$(readlink -f "$f")" = /dev/null ]; then echo "# $f"; continue; fi
-    [ -f "$f" ] && { echo "# $f"; cat "$f"; echo; }
-    for c in "$d/$u.d"/*.conf; do [ -f "$c" ] && { echo "# $c"; cat "$c"; echo; }; done
+// bootUnitsScript prints, for each unit named in its arguments, its files
+// in `systemctl cat`'s format, then whether boot starts it: from systemd
+// where it runs (sd_booted: /run/systemd/system exists), else read from
+// the unit files and their .wants links, all there is on a host without
+// systemd (a container, a lab host); a link to /dev/null (masked) prints
+// as an empty file. Then ufw's ENABLED=.
+var bootUnitsScript = `if [ -d /run/systemd/system ]; then
+  for u in "$@"; do
+    echo "==unit $u"; systemctl cat -- "$u" 2>/dev/null
+    echo "==enabled $u"; systemctl is-enabled -- "$u" 2>/dev/null
   done
-  echo "==enabled $u"
-  if ls /etc/systemd/system/*.wants/"$u" /etc/systemd/system/*.requires/"$u" 2>/dev/null | grep -q .; then echo enabled; else echo disabled; fi
-done
+else
+  for u in "$@"; do
+    echo "==unit $u"
+    for d in ` + strings.Join(firewall.UnitDirs, " ") + `; do
+      f="$d/$u"
+      if [ -L "$f" ] && [ "$(readlink -f "$f")" = /dev/null ]; then echo "# $f"; continue; fi
+      [ -f "$f" ] && { echo "# $f"; cat "$f"; echo; }
+      for c in "$d/$u.d"/*.conf; do [ -f "$c" ] && { echo "# $c"; cat "$c"; echo; }; done
+    done
+    echo "==enabled $u"
+    if ls /etc/systemd/system/*.wants/"$u" /etc/systemd/system/*.requires/"$u" 2>/dev/null | grep -q .; then echo enabled; else echo disabled; fi
+  done
+fi
 echo "==ufwconf"; grep -s '^ENABLED=' /etc/ufw/ufw.conf; exit 0`
 
-// systemctlUnitsScript prints the same where systemd runs, from systemd.
-const systemctlUnitsScript = `for u in "$@"; do
-  echo "==unit $u"; systemctl cat -- "$u" 2>/dev/null
-  echo "==enabled $u"; systemctl is-enabled -- "$u" 2>/dev/null
-done
-echo "==ufwconf"; grep -s '^ENABLED=' /etc/ufw/ufw.conf; exit 0`
+// bootUnitsArgv reads every unit that may load a firewall at boot. It is
+// the same on every host, so it rides along with the firewall's read.
+var bootUnitsArgv = append([]string{"sh", "-c", bootUnitsScript, "sh"}, firewall.KnownUnits...)
+
+// bootWarm are the reads of what boot loads that ride along with the
+// firewall's read: the units, and the files the distributions' units
+// load where a site has not changed them (their text, and an nft file's
+// rules), so an audit needs no session of its own for them.
+func bootWarm() [][]string {
+	reads := [][]string{bootUnitsArgv}
+	for _, f := range firewall.DefaultBootFiles {
+		reads = append(reads, []string{"cat", "--", f.Path})
+		if f.Format == firewall.FormatNft {
+			reads = append(reads, nftScratchLoad(f.Path))
+		}
+	}
+	return reads
+}
 
 // startedAtBoot are the `systemctl is-enabled` states in which boot
 // starts a unit, or may (static units start when another wants them).
@@ -42,11 +65,7 @@ var startedAtBoot = map[string]bool{"enabled": true, "enabled-runtime": true, "s
 // readBootUnits reads the units that load the governing firewall at boot.
 func (h *fwHost) readBootUnits() (map[string]firewall.Unit, bool) {
 	names := firewall.BootUnits(h.sys)
-	script := unitFilesScript
-	if h.e.Facts().Init == "systemd" {
-		script = systemctlUnitsScript
-	}
-	out := h.queryCached(append([]string{"sh", "-c", script, "sh"}, names...)...)
+	out := h.queryCached(bootUnitsArgv...)
 	units := map[string]firewall.Unit{}
 	var name, section string
 	text := map[string]*strings.Builder{}
@@ -91,9 +110,10 @@ type bootChange struct {
 	enable []firewall.Unit
 }
 
+// bootWrite is a boot file's text and its new text.
 type bootWrite struct {
-	file     firewall.BootFile
-	old, new string
+	file      firewall.BootFile
+	old, text string
 }
 
 func (c bootChange) empty() bool { return len(c.writes) == 0 && len(c.enable) == 0 }
@@ -113,7 +133,7 @@ func (h *fwHost) planBoot(what string, persist bool, edit bootEdit) bootChange {
 	c := bootChange{boot: firewall.PlanBoot(h.sys, units, ufw)}
 	if c.boot.Problem != "" {
 		if !persist || len(c.boot.Enable) == 0 || !onlyDisabled(h.sys, units, ufw) {
-			h.e.Fail(fmt.Errorf("%s: firewall: refusing to %s: a reboot would not keep it: %s%s", h.e.Host().Name(), what, c.boot.Problem, h.bootHint(c.boot)))
+			h.e.Fail(fmt.Errorf("%s: firewall: refusing to %s: a reboot would not keep it: %s%s", h.e.Host().Name(), what, c.boot.Problem, bootHint(c.boot)))
 		}
 		c.enable = c.boot.Enable
 	}
@@ -124,7 +144,7 @@ func (h *fwHost) planBoot(what string, persist bool, edit bootEdit) bootChange {
 			h.e.Fail(fmt.Errorf("%s: firewall: %s, which boot loads: %w", h.e.Host().Name(), f.Path, err))
 		}
 		if next != text {
-			c.writes = append(c.writes, bootWrite{file: f, old: text, new: next})
+			c.writes = append(c.writes, bootWrite{file: f, old: text, text: next})
 		}
 	}
 	return c
@@ -133,14 +153,16 @@ func (h *fwHost) planBoot(what string, persist bool, edit bootEdit) bootChange {
 // onlyDisabled reports whether enabling the disabled units is all boot
 // lacks.
 func onlyDisabled(sys firewall.System, units map[string]firewall.Unit, ufw bool) bool {
+	enabled := map[string]firewall.Unit{}
 	for n, u := range units {
-		u.Enabled = true
-		units[n] = u
+		u.Enabled = !u.Masked
+		enabled[n] = u
 	}
-	return firewall.PlanBoot(sys, units, ufw).Problem == ""
+	return firewall.PlanBoot(sys, enabled, ufw).Problem == ""
 }
 
-func (h *fwHost) bootHint(b firewall.Boot) string {
+// bootHint says what persist = true would do about a boot problem.
+func bootHint(b firewall.Boot) string {
 	if len(b.Enable) > 0 {
 		return "; persist = true enables it"
 	}
@@ -190,10 +212,18 @@ func nftScratchLoad(file string) []string {
 
 // applyBoot writes the boot files, each validated by loading it as boot
 // would, and enables the units; then it reads boot's rules again and
-// checks that each file needs no further edit. In check mode it reports.
+// checks that each file needs no further edit. In check mode it reports
+// each file's diff from the text it read, as sshd.move_port's phase 2
+// does: an audit asks the host nothing more than it read already.
 func (h *fwHost) applyBoot(c bootChange, edit bootEdit) {
 	for _, w := range c.writes {
-		fw := FileWrite{Path: w.file.Path, Content: []byte(w.new), Backup: true, Validate: bootValidator(w.file)}
+		if h.e.Check() {
+			h.e.Changed(udiff.Unified(w.file.Path, w.file.Path, w.old, w.text),
+				fmt.Sprintf("write %s, checked first with: %s", w.file.Path, shell.Join(bootValidator(w.file)...)))
+			h.e.Note("%s: remedy's rule kept for boot", w.file.Path)
+			continue
+		}
+		fw := FileWrite{Path: w.file.Path, Content: []byte(w.text), Backup: true, Validate: bootValidator(w.file)}
 		if _, err := h.e.WriteFile(fw); err != nil {
 			h.e.Fail(err)
 		}
@@ -202,7 +232,7 @@ func (h *fwHost) applyBoot(c bootChange, edit bootEdit) {
 		h.apply(h.enableCommands(u))
 		h.e.Note("%s enabled at boot", u.Name)
 	}
-	if h.e.Check() {
+	if h.e.Check() || len(c.writes) == 0 {
 		return
 	}
 	for _, f := range c.boot.Files {

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"remedy/lua/firewall"
 	"remedy/lua/shell"
 )
 
@@ -65,9 +65,19 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 	return h
 }
 
-// units answers the read of the boot units as `systemctl cat` and
-// `systemctl is-enabled` would, or the same read from the unit files
-// where systemd does not run: each unit file (Debian 12's) and whether
+// bootRead reports whether cmd is one of the firewall's reads of a boot
+// file.
+func (h *fwFixtureHost) bootRead(cmd string) bool {
+	for _, f := range firewall.DefaultBootFiles {
+		if cmd == catLine(f.Path) || cmd == shell.Join(nftScratchLoad(f.Path)...) {
+			return true
+		}
+	}
+	return false
+}
+
+// units answers the read of the boot units as a host without systemd
+// would: each unit file Debian 12 ships (none for RHEL's) and whether
 // boot starts it.
 func (h *fwFixtureHost) units(names []string) Output {
 	var b strings.Builder
@@ -89,11 +99,6 @@ func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (Out
 	if words, ok := strings.CutPrefix(cmd, shell.Join("sh", "-c", batchScript, "sh")+" "); ok {
 		w := unquoteWords(h.t, words)
 		return h.batch(w[0], w[1:]), nil
-	}
-	for _, script := range []string{unitFilesScript, systemctlUnitsScript} {
-		if strings.HasPrefix(cmd, shell.Join("sh", "-c", script, "sh")+" ") {
-			return h.units(unquoteWords(h.t, cmd)[4:]), nil
-		}
 	}
 	return h.answer(cmd), nil
 }
@@ -152,10 +157,14 @@ func (h *fwFixtureHost) answer(cmd string) Output {
 		return Output{Stdout: h.read}
 	case strings.HasPrefix(cmd, "firewall-cmd --list-all"):
 		return h.fixture("firewalld/public-ssh.list-all")
-	case strings.HasPrefix(cmd, shell.Join(nftScratchLoad("/etc/nftables.conf")...)):
+	case cmd == shell.Join(bootUnitsArgv...):
+		return h.units(firewall.KnownUnits)
+	case cmd == shell.Join(nftScratchLoad("/etc/nftables.conf")...) && h.boot != "":
 		return Output{Stdout: []byte(h.bootJSON)}
-	case strings.HasPrefix(cmd, shell.Join(statArgv("/etc/nftables.conf")...)):
-		return Output{Stdout: []byte(fmt.Sprintf("regular file|755|root:root|%d\n", len(h.boot)))}
+	case cmd == catLine("/etc/nftables.conf") && h.boot != "":
+		return Output{Stdout: []byte(h.boot)}
+	case h.bootRead(cmd):
+		return Output{ExitCode: 1, Stderr: []byte("No such file or directory")}
 	case strings.HasPrefix(cmd, "ufw status verbose"):
 		return h.fixture("ufw/remedy-fasp.status")
 	case slices.Contains(sshdReads(h.t), cmd):
@@ -213,27 +222,17 @@ return v.verdict .. " | " .. v.chain .. " | " .. v.rule`, StatusOK,
 			`return firewall.verdict { dir = "in", proto = "udp", port = 5000 }.verdict`, StatusOK, "unknown", ""},
 		{"allow in check mode reports the exact commands", "nftables/lab-nftables.json", "", "nftables",
 			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, StatusChanged,
-			"/etc/nftables.conf: new content, backup /etc/nftables.conf.remedy-X.bak",
+			"/etc/nftables.conf: remedy's rule kept for boot",
 			`nft add rule inet filter input 'udp dport 33001-33010 accept comment "remedy: fasp"'
-write /etc/.nftables.conf.remedy-X (652 bytes)
-chmod 0755 -- /etc/.nftables.conf.remedy-X
-chown -- root:root /etc/.nftables.conf.remedy-X
-unshare -n nft -f /etc/.nftables.conf.remedy-X
-cp -p -- /etc/nftables.conf /etc/nftables.conf.remedy-X.bak
-mv -f -- /etc/.nftables.conf.remedy-X /etc/nftables.conf`},
+write /etc/nftables.conf, checked first with: unshare -n nft -f %s`},
 		{"allow refuses what a reboot would undo", "nftables/lab-nftables.json", "", "nftables",
 			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`, StatusFailed,
 			"site.lua:2: fixture: firewall: refusing to allow in udp/33001: a reboot would not keep it: nftables.service is disabled: a reboot loads no nftables rules; persist = true enables it", ""},
 		{"persist = true enables the unit", "nftables/lab-nftables.json", "", "nftables",
 			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp", persist = true }`, StatusChanged,
-			"/etc/nftables.conf: new content, backup /etc/nftables.conf.remedy-X.bak; nftables.service enabled at boot",
+			"/etc/nftables.conf: remedy's rule kept for boot; nftables.service enabled at boot",
 			`nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'
-write /etc/.nftables.conf.remedy-X (646 bytes)
-chmod 0755 -- /etc/.nftables.conf.remedy-X
-chown -- root:root /etc/.nftables.conf.remedy-X
-unshare -n nft -f /etc/.nftables.conf.remedy-X
-cp -p -- /etc/nftables.conf /etc/nftables.conf.remedy-X.bak
-mv -f -- /etc/.nftables.conf.remedy-X /etc/nftables.conf
+write /etc/nftables.conf, checked first with: unshare -n nft -f %s
 mkdir -p /etc/systemd/system/sysinit.target.wants
 ln -sfn /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.wants/nftables.service`},
 		{"allow of an open port changes nothing", "nftables/lab-nftables.json", "", "nftables",
@@ -263,7 +262,7 @@ firewall-cmd --reload`},
 				h.disabled = map[string]bool{"nftables.service": true}
 			}
 			r := onlyResult(t, h, task(tt.body), RunOptions{Check: true, Facts: Facts{Firewall: tt.backend, OSFamily: "debian"}})
-			msg, planned := randomNames(r.Msg), randomNames(strings.Join(r.Planned, "\n"))
+			msg, planned := r.Msg, strings.Join(r.Planned, "\n")
 			if r.Status != tt.status || !strings.HasSuffix(msg, tt.msg) || (tt.msg == "") != (msg == "") || planned != tt.planned {
 				t.Errorf("got %s %q, planned:\n%s\nwant %s %q, planned:\n%s", r.Status, msg, planned, tt.status, tt.msg, tt.planned)
 			}
@@ -272,11 +271,6 @@ firewall-cmd --reload`},
 			}
 		})
 	}
-}
-
-// randomNames replaces the random part of temporary and backup names.
-func randomNames(s string) string {
-	return regexp.MustCompile(`\.remedy-[0-9TZ-]*[0-9a-f]{8}`).ReplaceAllString(s, ".remedy-X")
 }
 
 // A range of blocked verdicts is one read (ruleset and firewalld zone

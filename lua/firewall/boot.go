@@ -207,6 +207,14 @@ type BootFile struct {
 	Family string // iptables-save: "ip" or "ip6"
 }
 
+// DefaultBootFiles are the files the distributions' units load unless a
+// site changes them: Debian's and RHEL's.
+var DefaultBootFiles = []BootFile{
+	{"/etc/nftables.conf", FormatNft, ""}, {"/etc/sysconfig/nftables.conf", FormatNft, ""},
+	{"/etc/iptables/rules.v4", FormatIptablesSave, "ip"}, {"/etc/iptables/rules.v6", FormatIptablesSave, "ip6"},
+	{"/etc/sysconfig/iptables", FormatIptablesSave, "ip"}, {"/etc/sysconfig/ip6tables", FormatIptablesSave, "ip6"},
+}
+
 // The formats of a BootFile.
 const (
 	FormatNft          = "nft"
@@ -223,6 +231,10 @@ type Boot struct {
 	Problem string
 	Enable  []Unit
 }
+
+// KnownUnits are the units BootUnits may name.
+var KnownUnits = []string{"nftables.service", "netfilter-persistent.service", "iptables.service", "ip6tables.service",
+	"firewalld.service", "ufw.service"}
 
 // BootUnits names the units whose files PlanBoot reads for a backend and
 // OS family.
