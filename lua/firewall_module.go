@@ -15,15 +15,16 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"remedy/lua/firewall"
+	"remedy/lua/revert"
 	"remedy/lua/shell"
 	"remedy/lua/valid"
 )
 
 func init() {
-	flow := `{dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string}`
+	flow := `{dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string, persist?: boolean}`
 	Register(Module{
 		Name: "firewall",
-		Warm: [][]string{readArgv},
+		Warm: append([][]string{readArgv}, bootWarm()...),
 		Doc: `Reads the host firewall (nftables, iptables legacy or nft, firewalld, ufw),
 says whether a packet would pass and which rule decides, and opens flows
 with the narrowest change through the tool that governs (Facts.Firewall).
@@ -37,13 +38,13 @@ after a fresh SSH connection succeeds.`,
 				Returns: []Param{{"v", "remedy.FirewallVerdict", ""}},
 				Doc:     "Evaluates the probe as the kernel would: every base chain of the hooks it crosses, in priority order. \"unknown\" when a rule the model cannot read could decide.",
 				Call:    fwVerdict},
-			{Name: "allow", Params: []Param{{"flow", flow, "port or range (\"33001-33010\"); src limits an inbound flow, dst an outbound one"}},
+			{Name: "allow", Params: []Param{{"flow", flow, "port or range (\"33001-33010\"); src limits an inbound flow, dst an outbound one; persist = true enables the unit that loads the rules at boot when it is disabled"}},
 				Returns: []Param{{"res", "remedy.FirewallChange", ""}},
-				Doc:     "Makes the flow pass: nothing when it already does, else an accept rule before each rule or policy that stops it, persisted. Fails when the flow still does not pass afterwards.",
+				Doc:     "Makes the flow pass now and after a reboot: nothing when it already does, else an accept rule before each rule or policy that stops it, and the same rule in the file boot loads (only remedy's rule: the live ruleset is never dumped there). Refuses before changing anything when a reboot would not keep the change (no unit loads the rules, or it is disabled). Fails when the flow still does not pass afterwards.",
 				Call:    fwAllow},
-			{Name: "remove", Params: []Param{{"opts", "{comment: string}", `removes every rule whose comment starts with this ("remedy: ..." )`}},
+			{Name: "remove", Params: []Param{{"opts", "{comment: string, persist?: boolean}", `removes every rule whose comment starts with this ("remedy: ..." )`}},
 				Returns: []Param{{"res", "remedy.FirewallChange", ""}},
-				Doc:     "Removes the rules remedy added under a comment, and persists the result.", Call: fwRemove},
+				Doc:     "Removes the rules remedy added under a comment, live and from the file boot loads.", Call: fwRemove},
 			{Name: "allow_domain", Params: []Param{{"opts", `{domain: string, proto?: "tcp"|"udp", port?: integer, dir?: "out", refresh?: integer}`, "proto tcp and port 443 by default; refresh in seconds, default the record's TTL (60-3600) or 300"}},
 				Returns: []Param{{"res", "remedy.FirewallChange", ""}},
 				Doc:     "Lets the host reach a domain whose addresses change: sets of its addresses a rule accepts, DNS let out if blocked, and a job re-resolving it. Checks that it resolves, the set holds it and a connection succeeds.",
@@ -74,9 +75,17 @@ var fwTypes = []Class{
 		{"chains", "{table: string, name: string, hook: string, priority: integer, policy: string, rules: string[]}[]", ""}}},
 }
 
-// revertAfter is how long an input-path change may stay without the
-// controller reconnecting before the host restores the old rules.
+// revertAfter is how long a change that could cut the session (a
+// firewall rule on the input path, sshd leaving its old ports) may stay
+// without the controller reconnecting before the host reverts it.
 const revertAfter = 120 * time.Second
+
+// randomToken names a timed revert on the host.
+func randomToken() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // fwHost is one firewall call's view of the host.
 type fwHost struct {
@@ -90,7 +99,7 @@ type fwHost struct {
 // ruleset, in the same round trip: every function reads the ruleset first.
 func newFwHost(e *Env) *fwHost {
 	f := e.Facts()
-	return &fwHost{e: e, sys: firewall.System{Backend: f.Firewall, OSFamily: f.OSFamily}}
+	return &fwHost{e: e, sys: firewall.System{Backend: f.Firewall, OSFamily: f.OSFamily, Init: f.Init}}
 }
 
 // query runs a read-only command and fails the task on a non-zero exit.
@@ -211,8 +220,8 @@ func (h *fwHost) rulesetForChange() *firewall.Ruleset {
 	if len(h.pending) == 0 {
 		return rs
 	}
-	d := "/run/remedy-revert-" + h.pending[0]
-	msg := fmt.Sprintf("a timed firewall revert armed by an earlier run is pending (%s): it will restore the rules saved before that run within %s", d, revertAfter)
+	d := revert.DirPrefix + h.pending[0]
+	msg := fmt.Sprintf("a timed revert armed by an earlier run is pending (%s): it will restore what it saved before that run's change within %s", d, revertAfter)
 	if h.e.Check() {
 		h.e.Note("%s", msg)
 		return rs
@@ -393,8 +402,8 @@ func prefixOpt(o opts, key string) netip.Prefix {
 	return p
 }
 
-func allowArg(L *glua.LState) firewall.Allow {
-	o := tableArg(L, 1, "firewall.allow", false, "dir", "proto", "port", "range", "src", "dst", "comment")
+func allowArg(L *glua.LState) (firewall.Allow, bool) {
+	o := tableArg(L, 1, "firewall.allow", false, "dir", "proto", "port", "range", "src", "dst", "comment", "persist")
 	a := firewall.Allow{Dir: o.str("dir", true), Proto: o.str("proto", true), Comment: o.str("comment", false),
 		Src: prefixOpt(o, "src"), Dst: prefixOpt(o, "dst")}
 	port, rng := o.str("port", false), o.str("range", false)
@@ -411,25 +420,34 @@ func allowArg(L *glua.LState) firewall.Allow {
 		argError(L, "firewall.allow", "port %q: want 1-65535, or a range \"33001-33010\"", port+rng)
 	}
 	a.Ports = firewall.PortRange{Lo: uint16(l), Hi: uint16(u)}
-	return a
+	return a, o.boolean("persist", false)
 }
 
+// fwAllow makes the flow pass now and after a reboot: the live rules
+// change under a timed revert, then remedy's rule goes into what boot
+// loads. What boot loads is checked first, so a change a reboot would
+// undo is refused before anything changes.
 func fwAllow(e *Env, L *glua.LState) int {
-	a := allowArg(L)
+	a, persist := allowArg(L)
 	h := newFwHost(e)
 	rs := h.rulesetForChange()
 	plan, err := firewall.PlanAllow(rs, h.sys, a)
 	if err != nil {
 		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
 	}
+	edit := func(f firewall.BootFile, text string, rs *firewall.Ruleset) (string, error) {
+		return firewall.PlanBootAllow(f, text, rs, a)
+	}
+	boot := h.planBoot(fmt.Sprintf("allow %s %s/%s", a.Dir, a.Proto, a.Ports), persist, edit)
 	if !plan.Already {
-		h.change(plan.Commands, plan.Persist, a.Dir == "in", func() bool {
+		h.change(plan.Commands, a.Dir == "in", func() bool {
 			rs := h.ruleset()
 			again, err := firewall.PlanAllow(rs, h.sys, a)
 			return err == nil && again.Already
 		})
 	}
-	return pushChange(L, plan.Commands, before(plan.Before))
+	h.applyBoot(boot, edit)
+	return pushChange(L, plan.Commands, !boot.empty(), before(plan.Before))
 }
 
 func before(rs []firewall.Result) string {
@@ -440,17 +458,23 @@ func before(rs []firewall.Result) string {
 }
 
 func fwRemove(e *Env, L *glua.LState) int {
-	o := tableArg(L, 1, "firewall.remove", false, "comment")
+	o := tableArg(L, 1, "firewall.remove", false, "comment", "persist")
+	prefix := o.str("comment", true)
 	h := newFwHost(e)
 	rs := h.rulesetForChange()
-	plan, err := firewall.PlanRemove(rs, h.sys, h.installed(), o.str("comment", true))
+	plan, err := firewall.PlanRemove(rs, h.sys, h.installed(), prefix)
 	if err != nil {
 		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
 	}
-	if !plan.Already {
-		h.change(plan.Commands, plan.Persist, true, func() bool { return true })
+	edit := func(f firewall.BootFile, text string, rs *firewall.Ruleset) (string, error) {
+		return firewall.PlanBootRemove(f, text, rs, prefix)
 	}
-	return pushChange(L, plan.Commands, "")
+	boot := h.planBoot("remove the rules commented "+strconv.Quote(prefix), o.boolean("persist", false), edit)
+	if !plan.Already {
+		h.change(plan.Commands, true, func() bool { return true })
+	}
+	h.applyBoot(boot, edit)
+	return pushChange(L, plan.Commands, !boot.empty(), "")
 }
 
 // installed reads where ufw and firewalld keep remedy's comments.
@@ -468,21 +492,18 @@ func (h *fwHost) installed() firewall.Installed {
 	return in
 }
 
-// change runs commands, then checks passes() on the re-read host, then
-// persists. On the input path a revert is armed first and disarmed only
-// once a fresh SSH connection succeeds; persisting comes after that, so a
-// reboot cannot bring back a change that cut the controller off.
-func (h *fwHost) change(cmds [][]string, persist []firewall.Persist, inputPath bool, passes func() bool) {
+// change runs commands, then checks passes() on the re-read host. On the
+// input path a revert is armed first and disarmed only once a fresh SSH
+// connection succeeds; what boot loads is written after that (applyBoot),
+// so a reboot cannot bring back a change that cut the controller off.
+func (h *fwHost) change(cmds [][]string, inputPath bool, passes func() bool) {
 	if h.e.Check() {
 		for _, c := range cmds {
 			h.e.Changed("", shell.Join(c...))
 		}
-		for _, p := range persist {
-			h.e.Changed("", fmt.Sprintf("then write %s from: %s", p.Path, shell.Join(p.Dump...)))
-		}
 		return
 	}
-	var revert firewall.Revert
+	var revert revert.Revert
 	if inputPath {
 		revert = h.armRevert()
 	}
@@ -495,12 +516,11 @@ func (h *fwHost) change(cmds [][]string, persist []firewall.Persist, inputPath b
 		h.e.Fail(fmt.Errorf("%s: firewall: the change did not take effect; %s", h.e.Host().Name(), h.revertNote(inputPath)))
 	}
 	if inputPath {
-		if err := h.e.Host().Probe(h.e.Context(), h.sshPort()); err != nil {
+		if err := h.e.Host().Probe(h.e.Context(), h.e.Host().Port()); err != nil {
 			h.e.Fail(fmt.Errorf("%s: firewall: no new SSH connection after the change: %w; %s", h.e.Host().Name(), err, h.revertNote(true)))
 		}
 		h.apply(revert.Disarm)
 	}
-	h.persist(persist)
 }
 
 func (h *fwHost) revertNote(armed bool) string {
@@ -510,10 +530,8 @@ func (h *fwHost) revertNote(armed bool) string {
 	return "what ran is live but not persisted"
 }
 
-func (h *fwHost) armRevert() firewall.Revert {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	r, err := firewall.PlanRevert(h.sys, "fw-"+hex.EncodeToString(b), revertAfter)
+func (h *fwHost) armRevert() revert.Revert {
+	r, err := firewall.PlanRevert(h.sys, "fw-"+randomToken(), revertAfter)
 	if err != nil {
 		h.e.Fail(fmt.Errorf("%s: %w", h.e.Host().Name(), err))
 	}
@@ -527,22 +545,6 @@ func (h *fwHost) apply(cmds [][]string) {
 			h.e.Fail(err)
 		}
 	}
-}
-
-// sshPort is the port the runner reaches the host on, as the inventory
-// says; 22 otherwise.
-func (h *fwHost) sshPort() int {
-	if h.e.vars != nil {
-		if n, ok := h.e.vars.RawGetString("ansible_port").(glua.LNumber); ok {
-			return int(n)
-		}
-		if s, ok := h.e.vars.RawGetString("ansible_port").(glua.LString); ok {
-			if n, err := strconv.Atoi(string(s)); err == nil {
-				return n
-			}
-		}
-	}
-	return 22
 }
 
 // persist writes each file from its dump, validated by the tool that
@@ -568,13 +570,15 @@ func persistValidator(p firewall.Persist) []string {
 	return nil
 }
 
-func pushChange(L *glua.LState, cmds [][]string, before string) int {
+// pushChange returns what a change did: the live commands, and whether
+// anything changed, boot's files included.
+func pushChange(L *glua.LState, cmds [][]string, bootChanged bool, before string) int {
 	t := L.NewTable()
 	list := L.NewTable()
 	for _, c := range cmds {
 		list.Append(glua.LString(shell.Join(c...)))
 	}
-	t.RawSetString("changed", glua.LBool(len(cmds) > 0))
+	t.RawSetString("changed", glua.LBool(len(cmds) > 0 || bootChanged))
 	t.RawSetString("commands", list)
 	t.RawSetString("before", glua.LString(before))
 	L.Push(t)
@@ -598,7 +602,7 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 	rs := h.rulesetForChange()
 	plan := h.planDomain(rs, d)
 	if plan.Already {
-		return pushChange(L, nil, "")
+		return pushChange(L, nil, false, "")
 	}
 	if o.number("refresh", 0) == 0 {
 		d.Refresh = time.Duration(h.refresh(d.Name)) * time.Second
@@ -608,7 +612,7 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 	if !e.Check() {
 		h.checkDomain(d)
 	}
-	return pushChange(L, plan.Commands, "")
+	return pushChange(L, plan.Commands, false, "")
 }
 
 func (h *fwHost) planDomain(rs *firewall.Ruleset, d firewall.Domain) firewall.DomainPlan {

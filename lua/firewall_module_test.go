@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"remedy/lua/firewall"
 	"remedy/lua/shell"
 )
 
@@ -23,6 +24,12 @@ type fwFixtureHost struct {
 	execs int // every command, reads too
 	// oldFirewalld: firewalld answers without getZoneSettings2 (before 0.9).
 	oldFirewalld bool
+	// boot is the nft script boot loads (the .nft the JSON fixture was
+	// captured from) and bootJSON what it makes, read as the fixture was.
+	boot, bootJSON string
+	// disabled units do not start at boot; the others are Debian 12's,
+	// enabled.
+	disabled map[string]bool
 }
 
 func (h *fwFixtureHost) fixture(name string) Output {
@@ -49,7 +56,40 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 	// plain iptables is the nft one; firewalld answers only on its hosts.
 	out := "==cmd\niptables-nft\niptables-legacy\n==default\niptables v1.8.9 (nf_tables)\n==zone\n==nft\n" + load(nft) +
 		"\n==v4-nft\n" + load(v4) + "==v6-nft\n==v4-legacy\n==v6-legacy\n==ipset\n"
-	return &fwFixtureHost{t: t, read: []byte(out)}
+	h := &fwFixtureHost{t: t, read: []byte(out), bootJSON: load(nft)}
+	if script := strings.TrimSuffix(nft, ".json") + ".nft"; nft != "" {
+		if _, err := os.Stat(filepath.Join("firewall", "testdata", script)); err == nil {
+			h.boot = load(script)
+		}
+	}
+	return h
+}
+
+// bootRead reports whether cmd is one of the firewall's reads of a boot
+// file.
+func (h *fwFixtureHost) bootRead(cmd string) bool {
+	for _, f := range firewall.DefaultBootFiles {
+		if cmd == catLine(f.Path) || cmd == shell.Join(nftScratchLoad(f.Path)...) {
+			return true
+		}
+	}
+	return false
+}
+
+// units answers the read of the boot units as a host without systemd
+// would: each unit file Debian 12 ships (none for RHEL's) and whether
+// boot starts it.
+func (h *fwFixtureHost) units(names []string) Output {
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "==unit %s\n", n)
+		if text, err := os.ReadFile(filepath.Join("firewall", "testdata", "units", "debian12-"+n)); err == nil {
+			fmt.Fprintf(&b, "# /lib/systemd/system/%s\n%s\n", n, text)
+		}
+		fmt.Fprintf(&b, "==enabled %s\n%s\n", n, map[bool]string{false: "enabled", true: "disabled"}[h.disabled[n]])
+	}
+	b.WriteString("==ufwconf\nENABLED=yes\n")
+	return Output{Stdout: []byte(b.String())}
 }
 
 func (h *fwFixtureHost) Name() string { return "fixture" }
@@ -117,6 +157,14 @@ func (h *fwFixtureHost) answer(cmd string) Output {
 		return Output{Stdout: h.read}
 	case strings.HasPrefix(cmd, "firewall-cmd --list-all"):
 		return h.fixture("firewalld/public-ssh.list-all")
+	case cmd == shell.Join(bootUnitsArgv...):
+		return h.units(firewall.KnownUnits)
+	case cmd == shell.Join(nftScratchLoad("/etc/nftables.conf")...) && h.boot != "":
+		return Output{Stdout: []byte(h.bootJSON)}
+	case cmd == catLine("/etc/nftables.conf") && h.boot != "":
+		return Output{Stdout: []byte(h.boot)}
+	case h.bootRead(cmd):
+		return Output{ExitCode: 1, Stderr: []byte("No such file or directory")}
 	case strings.HasPrefix(cmd, "ufw status verbose"):
 		return h.fixture("ufw/remedy-fasp.status")
 	case slices.Contains(sshdReads(h.t), cmd):
@@ -137,6 +185,9 @@ func sshdReads(t *testing.T) []string {
 }
 
 func (h *fwFixtureHost) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	if path == "/etc/nftables.conf" && h.boot != "" {
+		return []byte(h.boot), nil
+	}
 	return nil, os.ErrNotExist
 }
 
@@ -147,6 +198,7 @@ func (h *fwFixtureHost) WriteFile(ctx context.Context, path string, data []byte,
 
 func (h *fwFixtureHost) Probe(ctx context.Context, port int) error    { return nil }
 func (h *fwFixtureHost) MovePort(ctx context.Context, port int) error { return nil }
+func (h *fwFixtureHost) Port() int                                    { return 22 }
 
 func TestFirewallModuleOnFixtures(t *testing.T) {
 	tests := []struct {
@@ -162,9 +214,20 @@ return v.verdict .. " | " .. v.chain .. " | " .. v.rule`, StatusOK,
 		{"verdict unknown names what it depends on", "nftables/generated.json", "", "nftables",
 			`return firewall.verdict { dir = "in", proto = "udp", port = 5000 }.verdict`, StatusOK, "unknown", ""},
 		{"allow in check mode reports the exact commands", "nftables/lab-nftables.json", "", "nftables",
-			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, StatusChanged, "",
+			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, StatusChanged,
+			"/etc/nftables.conf: remedy's rule kept for boot",
 			`nft add rule inet filter input 'udp dport 33001-33010 accept comment "remedy: fasp"'
-then write /etc/nftables.conf from: nft list ruleset`},
+write /etc/nftables.conf, checked first with: unshare -n nft -f %s`},
+		{"allow refuses what a reboot would undo", "nftables/lab-nftables.json", "", "nftables",
+			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`, StatusFailed,
+			"site.lua:2: fixture: firewall: refusing to allow in udp/33001: a reboot would not keep it: nftables.service is disabled: a reboot loads no nftables rules; persist = true enables it", ""},
+		{"persist = true enables the unit", "nftables/lab-nftables.json", "", "nftables",
+			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp", persist = true }`, StatusChanged,
+			"/etc/nftables.conf: remedy's rule kept for boot; nftables.service enabled at boot",
+			`nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'
+write /etc/nftables.conf, checked first with: unshare -n nft -f %s
+mkdir -p /etc/systemd/system/sysinit.target.wants
+ln -sfn /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.wants/nftables.service`},
 		{"allow of an open port changes nothing", "nftables/lab-nftables.json", "", "nftables",
 			`return tostring(firewall.allow { dir = "in", proto = "tcp", port = 22 }.changed)`, StatusOK, "false", ""},
 		{"firewalld allow goes through firewall-cmd", "firewalld/public-ssh.json", "", "firewalld",
@@ -188,9 +251,13 @@ firewall-cmd --reload`},
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFwFixtureHost(t, tt.nft, tt.v4)
+			if strings.Contains(tt.name, "reboot") || strings.Contains(tt.body, "persist") {
+				h.disabled = map[string]bool{"nftables.service": true}
+			}
 			r := onlyResult(t, h, task(tt.body), RunOptions{Check: true, Facts: Facts{Firewall: tt.backend, OSFamily: "debian"}})
-			if r.Status != tt.status || r.Msg != tt.msg || strings.Join(r.Planned, "\n") != tt.planned {
-				t.Errorf("got %s %q, planned:\n%s\nwant %s %q, planned:\n%s", r.Status, r.Msg, strings.Join(r.Planned, "\n"), tt.status, tt.msg, tt.planned)
+			msg, planned := r.Msg, strings.Join(r.Planned, "\n")
+			if r.Status != tt.status || !strings.HasSuffix(msg, tt.msg) || (tt.msg == "") != (msg == "") || planned != tt.planned {
+				t.Errorf("got %s %q, planned:\n%s\nwant %s %q, planned:\n%s", r.Status, msg, planned, tt.status, tt.msg, tt.planned)
 			}
 			if len(h.ran) > 0 {
 				t.Errorf("check mode ran %q", h.ran)
@@ -251,22 +318,28 @@ func TestFirewallModuleRejectsBadArguments(t *testing.T) {
 
 // A change that leaves the flow blocked fails loudly, naming the revert
 // armed before it; the fixture host re-reads the same rules, as a host
-// that ignored the commands would.
+// that ignored the commands would. The revert's timer is a transient
+// systemd unit where systemd is the init system, else a setsid shell
+// (the command lines only: a real systemd host is for a lab of VMs).
 func TestFirewallAllowFailsWhenTheFlowStillDoesNotPass(t *testing.T) {
-	h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
-	r := onlyResult(t, h, task(`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`),
-		RunOptions{Facts: Facts{Firewall: "nftables", OSFamily: "debian"}})
-	if r.Status != StatusFailed || !strings.Contains(r.Msg, "did not take effect; the revert armed on the host restores the previous rules") {
-		t.Fatalf("got %s: %s", r.Status, r.Msg)
-	}
-	want := []string{"sh -c", "sh -c 'setsid -f", `nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'`}
-	for i, prefix := range want {
-		if i >= len(h.ran) || !strings.HasPrefix(h.ran[i], prefix) {
-			t.Fatalf("ran %q, want commands starting %q", h.ran, want)
-		}
-	}
-	if len(h.ran) != len(want) {
-		t.Errorf("ran %q after the failed check: nothing may be persisted or disarmed", h.ran[len(want):])
+	for init, timer := range map[string]string{"none": "sh -c 'setsid -f", "systemd": "systemd-run --quiet --collect --unit=remedy-revert-fw-"} {
+		t.Run(init, func(t *testing.T) {
+			h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
+			r := onlyResult(t, h, task(`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`),
+				RunOptions{Facts: Facts{Firewall: "nftables", OSFamily: "debian", Init: init}})
+			if r.Status != StatusFailed || !strings.Contains(r.Msg, "did not take effect; the revert armed on the host restores the previous rules") {
+				t.Fatalf("got %s: %s", r.Status, r.Msg)
+			}
+			want := []string{"sh -c", timer, `nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'`}
+			for i, prefix := range want {
+				if i >= len(h.ran) || !strings.HasPrefix(h.ran[i], prefix) {
+					t.Fatalf("ran %q, want commands starting %q", h.ran, want)
+				}
+			}
+			if len(h.ran) != len(want) {
+				t.Errorf("ran %q after the failed check: nothing may be persisted or disarmed", h.ran[len(want):])
+			}
+		})
 	}
 }
 

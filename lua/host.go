@@ -38,6 +38,11 @@ type Host interface {
 	Probe(ctx context.Context, port int) error
 	// MovePort makes every later call use a connection to port.
 	MovePort(ctx context.Context, port int) error
+	// Port is the port the connection is on now: the inventory's, -e's
+	// or ssh config's, or the one MovePort moved it to. A check that the
+	// controller can still log in after a change dials this port, never
+	// one read from the playbook's variables.
+	Port() int
 }
 
 // Output is the result of one remote command.

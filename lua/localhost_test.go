@@ -20,11 +20,12 @@ import (
 type localHost struct {
 	name string
 	dir  string
+	port int
 }
 
 func newLocalHost(t *testing.T) *localHost {
 	t.Helper()
-	return &localHost{name: "local", dir: t.TempDir()}
+	return &localHost{name: "local", dir: t.TempDir(), port: 22}
 }
 
 func (h *localHost) Name() string { return h.name }
@@ -72,5 +73,12 @@ func (h *localHost) Probe(ctx context.Context, port int) error {
 }
 
 func (h *localHost) MovePort(ctx context.Context, port int) error {
-	return h.Probe(ctx, port)
+	if err := h.Probe(ctx, port); err != nil {
+		return err
+	}
+	h.port = port
+	return nil
 }
+
+// Port is the port MovePort last moved to; 22, SSH's own, before.
+func (h *localHost) Port() int { return h.port }

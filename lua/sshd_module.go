@@ -41,15 +41,18 @@ the controller has logged in on the new one over a fresh connection.`,
 			},
 			{
 				Name:    "move_port",
-				Params:  []Param{{"opts", "{to: integer, keep_22?: boolean}", "keep_22 keeps the current ports next to the new one"}},
+				Params:  []Param{{"opts", "{to: integer, keep_22?: boolean, persist?: boolean}", "keep_22 keeps the current ports next to the new one; persist as firewall.allow's"}},
 				Returns: []Param{{"res", "remedy.SSHMove", ""}},
 				Doc: `Moves sshd to port to: plans from the real config files (Include'd
-drop-ins too), opens the port in the firewall, labels it for SELinux,
+drop-ins too), opens the port in the firewall now and in what boot loads
+(refusing, before anything changes, when a reboot would not keep it
+open), labels it for SELinux,
 writes the old and new ports (and the ssh.socket drop-in), validates with
 sshd -t, reloads, dials the new port from the controller, and only then
-removes the old ports and moves the connection. Any failure restores the
-files, reloads and confirms the old port answers. Check mode shows the
-plan: diffs, firewall and SELinux steps.`,
+removes the old ports, under a timed revert on the host, and moves the
+connection. Any failure restores the files, reloads and confirms the old
+port answers. Check mode shows the plan: diffs, firewall and SELinux
+steps.`,
 				Call: sshdMovePort,
 			},
 		},

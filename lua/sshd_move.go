@@ -13,6 +13,8 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/revert"
+	"remedy/lua/shell"
 	"remedy/lua/sshd"
 )
 
@@ -27,12 +29,12 @@ const (
 )
 
 func sshdMovePort(e *Env, L *glua.LState) int {
-	o := tableArg(L, 1, "sshd.move_port", false, "to", "keep_22")
+	o := tableArg(L, 1, "sshd.move_port", false, "to", "keep_22", "persist")
 	to := o.number("to", 0)
 	if to != float64(int(to)) || to < 1 || to > 65535 {
 		argError(L, "sshd.move_port", "to must be a port number, not %v", to)
 	}
-	m := &portMove{e: e, L: L, req: sshd.MoveRequest{To: int(to), Keep: o.boolean("keep_22", false)}}
+	m := &portMove{e: e, L: L, req: sshd.MoveRequest{To: int(to), Keep: o.boolean("keep_22", false)}, persist: o.boolean("persist", false)}
 	res, err := m.run()
 	if err != nil {
 		e.Fail(err)
@@ -47,10 +49,12 @@ type portMove struct {
 	e        *Env
 	L        *glua.LState
 	req      sshd.MoveRequest
+	persist  bool // firewall.allow's persist: enable the unit that loads the rules at boot
 	plan     sshd.Plan
 	pidfile  string
 	original []sshd.Edit // phase 1's edits: each file's text before the move
 	written  bool        // a config file has been changed on the host
+	armed    [][]string  // disarms the timed revert of phase 2 while it is armed
 }
 
 func (m *portMove) host() string { return m.e.Host().Name() }
@@ -60,11 +64,13 @@ func (m *portMove) run() (map[string]any, error) {
 		return nil, err
 	}
 	res := map[string]any{"changed": false, "from": intsToAny(m.plan.From), "ports": intsToAny(m.plan.From), "inventory": ""}
-	if m.plan.Empty() {
-		return res, nil
-	}
+	// Also when sshd is there already: what boot loads must let the port
+	// in too, or the next reboot locks the operator out.
 	if err := m.openFirewall(); err != nil {
 		return nil, fmt.Errorf("%s: sshd.move_port: open %d/tcp in the firewall: %w", m.host(), m.req.To, err)
+	}
+	if m.plan.Empty() {
+		return res, nil
 	}
 	if err := m.labelPort(); err != nil {
 		return nil, err
@@ -156,8 +162,10 @@ func (m *portMove) readInto(files sshd.FileSet, p string, optional bool) error {
 }
 
 // openFirewall lets TCP to the new port in through the firewall module,
-// which knows the host's firewall, reports in check mode and keeps a
-// timed revert armed while a change could cut the session.
+// which knows the host's firewall, reports in check mode, keeps a timed
+// revert armed while a change could cut the session, and puts the rule
+// into what boot loads; it refuses, before anything changes, when a
+// reboot would not keep the port open.
 func (m *portMove) openFirewall() error {
 	if m.e.Facts().Firewall == "none" {
 		return nil
@@ -170,7 +178,7 @@ func (m *portMove) openFirewall() error {
 	if !ok {
 		return errors.New("the firewall module has no allow function")
 	}
-	arg := toLua(m.L, map[string]any{"dir": "in", "proto": "tcp", "port": m.req.To, "comment": "sshd port " + strconv.Itoa(m.req.To)})
+	arg := toLua(m.L, map[string]any{"dir": "in", "proto": "tcp", "port": m.req.To, "comment": "sshd port " + strconv.Itoa(m.req.To), "persist": m.persist})
 	return withoutTraceback(m.L.CallByParam(glua.P{Fn: allow, NRet: 1, Protect: true}, arg))
 }
 
@@ -223,10 +231,16 @@ func (m *portMove) move() error {
 	if len(m.plan.Phase2) == 0 {
 		return nil
 	}
+	if err := m.armPhase2Revert(); err != nil {
+		return err
+	}
 	if err := m.apply(m.plan.Phase2, false); err != nil {
 		return fmt.Errorf("phase 2 (listen on %s): %w", portList(m.plan.Listen2), err)
 	}
 	if err := m.verify(m.req.To, without(m.plan.Listen1, m.plan.Listen2)); err != nil {
+		return err
+	}
+	if err := m.disarm(); err != nil {
 		return err
 	}
 	if m.e.Check() {
@@ -237,6 +251,61 @@ func (m *portMove) move() error {
 		return fmt.Errorf("move the connection to port %d: %w", m.req.To, err)
 	}
 	return nil
+}
+
+// armPhase2Revert arms, before phase 2 closes the old ports, a timed
+// revert on the host that puts phase 1's files back and restarts sshd on
+// them: the old and the new ports, both proven. A lost connection cannot
+// roll back over itself, and the new port may stop answering between
+// phase 1's login and phase 2's (a rule added meanwhile, a pending
+// revert): the host then opens the old ports again by itself. Only the
+// controller's fresh login after phase 2 disarms it.
+func (m *portMove) armPhase2Revert() error {
+	if m.e.Check() {
+		m.e.Changed("", fmt.Sprintf("# arm a timed revert on the host: sshd back on %s in %s unless the controller logs in on %d after phase 2",
+			portList(m.plan.Listen1), revertAfter, m.req.To))
+		return nil
+	}
+	paths := make([]string, len(m.plan.Phase2))
+	for i, ed := range m.plan.Phase2 {
+		paths[i] = ed.Path
+	}
+	save, restore := sshd.RevertFiles(paths, m.restartScript())
+	r, err := revert.Plan(m.e.Facts().Init, "sshd-"+randomToken(), revertAfter, save, restore)
+	if err != nil {
+		return err
+	}
+	for _, c := range r.Arm {
+		if _, err := m.e.Apply(c...); err != nil {
+			return fmt.Errorf("arm the revert of phase 2: %w", err)
+		}
+	}
+	m.armed = r.Disarm
+	return nil
+}
+
+// disarm stops the revert phase 2 armed: the controller has logged in on
+// the new port, or is connected and rolls back itself.
+func (m *portMove) disarm() error {
+	for _, c := range m.armed {
+		if _, err := m.e.Apply(c...); err != nil {
+			return fmt.Errorf("disarm the revert of phase 2: %w", err)
+		}
+	}
+	m.armed = nil
+	return nil
+}
+
+// restartScript is what the phase 2 revert runs once the files are back:
+// the reload (and ssh.socket's restart) the move itself would run, or,
+// when sshd is gone, a start.
+func (m *portMove) restartScript() string {
+	var lines []string
+	if m.req.Socket {
+		lines = append(lines, shell.Join("systemctl", "daemon-reload"), shell.Join("systemctl", "restart", "ssh.socket"))
+	}
+	lines = append(lines, shell.Join(m.reloadCommand()...)+" || "+shell.Join(m.startCommand()...))
+	return strings.Join(lines, "; ")
 }
 
 // apply writes one phase's files, validates and reloads. The first phase
@@ -379,6 +448,9 @@ func (m *portMove) rollback(cause error) error {
 	if m.e.Check() || !m.written {
 		return errors.New(msg)
 	}
+	if err := m.disarm(); err != nil {
+		return fmt.Errorf("%s; ROLLBACK FAILED: %v; the revert armed on the host restores phase 1's files within %s", msg, err, revertAfter)
+	}
 	var restored []string
 	for _, ed := range m.original {
 		var err error
@@ -414,11 +486,12 @@ func (m *portMove) rollback(cause error) error {
 
 // oldPortAnswers returns the first old port that listens again, without
 // the ports the move added, and lets the controller log in; sshd may still
-// be re-executing, so logins are retried until probeTimeout.
+// be re-executing, so logins are retried until probeTimeout. The port the
+// connection is on comes first: it is the one the operator uses.
 func (m *portMove) oldPortAnswers() (int, error) {
 	var errs []error
 	added := without(m.plan.Listen1, m.plan.From)
-	for _, p := range m.plan.From {
+	for _, p := range connectionFirst(m.plan.From, m.e.Host().Port()) {
 		err := m.waitListening(p, added)
 		if err == nil {
 			err = m.probeRetrying(p)
@@ -455,6 +528,15 @@ func (m *portMove) startCommand() []string {
 		return []string{"systemctl", "restart", m.serviceName()}
 	}
 	return []string{"/usr/sbin/sshd"}
+}
+
+// connectionFirst returns ports with conn, the connection's port, moved
+// to the front when it is among them.
+func connectionFirst(ports []int, conn int) []int {
+	if !slices.Contains(ports, conn) {
+		return ports
+	}
+	return append([]int{conn}, without(ports, []int{conn})...)
 }
 
 // without returns the ports of a that are not in b.

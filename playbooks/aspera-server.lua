@@ -40,7 +40,7 @@ return {
       tags = { "fasp", "firewall" },
       run = function(v)
         local s = aspera.server(v)
-        firewall.allow(aspera.flow({ dir = "in", proto = "udp", comment = "aspera FASP" }, s.fasp))
+        firewall.allow(aspera.flow({ dir = "in", proto = "udp", comment = "aspera FASP", persist = s.persist }, s.fasp))
       end,
     },
     {
@@ -48,8 +48,9 @@ return {
       tags = { "http", "firewall" },
       when = function(v) return #aspera.server(v).http > 0 end,
       run = function(v)
-        for _, p in ipairs(aspera.server(v).http) do
-          firewall.allow { dir = "in", proto = "tcp", port = p.port, comment = "aspera " .. p.what }
+        local s = aspera.server(v)
+        for _, p in ipairs(s.http) do
+          firewall.allow { dir = "in", proto = "tcp", port = p.port, comment = "aspera " .. p.what, persist = s.persist }
         end
       end,
     },
@@ -58,7 +59,8 @@ return {
       tags = { "vlinks", "firewall" },
       when = function(v) return aspera.server(v).vlink ~= nil end,
       run = function(v)
-        firewall.allow { dir = "in", proto = "udp", port = aspera.server(v).vlink.port, comment = "aspera Vlink" }
+        local s = aspera.server(v)
+        firewall.allow { dir = "in", proto = "udp", port = s.vlink.port, comment = "aspera Vlink", persist = s.persist }
       end,
     },
     {
@@ -73,8 +75,8 @@ return {
       name = "S2: keep TCP/22 open for legacy clients",
       tags = { "ssh", "firewall" },
       when = keep22(true),
-      run = function()
-        firewall.allow { dir = "in", proto = "tcp", port = 22, comment = "aspera legacy SSH" }
+      run = function(v)
+        firewall.allow { dir = "in", proto = "tcp", port = 22, comment = "aspera legacy SSH", persist = aspera.server(v).persist }
       end,
     },
     {
@@ -82,7 +84,7 @@ return {
       tags = { "ssh" },
       run = function(v)
         local s = aspera.server(v)
-        local moved = sshd.move_port { to = s.ssh_port, keep_22 = s.keep_22 }
+        local moved = sshd.move_port { to = s.ssh_port, keep_22 = s.keep_22, persist = s.persist }
         if moved.inventory ~= "" then return "inventory: " .. moved.inventory end
         return "sshd already on " .. table.concat(moved.ports, ", ")
       end,

@@ -114,7 +114,7 @@ func movePort(t *testing.T, lab *labkit.Lab, host labkit.Host, c *Conn, record s
 	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out.Stdout)), " 2222") {
 		t.Errorf("after MovePort the connection is %q, %v; want port 2222", out.Stdout, err)
 	}
-	if got := c.port(); got != 2222 {
+	if got := c.Port(); got != 2222 {
 		t.Errorf("after MovePort the runner reports port %d, want 2222 (HostReport.MovedPort)", got)
 	}
 }

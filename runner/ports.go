@@ -84,8 +84,9 @@ func (c *Conn) MovePort(ctx context.Context, port int) error {
 	return nil
 }
 
-// port is the port the connection is on now.
-func (c *Conn) port() int {
+// Port is the port the connection is on now: the target's, from the
+// inventory, -e or ssh config, until MovePort moves it.
+func (c *Conn) Port() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.target.Port

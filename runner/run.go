@@ -197,7 +197,7 @@ func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *HostReport, em
 		Log:      func(msg string) { f.obs.Log(h.Target.Name, msg) },
 		Gathered: func(facts lua.Facts) { rep.Facts = &facts },
 	})
-	if port := conn.port(); port != h.Target.Port {
+	if port := conn.Port(); port != h.Target.Port {
 		rep.MovedPort = port
 	}
 	if err != nil && ctx.Err() == nil && !endedInFailure(rep.Results) {

@@ -35,7 +35,7 @@ type lockoutDrill struct {
 }
 
 // drills are in an order that lets each start from the host's original
-// state: the connection is lost last, as its firewall revert stays armed
+// state: the connection is lost last, as the revert it leaves stays armed
 // on the host for two minutes.
 func (s *sshdLab) drills() []lockoutDrill {
 	return []lockoutDrill{
@@ -44,15 +44,17 @@ func (s *sshdLab) drills() []lockoutDrill {
 		{"new port unreachable after the firewall change", s.drillUnreachable},
 		{"connection lost right after the firewall change", s.drillConnectionLost},
 		{"a rerun before the lost run's firewall revert fires", s.drillPendingRevert},
+		{"connection lost and the new port dropped once phase 2 closed 22", s.drillLostAfterPhase2},
 		{"connection lost once sshd listens on the new port alone", s.drillLostAfterMove},
 	}
 }
 
 // resetDrill puts sshd back on its original config on 22 and removes
-// every fault a drill left: the sshd wrapper, the drop table, the marks.
+// every fault a drill left: the sshd and ss wrappers, the drop table, the
+// marks.
 func (s *sshdLab) resetDrill(t *testing.T, h labkit.Host) {
 	t.Helper()
-	s.sh(t, h.Name, "rm -f /usr/local/sbin/sshd /run/remedy-drill-*; nft delete table inet remedy_drill 2>/dev/null; true")
+	s.sh(t, h.Name, "rm -f /usr/local/sbin/sshd /usr/local/sbin/ss /run/remedy-drill-*; nft delete table inet remedy_drill 2>/dev/null; true")
 	s.reset(t, h)
 }
 
@@ -121,15 +123,14 @@ func (s *sshdLab) drillConnectionLost(t *testing.T, h labkit.Host) {
 func (s *sshdLab) watchFirewallChange(t *testing.T, h labkit.Host) {
 	t.Helper()
 	s.drillWatcher(t, h, `ls /run/remedy-revert-*/pid >/dev/null 2>&1 && { nft list ruleset; iptables-legacy-save; } 2>/dev/null | grep -q 33001`,
-		`ss -Htnp state established '( sport = :22 )' | grep -o 'pid=[0-9]*' | cut -d= -f2 | xargs -r kill -KILL`)
+		killSessions)
 }
 
 // drillLostAfterMove kills remedy's session on 22 once phase 2 has left
 // sshd on 33001 alone: the move completed on the host, remedy cannot roll
 // back over a lost connection, and the host must take logins on 33001.
 func (s *sshdLab) drillLostAfterMove(t *testing.T, h labkit.Host) {
-	s.drillWatcher(t, h, `ss -Htlnp | grep '"sshd"' | grep -q ':33001 ' && ! ss -Htlnp | grep '"sshd"' | grep -q ':22 '`,
-		`ss -Htnp state established '( sport = :22 )' | grep -o 'pid=[0-9]*' | cut -d= -f2 | xargs -r kill -KILL`)
+	s.drillWatcher(t, h, sshdOnMovedAlone, killSessions)
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
 	status, msg, _ := doc.task(h.Name)
 	// The session may die just after remedy moved its connection: then
@@ -140,6 +141,50 @@ func (s *sshdLab) drillLostAfterMove(t *testing.T, h labkit.Host) {
 	if err := s.login(h.Addr, movedPort); err != nil {
 		t.Errorf("%s: the move completed on the host, yet a fresh login on %d fails: %v", h.Name, movedPort, err)
 	}
+}
+
+// sshdOnMovedAlone holds on the host once phase 2 has left sshd listening
+// on the new port alone. It names ss by its path, past the drill's
+// wrapper.
+const sshdOnMovedAlone = `/usr/bin/ss -Htlnp | grep '"sshd"' | grep -q ':33001 ' && ! /usr/bin/ss -Htlnp | grep '"sshd"' | grep -q ':22 '`
+
+// killSessions kills, by pid, the sshd processes of remedy's sessions on 22.
+const killSessions = `/usr/bin/ss -Htnp state established '( sport = :22 )' | grep -o 'pid=[0-9]*' | cut -d= -f2 | xargs -r kill -KILL`
+
+// drillLostAfterPhase2 kills remedy's session on 22 once phase 2 has
+// left sshd on 33001 alone, and at the same moment drops TCP to 33001 in
+// a table of its own: the new port stops answering between phase 1's
+// login and phase 2's. remedy can roll back over neither; the revert
+// armed before phase 2 must put sshd back on 22 by itself (its timer is
+// brought forward). An ss wrapper holds remedy's wait for the new port
+// until the drill has fired, so remedy cannot finish the move first and
+// be locked out by the drill itself.
+func (s *sshdLab) drillLostAfterPhase2(t *testing.T, h labkit.Host) {
+	wrapper := "#!/bin/sh\n# remedy lockout drill: hold remedy's reads until the drill fired\nif " + sshdOnMovedAlone +
+		"; then\n  for i in $(seq 100); do [ -e /run/remedy-drill-fired ] && break; sleep 0.1; done\nfi\nexec /usr/bin/ss \"$@\"\n"
+	s.sh(t, h.Name, "mkdir -p /usr/local/sbin && printf %s "+shell.Quote(wrapper)+" > /usr/local/sbin/ss && chmod 755 /usr/local/sbin/ss")
+	s.drillWatcher(t, h, sshdOnMovedAlone, killSessions+`; nft add table inet remedy_drill; nft add chain inet remedy_drill in '{ type filter hook input priority -300; }'; nft add rule inet remedy_drill in tcp dport 33001 drop`)
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
+	status, msg, _ := doc.task(h.Name)
+	t.Logf("%s (%s): %s: %s", h.Name, h.Profile, status, msg)
+	s.drillFired(t, h)
+	s.fireReverts(t, h)
+	s.assertNotLockedOut(t, h)
+	if err := s.login(h.Addr, 22); err != nil {
+		t.Errorf("%s: the revert of phase 2 did not bring 22 back: %v", h.Name, err)
+	}
+}
+
+// fireReverts brings every timed revert pending on the host forward (its
+// sleep killed, by pid) and waits until each has run.
+func (s *sshdLab) fireReverts(t *testing.T, h labkit.Host) {
+	t.Helper()
+	s.sh(t, h.Name, `for d in /run/remedy-revert-*; do
+  [ -f "$d/pid" ] || continue
+  for c in $(ps -o pid= --ppid "$(cat "$d/pid")"); do kill -KILL "$c"; done
+done
+for i in $(seq 300); do ls -d /run/remedy-revert-* >/dev/null 2>&1 || exit 0; sleep 0.1; done
+echo "the revert did not finish" >&2; exit 1`)
 }
 
 // drillPendingRevert reruns the move while the revert the lost run armed
@@ -168,11 +213,7 @@ func (s *sshdLab) drillPendingRevert(t *testing.T, h labkit.Host) {
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
 	status, msg, _ := doc.task(h.Name)
 	t.Logf("%s (%s): rerun: %s: %s", h.Name, h.Profile, status, msg)
-	s.sh(t, h.Name, `for d in /run/remedy-revert-*; do
-  for c in $(ps -o pid= --ppid "$(cat "$d/pid")"); do kill -KILL "$c"; done
-done
-for i in $(seq 300); do ls -d /run/remedy-revert-* >/dev/null 2>&1 || exit 0; sleep 0.1; done
-echo "the revert did not finish" >&2; exit 1`)
+	s.fireReverts(t, h)
 	// The revert restored the rules from before the lost run: 33001 is
 	// closed, where sshd now listens alone.
 	s.assertNotLockedOut(t, h)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -198,7 +199,7 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := targets(invHosts, f, secrets)
+	hosts, err := targets(withExtraVars(invHosts, extra), f, secrets)
 	if err != nil {
 		return nil, badInput(err)
 	}
@@ -331,6 +332,26 @@ func targets(hosts []*inventory.Host, f *runFlags, s *secrets) ([]runner.Host, e
 		Become:   f.become, BecomeUser: f.becomeUser, BecomePassword: s.becomePassword,
 	}
 	return runner.Hosts(hosts, cli, cfg, runner.Defaults{Home: home, User: localUser()})
+}
+
+// withExtraVars lays the -e variables over each host's own for the
+// connection: they win over every other variable, as in Ansible, so
+// -e ansible_port=2222 dials 2222.
+func withExtraVars(hosts []*inventory.Host, extra map[string]any) []*inventory.Host {
+	if len(extra) == 0 {
+		return hosts
+	}
+	out := make([]*inventory.Host, len(hosts))
+	for i, h := range hosts {
+		c := *h
+		c.Vars = maps.Clone(h.Vars)
+		if c.Vars == nil {
+			c.Vars = map[string]any{}
+		}
+		maps.Copy(c.Vars, extra)
+		out[i] = &c
+	}
+	return out
 }
 
 func localUser() string {

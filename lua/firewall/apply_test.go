@@ -110,8 +110,9 @@ func (tl tool) system() System {
 // TestPlanAppliesToRealTools applies plans with the real nft and iptables
 // in a throwaway namespace: the commands must be accepted, the re-read
 // ruleset must pass every probe, a second plan must find nothing to do,
-// the persisted file must bring the rule back after a flush, and
-// PlanRemove must take it out again.
+// the boot file (the input, with remedy's rule added by PlanBootAllow)
+// must bring the rule back after a flush, and PlanRemove and
+// PlanBootRemove must take it out again, live and at boot.
 func TestPlanAppliesToRealTools(t *testing.T) {
 	tests := []struct {
 		backend, input string
@@ -130,14 +131,15 @@ func TestPlanAppliesToRealTools(t *testing.T) {
 			tl := tools[tt.backend]
 			n := newNetns(t)
 			tl.load(n, filepath.Join("testdata", tt.input))
-			applyAndCheck(t, n, tl, tt.allow)
+			applyAndCheck(t, n, tl, tt.input, tt.allow)
 		})
 	}
 }
 
-func applyAndCheck(t *testing.T, n *netns, tl tool, a Allow) {
+func applyAndCheck(t *testing.T, n *netns, tl tool, input string, a Allow) {
 	sys := tl.system()
-	plan, err := PlanAllow(tl.rules(n), sys, a)
+	booted := tl.rules(n)
+	plan, err := PlanAllow(booted, sys, a)
 	if err != nil || plan.Already {
 		t.Fatalf("plan: %v, already %v", err, plan.Already)
 	}
@@ -147,19 +149,20 @@ func applyAndCheck(t *testing.T, n *netns, tl tool, a Allow) {
 	if again, err := PlanAllow(tl.rules(n), sys, a); err != nil || !again.Already {
 		t.Fatalf("after applying %q: still blocked (%v): %+v", plan.Commands, err, again.Before)
 	}
-	saved := filepath.Join(t.TempDir(), "saved")
-	dump := plan.Persist[0].Header + string(n.run("", plan.Persist[0].Dump...))
-	if err := os.WriteFile(saved, []byte(dump), 0o600); err != nil {
-		t.Fatal(err)
+	f := tl.bootFile(input)
+	text := readText(t, input)
+	withRule, err := PlanBootAllow(f, text, booted, a)
+	if err != nil || withRule == text {
+		t.Fatalf("boot file: %v, unchanged %v", err, withRule == text)
 	}
-	for _, c := range tl.flush {
-		n.run("", c...)
+	booted = tl.reboot(n, withRule)
+	if again, _ := PlanAllow(booted, sys, a); !again.Already {
+		t.Fatalf("after a reboot with\n%s\nblocked: %+v", withRule, again.Before)
 	}
-	tl.load(n, saved)
-	if again, _ := PlanAllow(tl.rules(n), sys, a); !again.Already {
-		t.Fatalf("after flush and reload of %s: blocked: %+v", plan.Persist[0].Path, again.Before)
+	if again, err := PlanBootAllow(f, withRule, booted, a); err != nil || again != withRule {
+		t.Fatalf("a second boot plan changed the file (%v):\n%s", err, again)
 	}
-	rm, err := PlanRemove(tl.rules(n), sys, Installed{}, "remedy: "+a.Comment)
+	rm, err := PlanRemove(booted, sys, Installed{}, "remedy: "+a.Comment)
 	if err != nil || len(rm.Commands) != len(plan.Commands) {
 		t.Fatalf("remove: %v, %q for %q", err, rm.Commands, plan.Commands)
 	}
@@ -169,4 +172,40 @@ func applyAndCheck(t *testing.T, n *netns, tl tool, a Allow) {
 	if after, _ := PlanAllow(tl.rules(n), sys, a); after.Already {
 		t.Fatal("after remove: still accepted")
 	}
+	without, err := PlanBootRemove(f, withRule, booted, "remedy: "+a.Comment)
+	if err != nil || without != text {
+		t.Fatalf("boot file after remove (%v):\n%s\nwant the original:\n%s", err, without, text)
+	}
+}
+
+// bootFile is the input as the boot file of the tool's service.
+func (tl tool) bootFile(input string) BootFile {
+	if tl.backend == Nftables {
+		return BootFile{Path: input, Format: FormatNft}
+	}
+	return BootFile{Path: input, Format: FormatIptablesSave, Family: "ip"}
+}
+
+// reboot flushes the namespace, loads text as boot would, and returns
+// the rules it made.
+func (tl tool) reboot(n *netns, text string) *Ruleset {
+	n.t.Helper()
+	for _, c := range tl.flush {
+		n.run("", c...)
+	}
+	f := filepath.Join(n.t.TempDir(), "boot")
+	if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
+		n.t.Fatal(err)
+	}
+	tl.load(n, f)
+	return tl.rules(n)
+}
+
+func readText(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -30,7 +30,14 @@
 // table (nft by handle, iptables by position), or for firewalld (a
 // service or policy named after the comment; permanent, then reload) and
 // ufw (ufw allow). Every rule carries a comment starting "remedy:", which
-// PlanRemove finds. Persist names the file the distribution loads at boot.
+// PlanRemove finds.
+//
+// Boot. ReadUnit reads the unit that loads the rules at boot from its
+// files (ExecStart with drop-ins) and PlanBoot says which files it loads,
+// or why a reboot would not carry a change; PlanBootAllow and
+// PlanBootRemove put remedy's own rule into such a file, or take it out,
+// and nothing else (bootfile.go).
+//
 // PlanAllowDomain uses named sets refreshed by a job instead of a
 // hostname, resolved once; PlanRevert arms a timed restore before a change
 // on the input path; Governing says which tool owns a host's rules.

@@ -31,6 +31,7 @@ type System struct {
 	// installed (plain iptables is whichever the alternatives name), else
 	// "" for plain iptables. ip6tables follows it.
 	Iptables string
+	Init     string // Facts.Init: "systemd" runs timers as transient units
 }
 
 // iptablesCmd names the command for a family's iptables tables.
@@ -56,17 +57,18 @@ type Allow struct {
 	Comment string       // prefixed with "remedy: " when it does not start so
 }
 
-// Plan is what it takes to make a flow pass: nothing when Already, else
-// commands run in order, then the persistence step.
+// Plan is what it takes to make a flow pass now: nothing when Already,
+// else commands run in order. What boot loads is planned apart (see
+// PlanBootAllow).
 type Plan struct {
 	Already  bool
 	Before   []Result // the verdicts that made the change necessary
 	Commands [][]string
-	Persist  []Persist
 }
 
 // Persist writes the live ruleset to the file the distribution's service
-// loads at boot: Header, then the standard output of Dump.
+// loads at boot: Header, then the standard output of Dump. Only
+// allow_domain's sets persist so.
 type Persist struct {
 	Path   string
 	Dump   []string
@@ -197,26 +199,67 @@ func blocked(rs *Ruleset, probes []Packet) []Result {
 // before the first thing that stops a probe, and repeats until every
 // probe passes: the copy proves the plan before any command runs.
 func planRules(rs *Ruleset, sys System, a Allow, probes []Packet) (Plan, error) {
+	places, err := placeRules(rs, a, probes)
+	if err != nil {
+		return Plan{}, err
+	}
 	var plan Plan
-	for range maxInserts {
-		stopped := blocked(rs, probes)
-		if len(stopped) == 0 {
-			plan.Persist = persistFor(sys, plan.Commands)
-			return plan, nil
-		}
-		o, ok := stopPoint(stopped[0])
-		if !ok {
-			return Plan{}, fmt.Errorf("allow %s %s/%s: cannot tell where to insert: %s", a.Dir, a.Proto, a.Ports, stopped[0].Reason)
-		}
-		rule := allowRule(o.table, a)
-		cmd, err := insertCommand(sys, o, rule)
+	for _, pl := range places {
+		cmd, err := insertCommand(sys, pl)
 		if err != nil {
 			return Plan{}, err
 		}
 		plan.Commands = append(plan.Commands, cmd)
-		o.chain.insert(o.index, rule)
 	}
-	return Plan{}, fmt.Errorf("allow %s %s/%s: still blocked after %d rules", a.Dir, a.Proto, a.Ports, maxInserts)
+	return plan, nil
+}
+
+// placement is where one accept rule goes: its table and chain, and the
+// rule it goes before as the chain stood then (its handle, and its
+// position counting each rule once); position -1 appends.
+type placement struct {
+	table    *Table
+	chain    *Chain
+	rule     *Rule
+	handle   int
+	position int
+}
+
+// placeRules inserts into rs an accept rule before the first thing that
+// stops a probe until every probe passes, and says where each went.
+func placeRules(rs *Ruleset, a Allow, probes []Packet) ([]placement, error) {
+	var places []placement
+	for range maxInserts {
+		stopped := blocked(rs, probes)
+		if len(stopped) == 0 {
+			return places, nil
+		}
+		o, ok := stopPoint(stopped[0])
+		if !ok {
+			return nil, fmt.Errorf("allow %s %s/%s: cannot tell where to insert: %s", a.Dir, a.Proto, a.Ports, stopped[0].Reason)
+		}
+		pl := placement{table: o.table, chain: o.chain, rule: allowRule(o.table, a), position: -1}
+		if o.index >= 0 {
+			pl.handle, pl.position = o.chain.Rules[o.index].Handle, rulePosition(o.chain, o.index)
+		}
+		places = append(places, pl)
+		o.chain.insert(o.index, pl.rule)
+	}
+	return nil, fmt.Errorf("allow %s %s/%s: still blocked after %d rules", a.Dir, a.Proto, a.Ports, maxInserts)
+}
+
+// rulePosition is the position of the chain's i-th model rule among the
+// rules its tool lists: one nft rule with a verdict map becomes several
+// model rules, which share its handle. A rule the plan inserted has no
+// handle yet and counts alone.
+func rulePosition(c *Chain, i int) int {
+	n := 0
+	for j := range i {
+		if j == 0 || c.Rules[j].Handle == 0 || c.Rules[j].Handle != c.Rules[j-1].Handle {
+			n++
+		}
+	}
+	return n
 }
 
 // stopPoint picks, among the ways evaluation can end, the first that does
@@ -270,34 +313,35 @@ func (c *Chain) insert(i int, r *Rule) {
 // insertCommand changes a table with the tool that listed it: a table
 // iptables-nft made is in nft too, but only iptables knows its rules'
 // positions and keeps them readable to iptables-save.
-func insertCommand(sys System, o outcome, r *Rule) ([]string, error) {
-	if o.table.Iptables {
-		return iptablesInsert(sys, o, r)
+func insertCommand(sys System, pl placement) ([]string, error) {
+	if pl.table.Iptables {
+		return iptablesInsert(sys, pl)
 	}
-	return nftInsert(o, r), nil
+	return nftInsert(pl), nil
 }
 
 // nftInsert inserts before the stopping rule's handle, or appends. nft
 // joins its arguments into one line, so the rule travels as one argument.
-func nftInsert(o outcome, r *Rule) []string {
-	if o.index < 0 {
-		return []string{"nft", "add", "rule", o.table.Family, o.table.Name, o.chain.Name, r.Text}
+func nftInsert(pl placement) []string {
+	t := pl.table
+	if pl.position < 0 {
+		return []string{"nft", "add", "rule", t.Family, t.Name, pl.chain.Name, pl.rule.Text}
 	}
-	h := o.chain.Rules[o.index].Handle
-	return []string{"nft", "insert", "rule", o.table.Family, o.table.Name, o.chain.Name, "handle", fmt.Sprint(h), r.Text}
+	return []string{"nft", "insert", "rule", t.Family, t.Name, pl.chain.Name, "handle", fmt.Sprint(pl.handle), pl.rule.Text}
 }
 
-func iptablesInsert(sys System, o outcome, r *Rule) ([]string, error) {
-	if o.table.Family != "ip" && o.table.Family != "ip6" {
-		return nil, fmt.Errorf("table %s %s: not an iptables table", o.table.Family, o.table.Name)
+func iptablesInsert(sys System, pl placement) ([]string, error) {
+	t := pl.table
+	if t.Family != "ip" && t.Family != "ip6" {
+		return nil, fmt.Errorf("table %s %s: not an iptables table", t.Family, t.Name)
 	}
-	cmd := []string{sys.iptablesCmd(o.table.Family), "-t", o.table.Name}
-	if o.index < 0 {
-		cmd = append(cmd, "-A", o.chain.Name)
+	cmd := []string{sys.iptablesCmd(t.Family), "-t", t.Name}
+	if pl.position < 0 {
+		cmd = append(cmd, "-A", pl.chain.Name)
 	} else {
-		cmd = append(cmd, "-I", o.chain.Name, fmt.Sprint(o.index+1))
+		cmd = append(cmd, "-I", pl.chain.Name, fmt.Sprint(pl.position+1))
 	}
-	return append(cmd, iptablesRuleArgs(r)...), nil
+	return append(cmd, iptablesRuleArgs(pl.rule)...), nil
 }
 
 // iptablesRuleArgs renders an allowRule for iptables.

@@ -26,9 +26,6 @@ func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, e
 	switch sys.Backend {
 	case Nftables, IptablesLegacy, IptablesNft:
 		plan.Commands = removeRules(rs, sys, prefix)
-		if len(plan.Commands) > 0 {
-			plan.Persist = persistFor(sys, plan.Commands)
-		}
 	case Ufw:
 		plan.Commands = removeUfw(inst.UfwNumbered, prefix)
 	case Firewalld:

@@ -2,19 +2,10 @@ package firewall
 
 import (
 	"fmt"
-	"regexp"
 	"time"
+
+	"remedy/lua/revert"
 )
-
-// Revert arms a timed restore of the firewall before a change that could
-// cut the session the change travels over, and disarms it once the
-// controller has reached the host again over a new connection.
-type Revert struct {
-	Arm    [][]string // save the live rules, then start the timer, detached from the session
-	Disarm [][]string // stop the timer and drop the saved copy
-}
-
-var revertToken = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
 
 // saveRestore gives, per backend, the shell lines that save the live
 // state to the directory $d and restore it from there. firewalld and ufw
@@ -32,21 +23,18 @@ var saveRestore = map[string][2]string{
 func saveCmd(bin string) string    { return bin + "-save" }
 func restoreCmd(bin string) string { return bin + "-restore" }
 
-// detached runs script in a new session with its standard streams closed:
-// a child holding them open would keep the SSH session from ending.
-func detached(script string) []string {
-	return []string{"sh", "-c", `setsid -f sh -c "$0" </dev/null >/dev/null 2>&1`, script}
-}
+// detached starts the refresh loop of a host without an init system in a
+// session of its own, so that it outlives the SSH session.
+func detached(script string) []string { return revert.Detached("none", "", script) }
 
-// PlanRevert plans a revert that fires after `after` unless disarmed.
-// The timer is a detached shell (setsid), so it outlives the SSH session
-// it was started from; its state lives under /run, gone at reboot, when
-// the persisted configuration applies anyway — which is why a change is
-// persisted only after the revert is disarmed.
-func PlanRevert(sys System, token string, after time.Duration) (Revert, error) {
+// PlanRevert plans a revert of the live firewall that fires after `after`
+// unless disarmed (see package revert). Its state lives under /run, gone
+// at reboot, when the persisted configuration applies anyway — which is
+// why a change is persisted only after the revert is disarmed.
+func PlanRevert(sys System, token string, after time.Duration) (revert.Revert, error) {
 	sr, ok := saveRestore[backendKind(sys.Backend)]
 	if !ok {
-		return Revert{}, fmt.Errorf("revert: no firewall backend %q", sys.Backend)
+		return revert.Revert{}, fmt.Errorf("revert: no firewall backend %q", sys.Backend)
 	}
 	if backendKind(sys.Backend) == IptablesLegacy {
 		v4, v6 := sys.iptablesCmd("ip"), sys.iptablesCmd("ip6")
@@ -55,18 +43,5 @@ func PlanRevert(sys System, token string, after time.Duration) (Revert, error) {
 			fmt.Sprintf(`%s < "$d/v4"; %s < "$d/v6"`, restoreCmd(v4), restoreCmd(v6)),
 		}
 	}
-	if !revertToken.MatchString(token) {
-		return Revert{}, fmt.Errorf("revert: token %q: want 1-40 of a-z, 0-9, -", token)
-	}
-	if after < time.Second {
-		return Revert{}, fmt.Errorf("revert: %s is too short to reconnect in", after)
-	}
-	dir := "/run/remedy-revert-" + token
-	save := fmt.Sprintf(`set -e; d=%s; rm -rf "$d"; mkdir -m 700 "$d"; %s`, dir, sr[0])
-	timer := fmt.Sprintf(`d=%s; echo $$ > "$d/pid"; sleep %d; %s; rm -rf "$d"`, dir, int(after/time.Second), sr[1])
-	disarm := fmt.Sprintf(`d=%s; test -f "$d/pid" && kill "$(cat "$d/pid")"; rm -rf "$d"`, dir)
-	return Revert{
-		Arm:    [][]string{{"sh", "-c", save}, detached(timer)},
-		Disarm: [][]string{{"sh", "-c", disarm}},
-	}, nil
+	return revert.Plan(sys.Init, token, after, sr[0], sr[1])
 }

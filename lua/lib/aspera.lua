@@ -26,6 +26,7 @@ aspera.server_defaults = {
   alee_domain = aspera.LICENSE_DOMAIN,
   aspera_conf = "/opt/aspera/etc/aspera.conf",
   aspera_bin = "/opt/aspera/bin",
+  persist_firewall = false,
 }
 
 --- The shapes of the server playbook's variables that become arguments
@@ -36,6 +37,7 @@ aspera.server_types = {
   keep_legacy_22 = "bool",
   vlinks = "bool",
   alee = "bool",
+  persist_firewall = "bool",
   alee_domain = "domain",
   aspera_conf = "path",
   aspera_bin = "path",
@@ -301,7 +303,7 @@ end
 --- The server's settings for this host: v checked and every "auto"
 --- resolved. Fails clearly when the Vlink port falls in the FASP range.
 ---@param v table the playbook's vars
----@return table s {ssh_port, keep_22, fasp={lo, hi, from}, http={{port, what}}, vlink?={port, from}, alee_domain?, refused?}
+---@return table s {ssh_port, keep_22, persist, fasp={lo, hi, from}, http={{port, what}}, vlink?={port, from}, alee_domain?, refused?}
 function aspera.server(v)
   local cfg = aspera.host_config(v)
   local s = {
@@ -310,6 +312,8 @@ function aspera.server(v)
   }
   -- SSH staying on 22 keeps 22, whatever keep_legacy_22 says.
   s.keep_22 = aspera.bool(v.keep_legacy_22, "keep_legacy_22") or s.ssh_port == 22
+  -- firewall.allow's persist: enable the unit that loads the rules at boot.
+  s.persist = aspera.bool(v.persist_firewall, "persist_firewall")
   local lo, from = pick(v.fasp_port, "fasp_port", cfg.fasp_port, aspera.FASP_PORT, cfg.source)
   local n = aspera.int(v.udp_concurrency, "udp_concurrency", 1, 65535 - lo + 1)
   s.fasp = { lo = lo, hi = lo + n - 1, from = from }

@@ -203,13 +203,13 @@ function firewall.rules() end
 ---@return remedy.FirewallVerdict v
 function firewall.verdict(probe) end
 
---- Makes the flow pass: nothing when it already does, else an accept rule before each rule or policy that stops it, persisted. Fails when the flow still does not pass afterwards.
----@param flow {dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string} port or range ("33001-33010"); src limits an inbound flow, dst an outbound one
+--- Makes the flow pass now and after a reboot: nothing when it already does, else an accept rule before each rule or policy that stops it, and the same rule in the file boot loads (only remedy's rule: the live ruleset is never dumped there). Refuses before changing anything when a reboot would not keep the change (no unit loads the rules, or it is disabled). Fails when the flow still does not pass afterwards.
+---@param flow {dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string, persist?: boolean} port or range ("33001-33010"); src limits an inbound flow, dst an outbound one; persist = true enables the unit that loads the rules at boot when it is disabled
 ---@return remedy.FirewallChange res
 function firewall.allow(flow) end
 
---- Removes the rules remedy added under a comment, and persists the result.
----@param opts {comment: string} removes every rule whose comment starts with this ("remedy: ..." )
+--- Removes the rules remedy added under a comment, live and from the file boot loads.
+---@param opts {comment: string, persist?: boolean} removes every rule whose comment starts with this ("remedy: ..." )
 ---@return remedy.FirewallChange res
 function firewall.remove(opts) end
 
@@ -302,13 +302,16 @@ function sshd.config() end
 function sshd.ports() end
 
 --- Moves sshd to port to: plans from the real config files (Include'd
---- drop-ins too), opens the port in the firewall, labels it for SELinux,
+--- drop-ins too), opens the port in the firewall now and in what boot loads
+--- (refusing, before anything changes, when a reboot would not keep it
+--- open), labels it for SELinux,
 --- writes the old and new ports (and the ssh.socket drop-in), validates with
 --- sshd -t, reloads, dials the new port from the controller, and only then
---- removes the old ports and moves the connection. Any failure restores the
---- files, reloads and confirms the old port answers. Check mode shows the
---- plan: diffs, firewall and SELinux steps.
----@param opts {to: integer, keep_22?: boolean} keep_22 keeps the current ports next to the new one
+--- removes the old ports, under a timed revert on the host, and moves the
+--- connection. Any failure restores the files, reloads and confirms the old
+--- port answers. Check mode shows the plan: diffs, firewall and SELinux
+--- steps.
+---@param opts {to: integer, keep_22?: boolean, persist?: boolean} keep_22 keeps the current ports next to the new one; persist as firewall.allow's
 ---@return remedy.SSHMove res
 function sshd.move_port(opts) end
 

@@ -1,11 +1,15 @@
 package labkit
 
-import "strings"
+import (
+	"maps"
+	"strings"
+)
 
 // A profile is a realistic starting state: the files a distribution would
-// have (Debian's /etc/nftables.conf, iptables-persistent's rules.v4,
-// update-alternatives links, a firewalld policy) and the commands its boot
-// would run to load them.
+// have (Debian's /etc/nftables.conf, iptables-persistent's rules.v4 and
+// unit, update-alternatives links, a firewalld policy, the links that
+// enable the firewall's unit at boot) and the commands its boot would run
+// to load them.
 type profile struct {
 	files map[string]string // host path -> content
 	links map[string]string // host path -> symlink target
@@ -17,22 +21,28 @@ func profileOf(name string, egress bool) profile {
 	case "nftables":
 		return profile{
 			files: map[string]string{"/etc/nftables.conf": nftablesConf(egress, true)},
+			links: enabled("sysinit.target", "nftables.service"),
 			start: "nft -f /etc/nftables.conf",
 		}
 	case "iptables-legacy", "iptables-nft":
+		links := iptablesAlternatives(strings.TrimPrefix(name, "iptables-"))
+		maps.Copy(links, enabled("multi-user.target", "netfilter-persistent.service"))
 		return profile{
-			files: map[string]string{"/etc/iptables/rules.v4": iptablesRules(egress)},
-			links: iptablesAlternatives(strings.TrimPrefix(name, "iptables-")),
+			files: map[string]string{"/etc/iptables/rules.v4": iptablesRules(egress),
+				"/usr/lib/systemd/system/netfilter-persistent.service": netfilterPersistentUnit},
+			links: links,
 			start: "iptables-restore < /etc/iptables/rules.v4",
 		}
 	case "firewalld":
-		p := profile{files: map[string]string{}, start: firewalldStart}
+		p := profile{files: map[string]string{}, links: enabled("multi-user.target", "firewalld.service"), start: firewalldStart}
 		if egress {
 			p.files["/etc/firewalld/policies/egress-restricted.xml"] = firewalldEgressPolicy
 		}
 		return p
 	case "ufw":
-		return profile{links: iptablesAlternatives("nft"), start: ufwStart(egress)}
+		links := iptablesAlternatives("nft")
+		maps.Copy(links, enabled("multi-user.target", "ufw.service"))
+		return profile{links: links, start: ufwStart(egress)}
 	}
 	// none: no firewall; egress-restricted it still needs something to drop
 	// output, and a bare nftables ruleset is the least of firewalls.
@@ -41,9 +51,40 @@ func profileOf(name string, egress bool) profile {
 	}
 	return profile{
 		files: map[string]string{"/etc/nftables.conf": nftablesConf(true, false)},
+		links: enabled("sysinit.target", "nftables.service"),
 		start: "nft -f /etc/nftables.conf",
 	}
 }
+
+// enabled is the link `systemctl enable UNIT` makes for a unit wanted by
+// target: the lab has no systemd, but its hosts carry the units and links
+// a booted host would, which remedy reads to tell what boot loads.
+func enabled(target, unit string) map[string]string {
+	return map[string]string{"/etc/systemd/system/" + target + ".wants/" + unit: "/lib/systemd/system/" + unit}
+}
+
+// netfilterPersistentUnit is Debian 12's netfilter-persistent.service
+// (package netfilter-persistent 1.0.20), whose plugins load
+// /etc/iptables/rules.v4 and rules.v6 at boot. The machine lacks the
+// package; its iptables hosts get the unit, as if it were installed.
+const netfilterPersistentUnit = `[Unit]
+Description=netfilter persistent configuration
+DefaultDependencies=no
+Wants=network-pre.target systemd-modules-load.service local-fs.target
+Before=network-pre.target shutdown.target
+After=systemd-modules-load.service local-fs.target
+Conflicts=shutdown.target
+Documentation=man:netfilter-persistent(8)
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/netfilter-persistent start
+ExecStop=/usr/sbin/netfilter-persistent stop
+
+[Install]
+WantedBy=multi-user.target
+`
 
 // nftablesConf is Debian's /etc/nftables.conf with an input policy of drop
 // that lets established traffic, loopback and SSH in.

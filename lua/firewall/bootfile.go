@@ -1,0 +1,293 @@
+package firewall
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// A boot file keeps remedy's rules beside the site's own: remedy never
+// dumps the live ruleset into it, which would freeze there whatever
+// docker, fail2ban or libvirt had added by then, and drop what the file
+// builds with includes and variables. In an iptables-save file remedy's
+// rule is a line of its chain, where the chain's other lines put it. An
+// nft file gets a block at its end, after everything it defines: one
+// `insert rule ... index N` or `add rule` per rule, placing it where it
+// goes among the chain's rules as the lines before it leave them.
+
+// The lines around remedy's block in an nft boot file.
+const (
+	nftBlockStart = "# remedy: the rules below are remedy's (firewall.allow); each goes where its index puts it in its chain"
+	nftBlockEnd   = "# remedy: end of remedy's rules"
+)
+
+// PlanBootAllow returns the text of boot file f that makes a pass when
+// boot loads it: text as is when its rules (rs, as boot would load them)
+// let a pass already. For an iptables-save file only the probes of its
+// family count.
+func PlanBootAllow(f BootFile, text string, rs *Ruleset, a Allow) (string, error) {
+	if err := a.validate(); err != nil {
+		return "", err
+	}
+	a.Comment = remedyComment(a)
+	var probes []Packet
+	for _, p := range a.probes() {
+		if f.Format == FormatNft || p.IPv6 == (f.Family == "ip6") {
+			probes = append(probes, p)
+		}
+	}
+	places, err := placeRules(rs.clone(), a, probes)
+	if err != nil || len(places) == 0 {
+		return text, err
+	}
+	if f.Format == FormatIptablesSave {
+		return insertSaveRules(text, places)
+	}
+	base, block, err := splitNftBlock(text)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", f.Path, err)
+	}
+	for _, pl := range places {
+		block = append(block, blockRule{family: pl.table.Family, table: pl.table.Name, chain: pl.chain.Name, index: pl.position, rule: pl.rule.Text})
+	}
+	return base + renderNftBlock(block), nil
+}
+
+// PlanBootRemove returns the text of boot file f without remedy's rules
+// whose comment starts with prefix. rs is its rules as boot would load
+// them, from which an nft block's other rules get their new indexes.
+func PlanBootRemove(f BootFile, text string, rs *Ruleset, prefix string) (string, error) {
+	if !strings.HasPrefix(prefix, CommentPrefix) {
+		return "", fmt.Errorf("remove: comment prefix %q does not start with %q", prefix, CommentPrefix)
+	}
+	if f.Format == FormatIptablesSave {
+		return removeSaveRules(text, prefix), nil
+	}
+	base, block, err := splitNftBlock(text)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", f.Path, err)
+	}
+	kept, err := reindex(block, baseLengths(rs, block), func(r blockRule) bool {
+		return !strings.HasPrefix(r.comment(), prefix)
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", f.Path, err)
+	}
+	return base + renderNftBlock(kept), nil
+}
+
+// blockRule is one line of remedy's block in an nft boot file: a rule for
+// a chain, inserted before the rule at index, or appended (index -1).
+type blockRule struct {
+	family, table, chain string
+	index                int
+	rule                 string
+}
+
+var blockLine = regexp.MustCompile(`^(insert|add) rule (\S+) (\S+) (\S+) (?:index (\d+) )?(.+)$`)
+
+func (r blockRule) line() string {
+	if r.index < 0 {
+		return fmt.Sprintf("add rule %s %s %s %s", r.family, r.table, r.chain, r.rule)
+	}
+	return fmt.Sprintf("insert rule %s %s %s index %d %s", r.family, r.table, r.chain, r.index, r.rule)
+}
+
+func (r blockRule) key() string { return r.family + " " + r.table + " " + r.chain }
+
+var nftComment = regexp.MustCompile(`comment "([^"]*)"`)
+
+func (r blockRule) comment() string {
+	if m := nftComment.FindStringSubmatch(r.rule); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// splitNftBlock splits an nft file into the site's text and remedy's
+// block of rules.
+func splitNftBlock(text string) (string, []blockRule, error) {
+	start := strings.Index(text, nftBlockStart+"\n")
+	if start < 0 {
+		if text != "" && !strings.HasSuffix(text, "\n") {
+			text += "\n"
+		}
+		return text, nil, nil
+	}
+	rest := text[start+len(nftBlockStart)+1:]
+	end := strings.Index(rest, nftBlockEnd+"\n")
+	if end < 0 {
+		return "", nil, fmt.Errorf("remedy's block of rules has no end line %q", nftBlockEnd)
+	}
+	var block []blockRule
+	for _, line := range strings.Split(strings.TrimSpace(rest[:end]), "\n") {
+		if line == "" {
+			continue
+		}
+		m := blockLine.FindStringSubmatch(line)
+		if m == nil || (m[1] == "insert") != (m[5] != "") {
+			return "", nil, fmt.Errorf("remedy's block of rules: cannot read %q", line)
+		}
+		r := blockRule{family: m[2], table: m[3], chain: m[4], index: -1, rule: m[6]}
+		if m[5] != "" {
+			r.index, _ = strconv.Atoi(m[5])
+		}
+		block = append(block, r)
+	}
+	return text[:start] + rest[end+len(nftBlockEnd)+1:], block, nil
+}
+
+func renderNftBlock(block []blockRule) string {
+	if len(block) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(nftBlockStart + "\n")
+	for _, r := range block {
+		b.WriteString(r.line() + "\n")
+	}
+	b.WriteString(nftBlockEnd + "\n")
+	return b.String()
+}
+
+// baseLengths counts, per chain the block names, the rules the site's
+// text gives it: the chain's rules as loaded less the block's.
+func baseLengths(rs *Ruleset, block []blockRule) map[string]int {
+	n := map[string]int{}
+	for _, r := range block {
+		if _, ok := n[r.key()]; ok {
+			n[r.key()]--
+			continue
+		}
+		if t := rs.Table(r.family, r.table); t != nil {
+			if c := t.Chain(r.chain); c != nil {
+				n[r.key()] = rulePosition(c, len(c.Rules))
+			}
+		}
+		n[r.key()]--
+	}
+	return n
+}
+
+// reindex keeps the block's rules that keep() says, each with the index
+// that puts it where it was among the rules before it: it replays the
+// block over chains of base[chain] rules, drops the others, and reads
+// the kept rules' positions off the result.
+func reindex(block []blockRule, base map[string]int, keep func(blockRule) bool) ([]blockRule, error) {
+	seqs := map[string][]int{} // per chain: -1 for a site rule, else the block rule's number
+	for i, r := range block {
+		seq, ok := seqs[r.key()]
+		if !ok {
+			seq = slices.Repeat([]int{-1}, max(base[r.key()], 0))
+		}
+		if r.index > len(seq) {
+			return nil, fmt.Errorf("%q: chain %s has %d rules there", r.line(), r.key(), len(seq))
+		}
+		if r.index < 0 {
+			seq = append(seq, i)
+		} else {
+			seq = slices.Insert(seq, r.index, i)
+		}
+		seqs[r.key()] = seq
+	}
+	placed := map[int]bool{}
+	var out []blockRule
+	for i, r := range block {
+		if !keep(r) {
+			continue
+		}
+		seq := seqs[r.key()]
+		at, before, total := slices.Index(seq, i), 0, 0
+		for j, id := range seq {
+			if id == -1 || placed[id] {
+				total++
+				if j < at {
+					before++
+				}
+			}
+		}
+		placed[i] = true
+		r.index = before
+		if before == total {
+			r.index = -1
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// insertSaveRules puts each placed rule into an iptables-save text as a
+// line of its chain: before the chain's position-th rule line, or after
+// its last one.
+func insertSaveRules(text string, places []placement) (string, error) {
+	lines := strings.Split(text, "\n")
+	for _, pl := range places {
+		at, err := saveRuleLine(lines, pl.table.Name, pl.chain.Name, pl.position)
+		if err != nil {
+			return "", err
+		}
+		lines = slices.Insert(lines, at, "-A "+pl.chain.Name+" "+saveArgs(iptablesRuleArgs(pl.rule)))
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// saveRuleLine finds the line before which a rule goes: the chain's
+// position-th "-A" line in the table's section, or the line after its
+// last one (COMMIT when the chain has none); position -1 appends.
+func saveRuleLine(lines []string, table, chain string, position int) (int, error) {
+	in, seen, last := false, 0, -1
+	for i, line := range lines {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "*"):
+			in = line == "*"+table
+		case !in:
+		case strings.HasPrefix(line, "-A "+chain+" "):
+			if seen == position {
+				return i, nil
+			}
+			seen, last = seen+1, i
+		case line == "COMMIT":
+			if last >= 0 {
+				return last + 1, nil
+			}
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("iptables-save file: no *%s section ending in COMMIT", table)
+}
+
+// saveArgs joins iptables arguments as iptables-save prints them: a value
+// with a blank or a quote in double quotes.
+func saveArgs(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'") {
+			a = strconv.Quote(a)
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
+}
+
+var saveComment = regexp.MustCompile(`--comment ("(?:[^"\\]|\\.)*"|\S+)`)
+
+// removeSaveRules drops the rule lines whose comment starts with prefix.
+func removeSaveRules(text, prefix string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if m := saveComment.FindStringSubmatch(line); m != nil && strings.HasPrefix(strings.TrimSpace(line), "-A ") {
+			c := m[1]
+			if u, err := strconv.Unquote(c); err == nil {
+				c = u
+			}
+			if strings.HasPrefix(c, prefix) {
+				continue
+			}
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}

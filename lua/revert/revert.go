@@ -1,0 +1,62 @@
+// Package revert plans the timed reverts remedy arms on a managed host
+// before a change that could cut the controller off (a firewall rule, sshd
+// leaving its old port): save what restores the host, start a timer that
+// restores it, and let the controller disarm the timer once it has
+// reached the host again over a new connection. The timer must outlive
+// the SSH session that started it, which is the point of it.
+package revert
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Revert is a planned timed revert: the commands that arm it and the ones
+// that disarm it.
+type Revert struct {
+	Arm    [][]string // save the state, then start the timer, detached from the session
+	Disarm [][]string // stop the timer and drop the saved copy
+}
+
+// DirPrefix starts the directory each revert keeps its saved state and
+// its timer's pid in. It is under /run, gone at reboot, when what boot
+// loads applies anyway.
+const DirPrefix = "/run/remedy-revert-"
+
+var token = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
+
+// Plan plans a revert that runs restore after `after` unless disarmed.
+// save and restore are shell lines that find the revert's directory in
+// $d. init is the host's init system (Facts.Init): see detached.
+func Plan(init, tok string, after time.Duration, save, restore string) (Revert, error) {
+	if !token.MatchString(tok) {
+		return Revert{}, fmt.Errorf("revert: token %q: want 1-40 of a-z, 0-9, -", tok)
+	}
+	if after < time.Second {
+		return Revert{}, fmt.Errorf("revert: %s is too short to reconnect in", after)
+	}
+	dir := DirPrefix + tok
+	arm := fmt.Sprintf(`set -e; d=%s; rm -rf "$d"; mkdir -m 700 "$d"; %s`, dir, save)
+	timer := fmt.Sprintf(`d=%s; echo $$ > "$d/pid"; sleep %d; %s; rm -rf "$d"`, dir, int(after/time.Second), restore)
+	disarm := fmt.Sprintf(`d=%s; test -f "$d/pid" && kill "$(cat "$d/pid")"; rm -rf "$d"`, dir)
+	return Revert{
+		Arm:    [][]string{{"sh", "-c", arm}, Detached(init, "remedy-revert-"+tok, timer)},
+		Disarm: [][]string{{"sh", "-c", disarm}},
+	}, nil
+}
+
+// Detached runs script so that it outlives the SSH session it is started
+// from. Where systemd is the init system it runs as a transient service
+// of its own (systemd-run), outside the session's scope: logind kills
+// every process of that scope when the session ends if
+// KillUserProcesses=yes, setsid or not. Elsewhere it runs in a new
+// session (setsid) with its standard streams closed, as a child holding
+// them open would keep the SSH session from ending. unit names the
+// transient service.
+func Detached(init, unit, script string) []string {
+	if init == "systemd" {
+		return []string{"systemd-run", "--quiet", "--collect", "--unit=" + unit, "--description=remedy timed revert", "sh", "-c", script}
+	}
+	return []string{"sh", "-c", `setsid -f sh -c "$0" </dev/null >/dev/null 2>&1`, script}
+}
