@@ -65,3 +65,34 @@ firewalld_capture() { # firewalld_capture NAME EXTRA-COMMANDS
 }
 firewalld_capture public-ssh :
 firewalld_capture public-fasp "firewall-cmd --add-port=33001-33010/udp >/dev/null && firewall-cmd --add-service=https >/dev/null"
+
+# kernel/NAME.sh loads rules with whichever tools it names, on a host
+# whose eth0 has 198.18.0.10/23; then everything the kernel holds is read
+# as the firewall module reads it, with the host's addressing and its
+# route to a peer, 198.18.0.1.
+for f in kernel/*.sh; do
+	n=${f%.sh}
+	sandbox "
+		ip link add eth0 type veth peer name eth0p && ip addr add 198.18.0.10/23 dev eth0
+		ip link set eth0 up && ip link set eth0p up
+		. ./$f
+		nft -j list ruleset > $n.nft.json
+		iptables-nft-save > $n.nft.save 2>/dev/null && ip6tables-nft-save > $n.nft.save6 2>/dev/null
+		if read -r x </proc/net/ip_tables_names; then iptables-legacy-save > $n.legacy.save; else : > $n.legacy.save; fi
+		if read -r x </proc/net/ip6_tables_names; then ip6tables-legacy-save > $n.legacy.save6; else : > $n.legacy.save6; fi
+		ipset save > $n.ipsets
+		ip -j addr > $n.addr.json && ip -j route get 198.18.0.1 > $n.route.json"
+done
+
+# ip/: a host's addressing and its routes to a peer on the link, one
+# behind a gateway, one of its own addresses, and an IPv6 peer.
+sandbox "
+	ip link add eth0 type veth peer name eth0p && ip addr add 198.18.0.10/23 dev eth0
+	ip addr add 2001:db8::10/64 dev eth0 nodad && ip link set eth0 up && ip link set eth0p up
+	ip link add wg0 type veth peer name wg0p && ip addr add 10.8.0.1/24 dev wg0
+	ip route add default via 198.18.0.1
+	ip -j addr > ip/addr.json
+	ip -j route get 198.18.0.1 > ip/route-link.json
+	ip -j route get 203.0.113.7 > ip/route-gateway.json
+	ip -j route get 198.18.0.10 > ip/route-local.json
+	ip -j -6 route get 2001:db8::1 > ip/route6-link.json"
