@@ -247,6 +247,9 @@ func (p *ruleParser) moduleOption(module, opt string) error {
 		opt = "-m " + module + " " + opt
 	}
 	p.keepOpaque(opt)
+	if module == "time" {
+		p.r.Matches[p.opaque-1].Field = TimeField
+	}
 	return nil
 }
 
@@ -299,16 +302,10 @@ var moduleOptions = map[string]optionHandler{
 		p.keepOpaque("-m recent --rdest")
 		return nil
 	},
-	"owner --uid-owner": func(p *ruleParser, _, opt string) error {
-		v, err := p.next()
-		p.add(Match{Field: SockOwner, Negate: p.negate, Names: []string{v}, Text: "-m owner " + opt + " " + v})
-		return err
-	},
-	"owner --gid-owner": func(p *ruleParser, _, opt string) error {
-		v, err := p.next()
-		p.add(Match{Field: SockOwner, Negate: p.negate, Names: []string{v}, Text: "-m owner " + opt + " " + v})
-		return err
-	},
+	"owner --uid-owner":   textOption(SockUID),
+	"owner --gid-owner":   textOption(SockGID),
+	"string --string":     textOption(PayloadStr),
+	"string --hex-string": textOption(PayloadStr),
 }
 
 // benign options change nothing a probe meets: a module's bookkeeping.
@@ -321,7 +318,7 @@ var benign = map[string]bool{"recent --name": true, "recent --rsource": true, "r
 	"connlimit --connlimit-mask": true, "connlimit --connlimit-saddr": true,
 	"addrtype --limit-iface-in": true, "addrtype --limit-iface-out": true, "set --return-nomatch": true,
 	"set --update-counters": true, "set --update-subcounters": true, "policy --dir": true,
-	"conntrack --ctdir": true, "comment --comment": true}
+	"conntrack --ctdir": true, "comment --comment": true, "string --algo": true, "string --icase": true}
 
 // skipValues passes over an option's values.
 func (p *ruleParser) skipValues() {
@@ -376,6 +373,15 @@ func (p *ruleParser) limit(module, opt string) error {
 	}
 	p.add(m)
 	return nil
+}
+
+// textOption reads one value into a match that keeps the option's text.
+func textOption(field Field) optionHandler {
+	return func(p *ruleParser, module, opt string) error {
+		v, err := p.next()
+		p.add(Match{Field: field, Negate: p.negate, Names: []string{v}, Text: strings.TrimSpace("-m " + module + " " + map[bool]string{true: "! "}[p.negate] + opt + " " + v)})
+		return err
+	}
 }
 
 // namesOption reads a comma-separated list of names into one match.

@@ -44,7 +44,7 @@ func loadKernel(t *testing.T, name string) kernelFixture {
 	return kernelFixture{rs, d, host, route}
 }
 
-// probe builds the packet for "in tcp 22 sport=53 peer=203.0.113.7" as a
+// probe builds the packet for "in tcp 22 sport=53 peer=203.0.113.7 uid=0" as a
 // caller does: from the host's addressing and its route to the peer (the
 // fixture's route is to 198.18.0.1; another peer is taken to be reached
 // the same way).
@@ -57,9 +57,13 @@ func (k kernelFixture) probe(t *testing.T, s string) Packet {
 	}
 	p := Probe{Dir: f[0], Proto: f[1], Port: port, Peer: k.route.Dst}
 	route := k.route
+	var owner *Owner
 	for _, opt := range f[3:] {
 		key, v, _ := strings.Cut(opt, "=")
 		switch key {
+		case "uid":
+			uid, _ := strconv.Atoi(v)
+			owner = &Owner{UID: uint32(uid), GID: uint32(uid)}
 		case "sport":
 			p.SPort, _ = strconv.Atoi(v)
 		case "peer":
@@ -69,7 +73,9 @@ func (k kernelFixture) probe(t *testing.T, s string) Packet {
 			t.Fatalf("probe %q: unknown option %q", s, opt)
 		}
 	}
-	return k.host.Packet(route, p)
+	pkt := k.host.Packet(route, p)
+	pkt.Owner = owner
+	return pkt
 }
 
 func TestReadKernelVectors(t *testing.T) {
@@ -136,7 +142,7 @@ func TestVerdictNamesAssumptions(t *testing.T) {
 			"a unicast packet to this host (pkttype host)", "a new connection (ct state new)"}},
 		{"kernel/probe-nft", "in tcp 7000", []string{"a first packet of 40-80 bytes",
 			"to 198.18.0.10 (the address the host uses toward 198.18.0.1)"}},
-		{"kernel/probe-nft", "in tcp 7201", []string{"an ephemeral source port (32768-60999)", "a first SYN (tcp flags syn)",
+		{"kernel/probe-nft", "in tcp 7201", []string{"an ephemeral client port (32768-60999), not one of the few a rule names", "a first SYN (tcp flags syn)",
 			"set @blocked as of the read (it changes as packets pass)"}},
 		{"kernel/probe-nft", "in tcp 7500", []string{"under the rate limit 5/minute (a single new connection)"}},
 		{"kernel/probe-iptables", "in tcp 7501", []string{"under the rate limit 5/min (a single new connection)",
@@ -153,6 +159,22 @@ func TestVerdictNamesAssumptions(t *testing.T) {
 			if !slices.Contains(r.Assumed, w) || !strings.Contains(r.Reason, w) {
 				t.Errorf("%s, %s: assumed %q, reason %q: want %q", tt.fixture, tt.probe, r.Assumed, r.Reason, w)
 			}
+		}
+	}
+}
+
+// A connection whose answer cannot come back says so; an unknown answer
+// says what would decide it.
+func TestVerdictFollowsTheAnswer(t *testing.T) {
+	k := loadKernel(t, "kernel/reply-owner")
+	for probe, want := range map[string]string{
+		"in tcp 2222":  "the first packet passes, but the SYN-ACK answering it does not (policy drop of inet host output",
+		"out tcp 8443": "the first packet passes, but the SYN-ACK answering it does not (policy drop of inet host input",
+		"out tcp 443":  "meta skuid 0 tcp dport 443 accept in inet host output (meta skuid 0: depends on the local socket's owner (the sending program's user))",
+		"out udp 53":   "-m string --string facebook.com: depends on the datagram's payload",
+	} {
+		if r := Verdict(k.rs, k.probe(t, probe)); !strings.Contains(r.Reason, want) {
+			t.Errorf("%s: %s: %q\nwant it to say %q", probe, r.Verdict, r.Reason, want)
 		}
 	}
 }

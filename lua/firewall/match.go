@@ -27,7 +27,7 @@ const (
 	assumeNew      = "a new connection (ct state new)"
 	assumeSYN      = "a first SYN (tcp flags syn)"
 	assumeHost     = "a unicast packet to this host (pkttype host)"
-	assumeEphem    = "an ephemeral source port (32768-60999)"
+	assumeEphem    = "an ephemeral client port (32768-60999), not one of the few a rule names"
 	assumeUnmarked = "the packet arrives unmarked (mark 0, ct mark 0)"
 	assumeNoSocket = "no local socket owns an incoming packet"
 )
@@ -47,7 +47,7 @@ func (e *engine) rule(t *Table, r *Rule, st *state) (tri, string) {
 			return no, ""
 		case maybe:
 			if result == yes {
-				result, why = maybe, describeMatch(m)+": "+decidedBy(m)
+				result, why = maybe, describeMatch(m)+": "+e.decidedBy(m)
 			}
 		}
 	}
@@ -64,8 +64,15 @@ func describeMatch(m Match) string {
 }
 
 // decidedBy says what would decide an undecided match.
-func decidedBy(m Match) string {
+func (e *engine) decidedBy(m Match) string {
 	switch m.Field {
+	case DPort:
+		if e.reply {
+			return "depends on the client's ephemeral port"
+		}
+		return "depends on the destination port"
+	case TimeField:
+		return "depends on when the packet comes (time of day, day, date)"
 	case IIf:
 		return "depends on the arrival interface"
 	case OIf:
@@ -75,11 +82,13 @@ func decidedBy(m Match) string {
 	case DAddr:
 		return "depends on the destination address"
 	case SPort:
-		return "depends on the source port"
+		return "depends on the source port, an ephemeral one unless the probe gives it"
 	case MarkField, CtMarkField:
 		return "depends on a mark the model cannot compute"
-	case SockOwner:
-		return "depends on the sending process's user"
+	case SockUID, SockGID:
+		return "depends on the local socket's owner (the sending program's user)"
+	case PayloadStr:
+		return "depends on the datagram's payload"
 	case Concat:
 		return "depends on the packet's " + joinFields(m.Key)
 	case Length:
@@ -104,7 +113,7 @@ func (e *engine) match(t *Table, m Match, st *state) (tri, string) {
 		// "ip saddr" in an inet table implies an IPv4 packet, negated or not.
 		return no, ""
 	}
-	if m.Field == SockOwner && e.pkt.Dir == "in" {
+	if (m.Field == SockUID || m.Field == SockGID) && e.pkt.Dir == "in" {
 		// No socket is attached to an incoming packet yet: the match
 		// fails, negated or not.
 		return no, assumeNoSocket
@@ -212,12 +221,15 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 	case Proto:
 		return truth(slices.ContainsFunc(m.Protos, func(x string) bool { return sameProto(x, p.Proto) })), ""
 	case DPort:
+		if e.reply && f.port == 0 {
+			return ephemeralTri(m.Ports), assumeEphem
+		}
 		return portTri(m.Ports, NumRange{uint32(f.port), uint32(f.port)}, f.port == 0), ""
 	case SPort:
 		if p.SPort != 0 {
 			return portTri(m.Ports, NumRange{uint32(p.SPort), uint32(p.SPort)}, false), ""
 		}
-		return portTri(m.Ports, ephemeral, false), assumeEphem
+		return ephemeralTri(m.Ports), assumeEphem
 	case SAddr:
 		return e.addrs(m, p.Src), e.note("src", p.Src)
 	case DAddr:
@@ -227,6 +239,9 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 	case OIf:
 		return e.iface(m, p.Oif, "out"), e.note("oif", netip.Addr{})
 	case CTState:
+		if e.reply {
+			return truth(slices.Contains(m.Names, "established")), "its answer belongs to an established connection"
+		}
 		if f.untracked {
 			return truth(slices.Contains(m.Names, "untracked")), "untracked (notrack in the raw table)"
 		}
@@ -240,6 +255,9 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 	case PktType:
 		return truth(slices.Contains(m.Names, "host") || slices.Contains(m.Names, "unicast")), assumeHost
 	case TCPFlags:
+		if e.reply {
+			return numTri(m, []NumRange{{0x12, 0x12}}), "its answer is a SYN-ACK"
+		}
 		return numTri(m, []NumRange{{0x02, 0x02}}), assumeSYN
 	case MarkField, CtMarkField:
 		return e.markTri(m, f)
@@ -253,7 +271,12 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 		return numTri(m, []NumRange{{0, 0}, {0x4000, 0x4000}}), ipHeaderWhy
 	case DSCP:
 		return numTri(m, []NumRange{{0, 0}}), ipHeaderWhy
-	case SockOwner:
+	case SockUID, SockGID:
+		return e.owner(m)
+	case PayloadStr:
+		if p.Proto == "tcp" {
+			return no, "a SYN and its SYN-ACK carry no payload to find a string in"
+		}
 		return maybe, ""
 	case Concat:
 		return e.concat(m, st)
@@ -277,6 +300,19 @@ func (e *engine) note(field string, a netip.Addr) string {
 		return fmt.Sprintf("leaving by %s (%s)", e.pkt.Oif, why)
 	}
 	return fmt.Sprintf("%s %s (%s)", map[string]string{"src": "from", "dst": "to"}[field], a, why)
+}
+
+// owner decides meta skuid/skgid and -m owner by the probe's socket owner.
+func (e *engine) owner(m Match) (tri, string) {
+	o := e.pkt.Owner
+	if o == nil {
+		return maybe, ""
+	}
+	id := o.UID
+	if m.Field == SockGID {
+		id = o.GID
+	}
+	return truth(slices.Contains(m.Names, strconv.FormatUint(uint64(id), 10))), fmt.Sprintf("a socket owned by uid %d, gid %d", o.UID, o.GID)
 }
 
 func (e *engine) isFamily(name string) bool {
@@ -334,6 +370,27 @@ func portTri(ranges []PortRange, probe NumRange, unset bool) tri {
 		return maybe
 	}
 	return rangeTri(portsAsNums(ranges), probe)
+}
+
+// ephemeralTri decides a port match for a port the client picks from the
+// ephemeral range: yes when the ranges hold all of it; no when they hold
+// no more than a few of its ports, which a client is taken not to have
+// picked; maybe otherwise.
+func ephemeralTri(ranges []PortRange) tri {
+	if t := rangeTri(portsAsNums(ranges), ephemeral); t != maybe {
+		return t
+	}
+	held := 0
+	for _, r := range ranges {
+		lo, hi := max(uint32(r.Lo), ephemeral.Lo), min(uint32(r.Hi), ephemeral.Hi)
+		if lo <= hi {
+			held += int(hi - lo + 1)
+		}
+	}
+	if held*100 < int(ephemeral.Hi-ephemeral.Lo+1) {
+		return no
+	}
+	return maybe
 }
 
 // rangeTri is yes when every value of probe is in one of ranges, no when

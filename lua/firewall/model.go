@@ -132,7 +132,9 @@ type Field string
 // (local, unicast, broadcast, ...). PktType is the link-layer class (host,
 // broadcast, multicast); TCPFlags, MarkField, CtMarkField, Length, HdrLen,
 // TTL, FragOff and DSCP are numbers (Nums, under Mask); CtStatus names
-// conntrack status bits; SockOwner is the sending socket's user or group;
+// conntrack status bits; SockUID and SockGID are the local socket's owner;
+// PayloadStr is a string in the packet (-m string); TimeField is when it
+// comes (meta time, hour, day; -m time), which the model does not decide;
 // Concat is a concatenation of Key's fields looked up in Set or Tuples;
 // IPSetField looks the packet up in the ipset Set by the directions in
 // Names ("src", "dst"), as the set's type says; RecentField holds when the
@@ -163,7 +165,10 @@ const (
 	TTL         Field = "ttl"
 	FragOff     Field = "frag-off"
 	DSCP        Field = "dscp"
-	SockOwner   Field = "skuid"
+	SockUID     Field = "skuid"
+	SockGID     Field = "skgid"
+	PayloadStr  Field = "string"
+	TimeField   Field = "time"
 	Concat      Field = "concat"
 	IPSetField  Field = "ipset"
 	RecentField Field = "recent"

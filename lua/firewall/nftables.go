@@ -650,7 +650,7 @@ func payloadKey(k key, protocol, field string) key {
 
 var metaFields = map[string]Field{"l4proto": Proto, "iifname": IIf, "iif": IIf,
 	"oifname": OIf, "oif": OIf, "nfproto": NFProto, "protocol": NFProto, "pkttype": PktType,
-	"mark": MarkField, "length": Length, "skuid": SockOwner, "skgid": SockOwner}
+	"mark": MarkField, "length": Length, "skuid": SockUID, "skgid": SockGID}
 
 func metaKey(k key, name string) key {
 	if f, ok := metaFields[name]; ok {
@@ -658,6 +658,10 @@ func metaKey(k key, name string) key {
 		return k
 	}
 	switch name {
+	case "time", "hour", "day":
+		k.assumed = func(op string, right json.RawMessage, text string) []Match {
+			return []Match{{Field: TimeField, Text: text}}
+		}
 	case "iiftype", "oiftype":
 		k.assumed = func(op string, right json.RawMessage, text string) []Match {
 			return []Match{ifTypeMatch(name, op, right, text)}
@@ -718,7 +722,7 @@ func (k key) match(op string, right json.RawMessage) ([]Match, bool) {
 	if op == "in" && numeric[k.field] && len(m.Nums) == 1 {
 		m.AnyBit = true
 	}
-	if numeric[k.field] || k.field == CtStatus || k.field == PktType || k.field == SockOwner {
+	if numeric[k.field] || k.field == CtStatus || k.field == PktType || k.field == SockUID || k.field == SockGID {
 		m.Text = k.describe(op, right)
 	}
 	if k.field == NFProto && k.family != "" {

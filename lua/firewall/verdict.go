@@ -26,10 +26,19 @@ type Packet struct {
 	// whether destination NAT keeps the packet on the host, and address
 	// types of any address. Without them only the probe's ends are known.
 	Local []netip.Addr
+	// Owner owns the local socket: the sending program's for a probe
+	// out, the listener's for the answer to a probe in (meta skuid,
+	// -m owner). nil when unknown.
+	Owner *Owner
 	// Notes say where the probe's fields came from, for the reason:
 	// "iif": "the route to 198.18.0.1 leaves by eth0". Keys: iif, oif,
 	// src, dst.
 	Notes map[string]string
+}
+
+// Owner is a local socket's user and group.
+type Owner struct {
+	UID, GID uint32
 }
 
 // Result is the fate of a probe packet and the rule that decides it.
@@ -150,11 +159,51 @@ const conntrackPriority = -200
 // forwarded. When a match the engine cannot decide (an unknown match, an
 // unset address) lies on the way, both outcomes are followed; the verdict
 // is unknown unless they agree.
+//
+// A TCP connection also needs its answer: when the first packet passes,
+// the SYN-ACK that answers it (an established connection, from the port
+// the packet reached to the client's port) must pass the other way, or
+// the connection never completes.
 func Verdict(rs *Ruleset, pkt Packet) Result {
 	if pkt.Src.IsValid() || pkt.Dst.IsValid() {
 		pkt.IPv6 = pkt.Src.Is6() || pkt.Dst.Is6()
 	}
-	e := &engine{pkt: pkt}
+	res := (&engine{pkt: pkt}).verdict(rs)
+	if pkt.Proto != "tcp" || res.Verdict != VerdictAccept {
+		return res
+	}
+	reply := (&engine{pkt: replyTo(pkt, res), reply: true}).verdict(rs)
+	switch reply.Verdict {
+	case VerdictAccept:
+		return res
+	case VerdictUnknown:
+		res.Verdict = VerdictUnknown
+		res.Reason = "the first packet passes (" + res.Reason + "), but its answer: " + reply.Reason
+	default:
+		res.Verdict, res.Chain, res.Rule, res.Handle = VerdictDrop, reply.Chain, reply.Rule, reply.Handle
+		res.Reason = fmt.Sprintf("the first packet passes, but the SYN-ACK answering it does not (%s): the connection never completes", reply.Reason)
+	}
+	res.Assumed = append(res.Assumed, reply.Assumed...)
+	return res
+}
+
+// replyTo is the SYN-ACK that answers pkt, which res let through: from
+// the address and port it reached, back to the client's.
+func replyTo(pkt Packet, res Result) Packet {
+	r := pkt
+	r.Dir = map[string]string{"in": "out", "out": "in"}[pkt.Dir]
+	r.Src, r.Dst, r.Iif, r.Oif = pkt.Dst, pkt.Src, pkt.Oif, pkt.Iif
+	r.Port, r.SPort = pkt.SPort, pkt.Port
+	if res.NAT != "" {
+		r.SPort = res.Port
+	}
+	r.Notes = map[string]string{"src": pkt.Notes["dst"], "dst": pkt.Notes["src"], "iif": pkt.Notes["oif"], "oif": pkt.Notes["iif"]}
+	return r
+}
+
+// verdict runs the probe through every hook it crosses.
+func (e *engine) verdict(rs *Ruleset) Result {
+	pkt := e.pkt
 	start := outcome{kind: Accept, index: -1}
 	start.flow = flow{dst: pkt.Dst, port: pkt.Port}
 	paths := []outcome{start}
@@ -165,7 +214,7 @@ func Verdict(rs *Ruleset, pkt Packet) Result {
 		for _, bc := range baseChains(rs, pkt, hook) {
 			var next []outcome
 			for _, p := range paths {
-				if p.kind != Accept || skipNAT(bc.chain, p.flow) {
+				if p.kind != Accept || e.skipNAT(bc.chain, p.flow) {
 					next = append(next, p)
 					continue
 				}
@@ -181,11 +230,15 @@ func Verdict(rs *Ruleset, pkt Packet) Result {
 }
 
 // skipNAT reports a NAT chain the kernel does not run for this packet: an
-// untracked connection is never NATed, and once a NAT chain on a hook has
-// set a binding, the hook's later NAT chains are skipped.
-func skipNAT(c *Chain, f flow) bool {
+// answer or an untracked connection is never NATed by rules, and once a
+// NAT chain on a hook has set a binding, the hook's later NAT chains are
+// skipped.
+func (e *engine) skipNAT(c *Chain, f flow) bool {
 	if c.Type != "nat" {
 		return false
+	}
+	if e.reply {
+		return true
 	}
 	dstHook := c.Hook == "prerouting" || c.Hook == "output"
 	return f.untracked || (dstHook && f.dnatBound) || (!dstHook && f.snatBound)
@@ -238,8 +291,12 @@ func baseChains(rs *Ruleset, pkt Packet, hook string) []boundChain {
 	return out
 }
 
+// engine evaluates one packet: a probe, or with reply the answer to one
+// (an established connection, TCP flags SYN and ACK, to the client's
+// port).
 type engine struct {
 	pkt   Packet
+	reply bool
 	steps int
 }
 
