@@ -44,16 +44,32 @@ type realProbe struct {
 
 func (p realProbe) String() string { return fmt.Sprintf("%s %s/%d", p.dir, p.proto, p.port) }
 
-// realCase is one ruleset of tests/realrules, loaded one way.
+// realCase is one ruleset of tests/realrules loaded one way, or a few
+// loaded together.
 type realCase struct {
-	name   string // "nft/archlinux-default", "ipt/vagrantshell (iptables-legacy)"
+	name  string // "nft/archlinux-default", "ipt/vagrantshell (iptables-legacy)"
+	loads []realLoad
+}
+
+// realLoad is one ruleset and the command that loads it.
+type realLoad struct {
 	text   string
 	loader string // the command that loads text from standard input
 	prep   string // what its "# rw-" header lines ask of the host
 }
 
-// realCases lists every ruleset of the corpus: nftables files once, iptables
-// dumps through both iptables backends.
+// realMixes load two rulesets at once, as a host holds them when a
+// distribution's nftables ruleset meets Docker's, ufw's or fail2ban's
+// iptables rules: legacy and nftables hooks both see every packet.
+var realMixes = [][2]string{
+	{"nft/archlinux-default", "ipt/docker-usernet-portmap (iptables-legacy)"},
+	{"nft/fail2ban-nftables-generated", "ipt/ufw-fail2ban-generated (iptables-legacy)"},
+	{"nft/debian-he-hardened", "ipt/docker-new-daemon (iptables-nft)"},
+	{"nft/catatsuy-org", "ipt/oracle-cloud-default (iptables-legacy)"},
+}
+
+// realCases lists every ruleset of the corpus: nftables files once,
+// iptables dumps through both iptables backends, and the mixes.
 func realCases(t *testing.T) []realCase {
 	t.Helper()
 	var cases []realCase
@@ -70,13 +86,24 @@ func realCases(t *testing.T) []realCase {
 			name := dir + "/" + strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
 			prep := rwHeaders(string(b))
 			if dir == "nft" {
-				cases = append(cases, realCase{name: name, text: string(b), loader: "nft -f -", prep: prep})
+				cases = append(cases, realCase{name, []realLoad{{string(b), "nft -f -", prep}}})
 				continue
 			}
 			for _, v := range []string{"iptables-nft", "iptables-legacy"} {
-				cases = append(cases, realCase{name: name + " (" + v + ")", text: string(b), loader: v + "-restore", prep: prep})
+				cases = append(cases, realCase{name + " (" + v + ")", []realLoad{{string(b), v + "-restore", prep}}})
 			}
 		}
+	}
+	for _, mix := range realMixes {
+		c := realCase{name: mix[0] + " + " + mix[1]}
+		for _, name := range mix {
+			i := slices.IndexFunc(cases, func(c realCase) bool { return c.name == name })
+			if i < 0 {
+				t.Fatalf("mix %s: no such ruleset", name)
+			}
+			c.loads = append(c.loads, cases[i].loads...)
+		}
+		cases = append(cases, c)
 	}
 	return cases
 }
@@ -250,7 +277,7 @@ func newRealHost(t *testing.T, lab *labkit.Lab, h labkit.Host, peer *realPeer) *
 type realPeer struct {
 	addr netip.Addr
 	mu   sync.Mutex
-	open map[realProbe]bool // false: another program holds the port
+	open map[realProbe]bool // false: another socket holds the port
 	seen map[[3]int]bool    // last byte of the sender, its port and the destination port of each datagram received
 }
 
@@ -269,7 +296,11 @@ func (rh *realHost) run(t *testing.T, c realCase, tally *realTally) {
 		t.Errorf("%s: %v", c.name, err)
 		return
 	}
-	probes := append(slices.Clone(asperaProbes), namedProbes(c.text, reads["nft"], reads["nft4"]+reads["legacy4"])...)
+	texts := []string{reads["nft"], reads["nft4"] + reads["legacy4"]}
+	for _, l := range c.loads {
+		texts = append(texts, l.text)
+	}
+	probes := append(slices.Clone(asperaProbes), namedProbes(texts...)...)
 	probes, err = rh.listen(probes)
 	if err != nil {
 		t.Errorf("%s: %s: %v", c.name, rh.h.Name, err)
@@ -326,7 +357,10 @@ func (rh *realHost) recheck(t *testing.T, c realCase, p realProbe, predicted fir
 func (rh *realHost) load(c realCase) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	script := flushScript + c.prep + "\n" + c.loader + " <<'REMEDY_EOF'\n" + c.text + "\nREMEDY_EOF\n"
+	script := flushScript
+	for _, l := range c.loads {
+		script += l.prep + "\n" + l.loader + " <<'REMEDY_EOF'\n" + l.text + "\nREMEDY_EOF\n"
+	}
 	if out, err := rh.lab.Exec(ctx, rh.h.Name, "sh", "-c", script); err != nil {
 		return nil, fmt.Errorf("%w: %s", err, out)
 	}
@@ -392,9 +426,11 @@ func (m *realModel) verdict(p realProbe) firewall.Result {
 // parseWithoutCrash reads a ruleset the kernel would not load, as the
 // readers would meet its text: an error is fine, a panic is not.
 func parseWithoutCrash(c realCase) {
-	firewall.ReadNft([]byte(c.text))
-	for _, fam := range []string{"ip", "ip6"} {
-		firewall.ReadIptablesSave([]byte(c.text), fam)
+	for _, l := range c.loads {
+		firewall.ReadNft([]byte(l.text))
+		for _, fam := range []string{"ip", "ip6"} {
+			firewall.ReadIptablesSave([]byte(l.text), fam)
+		}
 	}
 }
 
@@ -455,8 +491,8 @@ func namedProbes(texts ...string) []realProbe {
 // listen opens a listener on every probed port that has none yet: inside
 // the host for probes in, on the controller's lab address for probes out.
 // TCP accepts; UDP notes each datagram's sender and echoes it. tcp/22 in
-// is sshd's. It returns the probes that can be observed: not a UDP port
-// out that another program on the controller holds.
+// is sshd's. It returns the probes that can be observed: not a port out
+// that another socket on the controller holds.
 func (rh *realHost) listen(probes []realProbe) ([]realProbe, error) {
 	rh.mu.Lock()
 	defer rh.mu.Unlock()
@@ -494,7 +530,7 @@ func (peer *realPeer) listen(probes []realProbe) []realProbe {
 					peer.seen[[3]int{int(from.IP.To4()[3]), from.Port, p.port}] = true
 					peer.mu.Unlock()
 				})
-				peer.open[p] = err == nil || p.proto == "tcp" // a TCP port held elsewhere still answers
+				peer.open[p] = err == nil // held by another socket (a connection's own port): not observable
 			}
 			if !peer.open[p] {
 				continue
