@@ -26,7 +26,7 @@
 // assumed, and a verdict's reason names each assumption it used: a first
 // SYN, pkttype host, a plain IP header, an ephemeral source port, no mark,
 // a single new connection under every rate limit, count and quota,
-// dynamic sets as of the read. Verdict runs every base chain of the hooks
+// dynamic sets as of now. Verdict runs every base chain of the hooks
 // such a packet crosses (ingress, prerouting, input; or output,
 // postrouting) in priority order: an accept ends only its chain, a drop or
 // reject is final. Destination NAT in prerouting rewrites the address and

@@ -360,7 +360,7 @@ func (p *ruleParser) limit(module, opt string) error {
 		m.Holds = (opt == "--connlimit-above") == (1 > n)
 		m.Why = "one connection counted (no other connection from this source)"
 	case "quota --quota":
-		m.Holds, m.Why = v != "0", "the quota as of the read: "+v+" bytes left"
+		m.Holds, m.Why = v != "0", "the quota as of now: "+v+" bytes left"
 	case "policy --pol":
 		m.Holds, m.Why = v == "none", "not IPsec"
 	case "rpfilter --invert":

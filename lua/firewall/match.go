@@ -144,7 +144,7 @@ func (e *engine) test(t *Table, m Match, st *state) (tri, string) {
 	}
 	v, assumed := e.field(m, st)
 	if s != nil && s.Dynamic {
-		assumed = joinAssumed(assumed, "set @"+s.Name+" as of the read (it changes as packets pass)")
+		assumed = joinAssumed(assumed, "set @"+s.Name+" as of now (its elements when read, which change as packets pass)")
 	}
 	return v, assumed
 }
@@ -196,7 +196,7 @@ func (e *engine) ipset(t *Table, m Match, st *state) (tri, string) {
 		v, assumed = e.concat(Match{Field: Concat, Key: fields, Tuples: s.Tuples}, st)
 	}
 	if s.Dynamic {
-		assumed = joinAssumed(assumed, "ipset "+s.Name+" as of the read (it changes as packets pass)")
+		assumed = joinAssumed(assumed, "ipset "+s.Name+" as of now (its elements when read, which change as packets pass)")
 	}
 	return v, assumed
 }

@@ -1035,7 +1035,7 @@ func rateMatch(kind string, body json.RawMessage, text string) Match {
 	case "quota":
 		used, quota := r.Used*unitBytes(r.UsedUnit), r.Val*unitBytes(r.ValUnit)
 		m.Holds = (used >= quota) == r.Inv
-		m.Why = fmt.Sprintf("the quota as of the read: %d of %d bytes used", used, quota)
+		m.Why = fmt.Sprintf("the quota as of now: %d of %d bytes used", used, quota)
 		m.Text = fmt.Sprintf("quota %s%d %s", over, r.Val, r.ValUnit)
 	}
 	return m
