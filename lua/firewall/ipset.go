@@ -3,7 +3,6 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 )
 
@@ -119,14 +118,8 @@ func ipsetValue(dim, s string) (Value, bool) {
 		if !ok {
 			proto, port = "tcp", s
 		}
-		lo, hi, isRange := strings.Cut(port, "-")
-		if !isRange {
-			hi = lo
-		}
-		l, err1 := strconv.ParseUint(lo, 10, 16)
-		h, err2 := strconv.ParseUint(hi, 10, 16)
-		if err1 == nil && err2 == nil {
-			return Value{Ports: []PortRange{{uint16(l), uint16(h)}}, Names: []string{proto}}, true
+		if r, err := parsePortRange(port, "-"); err == nil {
+			return Value{Ports: []PortRange{r}, Names: []string{proto}}, true
 		}
 	case "iface":
 		return Value{Names: []string{s}}, true

@@ -514,19 +514,28 @@ func (p *ruleParser) ports(field Field) error {
 	}
 	m := Match{Field: field, Negate: p.negate}
 	for _, part := range strings.Split(v, ",") {
-		lo, hi, isRange := strings.Cut(part, ":")
-		if !isRange {
-			hi = lo
+		r, err := parsePortRange(part, ":")
+		if err != nil {
+			return err
 		}
-		l, err1 := strconv.ParseUint(lo, 10, 16)
-		h, err2 := strconv.ParseUint(hi, 10, 16)
-		if err1 != nil || err2 != nil {
-			return fmt.Errorf("port %q", part)
-		}
-		m.Ports = append(m.Ports, PortRange{uint16(l), uint16(h)})
+		m.Ports = append(m.Ports, r)
 	}
 	p.add(m)
 	return nil
+}
+
+// parsePortRange reads "22" or a range "lo<sep>hi".
+func parsePortRange(s, sep string) (PortRange, error) {
+	lo, hi, isRange := strings.Cut(s, sep)
+	if !isRange {
+		hi = lo
+	}
+	l, err1 := strconv.ParseUint(lo, 10, 16)
+	h, err2 := strconv.ParseUint(hi, 10, 16)
+	if err1 != nil || err2 != nil {
+		return PortRange{}, fmt.Errorf("port %q", s)
+	}
+	return PortRange{uint16(l), uint16(h)}, nil
 }
 
 // ipset reads "--match-set NAME src" (or dst, or "src,dst" for a set of
@@ -636,16 +645,11 @@ func iptablesNAT(name string, opts []string) Action {
 		n.Addr, to = a, port
 	}
 	if to != "" {
-		lo, hi, isRange := strings.Cut(to, "-")
-		if !isRange {
-			hi = lo
-		}
-		l, err1 := strconv.ParseUint(lo, 10, 16)
-		h, err2 := strconv.ParseUint(hi, 10, 16)
-		if err1 != nil || err2 != nil {
+		r, err := parsePortRange(to, "-")
+		if err != nil {
 			return unknown
 		}
-		n.Ports = PortRange{uint16(l), uint16(h)}
+		n.Ports = r
 	}
 	return Action{Kind: DNat, NAT: n, Target: natText(n)}
 }

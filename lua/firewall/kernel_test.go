@@ -87,15 +87,7 @@ func TestReadKernelVectors(t *testing.T) {
 				k = loadKernel(t, v[0])
 				fixtures[v[0]] = k
 			}
-			got := Verdict(k.rs, k.probe(t, v[1]))
-			wantRule := v[4]
-			if wantRule == "-" {
-				wantRule = ""
-			}
-			if got.Verdict != v[2] || got.Chain != v[3] || got.Rule != wantRule {
-				t.Errorf("%s, %s:\n got  %s | %s | %s\n want %s | %s | %s\n reason: %s",
-					v[0], v[1], got.Verdict, got.Chain, got.Rule, v[2], v[3], wantRule, got.Reason)
-			}
+			checkVector(t, v, Verdict(k.rs, k.probe(t, v[1])))
 		})
 	}
 }
@@ -199,7 +191,9 @@ func TestVerdictExplainsNATAndUnknowns(t *testing.T) {
 	}
 }
 
-func TestReadIPAddr(t *testing.T) {
+// readAddr reads the captured `ip -j addr`.
+func readAddr(t *testing.T) Addressing {
+	t.Helper()
 	b, err := os.ReadFile("testdata/ip/addr.json")
 	if err != nil {
 		t.Fatal(err)
@@ -208,6 +202,11 @@ func TestReadIPAddr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+func TestReadIPAddr(t *testing.T) {
+	a := readAddr(t)
 	var got []string
 	for _, i := range a.Ifaces {
 		got = append(got, fmt.Sprintf("%s up=%v %v", i.Name, i.Up, i.Addrs))
@@ -225,14 +224,7 @@ func TestReadIPAddr(t *testing.T) {
 }
 
 func TestReadRouteGetAndProbes(t *testing.T) {
-	b, err := os.ReadFile("testdata/ip/addr.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := ReadIPAddr(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	host := readAddr(t)
 	tests := []struct {
 		route, probe string
 		want         string

@@ -791,17 +791,10 @@ func (k key) concatMatch(op string, right json.RawMessage) ([]Match, bool) {
 		return nil, false
 	}
 	m := Match{Field: Concat, Key: k.fields(), Negate: op == "!=", Text: matchText(op, json.RawMessage(k.text), right)}
-	var s string
-	if json.Unmarshal(right, &s) == nil && strings.HasPrefix(s, "@") {
-		m.Set = s[1:]
+	named, elems := setElems(right)
+	if named != "" {
+		m.Set = named
 		return append(k.impliedParts(), m), true
-	}
-	var set struct {
-		Set []json.RawMessage `json:"set"`
-	}
-	elems := []json.RawMessage{right}
-	if json.Unmarshal(right, &set) == nil && set.Set != nil {
-		elems = set.Set
 	}
 	for _, e := range elems {
 		vals, ok := elemValues(e)
@@ -1183,17 +1176,10 @@ func valueMatch(field Field, op string, right json.RawMessage) (Match, bool) {
 // numMatch reads the values of a numeric field: numbers, ranges, sets,
 // and named flags (tcp flags syn, dscp cs1).
 func numMatch(m Match, right json.RawMessage) (Match, bool) {
-	var s string
-	if json.Unmarshal(right, &s) == nil && strings.HasPrefix(s, "@") {
-		m.Set = s[1:]
+	named, vals := setElems(right)
+	if named != "" {
+		m.Set = named
 		return m, true
-	}
-	var set struct {
-		Set []json.RawMessage `json:"set"`
-	}
-	vals := []json.RawMessage{right}
-	if json.Unmarshal(right, &set) == nil && set.Set != nil {
-		vals = set.Set
 	}
 	for _, v := range vals {
 		var r struct {
@@ -1215,6 +1201,22 @@ func numMatch(m Match, right json.RawMessage) (Match, bool) {
 		m.Nums = append(m.Nums, NumRange{n, n})
 	}
 	return m, len(m.Nums) > 0
+}
+
+// setElems reads the right side of a match: a named set ("@name"), the
+// elements of an anonymous set, or one value.
+func setElems(right json.RawMessage) (named string, elems []json.RawMessage) {
+	var s string
+	if json.Unmarshal(right, &s) == nil && strings.HasPrefix(s, "@") {
+		return s[1:], nil
+	}
+	var set struct {
+		Set []json.RawMessage `json:"set"`
+	}
+	if json.Unmarshal(right, &set) == nil && set.Set != nil {
+		return "", set.Set
+	}
+	return "", []json.RawMessage{right}
 }
 
 // numValue reads a number, a flag name, a list or "|" of flag names.

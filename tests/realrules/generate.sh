@@ -2,24 +2,11 @@
 # Writes the rulesets of this corpus that real tools generate, each with
 # its source on line 1: ufw and fail2ban (iptables), firewalld and fail2ban
 # (nftables), and Debian's shipped nftables example. Run as root from this
-# directory; every tool runs in a throwaway network namespace with private
-# copies of /etc, /run and /var/log, as lua/firewall/testdata/capture.sh
-# does, so the machine's own firewall and files are never touched.
+# directory; every tool runs in lua/firewall/testdata/sandbox.sh's sandbox,
+# so the machine's own firewall and files are never touched.
 set -eu
 
-ns=rrgen$$
-sandbox() { # sandbox SCRIPT: run SCRIPT in a fresh netns with private /etc, /run, /var/log and an eth0
-	ip netns add "$ns"
-	ip netns exec "$ns" unshare --mount --propagation private sh -eu -c '
-		tmp=$(mktemp -d)
-		cp -a /etc "$tmp/etc" && mount --bind "$tmp/etc" /etc
-		mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/log
-		ip link set lo up
-		ip link add eth0 type veth peer name eth0p && ip addr add 198.18.0.10/23 dev eth0
-		ip link set eth0 up && ip link set eth0p up
-		'"$1" || { ip netns del "$ns"; exit 1; }
-	ip netns del "$ns"
-}
+. ../../lua/firewall/testdata/sandbox.sh
 
 nftver=$(dpkg-query -W -f '${Version}' nftables)
 ufwver=$(dpkg-query -W -f '${Version}' ufw)
@@ -44,6 +31,7 @@ f2b_nft='nft add table inet f2b-table
 	nft add element inet f2b-table addr-set-sshd \{ 203.0.113.9 \}'
 
 sandbox "
+	$eth0
 	ufw --force reset >/dev/null
 	ufw default deny incoming >/dev/null && ufw default allow outgoing >/dev/null
 	ufw allow 22/tcp >/dev/null && ufw allow 8443/tcp >/dev/null && ufw limit 33001/tcp >/dev/null
@@ -55,12 +43,14 @@ sandbox "
 	  iptables-save | grep -v '^# \(Generated\|Completed\)'; } > ipt/ufw-fail2ban-generated.rules"
 
 sandbox "
+	$eth0
 	nft -f /etc/nftables.conf
 	$f2b_nft
 	{ echo '# source: Debian 12 /etc/nftables.conf (nftables $nftver), then fail2ban sshd (nftables-multiport) banning 203.0.113.9'
 	  nft list ruleset; } > nft/fail2ban-nftables-generated.nft"
 
 sandbox "
+	$eth0
 	mkdir -p /run/dbus
 	dbus-daemon --system --fork
 	firewalld --nofork --nopid & fw=\$!
