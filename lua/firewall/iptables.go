@@ -598,6 +598,9 @@ func (p *ruleParser) target(opt string) error {
 		p.r.Action = iptablesNAT(name, opts)
 	case snatTargets[name]:
 		p.r.Action = Action{Kind: SNat, Target: name}
+	case name == "SET" && optionValue(opts, "--del-set") != "":
+		// A later lookup of the set would differ from `ipset save`.
+		p.r.Action = Action{Kind: Unknown, Target: "-j SET --del-set"}
 	case name == "NFQUEUE":
 		p.r.Action = Action{Kind: Queue, Bypass: optionValue(opts, "--queue-bypass") != "", Target: "-j NFQUEUE"}
 	case observingTargets[name]:

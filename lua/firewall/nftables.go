@@ -261,6 +261,9 @@ func nftRules(r nftRule, t *Table) []*Rule {
 		case kind == "dnat" && natMap(body) != nil:
 			expand = func(b Rule) []*Rule { return expandNatMap(b, body) }
 		case nonTerminal[kind]:
+		case kind == "set" && setOp(body) == "delete":
+			// A later lookup of the set would differ from the read.
+			base.Action = Action{Kind: Unknown, Target: compact(e)}
 		case kind == "mangle" || kind == "notrack" || kind == "set":
 			base.Matches = append(base.Matches, setStatementMatch(kind, body)...)
 			base.Effects = append(base.Effects, nftEffect(kind, body))
@@ -298,17 +301,22 @@ func isXtMatch(kind string, body json.RawMessage) bool {
 }
 
 // xtTarget reads an iptables-nft target nft shows by name only: one that
-// only observes continues, any other cannot be followed.
+// only observes continues; one whose effect later rules may see (a mark,
+// notrack, an ipset element) or that decides cannot be followed without
+// its options.
 func xtTarget(body, whole json.RawMessage) Action {
 	var x struct {
 		Name string `json:"name"`
 	}
 	json.Unmarshal(body, &x)
-	if observingTargets[x.Name] && x.Name != "MARK" && x.Name != "CONNMARK" && x.Name != "CT" {
+	if observingTargets[x.Name] && !effectTargets[x.Name] {
 		return Action{Kind: Continue}
 	}
 	return Action{Kind: Unknown, Target: compact(whole)}
 }
+
+// effectTargets change what later rules see.
+var effectTargets = map[string]bool{"MARK": true, "CONNMARK": true, "CT": true, "NOTRACK": true, "SET": true}
 
 // exprObject splits a one-key JSON object such as {"accept": null}.
 func exprObject(e json.RawMessage) (string, json.RawMessage) {
@@ -1039,6 +1047,15 @@ func unitBytes(u string) int64 {
 		return n
 	}
 	return 1
+}
+
+// setOp is a set statement's operation: add, update or delete.
+func setOp(body json.RawMessage) string {
+	var s struct {
+		Op string `json:"op"`
+	}
+	json.Unmarshal(body, &s)
+	return s.Op
 }
 
 // setStatementMatch decides the limit an "update @s { key limit ... }"
