@@ -212,7 +212,7 @@ func TestFirewallModuleOnFixtures(t *testing.T) {
 return v.verdict .. " | " .. v.chain .. " | " .. v.rule`, StatusOK,
 			"reject | ip filter INPUT | -A INPUT -j REJECT --reject-with icmp-port-unreachable", ""},
 		{"verdict unknown names what it depends on", "nftables/generated.json", "", "nftables",
-			`return firewall.verdict { dir = "in", proto = "udp", port = 5000 }.verdict`, StatusOK, "unknown", ""},
+			`return firewall.verdict { dir = "in", proto = "udp", port = 162 }.verdict`, StatusOK, "unknown", ""},
 		{"allow in check mode reports the exact commands", "nftables/lab-nftables.json", "", "nftables",
 			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, StatusChanged,
 			"/etc/nftables.conf: remedy's rule kept for boot",

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,13 +137,14 @@ func compareHost(t *testing.T, lab *labkit.Lab, h labkit.Host, src netip.Addr, w
 }
 
 // observe maps what a real packet met to a verdict: an answer is an
-// accept, silence a drop, an ICMP error or a reset a reject.
+// accept; silence, or the sender's own output hook refusing it (EPERM), a
+// drop; an ICMP error or a reset a reject.
 func observe(err error) string {
 	var ne net.Error
 	switch {
 	case err == nil:
 		return firewall.VerdictAccept
-	case errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, syscall.EPERM), errors.As(err, &ne) && ne.Timeout():
 		return firewall.VerdictDrop
 	}
 	return firewall.VerdictReject

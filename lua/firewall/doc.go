@@ -6,22 +6,35 @@
 //
 // Reading. The kernel's rules are the truth for verdicts, whichever tool
 // wrote them: `nft -j list ruleset` (ReadNft) holds every nftables table,
-// including firewalld's (nftables backend) and iptables-nft's; iptables-nft
-// matches show there only as opaque xt expressions, so iptables-save's
-// exact tables are merged over them (Merge), and legacy tables come from
-// iptables-legacy-save alone. ufw's rules are iptables rules. `firewall-cmd
-// --list-all` and `ufw status verbose` only explain a verdict in those
-// tools' own terms (ExplainFirewalld, ExplainUfw). Whatever the model does
-// not understand is kept as an Opaque match or an Unknown action.
+// including firewalld's (nftables backend) and iptables-nft's. ReadKernel
+// (and Merge) decide whose each table is: iptables-nft's only when
+// iptables-nft-save shows it whole (same chains, hooks, policies, rule
+// counts, no "incompatible" warning), and then iptables' reading replaces
+// the xt expressions nft cannot show; any other table is nftables' own,
+// whatever its name. Legacy tables come from iptables-legacy-save and sit
+// beside nftables' (both hooks see a packet); ipsets from `ipset save`.
+// ufw's rules are iptables rules. `firewall-cmd --list-all` and `ufw
+// status verbose` only explain a verdict in those tools' own terms
+// (ExplainFirewalld, ExplainUfw). Whatever the model does not understand
+// is kept as an Opaque match or an Unknown action.
 //
-// Verdicts. A probe is the first packet of a new connection, unicast, to a
-// local address from outside (dir "in") or from the host to a remote peer
-// (dir "out"), not NATed, with a valid reverse path. Verdict runs every base
-// chain of the hooks such a packet crosses (ingress, prerouting, input; or
-// output, postrouting — never forward) in priority order: an accept ends
-// only its chain, a drop or reject is final. Where a match cannot be
-// decided (an opaque match, an address the probe leaves unset) both ways
-// are followed, and the verdict is unknown unless they agree.
+// Verdicts. A probe (Packet) is the whole first packet of a new
+// connection, to a local listener from a peer (dir "in") or from the host
+// to a peer (dir "out"). Addressing.Packet builds it from the host's `ip
+// -j addr` and its `ip -j route get PEER`: the arrival interface, the
+// host's address, its other addresses. What a probe does not carry is
+// assumed, and a verdict's reason names each assumption it used: a first
+// SYN, pkttype host, a plain IP header, an ephemeral source port, no mark,
+// a single new connection under every rate limit, count and quota,
+// dynamic sets as of now. Verdict runs every base chain of the hooks
+// such a packet crosses (ingress, prerouting, input; or output,
+// postrouting) in priority order: an accept ends only its chain, a drop or
+// reject is final. Destination NAT in prerouting rewrites the address and
+// port the input hook sees, and to another host's address forwards the
+// packet (verdict "forward"); notrack, marks and elements a rule adds to a
+// set carry to later rules. Where a match cannot be decided (an opaque
+// match, an address the probe leaves unset) both ways are followed, and
+// the verdict is unknown unless they agree, naming what would decide it.
 //
 // Plans. PlanAllow inserts, on a copy of the model, an accept rule right
 // before whatever stops the flow (appended when a policy does), in each

@@ -80,6 +80,20 @@ func parseProbe(t *testing.T, s string) Packet {
 	return p
 }
 
+// checkVector compares a verdict with a vector's "verdict | chain | rule"
+// (fields 2 to 4; rule "-" for a chain's policy).
+func checkVector(t *testing.T, v []string, got Result) {
+	t.Helper()
+	wantRule := v[4]
+	if wantRule == "-" {
+		wantRule = ""
+	}
+	if got.Verdict != v[2] || got.Chain != v[3] || got.Rule != wantRule {
+		t.Errorf("%s, %s:\n got  %s | %s | %s\n want %s | %s | %s\n reason: %s",
+			v[0], v[1], got.Verdict, got.Chain, got.Rule, v[2], v[3], wantRule, got.Reason)
+	}
+}
+
 // vectorLines returns the "|"-separated fields of each data line of a
 // testdata file, with the line number.
 func vectorLines(t *testing.T, name string, fields int) map[int][]string {

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,10 +24,13 @@ func fuzzSeeds(f *testing.F, pattern string) {
 
 // fuzzProbes are evaluated on whatever a reader accepts: the engine must
 // end with a verdict on any ruleset, loops and undecidable matches included.
-var fuzzProbes = []Packet{{Dir: "in", Proto: "tcp", Port: 22}, {Dir: "out", Proto: "udp", Port: 53, IPv6: true}}
+var fuzzProbes = []Packet{{Dir: "in", Proto: "tcp", Port: 22}, {Dir: "out", Proto: "udp", Port: 53, IPv6: true},
+	{Dir: "in", Proto: "udp", Port: 33001, Src: netip.MustParseAddr("198.18.0.1"), Dst: netip.MustParseAddr("198.18.0.10"),
+		Iif: "eth0", Local: []netip.Addr{netip.MustParseAddr("198.18.0.10")}}}
 
 func FuzzReadNft(f *testing.F) {
 	fuzzSeeds(f, "nftables/*.json")
+	fuzzSeeds(f, "kernel/*.nft.json")
 	f.Fuzz(func(t *testing.T, out []byte) {
 		rs, err := ReadNft(out)
 		if err != nil {
@@ -50,6 +54,30 @@ func FuzzReadIptablesSave(f *testing.F) {
 		for _, p := range fuzzProbes {
 			if v := Verdict(rs, p).Verdict; v == "" {
 				t.Fatalf("no verdict for %+v", p)
+			}
+		}
+	})
+}
+
+func FuzzReadRouteGet(f *testing.F) {
+	fuzzSeeds(f, "ip/route*.json")
+	f.Fuzz(func(t *testing.T, out []byte) {
+		if r, err := ReadRouteGet(out); err == nil && r.Dev == "" {
+			t.Fatalf("a route without a device: %+v", r)
+		}
+	})
+}
+
+func FuzzReadIPAddr(f *testing.F) {
+	fuzzSeeds(f, "ip/addr.json")
+	f.Fuzz(func(t *testing.T, out []byte) {
+		a, err := ReadIPAddr(out)
+		if err != nil {
+			return
+		}
+		for _, l := range a.Local() {
+			if !l.IsValid() {
+				t.Fatalf("an invalid local address in %+v", a)
 			}
 		}
 	})

@@ -41,7 +41,7 @@ func TestReadIptablesSave(t *testing.T) {
 1: fib daddr type LOCAL return
 2: fib daddr type MULTICAST return
 3: fib daddr type BROADCAST return
-4: -m limit --limit 3/min --limit-burst 10 jump ufw-logging-deny
+4: -m limit --limit 3/min jump ufw-logging-deny
 5: drop`},
 	}
 	for _, tt := range tests {

@@ -1,8 +1,10 @@
 package firewall
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -16,69 +18,331 @@ const (
 	maybe
 )
 
+// ephemeral is Linux's default range of source ports a client picks from
+// (net.ipv4.ip_local_port_range).
+var ephemeral = NumRange{32768, 60999}
+
+// The assumptions a verdict may rest on, named in its reason.
+const (
+	assumeNew      = "a new connection (ct state new)"
+	assumeSYN      = "a first SYN (tcp flags syn)"
+	assumeHost     = "a unicast packet to this host (pkttype host)"
+	assumeEphem    = "an ephemeral client port (32768-60999), not one of the few a rule names"
+	assumeUnmarked = "the packet arrives unmarked (mark 0, ct mark 0)"
+	assumeNoSocket = "no local socket owns an incoming packet"
+)
+
 // rule reports whether every match of r holds, and when that is undecided,
-// the first match that leaves it so.
-func (e *engine) rule(t *Table, r *Rule) (tri, string) {
+// the first match that leaves it so. The assumptions the matches it looked
+// at rest on go into st.
+func (e *engine) rule(t *Table, r *Rule, st *state) (tri, string) {
 	result, why := yes, ""
 	for _, m := range r.Matches {
-		switch e.match(t, m) {
+		v, assumed := e.match(t, m, st)
+		if assumed != "" {
+			st.assume(assumed)
+		}
+		switch v {
 		case no:
 			return no, ""
 		case maybe:
 			if result == yes {
-				result, why = maybe, m.nft()
+				result, why = maybe, describeMatch(m)+": "+e.decidedBy(m)
 			}
 		}
 	}
 	return result, why
 }
 
-func (e *engine) match(t *Table, m Match) tri {
-	if (m.Field == SAddr || m.Field == DAddr) && m.Family != "" && (m.Family == "ip6") != e.pkt.IPv6 {
-		// "ip saddr" in an inet table implies an IPv4 packet, negated or not.
-		return no
+// describeMatch prints a match as its tool printed it, when the reader
+// kept that, else in nft syntax.
+func describeMatch(m Match) string {
+	if m.Text != "" {
+		return m.Text
 	}
-	v := e.test(t, m)
-	if m.Negate && v != maybe {
-		return 1 - v
-	}
-	return v
+	return m.nft()
 }
 
-func (e *engine) test(t *Table, m Match) tri {
-	if m.Set != "" && m.Field != DPort && m.Field != SPort && m.Field != SAddr && m.Field != DAddr {
-		// A named set of names: protocols, interfaces, states.
-		s := t.Sets[m.Set]
-		if s == nil || s.Opaque {
-			return maybe
+// decidedBy says what would decide an undecided match.
+func (e *engine) decidedBy(m Match) string {
+	switch m.Field {
+	case DPort:
+		if e.reply {
+			return "depends on the client's ephemeral port"
 		}
-		m.Names, m.Protos = s.Names, s.Names
+		return "depends on the destination port"
+	case TimeField:
+		return "depends on when the packet comes (time of day, day, date)"
+	case IIf:
+		return "depends on the arrival interface"
+	case OIf:
+		return "depends on the output interface"
+	case SAddr:
+		return "depends on the source address"
+	case DAddr:
+		return "depends on the destination address"
+	case SPort:
+		return "depends on the source port, an ephemeral one unless the probe gives it"
+	case MarkField, CtMarkField:
+		return "depends on a mark the model cannot compute"
+	case SockUID, SockGID:
+		return "depends on the local socket's owner (the sending program's user)"
+	case PayloadStr:
+		return "depends on the datagram's payload"
+	case Concat:
+		return "depends on the packet's " + joinFields(m.Key)
+	case Length:
+		return "depends on the packet's size"
 	}
+	if m.Set != "" {
+		return "set @" + m.Set + " is not readable"
+	}
+	return "the model cannot read this match"
+}
+
+func joinFields(fs []Field) string {
+	var s []string
+	for _, f := range fs {
+		s = append(s, string(f))
+	}
+	return strings.Join(s, " . ")
+}
+
+func (e *engine) match(t *Table, m Match, st *state) (tri, string) {
+	if m.Family != "" && (m.Family == "ip6") != e.pkt.IPv6 {
+		// "ip saddr" in an inet table implies an IPv4 packet, negated or not.
+		return no, ""
+	}
+	if (m.Field == SockUID || m.Field == SockGID) && e.pkt.Dir == "in" {
+		// No socket is attached to an incoming packet yet: the match
+		// fails, negated or not.
+		return no, assumeNoSocket
+	}
+	v, assumed := e.test(t, m, st)
+	if m.Negate && v != maybe {
+		return 1 - v, assumed
+	}
+	return v, assumed
+}
+
+func (e *engine) test(t *Table, m Match, st *state) (tri, string) {
+	switch m.Field {
+	case RecentField:
+		return e.recent(m, st)
+	case IPSetField:
+		return e.ipset(t, m, st)
+	}
+	var s *Set
+	if m.Set != "" {
+		if s = t.Sets[m.Set]; s == nil || s.Opaque {
+			return maybe, ""
+		}
+		if st.flow.addedTo(m.Set, m.Key, m.Field) {
+			return yes, "this packet was added to @" + m.Set + " by an earlier rule"
+		}
+		m = m.withSet(s)
+	}
+	v, assumed := e.field(m, st)
+	if s != nil && s.Dynamic {
+		assumed = joinAssumed(assumed, "set @"+s.Name+" as of now (its elements when read, which change as packets pass)")
+	}
+	return v, assumed
+}
+
+// portProtoHolds reports whether an ipset port's protocol is the
+// packet's; nft's port values carry only their number.
+func portProtoHolds(names []string, proto string) bool {
+	for _, n := range names {
+		if _, err := strconv.Atoi(n); err != nil && n != proto {
+			return false
+		}
+	}
+	return true
+}
+
+// recent decides -m recent: a probe's source is in no recent list but one
+// this packet was added to on its way, and a single new connection never
+// makes more than one hit.
+func (e *engine) recent(m Match, st *state) (tri, string) {
+	list := strings.TrimPrefix(m.Set, "recent:")
+	if len(m.Nums) > 0 && m.Nums[0].Lo > 1 {
+		return no, fmt.Sprintf("fewer than %d hits in recent list %s (a single new connection)", m.Nums[0].Lo, list)
+	}
+	if st.flow.addedTo(m.Set, nil, SAddr) {
+		return yes, "this packet was added to recent list " + list + " by an earlier rule"
+	}
+	return no, "the source is not in recent list " + list + " (a peer the host has not seen lately)"
+}
+
+// ipset decides -m set: the set's type says which of the packet's fields
+// each direction names.
+func (e *engine) ipset(t *Table, m Match, st *state) (tri, string) {
+	s := t.Sets[m.Set]
+	if s == nil || s.Opaque {
+		return maybe, ""
+	}
+	if st.flow.addedTo(m.Set, ipsetKey(m.Names), "") {
+		return yes, "this packet was added to ipset " + m.Set + " by an earlier rule"
+	}
+	fields, ok := ipsetFields(s, m.Names)
+	if !ok {
+		return maybe, ""
+	}
+	var v tri
+	var assumed string
+	if len(fields) == 1 {
+		v, assumed = e.field(Match{Field: fields[0], Prefixes: s.Prefixes, Ports: s.Ports, Names: s.Names}, st)
+	} else {
+		v, assumed = e.concat(Match{Field: Concat, Key: fields, Tuples: s.Tuples}, st)
+	}
+	if s.Dynamic {
+		assumed = joinAssumed(assumed, "ipset "+s.Name+" as of now (its elements when read, which change as packets pass)")
+	}
+	return v, assumed
+}
+
+// withSet takes a named set's elements as the match's values.
+func (m Match) withSet(s *Set) Match {
+	m.Ports, m.Prefixes, m.Names, m.Protos, m.Nums, m.Tuples = s.Ports, s.Prefixes, s.Names, s.Names, s.Nums, s.Tuples
+	return m
+}
+
+func joinAssumed(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// field decides a match's field for the probe on this path.
+func (e *engine) field(m Match, st *state) (tri, string) {
+	p, f := e.pkt, st.flow
 	switch m.Field {
 	case Proto:
-		return truth(slices.ContainsFunc(m.Protos, func(p string) bool { return sameProto(p, e.pkt.Proto) }))
+		return truth(slices.ContainsFunc(m.Protos, func(x string) bool { return sameProto(x, p.Proto) })), ""
 	case DPort:
-		return e.ports(t, m, e.pkt.Port)
+		if e.reply && f.port == 0 {
+			return ephemeralTri(m.Ports), assumeEphem
+		}
+		return portTri(m.Ports, NumRange{uint32(f.port), uint32(f.port)}, f.port == 0), ""
 	case SPort:
-		return e.ports(t, m, e.pkt.SPort)
+		if p.SPort != 0 {
+			return portTri(m.Ports, NumRange{uint32(p.SPort), uint32(p.SPort)}, false), ""
+		}
+		return ephemeralTri(m.Ports), assumeEphem
 	case SAddr:
-		return e.addrs(t, m, e.pkt.Src)
+		return e.addrs(m, p.Src), e.note("src", p.Src)
 	case DAddr:
-		return e.addrs(t, m, e.pkt.Dst)
+		return e.addrs(m, f.dst), e.note("dst", f.dst)
 	case IIf:
-		return e.iface(m, e.pkt.Iif, "in")
+		return e.iface(m, p.Iif, "in"), e.note("iif", netip.Addr{})
 	case OIf:
-		return e.iface(m, e.pkt.Oif, "out")
+		return e.iface(m, p.Oif, "out"), e.note("oif", netip.Addr{})
 	case CTState:
-		return truth(slices.Contains(m.Names, "new"))
+		if e.reply {
+			return truth(slices.Contains(m.Names, "established")), "its answer belongs to an established connection"
+		}
+		if f.untracked {
+			return truth(slices.Contains(m.Names, "untracked")), "untracked (notrack in the raw table)"
+		}
+		return truth(slices.Contains(m.Names, "new")), assumeNew
+	case CtStatus:
+		return truth(f.dnat && slices.Contains(m.Names, "dnat")), assumeNew
 	case NFProto:
-		return truth(slices.Contains(m.Names, map[bool]string{false: "ipv4", true: "ipv6"}[e.pkt.IPv6]))
+		return truth(slices.ContainsFunc(m.Names, e.isFamily)), ""
 	case SrcType, DstType:
-		return e.addrType(m)
+		return e.addrType(m, f), "a unicast packet to a local address"
+	case PktType:
+		return truth(slices.Contains(m.Names, "host") || slices.Contains(m.Names, "unicast")), assumeHost
+	case TCPFlags:
+		if e.reply {
+			return numTri(m, []NumRange{{0x12, 0x12}}), "its answer is a SYN-ACK"
+		}
+		return numTri(m, []NumRange{{0x02, 0x02}}), assumeSYN
+	case MarkField, CtMarkField:
+		return e.markTri(m, f)
+	case Length:
+		return numTri(m, []NumRange{e.firstLength()}), "a first packet of " + e.firstLength().String() + " bytes"
+	case HdrLen:
+		return numTri(m, []NumRange{{5, 5}}), ipHeaderWhy
+	case TTL:
+		return numTri(m, []NumRange{{16, 255}}), ipHeaderWhy
+	case FragOff:
+		return numTri(m, []NumRange{{0, 0}, {0x4000, 0x4000}}), ipHeaderWhy
+	case DSCP:
+		return numTri(m, []NumRange{{0, 0}}), ipHeaderWhy
+	case SockUID, SockGID:
+		return e.owner(m)
+	case PayloadStr:
+		if p.Proto == "tcp" {
+			return no, "a SYN and its SYN-ACK carry no payload to find a string in"
+		}
+		return maybe, ""
+	case Concat:
+		return e.concat(m, st)
 	case Assumed:
-		return truth(m.Holds)
+		return truth(m.Holds), m.Why
 	}
-	return maybe
+	return maybe, ""
+}
+
+// note names what a field was taken as, and where from when the probe
+// says: "arriving on eth0 (the route to 198.18.0.1 leaves by eth0)".
+func (e *engine) note(field string, a netip.Addr) string {
+	why := e.pkt.Notes[field]
+	if why == "" {
+		return ""
+	}
+	switch field {
+	case "iif":
+		return fmt.Sprintf("arriving on %s (%s)", e.pkt.Iif, why)
+	case "oif":
+		return fmt.Sprintf("leaving by %s (%s)", e.pkt.Oif, why)
+	}
+	return fmt.Sprintf("%s %s (%s)", map[string]string{"src": "from", "dst": "to"}[field], a, why)
+}
+
+// owner decides meta skuid/skgid and -m owner by the probe's socket owner.
+func (e *engine) owner(m Match) (tri, string) {
+	o := e.pkt.Owner
+	if o == nil {
+		return maybe, ""
+	}
+	id := o.UID
+	if m.Field == SockGID {
+		id = o.GID
+	}
+	return truth(slices.Contains(m.Names, strconv.FormatUint(uint64(id), 10))), fmt.Sprintf("a socket owned by uid %d, gid %d", o.UID, o.GID)
+}
+
+func (e *engine) isFamily(name string) bool {
+	switch name {
+	case "ipv4", "ip":
+		return !e.pkt.IPv6
+	case "ipv6", "ip6":
+		return e.pkt.IPv6
+	}
+	return false
+}
+
+// firstLength is the IP length of a probe's first packet: a SYN with the
+// usual options, or a datagram of any size.
+func (e *engine) firstLength() NumRange {
+	base := uint32(20)
+	if e.pkt.IPv6 {
+		base = 40
+	}
+	if e.pkt.Proto == "tcp" {
+		return NumRange{base + 20, base + 60}
+	}
+	return NumRange{base + 8, 1500}
+}
+
+func (r NumRange) String() string {
+	if r.Lo == r.Hi {
+		return fmt.Sprint(r.Lo)
+	}
+	return fmt.Sprintf("%d-%d", r.Lo, r.Hi)
 }
 
 func truth(b bool) tri {
@@ -99,30 +363,110 @@ func sameProto(rule, pkt string) bool {
 	return rule == "all" || rule == pkt
 }
 
-func (e *engine) ports(t *Table, m Match, port int) tri {
-	ranges := m.Ports
-	if m.Set != "" {
-		s := t.Sets[m.Set]
-		if s == nil || s.Opaque {
-			return maybe
-		}
-		ranges = s.Ports
-	}
-	if port == 0 {
+// portTri decides whether a port in probe (a single port, or the range a
+// client picks from) is among ranges.
+func portTri(ranges []PortRange, probe NumRange, unset bool) tri {
+	if unset {
 		return maybe
 	}
-	return truth(slices.ContainsFunc(ranges, func(r PortRange) bool { return r.Contains(port) }))
+	return rangeTri(portsAsNums(ranges), probe)
 }
 
-func (e *engine) addrs(t *Table, m Match, a netip.Addr) tri {
-	prefixes := m.Prefixes
-	if m.Set != "" {
-		s := t.Sets[m.Set]
-		if s == nil || s.Opaque {
+// ephemeralTri decides a port match for a port the client picks from the
+// ephemeral range: yes when the ranges hold all of it; no when they hold
+// no more than a few of its ports, which a client is taken not to have
+// picked; maybe otherwise.
+func ephemeralTri(ranges []PortRange) tri {
+	if t := rangeTri(portsAsNums(ranges), ephemeral); t != maybe {
+		return t
+	}
+	held := 0
+	for _, r := range ranges {
+		lo, hi := max(uint32(r.Lo), ephemeral.Lo), min(uint32(r.Hi), ephemeral.Hi)
+		if lo <= hi {
+			held += int(hi - lo + 1)
+		}
+	}
+	if held*100 < int(ephemeral.Hi-ephemeral.Lo+1) {
+		return no
+	}
+	return maybe
+}
+
+// rangeTri is yes when every value of probe is in one of ranges, no when
+// none is, maybe otherwise.
+func rangeTri(ranges []NumRange, probe NumRange) tri {
+	overlap := false
+	for _, r := range ranges {
+		if r.Lo <= probe.Lo && probe.Hi <= r.Hi {
+			return yes
+		}
+		overlap = overlap || (r.Lo <= probe.Hi && probe.Lo <= r.Hi)
+	}
+	if overlap {
+		return maybe
+	}
+	return no
+}
+
+// numTri decides a numeric match for a field that takes one of values:
+// masked when the match has a mask, "any bit set" for nft's flag match.
+func numTri(m Match, values []NumRange) tri {
+	var out []tri
+	for _, v := range values {
+		if m.Mask == 0 && !m.AnyBit {
+			out = append(out, rangeTri(m.Nums, v))
+			continue
+		}
+		if v.Hi-v.Lo > 255 {
 			return maybe
 		}
-		prefixes = s.Prefixes
+		for x := v.Lo; x <= v.Hi; x++ {
+			out = append(out, numHolds(m, x))
+		}
 	}
+	return allSame(out)
+}
+
+func numHolds(m Match, x uint32) tri {
+	if m.Mask != 0 {
+		x &= m.Mask
+	}
+	if m.AnyBit {
+		return truth(x&m.Nums[0].Lo != 0)
+	}
+	return rangeTri(m.Nums, NumRange{x, x})
+}
+
+func allSame(ts []tri) tri {
+	if len(ts) == 0 {
+		return no
+	}
+	for _, t := range ts[1:] {
+		if t != ts[0] {
+			return maybe
+		}
+	}
+	return ts[0]
+}
+
+func (e *engine) markTri(m Match, f flow) (tri, string) {
+	v, unknown := f.mark, f.markUnknown
+	if m.Field == CtMarkField {
+		v, unknown = f.ctmark, f.ctmarkUnknown
+	}
+	if unknown {
+		return maybe, ""
+	}
+	assumed := ""
+	if !f.marked {
+		assumed = assumeUnmarked
+	}
+	return numTri(m, []NumRange{{v, v}}), assumed
+}
+
+func (e *engine) addrs(m Match, a netip.Addr) tri {
+	prefixes := m.Prefixes
 	if !a.IsValid() {
 		sameFamily := func(p netip.Prefix) bool { return p.Addr().Is6() == e.pkt.IPv6 }
 		switch {
@@ -164,15 +508,80 @@ func ifaceMatches(pattern, name string) bool {
 	return pattern == name
 }
 
-// addrType decides address-type matches: a probe in is unicast to a local
-// address, a probe out is from a local address to a unicast one.
-func (e *engine) addrType(m Match) tri {
-	local := (m.Field == DstType) == (e.pkt.Dir == "in")
-	for _, n := range m.Names {
-		n = strings.ToLower(n)
-		if n == "unicast" || (local && n == "local") {
-			return yes
+// addrType decides address-type matches (fib ... type, -m addrtype): the
+// kernel's route type of the address. The host's own addresses are
+// "local", a remote peer's "unicast"; an end the probe leaves unset is the
+// host's own end or the peer's.
+func (e *engine) addrType(m Match, f flow) tri {
+	a := f.dst
+	if m.Field == SrcType {
+		a = e.pkt.Src
+	}
+	local, known := e.local(a)
+	if !a.IsValid() {
+		local, known = (m.Field == DstType) == (e.pkt.Dir == "in"), true
+	}
+	if !known {
+		return maybe
+	}
+	want := "unicast"
+	if local {
+		want = "local"
+	}
+	return truth(slices.ContainsFunc(m.Names, func(n string) bool { return strings.ToLower(n) == want }))
+}
+
+// local reports whether a is one of the host's addresses: known for
+// loopback, the probe's own end and its peer, and any address once the
+// probe lists the host's addresses.
+func (e *engine) local(a netip.Addr) (local, known bool) {
+	own, peer := e.pkt.Dst, e.pkt.Src
+	if e.pkt.Dir == "out" {
+		own, peer = peer, own
+	}
+	switch {
+	case a.IsLoopback(), slices.Contains(e.pkt.Local, a), own.IsValid() && a == own:
+		return true, true
+	case len(e.pkt.Local) > 0, peer.IsValid() && a == peer:
+		return false, true
+	}
+	return false, false
+}
+
+// concat decides a concatenation: the packet's tuple is in one of the
+// match's tuples when every part is.
+func (e *engine) concat(m Match, st *state) (tri, string) {
+	result := no
+	var assumed string
+	for _, tuple := range m.Tuples {
+		if len(tuple) != len(m.Key) {
+			return maybe, ""
+		}
+		all := yes
+		for i, f := range m.Key {
+			v := tuple[i]
+			part := Match{Field: f, Ports: v.Ports, Prefixes: v.Prefixes, Names: v.Names, Protos: v.Names, Nums: portsAsNums(v.Ports)}
+			t, a := e.field(part, st)
+			if (f == DPort || f == SPort) && !portProtoHolds(v.Names, e.pkt.Proto) {
+				t = no // an ipset port names its protocol: "udp:53"
+			}
+			if a != "" && !strings.Contains(assumed, a) {
+				assumed = joinAssumed(assumed, a)
+			}
+			if t == no {
+				all = no
+				break
+			}
+			if t == maybe {
+				all = maybe
+			}
+		}
+		if all == yes {
+			return yes, assumed
+		}
+		if all == maybe {
+			result = maybe
 		}
 	}
-	return no
+	return result, assumed
 }

@@ -20,7 +20,7 @@ func dumpChain(t *testing.T, rs *Ruleset, family, table, chain string) string {
 	}
 	lines := []string{fmt.Sprintf("hook=%s prio=%d policy=%s", c.Hook, c.Priority, c.Policy)}
 	for _, r := range c.Rules {
-		lines = append(lines, fmt.Sprintf("%d: %s", r.Handle, renderNft(r)))
+		lines = append(lines, fmt.Sprintf("%d: %s", r.Handle, nftText(r)))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -53,16 +53,16 @@ func TestReadNft(t *testing.T) {
 14: udp dport @fasp_ports accept
 15: ip saddr @trusted4 jump trusted
 16: tcp dport 8000-8100 goto web
-17: udp dport 5000 {"op":"==","left":{"meta":{"key":"mark"}},"right":42} accept
-18: tcp dport 6000 {"limit":{"rate":10,"burst":5,"per":"second"}} accept
-19: meta l4proto tcp {"op":"in","left":{"payload":{"protocol":"tcp","field":"flags"}},"right":"syn"} tcp dport 6001 accept
+17: udp dport 5000 meta mark 42 accept
+18: tcp dport 6000 limit rate 10/second burst 5 packets accept
+19: meta l4proto tcp tcp flags syn tcp dport 6001 accept
 20: udp dport 7000 reject
 21: tcp dport 7001 reject
 22: ip6 saddr 2001:db8::/32 tcp dport 9000 accept
 23: udp dport 9999 drop`},
 		{"firewalld/public-ssh.json", "inet", "firewalld", "filter_PREROUTING", `hook=prerouting prio=10 policy=accept
-54: meta l4proto ipv6-icmp {"op":"==","left":{"payload":{"protocol":"icmpv6","field":"type"}},"right":{"set":["nd-router-advert","nd-neighbor-solicit"]}} accept
-52: meta nfproto ipv6 {"op":"==","left":{"fib":{"result":"oif","flags":["saddr","mark","iif"]}},"right":false} drop`},
+54: meta l4proto ipv6-icmp icmpv6 type { nd-router-advert, nd-neighbor-solicit } accept
+52: meta nfproto ipv6 fib saddr . mark . iif oif missing drop`},
 		// iptables-nft's own matches are opaque to nft -j.
 		{"iptables/lab-iptables.nft.json", "ip", "filter", "INPUT", `hook=input prio=0 policy=accept
 4: {"xt":{"type":"match","name":"conntrack"}} accept

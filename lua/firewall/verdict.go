@@ -7,46 +7,130 @@ import (
 	"strings"
 )
 
-// Packet is a probe: the first packet of a new connection, unicast, to or
-// from this host. Unset optional fields mean "any": a rule that tests one
-// makes the verdict depend on it, and the engine says so.
+// Packet is a probe: the whole first packet of a new connection, unicast,
+// to a local listener from a peer (dir "in") or from the host to a peer
+// (dir "out"). Unset optional fields mean "any": a rule that tests one
+// makes the verdict depend on it, and the engine says so. What a probe
+// does not carry is assumed and named in the verdict's reason: a first
+// SYN (TCP), pkttype host, an ephemeral source port unless SPort is set,
+// a plain IP header, no mark.
 type Packet struct {
 	Dir      string     // "in" (to a local listener) or "out" (to a remote peer)
 	Proto    string     // tcp, udp, ...
 	Port     int        // destination port
-	SPort    int        // source port; 0 for any
+	SPort    int        // source port; 0 for an ephemeral one
 	Src, Dst netip.Addr // optional; the family follows from them
 	Iif, Oif string     // optional interface names
 	IPv6     bool       // the family when neither Src nor Dst is set
+	// Local lists the host's own addresses (`ip -j addr`): they decide
+	// whether destination NAT keeps the packet on the host, and address
+	// types of any address. Without them only the probe's ends are known.
+	Local []netip.Addr
+	// Owner owns the local socket: the sending program's for a probe
+	// out, the listener's for the answer to a probe in (meta skuid,
+	// -m owner). nil when unknown.
+	Owner *Owner
+	// Notes say where the probe's fields came from, for the reason:
+	// "iif": "the route to 198.18.0.1 leaves by eth0". Keys: iif, oif,
+	// src, dst.
+	Notes map[string]string
+}
+
+// Owner is a local socket's user and group.
+type Owner struct {
+	UID, GID uint32
 }
 
 // Result is the fate of a probe packet and the rule that decides it.
 type Result struct {
-	Verdict string // accept, drop, reject or unknown
+	Verdict string // accept, drop, reject, forward or unknown
 	Chain   string // "inet filter input"
 	Rule    string // the deciding rule's text; "" when the chain's policy decides
 	Handle  int    // the rule's nft handle or iptables position; 0 for a policy
 	Reason  string
+	// NAT says how destination NAT rewrote the packet on its way
+	// ("redirect to :8080 by ... in ip nat PREROUTING"); Port is the port
+	// the packet then reaches. Both are empty when nothing rewrote it.
+	NAT  string
+	Port int
+	// Assumed names what the verdict rests on that the probe does not
+	// say: "a first SYN (tcp flags syn)".
+	Assumed []string
 	paths   []outcome
 }
 
-// The verdicts a Result can hold.
+// The verdicts a Result can hold. Forward: destination NAT sends the
+// packet to another host, so no local listener sees it.
 const (
 	VerdictAccept  = "accept"
 	VerdictDrop    = "drop"
 	VerdictReject  = "reject"
+	VerdictForward = "forward"
 	VerdictUnknown = "unknown"
 )
+
+// flow is the packet as one path of evaluation has made it: NAT may have
+// rewritten its destination, rules marked it or untracked it, added it to
+// sets. It is comparable, so paths that reach the same place with the
+// same packet merge.
+type flow struct {
+	dst                        netip.Addr
+	port                       int
+	dnat                       bool // a dnat or redirect rewrote it (ct status dnat)
+	natAddr                    bool // to an address a dnat named, which may be another host's
+	dnatBound, snatBound       bool // a NAT chain of that kind set a binding: the hook's later NAT chains are skipped
+	untracked                  bool
+	mark, ctmark               uint32
+	marked                     bool // a rule set a mark: no longer the arrival state
+	markUnknown, ctmarkUnknown bool
+	added                      string // "set\tfield,field\n" per element this packet added
+	natNote                    string
+	natTable                   *Table
+	natChain                   *Chain
+	natIndex                   int
+}
+
+// addedTo reports whether this packet added its own key to set name
+// earlier on its path, keyed as a lookup of field (or the fields of a
+// concatenation) would find it.
+func (f flow) addedTo(name string, key []Field, field Field) bool {
+	if key == nil {
+		key = []Field{field}
+	}
+	return strings.Contains(f.added, name+"\t"+joinFields(key)+"\n")
+}
+
+// state is where a path stands: its packet, the undecided matches it
+// followed both ways, the assumptions it used.
+type state struct {
+	flow      flow
+	undecided []string
+	assumed   []string
+}
+
+func (st *state) assume(a string) {
+	for _, part := range strings.Split(a, "; ") {
+		if !slices.Contains(st.assumed, part) {
+			st.assumed = append(slices.Clip(st.assumed), part)
+		}
+	}
+}
+
+func (st *state) undecide(u string) {
+	if len(st.undecided) < maxUndecided && !slices.Contains(st.undecided, u) {
+		st.undecided = append(slices.Clip(st.undecided), u)
+	}
+}
 
 // outcome is one way evaluation can end, given the undecided matches it
 // assumed on the way: a verdict and where it was taken (index -1: the
 // chain's policy, or falling off its end).
 type outcome struct {
-	kind      ActionKind
-	table     *Table
-	chain     *Chain
-	index     int
-	undecided []string
+	kind  ActionKind
+	table *Table
+	chain *Chain
+	index int
+	state
 }
 
 // hookOrder lists, per direction, the hooks a locally delivered or locally
@@ -64,27 +148,80 @@ const (
 	maxUndecided = 8
 )
 
+// conntrackPriority is where conntrack sees a packet on prerouting and
+// output: notrack before it untracks the connection, after it does not.
+const conntrackPriority = -200
+
 // Verdict evaluates the probe the way the kernel does: every base chain on
 // each hook it crosses, in priority order; an accept ends only its own
-// chain, a drop or reject is final. When a match the engine cannot decide
-// (an unknown match, an unset address) lies on the way, both outcomes are
-// followed; the verdict is unknown unless they agree.
+// chain, a drop or reject is final. Destination NAT in prerouting rewrites
+// what the input hook sees; to an address not the host's, the packet is
+// forwarded. When a match the engine cannot decide (an unknown match, an
+// unset address) lies on the way, both outcomes are followed; the verdict
+// is unknown unless they agree.
+//
+// A TCP connection also needs its answer: when the first packet passes,
+// the SYN-ACK that answers it (an established connection, from the port
+// the packet reached to the client's port) must pass the other way, or
+// the connection never completes.
 func Verdict(rs *Ruleset, pkt Packet) Result {
 	if pkt.Src.IsValid() || pkt.Dst.IsValid() {
 		pkt.IPv6 = pkt.Src.Is6() || pkt.Dst.Is6()
 	}
-	e := &engine{pkt: pkt}
-	paths := []outcome{{kind: Accept, index: -1}}
-	for _, bc := range baseChains(rs, pkt) {
-		var next []outcome
-		for _, p := range paths {
-			if p.kind != Accept {
-				next = append(next, p)
-				continue
-			}
-			next = append(next, e.base(bc.table, bc.chain, p)...)
+	res := (&engine{pkt: pkt}).verdict(rs)
+	if pkt.Proto != "tcp" || res.Verdict != VerdictAccept {
+		return res
+	}
+	reply := (&engine{pkt: replyTo(pkt, res), reply: true}).verdict(rs)
+	switch reply.Verdict {
+	case VerdictAccept:
+		return res
+	case VerdictUnknown:
+		res.Verdict = VerdictUnknown
+		res.Reason = "the first packet passes (" + res.Reason + "), but its answer: " + reply.Reason
+	default:
+		res.Verdict, res.Chain, res.Rule, res.Handle = VerdictDrop, reply.Chain, reply.Rule, reply.Handle
+		res.Reason = fmt.Sprintf("the first packet passes, but the SYN-ACK answering it does not (%s): the connection never completes", reply.Reason)
+	}
+	res.Assumed = append(res.Assumed, reply.Assumed...)
+	return res
+}
+
+// replyTo is the SYN-ACK that answers pkt, which res let through: from
+// the address and port it reached, back to the client's.
+func replyTo(pkt Packet, res Result) Packet {
+	r := pkt
+	r.Dir = map[string]string{"in": "out", "out": "in"}[pkt.Dir]
+	r.Src, r.Dst, r.Iif, r.Oif = pkt.Dst, pkt.Src, pkt.Oif, pkt.Iif
+	r.Port, r.SPort = pkt.SPort, pkt.Port
+	if res.NAT != "" {
+		r.SPort = res.Port
+	}
+	r.Notes = map[string]string{"src": pkt.Notes["dst"], "dst": pkt.Notes["src"], "iif": pkt.Notes["oif"], "oif": pkt.Notes["iif"]}
+	return r
+}
+
+// verdict runs the probe through every hook it crosses.
+func (e *engine) verdict(rs *Ruleset) Result {
+	pkt := e.pkt
+	start := outcome{kind: Accept, index: -1}
+	start.flow = flow{dst: pkt.Dst, port: pkt.Port}
+	paths := []outcome{start}
+	for _, hook := range hookOrder[pkt.Dir] {
+		if hook == "input" {
+			paths = e.route(paths)
 		}
-		paths = dedupe(next)
+		for _, bc := range baseChains(rs, pkt, hook) {
+			var next []outcome
+			for _, p := range paths {
+				if p.kind != Accept || e.skipNAT(bc.chain, p.flow) {
+					next = append(next, p)
+					continue
+				}
+				next = append(next, e.base(bc.table, bc.chain, p)...)
+			}
+			paths = dedupe(next)
+		}
 	}
 	if e.steps > maxSteps {
 		return Result{Verdict: VerdictUnknown, Reason: "too many undecidable matches to follow"}
@@ -92,43 +229,95 @@ func Verdict(rs *Ruleset, pkt Packet) Result {
 	return summarize(paths)
 }
 
+// skipNAT reports a NAT chain the kernel does not run for this packet: an
+// answer or an untracked connection is never NATed by rules, and once a
+// NAT chain on a hook has set a binding, the hook's later NAT chains are
+// skipped.
+func (e *engine) skipNAT(c *Chain, f flow) bool {
+	if c.Type != "nat" {
+		return false
+	}
+	if e.reply {
+		return true
+	}
+	dstHook := c.Hook == "prerouting" || c.Hook == "output"
+	return f.untracked || (dstHook && f.dnatBound) || (!dstHook && f.snatBound)
+}
+
+// route is the routing decision after prerouting: a packet whose
+// destination NAT made it another host's is forwarded.
+func (e *engine) route(paths []outcome) []outcome {
+	out := paths[:0:0]
+	for _, p := range paths {
+		if p.kind != Accept || !p.flow.dnat || !p.flow.natAddr {
+			out = append(out, p) // not NATed, or redirected: still the host's
+			continue
+		}
+		local, known := e.local(p.flow.dst)
+		switch {
+		case !known:
+			p.undecide(fmt.Sprintf("%s: whether %s is one of the host's addresses", p.flow.natNote, p.flow.dst))
+			fwd := p
+			fwd.kind, fwd.table, fwd.chain, fwd.index = Forward, p.flow.natTable, p.flow.natChain, p.flow.natIndex
+			out = append(out, p, fwd)
+		case !local:
+			p.kind, p.table, p.chain, p.index = Forward, p.flow.natTable, p.flow.natChain, p.flow.natIndex
+			out = append(out, p)
+		default:
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 type boundChain struct {
 	table *Table
 	chain *Chain
 }
 
-func baseChains(rs *Ruleset, pkt Packet) []boundChain {
-	families := map[string]bool{"inet": true, "netdev": true, "ip": !pkt.IPv6, "ip6": pkt.IPv6}
-	hooks := hookOrder[pkt.Dir]
+// baseChains are the chains on hook that see the probe, by priority.
+// Netdev tables hook only ingress; arp and bridge tables see no IP probe.
+func baseChains(rs *Ruleset, pkt Packet, hook string) []boundChain {
+	families := map[string]bool{"inet": true, "netdev": hook == "ingress", "ip": !pkt.IPv6, "ip6": pkt.IPv6}
 	var out []boundChain
 	for _, t := range rs.Tables {
 		for _, c := range t.Chains {
-			if families[t.Family] && slices.Contains(hooks, c.Hook) {
+			if families[t.Family] && c.Hook == hook {
 				out = append(out, boundChain{t, c})
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b boundChain) int {
-		ha, hb := slices.Index(hooks, a.chain.Hook), slices.Index(hooks, b.chain.Hook)
-		if ha != hb {
-			return ha - hb
-		}
-		return a.chain.Priority - b.chain.Priority
-	})
+	slices.SortStableFunc(out, func(a, b boundChain) int { return a.chain.Priority - b.chain.Priority })
 	return out
 }
 
+// engine evaluates one packet: a probe, or with reply the answer to one
+// (an established connection, TCP flags SYN and ACK, to the client's
+// port).
 type engine struct {
 	pkt   Packet
+	reply bool
 	steps int
 }
 
 // base runs one base chain for a path that reached it accepted; falling
 // off the end applies the policy. An accept by policy keeps the earlier
-// chain's accepting rule: that rule is what lets the packet through.
+// chain's accepting rule: that rule is what lets the packet through. An
+// ingress chain on another device does not see the packet; one whose
+// device the listing does not name may or may not.
 func (e *engine) base(t *Table, c *Chain, prev outcome) []outcome {
-	var out []outcome
-	for _, o := range e.run(t, c, 0, 0, prev.undecided) {
+	var extra []outcome
+	if c.Hook == "ingress" {
+		switch {
+		case c.Device != "" && e.pkt.Iif != "" && c.Device != e.pkt.Iif:
+			return []outcome{prev}
+		case c.Device == "" || e.pkt.Iif == "":
+			prev.undecide(fmt.Sprintf("whether ingress chain %s is on the arrival device", qualified(t, c)))
+			extra = append(extra, prev)
+		}
+	}
+	out := extra
+	for _, o := range e.run(t, c, 0, 0, prev.state) {
 		if o.kind == Return {
 			o.kind, o.table, o.chain, o.index = ActionKind(c.Policy), t, c, -1
 			if o.kind == "" {
@@ -145,70 +334,151 @@ func (e *engine) base(t *Table, c *Chain, prev outcome) []outcome {
 
 // run evaluates chain c from rule i. A Return outcome means the chain was
 // left without a verdict.
-func (e *engine) run(t *Table, c *Chain, i, depth int, undecided []string) []outcome {
+func (e *engine) run(t *Table, c *Chain, i, depth int, st state) []outcome {
 	e.steps++
 	if e.steps > maxSteps || depth > 64 {
-		return []outcome{{kind: Unknown, table: t, chain: c, index: i, undecided: append(undecided, "evaluation too deep")}}
+		st.undecide("evaluation too deep")
+		return []outcome{{kind: Unknown, table: t, chain: c, index: i, state: st}}
 	}
 	for ; i < len(c.Rules); i++ {
-		switch holds, why := e.rule(t, c.Rules[i]); holds {
+		holds, why := e.rule(t, c.Rules[i], &st)
+		switch holds {
 		case yes:
-			return e.apply(t, c, i, depth, undecided)
+			return e.apply(t, c, i, depth, st)
 		case maybe:
-			u := undecided
-			if len(u) < maxUndecided {
-				u = append(slices.Clip(u), fmt.Sprintf("%s in %s (%s)", c.Rules[i].Text, qualified(t, c), why))
-			}
-			return dedupe(append(e.apply(t, c, i, depth, u), e.run(t, c, i+1, depth, u)...))
+			st.undecide(fmt.Sprintf("%s in %s (%s)", c.Rules[i].Text, qualified(t, c), why))
+			return dedupe(append(e.apply(t, c, i, depth, st), e.run(t, c, i+1, depth, st)...))
 		}
 	}
-	return []outcome{{kind: Return, table: t, chain: c, index: -1, undecided: undecided}}
+	return []outcome{{kind: Return, table: t, chain: c, index: -1, state: st}}
 }
 
-func (e *engine) apply(t *Table, c *Chain, i, depth int, undecided []string) []outcome {
-	a := c.Rules[i].Action
+// apply follows rule i of c, whose matches hold: its effects, then its
+// action.
+func (e *engine) apply(t *Table, c *Chain, i, depth int, st state) []outcome {
+	r := c.Rules[i]
+	for _, ef := range r.Effects {
+		st.flow = st.flow.with(ef, c)
+	}
+	a := r.Action
 	switch a.Kind {
 	case Continue:
-		return e.run(t, c, i+1, depth, undecided)
+		return e.run(t, c, i+1, depth, st)
 	case Jump, Goto:
 		target := t.Chain(a.Target)
 		if target == nil {
-			return []outcome{{kind: Unknown, table: t, chain: c, index: i, undecided: undecided}}
+			return []outcome{{kind: Unknown, table: t, chain: c, index: i, state: st}}
 		}
 		var out []outcome
-		for _, o := range e.run(t, target, 0, depth+1, undecided) {
+		for _, o := range e.run(t, target, 0, depth+1, st) {
 			switch {
 			case o.kind != Return:
 				out = append(out, o)
 			case a.Kind == Goto:
 				// goto does not come back: leaving the target leaves c too.
-				out = append(out, outcome{kind: Return, table: t, chain: c, index: -1, undecided: o.undecided})
+				out = append(out, outcome{kind: Return, table: t, chain: c, index: -1, state: o.state})
 			default:
-				out = append(out, e.run(t, c, i+1, depth, o.undecided)...)
+				out = append(out, e.run(t, c, i+1, depth, o.state)...)
 			}
 		}
 		return dedupe(out)
+	case DNat:
+		return []outcome{e.dnat(t, c, i, st)}
+	case SNat:
+		st.flow.snatBound = true
+		return []outcome{{kind: Accept, table: t, chain: c, index: i, state: st}}
+	case Queue:
+		if a.Bypass {
+			st.assume("no program listens on the queue: its bypass lets the packet on")
+			return []outcome{{kind: Accept, table: t, chain: c, index: i, state: st}}
+		}
+		return []outcome{{kind: Unknown, table: t, chain: c, index: i, state: st}}
 	}
-	return []outcome{{kind: a.Kind, table: t, chain: c, index: i, undecided: undecided}}
+	return []outcome{{kind: a.Kind, table: t, chain: c, index: i, state: st}}
 }
 
-// dedupe keeps one outcome per verdict and place: which undecided matches
-// led there does not change what happens next, and merging keeps the
-// number of paths bounded by the number of rules.
+// dnat rewrites the path's destination as rule i's dnat or redirect does,
+// which ends the chain as an accept.
+func (e *engine) dnat(t *Table, c *Chain, i int, st state) outcome {
+	n := c.Rules[i].Action.NAT
+	f := &st.flow
+	if n.Ports.Lo != n.Ports.Hi {
+		st.undecide(fmt.Sprintf("%s in %s: which port of %s it picks", c.Rules[i].Text, qualified(t, c), n.Ports))
+		return outcome{kind: Unknown, table: t, chain: c, index: i, state: st}
+	}
+	// A redirect goes to the arrival interface's address, which a probe
+	// is taken to be addressed to. NAT that leaves the packet as it was
+	// sets no "dnat" status.
+	changed := n.Addr.IsValid() && n.Addr != f.dst || n.Ports.Lo != 0 && int(n.Ports.Lo) != f.port
+	if n.Addr.IsValid() {
+		f.dst = n.Addr
+	}
+	if n.Ports.Lo != 0 {
+		f.port = int(n.Ports.Lo)
+	}
+	f.dnatBound = true
+	if !changed {
+		return outcome{kind: Accept, table: t, chain: c, index: i, state: st}
+	}
+	f.dnat, f.natAddr = true, n.Addr.IsValid() && !n.Redirect
+	f.natTable, f.natChain, f.natIndex = t, c, i
+	f.natNote = fmt.Sprintf("%s by rule %q in %s", natText(n), c.Rules[i].Text, qualified(t, c))
+	return outcome{kind: Accept, table: t, chain: c, index: i, state: st}
+}
+
+// with returns the flow after an effect of a rule in chain c.
+func (f flow) with(ef Effect, c *Chain) flow {
+	switch ef.Kind {
+	case NoTrack:
+		// Conntrack has already seen the packet after its priority.
+		f.untracked = f.untracked || c.Priority < conntrackPriority
+	case SetAdd:
+		if ef.Key != nil {
+			f.added += ef.Set + "\t" + joinFields(ef.Key) + "\n"
+		}
+	case Mark, CtMark:
+		f.marked = true
+		v, unknown := &f.mark, &f.markUnknown
+		src, srcUnknown := f.ctmark, f.ctmarkUnknown
+		if ef.Kind == CtMark {
+			v, unknown = &f.ctmark, &f.ctmarkUnknown
+			src, srcUnknown = f.mark, f.markUnknown
+		}
+		switch {
+		case ef.Unknown:
+			*unknown = true
+		case ef.Copy:
+			*v, *unknown = src&ef.And, srcUnknown
+		default:
+			*v = *v&ef.And ^ ef.Xor
+		}
+	}
+	return f
+}
+
+// dedupe keeps one outcome per verdict, place and packet: which undecided
+// matches led there does not change what happens next, and merging keeps
+// the number of paths bounded by the number of rules.
 func dedupe(os []outcome) []outcome {
 	type key struct {
 		kind  ActionKind
 		chain *Chain
 		index int
+		flow  flow
 	}
-	seen := map[key]bool{}
+	seen := map[key]int{}
 	var out []outcome
 	for _, o := range os {
-		k := key{o.kind, o.chain, o.index}
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, o)
+		k := key{o.kind, o.chain, o.index, o.flow}
+		if j, ok := seen[k]; ok {
+			for _, u := range o.undecided {
+				out[j].undecide(u)
+			}
+			out[j].assume(strings.Join(o.assumed, "; "))
+			continue
 		}
+		seen[k] = len(out)
+		out = append(out, o)
 	}
 	return out
 }
@@ -217,26 +487,42 @@ func summarize(paths []outcome) Result {
 	first := paths[0]
 	res := describe(first)
 	res.paths = paths
+	for _, p := range paths {
+		for _, a := range p.assumed {
+			if a != "" && !slices.Contains(res.Assumed, a) {
+				res.Assumed = append(res.Assumed, a)
+			}
+		}
+	}
 	for _, p := range paths[1:] {
 		if p.kind != first.kind {
 			res.Verdict = VerdictUnknown
-			res.Reason = fmt.Sprintf("%s on one path, %s on another; undecided: %s",
+			res.Reason = fmt.Sprintf("%s on one path, %s on another; it would be decided by: %s",
 				first.kind, p.kind, strings.Join(undecidedOf(paths), "; "))
 			return res
 		}
 	}
 	if first.kind == Unknown {
 		res.Verdict = VerdictUnknown
+		if u := undecidedOf(paths); len(u) > 0 {
+			res.Reason += "; undecided on the way: " + strings.Join(u, "; ")
+		}
 		return res
 	}
 	if u := undecidedOf(paths); len(u) > 0 {
 		res.Reason += "; the same whatever these decide: " + strings.Join(u, "; ")
+	}
+	if len(res.Assumed) > 0 {
+		res.Reason += "; assuming " + strings.Join(res.Assumed, ", ")
 	}
 	return res
 }
 
 func describe(o outcome) Result {
 	res := Result{Verdict: string(o.kind)}
+	if o.flow.dnat {
+		res.NAT, res.Port = o.flow.natNote, o.flow.port
+	}
 	if o.chain == nil {
 		res.Reason = "no base chain on the path"
 		return res
@@ -244,15 +530,29 @@ func describe(o outcome) Result {
 	res.Chain = qualified(o.table, o.chain)
 	if o.index < 0 {
 		res.Reason = fmt.Sprintf("policy %s of %s", o.kind, res.Chain)
+		res.Reason += natSuffix(res)
 		return res
 	}
 	r := o.chain.Rules[o.index]
 	res.Rule, res.Handle = r.Text, r.Handle
-	res.Reason = fmt.Sprintf("%s by rule %q in %s", o.kind, r.Text, res.Chain)
-	if o.kind == Unknown {
+	switch o.kind {
+	case Unknown:
 		res.Reason = fmt.Sprintf("rule %q in %s has an action the model cannot follow", r.Text, res.Chain)
+	case Forward:
+		res.Reason = fmt.Sprintf("forwarded: %s sends it to another host; the forward hook and that host decide", o.flow.natNote)
+		return res
+	default:
+		res.Reason = fmt.Sprintf("%s by rule %q in %s", o.kind, r.Text, res.Chain)
 	}
+	res.Reason += natSuffix(res)
 	return res
+}
+
+func natSuffix(r Result) string {
+	if r.NAT == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (after %s: port %d)", r.NAT, r.Port)
 }
 
 func undecidedOf(paths []outcome) []string {

@@ -1,21 +1,10 @@
 #!/bin/sh
 # Captures the fixtures in this directory from the real tools. Run as root
-# from this directory: every tool runs in a throwaway network namespace and,
-# where it writes /etc, /run or /var/log, in a private mount namespace with
-# its own copies, so the machine's own firewall and files are never touched.
+# from this directory: every tool runs in a sandbox (sandbox.sh), so the
+# machine's own firewall and files are never touched.
 set -eu
 
-ns=fwcap$$
-sandbox() { # sandbox SCRIPT: run SCRIPT in a fresh netns with private /etc, /run, /var/log
-	ip netns add "$ns"
-	ip netns exec "$ns" unshare --mount --propagation private sh -eu -c '
-		tmp=$(mktemp -d)
-		cp -a /etc "$tmp/etc" && mount --bind "$tmp/etc" /etc
-		mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/log
-		ip link set lo up
-		'"$1" || { ip netns del "$ns"; exit 1; }
-	ip netns del "$ns"
-}
+. ./sandbox.sh
 
 for f in nftables/*.nft; do
 	sandbox "nft -f $f && nft -j list ruleset > ${f%.nft}.json"
@@ -65,3 +54,33 @@ firewalld_capture() { # firewalld_capture NAME EXTRA-COMMANDS
 }
 firewalld_capture public-ssh :
 firewalld_capture public-fasp "firewall-cmd --add-port=33001-33010/udp >/dev/null && firewall-cmd --add-service=https >/dev/null"
+
+# kernel/NAME.sh loads rules with whichever tools it names, on a host
+# whose eth0 has 198.18.0.10/23; then everything the kernel holds is read
+# as the firewall module reads it, with the host's addressing and its
+# route to a peer, 198.18.0.1.
+for f in kernel/*.sh; do
+	n=${f%.sh}
+	sandbox "
+		$eth0
+		. ./$f
+		nft -j list ruleset > $n.nft.json
+		iptables-nft-save > $n.nft.save 2>/dev/null && ip6tables-nft-save > $n.nft.save6 2>/dev/null
+		if read -r x </proc/net/ip_tables_names; then iptables-legacy-save > $n.legacy.save; else : > $n.legacy.save; fi
+		if read -r x </proc/net/ip6_tables_names; then ip6tables-legacy-save > $n.legacy.save6; else : > $n.legacy.save6; fi
+		ipset save > $n.ipsets
+		ip -j addr > $n.addr.json && ip -j route get 198.18.0.1 > $n.route.json"
+done
+
+# ip/: a host's addressing and its routes to a peer on the link, one
+# behind a gateway, one of its own addresses, and an IPv6 peer.
+sandbox "
+	$eth0
+	ip addr add 2001:db8::10/64 dev eth0 nodad
+	ip link add wg0 type veth peer name wg0p && ip addr add 10.8.0.1/24 dev wg0
+	ip route add default via 198.18.0.1
+	ip -j addr > ip/addr.json
+	ip -j route get 198.18.0.1 > ip/route-link.json
+	ip -j route get 203.0.113.7 > ip/route-gateway.json
+	ip -j route get 198.18.0.10 > ip/route-local.json
+	ip -j -6 route get 2001:db8::1 > ip/route6-link.json"

@@ -57,6 +57,16 @@ func udpEcho(target string, timeout time.Duration) error {
 	return nil
 }
 
+// InHost runs fn in the host's network namespace: sockets fn opens (a
+// listener on many ports at once, say) live in the host and outlast fn.
+func (l *Lab) InHost(host string, fn func() error) error {
+	h, err := l.st.host(host)
+	if err != nil {
+		return err
+	}
+	return inNetns("/run/netns/"+h.Netns, fn)
+}
+
 // inNetns runs fn on an OS thread switched into the network namespace
 // pinned at path; sockets fn opens live there. A thread that cannot switch
 // back is never unlocked, so Go discards it instead of reusing it.
