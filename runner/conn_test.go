@@ -185,8 +185,11 @@ func TestSFTPEndsWithContextOnSilentHost(t *testing.T) {
 	client := silentServer(t)
 	c := testConn(client)
 	ctx := shortContext(t)
-	wrote := make(chan error, 1)
-	go func() { wrote <- c.WriteFile(t.Context(), "/tmp/x", []byte("x"), 0o644) }()
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := c.ReadFile(t.Context(), "/etc/hosts")
+		waiting <- err
+	}()
 	err := endsSoon(t, "the read", func() error {
 		_, err := c.ReadFile(ctx, "/etc/hostname")
 		return err
@@ -195,8 +198,8 @@ func TestSFTPEndsWithContextOnSilentHost(t *testing.T) {
 		t.Error("a read from a silent host succeeded")
 	}
 	endsSoon(t, "Close during an unanswered SFTP start", c.Close)
-	if err := endsSoon(t, "the write after Close", func() error { return <-wrote }); err == nil {
-		t.Error("a write to a closed connection succeeded")
+	if err := endsSoon(t, "the read waiting on the start after Close", func() error { return <-waiting }); err == nil {
+		t.Error("a read on a closed connection succeeded")
 	}
 }
 
