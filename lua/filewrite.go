@@ -176,9 +176,9 @@ func (p writePlan) candidate() string {
 
 // writeScript carries out a writePlan on the host, in one round trip,
 // with the content on stdin. It makes the private directory (mode 0700,
-// umask 077) beside the target, enters it and checks it is remedy's own
-// (another user who can write the target's directory can rename it and
-// put theirs in its place), and from then on names the candidate only
+// umask 077; a setgid directory passes its bit on) beside the target,
+// enters it and checks it is remedy's own (another user who can write the
+// target's directory can rename it and put theirs in its place), and from then on names the candidate only
 // relative to it: nobody else can create, replace or reach anything in
 // it. The candidate is created exclusively (set -C) with mode 0600 and
 // only then given its owner and final mode (chmod after chown, which
@@ -196,11 +196,11 @@ umask 077
 cd -P -- "$dir" || fail enter $?
 mkdir -- "$priv" || fail enter $?
 cd -P -- "$priv" || fail enter $?
-if [ "$(stat -c %u:%a .)" != "$(id -u):700" ]; then
-	echo "$dir$priv was replaced by another user's directory" >&2
-	fail enter 1
-fi
-trap 'rm -f -- "./$base" "./$base.bak"; cd -P -- "$dir" && rmdir -- "$priv"' EXIT
+case $(stat -c %u:%a .) in
+"$(id -u)":700 | "$(id -u)":[0-7]700) ;;
+*) echo "$dir$priv was replaced by another user's directory" >&2; fail enter 1 ;;
+esac
+trap 'rm -f -- "./$base" "./$base.bak"; cd -P -- "$dir" && rmdir -- "$priv" 2>/dev/null' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 set -C
 cat > "./$base" || fail write $?
