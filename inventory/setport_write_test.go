@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -95,15 +96,14 @@ func TestSetPortConcurrentWritersAllLand(t *testing.T) {
 // onlyEntries fails unless dir holds exactly names: no temporary file.
 func onlyEntries(t *testing.T, dir string, names ...string) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
+	d, err := os.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, e := range entries {
-		got = append(got, e.Name())
-	}
-	if strings.Join(got, " ") != strings.Join(names, " ") {
-		t.Errorf("%s holds %q, want %q", dir, got, names)
+	defer d.Close()
+	got, err := d.Readdirnames(-1)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, names) {
+		t.Errorf("%s holds %q, %v; want %q", dir, got, err, names)
 	}
 }
