@@ -21,7 +21,7 @@ type FileWrite struct {
 	Content  []byte
 	Mode     string   // octal like "0644"; "" keeps the current mode, 0644 for a new file
 	Owner    string   // "user" or "user:group"; "" keeps the current owner
-	Backup   bool     // copy the current file aside before replacing it
+	Backup   bool     // keep the current file aside (a hard link, else a copy) before replacing it
 	Validate []string // argv run on the candidate before it replaces the file; "%s" is its path
 }
 
@@ -178,9 +178,9 @@ func (p writePlan) candidate() string {
 // with the content on stdin. It makes the private directory (mode 0700,
 // umask 077; a setgid directory passes its bit on) beside the target,
 // enters it and checks it is remedy's own (another user who can write the
-// target's directory can rename it and put theirs in its place), and from then on names the candidate only
-// relative to it: nobody else can create, replace or reach anything in
-// it. The candidate is created exclusively (set -C) with mode 0600 and
+// target's directory can rename it and put theirs in its place), and from
+// then on names the candidate only relative to it: nobody else can
+// create, replace or reach anything in it. The candidate is created exclusively (set -C) with mode 0600 and
 // only then given its owner and final mode (chmod after chown, which
 // clears setuid bits). The backup is a hard link to the old file (its
 // mode, owner, label and times as they were), or a copy where links are
