@@ -3,6 +3,7 @@ package lua
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -217,4 +218,31 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	if len(got) != len(names) {
 		t.Errorf("%s holds %q, want %q", dir, got, names)
 	}
+}
+
+// The candidate lives in a directory of remedy's own, mode 0700, where no
+// other user can open it, replace it or see it before the rename, and it
+// already has its final mode when the validator sees it.
+func TestFileWriteCandidateIsPrivate(t *testing.T) {
+	h := newLocalHost(t)
+	dir := filepath.Join(h.dir, "etc")
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	seen := filepath.Join(h.dir, "seen")
+	src := task(`file.write { path = v.dir .. "/etc/app.conf", content = "x\n", mode = "0640",
+		validate = { "sh", "-c", 'stat -c "%a %u" "${1%/*}" "$1" > "$2"', "sh", "%s", v.dir .. "/seen" } }`)
+	r := onlyResult(t, h, src, dirVars(h))
+	if r.Status != StatusChanged {
+		t.Fatalf("%s %q", r.Status, r.Msg)
+	}
+	got, _ := os.ReadFile(seen)
+	want := "700 " + strconv.Itoa(os.Geteuid()) + "\n640 " + strconv.Itoa(os.Geteuid()) + "\n"
+	if string(got) != want {
+		t.Errorf("the validator saw the candidate's directory and the candidate as %q, want %q", got, want)
+	}
+	assertOnly(t, dir, "app.conf")
 }
