@@ -180,14 +180,15 @@ func (p writePlan) candidate() string {
 // enters it and checks it is remedy's own (another user who can write the
 // target's directory can rename it and put theirs in its place), and from
 // then on names the candidate only relative to it: nobody else can
-// create, replace or reach anything in it. The candidate is created exclusively (set -C) with mode 0600 and
-// only then given its owner and final mode (chmod after chown, which
-// clears setuid bits). The backup is a hard link to the old file (its
-// mode, owner, label and times as they were), or a copy where links are
-// refused; link and rename never follow a symbolic link another user put
-// at their destination. A failing step prints "STEP STATUS" on stdout and
-// ends the script; the exit trap removes what is left of the private
-// directory.
+// create, replace or reach anything in it. The candidate is created
+// exclusively (set -C) with no permission its final mode lacks (the
+// umask says which), then given its owner, then its full mode (chmod
+// after chown, which clears setuid bits). The backup is a hard link to the old
+// file (its mode, owner, label and times as they were), or a copy where
+// links are refused; link and rename never follow a symbolic link another
+// user put at their destination. A failing step prints "STEP STATUS" on
+// stdout and ends the script; the exit trap removes what is left of the
+// private directory.
 const writeScript = `target=$1 priv=$2 mode=$3 owner=$4 label=$5 backup=$6
 shift 6
 dir=${target%/*}/ base=${target##*/}
@@ -203,6 +204,7 @@ esac
 trap 'rm -f -- "./$base" "./$base.bak"; cd -P -- "$dir" && rmdir -- "$priv" 2>/dev/null' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 set -C
+umask "$(printf %o $((0777 & ~0$mode)))"
 cat > "./$base" || fail write $?
 if [ -n "$owner" ]; then chown -- "$owner" "./$base" >&2 || fail chown $?; fi
 chmod -- "$mode" "./$base" >&2 || fail chmod $?

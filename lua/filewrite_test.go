@@ -246,3 +246,24 @@ func TestFileWriteCandidateIsPrivate(t *testing.T) {
 	}
 	assertOnly(t, dir, "app.conf")
 }
+
+// The candidate is born with no permission its final mode lacks (a shell
+// creates files without execute bits; chmod adds them later): a fake
+// chown, which runs right after the content is written, sees it.
+func TestFileWriteCandidateBornWithItsMode(t *testing.T) {
+	h := newLocalHost(t)
+	bin := t.TempDir()
+	seen := filepath.Join(bin, "seen")
+	script := "#!/bin/sh\nstat -c %a \"$3\" > " + seen + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "chown"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	for mode, born := range map[string]string{"0600": "600", "0400": "400", "0755": "644"} {
+		r := onlyResult(t, h, task(`file.write { path = v.dir .. "/f`+mode+`", content = "x\n", mode = "`+mode+`", owner = "nobody" }`), dirVars(h))
+		got, _ := os.ReadFile(seen)
+		if r.Status != StatusChanged || strings.TrimSpace(string(got)) != born {
+			t.Errorf("mode %s: %s %q; the candidate was %q when chown ran, want %s", mode, r.Status, r.Msg, got, born)
+		}
+	}
+}
