@@ -182,7 +182,8 @@ func (p writePlan) candidate() string {
 // then on names the candidate only relative to it: nobody else can
 // create, replace or reach anything in it. The candidate is created
 // exclusively (set -C) with no permission its final mode lacks (the
-// umask says which), then given its owner, then its full mode (chmod
+// umask says which; both umasks stay in subshells, so validate runs with
+// the session's own), then given its owner, then its full mode (chmod
 // after chown, which clears setuid bits). The backup is a hard link to the old
 // file (its mode, owner, label and times as they were), or a copy where
 // links are refused; link and rename never follow a symbolic link another
@@ -193,9 +194,8 @@ const writeScript = `target=$1 priv=$2 mode=$3 owner=$4 label=$5 backup=$6
 shift 6
 dir=${target%/*}/ base=${target##*/}
 fail() { printf '%s %s\n' "$1" "$2"; exit 1; }
-umask 077
 cd -P -- "$dir" || fail enter $?
-mkdir -- "$priv" || fail enter $?
+(umask 077 && exec mkdir -- "$priv") || fail enter $?
 cd -P -- "$priv" || fail enter $?
 case $(stat -c %u:%a .) in
 "$(id -u)":700 | "$(id -u)":[0-7]700) ;;
@@ -203,9 +203,7 @@ case $(stat -c %u:%a .) in
 esac
 trap 'rm -f -- "./$base" "./$base.bak"; cd -P -- "$dir" && rmdir -- "$priv" 2>/dev/null' EXIT
 trap 'exit 1' HUP INT TERM PIPE
-set -C
-umask "$(printf %o $((0777 & ~0$mode)))"
-cat > "./$base" || fail write $?
+(set -C && umask "$(printf %o $((0777 & ~0$mode)))" && exec cat > "./$base") || fail write $?
 if [ -n "$owner" ]; then chown -- "$owner" "./$base" >&2 || fail chown $?; fi
 chmod -- "$mode" "./$base" >&2 || fail chmod $?
 if [ "$label" = keep ]; then chcon --reference="$target" -- "./$base" >&2 || fail label $?; fi
