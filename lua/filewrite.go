@@ -174,22 +174,21 @@ func (p writePlan) candidate() string {
 	return path.Join(path.Dir(p.target), p.priv, path.Base(p.target))
 }
 
-// writeScript carries out a writePlan on the host, in one round trip,
-// with the content on stdin. It makes the private directory (mode 0700,
-// umask 077; a setgid directory passes its bit on) beside the target,
-// enters it and checks it is remedy's own (another user who can write the
-// target's directory can rename it and put theirs in its place), and from
-// then on names the candidate only relative to it: nobody else can
-// create, replace or reach anything in it. The candidate is created
-// exclusively (set -C) with no permission its final mode lacks (the
-// umask says which; both umasks stay in subshells, so validate runs with
-// the session's own), then given its owner, then its full mode (chmod
-// after chown, which clears setuid bits). The backup is a hard link to the old
-// file (its mode, owner, label and times as they were), or a copy where
-// links are refused; link and rename never follow a symbolic link another
-// user put at their destination. A failing step prints "STEP STATUS" on
-// stdout and ends the script; the exit trap removes what is left of the
-// private directory.
+// writeScript carries out a writePlan on the host, in one round trip, with
+// the content on stdin. It makes the private directory (mode 0700, umask
+// 077; a setgid directory passes its bit on) beside the target, enters it
+// and checks it is remedy's own (another user who can write the target's
+// directory can rename it and put theirs in its place), and from then on
+// names the candidate only relative to it: nobody else can create, replace
+// or reach anything in it. The candidate is created exclusively (set -C)
+// with no permission its final mode lacks (the umask says which; both
+// umasks stay in subshells, so validate runs with the session's own), then
+// given its owner, then its full mode (chmod after chown, which clears
+// setuid bits). The backup is a hard link to the old file (its mode,
+// owner, label and times as they were), or a copy where links are refused;
+// link and rename never follow a symbolic link another user put at their
+// destination. A failing step prints "STEP STATUS" on stdout and ends the
+// script; the exit trap removes what is left of the private directory.
 const writeScript = `target=$1 priv=$2 mode=$3 owner=$4 label=$5 backup=$6
 shift 6
 dir=${target%/*}/ base=${target##*/}
