@@ -114,8 +114,16 @@ func cutLast(s, sep string) (before, after string, ok bool) {
 
 // fileState finds the file a write to p lands on, following symbolic
 // links, and reads its content, mode and owner. Both reads are cached
-// until the host changes: file.line reads, then writes.
+// until the host changes: file.line reads, then writes. An audit plans a
+// file the host's read does not find as a new file at p without resolving
+// p, which would take a session of its own (an audit is one session per
+// host); the run resolves it first, and refuses what it must refuse.
 func (e *Env) fileState(p string) (fileState, error) {
+	if e.Check() {
+		if _, err := e.readFileCached(p); errors.Is(err, fs.ErrNotExist) {
+			return fileState{path: p}, nil
+		}
+	}
 	out, err := e.QueryCached(fileStateArgv(p)...)
 	if err != nil {
 		return fileState{}, err

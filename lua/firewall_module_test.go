@@ -119,9 +119,6 @@ func (h *fwFixtureHost) answer(cmd string) Output {
 		return h.fixture("firewalld/public-ssh.list-all")
 	case strings.HasPrefix(cmd, "ufw status verbose"):
 		return h.fixture("ufw/remedy-fasp.status")
-	case strings.HasPrefix(cmd, shell.Join("sh", "-c", resolveScript, "sh")+" "):
-		w := unquoteWords(h.t, strings.TrimPrefix(cmd, shell.Join("sh", "-c", resolveScript, "sh")+" "))
-		return Output{Stdout: []byte("new\n\n" + w[0])}
 	case slices.Contains(sshdReads(h.t), cmd):
 		return Output{ExitCode: 127, Stderr: []byte("not in the fixture")}
 	}
@@ -141,6 +138,11 @@ func sshdReads(t *testing.T) []string {
 
 func (h *fwFixtureHost) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	return nil, os.ErrNotExist
+}
+
+func (h *fwFixtureHost) WriteFile(ctx context.Context, path string, data []byte, perm uint32) error {
+	h.ran = append(h.ran, "write "+path)
+	return nil
 }
 
 func (h *fwFixtureHost) Probe(ctx context.Context, port int) error    { return nil }
