@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -16,33 +15,29 @@ import (
 // place, touching only the port's text so comments and layout stay: an
 // existing ansible_port or host:port is changed, otherwise ansible_port is
 // added to the host's first entry. The result is re-read and checked before
-// it replaces the file (atomically).
+// it replaces the file, atomically and under a lock (rewrite).
 func SetPort(path, host string, port int) error {
 	if port < 1 || port > 65535 {
 		return fmt.Errorf("%s: set port of %s: %d is not a TCP port", path, host, port)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("%s: set port of %s: %w", path, host, err)
+	edit := func(data []byte) ([]byte, error) {
+		yamlFile, err := isYAMLInventory(path, data)
+		if err != nil {
+			return nil, err
+		}
+		var edits []edit
+		if yamlFile {
+			edits, err = yamlPortEdits(path, data, host, port)
+		} else {
+			edits, err = iniPortEdits(path, string(data), host, port)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return applyEdits(data, edits), nil
 	}
-	yamlFile, err := isYAMLInventory(path, data)
-	if err != nil {
-		return err
-	}
-	var edits []edit
-	if yamlFile {
-		edits, err = yamlPortEdits(path, data, host, port)
-	} else {
-		edits, err = iniPortEdits(path, string(data), host, port)
-	}
-	if err != nil {
-		return err
-	}
-	out := applyEdits(data, edits)
-	if err := checkPort(path, out, host, port); err != nil {
-		return err
-	}
-	return writeAtomic(path, out)
+	check := func(candidate string) error { return checkPort(path, candidate, host, port) }
+	return rewrite(path, edit, check)
 }
 
 // edit replaces data[start:end] with text.
@@ -141,15 +136,11 @@ func withoutComment(line string) string {
 	return line
 }
 
-// checkPort re-reads the rewritten inventory beside the original, so
-// group_vars and host_vars count, and checks the host gets the new port.
-func checkPort(path string, data []byte, host string, port int) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".check"+filepath.Ext(path))
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("%s: set port of %s: %w", path, host, err)
-	}
-	defer os.Remove(tmp)
-	inv, err := Load([]string{tmp})
+// checkPort re-reads the rewritten inventory, candidate, which lies beside
+// the original so group_vars and host_vars count, and checks the host gets
+// the new port.
+func checkPort(path, candidate, host string, port int) error {
+	inv, err := Load([]string{candidate})
 	if err != nil {
 		return fmt.Errorf("%s: set port of %s: rewritten file does not load: %w", path, host, err)
 	}
@@ -159,33 +150,6 @@ func checkPort(path string, data []byte, host string, port int) error {
 	}
 	if got := h.Conn().Port; got != port {
 		return fmt.Errorf("%s: set port of %s: port is still %d after rewrite (set by group_vars or host_vars?)", path, host, got)
-	}
-	return nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	info, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("%s: write: %w", path, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("%s: write: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: write: %w", path, err)
-	}
-	if err := f.Chmod(info.Mode().Perm()); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: write: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("%s: write: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("%s: write: %w", path, err)
 	}
 	return nil
 }

@@ -16,11 +16,16 @@ func init() {
 	lineOpts := "{path: string, line?: string, regexp?: string, state?: \"present\"|\"absent\", insertafter?: string, insertbefore?: string, create?: boolean, mode?: string, owner?: string, backup?: boolean, validate?: string|string[]}"
 	Register(Module{
 		Name: "file",
-		Doc: `Reads and writes files on the host. Writes are atomic (a temporary file
-beside the target, then a rename), keep a backup unless backup = false,
-run validate on the candidate before it replaces the file, and restore the
-SELinux label where SELinux is on. In check mode they report the unified
-diff and the steps, and change nothing.`,
+		Doc: `Reads and writes files on the host. Writes are atomic (a new file in a
+private directory beside the target, then a rename), keep a backup unless
+backup = false, run validate on the candidate before it replaces the file,
+and keep the file's mode, owner and SELinux label unless told otherwise.
+A symbolic link is written through: the file it points to changes and the
+link stays. Writes refuse a link to nothing, to a directory or in a loop,
+and a link owned by a user other than root and the one remedy writes as
+(another user may have planted it); there is no switch to follow those:
+write the path the link points to. In check mode writes report the
+unified diff and the steps, and change nothing.`,
 		Funcs: []Func{
 			{
 				Name:    "read",

@@ -3,9 +3,7 @@ package lua
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path"
 	"regexp"
 	"strconv"
@@ -23,7 +21,7 @@ type FileWrite struct {
 	Content  []byte
 	Mode     string   // octal like "0644"; "" keeps the current mode, 0644 for a new file
 	Owner    string   // "user" or "user:group"; "" keeps the current owner
-	Backup   bool     // copy the current file aside before replacing it
+	Backup   bool     // keep the current file aside (a hard link, else a copy) before replacing it
 	Validate []string // argv run on the candidate before it replaces the file; "%s" is its path
 }
 
@@ -34,24 +32,33 @@ type FileChange struct {
 	Backup  string // the backup's path, when one was (or would be) made
 }
 
-// fileState is a file as it is on the host.
-type fileState struct {
-	exists  bool
-	content []byte
-	mode    string // "0644"
-	owner   string // "user:group"
+// writePlan is what it takes to get from a fileState to a FileWrite. The
+// same plan is reported in check mode and carried out otherwise, by one
+// remote script (writeScript). Any change, of content or of mode or owner
+// alone, makes a new file in a private directory beside the target and
+// renames it into place, so no step ever acts on a path another user
+// could swap.
+type writePlan struct {
+	changes  []string // what changes, in a few words; none: nothing to do
+	diff     string
+	target   string // the file replaced, every symbolic link resolved
+	priv     string // the private directory's name, in target's directory
+	content  []byte
+	mode     string // the candidate's final mode
+	owner    string // chown's argument; "" leaves remedy's user as owner
+	label    string // labelKeep, labelRestore or ""
+	validate []string
+	backup   string // "" when no backup is made
 }
 
-// writePlan is what it takes to get from a fileState to a FileWrite. The
-// same plan is reported in check mode and carried out otherwise.
-type writePlan struct {
-	diff    string
-	tmp     string     // the candidate file, when the content changes
-	backup  string     // "" when no backup is made
-	content []byte     // written to tmp
-	mode    uint32     // tmp's mode at creation
-	steps   [][]string // commands, in order, after tmp is written
-}
+// How a write gives the new file its SELinux label, since a renamed file
+// keeps the label it was created with: an existing file's label is copied
+// onto the candidate before the rename; a new file gets the policy's
+// label for its path after it.
+const (
+	labelKeep    = "keep"
+	labelRestore = "restore"
+)
 
 var octalMode = regexp.MustCompile(`^0?[0-7]{3,4}$`)
 
@@ -68,11 +75,16 @@ func normMode(mode string) (string, error) {
 	return fmt.Sprintf("%04o", n), nil
 }
 
-// planWrite computes the steps from cur to w. tmp and backup are the names
-// to use for the candidate and the backup; relabel asks for the SELinux
-// label the policy gives the path, since a renamed file keeps the label
-// the temporary file got. It does no I/O.
-func planWrite(w FileWrite, cur fileState, tmp, backup string, relabel bool) (writePlan, error) {
+// writeNames are the fresh names a plan uses beside the target: its
+// private directory and its backup.
+type writeNames struct {
+	priv   string // base name of the private directory
+	backup string // full path
+}
+
+// planWrite computes how to get from cur to w; relabel says SELinux is on.
+// It does no I/O.
+func planWrite(w FileWrite, cur fileState, names writeNames, relabel bool) (writePlan, error) {
 	mode := cur.mode
 	if w.Mode != "" {
 		m, err := normMode(w.Mode)
@@ -84,52 +96,45 @@ func planWrite(w FileWrite, cur fileState, tmp, backup string, relabel bool) (wr
 	if mode == "" {
 		mode = "0644"
 	}
-	owner := cur.owner
+	owner := cur.ids
 	if w.Owner != "" {
 		if !ownerName.MatchString(w.Owner) {
 			return writePlan{}, fmt.Errorf("owner %q is not a user or user:group name", w.Owner)
 		}
 		owner = w.Owner
 	}
-	if cur.exists && string(cur.content) == string(w.Content) {
-		return planAttrs(w, cur, mode), nil
+	p := writePlan{target: cur.path, priv: names.priv, content: w.Content, mode: mode, owner: owner}
+	if relabel && cur.exists {
+		p.label = labelKeep
+	} else if relabel {
+		p.label = labelRestore
 	}
-	p := writePlan{tmp: tmp, content: w.Content, diff: unifiedDiff(w.Path, cur, w.Content)}
-	n, _ := strconv.ParseUint(mode, 8, 32)
-	p.mode = uint32(n)
-	p.steps = append(p.steps, []string{"chmod", mode, "--", tmp})
-	if owner != "" {
-		p.steps = append(p.steps, []string{"chown", "--", owner, tmp})
+	if cur.exists && string(cur.content) == string(w.Content) {
+		if mode != cur.mode {
+			p.changes = append(p.changes, "mode "+mode)
+		}
+		if w.Owner != "" && !ownerMatches(w.Owner, cur.owner) {
+			p.changes = append(p.changes, "owner "+w.Owner)
+		}
+		return p, nil
+	}
+	p.diff = unifiedDiff(cur.path, cur, w.Content)
+	p.changes = []string{"created"}
+	if cur.exists {
+		p.changes = []string{"new content"}
 	}
 	if len(w.Validate) > 0 {
-		v, err := validateArgv(w.Validate, tmp)
+		v, err := validateArgv(w.Validate, p.candidate())
 		if err != nil {
 			return writePlan{}, err
 		}
-		p.steps = append(p.steps, v)
+		p.validate = v
 	}
 	if w.Backup && cur.exists {
-		p.backup = backup
-		p.steps = append(p.steps, []string{"cp", "-p", "--", w.Path, backup})
-	}
-	p.steps = append(p.steps, []string{"mv", "-f", "--", tmp, w.Path})
-	if relabel {
-		p.steps = append(p.steps, []string{"restorecon", "--", w.Path})
+		p.backup = names.backup
+		p.changes = append(p.changes, "backup "+p.backup)
 	}
 	return p, nil
-}
-
-// planAttrs handles a file whose content is right but whose mode or owner
-// may not be.
-func planAttrs(w FileWrite, cur fileState, mode string) writePlan {
-	var p writePlan
-	if w.Mode != "" && mode != cur.mode {
-		p.steps = append(p.steps, []string{"chmod", mode, "--", w.Path})
-	}
-	if w.Owner != "" && !ownerMatches(w.Owner, cur.owner) {
-		p.steps = append(p.steps, []string{"chown", "--", w.Owner, w.Path})
-	}
-	return p
 }
 
 // ownerMatches compares "user" or "user:group" with stat's "user:group".
@@ -163,140 +168,164 @@ func unifiedDiff(path string, cur fileState, content []byte) string {
 	return udiff.Unified(from, path, string(cur.content), string(content))
 }
 
-// summary says in a few words what the plan changes.
-func (p writePlan) summary(existed bool) string {
-	var parts []string
-	switch {
-	case p.tmp != "" && existed:
-		parts = append(parts, "new content")
-	case p.tmp != "":
-		parts = append(parts, "created")
+// candidate is where the new file is made: in the private directory,
+// under the target's own name, which validators and their messages see.
+func (p writePlan) candidate() string {
+	return path.Join(path.Dir(p.target), p.priv, path.Base(p.target))
+}
+
+// writeScript carries out a writePlan on the host, in one round trip, with
+// the content on stdin. It makes the private directory (mode 0700, umask
+// 077; a setgid directory passes its bit on) beside the target, enters it
+// and checks it is remedy's own (another user who can write the target's
+// directory can rename it and put theirs in its place), and from then on
+// names the candidate only relative to it: nobody else can create, replace
+// or reach anything in it. The candidate is created exclusively (set -C)
+// with no permission its final mode lacks (the umask says which; both
+// umasks stay in subshells, so validate runs with the session's own), then
+// given its owner, then its full mode (chmod after chown, which clears
+// setuid bits). The backup is a hard link to the old file (its mode,
+// owner, label and times as they were), or a copy where links are refused;
+// link and rename never follow a symbolic link another user put at their
+// destination. A failing step prints "STEP STATUS" on stdout and ends the
+// script; the exit trap removes what is left of the private directory.
+const writeScript = `target=$1 priv=$2 mode=$3 owner=$4 label=$5 backup=$6
+shift 6
+dir=${target%/*}/ base=${target##*/}
+fail() { printf '%s %s\n' "$1" "$2"; exit 1; }
+cd -P -- "$dir" || fail enter $?
+(umask 077 && exec mkdir -- "$priv") || fail enter $?
+cd -P -- "$priv" || fail enter $?
+case $(stat -c %u:%a .) in
+"$(id -u)":700 | "$(id -u)":[0-7]700) ;;
+*) echo "$dir$priv was replaced by another user's directory" >&2; fail enter 1 ;;
+esac
+trap 'rm -f -- "./$base" "./$base.bak"; cd -P -- "$dir" && rmdir -- "$priv" 2>/dev/null' EXIT
+trap 'exit 1' HUP INT TERM PIPE
+(set -C && umask "$(printf %o $((0777 & ~0$mode)))" && exec cat > "./$base") || fail write $?
+if [ -n "$owner" ]; then chown -- "$owner" "./$base" >&2 || fail chown $?; fi
+chmod -- "$mode" "./$base" >&2 || fail chmod $?
+if [ "$label" = keep ]; then chcon --reference="$target" -- "./$base" >&2 || fail label $?; fi
+if [ $# -gt 0 ]; then "$@" >&2 || fail validate $?; fi
+if [ -n "$backup" ] && ! ln -- "$target" "$backup" 2>/dev/null; then
+	{ cp -pP -- "$target" "./$base.bak" && mv -f -T -- "./$base.bak" "$backup"; } >&2 || fail backup $?
+fi
+mv -f -T -- "./$base" "$target" >&2 || fail rename $?
+if [ "$label" = restore ]; then restorecon -- "$target" >&2 || fail relabel $?; fi`
+
+// argv is the command that carries the plan out.
+func (p writePlan) argv() []string {
+	return append([]string{"sh", "-c", writeScript, "sh", p.target, p.priv, p.mode, p.owner, p.label, p.backup}, p.validate...)
+}
+
+// steps are the plan's steps by the names writeScript reports them
+// under, each as the command it amounts to.
+func (p writePlan) steps() []planStep {
+	c := p.candidate()
+	steps := []planStep{
+		{"enter", shell.Join("mkdir", "-m", "0700", "--", path.Dir(c))},
+		{"write", fmt.Sprintf("write %s (%d bytes)", shell.Quote(c), len(p.content))},
 	}
-	for _, s := range p.steps {
-		switch {
-		case s[len(s)-1] == p.tmp:
-		case s[0] == "chmod":
-			parts = append(parts, "mode "+s[1])
-		case s[0] == "chown":
-			parts = append(parts, "owner "+s[2])
-		}
+	if p.owner != "" {
+		steps = append(steps, planStep{"chown", shell.Join("chown", "--", p.owner, c)})
+	}
+	steps = append(steps, planStep{"chmod", shell.Join("chmod", p.mode, c)})
+	if p.label == labelKeep {
+		steps = append(steps, planStep{"label", shell.Join("chcon", "--reference="+p.target, "--", c)})
+	}
+	if len(p.validate) > 0 {
+		steps = append(steps, planStep{"validate", shell.Join(p.validate...)})
 	}
 	if p.backup != "" {
-		parts = append(parts, "backup "+p.backup)
+		steps = append(steps, planStep{"backup", shell.Join("ln", "--", p.target, p.backup)})
 	}
-	return strings.Join(parts, ", ")
+	steps = append(steps, planStep{"rename", shell.Join("mv", "-f", "-T", "--", c, p.target)})
+	if p.label == labelRestore {
+		steps = append(steps, planStep{"relabel", shell.Join("restorecon", "--", p.target)})
+	}
+	return steps
 }
+
+type planStep struct{ name, line string }
 
 // planned renders the plan's steps as the command lines they run.
 func (p writePlan) planned() []string {
 	var out []string
-	if p.tmp != "" {
-		out = append(out, fmt.Sprintf("write %s (%d bytes)", shell.Quote(p.tmp), len(p.content)))
-	}
-	for _, s := range p.steps {
-		out = append(out, shell.Join(s...))
+	for _, s := range p.steps() {
+		out = append(out, s.line)
 	}
 	return out
 }
 
 // WriteFile brings a file to the state w describes, atomically: the new
-// content goes to a temporary file in the same directory, is validated,
-// the old file is backed up, and a rename puts the candidate in place. A
-// failing step removes the candidate and leaves the old file untouched.
-// In check mode it reports the same steps and diff and changes nothing.
+// file is made in a private directory beside the target, validated, the
+// old file is backed up, and a rename puts the candidate in place. A
+// symbolic link is written through: its target gets the content and keeps
+// its mode, owner and SELinux label, and the link stays a link. A failing
+// step leaves the old file untouched. In check mode it reports the same
+// steps and diff and changes nothing.
 func (e *Env) WriteFile(w FileWrite) (FileChange, error) {
 	cur, err := e.fileState(w.Path)
 	if err != nil {
 		return FileChange{}, err
 	}
 	selinux := e.facts.SELinux == "enforcing" || e.facts.SELinux == "permissive"
-	p, err := planWrite(w, cur, tempName(w.Path), backupName(w.Path, time.Now()), selinux)
+	p, err := planWrite(w, cur, newWriteNames(cur.path, time.Now()), selinux)
 	if err != nil {
 		return FileChange{}, fmt.Errorf("%s: %w", w.Path, err)
 	}
-	if len(p.steps) == 0 {
+	if len(p.changes) == 0 {
 		return FileChange{}, nil
 	}
 	e.Changed(p.diff, p.planned()...)
-	e.Note("%s: %s", w.Path, p.summary(cur.exists))
+	e.Note("%s: %s", w.Path, strings.Join(p.changes, ", "))
 	fc := FileChange{Changed: true, Diff: p.diff, Backup: p.backup}
 	if e.Check() {
 		return fc, nil
 	}
-	return fc, e.applyWrite(w.Path, p)
+	return fc, e.applyWrite(p)
 }
 
-func (e *Env) applyWrite(target string, p writePlan) error {
-	e.forget()
-	h := e.host
-	if p.tmp != "" {
-		if err := h.WriteFile(e.ctx, p.tmp, p.content, p.mode); err != nil {
-			// A write cut short leaves part of the file behind.
-			_, _ = e.exec(shell.Join("rm", "-f", "--", p.tmp), nil)
-			return fmt.Errorf("%s left unchanged: write %s: %w%s", target, p.tmp, err, e.diskFull(path.Dir(p.tmp)))
-		}
-	}
-	for _, s := range p.steps {
-		out, err := e.exec(shell.Join(s...), nil)
-		if err == nil && out.ExitCode != 0 {
-			err = fmt.Errorf("%s: exit status %d: %s", shell.Join(s...), out.ExitCode, trimOutput(append(out.Stderr, out.Stdout...)))
-		}
-		if err != nil {
-			if p.tmp != "" {
-				_, _ = e.exec(shell.Join("rm", "-f", "--", p.tmp), nil)
-			}
-			return fmt.Errorf("%s left unchanged: %w", target, err)
-		}
-	}
-	return nil
-}
-
-// fileState reads a file's content, mode and owner from the host for a
-// module that will write it; the content is cached (readFileCached).
-func (e *Env) fileState(p string) (fileState, error) {
-	content, err := e.readFileCached(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fileState{}, nil
-	}
+func (e *Env) applyWrite(p writePlan) error {
+	out, err := e.exec(shell.Join(p.argv()...), p.content)
 	if err != nil {
-		return fileState{}, err // the host's error names the path
+		return fmt.Errorf("%s: write: %w", p.target, err)
 	}
-	st, err := e.stat(p)
-	if err != nil {
-		return fileState{}, err
+	if out.ExitCode == 0 {
+		return nil
 	}
-	return fileState{exists: true, content: content, mode: st.mode, owner: st.owner}, nil
+	stderr := trimOutput(out.Stderr)
+	name, status, ok := strings.Cut(strings.TrimSpace(string(out.Stdout)), " ")
+	for _, s := range p.steps() {
+		switch {
+		case !ok || s.name != name:
+		case name == "relabel":
+			return fmt.Errorf("%s: created, but %s failed: exit status %s: %s; it keeps its directory's default SELinux label until restorecon succeeds", p.target, s.line, status, stderr)
+		default:
+			return fmt.Errorf("%s left unchanged: %s: exit status %s: %s", p.target, s.line, status, stderr)
+		}
+	}
+	return fmt.Errorf("%s: the write stopped midway (exit status %d): %s; the rename is atomic, so the file holds either its old or its new content", p.target, out.ExitCode, stderr)
 }
 
-// tempName is a hidden name beside p, so the final rename stays within
-// one file system and is atomic.
-func tempName(p string) string {
-	return path.Join(path.Dir(p), "."+path.Base(p)+".remedy-"+randomHex())
-}
-
-// backupName is unique even for several writes to one file within a
-// second (three file.line edits in a row), so no backup overwrites the
-// one holding the original.
-func backupName(p string, now time.Time) string {
-	return p + ".remedy-" + now.UTC().Format("20060102T150405Z") + "-" + randomHex() + ".bak"
+// newWriteNames picks the private directory's and the backup's names.
+// Both hold 64 random bits, so no other user can guess them to put
+// something there first; the backup's are unique even for several writes
+// to one file within a second (three file.line edits in a row), so no
+// backup overwrites the one holding the original.
+func newWriteNames(target string, now time.Time) writeNames {
+	base := path.Base(target)
+	if len(base) > 64 {
+		base = base[:64] // a name may be at most 255 bytes
+	}
+	return writeNames{
+		priv:   "." + base + ".remedy-" + randomHex(),
+		backup: target + ".remedy-" + now.UTC().Format("20060102T150405Z") + "-" + randomHex() + ".bak",
+	}
 }
 
 func randomHex() string {
-	b := make([]byte, 4)
+	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// diskFull explains a failed write when the filesystem holding dir has no
-// space left: SFTP reports only "Failure".
-func (e *Env) diskFull(dir string) string {
-	out, err := e.Query("df", "-Pk", "--", dir)
-	if err != nil || out.ExitCode != 0 {
-		return ""
-	}
-	lines := strings.Split(strings.TrimSpace(string(out.Stdout)), "\n")
-	if f := strings.Fields(lines[len(lines)-1]); len(f) >= 4 && f[3] == "0" {
-		return fmt.Sprintf(" (the filesystem holding %s is full)", dir)
-	}
-	return ""
 }

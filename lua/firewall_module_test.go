@@ -191,11 +191,6 @@ func (h *fwFixtureHost) ReadFile(ctx context.Context, path string) ([]byte, erro
 	return nil, os.ErrNotExist
 }
 
-func (h *fwFixtureHost) WriteFile(ctx context.Context, path string, data []byte, perm uint32) error {
-	h.ran = append(h.ran, "write "+path)
-	return nil
-}
-
 func (h *fwFixtureHost) Probe(ctx context.Context, port int) error    { return nil }
 func (h *fwFixtureHost) MovePort(ctx context.Context, port int) error { return nil }
 func (h *fwFixtureHost) Port() int                                    { return 22 }

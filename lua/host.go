@@ -29,9 +29,6 @@ type Host interface {
 	// that wraps fs.ErrNotExist, a file past the run's output limit one
 	// that wraps ErrOutputLimit. Errors name the path.
 	ReadFile(ctx context.Context, path string) ([]byte, error)
-	// WriteFile writes data to path with mode perm, replacing it. It is not
-	// atomic: callers write a temporary file and rename it into place.
-	WriteFile(ctx context.Context, path string, data []byte, perm uint32) error
 	// Probe dials the host afresh on port with the same credentials,
 	// authenticates and runs a command. It proves a new sshd port works
 	// before the old one is removed.

@@ -55,7 +55,7 @@ func (l *libraries) compile(name string) (*glua.FunctionProto, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", path.Join(d.prefix, rel), err)
 		}
 		p, err := compileChunk(src, path.Join(d.prefix, rel))
 		if err != nil {

@@ -57,10 +57,6 @@ func (h *localHost) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-func (h *localHost) WriteFile(ctx context.Context, path string, data []byte, perm uint32) error {
-	return os.WriteFile(path, data, os.FileMode(perm))
-}
-
 // Probe connects to port on the loopback address: the local stand-in for
 // dialling the host afresh.
 func (h *localHost) Probe(ctx context.Context, port int) error {

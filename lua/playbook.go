@@ -84,12 +84,20 @@ func Load(path string, o LoadOptions) (*Playbook, error) {
 }
 
 // resolve returns a playbook's source, its chunk name and the directory
-// require searches last. An existing file wins over a built-in name.
+// require searches last. An existing file wins over a built-in name. The
+// playbook's own directory is opened as an os.Root: require finds modules
+// inside it, and no symbolic link or ".." takes it out (a playbook
+// directory is often shared; --lua-path directories are the operator's
+// own choice and are read as they are).
 func resolve(path string) (src []byte, file string, dir libDir, err error) {
 	src, err = os.ReadFile(path)
 	if err == nil {
 		d := filepath.Dir(path)
-		return src, path, libDir{fsys: os.DirFS(d), prefix: d}, nil
+		root, err := os.OpenRoot(d)
+		if err != nil {
+			return nil, "", libDir{}, fmt.Errorf("playbook directory: %w", err)
+		}
+		return src, path, libDir{fsys: root.FS(), prefix: d}, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, "", libDir{}, fmt.Errorf("read playbook: %w", err)

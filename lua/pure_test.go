@@ -138,7 +138,17 @@ func TestEditLines(t *testing.T) {
 }
 
 func TestPlanWrite(t *testing.T) {
-	cur := fileState{exists: true, content: []byte("a\n"), mode: "0600", owner: "root:root"}
+	cur := fileState{path: "/e/f", exists: true, content: []byte("a\n"), mode: "0600", owner: "root:root", ids: "0:0"}
+	names := writeNames{priv: ".f.r", backup: "/e/f.bak"}
+	// Every change makes a new file in the private directory and renames
+	// it into place; an existing file keeps its numeric owner and mode.
+	replace := func(mode, owner string) []string {
+		steps := []string{"mkdir -m 0700 -- /e/.f.r", "write /e/.f.r/f (2 bytes)"}
+		if owner != "" {
+			steps = append(steps, "chown -- "+owner+" /e/.f.r/f")
+		}
+		return append(steps, "chmod "+mode+" /e/.f.r/f")
+	}
 	for _, tc := range []struct {
 		name    string
 		w       FileWrite
@@ -147,22 +157,32 @@ func TestPlanWrite(t *testing.T) {
 		want    []string
 	}{
 		{"same content and attributes", FileWrite{Path: "/e/f", Content: []byte("a\n")}, cur, false, nil},
-		{"same content, new mode", FileWrite{Path: "/e/f", Content: []byte("a\n"), Mode: "644"}, cur, false, []string{"chmod 0644 -- /e/f"}},
+		{"same content, new mode", FileWrite{Path: "/e/f", Content: []byte("a\n"), Mode: "644"}, cur, false,
+			append(replace("0644", "0:0"), "mv -f -T -- /e/.f.r/f /e/f")},
 		{"same content, same user", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "root"}, cur, false, nil},
-		{"same content, new owner", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "sshd:root"}, cur, false, []string{"chown -- sshd:root /e/f"}},
+		{"same content, new owner", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "sshd:root"}, cur, false,
+			append(replace("0600", "sshd:root"), "mv -f -T -- /e/.f.r/f /e/f")},
 		{"new content keeps mode and owner, validates, backs up", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true, Validate: []string{"sshd", "-t", "-f", "%s"}}, cur, false,
-			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0600 -- /e/.f.tmp", "chown -- root:root /e/.f.tmp", "sshd -t -f /e/.f.tmp", "cp -p -- /e/f /e/f.bak", "mv -f -- /e/.f.tmp /e/f"}},
-		{"new file gets 0644 and no backup", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true}, fileState{}, false,
-			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0644 -- /e/.f.tmp", "mv -f -- /e/.f.tmp /e/f"}},
-		{"SELinux relabels after the rename", FileWrite{Path: "/e/f", Content: []byte("b\n")}, fileState{}, true,
-			[]string{"write /e/.f.tmp (2 bytes)", "chmod 0644 -- /e/.f.tmp", "mv -f -- /e/.f.tmp /e/f", "restorecon -- /e/f"}},
+			append(replace("0600", "0:0"), "sshd -t -f /e/.f.r/f", "ln -- /e/f /e/f.bak", "mv -f -T -- /e/.f.r/f /e/f")},
+		{"new file gets 0644 and no backup", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true}, fileState{path: "/e/f"}, false,
+			append(replace("0644", ""), "mv -f -T -- /e/.f.r/f /e/f")},
+		{"SELinux: an existing file's label is copied before the rename", FileWrite{Path: "/e/f", Content: []byte("b\n")}, cur, true,
+			append(replace("0600", "0:0"), "chcon --reference=/e/f -- /e/.f.r/f", "mv -f -T -- /e/.f.r/f /e/f")},
+		{"SELinux: a new file is relabelled after the rename", FileWrite{Path: "/e/f", Content: []byte("b\n")}, fileState{path: "/e/f"}, true,
+			append(replace("0644", ""), "mv -f -T -- /e/.f.r/f /e/f", "restorecon -- /e/f")},
+		{"a link's target is written", FileWrite{Path: "/e/link", Content: []byte("b\n")}, cur, false,
+			append(replace("0600", "0:0"), "mv -f -T -- /e/.f.r/f /e/f")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := planWrite(tc.w, tc.cur, "/e/.f.tmp", "/e/f.bak", tc.relabel)
+			p, err := planWrite(tc.w, tc.cur, names, tc.relabel)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := p.planned(); !reflect.DeepEqual(got, tc.want) {
+			var got []string
+			if len(p.changes) > 0 {
+				got = p.planned()
+			}
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %q\nwant %q", got, tc.want)
 			}
 		})
@@ -173,14 +193,14 @@ func TestPlanWrite(t *testing.T) {
 		{Path: "/e/f", Content: []byte("b"), Owner: "-R"},
 		{Path: "/e/f", Content: []byte("b"), Owner: "root; id"},
 	} {
-		if _, err := planWrite(bad, cur, "/e/.f.tmp", "/e/f.bak", false); err == nil {
+		if _, err := planWrite(bad, cur, names, false); err == nil {
 			t.Errorf("planWrite(%+v): want an error", bad)
 		}
 	}
 }
 
 func TestPlanWriteDiff(t *testing.T) {
-	p, err := planWrite(FileWrite{Path: "/e/f", Content: []byte("a\nc\n")}, fileState{exists: true, content: []byte("a\nb\n"), mode: "0644"}, "/e/.t", "", false)
+	p, err := planWrite(FileWrite{Path: "/e/f", Content: []byte("a\nc\n")}, fileState{path: "/e/f", exists: true, content: []byte("a\nb\n"), mode: "0644"}, writeNames{priv: ".t"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,4 +303,29 @@ func FuzzEditLinesIdempotent(f *testing.F) {
 			t.Fatalf("second edit: %q, %v; first gave %q", twice, err, once)
 		}
 	})
+}
+
+// resolveScript's output, as the lab's hosts print it.
+func TestParseResolved(t *testing.T) {
+	for _, tc := range []struct{ out, path, mode, ids, err string }{
+		{"exists\nregular file|640|root:adm|12|0:4\n/etc/app.conf", "/etc/app.conf", "0640", "0:4", ""},
+		{"exists\nregular empty file|600|UNKNOWN:UNKNOWN|0|4321:4322\n/etc/odd|name\nwith a newline", "/etc/odd|name\nwith a newline", "0600", "4321:4322", ""},
+		{"new\n\n/etc/new.conf", "/etc/new.conf", "", "", ""},
+		{"exists\ndirectory|755|root:root|4096|0:0\n/etc/d", "", "", "", "/etc/x (a symbolic link to /etc/d) is a directory"},
+		{"exists\nfifo|600|root:root|0|0:0\n/etc/x", "", "", "", "/etc/x is not a regular file"},
+		{"untrusted\n1000\n/tmp/l", "", "", "", "/etc/x: /tmp/l is a symbolic link owned by uid 1000"},
+		{"exists\nregular file|640|root:adm\n/etc/x", "", "", "", "unexpected stat output"},
+		{"", "", "", "", "unexpected output while resolving it"},
+	} {
+		st, err := parseResolved("/etc/x", tc.out)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: got %v, want an error with %q", tc.out, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || st.path != tc.path || st.mode != tc.mode || st.ids != tc.ids {
+			t.Errorf("%q: got %+v, %v", tc.out, st, err)
+		}
+	}
 }

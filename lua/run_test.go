@@ -336,3 +336,47 @@ func TestUnreachableEndsTheRun(t *testing.T) {
 		t.Fatalf("err %v, results %s", err, statuses(got))
 	}
 }
+
+// require finds a playbook's own modules inside its directory only: a
+// symbolic link out of it is not followed, one within it is, and a name
+// that climbs out is refused. --lua-path directories are read as they are.
+func TestRequireStaysInThePlaybookDirectory(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "evil.lua"), []byte(`return "escaped"`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	luaPath := t.TempDir()
+	if err := os.Symlink(filepath.Join(outside, "evil.lua"), filepath.Join(luaPath, "viapath.lua")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, src, want string }{
+		{"a link out of the directory", `require("evil") return {}`, "path escapes from parent"},
+		{"a linked directory out of it", `require("out.evil") return {}`, "path escapes from parent"},
+		{"a name that climbs out", `require("..evil") return {}`, "bad module name"},
+		{"a link within the directory", `assert(require("inside") == "inside") return {}`, ""},
+		{"a link in a --lua-path directory", `assert(require("viapath") == "escaped") return {}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pb := writePlaybook(t, tc.src)
+			dir := filepath.Dir(pb)
+			for name, target := range map[string]string{"evil.lua": filepath.Join(outside, "evil.lua"), "out": outside, "inside.lua": "real/inside.lua"} {
+				if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "real"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "real", "inside.lua"), []byte(`return "inside"`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(pb, LoadOptions{LuaPath: []string{luaPath}})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("got %v, want it loaded", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("got %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+}

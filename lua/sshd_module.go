@@ -10,11 +10,12 @@ import (
 )
 
 // sshdWarm is what sshd.ports and sshd.config read, and what move_port
-// reads before it changes anything: the main config file and its mode,
+// reads before it changes anything: the main config file and its state
+// (fileStateArgv: where it really is, its mode and owner),
 // and the directory Debian's and Fedora's default Include names.
 var sshdWarm = [][]string{
 	{"sshd", "-T"}, sshd.ListenersCommand,
-	{"cat", "--", sshdMainConfig}, statArgv(sshdMainConfig),
+	{"cat", "--", sshdMainConfig}, fileStateArgv(sshdMainConfig),
 	sshd.Listing{Dir: "/etc/ssh/sshd_config.d", Depth: 1}.Command(),
 }
 

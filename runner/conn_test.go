@@ -186,8 +186,11 @@ func TestSFTPEndsWithContextOnSilentHost(t *testing.T) {
 	client := silentServer(t)
 	c := testConn(client)
 	ctx := shortContext(t)
-	wrote := make(chan error, 1)
-	go func() { wrote <- c.WriteFile(t.Context(), "/tmp/x", []byte("x"), 0o644) }()
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := c.ReadFile(t.Context(), "/etc/hosts")
+		waiting <- err
+	}()
 	err := endsSoon(t, "the read", func() error {
 		_, err := c.ReadFile(ctx, "/etc/hostname")
 		return err
@@ -196,8 +199,8 @@ func TestSFTPEndsWithContextOnSilentHost(t *testing.T) {
 		t.Error("a read from a silent host succeeded")
 	}
 	endsSoon(t, "Close during an unanswered SFTP start", c.Close)
-	if err := endsSoon(t, "the write after Close", func() error { return <-wrote }); err == nil {
-		t.Error("a write to a closed connection succeeded")
+	if err := endsSoon(t, "the read waiting on the start after Close", func() error { return <-waiting }); err == nil {
+		t.Error("a read on a closed connection succeeded")
 	}
 }
 
@@ -217,23 +220,17 @@ func TestSFTPReadEndsWithContextOnDeadLink(t *testing.T) {
 }
 
 // SFTP ends with --command-timeout as a command does, not only with the
-// task's context: a host whose SFTP stalls must not hold a read or a
-// write, and with them the whole run, for good.
+// task's context: a host whose SFTP stalls must not hold a read, and with
+// it the whole run, for good. (Writes are a command, bound the same way.)
 func TestSFTPEndsWithCommandTimeout(t *testing.T) {
 	c := deadSFTPConn(t)
 	c.cmdTimeout = 200 * time.Millisecond
-	calls := map[string]func() error{
-		"read": func() error {
-			_, err := c.ReadFile(t.Context(), "/etc/hostname")
-			return err
-		},
-		"write": func() error { return c.WriteFile(t.Context(), "/tmp/x", []byte("x"), 0o644) },
-	}
-	for name, call := range calls {
-		err := endsSoon(t, "the "+name, call)
-		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "--command-timeout") {
-			t.Errorf("%s: got %v, want the command timeout", name, err)
-		}
+	err := endsSoon(t, "the read", func() error {
+		_, err := c.ReadFile(t.Context(), "/etc/hostname")
+		return err
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "--command-timeout") {
+		t.Errorf("got %v, want the command timeout", err)
 	}
 	c.Close()
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strconv"
 
 	"github.com/pkg/sftp"
@@ -61,44 +60,6 @@ func (c *Conn) readWithSudo(ctx context.Context, path string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: exit %d: %s", path, out.ExitCode, firstLine(out.Stderr))
 	}
 	return out.Stdout, nil
-}
-
-// WriteFile writes path over SFTP, or with cat through sudo under become.
-func (c *Conn) WriteFile(ctx context.Context, path string, data []byte, perm uint32) error {
-	if c.become != nil {
-		return c.writeWithSudo(ctx, path, data, perm)
-	}
-	err := c.withSFTP(ctx, func(fsys *sftp.Client) error {
-		f, err := fsys.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
-		if err != nil {
-			return err
-		}
-		_, err = f.Write(data)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = fsys.Chmod(path, os.FileMode(perm))
-		}
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func (c *Conn) writeWithSudo(ctx context.Context, path string, data []byte, perm uint32) error {
-	script := `cat > "$1" && chmod "$2" "$1"`
-	mode := strconv.FormatUint(uint64(perm&0o7777), 8)
-	out, err := c.Exec(ctx, shell.Join("sh", "-c", script, "sh", path, mode), data)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if out.ExitCode != 0 {
-		return fmt.Errorf("write %s: exit %d: %s", path, out.ExitCode, firstLine(out.Stderr))
-	}
-	return nil
 }
 
 // withSFTP runs f with the host's SFTP client and returns when ctx ends

@@ -156,11 +156,16 @@ function cmd.query(argv, opts) end
 ---@return remedy.CmdResult res in check mode rc is 0 and the output empty, as nothing ran
 function cmd.run(argv, opts) end
 
---- Reads and writes files on the host. Writes are atomic (a temporary file
---- beside the target, then a rename), keep a backup unless backup = false,
---- run validate on the candidate before it replaces the file, and restore the
---- SELinux label where SELinux is on. In check mode they report the unified
---- diff and the steps, and change nothing.
+--- Reads and writes files on the host. Writes are atomic (a new file in a
+--- private directory beside the target, then a rename), keep a backup unless
+--- backup = false, run validate on the candidate before it replaces the file,
+--- and keep the file's mode, owner and SELinux label unless told otherwise.
+--- A symbolic link is written through: the file it points to changes and the
+--- link stays. Writes refuse a link to nothing, to a directory or in a loop,
+--- and a link owned by a user other than root and the one remedy writes as
+--- (another user may have planted it); there is no switch to follow those:
+--- write the path the link points to. In check mode writes report the
+--- unified diff and the steps, and change nothing.
 file = {}
 
 --- Returns a file's content. Runs in check mode too.
