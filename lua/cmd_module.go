@@ -6,6 +6,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
 
@@ -57,13 +58,13 @@ func cmdRun(e *Env, L *glua.LState) int {
 	argv := listArg(L, L.Get(1), "cmd.run: argv")
 	o := tableArg(L, 2, "cmd.run", true, "creates", "removes", "ok_rc", "stdin")
 	if skip := e.runGuard(o.str("creates", false), o.str("removes", false)); skip {
-		return e.pushCmdResult(L, "cmd.run", argv, Output{}, nil, o, true)
+		return e.pushCmdResult(L, "cmd.run", argv, remote.Output{}, nil, o, true)
 	}
 	line := shell.Join(argv...)
 	e.Changed("", line)
 	if e.Check() {
 		e.Note("would run %s", line)
-		return e.pushCmdResult(L, "cmd.run", argv, Output{}, nil, o, false)
+		return e.pushCmdResult(L, "cmd.run", argv, remote.Output{}, nil, o, false)
 	}
 	e.Note("ran %s", line)
 	out, err := e.exec(line, stdinOpt(o))
@@ -98,7 +99,7 @@ func stdinOpt(o opts) []byte {
 	return nil
 }
 
-func (e *Env) pushCmdResult(L *glua.LState, fn string, argv []string, out Output, err error, o opts, skipped bool) int {
+func (e *Env) pushCmdResult(L *glua.LState, fn string, argv []string, out remote.Output, err error, o opts, skipped bool) int {
 	if err != nil {
 		e.Fail(err)
 	}

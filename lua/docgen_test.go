@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"remedy/lua/remote"
 )
 
 var update = flag.Bool("update", false, "rewrite lua/types/remedy.lua from the registered modules")
@@ -87,7 +89,7 @@ func TestWriteDoc(t *testing.T) {
 // name every one of them.
 func TestFactsClassMatchesFacts(t *testing.T) {
 	var want []string
-	ft := reflect.TypeOf(Facts{})
+	ft := reflect.TypeOf(remote.Facts{})
 	for i := range ft.NumField() {
 		name, _, _ := strings.Cut(ft.Field(i).Tag.Get("json"), ",")
 		want = append(want, name)

@@ -10,13 +10,9 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
-
-// ErrUnreachable marks a Host error that means the connection is gone.
-// The runner wraps such errors with it; a task that meets one ends the
-// host's run as unreachable rather than failed.
-var ErrUnreachable = errors.New("host unreachable")
 
 // Env is what a module function sees while a task, check or handler runs
 // on one host: the host, the run's flags and facts, and a record of what
@@ -24,8 +20,8 @@ var ErrUnreachable = errors.New("host unreachable")
 // WriteFile, so check mode is decided in one place.
 type Env struct {
 	state *glua.LState // the host's VM
-	host  Host
-	facts Facts
+	host  remote.Host
+	facts remote.Facts
 	log   func(level int, format string, args ...any)
 	ctx   context.Context
 	vars  *glua.LTable // the v every task receives, also host.vars
@@ -33,7 +29,7 @@ type Env struct {
 	// memo holds cached reads (QueryCached, readFileCached); once holds
 	// prefetched reads nothing has asked for yet. Both are by command
 	// line, and a command that may change the host forgets both.
-	memo, once map[string]Output
+	memo, once map[string]remote.Output
 	// parsed holds what modules made of a cached read (the firewall's
 	// model of its ruleset), by the read's command line; it is forgotten
 	// with the reads.
@@ -55,7 +51,7 @@ type taskRecord struct {
 
 // Host returns the host the playbook runs on. It raises a Lua error when
 // no task is running, e.g. a module called at a playbook's top level.
-func (e *Env) Host() Host {
+func (e *Env) Host() remote.Host {
 	e.requireTask()
 	return e.host
 }
@@ -65,7 +61,7 @@ func (e *Env) Host() Host {
 func (e *Env) Context() context.Context { return e.ctx }
 
 // Facts returns what the runner gathered about the host.
-func (e *Env) Facts() Facts { return e.facts }
+func (e *Env) Facts() remote.Facts { return e.facts }
 
 // Check reports whether the current task runs in check mode: writes must
 // only be reported.
@@ -95,11 +91,11 @@ func (e *Env) Note(format string, args ...any) {
 // Query for it, as no command that may change the host has run since;
 // the next one reads the host again. When nothing was prefetched, the
 // first of the modules' usual reads brings the others with it.
-func (e *Env) Query(args ...string) (Output, error) {
+func (e *Env) Query(args ...string) (remote.Output, error) {
 	return e.query(shell.Join(args...))
 }
 
-func (e *Env) query(line string) (Output, error) {
+func (e *Env) query(line string) (remote.Output, error) {
 	if out, ok := e.once[line]; ok {
 		delete(e.once, line)
 		return out, nil
@@ -114,7 +110,7 @@ func (e *Env) query(line string) (Output, error) {
 // author's promise, not ours, so it runs through exec and cached reads
 // are taken again after it; but a line the playbook prefetched was
 // declared a read.
-func (e *Env) ownQuery(line string, stdin []byte) (Output, error) {
+func (e *Env) ownQuery(line string, stdin []byte) (remote.Output, error) {
 	if _, ok := e.once[line]; ok && stdin == nil {
 		return e.query(line)
 	}
@@ -122,18 +118,18 @@ func (e *Env) ownQuery(line string, stdin []byte) (Output, error) {
 }
 
 // QueryInput is Query with stdin.
-func (e *Env) QueryInput(stdin []byte, args ...string) (Output, error) {
+func (e *Env) QueryInput(stdin []byte, args ...string) (remote.Output, error) {
 	return e.run(shell.Join(args...), stdin)
 }
 
 // Apply runs a command that changes the host and records it as a change.
 // In check mode it records the command and runs nothing. A non-zero exit
 // status is an error carrying stderr.
-func (e *Env) Apply(args ...string) (Output, error) {
+func (e *Env) Apply(args ...string) (remote.Output, error) {
 	line := shell.Join(args...)
 	e.Changed("", line)
 	if e.Check() {
-		return Output{}, nil
+		return remote.Output{}, nil
 	}
 	out, err := e.exec(line, nil)
 	if err != nil {
@@ -148,7 +144,7 @@ func (e *Env) Apply(args ...string) (Output, error) {
 // Fail raises err as a Lua error at the calling playbook line. It does
 // not return.
 func (e *Env) Fail(err error) {
-	if errors.Is(err, ErrUnreachable) && e.task != nil {
+	if errors.Is(err, remote.ErrUnreachable) && e.task != nil {
 		e.task.hostErr = err
 	}
 	e.state.RaiseError("%s", err.Error())
@@ -165,7 +161,7 @@ func (e *Env) Logf(level int, format string, args ...any) {
 // firewall's ruleset for each port of a range. The output is reused until
 // a command that may change the host runs: Apply, a file write, and any
 // command a playbook runs itself all go through exec, which forgets it.
-func (e *Env) QueryCached(args ...string) (Output, error) {
+func (e *Env) QueryCached(args ...string) (remote.Output, error) {
 	line := shell.Join(args...)
 	if out, ok := e.memo[line]; ok {
 		return out, nil
@@ -175,7 +171,7 @@ func (e *Env) QueryCached(args ...string) (Output, error) {
 		e.remember(line, out)
 		return out, nil
 	}
-	var out Output
+	var out remote.Output
 	var err error
 	if e.warmed {
 		out, err = e.run(line, nil)
@@ -214,23 +210,23 @@ func (e *Env) readFileCached(p string) ([]byte, error) {
 	}
 	b, err := e.readFile(p)
 	if err == nil {
-		e.remember(line, Output{Stdout: b})
+		e.remember(line, remote.Output{Stdout: b})
 	}
 	return b, err
 }
 
 // remember keeps a successful read for QueryCached.
-func (e *Env) remember(line string, out Output) {
+func (e *Env) remember(line string, out remote.Output) {
 	if out.ExitCode != 0 {
 		return
 	}
 	if e.memo == nil {
-		e.memo = map[string]Output{}
+		e.memo = map[string]remote.Output{}
 	}
 	e.memo[line] = out
 }
 
-func (e *Env) exec(line string, stdin []byte) (Output, error) {
+func (e *Env) exec(line string, stdin []byte) (remote.Output, error) {
 	e.forget()
 	return e.run(line, stdin)
 }
@@ -242,7 +238,7 @@ func (e *Env) forget() {
 	clear(e.parsed)
 }
 
-func (e *Env) run(line string, stdin []byte) (Output, error) {
+func (e *Env) run(line string, stdin []byte) (remote.Output, error) {
 	h := e.Host()
 	start := time.Now()
 	e.Logf(1, "%s: %s", h.Name(), line)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
 
@@ -61,12 +62,12 @@ func FactsCommand() string {
 }
 
 // ParseFacts turns the output of FactsCommand into Facts.
-func ParseFacts(out []byte) (Facts, error) {
+func ParseFacts(out []byte) (remote.Facts, error) {
 	sec := splitSections(out)
 	if _, ok := sec["id"]; !ok {
-		return Facts{}, fmt.Errorf("facts: output has no id section (%d bytes)", len(out))
+		return remote.Facts{}, fmt.Errorf("facts: output has no id section (%d bytes)", len(out))
 	}
-	var f Facts
+	var f remote.Facts
 	f.User, f.Root = parseIdentity(sec["id"])
 	osr := keyValues(sec["os-release"])
 	f.OSID, f.OSVersion = osr["ID"], osr["VERSION_ID"]

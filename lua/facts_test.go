@@ -5,13 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"remedy/lua/remote"
 )
 
 // The fixtures are FactsCommand's real output, captured as root in a
 // throwaway network namespace set up with each firewall, or over SSH on a
 // lab host (firewalld; ops through sudo).
 func TestParseFactsFixtures(t *testing.T) {
-	debian := Facts{OSID: "debian", OSVersion: "12", OSFamily: "debian", Init: "none",
+	debian := remote.Facts{OSID: "debian", OSVersion: "12", OSFamily: "debian", Init: "none",
 		SSHDVersion: "OpenSSH_9.2", SELinux: "disabled", Root: true, User: "root"}
 	tests := []struct {
 		file     string

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"remedy/lua/remote"
 )
 
 // These run the real write and resolve scripts with sh, stat, readlink,
@@ -52,7 +54,7 @@ func TestFileWriteThroughSymlink(t *testing.T) {
 	src := task(`return file.write { path = v.dir .. "/app.conf", content = "new\n" }.backup`)
 	first := onlyResult(t, h, src, dirVars(h))
 	second := onlyResult(t, h, src, dirVars(h))
-	if first.Status != StatusChanged || second.Status != StatusOK {
+	if first.Status != remote.StatusChanged || second.Status != remote.StatusOK {
 		t.Fatalf("first %s %q, second %s %q; want changed then ok", first.Status, first.Msg, second.Status, second.Msg)
 	}
 	if got, _ := os.ReadFile(real); string(got) != "new\n" {
@@ -88,7 +90,7 @@ func TestFileWriteThroughParentLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := onlyResult(t, h, task(`file.write { path = v.dir .. "/etc/new.conf", content = "x\n", mode = "0600" }`), dirVars(h))
-	if r.Status != StatusChanged {
+	if r.Status != remote.StatusChanged {
 		t.Fatalf("%s %q", r.Status, r.Msg)
 	}
 	st, err := os.Lstat(filepath.Join(h.dir, "real", "new.conf"))
@@ -136,7 +138,7 @@ func TestFileWriteRefusesOddLinks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := onlyResult(t, h, task(`file.write { path = v.dir .. "/`+tc.name+`", content = "x\n" }`), dirVars(h))
-			if r.Status != StatusFailed || !strings.Contains(r.Msg, tc.want) {
+			if r.Status != remote.StatusFailed || !strings.Contains(r.Msg, tc.want) {
 				t.Fatalf("got %s %q, want failed with %q", r.Status, r.Msg, tc.want)
 			}
 		})
@@ -174,7 +176,7 @@ func TestFileWriteSELinuxLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := onlyResult(t, h, task(`file.write { path = v.dir .. "/old.conf", content = "new\n", backup = false }`), o)
-	if r.Status != StatusChanged {
+	if r.Status != remote.StatusChanged {
 		t.Fatalf("existing file: %s %q", r.Status, r.Msg)
 	}
 	calls, _ := os.ReadFile(log)
@@ -185,7 +187,7 @@ func TestFileWriteSELinuxLabels(t *testing.T) {
 
 	r = onlyResult(t, h, task(`file.write { path = v.dir .. "/new.conf", content = "new\n" }`), o)
 	want := filepath.Join(h.dir, "new.conf") + ": created, but restorecon -- " + filepath.Join(h.dir, "new.conf") + " failed: exit status 1: restorecon: SELinux: Could not set context"
-	if r.Status != StatusFailed || !strings.Contains(r.Msg, want) {
+	if r.Status != remote.StatusFailed || !strings.Contains(r.Msg, want) {
 		t.Fatalf("failed restorecon: %s %q, want %q", r.Status, r.Msg, want)
 	}
 	if got, _ := os.ReadFile(filepath.Join(h.dir, "new.conf")); string(got) != "new\n" {
@@ -236,7 +238,7 @@ func TestFileWriteCandidateIsPrivate(t *testing.T) {
 	src := task(`file.write { path = v.dir .. "/etc/app.conf", content = "x\n", mode = "0640",
 		validate = { "sh", "-c", 'stat -c "%a %u" "${1%/*}" "$1" > "$2"', "sh", "%s", v.dir .. "/seen" } }`)
 	r := onlyResult(t, h, src, dirVars(h))
-	if r.Status != StatusChanged {
+	if r.Status != remote.StatusChanged {
 		t.Fatalf("%s %q", r.Status, r.Msg)
 	}
 	got, _ := os.ReadFile(seen)
@@ -262,7 +264,7 @@ func TestFileWriteCandidateBornWithItsMode(t *testing.T) {
 	for mode, born := range map[string]string{"0600": "600", "0400": "400", "0755": "644"} {
 		r := onlyResult(t, h, task(`file.write { path = v.dir .. "/f`+mode+`", content = "x\n", mode = "`+mode+`", owner = "nobody" }`), dirVars(h))
 		got, _ := os.ReadFile(seen)
-		if r.Status != StatusChanged || strings.TrimSpace(string(got)) != born {
+		if r.Status != remote.StatusChanged || strings.TrimSpace(string(got)) != born {
 			t.Errorf("mode %s: %s %q; the candidate was %q when chown ran, want %s", mode, r.Status, r.Msg, got, born)
 		}
 	}

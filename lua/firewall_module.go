@@ -15,6 +15,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"remedy/lua/firewall"
+	"remedy/lua/remote"
 	"remedy/lua/revert"
 	"remedy/lua/shell"
 	"remedy/lua/valid"
@@ -114,7 +115,7 @@ func (h *fwHost) queryCached(args ...string) []byte {
 	return h.must(args, out, err)
 }
 
-func (h *fwHost) must(args []string, out Output, err error) []byte {
+func (h *fwHost) must(args []string, out remote.Output, err error) []byte {
 	if err == nil && out.ExitCode != 0 {
 		err = fmt.Errorf("%s: %s: exit status %d: %s", h.e.Host().Name(), shell.Join(args...), out.ExitCode, trimOutput(out.Stderr))
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"remedy/lua/firewall"
+	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
 
@@ -32,12 +33,12 @@ type fwFixtureHost struct {
 	disabled map[string]bool
 }
 
-func (h *fwFixtureHost) fixture(name string) Output {
+func (h *fwFixtureHost) fixture(name string) remote.Output {
 	b, err := os.ReadFile(filepath.Join("firewall", "testdata", name))
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return Output{Stdout: b}
+	return remote.Output{Stdout: b}
 }
 
 func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
@@ -79,7 +80,7 @@ func (h *fwFixtureHost) bootRead(cmd string) bool {
 // units answers the read of the boot units as a host without systemd
 // would: each unit file Debian 12 ships (none for RHEL's) and whether
 // boot starts it.
-func (h *fwFixtureHost) units(names []string) Output {
+func (h *fwFixtureHost) units(names []string) remote.Output {
 	var b strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&b, "==unit %s\n", n)
@@ -89,12 +90,12 @@ func (h *fwFixtureHost) units(names []string) Output {
 		fmt.Fprintf(&b, "==enabled %s\n%s\n", n, map[bool]string{false: "enabled", true: "disabled"}[h.disabled[n]])
 	}
 	b.WriteString("==ufwconf\nENABLED=yes\n")
-	return Output{Stdout: []byte(b.String())}
+	return remote.Output{Stdout: []byte(b.String())}
 }
 
 func (h *fwFixtureHost) Name() string { return "fixture" }
 
-func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
+func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Output, error) {
 	h.execs++
 	if words, ok := strings.CutPrefix(cmd, shell.Join("sh", "-c", batchScript, "sh")+" "); ok {
 		w := unquoteWords(h.t, words)
@@ -105,13 +106,13 @@ func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (Out
 
 // batch answers a prefetch as batchScript would, each line from the
 // fixtures.
-func (h *fwFixtureHost) batch(boundary string, lines []string) Output {
+func (h *fwFixtureHost) batch(boundary string, lines []string) remote.Output {
 	var b bytes.Buffer
 	for _, line := range lines {
 		out := h.answer(line)
 		fmt.Fprintf(&b, "%s\n%s %d\n%s\n%s\n", out.Stdout, boundary, out.ExitCode, bytes.TrimRight(out.Stderr, "\n"), boundary)
 	}
-	return Output{Stdout: b.Bytes()}
+	return remote.Output{Stdout: b.Bytes()}
 }
 
 // unquoteWords reads back a line of words made by shell.Join.
@@ -145,33 +146,33 @@ func unquoteWords(t *testing.T, line string) []string {
 	return words
 }
 
-func (h *fwFixtureHost) answer(cmd string) Output {
+func (h *fwFixtureHost) answer(cmd string) remote.Output {
 	switch {
 	case cmd == shell.Join(readArgv...) && bytes.Contains(h.read, []byte(`"family": "inet", "name": "firewalld"`)):
 		zone := "==zone\npublic\n"
 		if !h.oldFirewalld {
 			zone += "==zoneinfo\n" + string(h.fixture("firewalld/public-ssh.zone-settings").Stdout)
 		}
-		return Output{Stdout: bytes.Replace(h.read, []byte("==zone\n"), []byte(zone), 1)}
+		return remote.Output{Stdout: bytes.Replace(h.read, []byte("==zone\n"), []byte(zone), 1)}
 	case cmd == shell.Join(readArgv...):
-		return Output{Stdout: h.read}
+		return remote.Output{Stdout: h.read}
 	case strings.HasPrefix(cmd, "firewall-cmd --list-all"):
 		return h.fixture("firewalld/public-ssh.list-all")
 	case cmd == shell.Join(bootUnitsArgv...):
 		return h.units(firewall.KnownUnits)
 	case cmd == shell.Join(nftScratchLoad("/etc/nftables.conf")...) && h.boot != "":
-		return Output{Stdout: []byte(h.bootJSON)}
+		return remote.Output{Stdout: []byte(h.bootJSON)}
 	case cmd == catLine("/etc/nftables.conf") && h.boot != "":
-		return Output{Stdout: []byte(h.boot)}
+		return remote.Output{Stdout: []byte(h.boot)}
 	case h.bootRead(cmd):
-		return Output{ExitCode: 1, Stderr: []byte("No such file or directory")}
+		return remote.Output{ExitCode: 1, Stderr: []byte("No such file or directory")}
 	case strings.HasPrefix(cmd, "ufw status verbose"):
 		return h.fixture("ufw/remedy-fasp.status")
 	case slices.Contains(sshdReads(h.t), cmd):
-		return Output{ExitCode: 127, Stderr: []byte("not in the fixture")}
+		return remote.Output{ExitCode: 127, Stderr: []byte("not in the fixture")}
 	}
 	h.ran = append(h.ran, cmd)
-	return Output{}
+	return remote.Output{}
 }
 
 // sshdReads are the sshd module's warm reads, which ride along with the
@@ -198,50 +199,44 @@ func (h *fwFixtureHost) Port() int                                    { return 2
 func TestFirewallModuleOnFixtures(t *testing.T) {
 	tests := []struct {
 		name, nft, v4, backend, body string
-		status                       Status
+		status                       remote.Status
 		msg                          string
 		planned                      string
 	}{
 		{"verdict explains the stopping rule", "iptables/lab-iptables.nft.json", "iptables/lab-iptables.nft.save", "iptables-nft",
 			`local v = firewall.verdict { dir = "in", proto = "udp", port = 33001 }
-return v.verdict .. " | " .. v.chain .. " | " .. v.rule`, StatusOK,
-			"reject | ip filter INPUT | -A INPUT -j REJECT --reject-with icmp-port-unreachable", ""},
+return v.verdict .. " | " .. v.chain .. " | " .. v.rule`, remote.StatusOK, "reject | ip filter INPUT | -A INPUT -j REJECT --reject-with icmp-port-unreachable", ""},
 		{"verdict unknown names what it depends on", "nftables/generated.json", "", "nftables",
-			`return firewall.verdict { dir = "in", proto = "udp", port = 162 }.verdict`, StatusOK, "unknown", ""},
+			`return firewall.verdict { dir = "in", proto = "udp", port = 162 }.verdict`, remote.StatusOK, "unknown", ""},
 		{"allow in check mode reports the exact commands", "nftables/lab-nftables.json", "", "nftables",
-			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, StatusChanged,
-			"/etc/nftables.conf: remedy's rule kept for boot",
+			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, remote.StatusChanged, "/etc/nftables.conf: remedy's rule kept for boot",
 			`nft add rule inet filter input 'udp dport 33001-33010 accept comment "remedy: fasp"'
 write /etc/nftables.conf, checked first with: unshare -n nft -f %s`},
 		{"allow refuses what a reboot would undo", "nftables/lab-nftables.json", "", "nftables",
-			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`, StatusFailed,
-			"site.lua:2: fixture: firewall: refusing to allow in udp/33001: a reboot would not keep it: nftables.service is disabled: a reboot loads no nftables rules; persist = true enables it", ""},
+			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`, remote.StatusFailed, "site.lua:2: fixture: firewall: refusing to allow in udp/33001: a reboot would not keep it: nftables.service is disabled: a reboot loads no nftables rules; persist = true enables it", ""},
 		{"persist = true enables the unit", "nftables/lab-nftables.json", "", "nftables",
-			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp", persist = true }`, StatusChanged,
-			"/etc/nftables.conf: remedy's rule kept for boot; nftables.service enabled at boot",
+			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp", persist = true }`, remote.StatusChanged, "/etc/nftables.conf: remedy's rule kept for boot; nftables.service enabled at boot",
 			`nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'
 write /etc/nftables.conf, checked first with: unshare -n nft -f %s
 mkdir -p /etc/systemd/system/sysinit.target.wants
 ln -sfn /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.wants/nftables.service`},
 		{"allow of an open port changes nothing", "nftables/lab-nftables.json", "", "nftables",
-			`return tostring(firewall.allow { dir = "in", proto = "tcp", port = 22 }.changed)`, StatusOK, "false", ""},
+			`return tostring(firewall.allow { dir = "in", proto = "tcp", port = 22 }.changed)`, remote.StatusOK, "false", ""},
 		{"firewalld allow goes through firewall-cmd", "firewalld/public-ssh.json", "", "firewalld",
-			`firewall.allow { dir = "in", proto = "tcp", port = 8443, comment = "https" }`, StatusChanged, "",
+			`firewall.allow { dir = "in", proto = "tcp", port = 8443, comment = "https" }`, remote.StatusChanged, "",
 			`firewall-cmd --permanent --new-service=remedy-https
 firewall-cmd --permanent --service=remedy-https '--set-description=remedy: https'
 firewall-cmd --permanent --service=remedy-https --add-port=8443/tcp
 firewall-cmd --permanent --zone=public --add-service=remedy-https
 firewall-cmd --reload`},
 		{"ufw: a blocked verdict names ufw's defaults", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
-			`return firewall.verdict { dir = "in", proto = "udp", port = 40000 }.explain`, StatusOK,
-			"ufw default deny (incoming), allow (outgoing), disabled (routed)", ""},
+			`return firewall.verdict { dir = "in", proto = "udp", port = 40000 }.explain`, remote.StatusOK, "ufw default deny (incoming), allow (outgoing), disabled (routed)", ""},
 		{"ufw: an accepted verdict needs no explaining", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
-			`return firewall.verdict { dir = "in", proto = "udp", port = 33005 }.explain`, StatusOK, "", ""},
+			`return firewall.verdict { dir = "in", proto = "udp", port = 33005 }.explain`, remote.StatusOK, "", ""},
 		{"firewalld: a blocked verdict names the zone", "firewalld/public-ssh.json", "", "firewalld",
-			`return firewall.verdict { dir = "in", proto = "udp", port = 33001 }.explain`, StatusOK,
-			"firewalld zone public (target default) lets in services [dhcpv6-client ssh] and ports []", ""},
+			`return firewall.verdict { dir = "in", proto = "udp", port = 33001 }.explain`, remote.StatusOK, "firewalld zone public (target default) lets in services [dhcpv6-client ssh] and ports []", ""},
 		{"rules lists chains", "nftables/lab-nftables.json", "", "nftables",
-			`return firewall.rules().chains[1].rules[3]`, StatusOK, "tcp dport 22 accept", ""},
+			`return firewall.rules().chains[1].rules[3]`, remote.StatusOK, "tcp dport 22 accept", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,7 +244,7 @@ firewall-cmd --reload`},
 			if strings.Contains(tt.name, "reboot") || strings.Contains(tt.body, "persist") {
 				h.disabled = map[string]bool{"nftables.service": true}
 			}
-			r := onlyResult(t, h, task(tt.body), RunOptions{Check: true, Facts: Facts{Firewall: tt.backend, OSFamily: "debian"}})
+			r := onlyResult(t, h, task(tt.body), RunOptions{Check: true, Facts: remote.Facts{Firewall: tt.backend, OSFamily: "debian"}})
 			msg, planned := r.Msg, strings.Join(r.Planned, "\n")
 			if r.Status != tt.status || !strings.HasSuffix(msg, tt.msg) || (tt.msg == "") != (msg == "") || planned != tt.planned {
 				t.Errorf("got %s %q, planned:\n%s\nwant %s %q, planned:\n%s", r.Status, msg, planned, tt.status, tt.msg, tt.planned)
@@ -285,8 +280,8 @@ func TestFirewallVerdictsShareReadsUntilACommand(t *testing.T) {
 end
 ` + tt.between + `
 assert(firewall.verdict { dir = "in", proto = "udp", port = 33004 }.explain ~= "")`
-			r := onlyResult(t, h, task(body), RunOptions{Facts: Facts{Firewall: "firewalld", OSFamily: "debian"}})
-			if r.Status == StatusFailed || h.execs != tt.want {
+			r := onlyResult(t, h, task(body), RunOptions{Facts: remote.Facts{Firewall: "firewalld", OSFamily: "debian"}})
+			if r.Status == remote.StatusFailed || h.execs != tt.want {
 				t.Errorf("got %s %q after %d commands, want %d", r.Status, r.Msg, h.execs, tt.want)
 			}
 		})
@@ -304,8 +299,8 @@ func TestFirewallModuleRejectsBadArguments(t *testing.T) {
 		`firewall.remove { comment = "not ours" }`,
 	} {
 		h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
-		r := onlyResult(t, h, task(body), RunOptions{Check: true, Facts: Facts{Firewall: "nftables"}})
-		if r.Status != StatusFailed {
+		r := onlyResult(t, h, task(body), RunOptions{Check: true, Facts: remote.Facts{Firewall: "nftables"}})
+		if r.Status != remote.StatusFailed {
 			t.Errorf("%s: %s, want failed", body, r.Status)
 		}
 	}
@@ -321,8 +316,8 @@ func TestFirewallAllowFailsWhenTheFlowStillDoesNotPass(t *testing.T) {
 		t.Run(init, func(t *testing.T) {
 			h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
 			r := onlyResult(t, h, task(`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`),
-				RunOptions{Facts: Facts{Firewall: "nftables", OSFamily: "debian", Init: init}})
-			if r.Status != StatusFailed || !strings.Contains(r.Msg, "did not take effect; the revert armed on the host restores the previous rules") {
+				RunOptions{Facts: remote.Facts{Firewall: "nftables", OSFamily: "debian", Init: init}})
+			if r.Status != remote.StatusFailed || !strings.Contains(r.Msg, "did not take effect; the revert armed on the host restores the previous rules") {
 				t.Fatalf("got %s: %s", r.Status, r.Msg)
 			}
 			want := []string{"sh -c", timer, `nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'`}

@@ -3,6 +3,8 @@ package lua
 import (
 	"strings"
 	"testing"
+
+	"remedy/lua/remote"
 )
 
 // A revert armed by an earlier run would take back the rules a change
@@ -11,19 +13,19 @@ func TestFirewallRefusesChangesWhileARevertIsPending(t *testing.T) {
 	tests := []struct {
 		name, body string
 		check      bool
-		status     Status
+		status     remote.Status
 		msg        string
 	}{
-		{"allow", `firewall.allow { dir = "in", proto = "tcp", port = 22 }`, false, StatusFailed, "kill $(cat /run/remedy-revert-fw-1a2b/pid)"},
-		{"remove", `firewall.remove { comment = "remedy: x" }`, false, StatusFailed, "is pending (/run/remedy-revert-fw-1a2b)"},
-		{"allow in check mode", `firewall.allow { dir = "in", proto = "tcp", port = 22 }`, true, StatusOK, "is pending (/run/remedy-revert-fw-1a2b)"},
-		{"verdict", `firewall.verdict { dir = "in", proto = "tcp", port = 22 }`, false, StatusOK, ""},
+		{"allow", `firewall.allow { dir = "in", proto = "tcp", port = 22 }`, false, remote.StatusFailed, "kill $(cat /run/remedy-revert-fw-1a2b/pid)"},
+		{"remove", `firewall.remove { comment = "remedy: x" }`, false, remote.StatusFailed, "is pending (/run/remedy-revert-fw-1a2b)"},
+		{"allow in check mode", `firewall.allow { dir = "in", proto = "tcp", port = 22 }`, true, remote.StatusOK, "is pending (/run/remedy-revert-fw-1a2b)"},
+		{"verdict", `firewall.verdict { dir = "in", proto = "tcp", port = 22 }`, false, remote.StatusOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
 			h.read = append([]byte("==pending\nfw-1a2b\n"), h.read...)
-			r := onlyResult(t, h, task(tt.body), RunOptions{Check: tt.check, Facts: Facts{Firewall: "nftables", OSFamily: "debian"}})
+			r := onlyResult(t, h, task(tt.body), RunOptions{Check: tt.check, Facts: remote.Facts{Firewall: "nftables", OSFamily: "debian"}})
 			if r.Status != tt.status || !strings.Contains(r.Msg, tt.msg) {
 				t.Errorf("got %s %q, want %s with %q", r.Status, r.Msg, tt.status, tt.msg)
 			}

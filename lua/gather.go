@@ -5,27 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"remedy/lua/remote"
+
 	glua "github.com/yuin/gopher-lua"
 )
-
-// FactsTask names the first result of every host, as Ansible does.
-const FactsTask = "Gathering Facts"
-
-// FactsResult is the first result of a host's run: its facts, or why
-// they could not be gathered. start is when the host's run began, its
-// connection included.
-func FactsResult(err error, facts Facts, start time.Time) Result {
-	r := Result{Kind: KindTask, Name: FactsTask, Status: StatusOK, Duration: time.Since(start)}
-	switch {
-	case errors.Is(err, ErrUnreachable):
-		r.Status, r.Msg = StatusUnreachable, err.Error()
-	case err != nil:
-		r.Status, r.Msg = StatusFailed, err.Error()
-	default:
-		r.Msg = fmt.Sprintf("%s %s, %s init, %s, firewall %s", facts.OSID, facts.OSVersion, facts.Init, facts.SSHDVersion, facts.Firewall)
-	}
-	return r
-}
 
 // gather reads the host's facts and, in the same round trip, what the
 // playbook's prefetch lists, and reports the facts as the first result.
@@ -45,13 +28,13 @@ func (r *hostRun) gather(prefetch *glua.LFunction) error {
 		e.warmed = true
 	}
 	facts, outs, err := gatherFacts(e, reads)
-	r.emit(FactsResult(err, facts, start))
+	r.emit(remote.FactsResult(err, facts, start))
 	if err != nil {
 		return err
 	}
 	e.setFacts(facts)
 	if len(outs) > 0 {
-		e.once = make(map[string]Output, len(outs))
+		e.once = make(map[string]remote.Output, len(outs))
 		for i, out := range outs {
 			e.once[reads[i]] = out
 		}
@@ -67,12 +50,12 @@ func (r *hostRun) gather(prefetch *glua.LFunction) error {
 // batch did not work out: a host whose shell surprised us, or whose reads
 // together passed the output limit, still gives its facts, and each read
 // runs alone when a task asks for it).
-func gatherFacts(e *Env, reads []string) (Facts, []Output, error) {
+func gatherFacts(e *Env, reads []string) (remote.Facts, []remote.Output, error) {
 	if len(reads) > 0 {
 		b := newBatch(append([]string{FactsCommand()}, reads...))
 		out, err := e.host.Exec(e.ctx, b.command(), nil)
-		if err != nil && !errors.Is(err, ErrOutputLimit) {
-			return Facts{}, nil, fmt.Errorf("gather facts: %w", err)
+		if err != nil && !errors.Is(err, remote.ErrOutputLimit) {
+			return remote.Facts{}, nil, fmt.Errorf("gather facts: %w", err)
 		}
 		if all, serr := b.split(out.Stdout); err == nil && serr == nil && out.ExitCode == 0 && all[0].ExitCode == 0 {
 			facts, err := ParseFacts(all[0].Stdout)
@@ -81,17 +64,17 @@ func gatherFacts(e *Env, reads []string) (Facts, []Output, error) {
 	}
 	out, err := e.host.Exec(e.ctx, FactsCommand(), nil)
 	if err != nil {
-		return Facts{}, nil, fmt.Errorf("gather facts: %w", err)
+		return remote.Facts{}, nil, fmt.Errorf("gather facts: %w", err)
 	}
 	if out.ExitCode != 0 {
-		return Facts{}, nil, fmt.Errorf("gather facts: exit %d: %s", out.ExitCode, trimOutput(out.Stderr))
+		return remote.Facts{}, nil, fmt.Errorf("gather facts: exit %d: %s", out.ExitCode, trimOutput(out.Stderr))
 	}
 	facts, err := ParseFacts(out.Stdout)
 	return facts, nil, err
 }
 
 // setFacts gives the VM the facts gathered after it started.
-func (e *Env) setFacts(f Facts) {
+func (e *Env) setFacts(f remote.Facts) {
 	e.facts = f
 	if t, ok := e.state.GetGlobal("host").(*glua.LTable); ok {
 		t.RawSetString("facts", hostFacts(e, e.state))

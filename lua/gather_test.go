@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"remedy/lua/remote"
 )
 
 // countingHost counts the sessions a run opens on a real local host.
@@ -21,22 +23,22 @@ type countingHost struct {
 	limitBatch bool
 }
 
-func (h *countingHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
+func (h *countingHost) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Output, error) {
 	h.execs++
 	if h.breakBatch && strings.Contains(cmd, "exec 3>&1") {
-		return Output{ExitCode: 2, Stderr: []byte("sh: 1: Syntax error: Bad fd number")}, nil
+		return remote.Output{ExitCode: 2, Stderr: []byte("sh: 1: Syntax error: Bad fd number")}, nil
 	}
 	if h.limitBatch && strings.Contains(cmd, "exec 3>&1") {
-		return Output{ExitCode: -1}, fmt.Errorf("more than 8MiB of output: %w", ErrOutputLimit)
+		return remote.Output{ExitCode: -1}, fmt.Errorf("more than 8MiB of output: %w", remote.ErrOutputLimit)
 	}
 	return h.localHost.Exec(ctx, cmd, stdin)
 }
 
 // gatherRun runs src on h as the CLI does: facts gathered by Run.
-func gatherRun(t *testing.T, h Host, src string) ([]Result, Facts, error) {
+func gatherRun(t *testing.T, h remote.Host, src string) ([]remote.Result, remote.Facts, error) {
 	t.Helper()
-	var facts Facts
-	got, err := runPlaybook(t, h, src, RunOptions{Gather: true, Gathered: func(f Facts) { facts = f }})
+	var facts remote.Facts
+	got, err := runPlaybook(t, h, src, RunOptions{Gather: true, Gathered: func(f remote.Facts) { facts = f }})
 	return got, facts, err
 }
 

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"remedy/lua/remote"
 )
 
 // localHost is a real Host on this machine: commands run with sh -c in a
@@ -30,7 +32,7 @@ func newLocalHost(t *testing.T) *localHost {
 
 func (h *localHost) Name() string { return h.name }
 
-func (h *localHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
+func (h *localHost) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Output, error) {
 	c := exec.CommandContext(ctx, "sh", "-c", cmd)
 	c.Dir = h.dir
 	// Kill the whole process group on cancellation, so a child such as
@@ -45,12 +47,12 @@ func (h *localHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output,
 	err := c.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ctx.Err() == nil {
-		return Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: ee.ExitCode()}, nil
+		return remote.Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: ee.ExitCode()}, nil
 	}
 	if err != nil {
-		return Output{}, fmt.Errorf("sh -c: %w", err)
+		return remote.Output{}, fmt.Errorf("sh -c: %w", err)
 	}
-	return Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, nil
+	return remote.Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, nil
 }
 
 func (h *localHost) ReadFile(ctx context.Context, path string) ([]byte, error) {

@@ -11,10 +11,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"remedy/lua/remote"
 )
 
 // onlyResult runs src on h and returns its single result.
-func onlyResult(t *testing.T, h Host, src string, o RunOptions) Result {
+func onlyResult(t *testing.T, h remote.Host, src string, o RunOptions) remote.Result {
 	t.Helper()
 	rs, err := runPlaybook(t, h, src, o)
 	if err != nil {
@@ -47,7 +49,7 @@ func TestFileWriteCheckModeChangesNothing(t *testing.T) {
 	o := dirVars(h)
 	o.Check = true
 	r := onlyResult(t, h, src, o)
-	if r.Status != StatusChanged || !strings.Contains(r.Diff, "-PermitRootLogin yes\n+PermitRootLogin no") ||
+	if r.Status != remote.StatusChanged || !strings.Contains(r.Diff, "-PermitRootLogin yes\n+PermitRootLogin no") ||
 		!strings.HasPrefix(r.Msg, target+": new content, backup "+target+".remedy-") {
 		t.Fatalf("check mode: %+v", r)
 	}
@@ -70,7 +72,7 @@ func TestFileWriteThenRepeat(t *testing.T) {
 	src := task(`return file.write { path = v.dir .. "/app.conf", content = "new\n", mode = "0640" }.backup`)
 	first := onlyResult(t, h, src, dirVars(h))
 	second := onlyResult(t, h, src, dirVars(h))
-	if first.Status != StatusChanged || second.Status != StatusOK {
+	if first.Status != remote.StatusChanged || second.Status != remote.StatusOK {
 		t.Fatalf("first %s, second %s; want changed then ok", first.Status, second.Status)
 	}
 	got, _ := os.ReadFile(target)
@@ -92,7 +94,7 @@ func TestFileWriteFailingValidatorKeepsOriginal(t *testing.T) {
 	}
 	src := task(`file.write { path = v.dir .. "/app.conf", content = "bad\n", validate = {"sh", "-c", "grep -q good \"$1\" || { echo invalid config >&2; exit 1; }", "sh", "%s"} }`)
 	r := onlyResult(t, h, src, dirVars(h))
-	if r.Status != StatusFailed || !strings.Contains(r.Msg, "invalid config") || !strings.Contains(r.Msg, "site.lua:2:") || r.Host != "local" {
+	if r.Status != remote.StatusFailed || !strings.Contains(r.Msg, "invalid config") || !strings.Contains(r.Msg, "site.lua:2:") || r.Host != "local" {
 		t.Fatalf("want a failure naming host, file:line and the validator's complaint: %+v", r)
 	}
 	got, _ := os.ReadFile(target)
@@ -110,10 +112,10 @@ func TestFileLine(t *testing.T) {
 	}
 	src := task(`file.line { path = v.dir .. "/sshd_config", regexp = "^#?PermitRootLogin", line = "PermitRootLogin no", backup = false }
 	file.line { path = v.dir .. "/sshd_config", regexp = "^PasswordAuthentication", line = "PasswordAuthentication no", insertbefore = "^Match", backup = false }`)
-	if r := onlyResult(t, h, src, dirVars(h)); r.Status != StatusChanged {
+	if r := onlyResult(t, h, src, dirVars(h)); r.Status != remote.StatusChanged {
 		t.Fatalf("first: %+v", r)
 	}
-	if r := onlyResult(t, h, src, dirVars(h)); r.Status != StatusOK {
+	if r := onlyResult(t, h, src, dirVars(h)); r.Status != remote.StatusOK {
 		t.Fatalf("second: %+v", r)
 	}
 	got, _ := os.ReadFile(target)
@@ -132,7 +134,7 @@ func TestFileReadStat(t *testing.T) {
 	expect(file.stat(v.dir .. "/missing") == nil, "missing file stat")
 	return file.read(v.dir .. "/f") .. " " .. st.type .. " " .. st.mode .. " " .. st.size`)
 	r := onlyResult(t, h, src, dirVars(h))
-	if r.Status != StatusOK || r.Msg != "hello file 0600 5" {
+	if r.Status != remote.StatusOK || r.Msg != "hello file 0600 5" {
 		t.Fatalf("%+v", r)
 	}
 }
@@ -142,20 +144,20 @@ func TestCmd(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
 		check      bool
-		status     Status
+		status     remote.Status
 		msg        string
 	}{
-		{"query output", `return cmd.query({"echo", "a b; $(x)"}).stdout`, false, StatusOK, "a b; $(x)\n"},
-		{"query fails on non-zero", `cmd.query({"false"})`, false, StatusFailed, "exit status 1"},
-		{"ok_rc allows", `return tostring(cmd.query({"sh", "-c", "exit 3"}, {ok_rc = {0, 3}}).rc)`, false, StatusOK, "3"},
-		{"query runs in check mode", `return cmd.query({"echo", "hi"}).stdout`, true, StatusOK, "hi\n"},
-		{"run is a change", `cmd.run({"touch", v.dir .. "/made"})`, false, StatusChanged, ""},
-		{"run creates skips", `cmd.run({"touch", v.dir .. "/made"}, {creates = v.dir .. "/made"})`, false, StatusOK, ""},
-		{"run removes skips", `cmd.run({"rm", v.dir .. "/gone"}, {removes = v.dir .. "/gone"})`, false, StatusOK, ""},
-		{"run in check mode runs nothing", `cmd.run({"touch", v.dir .. "/check"})`, true, StatusChanged, ""},
-		{"string command refused", `cmd.query("echo hi")`, false, StatusFailed, "must be a list of strings"},
-		{"unknown option refused", `cmd.run({"true"}, {creats = "/x"})`, false, StatusFailed, "unknown option creats"},
-		{"stdin", `return cmd.query({"cat"}, {stdin = "in"}).stdout`, false, StatusOK, "in"},
+		{"query output", `return cmd.query({"echo", "a b; $(x)"}).stdout`, false, remote.StatusOK, "a b; $(x)\n"},
+		{"query fails on non-zero", `cmd.query({"false"})`, false, remote.StatusFailed, "exit status 1"},
+		{"ok_rc allows", `return tostring(cmd.query({"sh", "-c", "exit 3"}, {ok_rc = {0, 3}}).rc)`, false, remote.StatusOK, "3"},
+		{"query runs in check mode", `return cmd.query({"echo", "hi"}).stdout`, true, remote.StatusOK, "hi\n"},
+		{"run is a change", `cmd.run({"touch", v.dir .. "/made"})`, false, remote.StatusChanged, ""},
+		{"run creates skips", `cmd.run({"touch", v.dir .. "/made"}, {creates = v.dir .. "/made"})`, false, remote.StatusOK, ""},
+		{"run removes skips", `cmd.run({"rm", v.dir .. "/gone"}, {removes = v.dir .. "/gone"})`, false, remote.StatusOK, ""},
+		{"run in check mode runs nothing", `cmd.run({"touch", v.dir .. "/check"})`, true, remote.StatusChanged, ""},
+		{"string command refused", `cmd.query("echo hi")`, false, remote.StatusFailed, "must be a list of strings"},
+		{"unknown option refused", `cmd.run({"true"}, {creats = "/x"})`, false, remote.StatusFailed, "unknown option creats"},
+		{"stdin", `return cmd.query({"cat"}, {stdin = "in"}).stdout`, false, remote.StatusOK, "in"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := dirVars(h)
@@ -199,7 +201,7 @@ func TestServiceReloadSignalsPidFile(t *testing.T) {
 	service.reload { name = "svc", pidfile = v.dir .. "/svc.pid" }`)
 	o := dirVars(h)
 	o.Facts.Init = "none"
-	if r := onlyResult(t, h, src, o); r.Status != StatusChanged {
+	if r := onlyResult(t, h, src, o); r.Status != remote.StatusChanged {
 		t.Fatalf("%+v", r)
 	}
 	for i := 0; i < 100; i++ {
@@ -234,7 +236,7 @@ func TestNet(t *testing.T) {
 	return open.via`)
 	o := RunOptions{Vars: map[string]any{"open": port, "closed": closedPort}}
 	r := onlyResult(t, h, src, o)
-	if r.Status != StatusOK || r.Msg != "bash" {
+	if r.Status != remote.StatusOK || r.Msg != "bash" {
 		t.Fatalf("%+v", r)
 	}
 }
@@ -246,7 +248,7 @@ func TestJSONAndTemplate(t *testing.T) {
 	expect(json.encode({b = 1, a = {true, "s"}}) == '{"a":[true,"s"],"b":1}', "encode: %s", json.encode({b = 1, a = {true, "s"}}))
 	return template("Port {{ port }} on {{ host }}", { port = v.port, host = host.name })`)
 	r := onlyResult(t, h, src, RunOptions{Vars: map[string]any{"port": 33001}})
-	if r.Status != StatusOK || r.Msg != "Port 33001 on local" {
+	if r.Status != remote.StatusOK || r.Msg != "Port 33001 on local" {
 		t.Fatalf("%+v", r)
 	}
 }
@@ -260,7 +262,7 @@ func TestBackupsDoNotOverwriteEachOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := onlyResult(t, h, task(`for i = 1, 3 do file.line { path = v.dir .. "/f.conf", line = "edit " .. i } end`), dirVars(h))
-	if r.Status != StatusChanged {
+	if r.Status != remote.StatusChanged {
 		t.Fatalf("%+v", r)
 	}
 	backups, _ := filepath.Glob(target + ".remedy-*.bak")

@@ -7,6 +7,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/remote"
 	"remedy/lua/valid"
 )
 
@@ -130,7 +131,7 @@ func reachArgv(L *glua.LState, fn string) []string {
 }
 
 // reachResult interprets a reach script's output.
-func reachResult(out Output) (ok bool, via, msg string) {
+func reachResult(out remote.Output) (ok bool, via, msg string) {
 	via, _, _ = strings.Cut(strings.TrimSpace(string(out.Stdout)), "\n")
 	switch {
 	case out.ExitCode == 0:

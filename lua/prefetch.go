@@ -12,6 +12,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
 
@@ -49,9 +50,9 @@ func (b batch) command() string {
 // split reads the batch's output back into one result per line. Only a
 // host that read the boundary off its own process list could forge one,
 // and such a host can misreport its state anyway.
-func (b batch) split(out []byte) ([]Output, error) {
+func (b batch) split(out []byte) ([]remote.Output, error) {
 	head, tail := []byte("\n"+b.boundary+" "), []byte("\n"+b.boundary+"\n")
-	outs := make([]Output, 0, len(b.lines))
+	outs := make([]remote.Output, 0, len(b.lines))
 	for len(outs) < len(b.lines) {
 		stdout, rest, ok := bytes.Cut(out, head)
 		if !ok {
@@ -66,7 +67,7 @@ func (b batch) split(out []byte) ([]Output, error) {
 		if !ok {
 			return nil, fmt.Errorf("batch: result %d is cut short", len(outs)+1)
 		}
-		outs = append(outs, Output{Stdout: stdout[:len(stdout):len(stdout)], Stderr: stderr[:len(stderr):len(stderr)], ExitCode: rc})
+		outs = append(outs, remote.Output{Stdout: stdout[:len(stdout):len(stdout)], Stderr: stderr[:len(stderr):len(stderr)], ExitCode: rc})
 		out = rest
 	}
 	return outs, nil
@@ -91,7 +92,7 @@ var allWarmLines = sync.OnceValue(func() []string { return warmLines(Modules()) 
 // with every module's usual reads, and keeps their results for the Query,
 // QueryCached and readFileCached calls that ask for them: a playbook
 // without a prefetch pays one session for all of its usual reads.
-func (e *Env) queryWarming(line string) (Output, error) {
+func (e *Env) queryWarming(line string) (remote.Output, error) {
 	e.warmed = true
 	lines := []string{line}
 	for _, r := range allWarmLines() {
@@ -104,8 +105,8 @@ func (e *Env) queryWarming(line string) (Output, error) {
 	}
 	b := newBatch(lines)
 	out, err := e.run(b.command(), nil)
-	if err != nil && !errors.Is(err, ErrOutputLimit) {
-		return Output{}, err
+	if err != nil && !errors.Is(err, remote.ErrOutputLimit) {
+		return remote.Output{}, err
 	}
 	outs, serr := b.split(out.Stdout)
 	if err != nil || serr != nil || out.ExitCode != 0 {
@@ -115,7 +116,7 @@ func (e *Env) queryWarming(line string) (Output, error) {
 		return e.run(line, nil)
 	}
 	if e.once == nil {
-		e.once = map[string]Output{}
+		e.once = map[string]remote.Output{}
 	}
 	for i, out := range outs[1:] {
 		e.once[lines[i+1]] = out

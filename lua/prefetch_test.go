@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
 
@@ -18,7 +19,7 @@ func TestBatchRoundTrip(t *testing.T) {
 		shell.Join("sh", "-c", `printf 'a\000b'; printf 'e1\ne2\n\n' >&2`),
 		shell.Join("exec", "cat", "/nonexistent"),
 	}
-	want := []Output{
+	want := []remote.Output{
 		{Stdout: []byte("no newline")},
 		{Stdout: []byte("0 0 0\n==nft\n\nremedy- 1\n"), Stderr: []byte("to stderr"), ExitCode: 3},
 		{},

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"remedy/lua/remote"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -19,11 +21,11 @@ type RunOptions struct {
 	StartAt        string
 	// Gather makes Run gather the host's facts itself, in one round trip
 	// with the playbook's prefetch, and report them as the first result
-	// (FactsResult); Gathered receives them. Without it the playbook runs
+	// (remote.FactsResult); Gathered receives them. Without it the playbook runs
 	// with Facts, and its prefetch is not taken.
 	Gather      bool
-	Gathered    func(Facts)
-	Facts       Facts
+	Gathered    func(remote.Facts)
+	Facts       remote.Facts
 	Start       time.Time     // when the host's run began, its connection included
 	TaskTimeout time.Duration // a task's own timeout field wins; 0 means none
 	// Log receives what the playbook writes with log() or print() at level
@@ -38,7 +40,7 @@ type RunOptions struct {
 // after its result. An error means the run could not continue: the
 // playbook could not be evaluated, ctx was cancelled, or the host became
 // unreachable.
-func (p *Playbook) Run(ctx context.Context, h Host, o RunOptions, emit func(Result)) error {
+func (p *Playbook) Run(ctx context.Context, h remote.Host, o RunOptions, emit func(remote.Result)) error {
 	selected, err := Select(p.tasks, o.Tags, o.SkipTags, o.StartAt)
 	if err != nil {
 		return err
@@ -69,7 +71,7 @@ type hostRun struct {
 	e        *Env
 	o        RunOptions
 	ctx      context.Context
-	emit     func(Result)
+	emit     func(remote.Result)
 	notified map[string]bool
 }
 
@@ -78,11 +80,11 @@ func (r *hostRun) all(sp *spec, selected []bool) error {
 		if !selected[i] {
 			continue
 		}
-		res, stop, err := r.item(KindTask, t, r.o.Check)
+		res, stop, err := r.item(remote.KindTask, t, r.o.Check)
 		if err != nil {
 			return err
 		}
-		if res.Status == StatusChanged {
+		if res.Status == remote.StatusChanged {
 			for _, n := range t.notify {
 				r.notified[n] = true
 			}
@@ -95,7 +97,7 @@ func (r *hostRun) all(sp *spec, selected []bool) error {
 		if !r.notified[hd.name] {
 			continue
 		}
-		if _, stop, err := r.item(KindHandler, hd, r.o.Check); err != nil || stop {
+		if _, stop, err := r.item(remote.KindHandler, hd, r.o.Check); err != nil || stop {
 			return err
 		}
 	}
@@ -104,7 +106,7 @@ func (r *hostRun) all(sp *spec, selected []bool) error {
 			continue
 		}
 		// Checks only read: they always run in check mode.
-		if _, _, err := r.item(KindCheck, c, true); err != nil {
+		if _, _, err := r.item(remote.KindCheck, c, true); err != nil {
 			return err
 		}
 	}
@@ -114,7 +116,7 @@ func (r *hostRun) all(sp *spec, selected []bool) error {
 // item runs one task, check or handler and emits its result. stop says
 // the host's run ends here (a failure that is not ignored); err that it
 // could not go on at all.
-func (r *hostRun) item(kind Kind, it *item, check bool) (Result, bool, error) {
+func (r *hostRun) item(kind remote.Kind, it *item, check bool) (remote.Result, bool, error) {
 	start := time.Now()
 	if it.checkMode != nil {
 		check = *it.checkMode
@@ -133,21 +135,21 @@ func (r *hostRun) item(kind Kind, it *item, check bool) (Result, bool, error) {
 			return res, true, err
 		}
 		if rec.hostErr != nil {
-			res.Status = StatusUnreachable
+			res.Status = remote.StatusUnreachable
 		}
 		r.emit(res)
 		return res, true, err
 	}
 	r.emit(res)
-	stop := res.Status == StatusFailed && !res.Ignored && kind != KindCheck
+	stop := res.Status == remote.StatusFailed && !res.Ignored && kind != remote.KindCheck
 	return res, stop, nil
 }
 
 // result turns what a run function did into a Result: its status comes
 // from the module calls it made, never from the function itself.
-func (r *hostRun) result(kind Kind, it *item, rec *taskRecord, ret glua.LValue, runErr error) Result {
-	res := Result{Host: r.e.host.Name(), Kind: kind, Name: it.name, Severity: it.severity, Planned: rec.planned}
-	if kind == KindCheck && res.Severity == "" {
+func (r *hostRun) result(kind remote.Kind, it *item, rec *taskRecord, ret glua.LValue, runErr error) remote.Result {
+	res := remote.Result{Host: r.e.host.Name(), Kind: kind, Name: it.name, Severity: it.severity, Planned: rec.planned}
+	if kind == remote.KindCheck && res.Severity == "" {
 		res.Severity = "medium"
 	}
 	if r.o.Diff || rec.check {
@@ -155,14 +157,14 @@ func (r *hostRun) result(kind Kind, it *item, rec *taskRecord, ret glua.LValue, 
 	}
 	switch {
 	case errors.Is(runErr, errSkipped):
-		res.Status = StatusSkipped
+		res.Status = remote.StatusSkipped
 	case runErr != nil:
-		res.Status, res.Msg = StatusFailed, runErr.Error()
-		res.Ignored = it.ignoreErrors && kind == KindTask
+		res.Status, res.Msg = remote.StatusFailed, runErr.Error()
+		res.Ignored = it.ignoreErrors && kind == remote.KindTask
 	case rec.changed:
-		res.Status = StatusChanged
+		res.Status = remote.StatusChanged
 	default:
-		res.Status = StatusOK
+		res.Status = remote.StatusOK
 	}
 	if runErr == nil {
 		res.Msg = strings.Join(rec.notes, "; ")
@@ -244,12 +246,12 @@ func fnLine(fn *glua.LFunction) int {
 }
 
 // registered is what a later task finds in v[register].
-func registered(L *glua.LState, res Result, ret glua.LValue) *glua.LTable {
+func registered(L *glua.LState, res remote.Result, ret glua.LValue) *glua.LTable {
 	t := L.NewTable()
 	t.RawSetString("status", glua.LString(res.Status))
-	t.RawSetString("changed", glua.LBool(res.Status == StatusChanged))
-	t.RawSetString("failed", glua.LBool(res.Status == StatusFailed))
-	t.RawSetString("skipped", glua.LBool(res.Status == StatusSkipped))
+	t.RawSetString("changed", glua.LBool(res.Status == remote.StatusChanged))
+	t.RawSetString("failed", glua.LBool(res.Status == remote.StatusFailed))
+	t.RawSetString("skipped", glua.LBool(res.Status == remote.StatusSkipped))
 	t.RawSetString("msg", glua.LString(res.Msg))
 	t.RawSetString("result", ret)
 	return t

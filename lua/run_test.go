@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"remedy/lua/remote"
 )
 
 // writePlaybook writes src as a playbook file in a temp dir.
@@ -23,18 +25,18 @@ func writePlaybook(t *testing.T, src string) string {
 }
 
 // runPlaybook loads src and runs it on h, returning every result.
-func runPlaybook(t *testing.T, h Host, src string, o RunOptions) ([]Result, error) {
+func runPlaybook(t *testing.T, h remote.Host, src string, o RunOptions) ([]remote.Result, error) {
 	t.Helper()
 	p, err := Load(writePlaybook(t, src), LoadOptions{})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	var got []Result
-	err = p.Run(context.Background(), h, o, func(r Result) { got = append(got, r) })
+	var got []remote.Result
+	err = p.Run(context.Background(), h, o, func(r remote.Result) { got = append(got, r) })
 	return got, err
 }
 
-func statuses(rs []Result) string {
+func statuses(rs []remote.Result) string {
 	var s []string
 	for _, r := range rs {
 		s = append(s, r.Name+"="+string(r.Status))
@@ -172,7 +174,7 @@ func TestSandbox(t *testing.T) {
 	expect(os.execute == nil and os.exit == nil and os.remove == nil and os.getenv == nil, "unsafe os function")
 	expect(type(os.time()) == "number" and string.dump == nil, "os.time missing or string.dump present")
 	return "sandboxed"`), RunOptions{})
-	if r.Status != StatusOK {
+	if r.Status != remote.StatusOK {
 		t.Fatalf("%+v", r)
 	}
 }
@@ -198,8 +200,8 @@ func TestRequire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []Result
-	if err := p.Run(context.Background(), h, RunOptions{}, func(r Result) { got = append(got, r) }); err != nil {
+	var got []remote.Result
+	if err := p.Run(context.Background(), h, RunOptions{}, func(r remote.Result) { got = append(got, r) }); err != nil {
 		t.Fatal(err)
 	}
 	if got[0].Msg != "80, 443 lua-path playbook dir" {
@@ -255,7 +257,7 @@ func TestTaskTimeoutAndCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = p.Run(ctx, h, RunOptions{}, func(Result) {})
+	err = p.Run(ctx, h, RunOptions{}, func(remote.Result) {})
 	if err == nil || time.Since(start) > 3*time.Second {
 		t.Fatalf("cancelled run: %v after %s", err, time.Since(start))
 	}
@@ -304,7 +306,7 @@ func TestRunManyHostsShareBytecode(t *testing.T) {
 		go func() {
 			h := newLocalHost(t)
 			h.name = "h" + strconv.Itoa(i)
-			errs <- p.Run(context.Background(), h, RunOptions{Vars: map[string]any{"n": i}}, func(r Result) { msgs[i] = r.Msg })
+			errs <- p.Run(context.Background(), h, RunOptions{Vars: map[string]any{"n": i}}, func(r remote.Result) { msgs[i] = r.Msg })
 		}()
 	}
 	for range hosts {
@@ -323,8 +325,8 @@ func TestRunManyHostsShareBytecode(t *testing.T) {
 // fails the way the runner reports a dropped SSH session.
 type lostHost struct{ *localHost }
 
-func (h lostHost) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
-	return Output{}, fmt.Errorf("ssh session: %w", ErrUnreachable)
+func (h lostHost) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Output, error) {
+	return remote.Output{}, fmt.Errorf("ssh session: %w", remote.ErrUnreachable)
 }
 
 func TestUnreachableEndsTheRun(t *testing.T) {
@@ -332,7 +334,7 @@ func TestUnreachableEndsTheRun(t *testing.T) {
 		{ name = "a", ignore_errors = true, run = function() cmd.query({"true"}) end },
 		{ name = "b", run = function() end },
 	} }`, RunOptions{})
-	if !errors.Is(err, ErrUnreachable) || statuses(got) != "a=unreachable" {
+	if !errors.Is(err, remote.ErrUnreachable) || statuses(got) != "a=unreachable" {
 		t.Fatalf("err %v, results %s", err, statuses(got))
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/remote"
 	"remedy/lua/sshd"
 )
 
@@ -177,7 +178,7 @@ func listeners(e *Env) ([]sshd.Listener, error) {
 }
 
 // readListeners reads the listening sockets through query.
-func readListeners(e *Env, query func(args ...string) (Output, error)) ([]sshd.Listener, error) {
+func readListeners(e *Env, query func(args ...string) (remote.Output, error)) ([]sshd.Listener, error) {
 	out, err := query(sshd.ListenersCommand...)
 	if err != nil {
 		return nil, err

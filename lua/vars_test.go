@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"remedy/lua/remote"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -81,7 +83,7 @@ type execCounter struct {
 	n int
 }
 
-func (h *execCounter) Exec(ctx context.Context, cmd string, stdin []byte) (Output, error) {
+func (h *execCounter) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Output, error) {
 	h.n++
 	return h.localHost.Exec(ctx, cmd, stdin)
 }
@@ -107,7 +109,7 @@ func TestVarTypesStopTheRunBeforeTheHost(t *testing.T) {
 		t.Errorf("CheckVars: got %v", err)
 	}
 	h := &execCounter{localHost: newLocalHost(t)}
-	err = p.Run(context.Background(), h, RunOptions{Gather: true, ExtraVars: extra}, func(Result) {})
+	err = p.Run(context.Background(), h, RunOptions{Gather: true, ExtraVars: extra}, func(remote.Result) {})
 	if err == nil || !strings.HasSuffix(err.Error(), "vars: "+want) || h.n != 0 {
 		t.Fatalf("run: %v after %d commands, want %q before any", err, h.n, want)
 	}

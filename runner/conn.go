@@ -13,19 +13,20 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"remedy/lua"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 // Conn is one host's SSH connection for a whole run. Every command is a
 // session on it; files go through one SFTP client, or through sudo
-// commands under become. It satisfies lua.Host.
+// commands under become. It satisfies remote.Host.
 type Conn struct {
 	target     Target
 	dialer     *dialer
 	become     *become
 	cmdTimeout time.Duration
 	maxOutput  Size // what one command or file read may bring back
-	trace      func(Command)
+	trace      func(recap.Command)
 
 	mu     sync.Mutex
 	link   *link
@@ -38,7 +39,7 @@ type Conn struct {
 
 // connect dials t and, with become, finds out how its sudo behaves.
 // maxOutput 0 is DefaultMaxOutput.
-func connect(ctx context.Context, t Target, d *dialer, be *Become, cmdTimeout time.Duration, maxOutput Size, trace func(Command)) (*Conn, error) {
+func connect(ctx context.Context, t Target, d *dialer, be *Become, cmdTimeout time.Duration, maxOutput Size, trace func(recap.Command)) (*Conn, error) {
 	l, err := d.dial(ctx, t)
 	if err != nil {
 		return nil, &UnreachableError{Host: t.Name, Err: err}
@@ -75,7 +76,7 @@ func (c *Conn) Close() error {
 }
 
 // Exec runs cmd, through sudo under become, and reports it to the trace.
-func (c *Conn) Exec(ctx context.Context, cmd string, stdin []byte) (lua.Output, error) {
+func (c *Conn) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Output, error) {
 	line := cmd
 	if c.become != nil {
 		line, stdin = c.become.wrap(cmd, stdin)
@@ -83,7 +84,7 @@ func (c *Conn) Exec(ctx context.Context, cmd string, stdin []byte) (lua.Output, 
 	start := time.Now()
 	out, err := c.run(ctx, line, stdin)
 	if c.trace != nil {
-		c.trace(Command{Host: c.target.Name, Line: line, Stdout: out.Stdout, Stderr: out.Stderr,
+		c.trace(recap.Command{Host: c.target.Name, Line: line, Stdout: out.Stdout, Stderr: out.Stderr,
 			ExitCode: out.ExitCode, Err: err, Duration: time.Since(start)})
 	}
 	return out, err
@@ -99,24 +100,24 @@ func (c *Conn) runRaw(ctx context.Context, line string, stdin []byte) (int, []by
 // the command's stdout and stderr together pass maxOutput, the remote
 // command's process group gets SIGTERM and its session is closed: a host
 // that streams without end is stopped, not drained.
-func (c *Conn) run(ctx context.Context, line string, stdin []byte) (lua.Output, error) {
+func (c *Conn) run(ctx context.Context, line string, stdin []byte) (remote.Output, error) {
 	return c.runSession(ctx, line, stdin, c.killGroup)
 }
 
 // runSession is run with the way to stop a process group: nil for the
 // kill command itself, whose session is only closed, so a host that
 // answers a kill with more of the same cannot make kills without end.
-func (c *Conn) runSession(ctx context.Context, line string, stdin []byte, kill func(pgid int)) (lua.Output, error) {
+func (c *Conn) runSession(ctx context.Context, line string, stdin []byte, kill func(pgid int)) (remote.Output, error) {
 	ctx, cancel := c.withCommandTimeout(ctx)
 	defer cancel()
 	// goph's Cmd is a session whose Start sends "Path Args"; the context
 	// stop below is ours, as goph's only signals and does not wait.
 	sess, err := c.command(ctx, announcePGID(line))
 	if ctx.Err() != nil {
-		return lua.Output{ExitCode: -1}, fmt.Errorf("command not started: %w", context.Cause(ctx))
+		return remote.Output{ExitCode: -1}, fmt.Errorf("command not started: %w", context.Cause(ctx))
 	}
 	if err != nil {
-		return lua.Output{}, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("new session: %w", err)}
+		return remote.Output{}, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("new session: %w", err)}
 	}
 	defer sess.Close()
 	var stdout, stderr bytes.Buffer
@@ -127,7 +128,7 @@ func (c *Conn) runSession(ctx context.Context, line string, stdin []byte, kill f
 		sess.Stdin = bytes.NewReader(stdin)
 	}
 	if err := sess.Start(); err != nil {
-		return lua.Output{}, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("start command: %w", err)}
+		return remote.Output{}, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("start command: %w", err)}
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
@@ -135,17 +136,17 @@ func (c *Conn) runSession(ctx context.Context, line string, stdin []byte, kill f
 	case err = <-done:
 	case <-budget.over:
 		stopSession(sess, kill, errw.group(), done)
-		return lua.Output{ExitCode: -1}, &OutputLimitError{Limit: c.maxOutput}
+		return remote.Output{ExitCode: -1}, &OutputLimitError{Limit: c.maxOutput}
 	case <-ctx.Done():
 		stopSession(sess, kill, errw.group(), done)
-		return lua.Output{ExitCode: -1}, fmt.Errorf("command stopped: %w", context.Cause(ctx))
+		return remote.Output{ExitCode: -1}, fmt.Errorf("command stopped: %w", context.Cause(ctx))
 	}
 	if budget.spent() {
 		// It ended as its output passed the limit: what came is cut short.
-		return lua.Output{ExitCode: -1}, &OutputLimitError{Limit: c.maxOutput}
+		return remote.Output{ExitCode: -1}, &OutputLimitError{Limit: c.maxOutput}
 	}
 	errw.flush()
-	out := lua.Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	out := remote.Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	return c.exitStatus(out, err)
 }
 
@@ -200,7 +201,7 @@ func (c *Conn) command(ctx context.Context, line string) (*goph.Cmd, error) {
 
 // exitStatus reads how a command ended: its exit code, or a lost
 // connection, which makes the host unreachable.
-func (c *Conn) exitStatus(out lua.Output, err error) (lua.Output, error) {
+func (c *Conn) exitStatus(out remote.Output, err error) (remote.Output, error) {
 	var exit *ssh.ExitError
 	var missing *ssh.ExitMissingError
 	switch {

@@ -11,7 +11,7 @@ import (
 	"github.com/melbahja/goph"
 	"golang.org/x/crypto/ssh"
 
-	"remedy/lua"
+	"remedy/lua/remote"
 )
 
 // UnreachableError says a host could not be reached, refused to let us
@@ -27,7 +27,7 @@ func (e *UnreachableError) Error() string { return e.Err.Error() }
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // Is lets package lua, which cannot import runner, see the host is gone.
-func (e *UnreachableError) Is(target error) bool { return target == lua.ErrUnreachable }
+func (e *UnreachableError) Is(target error) bool { return target == remote.ErrUnreachable }
 
 // dialer opens SSH connections with one run's credentials, host key
 // check and connect timeout.

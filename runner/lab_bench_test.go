@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"remedy/lua"
+	"remedy/lua/remote"
 	"remedy/lua/shell"
+	"remedy/runner/recap"
 	"remedy/tests/lab/labkit"
 )
 
@@ -35,7 +37,7 @@ var readArgv = []string{"cat", "/etc/hostname"}
 func BenchmarkOneMoreReadOnlyTask(b *testing.B) {
 	lab := labkit.New(b, labkit.Options{Hosts: 1, Profiles: []string{"none"}})
 	var sessions atomic.Int64
-	c := benchConn(b, lab, lab.Hosts[0], func(Command) { sessions.Add(1) })
+	c := benchConn(b, lab, lab.Hosts[0], func(recap.Command) { sessions.Add(1) })
 	ctx := b.Context()
 	base, more := readPlaybook(b, 1), readPlaybook(b, 1+extraTasks)
 	runOnce := func(pb *lua.Playbook) (time.Duration, int64) {
@@ -75,7 +77,7 @@ func BenchmarkAuditAspera(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	play := func(ctx context.Context, h lua.Host, p HostPlay) error {
+	play := func(ctx context.Context, h remote.Host, p HostPlay) error {
 		return pb.Run(ctx, h, lua.RunOptions{Check: true, Diff: true, Vars: p.Vars, Gather: true, Start: p.Start,
 			ExtraVars: map[string]any{"alee": true}}, p.Emit)
 	}
@@ -87,8 +89,7 @@ func BenchmarkAuditAspera(b *testing.B) {
 		HostKeys: keys, Credentials: &Credentials{}}
 	obs := &countingObserver{}
 	for b.Loop() {
-		recap, _ := Run(b.Context(), Play{Name: pb.Name(), Check: true, Diff: true, Audit: true, Started: time.Now()},
-			hosts, play, o, obs)
+		recap, _ := Run(b.Context(), recap.Play{Name: pb.Name(), Check: true, Diff: true, Audit: true, Started: time.Now()}, hosts, play, o, obs)
 		for _, h := range recap.Hosts {
 			if h.Unreachable {
 				b.Fatalf("%s unreachable: %v", h.Host, h.Err)
@@ -98,7 +99,7 @@ func BenchmarkAuditAspera(b *testing.B) {
 	b.ReportMetric(float64(obs.commands)/float64(obs.hosts), "sessions/host")
 }
 
-func benchConn(b *testing.B, lab *labkit.Lab, h labkit.Host, trace func(Command)) *Conn {
+func benchConn(b *testing.B, lab *labkit.Lab, h labkit.Host, trace func(recap.Command)) *Conn {
 	b.Helper()
 	keys, err := NewHostKeys([]string{lab.KnownHosts}, filepath.Join(b.TempDir(), "known_hosts"), false)
 	if err != nil {
@@ -141,9 +142,9 @@ func readPlaybook(b *testing.B, n int) *lua.Playbook {
 
 // runChecked gathers facts and runs pb in check mode, and fails the
 // benchmark unless every task was ok.
-func runChecked(ctx context.Context, b *testing.B, pb *lua.Playbook, h lua.Host) {
-	err := pb.Run(ctx, h, lua.RunOptions{Check: true, Gather: true}, func(r lua.Result) {
-		if r.Status != lua.StatusOK {
+func runChecked(ctx context.Context, b *testing.B, pb *lua.Playbook, h remote.Host) {
+	err := pb.Run(ctx, h, lua.RunOptions{Check: true, Gather: true}, func(r remote.Result) {
+		if r.Status != remote.StatusOK {
 			b.Fatalf("%s: %s: %s", r.Name, r.Status, r.Msg)
 		}
 	})
@@ -157,10 +158,10 @@ type countingObserver struct {
 	hosts, commands int
 }
 
-func (o *countingObserver) Start(Play)          {}
-func (o *countingObserver) HostStarted(string)  { o.hosts++ }
-func (o *countingObserver) Command(Command)     { o.commands++ }
-func (o *countingObserver) Log(string, string)  {}
-func (o *countingObserver) Result(lua.Result)   {}
-func (o *countingObserver) HostDone(HostReport) {}
-func (o *countingObserver) End(Recap)           {}
+func (o *countingObserver) Start(recap.Play)          {}
+func (o *countingObserver) HostStarted(string)        { o.hosts++ }
+func (o *countingObserver) Command(recap.Command)     { o.commands++ }
+func (o *countingObserver) Log(string, string)        {}
+func (o *countingObserver) Result(remote.Result)      {}
+func (o *countingObserver) HostDone(recap.HostReport) {}
+func (o *countingObserver) End(recap.Recap)           {}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"remedy/lua"
+	"remedy/lua/remote"
 )
 
 // DefaultMaxOutput is how much one command or file read may bring back
@@ -86,7 +86,7 @@ func (e *OutputLimitError) Error() string {
 }
 
 // Is lets package lua, which cannot import runner, see the limit was hit.
-func (e *OutputLimitError) Is(target error) bool { return target == lua.ErrOutputLimit }
+func (e *OutputLimitError) Is(target error) bool { return target == remote.ErrOutputLimit }
 
 // errOverBudget ends the copy of a session's output once the budget is
 // spent: the channel is read no further, so the host's writes block

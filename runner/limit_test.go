@@ -15,7 +15,7 @@ import (
 	"github.com/melbahja/goph"
 	"golang.org/x/crypto/ssh"
 
-	"remedy/lua"
+	"remedy/lua/remote"
 )
 
 func TestParseSize(t *testing.T) {
@@ -88,7 +88,7 @@ func TestOutputUpToTheLimit(t *testing.T) {
 				return
 			}
 			var le *OutputLimitError
-			if !errors.As(err, &le) || !errors.Is(err, lua.ErrOutputLimit) || out.Stdout != nil {
+			if !errors.As(err, &le) || !errors.Is(err, remote.ErrOutputLimit) || out.Stdout != nil {
 				t.Fatalf("got %d bytes, %v; want the output limit error and no output", len(out.Stdout), err)
 			}
 			if msg := err.Error(); !strings.Contains(msg, "64KiB") || !strings.Contains(msg, "--max-output") {
@@ -117,7 +117,7 @@ func TestRunStopsAHostThatStreamsWithoutEnd(t *testing.T) {
 				_, err := c.run(t.Context(), "cat /dev/zero", nil)
 				return err
 			})
-			if !errors.Is(err, lua.ErrOutputLimit) {
+			if !errors.Is(err, remote.ErrOutputLimit) {
 				t.Fatalf("got %v, want the output limit", err)
 			}
 			select {
@@ -167,7 +167,7 @@ func TestKillIsNotKilledInTurn(t *testing.T) {
 func TestProbeStopsAHostThatStreamsWithoutEnd(t *testing.T) {
 	client := execServer(t, func(cmd string, ch ssh.Channel) { flood(ch) }, nil)
 	err := endsSoon(t, "the probe", func() error { return probe(t.Context(), &goph.Client{Client: client}, 1<<20) })
-	if !errors.Is(err, lua.ErrOutputLimit) {
+	if !errors.Is(err, remote.ErrOutputLimit) {
 		t.Fatalf("got %v, want the output limit", err)
 	}
 }
@@ -182,7 +182,7 @@ func TestEndlessFirstStderrLineCountsAgainstTheLimit(t *testing.T) {
 		_, err := c.run(t.Context(), "cmd", nil)
 		return err
 	})
-	if !errors.Is(err, lua.ErrOutputLimit) {
+	if !errors.Is(err, remote.ErrOutputLimit) {
 		t.Fatalf("got %v, want the output limit", err)
 	}
 }
@@ -212,7 +212,7 @@ func TestSFTPReadUpToTheLimit(t *testing.T) {
 	path := filepath.Join(dir, "huge")
 	data, err = c.ReadFile(t.Context(), path)
 	var le *OutputLimitError
-	if !errors.As(err, &le) || !le.File || !errors.Is(err, lua.ErrOutputLimit) || data != nil {
+	if !errors.As(err, &le) || !le.File || !errors.Is(err, remote.ErrOutputLimit) || data != nil {
 		t.Fatalf("a 64 MiB file with a 1 MiB limit: %d bytes, %v", len(data), err)
 	}
 	if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "1MiB") || !strings.Contains(msg, "--max-output") {

@@ -10,21 +10,22 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 
-	"remedy/lua"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 // PlayFunc runs the playbook on one connected host, gathering its facts
 // first (lua.RunOptions.Gather). The CLI binds it to a loaded playbook and
 // its options, so the runner needs nothing of how a playbook is run.
-type PlayFunc func(ctx context.Context, h lua.Host, p HostPlay) error
+type PlayFunc func(ctx context.Context, h remote.Host, p HostPlay) error
 
 // HostPlay is what a PlayFunc gets for one host besides its connection.
 type HostPlay struct {
 	Vars     map[string]any
 	Start    time.Time // when connecting began
-	Emit     func(lua.Result)
+	Emit     func(remote.Result)
 	Log      func(msg string)
-	Gathered func(lua.Facts)
+	Gathered func(remote.Facts)
 }
 
 // Host is one host to run on.
@@ -51,7 +52,7 @@ type Options struct {
 // unless MaxFailPercent says so. When ctx is cancelled (Ctrl-C) no more
 // hosts start, running commands are signalled and their connections
 // closed, and the recap covers what ran so far.
-func Run(ctx context.Context, info Play, hosts []Host, play PlayFunc, o Options, obs Observer) (Recap, error) {
+func Run(ctx context.Context, info recap.Play, hosts []Host, play PlayFunc, o Options, obs recap.Observer) (recap.Recap, error) {
 	f := &fanout{
 		opts:   o,
 		play:   play,
@@ -60,8 +61,8 @@ func Run(ctx context.Context, info Play, hosts []Host, play PlayFunc, o Options,
 	}
 	f.obs.Start(info)
 	notRun := f.batches(ctx, hosts)
-	slices.SortFunc(f.reports, func(a, b HostReport) int { return strings.Compare(a.Host, b.Host) })
-	recap := Recap{
+	slices.SortFunc(f.reports, func(a, b recap.HostReport) int { return strings.Compare(a.Host, b.Host) })
+	recap := recap.Recap{
 		Play:        info,
 		Hosts:       f.reports,
 		NotRun:      notRun,
@@ -76,11 +77,11 @@ func Run(ctx context.Context, info Play, hosts []Host, play PlayFunc, o Options,
 type fanout struct {
 	opts   Options
 	play   PlayFunc
-	obs    Observer
+	obs    recap.Observer
 	dialer *dialer
 
 	mu      sync.Mutex
-	reports []HostReport
+	reports []recap.HostReport
 }
 
 // batches runs the serial batches in turn and returns the hosts never
@@ -142,12 +143,12 @@ func (f *fanout) tooManyFailed(failed, batch int) bool {
 // hostFailed says whether a host counts against --max-fail-percent: it is
 // unreachable or a task or handler failed. A failed check is a finding
 // about the host, not a failure to work on it.
-func hostFailed(r HostReport) bool {
+func hostFailed(r recap.HostReport) bool {
 	if r.Unreachable {
 		return true
 	}
 	for _, res := range r.Results {
-		if res.Status == lua.StatusFailed && !res.Ignored && res.Kind != lua.KindCheck {
+		if res.Status == remote.StatusFailed && !res.Ignored && res.Kind != remote.KindCheck {
 			return true
 		}
 	}
@@ -156,12 +157,12 @@ func hostFailed(r HostReport) bool {
 
 // host connects to one host, gathers its facts, runs the playbook on it
 // and reports all of it.
-func (f *fanout) host(ctx context.Context, h Host) HostReport {
+func (f *fanout) host(ctx context.Context, h Host) recap.HostReport {
 	start := time.Now()
 	name := h.Target.Name
 	f.obs.HostStarted(name)
-	rep := HostReport{Host: name}
-	emit := func(r lua.Result) {
+	rep := recap.HostReport{Host: name}
+	emit := func(r remote.Result) {
 		r.Host = name
 		r.Msg = withoutHost(r.Msg, name)
 		rep.Results = append(rep.Results, r)
@@ -169,7 +170,7 @@ func (f *fanout) host(ctx context.Context, h Host) HostReport {
 		f.obs.Result(r)
 	}
 	rep.Err = f.connectAndPlay(ctx, h, &rep, emit)
-	if errors.Is(rep.Err, lua.ErrUnreachable) {
+	if errors.Is(rep.Err, remote.ErrUnreachable) {
 		rep.Unreachable = true
 		rep.Stats.Unreachable = max(rep.Stats.Unreachable, 1)
 	}
@@ -181,21 +182,21 @@ func (f *fanout) host(ctx context.Context, h Host) HostReport {
 	return rep
 }
 
-func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *HostReport, emit func(lua.Result)) error {
+func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *recap.HostReport, emit func(remote.Result)) error {
 	start := time.Now()
 	conn, err := connect(ctx, h.Target, f.dialer, h.Become, f.opts.CommandTimeout, f.opts.MaxOutput, f.obs.Command)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if err != nil {
-		emit(lua.FactsResult(err, lua.Facts{}, start))
+		emit(remote.FactsResult(err, remote.Facts{}, start))
 		return err
 	}
 	defer conn.Close()
 	err = f.play(ctx, conn, HostPlay{
 		Vars: h.Vars, Start: start, Emit: emit,
 		Log:      func(msg string) { f.obs.Log(h.Target.Name, msg) },
-		Gathered: func(facts lua.Facts) { rep.Facts = &facts },
+		Gathered: func(facts remote.Facts) { rep.Facts = &facts },
 	})
 	if port := conn.Port(); port != h.Target.Port {
 		rep.MovedPort = port
@@ -204,45 +205,45 @@ func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *HostReport, em
 		// The playbook stopped without a failed result to show for it
 		// (a Lua error outside any task): record it so the host counts
 		// as failed.
-		emit(lua.Result{Kind: lua.KindTask, Name: "playbook", Status: lua.StatusFailed, Msg: err.Error()})
+		emit(remote.Result{Kind: remote.KindTask, Name: "playbook", Status: remote.StatusFailed, Msg: err.Error()})
 	}
 	return err
 }
 
 // endedInFailure: the host's last result already says it failed or became
 // unreachable.
-func endedInFailure(results []lua.Result) bool {
+func endedInFailure(results []remote.Result) bool {
 	n := len(results)
-	return n > 0 && (results[n-1].Status == lua.StatusFailed || results[n-1].Status == lua.StatusUnreachable)
+	return n > 0 && (results[n-1].Status == remote.StatusFailed || results[n-1].Status == remote.StatusUnreachable)
 }
 
 // countResult adds a result to the recap's counters the way Ansible
 // 2.14 does: a changed task is also ok, and an ignored failure is ok and
 // ignored, not failed (ansible-playbook: "ok=2 ... failed=0 ... ignored=1"
 // for one ok task and one ignored failure).
-func countResult(s *Stats, r lua.Result) {
+func countResult(s *recap.Stats, r remote.Result) {
 	switch r.Status {
-	case lua.StatusOK:
+	case remote.StatusOK:
 		s.OK++
-	case lua.StatusChanged:
+	case remote.StatusChanged:
 		s.OK++
 		s.Changed++
-	case lua.StatusFailed:
+	case remote.StatusFailed:
 		if r.Ignored {
 			s.OK++
 			s.Ignored++
 		} else {
 			s.Failed++
 		}
-	case lua.StatusSkipped:
+	case remote.StatusSkipped:
 		s.Skipped++
-	case lua.StatusUnreachable:
+	case remote.StatusUnreachable:
 		s.Unreachable++
 	}
 }
 
 // hostErrors collects every host's error, interruptions aside.
-func hostErrors(r Recap) error {
+func hostErrors(r recap.Recap) error {
 	var all *multierror.Error
 	for _, h := range r.Hosts {
 		if h.Err == nil || errors.Is(h.Err, context.Canceled) {
@@ -289,17 +290,17 @@ func hostNames(hosts []Host) []string {
 // syncObserver serialises calls so an Observer needs no locking.
 type syncObserver struct {
 	mu sync.Mutex
-	o  Observer
+	o  recap.Observer
 }
 
-func (s *syncObserver) Start(p Play)         { s.mu.Lock(); defer s.mu.Unlock(); s.o.Start(p) }
-func (s *syncObserver) HostStarted(h string) { s.mu.Lock(); defer s.mu.Unlock(); s.o.HostStarted(h) }
-func (s *syncObserver) Command(c Command)    { s.mu.Lock(); defer s.mu.Unlock(); s.o.Command(c) }
-func (s *syncObserver) Log(host, msg string) { s.mu.Lock(); defer s.mu.Unlock(); s.o.Log(host, msg) }
-func (s *syncObserver) Result(r lua.Result)  { s.mu.Lock(); defer s.mu.Unlock(); s.o.Result(r) }
-func (s *syncObserver) HostDone(r HostReport) {
+func (s *syncObserver) Start(p recap.Play)      { s.mu.Lock(); defer s.mu.Unlock(); s.o.Start(p) }
+func (s *syncObserver) HostStarted(h string)    { s.mu.Lock(); defer s.mu.Unlock(); s.o.HostStarted(h) }
+func (s *syncObserver) Command(c recap.Command) { s.mu.Lock(); defer s.mu.Unlock(); s.o.Command(c) }
+func (s *syncObserver) Log(host, msg string)    { s.mu.Lock(); defer s.mu.Unlock(); s.o.Log(host, msg) }
+func (s *syncObserver) Result(r remote.Result)  { s.mu.Lock(); defer s.mu.Unlock(); s.o.Result(r) }
+func (s *syncObserver) HostDone(r recap.HostReport) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.o.HostDone(r)
 }
-func (s *syncObserver) End(r Recap) { s.mu.Lock(); defer s.mu.Unlock(); s.o.End(r) }
+func (s *syncObserver) End(r recap.Recap) { s.mu.Lock(); defer s.mu.Unlock(); s.o.End(r) }

@@ -9,23 +9,24 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 
-	"remedy/lua"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 func TestCountResultLikeAnsible(t *testing.T) {
-	results := []lua.Result{
-		{Status: lua.StatusOK},
-		{Status: lua.StatusChanged},
-		{Status: lua.StatusFailed, Ignored: true},
-		{Status: lua.StatusFailed},
-		{Status: lua.StatusSkipped},
-		{Status: lua.StatusUnreachable},
+	results := []remote.Result{
+		{Status: remote.StatusOK},
+		{Status: remote.StatusChanged},
+		{Status: remote.StatusFailed, Ignored: true},
+		{Status: remote.StatusFailed},
+		{Status: remote.StatusSkipped},
+		{Status: remote.StatusUnreachable},
 	}
-	var s Stats
+	var s recap.Stats
 	for _, r := range results {
 		countResult(&s, r)
 	}
-	want := Stats{OK: 3, Changed: 1, Ignored: 1, Failed: 1, Skipped: 1, Unreachable: 1}
+	want := recap.Stats{OK: 3, Changed: 1, Ignored: 1, Failed: 1, Skipped: 1, Unreachable: 1}
 	if s != want {
 		t.Errorf("stats = %+v, want %+v", s, want)
 	}
@@ -57,15 +58,15 @@ func TestTooManyFailed(t *testing.T) {
 func TestHostFailed(t *testing.T) {
 	tests := []struct {
 		name string
-		rep  HostReport
+		rep  recap.HostReport
 		want bool
 	}{
-		{"all ok", HostReport{Results: []lua.Result{{Kind: lua.KindTask, Status: lua.StatusOK}}}, false},
-		{"unreachable", HostReport{Unreachable: true}, true},
-		{"a task failed", HostReport{Results: []lua.Result{{Kind: lua.KindTask, Status: lua.StatusFailed}}}, true},
-		{"a handler failed", HostReport{Results: []lua.Result{{Kind: lua.KindHandler, Status: lua.StatusFailed}}}, true},
-		{"an ignored failure", HostReport{Results: []lua.Result{{Kind: lua.KindTask, Status: lua.StatusFailed, Ignored: true}}}, false},
-		{"a check failed", HostReport{Results: []lua.Result{{Kind: lua.KindCheck, Status: lua.StatusFailed}}}, false},
+		{"all ok", recap.HostReport{Results: []remote.Result{{Kind: remote.KindTask, Status: remote.StatusOK}}}, false},
+		{"unreachable", recap.HostReport{Unreachable: true}, true},
+		{"a task failed", recap.HostReport{Results: []remote.Result{{Kind: remote.KindTask, Status: remote.StatusFailed}}}, true},
+		{"a handler failed", recap.HostReport{Results: []remote.Result{{Kind: remote.KindHandler, Status: remote.StatusFailed}}}, true},
+		{"an ignored failure", recap.HostReport{Results: []remote.Result{{Kind: remote.KindTask, Status: remote.StatusFailed, Ignored: true}}}, false},
+		{"a check failed", recap.HostReport{Results: []remote.Result{{Kind: remote.KindCheck, Status: remote.StatusFailed}}}, false},
 	}
 	for _, tt := range tests {
 		if got := hostFailed(tt.rep); got != tt.want {
@@ -76,20 +77,20 @@ func TestHostFailed(t *testing.T) {
 
 func TestFactsResult(t *testing.T) {
 	unreachable := &UnreachableError{Host: "h1", Err: errors.New("connect: connection refused")}
-	if r := lua.FactsResult(unreachable, lua.Facts{}, time.Now()); r.Status != lua.StatusUnreachable || r.Name != lua.FactsTask {
+	if r := remote.FactsResult(unreachable, remote.Facts{}, time.Now()); r.Status != remote.StatusUnreachable || r.Name != remote.FactsTask {
 		t.Errorf("unreachable: %+v", r)
 	}
-	if r := lua.FactsResult(fmt.Errorf("%w: h1: sudo needs a password", ErrBecome), lua.Facts{}, time.Now()); r.Status != lua.StatusFailed {
+	if r := remote.FactsResult(fmt.Errorf("%w: h1: sudo needs a password", ErrBecome), remote.Facts{}, time.Now()); r.Status != remote.StatusFailed {
 		t.Errorf("become refused: %+v", r)
 	}
-	facts := lua.Facts{OSID: "debian", OSVersion: "12", Init: "systemd", SSHDVersion: "OpenSSH_9.2p1", Firewall: "ufw"}
-	if r := lua.FactsResult(nil, facts, time.Now()); r.Status != lua.StatusOK || r.Msg != "debian 12, systemd init, OpenSSH_9.2p1, firewall ufw" {
+	facts := remote.Facts{OSID: "debian", OSVersion: "12", Init: "systemd", SSHDVersion: "OpenSSH_9.2p1", Firewall: "ufw"}
+	if r := remote.FactsResult(nil, facts, time.Now()); r.Status != remote.StatusOK || r.Msg != "debian 12, systemd init, OpenSSH_9.2p1, firewall ufw" {
 		t.Errorf("gathered: %+v", r)
 	}
 }
 
 func TestHostErrors(t *testing.T) {
-	r := Recap{Hosts: []HostReport{
+	r := recap.Recap{Hosts: []recap.HostReport{
 		{Host: "h1"},
 		{Host: "h2", Err: &UnreachableError{Host: "h2", Err: errors.New("timeout")}},
 		{Host: "h3", Err: errors.New("playbook.lua:3: boom")},
@@ -107,10 +108,10 @@ func TestHostErrors(t *testing.T) {
 			t.Errorf("error %d = %q, want %q: each names its host once", i, got, w)
 		}
 	}
-	if !errors.Is(all.Errors[2], lua.ErrUnreachable) {
+	if !errors.Is(all.Errors[2], remote.ErrUnreachable) {
 		t.Error("h5's error no longer says the host is unreachable")
 	}
-	if hostErrors(Recap{Hosts: []HostReport{{Host: "h1"}}}) != nil {
+	if hostErrors(recap.Recap{Hosts: []recap.HostReport{{Host: "h1"}}}) != nil {
 		t.Error("a clean run has errors")
 	}
 }

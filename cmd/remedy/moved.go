@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"remedy/inventory"
-	"remedy/runner"
+	"remedy/runner/recap"
 )
 
 // inventoryNotes is where the inventory changes are printed: after the
@@ -25,7 +25,7 @@ func inventoryNotes(stdout io.Writer, f *runFlags) io.Writer {
 // inventory change it needs, and with update writes it into every
 // inventory file that names the host. A host the inventory files do not
 // name (a -i 'h1,h2,' list) cannot be updated, which is an error.
-func reportMovedPorts(w io.Writer, r runner.Recap, inv map[string]*inventory.Host, update bool) error {
+func reportMovedPorts(w io.Writer, r recap.Recap, inv map[string]*inventory.Host, update bool) error {
 	var errs []error
 	for _, rep := range r.Hosts {
 		if rep.MovedPort == 0 {

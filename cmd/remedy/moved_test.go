@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"remedy/inventory"
-	"remedy/runner"
+	"remedy/runner/recap"
 )
 
 func loadInventory(t *testing.T, sources ...string) map[string]*inventory.Host {
@@ -35,7 +35,7 @@ func TestReportMovedPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	inv := loadInventory(t, file)
-	recap := runner.Recap{Hosts: []runner.HostReport{{Host: "h1", MovedPort: 33001}, {Host: "h2"}}}
+	recap := recap.Recap{Hosts: []recap.HostReport{{Host: "h1", MovedPort: 33001}, {Host: "h2"}}}
 
 	var out bytes.Buffer
 	if err := reportMovedPorts(&out, recap, inv, false); err != nil {
@@ -57,7 +57,7 @@ func TestReportMovedPorts(t *testing.T) {
 
 func TestReportMovedPortsHostList(t *testing.T) {
 	inv := loadInventory(t, "h1,h2,")
-	recap := runner.Recap{Hosts: []runner.HostReport{{Host: "h1", MovedPort: 33001}}}
+	recap := recap.Recap{Hosts: []recap.HostReport{{Host: "h1", MovedPort: 33001}}}
 	var out bytes.Buffer
 	err := reportMovedPorts(&out, recap, inv, true)
 	if err == nil || !strings.Contains(err.Error(), "ansible_port=33001 yourself") || !strings.Contains(out.String(), "NOT written") {

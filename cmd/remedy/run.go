@@ -18,8 +18,10 @@ import (
 
 	"remedy/inventory"
 	"remedy/lua"
+	"remedy/lua/remote"
 	"remedy/runner"
 	"remedy/runner/output"
+	"remedy/runner/recap"
 )
 
 // runFlags are the flags run and audit share, named as ansible-playbook
@@ -126,7 +128,7 @@ func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags
 	if err != nil {
 		return err
 	}
-	info := runner.Play{Name: pb.Name(), Path: pb.File(), Check: f.check, Diff: f.diff, Audit: audit,
+	info := recap.Play{Name: pb.Name(), Path: pb.File(), Check: f.check, Diff: f.diff, Audit: audit,
 		Hosts: setup.names(), Started: time.Now()}
 	obs, finish := observer(stdout, f)
 	recap, hostErrs := runner.Run(ctx, info, setup.hosts, setup.play, setup.opts, obs)
@@ -362,7 +364,7 @@ func localUser() string {
 }
 
 func playFunc(pb *lua.Playbook, f *runFlags, extra map[string]any) runner.PlayFunc {
-	return func(ctx context.Context, h lua.Host, p runner.HostPlay) error {
+	return func(ctx context.Context, h remote.Host, p runner.HostPlay) error {
 		return pb.Run(ctx, h, lua.RunOptions{
 			Check: f.check, Diff: f.diff, Vars: p.Vars, ExtraVars: extra,
 			Tags: f.tags, SkipTags: f.skipTags, StartAt: f.startAt,
@@ -438,7 +440,7 @@ func listTasks(w io.Writer, pb *lua.Playbook) error {
 }
 
 // observer picks the renderer -o asks for; finish reports its write error.
-func observer(stdout io.Writer, f *runFlags) (obs runner.Observer, finish func() error) {
+func observer(stdout io.Writer, f *runFlags) (obs recap.Observer, finish func() error) {
 	switch f.output {
 	case "json":
 		o := output.NewFinal(stdout, output.WriteJSON)
@@ -457,7 +459,7 @@ func observer(stdout io.Writer, f *runFlags) (obs runner.Observer, finish func()
 }
 
 // writeAfterRun writes the retry file and the audit report.
-func writeAfterRun(r runner.Recap, f *runFlags) error {
+func writeAfterRun(r recap.Recap, f *runFlags) error {
 	if f.retryFile != "" && len(output.RetryHosts(r)) > 0 {
 		if err := writeFileWith(f.retryFile, func(w io.Writer) error { return output.WriteRetry(w, r) }); err != nil {
 			return err
@@ -489,7 +491,7 @@ func writeFileWith(path string, write func(io.Writer) error) error {
 }
 
 // runOutcome turns the recap into the exit code and a one-line reason.
-func runOutcome(r runner.Recap) error {
+func runOutcome(r recap.Recap) error {
 	if r.Interrupted {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted: %d hosts not started", len(r.NotRun))}
 	}
@@ -500,7 +502,7 @@ func runOutcome(r runner.Recap) error {
 	return &exitError{code: code, err: errors.New(outcomeSummary(r, code))}
 }
 
-func outcomeSummary(r runner.Recap, code int) string {
+func outcomeSummary(r recap.Recap, code int) string {
 	var unreachable, failed int
 	for _, h := range r.Hosts {
 		switch {

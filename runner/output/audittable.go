@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"remedy/runner"
+	"remedy/runner/recap"
 )
 
 // maxRequirementWidth keeps one long task name from pushing every state and
@@ -29,7 +29,7 @@ var stateColors = map[string]string{
 // requirement, its state (pass, fail, would change, ...) and the evidence,
 // with the host's verdict in its banner. The diffs and planned commands
 // were printed with each result above it.
-func writeAuditTable(b *strings.Builder, r runner.Recap, p palette) {
+func writeAuditTable(b *strings.Builder, r recap.Recap, p palette) {
 	for _, h := range sortedHosts(r.Hosts) {
 		sec := reportHostOf(h, r.Play.Check)
 		b.WriteString("\n" + banner("AUDIT ["+h.Host+"] "+sec.Verdict) + "\n")

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 // testdata/lab-audit.json is what `remedy audit testdata/lab-audit.lua -o
@@ -21,7 +21,7 @@ const capturedAudit = "testdata/lab-audit.json"
 
 // recapFromJSON reads a document WriteJSON wrote back into the Recap it
 // came from.
-func recapFromJSON(t *testing.T, path string) runner.Recap {
+func recapFromJSON(t *testing.T, path string) recap.Recap {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -31,22 +31,22 @@ func recapFromJSON(t *testing.T, path string) runner.Recap {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	r := runner.Recap{
-		Play: runner.Play{Name: doc.Playbook, Path: doc.Path, Check: doc.Check, Diff: doc.Diff, Audit: doc.Audit,
+	r := recap.Recap{
+		Play: recap.Play{Name: doc.Playbook, Path: doc.Path, Check: doc.Check, Diff: doc.Diff, Audit: doc.Audit,
 			Started: doc.Started},
 		NotRun:      doc.NotRun,
 		Interrupted: doc.Interrupted,
 		Duration:    doc.Finished.Sub(doc.Started),
 	}
 	for _, jh := range doc.Hosts {
-		h := runner.HostReport{Host: jh.Name, Unreachable: jh.Unreachable, Facts: jh.Facts,
-			Stats: runner.Stats(jh.Stats), Duration: time.Duration(jh.DurationMS) * time.Millisecond}
+		h := recap.HostReport{Host: jh.Name, Unreachable: jh.Unreachable, Facts: jh.Facts,
+			Stats: recap.Stats(jh.Stats), Duration: time.Duration(jh.DurationMS) * time.Millisecond}
 		if jh.Error != "" {
 			h.Err = errors.New(jh.Error)
 		}
 		for _, jr := range jh.Tasks {
-			h.Results = append(h.Results, lua.Result{Host: jh.Name, Kind: jr.Kind, Name: jr.Name,
-				Status: lua.Status(jr.Status), Msg: jr.Msg, Diff: jr.Diff, Planned: jr.Planned,
+			h.Results = append(h.Results, remote.Result{Host: jh.Name, Kind: jr.Kind, Name: jr.Name,
+				Status: remote.Status(jr.Status), Msg: jr.Msg, Diff: jr.Diff, Planned: jr.Planned,
 				Severity: jr.Severity, Ignored: jr.Ignored, Duration: time.Duration(jr.DurationMS) * time.Millisecond})
 		}
 		r.Hosts = append(r.Hosts, h)

@@ -1,8 +1,8 @@
 package output
 
 import (
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 // Exit codes a run's results decide. 5 (bad input) and 99 (interrupted)
@@ -24,7 +24,7 @@ const (
 // Drift exists only in an audit: a task that would change something, or a
 // check that failed. Outside an audit a changed task is the point of the
 // run, and a failed check is a failure (2) like any other.
-func ExitCode(r runner.Recap) int {
+func ExitCode(r recap.Recap) int {
 	code := ExitOK
 	for _, h := range r.Hosts {
 		code = worse(code, hostExitCode(h, r.Play.Audit))
@@ -32,7 +32,7 @@ func ExitCode(r runner.Recap) int {
 	return code
 }
 
-func hostExitCode(h runner.HostReport, audit bool) int {
+func hostExitCode(h recap.HostReport, audit bool) int {
 	if h.Unreachable || h.Stats.Unreachable > 0 {
 		return ExitUnreachable
 	}
@@ -43,17 +43,17 @@ func hostExitCode(h runner.HostReport, audit bool) int {
 	return code
 }
 
-func resultExitCode(res lua.Result, audit bool) int {
+func resultExitCode(res remote.Result, audit bool) int {
 	switch {
-	case res.Status == lua.StatusUnreachable:
+	case res.Status == remote.StatusUnreachable:
 		return ExitUnreachable
-	case res.Status == lua.StatusFailed && res.Ignored:
+	case res.Status == remote.StatusFailed && res.Ignored:
 		return ExitOK
-	case res.Status == lua.StatusFailed && audit && res.Kind == lua.KindCheck:
+	case res.Status == remote.StatusFailed && audit && res.Kind == remote.KindCheck:
 		return ExitDrift
-	case res.Status == lua.StatusFailed:
+	case res.Status == remote.StatusFailed:
 		return ExitFailed
-	case res.Status == lua.StatusChanged && audit:
+	case res.Status == remote.StatusChanged && audit:
 		return ExitDrift
 	}
 	return ExitOK

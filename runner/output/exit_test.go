@@ -3,43 +3,43 @@ package output
 import (
 	"testing"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 func TestExitCode(t *testing.T) {
-	task := func(s lua.Status) lua.Result { return lua.Result{Kind: lua.KindTask, Status: s} }
-	check := func(s lua.Status) lua.Result { return lua.Result{Kind: lua.KindCheck, Status: s} }
-	ignored := lua.Result{Kind: lua.KindTask, Status: lua.StatusFailed, Ignored: true}
-	host := func(rs ...lua.Result) runner.HostReport { return runner.HostReport{Host: "h", Results: rs} }
-	down := runner.HostReport{Host: "down", Unreachable: true}
+	task := func(s remote.Status) remote.Result { return remote.Result{Kind: remote.KindTask, Status: s} }
+	check := func(s remote.Status) remote.Result { return remote.Result{Kind: remote.KindCheck, Status: s} }
+	ignored := remote.Result{Kind: remote.KindTask, Status: remote.StatusFailed, Ignored: true}
+	host := func(rs ...remote.Result) recap.HostReport { return recap.HostReport{Host: "h", Results: rs} }
+	down := recap.HostReport{Host: "down", Unreachable: true}
 
 	cases := []struct {
 		name  string
 		audit bool
-		hosts []runner.HostReport
+		hosts []recap.HostReport
 		want  int
 	}{
 		{"nothing ran", false, nil, ExitOK},
-		{"all ok", false, []runner.HostReport{host(task(lua.StatusOK), task(lua.StatusSkipped))}, ExitOK},
-		{"run changed things", false, []runner.HostReport{host(task(lua.StatusChanged))}, ExitOK},
-		{"audit found drift", true, []runner.HostReport{host(task(lua.StatusOK), task(lua.StatusChanged))}, ExitDrift},
-		{"audit: a failed check is drift", true, []runner.HostReport{host(check(lua.StatusFailed))}, ExitDrift},
-		{"run: a failed check is a failure", false, []runner.HostReport{host(check(lua.StatusFailed))}, ExitFailed},
-		{"audit: a failed task is a failure", true, []runner.HostReport{host(task(lua.StatusChanged), task(lua.StatusFailed))}, ExitFailed},
-		{"ignored failure", false, []runner.HostReport{host(ignored)}, ExitOK},
-		{"ignored failure in an audit", true, []runner.HostReport{host(ignored)}, ExitOK},
-		{"task failed", false, []runner.HostReport{host(task(lua.StatusOK)), host(task(lua.StatusFailed))}, ExitFailed},
-		{"unreachable host", false, []runner.HostReport{host(task(lua.StatusOK)), down}, ExitUnreachable},
-		{"unreachable beats failed", false, []runner.HostReport{host(task(lua.StatusFailed)), down}, ExitUnreachable},
-		{"unreachable beats drift", true, []runner.HostReport{down, host(task(lua.StatusChanged))}, ExitUnreachable},
-		{"unreachable result", false, []runner.HostReport{host(task(lua.StatusOK), task(lua.StatusUnreachable))}, ExitUnreachable},
-		{"unreachable in stats", false, []runner.HostReport{{Host: "h", Stats: runner.Stats{Unreachable: 1}}}, ExitUnreachable},
-		{"failed beats drift", true, []runner.HostReport{host(check(lua.StatusFailed)), host(task(lua.StatusFailed))}, ExitFailed},
+		{"all ok", false, []recap.HostReport{host(task(remote.StatusOK), task(remote.StatusSkipped))}, ExitOK},
+		{"run changed things", false, []recap.HostReport{host(task(remote.StatusChanged))}, ExitOK},
+		{"audit found drift", true, []recap.HostReport{host(task(remote.StatusOK), task(remote.StatusChanged))}, ExitDrift},
+		{"audit: a failed check is drift", true, []recap.HostReport{host(check(remote.StatusFailed))}, ExitDrift},
+		{"run: a failed check is a failure", false, []recap.HostReport{host(check(remote.StatusFailed))}, ExitFailed},
+		{"audit: a failed task is a failure", true, []recap.HostReport{host(task(remote.StatusChanged), task(remote.StatusFailed))}, ExitFailed},
+		{"ignored failure", false, []recap.HostReport{host(ignored)}, ExitOK},
+		{"ignored failure in an audit", true, []recap.HostReport{host(ignored)}, ExitOK},
+		{"task failed", false, []recap.HostReport{host(task(remote.StatusOK)), host(task(remote.StatusFailed))}, ExitFailed},
+		{"unreachable host", false, []recap.HostReport{host(task(remote.StatusOK)), down}, ExitUnreachable},
+		{"unreachable beats failed", false, []recap.HostReport{host(task(remote.StatusFailed)), down}, ExitUnreachable},
+		{"unreachable beats drift", true, []recap.HostReport{down, host(task(remote.StatusChanged))}, ExitUnreachable},
+		{"unreachable result", false, []recap.HostReport{host(task(remote.StatusOK), task(remote.StatusUnreachable))}, ExitUnreachable},
+		{"unreachable in stats", false, []recap.HostReport{{Host: "h", Stats: recap.Stats{Unreachable: 1}}}, ExitUnreachable},
+		{"failed beats drift", true, []recap.HostReport{host(check(remote.StatusFailed)), host(task(remote.StatusFailed))}, ExitFailed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := runner.Recap{Play: runner.Play{Audit: c.audit, Check: c.audit}, Hosts: c.hosts}
+			r := recap.Recap{Play: recap.Play{Audit: c.audit, Check: c.audit}, Hosts: c.hosts}
 			if got := ExitCode(r); got != c.want {
 				t.Errorf("ExitCode = %d, want %d", got, c.want)
 			}

@@ -8,8 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 // jsonRun is the document -o json writes once, at the end of a run. Its
@@ -30,26 +30,26 @@ type jsonRun struct {
 }
 
 type jsonHost struct {
-	Name        string       `json:"name"`
-	Unreachable bool         `json:"unreachable"`
-	Error       string       `json:"error,omitempty"`
-	DurationMS  int64        `json:"duration_ms"`
-	Facts       *lua.Facts   `json:"facts,omitempty"`
-	Tasks       []jsonResult `json:"tasks"`
-	Stats       jsonStats    `json:"stats"`
+	Name        string        `json:"name"`
+	Unreachable bool          `json:"unreachable"`
+	Error       string        `json:"error,omitempty"`
+	DurationMS  int64         `json:"duration_ms"`
+	Facts       *remote.Facts `json:"facts,omitempty"`
+	Tasks       []jsonResult  `json:"tasks"`
+	Stats       jsonStats     `json:"stats"`
 }
 
 type jsonResult struct {
-	Name       string   `json:"name"`
-	Kind       lua.Kind `json:"kind"`
-	Status     string   `json:"status"`
-	Changed    bool     `json:"changed"`
-	Ignored    bool     `json:"ignored,omitempty"`
-	Severity   string   `json:"severity,omitempty"`
-	Msg        string   `json:"msg"`
-	Diff       string   `json:"diff,omitempty"`
-	Planned    []string `json:"planned,omitempty"`
-	DurationMS int64    `json:"duration_ms"`
+	Name       string      `json:"name"`
+	Kind       remote.Kind `json:"kind"`
+	Status     string      `json:"status"`
+	Changed    bool        `json:"changed"`
+	Ignored    bool        `json:"ignored,omitempty"`
+	Severity   string      `json:"severity,omitempty"`
+	Msg        string      `json:"msg"`
+	Diff       string      `json:"diff,omitempty"`
+	Planned    []string    `json:"planned,omitempty"`
+	DurationMS int64       `json:"duration_ms"`
 }
 
 type jsonStats struct {
@@ -66,7 +66,7 @@ type jsonStats struct {
 // are exact, as JSON strings: encoding/json escapes C0 controls and
 // turns bytes that are not UTF-8 into U+FFFD, and escapeControls escapes
 // what it leaves, so the document is safe to print on a terminal too.
-func WriteJSON(w io.Writer, r runner.Recap) error {
+func WriteJSON(w io.Writer, r recap.Recap) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
@@ -100,7 +100,7 @@ func escapeControls(doc []byte) []byte {
 	return b.Bytes()
 }
 
-func jsonDocument(r runner.Recap) jsonRun {
+func jsonDocument(r recap.Recap) jsonRun {
 	doc := jsonRun{
 		Playbook:    r.Play.Name,
 		Path:        r.Play.Path,
@@ -114,7 +114,7 @@ func jsonDocument(r runner.Recap) jsonRun {
 		Hosts:       []jsonHost{},
 		NotRun:      append([]string{}, r.NotRun...),
 	}
-	var total runner.Stats
+	var total recap.Stats
 	for _, h := range sortedHosts(r.Hosts) {
 		doc.Hosts = append(doc.Hosts, jsonHostOf(h))
 		total = addStats(total, h.Stats)
@@ -123,7 +123,7 @@ func jsonDocument(r runner.Recap) jsonRun {
 	return doc
 }
 
-func jsonHostOf(h runner.HostReport) jsonHost {
+func jsonHostOf(h recap.HostReport) jsonHost {
 	jh := jsonHost{
 		Name:        h.Host,
 		Unreachable: h.Unreachable,
@@ -140,7 +140,7 @@ func jsonHostOf(h runner.HostReport) jsonHost {
 			Name:       res.Name,
 			Kind:       res.Kind,
 			Status:     string(res.Status),
-			Changed:    res.Status == lua.StatusChanged,
+			Changed:    res.Status == remote.StatusChanged,
 			Ignored:    res.Ignored,
 			Severity:   res.Severity,
 			Msg:        res.Msg,
@@ -152,8 +152,8 @@ func jsonHostOf(h runner.HostReport) jsonHost {
 	return jh
 }
 
-func addStats(a, b runner.Stats) runner.Stats {
-	return runner.Stats{
+func addStats(a, b recap.Stats) recap.Stats {
+	return recap.Stats{
 		OK:          a.OK + b.OK,
 		Changed:     a.Changed + b.Changed,
 		Unreachable: a.Unreachable + b.Unreachable,

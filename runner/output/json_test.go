@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"remedy/lua"
+	"remedy/lua/remote"
 )
 
 // decodedRun mirrors the schema in docs/output.md, independently of the
@@ -25,11 +25,11 @@ type decodedRun struct {
 	Interrupted bool      `json:"interrupted"`
 	NotRun      []string  `json:"not_run"`
 	Hosts       []struct {
-		Name        string     `json:"name"`
-		Unreachable bool       `json:"unreachable"`
-		Error       string     `json:"error"`
-		DurationMS  int64      `json:"duration_ms"`
-		Facts       *lua.Facts `json:"facts"`
+		Name        string        `json:"name"`
+		Unreachable bool          `json:"unreachable"`
+		Error       string        `json:"error"`
+		DurationMS  int64         `json:"duration_ms"`
+		Facts       *remote.Facts `json:"facts"`
 		Tasks       []struct {
 			Name       string   `json:"name"`
 			Kind       string   `json:"kind"`

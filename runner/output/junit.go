@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 type junitSuites struct {
@@ -69,7 +69,7 @@ type junitProblem struct {
 //
 // Controls a host sent are shown by Visible: XML cannot carry most of
 // them, and a CI page shows what it gets.
-func WriteJUnit(w io.Writer, r runner.Recap) error {
+func WriteJUnit(w io.Writer, r recap.Recap) error {
 	r = visibleRecap(r)
 	doc := junitSuites{Name: r.Play.Name}
 	var total time.Duration
@@ -93,7 +93,7 @@ func WriteJUnit(w io.Writer, r runner.Recap) error {
 	return nil
 }
 
-func junitSuiteOf(h runner.HostReport, play runner.Play) junitSuite {
+func junitSuiteOf(h recap.HostReport, play recap.Play) junitSuite {
 	s := junitSuite{
 		Name:       h.Host,
 		Hostname:   h.Host,
@@ -104,7 +104,7 @@ func junitSuiteOf(h runner.HostReport, play runner.Play) junitSuite {
 	reportedUnreachable := false
 	for _, res := range h.Results {
 		c := junitCaseOf(h.Host, res, play.Check)
-		reportedUnreachable = reportedUnreachable || res.Status == lua.StatusUnreachable
+		reportedUnreachable = reportedUnreachable || res.Status == remote.StatusUnreachable
 		s.add(c)
 	}
 	if h.Unreachable && !reportedUnreachable {
@@ -130,19 +130,19 @@ func (s *junitSuite) add(c junitCase) {
 	s.Cases = append(s.Cases, c)
 }
 
-func junitCaseOf(host string, res lua.Result, check bool) junitCase {
+func junitCaseOf(host string, res remote.Result, check bool) junitCase {
 	c := junitCase{Name: caseName(res), Classname: host, Time: seconds(res.Duration)}
 	details := resultDetails(res)
 	switch {
-	case res.Status == lua.StatusUnreachable:
+	case res.Status == remote.StatusUnreachable:
 		c.Error = &junitProblem{Message: res.Msg, Type: "unreachable", Text: details}
-	case res.Status == lua.StatusFailed && res.Ignored:
+	case res.Status == remote.StatusFailed && res.Ignored:
 		c.SystemOut = joinNonEmpty("\n", "failed, ignored: "+res.Msg, details)
-	case res.Status == lua.StatusFailed:
+	case res.Status == remote.StatusFailed:
 		c.Failure = &junitProblem{Message: res.Msg, Type: failureType(res), Text: details}
-	case res.Status == lua.StatusChanged && check:
+	case res.Status == remote.StatusChanged && check:
 		c.Failure = &junitProblem{Message: joinNonEmpty(": ", "would change", res.Msg), Type: "drift", Text: details}
-	case res.Status == lua.StatusSkipped:
+	case res.Status == remote.StatusSkipped:
 		c.Skipped = &junitProblem{Message: res.Msg}
 	default:
 		c.SystemOut = joinNonEmpty("\n", res.Msg, details)
@@ -152,15 +152,15 @@ func junitCaseOf(host string, res lua.Result, check bool) junitCase {
 
 // caseName prefixes checks and handlers so a CI page tells them from tasks
 // of the same name.
-func caseName(res lua.Result) string {
-	if res.Kind == lua.KindTask || res.Kind == "" {
+func caseName(res remote.Result) string {
+	if res.Kind == remote.KindTask || res.Kind == "" {
 		return res.Name
 	}
 	return string(res.Kind) + ": " + res.Name
 }
 
-func failureType(res lua.Result) string {
-	if res.Kind == lua.KindCheck && res.Severity != "" {
+func failureType(res remote.Result) string {
+	if res.Kind == remote.KindCheck && res.Severity != "" {
 		return "check (" + res.Severity + ")"
 	}
 	return string(res.Kind)
@@ -168,7 +168,7 @@ func failureType(res lua.Result) string {
 
 // resultDetails is the diff and the commands a result planned or ran, the
 // evidence a reviewer needs under a failure.
-func resultDetails(res lua.Result) string {
+func resultDetails(res remote.Result) string {
 	var parts []string
 	if res.Diff != "" {
 		parts = append(parts, res.Diff)
@@ -179,7 +179,7 @@ func resultDetails(res lua.Result) string {
 	return strings.Join(parts, "\n")
 }
 
-func factProperties(f *lua.Facts) *junitProperties {
+func factProperties(f *remote.Facts) *junitProperties {
 	if f == nil {
 		return nil
 	}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 // decodedSuites reads JUnit back with its own types, the way a CI server
@@ -44,7 +44,7 @@ type decodedSuites struct {
 	} `xml:"testsuite"`
 }
 
-func decodeJUnit(t *testing.T, r runner.Recap) decodedSuites {
+func decodeJUnit(t *testing.T, r recap.Recap) decodedSuites {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := WriteJUnit(&buf, r); err != nil {
@@ -114,8 +114,8 @@ func TestJUnitRunChangedIsNotAFailure(t *testing.T) {
 // TestJUnitControlCharacters: command output in a message may hold bytes
 // XML 1.0 forbids (terminal escapes); the document must still parse.
 func TestJUnitControlCharacters(t *testing.T) {
-	r := runner.Recap{Hosts: []runner.HostReport{{Host: "h", Results: []lua.Result{
-		{Host: "h", Kind: lua.KindTask, Name: "t\x00", Status: lua.StatusFailed, Msg: "\x1b[31mred\x1b[0m\x07 & <b>"},
+	r := recap.Recap{Hosts: []recap.HostReport{{Host: "h", Results: []remote.Result{
+		{Host: "h", Kind: remote.KindTask, Name: "t\x00", Status: remote.StatusFailed, Msg: "\x1b[31mred\x1b[0m\x07 & <b>"},
 	}}}}
 	doc := decodeJUnit(t, r)
 	f := doc.Suites[0].Cases[0].Failure
@@ -127,7 +127,7 @@ func TestJUnitControlCharacters(t *testing.T) {
 // TestJUnitUnreachableWithoutResult: a host marked unreachable with no
 // result to say so still shows as an error, named after the connection.
 func TestJUnitUnreachableWithoutResult(t *testing.T) {
-	r := runner.Recap{Hosts: []runner.HostReport{{Host: "h", Unreachable: true, Err: errors.New("h: connection lost")}}}
+	r := recap.Recap{Hosts: []recap.HostReport{{Host: "h", Unreachable: true, Err: errors.New("h: connection lost")}}}
 	doc := decodeJUnit(t, r)
 	s := doc.Suites[0]
 	if s.Errors != 1 || s.Cases[0].Name != "connect" || s.Cases[0].Error == nil || s.Cases[0].Error.Type != "unreachable" {
@@ -141,9 +141,9 @@ func FuzzJUnit(f *testing.F) {
 	f.Add("t\x00", "\x1b[31mred\x1b[0m", "]]>")
 	f.Add("<x>", "\xff\xfe invalid utf-8 & \"quotes\"", "\r\n\t")
 	f.Fuzz(func(t *testing.T, name, msg, diff string) {
-		r := runner.Recap{Play: runner.Play{Name: name, Check: true}, Hosts: []runner.HostReport{{Host: name, Results: []lua.Result{
-			{Host: name, Kind: lua.KindTask, Name: name, Status: lua.StatusChanged, Msg: msg, Diff: diff, Planned: []string{msg}},
-			{Host: name, Kind: lua.KindCheck, Name: name, Status: lua.StatusFailed, Msg: msg, Severity: msg},
+		r := recap.Recap{Play: recap.Play{Name: name, Check: true}, Hosts: []recap.HostReport{{Host: name, Results: []remote.Result{
+			{Host: name, Kind: remote.KindTask, Name: name, Status: remote.StatusChanged, Msg: msg, Diff: diff, Planned: []string{msg}},
+			{Host: name, Kind: remote.KindCheck, Name: name, Status: remote.StatusFailed, Msg: msg, Severity: msg},
 		}}}}
 		doc := decodeJUnit(t, r)
 		if len(doc.Suites) != 1 || len(doc.Suites[0].Cases) != 2 || doc.Failures != 2 {

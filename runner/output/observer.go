@@ -9,21 +9,21 @@ package output
 import (
 	"io"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 // Final is an observer for formats written once, when the run ends: it
 // ignores the stream and hands the Recap to its render function.
 type Final struct {
 	w      io.Writer
-	render func(io.Writer, runner.Recap) error
+	render func(io.Writer, recap.Recap) error
 	err    error
 }
 
 // NewFinal returns an observer that calls render(w, recap) at the end of
 // the run, e.g. NewFinal(os.Stdout, WriteJSON).
-func NewFinal(w io.Writer, render func(io.Writer, runner.Recap) error) *Final {
+func NewFinal(w io.Writer, render func(io.Writer, recap.Recap) error) *Final {
 	return &Final{w: w, render: render}
 }
 
@@ -32,21 +32,21 @@ func (f *Final) Err() error { return f.err }
 
 // Start, HostStarted, Command, Log, Result and HostDone are no-ops: everything
 // is in the Recap.
-func (f *Final) Start(runner.Play)          {}
-func (f *Final) HostStarted(string)         {}
-func (f *Final) Command(runner.Command)     {}
-func (f *Final) Log(string, string)         {}
-func (f *Final) Result(lua.Result)          {}
-func (f *Final) HostDone(runner.HostReport) {}
+func (f *Final) Start(recap.Play)          {}
+func (f *Final) HostStarted(string)        {}
+func (f *Final) Command(recap.Command)     {}
+func (f *Final) Log(string, string)        {}
+func (f *Final) Result(remote.Result)      {}
+func (f *Final) HostDone(recap.HostReport) {}
 
 // End renders the run.
-func (f *Final) End(r runner.Recap) { f.err = f.render(f.w, r) }
+func (f *Final) End(r recap.Recap) { f.err = f.render(f.w, r) }
 
 // Tee sends every event to each observer in turn, e.g. the text stream on
 // the terminal and an audit report into a file.
-type Tee []runner.Observer
+type Tee []recap.Observer
 
-func (t Tee) Start(p runner.Play) {
+func (t Tee) Start(p recap.Play) {
 	for _, o := range t {
 		o.Start(p)
 	}
@@ -58,7 +58,7 @@ func (t Tee) HostStarted(host string) {
 	}
 }
 
-func (t Tee) Command(c runner.Command) {
+func (t Tee) Command(c recap.Command) {
 	for _, o := range t {
 		o.Command(c)
 	}
@@ -70,19 +70,19 @@ func (t Tee) Log(host, msg string) {
 	}
 }
 
-func (t Tee) Result(res lua.Result) {
+func (t Tee) Result(res remote.Result) {
 	for _, o := range t {
 		o.Result(res)
 	}
 }
 
-func (t Tee) HostDone(h runner.HostReport) {
+func (t Tee) HostDone(h recap.HostReport) {
 	for _, o := range t {
 		o.HostDone(h)
 	}
 }
 
-func (t Tee) End(r runner.Recap) {
+func (t Tee) End(r recap.Recap) {
 	for _, o := range t {
 		o.End(r)
 	}

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"remedy/runner"
+	"remedy/runner/recap"
 )
 
 // bannerWidth is the width of Ansible's banners when it does not write to a
@@ -25,7 +25,7 @@ func banner(title string) string {
 // WriteRecap writes the PLAY RECAP exactly as ansible-playbook prints it:
 // a blank line, the banner, one line per host sorted by name, a blank line.
 // Hosts that never started (NotRun) have no line, as in Ansible.
-func WriteRecap(w io.Writer, r runner.Recap, color bool) error {
+func WriteRecap(w io.Writer, r recap.Recap, color bool) error {
 	p := palette(color)
 	var b strings.Builder
 	b.WriteString("\n" + banner("PLAY RECAP") + "\n")
@@ -41,7 +41,7 @@ func WriteRecap(w io.Writer, r runner.Recap, color bool) error {
 
 // recapLine is one host's line; the padding matches Ansible's "%-26s" for
 // the host and "%-4s" for each count, trailing spaces included.
-func recapLine(p palette, host string, s runner.Stats) string {
+func recapLine(p palette, host string, s recap.Stats) string {
 	name := fmt.Sprintf("%-26s", host)
 	name = p.paint(hostColor(s), host) + name[len(host):]
 	return fmt.Sprintf("%s : %s %s %s %s %s %s %s", name,
@@ -56,7 +56,7 @@ func recapLine(p palette, host string, s runner.Stats) string {
 
 // hostColor is red for a host with failures or unreachable, yellow when
 // something changed, green otherwise, as Ansible colours the recap.
-func hostColor(s runner.Stats) string {
+func hostColor(s recap.Stats) string {
 	switch {
 	case s.Failed > 0 || s.Unreachable > 0:
 		return colorError
@@ -78,8 +78,8 @@ func count(p palette, lead string, n int, code string) string {
 
 // sortedHosts returns the hosts sorted by name without touching the
 // caller's slice: every renderer lists hosts in the same order.
-func sortedHosts(hosts []runner.HostReport) []runner.HostReport {
-	out := append([]runner.HostReport(nil), hosts...)
+func sortedHosts(hosts []recap.HostReport) []recap.HostReport {
+	out := append([]recap.HostReport(nil), hosts...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Host < out[j].Host })
 	return out
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"remedy/runner"
+	"remedy/runner/recap"
 )
 
 // TestRecapMatchesAnsible compares WriteRecap with the recap ansible-core
@@ -21,10 +21,10 @@ func TestRecapMatchesAnsible(t *testing.T) {
 		t.Fatal("no PLAY RECAP in the Ansible capture")
 	}
 	want := string(raw[i:])
-	r := runner.Recap{Hosts: []runner.HostReport{
-		{Host: "web1", Stats: runner.Stats{OK: 3, Changed: 2, Skipped: 2, Ignored: 1}},
-		{Host: "down1", Stats: runner.Stats{Unreachable: 1}, Unreachable: true},
-		{Host: "db-server-long-name.example", Stats: runner.Stats{OK: 4, Changed: 3, Failed: 1, Ignored: 1}},
+	r := recap.Recap{Hosts: []recap.HostReport{
+		{Host: "web1", Stats: recap.Stats{OK: 3, Changed: 2, Skipped: 2, Ignored: 1}},
+		{Host: "down1", Stats: recap.Stats{Unreachable: 1}, Unreachable: true},
+		{Host: "db-server-long-name.example", Stats: recap.Stats{OK: 4, Changed: 3, Failed: 1, Ignored: 1}},
 	}}
 	var got strings.Builder
 	if err := WriteRecap(&got, r, false); err != nil {

@@ -11,8 +11,8 @@ import (
 	texttemplate "text/template"
 	"time"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 // ReportFormat is the format of an audit report file.
@@ -53,7 +53,7 @@ func ReportFormatFor(path string) (ReportFormat, error) {
 // commands planned. The HTML is one self-contained file: inline CSS, no
 // scripts, no external assets. What a host sent is shown by Visible: a
 // report is read in browsers and editors, and with cat and less too.
-func WriteReport(w io.Writer, r runner.Recap, format ReportFormat) error {
+func WriteReport(w io.Writer, r recap.Recap, format ReportFormat) error {
 	data := reportDataOf(visibleRecap(r))
 	var err error
 	switch format {
@@ -136,7 +136,7 @@ const (
 	verdictUnreachable  = "unreachable"
 )
 
-func reportDataOf(r runner.Recap) reportData {
+func reportDataOf(r recap.Recap) reportData {
 	d := reportData{
 		Title:       "Run report",
 		Playbook:    r.Play.Name,
@@ -176,7 +176,7 @@ func reportDataOf(r runner.Recap) reportData {
 // look at, then the compliant ones.
 var verdictRank = map[string]int{verdictNonCompliant: 0, verdictUnreachable: 1, verdictCompliant: 2}
 
-func reportHostOf(h runner.HostReport, check bool) reportHost {
+func reportHostOf(h recap.HostReport, check bool) reportHost {
 	sec := reportHost{
 		Name:    h.Host,
 		Anchor:  "host-" + h.Host,
@@ -212,12 +212,12 @@ func reportHostOf(h runner.HostReport, check bool) reportHost {
 // stoppedAt names the task whose failure ended the host's run, or ""
 // when the host ran to the end. A failed task or handler ends it; a failed
 // check does not, it is a finding.
-func stoppedAt(results []lua.Result) string {
+func stoppedAt(results []remote.Result) string {
 	if len(results) == 0 {
 		return ""
 	}
 	last := results[len(results)-1]
-	if last.Status != lua.StatusFailed || last.Ignored || last.Kind == lua.KindCheck {
+	if last.Status != remote.StatusFailed || last.Ignored || last.Kind == remote.KindCheck {
 		return ""
 	}
 	return last.Name
@@ -233,7 +233,7 @@ const (
 	stateSkip    = "skip"
 )
 
-func reportRowOf(res lua.Result, check bool) reportRow {
+func reportRowOf(res remote.Result, check bool) reportRow {
 	row := reportRow{
 		Requirement: res.Name,
 		Kind:        string(res.Kind),
@@ -243,19 +243,19 @@ func reportRowOf(res lua.Result, check bool) reportRow {
 		Class:       statePass,
 	}
 	switch res.Status {
-	case lua.StatusFailed:
+	case remote.StatusFailed:
 		row.State, row.Class = "fail", stateFail
 		if res.Ignored {
 			row.State, row.Class = "fail (ignored)", stateSkip
 		}
-	case lua.StatusUnreachable:
+	case remote.StatusUnreachable:
 		row.State, row.Class = "unreachable", verdictUnreachable
-	case lua.StatusChanged:
+	case remote.StatusChanged:
 		row.State, row.Class = "changed", stateChanged
 		if check {
 			row.State, row.Class = "would change", stateDrift
 		}
-	case lua.StatusSkipped:
+	case remote.StatusSkipped:
 		row.State, row.Class = "skipped", stateSkip
 	}
 	return row
@@ -286,7 +286,7 @@ func findingsOf(sections []reportHost) []finding {
 }
 
 // factsLine summarises a host's facts in one line for the report.
-func factsLine(f *lua.Facts) string {
+func factsLine(f *remote.Facts) string {
 	if f == nil {
 		return ""
 	}

@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 func TestReportGolden(t *testing.T) {
 	cases := []struct {
 		golden string
-		recap  runner.Recap
+		recap  recap.Recap
 		format ReportFormat
 	}{
 		{"audit-report.html", auditRecap(), ReportHTML},
@@ -32,7 +32,7 @@ func TestReportGolden(t *testing.T) {
 	}
 }
 
-func compliantRecap() runner.Recap {
+func compliantRecap() recap.Recap {
 	r := auditRecap()
 	r.Hosts = r.Hosts[2:]
 	return r
@@ -162,22 +162,22 @@ func FuzzMarkdownCell(f *testing.F) {
 }
 
 func TestStoppedAt(t *testing.T) {
-	task := func(name string, s lua.Status) lua.Result {
-		return lua.Result{Kind: lua.KindTask, Name: name, Status: s}
+	task := func(name string, s remote.Status) remote.Result {
+		return remote.Result{Kind: remote.KindTask, Name: name, Status: s}
 	}
-	ignored := task("optional", lua.StatusFailed)
+	ignored := task("optional", remote.StatusFailed)
 	ignored.Ignored = true
-	check := lua.Result{Kind: lua.KindCheck, Name: "finding", Status: lua.StatusFailed}
+	check := remote.Result{Kind: remote.KindCheck, Name: "finding", Status: remote.StatusFailed}
 	cases := []struct {
 		name    string
-		results []lua.Result
+		results []remote.Result
 		want    string
 	}{
 		{"no results", nil, ""},
-		{"ran to the end", []lua.Result{task("a", lua.StatusOK), task("b", lua.StatusChanged)}, ""},
-		{"a task failed", []lua.Result{task("a", lua.StatusOK), task("b", lua.StatusFailed)}, "b"},
-		{"an ignored failure goes on", []lua.Result{task("a", lua.StatusOK), ignored}, ""},
-		{"a failed check is a finding", []lua.Result{task("a", lua.StatusOK), check}, ""},
+		{"ran to the end", []remote.Result{task("a", remote.StatusOK), task("b", remote.StatusChanged)}, ""},
+		{"a task failed", []remote.Result{task("a", remote.StatusOK), task("b", remote.StatusFailed)}, "b"},
+		{"an ignored failure goes on", []remote.Result{task("a", remote.StatusOK), ignored}, ""},
+		{"a failed check is a finding", []remote.Result{task("a", remote.StatusOK), check}, ""},
 	}
 	for _, c := range cases {
 		if got := stoppedAt(c.results); got != c.want {
@@ -189,8 +189,8 @@ func TestStoppedAt(t *testing.T) {
 func TestReportSaysWhereAHostStopped(t *testing.T) {
 	r := runRecap()
 	db := &r.Hosts[2]
-	db.Results = append(db.Results[:2:2], lua.Result{Host: db.Host, Kind: lua.KindTask, Name: "S1 sshd listens on 33001",
-		Status: lua.StatusFailed, Msg: "sshd -t: Bad configuration option"})
+	db.Results = append(db.Results[:2:2], remote.Result{Host: db.Host, Kind: remote.KindTask, Name: "S1 sshd listens on 33001",
+		Status: remote.StatusFailed, Msg: "sshd -t: Bad configuration option"})
 	for _, format := range []ReportFormat{ReportHTML, ReportMarkdown} {
 		var buf bytes.Buffer
 		if err := WriteReport(&buf, r, format); err != nil {

@@ -4,28 +4,28 @@ import (
 	"strings"
 	"testing"
 
-	"remedy/runner"
+	"remedy/runner/recap"
 )
 
 func TestRetry(t *testing.T) {
 	cases := []struct {
 		name  string
-		hosts []runner.HostReport
+		hosts []recap.HostReport
 		want  string
 	}{
-		{"none failed", []runner.HostReport{{Host: "a", Stats: runner.Stats{OK: 2, Changed: 1}}}, ""},
-		{"ignored failures only", []runner.HostReport{{Host: "a", Stats: runner.Stats{OK: 1, Ignored: 1}}}, ""},
-		{"failed and unreachable, sorted", []runner.HostReport{
-			{Host: "web2", Stats: runner.Stats{Failed: 1}},
-			{Host: "ok1", Stats: runner.Stats{OK: 3}},
+		{"none failed", []recap.HostReport{{Host: "a", Stats: recap.Stats{OK: 2, Changed: 1}}}, ""},
+		{"ignored failures only", []recap.HostReport{{Host: "a", Stats: recap.Stats{OK: 1, Ignored: 1}}}, ""},
+		{"failed and unreachable, sorted", []recap.HostReport{
+			{Host: "web2", Stats: recap.Stats{Failed: 1}},
+			{Host: "ok1", Stats: recap.Stats{OK: 3}},
 			{Host: "down1", Unreachable: true},
-			{Host: "app1", Stats: runner.Stats{Unreachable: 1}},
+			{Host: "app1", Stats: recap.Stats{Unreachable: 1}},
 		}, "app1\ndown1\nweb2\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var b strings.Builder
-			if err := WriteRetry(&b, runner.Recap{Hosts: c.hosts}); err != nil {
+			if err := WriteRetry(&b, recap.Recap{Hosts: c.hosts}); err != nil {
 				t.Fatal(err)
 			}
 			if b.String() != c.want {

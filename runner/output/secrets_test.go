@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"remedy/runner"
+	"remedy/runner/recap"
 )
 
 // TestModelCarriesNoVariables: renderers never print a host's variables
@@ -39,7 +39,7 @@ func TestModelCarriesNoVariables(t *testing.T) {
 			walk(path+"."+f.Name, f.Type)
 		}
 	}
-	for _, v := range []any{runner.Play{}, runner.Command{}, runner.HostReport{}, runner.Recap{}} {
+	for _, v := range []any{recap.Play{}, recap.Command{}, recap.HostReport{}, recap.Recap{}} {
 		walk(reflect.TypeOf(v).Name(), reflect.TypeOf(v))
 	}
 	if len(seen) < 6 {

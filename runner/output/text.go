@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/term"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 // TextOptions tune the human output.
@@ -48,7 +48,7 @@ type Text struct {
 	w      io.Writer
 	opt    TextOptions
 	p      palette
-	play   runner.Play
+	play   recap.Play
 	banner string // the banner the last result line was printed under
 
 	started, done int
@@ -66,7 +66,7 @@ func NewText(w io.Writer, opt TextOptions) *Text {
 func (t *Text) Err() error { return t.err }
 
 // Start prints the PLAY banner.
-func (t *Text) Start(play runner.Play) {
+func (t *Text) Start(play recap.Play) {
 	t.play = play
 	title := "PLAY [" + Visible(play.Name) + "]"
 	if play.Check {
@@ -84,7 +84,7 @@ func (t *Text) HostStarted(string) {
 // Command shows a remote command, its exit status and its output at -v,
 // each line of the output after a prefix and with its controls escaped,
 // so no line a host prints passes for remedy's own.
-func (t *Text) Command(c runner.Command) {
+func (t *Text) Command(c recap.Command) {
 	if t.opt.Verbosity < 1 {
 		return
 	}
@@ -121,7 +121,7 @@ func (t *Text) Log(host, msg string) {
 
 // Result prints one result line, with its diff and planned commands when
 // the run asked for them.
-func (t *Text) Result(res lua.Result) {
+func (t *Text) Result(res remote.Result) {
 	res = visibleResult(res)
 	var b strings.Builder
 	if title := resultBanner(res); title != t.banner {
@@ -137,7 +137,7 @@ func (t *Text) Result(res lua.Result) {
 			b.WriteString("    would run: $ " + cmd + "\n")
 		}
 	}
-	if res.Status == lua.StatusFailed && !res.Ignored || res.Status == lua.StatusUnreachable {
+	if res.Status == remote.StatusFailed && !res.Ignored || res.Status == remote.StatusUnreachable {
 		t.explained[res.Host] = true
 	}
 	t.emit(b.String())
@@ -145,7 +145,7 @@ func (t *Text) Result(res lua.Result) {
 
 // HostDone counts the host as finished and, when it stopped early for a
 // reason no failed or unreachable line showed, says why.
-func (t *Text) HostDone(h runner.HostReport) {
+func (t *Text) HostDone(h recap.HostReport) {
 	t.done++
 	host := Visible(h.Host)
 	// An interrupted host says so once for all, at the end.
@@ -167,7 +167,7 @@ func (t *Text) HostDone(h runner.HostReport) {
 // End clears the progress line and prints whether the run was
 // interrupted, the hosts never started, in an audit the per-host table of
 // requirements, and the PLAY RECAP.
-func (t *Text) End(r runner.Recap) {
+func (t *Text) End(r recap.Recap) {
 	r = visibleRecap(r)
 	var b strings.Builder
 	if r.Interrupted {
@@ -195,17 +195,17 @@ func (t *Text) End(r runner.Recap) {
 
 // resultBanner names the part of the playbook a result belongs to, in
 // Ansible's words for tasks and handlers.
-func resultBanner(res lua.Result) string {
+func resultBanner(res remote.Result) string {
 	switch res.Kind {
-	case lua.KindCheck:
+	case remote.KindCheck:
 		return "CHECK [" + res.Name + "]"
-	case lua.KindHandler:
+	case remote.KindHandler:
 		return "RUNNING HANDLER [" + res.Name + "]"
 	}
 	return "TASK [" + res.Name + "]"
 }
 
-func (t *Text) resultLine(res lua.Result) string {
+func (t *Text) resultLine(res remote.Result) string {
 	host := "[" + res.Host + "]"
 	took := t.took(res.Duration)
 	msg := ""
@@ -217,13 +217,13 @@ func (t *Text) resultLine(res lua.Result) string {
 		verboseMsg = msg
 	}
 	switch res.Status {
-	case lua.StatusChanged:
+	case remote.StatusChanged:
 		return t.p.paint(colorChanged, "changed: "+host+took+msg) + "\n"
-	case lua.StatusSkipped:
+	case remote.StatusSkipped:
 		return t.p.paint(colorSkip, "skipping: "+host+took+verboseMsg) + "\n"
-	case lua.StatusUnreachable:
+	case remote.StatusUnreachable:
 		return t.p.paint(colorUnreachable, "fatal: "+host+": UNREACHABLE!"+took+msg) + "\n"
-	case lua.StatusFailed:
+	case remote.StatusFailed:
 		line := t.p.paint(colorError, "fatal: "+host+": FAILED!"+took+msg) + "\n"
 		if res.Ignored {
 			line += t.p.paint(colorSkip, "...ignoring") + "\n"

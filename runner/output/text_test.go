@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 var ansiSGR = regexp.MustCompile("\x1b\\[[0-9;]*m")
@@ -21,7 +21,7 @@ func stripANSI(s string) string { return ansiSGR.ReplaceAllString(s, "") }
 func TestTextGolden(t *testing.T) {
 	cases := []struct {
 		golden string
-		recap  runner.Recap
+		recap  recap.Recap
 		opt    TextOptions
 	}{
 		{"audit.txt", auditRecap(), TextOptions{}},
@@ -51,13 +51,13 @@ func TestTextGolden(t *testing.T) {
 func TestTextInterleaved(t *testing.T) {
 	var buf bytes.Buffer
 	text := NewText(&buf, TextOptions{})
-	text.Start(runner.Play{Name: "p", Hosts: []string{"a", "b"}})
-	for _, res := range []lua.Result{
-		{Host: "a", Kind: lua.KindTask, Name: "one", Status: lua.StatusOK},
-		{Host: "b", Kind: lua.KindTask, Name: "one", Status: lua.StatusOK},
-		{Host: "a", Kind: lua.KindTask, Name: "two", Status: lua.StatusChanged},
-		{Host: "b", Kind: lua.KindTask, Name: "one", Status: lua.StatusOK},
-		{Host: "b", Kind: lua.KindTask, Name: "two", Status: lua.StatusOK},
+	text.Start(recap.Play{Name: "p", Hosts: []string{"a", "b"}})
+	for _, res := range []remote.Result{
+		{Host: "a", Kind: remote.KindTask, Name: "one", Status: remote.StatusOK},
+		{Host: "b", Kind: remote.KindTask, Name: "one", Status: remote.StatusOK},
+		{Host: "a", Kind: remote.KindTask, Name: "two", Status: remote.StatusChanged},
+		{Host: "b", Kind: remote.KindTask, Name: "one", Status: remote.StatusOK},
+		{Host: "b", Kind: remote.KindTask, Name: "two", Status: remote.StatusOK},
 	} {
 		text.Result(res)
 	}
@@ -141,7 +141,7 @@ func TestTextWithoutProgressHasNoControlCodes(t *testing.T) {
 }
 
 func TestTextCommand(t *testing.T) {
-	c := runner.Command{Host: "web1", Line: "sh -c 'nft -j list ruleset\nexit 0'", Stdout: []byte("{}\n"), Stderr: []byte("warn\n"),
+	c := recap.Command{Host: "web1", Line: "sh -c 'nft -j list ruleset\nexit 0'", Stdout: []byte("{}\n"), Stderr: []byte("warn\n"),
 		ExitCode: 1, Duration: 25 * time.Millisecond}
 	cases := []struct {
 		verbosity int
@@ -185,12 +185,12 @@ func TestTextWriteError(t *testing.T) {
 func TestTextInterrupted(t *testing.T) {
 	var buf bytes.Buffer
 	text := NewText(&buf, TextOptions{})
-	play := runner.Play{Name: "p", Hosts: []string{"a", "b"}}
+	play := recap.Play{Name: "p", Hosts: []string{"a", "b"}}
 	text.Start(play)
 	text.HostStarted("a")
-	a := runner.HostReport{Host: "a", Err: fmt.Errorf("a: run: %w", context.Canceled)}
+	a := recap.HostReport{Host: "a", Err: fmt.Errorf("a: run: %w", context.Canceled)}
 	text.HostDone(a)
-	text.End(runner.Recap{Play: play, Hosts: []runner.HostReport{a}, NotRun: []string{"b"}, Interrupted: true})
+	text.End(recap.Recap{Play: play, Hosts: []recap.HostReport{a}, NotRun: []string{"b"}, Interrupted: true})
 	got := buf.String()
 	if strings.Contains(got, "fatal") {
 		t.Errorf("an interrupted host is reported as failed:\n%s", got)
@@ -205,15 +205,15 @@ func TestTextInterrupted(t *testing.T) {
 func TestTextHostStoppedWithoutResult(t *testing.T) {
 	cases := []struct {
 		name string
-		host runner.HostReport
+		host recap.HostReport
 		want string
 	}{
-		{"unreachable", runner.HostReport{Host: "a", Unreachable: true, Err: errors.New("a: connection lost")},
+		{"unreachable", recap.HostReport{Host: "a", Unreachable: true, Err: errors.New("a: connection lost")},
 			"HOST [a]\nfatal: [a]: UNREACHABLE! => a: connection lost\n"},
-		{"failed", runner.HostReport{Host: "a", Err: errors.New("a: playbook.lua:3: attempt to call a nil value")},
+		{"failed", recap.HostReport{Host: "a", Err: errors.New("a: playbook.lua:3: attempt to call a nil value")},
 			"HOST [a]\nfatal: [a]: FAILED! => a: playbook.lua:3: attempt to call a nil value\n"},
-		{"already shown", runner.HostReport{Host: "a", Err: errors.New("a: task failed"),
-			Results: []lua.Result{{Host: "a", Name: "t", Status: lua.StatusFailed}}}, "TASK [t]\nfatal: [a]: FAILED!\n"},
+		{"already shown", recap.HostReport{Host: "a", Err: errors.New("a: task failed"),
+			Results: []remote.Result{{Host: "a", Name: "t", Status: remote.StatusFailed}}}, "TASK [t]\nfatal: [a]: FAILED!\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 // Visible shows every character a terminal would act on rather than
@@ -72,7 +72,7 @@ func isBidiOrSeparator(r rune) bool {
 }
 
 // visibleResult is res with every text in it shown by Visible.
-func visibleResult(res lua.Result) lua.Result {
+func visibleResult(res remote.Result) remote.Result {
 	res.Host, res.Name, res.Msg, res.Diff, res.Severity = Visible(res.Host), Visible(res.Name), Visible(res.Msg), Visible(res.Diff), Visible(res.Severity)
 	res.Planned = visibleAll(res.Planned)
 	return res
@@ -80,10 +80,10 @@ func visibleResult(res lua.Result) lua.Result {
 
 // visibleRecap is r with every text in it shown by Visible, for the
 // formats people read; the run's own r is left as it is.
-func visibleRecap(r runner.Recap) runner.Recap {
+func visibleRecap(r recap.Recap) recap.Recap {
 	r.Play.Name, r.Play.Path = Visible(r.Play.Name), Visible(r.Play.Path)
 	r.NotRun = visibleAll(r.NotRun)
-	hosts := make([]runner.HostReport, len(r.Hosts))
+	hosts := make([]recap.HostReport, len(r.Hosts))
 	for i, h := range r.Hosts {
 		h.Host = Visible(h.Host)
 		if h.Err != nil {
@@ -92,7 +92,7 @@ func visibleRecap(r runner.Recap) runner.Recap {
 		if h.Facts != nil {
 			h.Facts = visibleFacts(*h.Facts)
 		}
-		results := make([]lua.Result, len(h.Results))
+		results := make([]remote.Result, len(h.Results))
 		for j, res := range h.Results {
 			results[j] = visibleResult(res)
 		}
@@ -105,7 +105,7 @@ func visibleRecap(r runner.Recap) runner.Recap {
 
 // visibleFacts are f's texts, which a host's os-release and tools chose,
 // shown by Visible.
-func visibleFacts(f lua.Facts) *lua.Facts {
+func visibleFacts(f remote.Facts) *remote.Facts {
 	for _, s := range []*string{&f.OSID, &f.OSVersion, &f.OSFamily, &f.Init, &f.SSHDVersion, &f.Firewall, &f.FirewallWhy, &f.SELinux, &f.User} {
 		*s = Visible(*s)
 	}

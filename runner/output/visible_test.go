@@ -9,8 +9,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"remedy/lua"
-	"remedy/runner"
+	"remedy/lua/remote"
+	"remedy/runner/recap"
 )
 
 func TestVisible(t *testing.T) {
@@ -42,19 +42,19 @@ func TestVisible(t *testing.T) {
 const hostile = "a\x1b[2J\x07b\rc\x1b]0;owned\x07d\x9be\u009bf\u202eg\xff\xfeh"
 
 // hostileRecap carries hostile text everywhere a host's bytes can go.
-func hostileRecap() runner.Recap {
-	play := runner.Play{Name: "p", Check: true, Diff: true, Audit: true, Hosts: []string{"web1"}, Started: started}
+func hostileRecap() recap.Recap {
+	play := recap.Play{Name: "p", Check: true, Diff: true, Audit: true, Hosts: []string{"web1"}, Started: started}
 	facts := debianFacts("nftables")
 	facts.OSID = "debian" + hostile
-	return runner.Recap{Play: play, Hosts: []runner.HostReport{{
+	return recap.Recap{Play: play, Hosts: []recap.HostReport{{
 		Host: "web1", Facts: facts, Err: errors.New("read /etc/x: " + hostile),
-		Stats: runner.Stats{OK: 1, Changed: 1, Failed: 2},
-		Results: []lua.Result{
+		Stats: recap.Stats{OK: 1, Changed: 1, Failed: 2},
+		Results: []remote.Result{
 			factsResult("web1", facts),
-			{Host: "web1", Kind: lua.KindTask, Name: "write", Status: lua.StatusChanged, Msg: "msg " + hostile,
+			{Host: "web1", Kind: remote.KindTask, Name: "write", Status: remote.StatusChanged, Msg: "msg " + hostile,
 				Diff: "--- /etc/x\n+++ /etc/x (planned)\n@@ -1 +1 @@\n-old " + hostile + "\n+new\tline\n", Planned: []string{"echo " + hostile}},
-			{Host: "web1", Kind: lua.KindCheck, Name: "check", Status: lua.StatusFailed, Severity: "high", Msg: "stderr: " + hostile},
-			{Host: "web1", Kind: lua.KindTask, Name: "query", Status: lua.StatusFailed, Msg: "cmd.query: exit status 3: " + hostile},
+			{Host: "web1", Kind: remote.KindCheck, Name: "check", Status: remote.StatusFailed, Severity: "high", Msg: "stderr: " + hostile},
+			{Host: "web1", Kind: remote.KindTask, Name: "query", Status: remote.StatusFailed, Msg: "cmd.query: exit status 3: " + hostile},
 		},
 	}}}
 }
@@ -82,7 +82,7 @@ func TestEveryFormatShowsHostileTextEscaped(t *testing.T) {
 			var buf bytes.Buffer
 			text := NewText(&buf, TextOptions{Verbosity: 2})
 			text.Start(r.Play)
-			text.Command(runner.Command{Host: "web1", Line: "cat /etc/x", Stdout: []byte(hostile + "\n"), Stderr: []byte(hostile), Err: errors.New(hostile)})
+			text.Command(recap.Command{Host: "web1", Line: "cat /etc/x", Stdout: []byte(hostile + "\n"), Stderr: []byte(hostile), Err: errors.New(hostile)})
 			text.Log("web1", "print: "+hostile)
 			replay(text, r)
 			return buf.Bytes(), text.Err()
@@ -107,7 +107,7 @@ func TestTextShowsHostileTextEscaped(t *testing.T) {
 	var buf bytes.Buffer
 	text := NewText(&buf, TextOptions{Verbosity: 1})
 	replay(text, hostileRecap())
-	text.Command(runner.Command{Host: "web1", Line: "cat /etc/x", Stdout: []byte("one\n\ttwo " + hostile + "\n")})
+	text.Command(recap.Command{Host: "web1", Line: "cat /etc/x", Stdout: []byte("one\n\ttwo " + hostile + "\n")})
 	out := buf.String()
 	const shown = `a\x1b[2J\x07b\x0dc\x1b]0;owned\x07d\x9be\u009bf\u202eg\xff\xfeh`
 	for _, want := range []string{
@@ -159,13 +159,13 @@ func TestJSONKeepsHostileTextExact(t *testing.T) {
 	}
 }
 
-func render(write func(io.Writer, runner.Recap) error, r runner.Recap) ([]byte, error) {
+func render(write func(io.Writer, recap.Recap) error, r recap.Recap) ([]byte, error) {
 	var buf bytes.Buffer
 	err := write(&buf, r)
 	return buf.Bytes(), err
 }
 
-func renderReport(r runner.Recap, f ReportFormat) ([]byte, error) {
+func renderReport(r recap.Recap, f ReportFormat) ([]byte, error) {
 	var buf bytes.Buffer
 	err := WriteReport(&buf, r, f)
 	return buf.Bytes(), err

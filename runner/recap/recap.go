@@ -1,9 +1,13 @@
-package runner
+// Package recap holds what a run reports as it goes and at its end: the
+// Observer that receives it, and the Play, Command, HostReport, Stats and
+// Recap it is given. The renderers (runner/output) need only this and
+// package remote, not the SSH code that produces a run.
+package recap
 
 import (
 	"time"
 
-	"remedy/lua"
+	"remedy/lua/remote"
 )
 
 // Observer receives a run as it happens. The runner calls it from one
@@ -17,7 +21,7 @@ type Observer interface {
 	Command(Command)
 	// Log reports a line the playbook wrote on host with log() or print().
 	Log(host, msg string)
-	Result(lua.Result)
+	Result(remote.Result)
 	HostDone(HostReport)
 	End(Recap)
 }
@@ -59,8 +63,8 @@ type Stats struct {
 // HostReport is everything that happened on one host.
 type HostReport struct {
 	Host        string
-	Facts       *lua.Facts // nil when the host was never reached
-	Results     []lua.Result
+	Facts       *remote.Facts // nil when the host was never reached
+	Results     []remote.Result
 	Stats       Stats
 	Unreachable bool  // the host could not be dialled or its connection died
 	Err         error // why the host stopped early, nil when it ran to the end

@@ -1,15 +1,21 @@
-// Package lua runs remedy playbooks: it loads a playbook written in Lua,
-// runs its tasks, checks and handlers on one host, in check mode or for
-// real, and exposes the modules (cmd, file, service, net, sshd, firewall)
-// that playbooks call. It talks to the host only through the Host interface,
-// which the runner's SSH connection satisfies.
-package lua
+// Package remote holds what the playbook engine and the runner share: the
+// Host interface a playbook needs from one managed machine (the runner's
+// SSH connection satisfies it), a command's Output, the Facts gathered
+// about a host and the Result of each task. It imports neither the Lua VM
+// nor SSH, so the runner's renderers can use it alone.
+package remote
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
+
+// ErrUnreachable marks a Host error that means the connection is gone.
+// The runner wraps such errors with it; a task that meets one ends the
+// host's run as unreachable rather than failed.
+var ErrUnreachable = errors.New("host unreachable")
 
 // ErrOutputLimit marks a Host error that means the host sent more than
 // the run lets one command or file bring back: reading stopped there.
@@ -99,4 +105,23 @@ type Facts struct {
 	SSHSocket   bool   `json:"ssh_socket"`   // sshd is socket-activated by ssh.socket
 	Root        bool   `json:"root"`         // the connection user is uid 0
 	User        string `json:"user"`
+}
+
+// FactsTask names the first result of every host, as Ansible does.
+const FactsTask = "Gathering Facts"
+
+// FactsResult is the first result of a host's run: its facts, or why
+// they could not be gathered. start is when the host's run began, its
+// connection included.
+func FactsResult(err error, facts Facts, start time.Time) Result {
+	r := Result{Kind: KindTask, Name: FactsTask, Status: StatusOK, Duration: time.Since(start)}
+	switch {
+	case errors.Is(err, ErrUnreachable):
+		r.Status, r.Msg = StatusUnreachable, err.Error()
+	case err != nil:
+		r.Status, r.Msg = StatusFailed, err.Error()
+	default:
+		r.Msg = fmt.Sprintf("%s %s, %s init, %s, firewall %s", facts.OSID, facts.OSVersion, facts.Init, facts.SSHDVersion, facts.Firewall)
+	}
+	return r
 }
