@@ -72,7 +72,7 @@ func (h *hostOutputLab) floodAsRoot(t *testing.T) {
 // Through sudo the file is read with cat, so both floods are commands;
 // -v also keeps every command's output for the trace.
 func (h *hostOutputLab) floodThroughSudo(t *testing.T) {
-	res, rss := h.runMeasured(t, "run", runnerFile(t, "flood.lua", floodPlaybook), "-i", h.inventory(t, true), "-b", "-v")
+	res, rss := h.runMeasured(t, "run", runnerFile(t, "flood.lua", floodPlaybook), "-i", h.inventory(t, true), "--known-hosts", h.lab.KnownHosts, "-b", "-v")
 	h.assertFlat(t, rss, res)
 	for _, want := range []string{
 		"flood.lua:2: " + streamStopped + "\n...ignoring\n",
@@ -185,7 +185,7 @@ func (h *hostOutputLab) escapes(t *testing.T) {
 func (h *hostOutputLab) hostErrorOnStderr(t *testing.T) {
 	h.sh(t, "cat > /usr/local/bin/sudo <<'EOF'\n#!/bin/sh\nprintf '"+escapeBytes+"\\n' >&2\nexit 1\nEOF\nchmod 755 /usr/local/bin/sudo")
 	t.Cleanup(func() { h.sh(t, "rm -f /usr/local/bin/sudo") })
-	res := h.run(t, "run", runnerFile(t, "id.lua", readOnlyPlaybook), "-i", h.inventory(t, true), "-b", "-o", "json")
+	res := h.run(t, "run", runnerFile(t, "id.lua", readOnlyPlaybook), "-i", h.inventory(t, true), "--known-hosts", h.lab.KnownHosts, "-b", "-o", "json")
 	if res.code != 2 || !strings.Contains(res.stderr, "become failed: sudo to root refused the password or the user (exit 1): "+escapeShown) {
 		t.Errorf("want the host's sudo error, escaped, on stderr: %s", res)
 	}
@@ -210,7 +210,9 @@ func assertShownNotObeyed(t *testing.T, what string, b []byte) {
 	}
 }
 
-// inventory reaches the host as root, or as ops with sudo's password.
+// inventory reaches the host as root, or as ops with sudo's password. The
+// password goes only to a host the operator's known_hosts vouch for: runs
+// as ops also pass the lab's file with --known-hosts.
 func (h *hostOutputLab) inventory(t *testing.T, ops bool) string {
 	user, become := "root", ""
 	if ops {
