@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"slices"
 )
 
 // recipe holds the scripts that build the images: base.sh and what it
@@ -24,33 +25,49 @@ var baseFiles = []string{"base.sh", "initramfs.sh", "common.sh"}
 // (profile.sh sources the profile's own script, hashed by name).
 var sourced = regexp.MustCompile(`(?m)^\s*\.\s+"\$RECIPE/([^"$]+)"`)
 
-// recipeHash hashes parts, then the named recipe files and every file they
-// source, so that an image is rebuilt exactly when something that makes
-// it changes.
+// recipeHash hashes parts and the recipe files that make something (see
+// recipeFiles), so that an image is rebuilt exactly when what makes it
+// changes.
 func recipeHash(parts []string, files ...string) (string, error) {
+	files, err := recipeFiles(files...)
+	if err != nil {
+		return "", err
+	}
 	h := sha256.New()
 	for _, p := range parts {
 		fmt.Fprintf(h, "%d:%s\n", len(p), p)
 	}
-	seen := map[string]bool{}
-	for len(files) > 0 {
-		name := files[0]
-		files = files[1:]
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
+	for _, name := range files {
 		b, err := fs.ReadFile(recipe, "recipe/"+name)
 		if err != nil {
 			return "", fmt.Errorf("recipe: %w", err)
 		}
 		fmt.Fprintf(h, "%s %d\n", name, len(b))
 		h.Write(b)
-		for _, m := range sourced.FindAllSubmatch(b, -1) {
-			files = append(files, string(m[1]))
-		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// recipeFiles lists the named recipe files and every file they source,
+// each once.
+func recipeFiles(names ...string) ([]string, error) {
+	var files []string
+	for len(names) > 0 {
+		name := names[0]
+		names = names[1:]
+		if slices.Contains(files, name) {
+			continue
+		}
+		b, err := fs.ReadFile(recipe, "recipe/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("recipe: %w", err)
+		}
+		files = append(files, name)
+		for _, m := range sourced.FindAllSubmatch(b, -1) {
+			names = append(names, string(m[1]))
+		}
+	}
+	return files, nil
 }
 
 // writeRecipe copies the recipe into a new directory for the build

@@ -40,8 +40,11 @@ offline() { unshare --net chroot "$root" "$@"; }
 # so no package script reaches the machine's own firewall.
 install_packages() {
 	mount --bind "$DEBS" "$root/var/cache/apt/archives"
+	# The VM has no DNS server; the download needs the machine's.
+	mount --bind /etc/resolv.conf "$root/etc/resolv.conf"
 	flock "$DEBS/.lock" chroot "$root" apt-get install -y -qq --no-install-recommends --download-only "$@"
-	flock "$DEBS/.lock" offline env DEBIAN_FRONTEND=noninteractive \
+	umount "$root/etc/resolv.conf"
+	flock "$DEBS/.lock" unshare --net chroot "$root" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io "$@"
 	umount "$root/var/cache/apt/archives"
 }
