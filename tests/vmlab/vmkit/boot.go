@@ -83,13 +83,14 @@ func boot(ctx context.Context, o Options) (*Lab, error) {
 }
 
 // images builds or finds the image of every profile in names, two at a
-// time.
+// time. The first image of each suite goes first, so that the suites' base
+// systems build at once rather than one build waiting for the other's.
 func (c *cache) images(ctx context.Context, names []string) (map[string]*image, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(2)
 	var mu sync.Mutex
 	images := map[string]*image{}
-	for _, p := range names {
+	for _, p := range suitesFirst(names) {
 		name, egress, _ := parseProfile(p)
 		iname := imageName(name, egress)
 		mu.Lock()
@@ -108,6 +109,23 @@ func (c *cache) images(ctx context.Context, names []string) (map[string]*image, 
 		})
 	}
 	return images, g.Wait()
+}
+
+// suitesFirst orders profiles so that each suite's first comes before
+// any suite's second.
+func suitesFirst(names []string) []string {
+	var first, rest []string
+	seen := map[string]bool{}
+	for _, p := range names {
+		name, _, _ := parseProfile(p)
+		if suite := profiles[name].suite; !seen[suite] {
+			seen[suite] = true
+			first = append(first, p)
+			continue
+		}
+		rest = append(rest, p)
+	}
+	return append(first, rest...)
 }
 
 // plan names and addresses the VMs: each after its profile ("nftables",

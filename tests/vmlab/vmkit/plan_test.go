@@ -61,6 +61,14 @@ func TestOptionsNormalize(t *testing.T) {
 	}
 }
 
+func TestSuitesFirst(t *testing.T) {
+	got := suitesFirst([]string{"nftables", "iptables", "ufw+egress", "ssh-socket", "selinux"})
+	want := []string{"nftables", "ssh-socket", "iptables", "ufw+egress", "selinux"}
+	if !slices.Equal(got, want) {
+		t.Errorf("build order %v, want %v", got, want)
+	}
+}
+
 // VMs are named after their profiles and take the slot's host addresses
 // and links in order, as labkit's hosts do.
 func TestPlan(t *testing.T) {
