@@ -111,17 +111,12 @@ func TestKernelCmdline(t *testing.T) {
 func TestQemuArgs(t *testing.T) {
 	vm := vmState{VM: VM{Name: "ufw", Addr: "198.18.12.10", Profile: "ufw"}, Kernel: "/c/vmlinuz", Initrd: "/c/initrd.img", Tap: "rl3v1", MAC: "52:54:00:4c:03:01"}
 	args := strings.Join(qemuArgs("/tmp/vmlab", vm), " ")
-	for _, want := range []string{
+	containsAll(t, "qemu args", args,
 		"-accel tcg,tb-size=256 -cpu qemu64 -smp 1 -m 512",
 		"-kernel /c/vmlinuz -initrd /c/initrd.img -append root=/dev/vda",
 		"-drive file=/tmp/vmlab/ufw.qcow2,if=virtio,format=qcow2",
 		"-netdev tap,id=net0,ifname=rl3v1,script=no,downscript=no -device virtio-net-pci,netdev=net0,mac=52:54:00:4c:03:01",
-		"-monitor unix:/tmp/vmlab/ufw.monitor,server=on,wait=off",
-	} {
-		if !strings.Contains(args, want) {
-			t.Errorf("qemu args lack %q:\n%s", want, args)
-		}
-	}
+		"-monitor unix:/tmp/vmlab/ufw.monitor,server=on,wait=off")
 	if again := strings.Join(qemuArgs("/tmp/vmlab", vm), " "); again != args {
 		t.Errorf("qemu args differ between two calls:\n%s\n%s", args, again)
 	}
@@ -138,16 +133,19 @@ func TestKnownHostsAndInventory(t *testing.T) {
 		t.Errorf("known_hosts:\n%s\nwant:\n%s", got, want)
 	}
 	st := &state{Options: Options{Dir: "/tmp/vmlab"}, VMs: vms}
-	inv := string(inventory(st.lab()))
-	for _, want := range []string{
+	containsAll(t, "inventory", string(inventory(st.lab())),
 		"ansible_ssh_private_key_file=/tmp/vmlab/id_ed25519\n",
 		"UserKnownHostsFile=/tmp/vmlab/known_hosts -o StrictHostKeyChecking=yes'\n",
 		"\n[nftables]\nnftables ansible_host=198.18.12.10 vm_profile=nftables vm_egress=false\n",
 		"\n[ssh_socket]\nssh-socket ansible_host=198.18.12.11 vm_profile=ssh-socket vm_egress=false\n",
-		"\n[egress]\nufw-egress\n",
-	} {
-		if !strings.Contains(inv, want) {
-			t.Errorf("inventory lacks %q:\n%s", want, inv)
+		"\n[egress]\nufw-egress\n")
+}
+
+func containsAll(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, text)
 		}
 	}
 }
