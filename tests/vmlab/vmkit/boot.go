@@ -19,8 +19,9 @@ import (
 	"remedy/tests/lab/labkit"
 )
 
-// bootsAtOnce bounds the VMs booting at a time: each takes a core of
-// emulation while it boots, and the machine has two.
+// bootsAtOnce bounds the VMs booting at a time on the machine (see
+// bootTurn): each takes a core of emulation while it boots, and the
+// machine has two.
 const bootsAtOnce = 2
 
 // boot builds what o needs and brings the lab up. The state is written
@@ -216,8 +217,13 @@ func (l *Lab) firstBoot(ctx context.Context, name string) error {
 	if err := createOverlay(l.Dir, *v, filepath.Join(v.Image, "disk.raw")); err != nil {
 		return err
 	}
+	done, err := bootTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	start := time.Now()
-	if err := l.Start(ctx, name); err != nil {
+	if err := l.start(ctx, v, nil); err != nil {
 		return err
 	}
 	setup := strings.Join([]string{

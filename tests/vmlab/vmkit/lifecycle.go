@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -22,6 +25,16 @@ func (l *Lab) Start(ctx context.Context, name string, ports ...int) error {
 	if err != nil {
 		return err
 	}
+	done, err := bootTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return l.start(ctx, v, ports)
+}
+
+func (l *Lab) start(ctx context.Context, v *vmState, ports []int) error {
+	name := v.Name
 	if isQemuOf(v.Pid, l.Dir) {
 		return fmt.Errorf("%s: already running (qemu %d)", name, v.Pid)
 	}
@@ -56,6 +69,11 @@ func (l *Lab) Reboot(ctx context.Context, name string, ports ...int) error {
 	if err != nil {
 		return err
 	}
+	done, err := bootTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	id, err := l.execOn(ctx, v, v.Port, bootIDCommand)
 	if err != nil {
 		return fmt.Errorf("%s: before reboot: %w", name, err)
@@ -144,6 +162,35 @@ func (l *Lab) awaitBoot(ctx context.Context, v *vmState, ports []int, oldID stri
 			return fmt.Errorf("%s: SSH does not answer on port %s after %s: %w\n%s", v.Name,
 				strings.Trim(fmt.Sprint(ports), "[]"), bootTimeout, last, consoleTail(l.Dir, v.Name))
 		case <-time.After(time.Second):
+		}
+	}
+}
+
+// turnsDir holds the machine's boot turns, one lock file each.
+const turnsDir = "/run/remedy-vmlab"
+
+// bootTurn waits for one of the machine's bootsAtOnce turns to boot a VM:
+// a VM booting under emulation takes a core, whichever lab or test process
+// it belongs to. done gives the turn back.
+func bootTurn(ctx context.Context) (done func(), err error) {
+	if err := os.MkdirAll(turnsDir, 0o755); err != nil {
+		return nil, fmt.Errorf("boot turns: %w", err)
+	}
+	for {
+		for i := range bootsAtOnce {
+			f, err := os.OpenFile(filepath.Join(turnsDir, fmt.Sprintf("boot-%d.lock", i)), os.O_CREATE|os.O_RDWR, 0o644)
+			if err != nil {
+				return nil, fmt.Errorf("boot turns: %w", err)
+			}
+			if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+				return func() { f.Close() }, nil
+			}
+			f.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for a turn to boot: %w", ctx.Err())
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }

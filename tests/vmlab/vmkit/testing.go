@@ -45,9 +45,9 @@ func RequireVM(t testing.TB) {
 	}
 }
 
-// upTimeout bounds New: building every image from a cold cache, then
-// booting.
-const upTimeout = 25 * time.Minute
+// upTimeout bounds New: building its images from a cold cache (minutes on
+// a busy machine), then booting.
+const upTimeout = 15 * time.Minute
 
 // New boots a lab for a test and takes it down when the test ends, or when
 // the test process is interrupted; see RequireVM for when it skips or

@@ -125,6 +125,9 @@ func (o Options) normalize() (Options, error) {
 	if o.Cache == "" {
 		o.Cache = DefaultCache
 	}
+	if o.Cache, err = filepath.Abs(o.Cache); err != nil {
+		return o, fmt.Errorf("VM image cache %s: %w", o.Cache, err)
+	}
 	if len(o.Profiles) == 0 {
 		o.Profiles = Profiles
 	}
