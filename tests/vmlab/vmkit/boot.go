@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,11 +31,7 @@ func boot(ctx context.Context, o Options) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := o.Log
-	if log == nil {
-		log = io.Discard
-	}
-	c := &cache{dir: o.Cache, log: log}
+	c := &cache{dir: o.Cache, log: o.logger()}
 	images, err := c.images(ctx, o.Profiles)
 	if err != nil {
 		return nil, err
@@ -60,8 +55,9 @@ func boot(ctx context.Context, o Options) (*Lab, error) {
 	st.Slot, st.License = int(slot), slot.License().String()
 	st.VMs = plan(o.Profiles, slot, images)
 	if err := st.write(); err != nil {
-		killKeeper(o.Dir, st.Keeper)
-		return nil, errors.Join(err, slot.Remove(o.Dir))
+		err = errors.Join(err, slot.Remove(o.Dir))
+		killKeeper(o.Dir, st.Keeper) // after: the keeper holds the slot
+		return nil, err
 	}
 	if err := writeLabFiles(st, c); err != nil {
 		return nil, err
@@ -145,7 +141,7 @@ func plan(names []string, slot labkit.Slot, images map[string]*image) []vmState 
 		vms = append(vms, vmState{
 			VM:       VM{Name: vmName, Addr: slot.Host(i + 1).String(), Profile: name, Egress: egress},
 			Port:     22,
-			Image:    im.Dir,
+			Disk:     im.disk(),
 			Kernel:   im.kernel(),
 			Initrd:   im.initrd(),
 			HostKeys: im.HostKeys,
@@ -214,7 +210,7 @@ func (l *Lab) firstBoot(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := createOverlay(l.Dir, *v, filepath.Join(v.Image, "disk.raw")); err != nil {
+	if err := createOverlay(l.Dir, *v); err != nil {
 		return err
 	}
 	done, err := bootTurn(ctx)
@@ -241,16 +237,9 @@ func (l *Lab) firstBoot(ctx context.Context, name string) error {
 	if err := snapshot(ctx, l.Dir, name, "savevm"); err != nil {
 		return err
 	}
-	fmt.Fprintf(l.log(), "vmlab: %s up in %s, snapshot in %s\n", name, booted.Round(time.Second),
+	fmt.Fprintf(l.st.Options.logger(), "vmlab: %s up in %s, snapshot in %s\n", name, booted.Round(time.Second),
 		(time.Since(start) - booted).Round(100*time.Millisecond))
 	return nil
-}
-
-func (l *Lab) log() io.Writer {
-	if l.st.Options.Log == nil {
-		return io.Discard
-	}
-	return l.st.Options.Log
 }
 
 // keeperTag names a lasting lab's keeper on its command line, so that Down
@@ -281,18 +270,13 @@ func killKeeper(dir string, pid int) {
 // were never built, and boots nothing: make test runs it beside the
 // quicker tests, so that the VM tier finds its images ready.
 func Build(ctx context.Context, o Options) error {
-	o.Dir = os.TempDir() // not used: nothing boots
-	o, err := o.normalize()
+	o, err := o.normalizeImages()
 	if err != nil {
 		return err
 	}
 	if err := Preflight(); err != nil {
 		return err
 	}
-	log := o.Log
-	if log == nil {
-		log = io.Discard
-	}
-	_, err = (&cache{dir: o.Cache, log: log}).images(ctx, o.Profiles)
+	_, err = (&cache{dir: o.Cache, log: o.logger()}).images(ctx, o.Profiles)
 	return err
 }

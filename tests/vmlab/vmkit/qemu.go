@@ -59,8 +59,8 @@ func qemuLogPath(dir, name string) string { return filepath.Join(dir, name+".qem
 
 // createOverlay makes vm's disk: a qcow2 overlay over its image's raw disk,
 // which qemu opens read-only, so VMs never change the cached image.
-func createOverlay(dir string, vm vmState, disk string) error {
-	out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", disk,
+func createOverlay(dir string, vm vmState) error {
+	out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", vm.Disk,
 		overlayPath(dir, vm.Name)).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s: create its disk: %w: %s", vm.Name, err, bytes.TrimSpace(out))

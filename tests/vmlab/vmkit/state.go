@@ -30,11 +30,11 @@ type state struct {
 // vmState is a VM and what boots it.
 type vmState struct {
 	VM
-	Image          string   // the image's directory in the cache
-	Kernel, Initrd string   // in Image
-	HostKeys       []string // the image's, as authorized_keys lines
-	Tap, MAC       string
-	Pid            int // its qemu, while it runs
+	// The image's disk, kernel and initrd, in the cache.
+	Disk, Kernel, Initrd string
+	HostKeys             []string // the image's, as authorized_keys lines
+	Tap, MAC             string
+	Pid                  int // its qemu, while it runs
 	// Port is where the lab last found sshd: 22 at first boot and after a
 	// Reset, the port that answered after a Reboot or Start.
 	Port int

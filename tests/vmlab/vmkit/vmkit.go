@@ -118,21 +118,29 @@ func (o Options) normalize() (Options, error) {
 	o.Dir = dir
 	// The dir ends up in qemu's -drive and -monitor options, whose values
 	// are comma-separated, and in inventory lines; a unix socket path is
-	// at most 107 bytes.
-	if strings.ContainsAny(dir, ",: \t\n'\"\\") || len(monitorPath(dir, "ssh-socket-8")) > 107 {
+	// at most 107 bytes, with the longest VM name in it.
+	if strings.ContainsAny(dir, ",: \t\n'\"\\") || len(monitorPath(dir, "firewalld-egress-8")) > 107 {
 		return o, fmt.Errorf("VM lab dir %q: must be short and hold no commas, colons, quotes or white space", dir)
-	}
-	if o.Cache == "" {
-		o.Cache = DefaultCache
-	}
-	if o.Cache, err = filepath.Abs(o.Cache); err != nil {
-		return o, fmt.Errorf("VM image cache %s: %w", o.Cache, err)
-	}
-	if len(o.Profiles) == 0 {
-		o.Profiles = Profiles
 	}
 	if len(o.Profiles) > MaxVMs {
 		return o, fmt.Errorf("a VM lab has at most %d VMs, not %d", MaxVMs, len(o.Profiles))
+	}
+	return o.normalizeImages()
+}
+
+// normalizeImages checks and fills what o says about images: the cache and
+// the profiles.
+func (o Options) normalizeImages() (Options, error) {
+	if o.Cache == "" {
+		o.Cache = DefaultCache
+	}
+	cache, err := filepath.Abs(o.Cache)
+	if err != nil {
+		return o, fmt.Errorf("VM image cache %s: %w", o.Cache, err)
+	}
+	o.Cache = cache
+	if len(o.Profiles) == 0 {
+		o.Profiles = Profiles
 	}
 	for _, p := range o.Profiles {
 		if _, _, err := parseProfile(p); err != nil {
@@ -140,6 +148,13 @@ func (o Options) normalize() (Options, error) {
 		}
 	}
 	return o, nil
+}
+
+func (o Options) logger() io.Writer {
+	if o.Log == nil {
+		return io.Discard
+	}
+	return o.Log
 }
 
 func sameOptions(a, b Options) bool {
