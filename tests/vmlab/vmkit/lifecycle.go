@@ -1,6 +1,7 @@
 package vmkit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -74,18 +75,16 @@ func (l *Lab) Reboot(ctx context.Context, name string, ports ...int) error {
 		return err
 	}
 	defer done()
-	id, err := l.execOn(ctx, v, v.Port, bootIDCommand)
-	if err != nil {
-		return fmt.Errorf("%s: before reboot: %w", name, err)
-	}
 	c, err := l.dial(ctx, v, v.Port)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	var id bytes.Buffer
 	s, err := c.NewSession()
 	if err == nil {
-		err = s.Start("reboot")
+		s.Stdout = &id
+		err = s.Start(bootIDCommand + " && reboot")
 	}
 	if err != nil {
 		return fmt.Errorf("%s: reboot: %w", name, err)
@@ -96,11 +95,19 @@ func (l *Lab) Reboot(ctx context.Context, name string, ports ...int) error {
 	select {
 	case <-ended:
 	case <-time.After(30 * time.Second):
+		c.Close()
+		<-ended // the session's output is complete
 	case <-ctx.Done():
-		return ctx.Err()
+		c.Close()
+		<-ended
 	}
-	c.Close()
-	return l.awaitBoot(ctx, v, ports, strings.TrimSpace(string(id)))
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: reboot: %w", name, ctx.Err())
+	}
+	if len(bytes.TrimSpace(id.Bytes())) == 0 {
+		return fmt.Errorf("%s: reboot: no boot id before it", name)
+	}
+	return l.awaitBoot(ctx, v, ports, strings.TrimSpace(id.String()))
 }
 
 // Reset returns the VM to its snapshot, taken right after its first boot,
