@@ -206,18 +206,14 @@ func (l *Lab) bootAll(ctx context.Context) error {
 // systemd to finish booting, gives it its name and the licensing
 // stand-in's, and takes the snapshot Reset returns to.
 func (l *Lab) firstBoot(ctx context.Context, name string) error {
-	v, err := l.st.vm(name)
-	if err != nil {
-		return err
-	}
-	if err := createOverlay(l.Dir, *v); err != nil {
-		return err
-	}
-	done, err := bootTurn(ctx)
+	v, done, err := l.vmWithTurn(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer done()
+	if err := createOverlay(l.Dir, *v); err != nil {
+		return err
+	}
 	start := time.Now()
 	if err := l.start(ctx, v, nil); err != nil {
 		return err

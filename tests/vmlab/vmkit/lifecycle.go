@@ -22,16 +22,22 @@ const bootIDCommand = "cat /proc/sys/kernel/random/boot_id"
 // it is, and waits until SSH answers on one of ports (SSHPort when none
 // are given), which becomes its SSHPort.
 func (l *Lab) Start(ctx context.Context, name string, ports ...int) error {
-	v, err := l.st.vm(name)
-	if err != nil {
-		return err
-	}
-	done, err := bootTurn(ctx)
+	v, done, err := l.vmWithTurn(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer done()
 	return l.start(ctx, v, ports)
+}
+
+// vmWithTurn finds the VM called name and waits for a turn to boot it.
+func (l *Lab) vmWithTurn(ctx context.Context, name string) (*vmState, func(), error) {
+	v, err := l.st.vm(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	done, err := bootTurn(ctx)
+	return v, done, err
 }
 
 func (l *Lab) start(ctx context.Context, v *vmState, ports []int) error {
@@ -66,11 +72,7 @@ func (l *Lab) PowerOff(name string) error {
 // again and SSH answers on one of ports (SSHPort when none are given),
 // which becomes its SSHPort.
 func (l *Lab) Reboot(ctx context.Context, name string, ports ...int) error {
-	v, err := l.st.vm(name)
-	if err != nil {
-		return err
-	}
-	done, err := bootTurn(ctx)
+	v, done, err := l.vmWithTurn(ctx, name)
 	if err != nil {
 		return err
 	}
