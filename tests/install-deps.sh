@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system packages remedy's tests, lab and demo need, only when
+# Installs the system packages remedy's tests, labs and demo need, only when
 # something is missing, so a second run does nothing and needs no network.
 set -euo pipefail
 
@@ -20,6 +20,13 @@ declare -A need=(
 	[unshare]=util-linux
 	[ansible-inventory]=ansible-core
 	[ansible-playbook]=ansible-core
+	# The VM lab (tests/vmlab): qemu under emulation, images from
+	# Debian's archive; mmdebstrap's eatmydata hook runs dpkg-architecture.
+	[qemu-system-x86_64]=qemu-system-x86
+	[qemu-img]=qemu-utils
+	[mmdebstrap]=mmdebstrap
+	[dpkg-architecture]=dpkg-dev
+	[mke2fs]=e2fsprogs
 )
 
 missing=()

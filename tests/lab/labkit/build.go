@@ -17,7 +17,7 @@ import (
 // before anything is created, so a failure anywhere leaves Down able to
 // clean up.
 func build(ctx context.Context, o Options, createdDir bool) (*Lab, error) {
-	slot, err := allocSlot(o.Dir)
+	slot, err := allocSlot(o.Dir, os.Getpid())
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func build(ctx context.Context, o Options, createdDir bool) (*Lab, error) {
 	if err := createNetwork(ctx, st); err != nil {
 		return nil, err
 	}
-	if err := startLicense(ctx, st); err != nil {
+	if err := startLicense(ctx, st.Slot, st.License); err != nil {
 		return nil, err
 	}
 	known, err := startHosts(ctx, st, m, labKey)

@@ -80,7 +80,7 @@ func crashedUp(t *testing.T, o Options) *state {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slot, err := allocSlot(o.Dir)
+	slot, err := allocSlot(o.Dir, os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func crashedUp(t *testing.T, o Options) *state {
 	if err := createNetwork(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	if err := startLicense(ctx, st); err != nil {
+	if err := startLicense(ctx, st.Slot, st.License); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := prepareHost(st, st.Hosts[0], m, key); err != nil {
@@ -133,7 +133,7 @@ func TestUpReclaimsOrphanedLabs(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := filepath.Join(t.TempDir(), "other")
-	slot, err := allocSlot(other)
+	slot, err := allocSlot(other, os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,12 +13,12 @@ import (
 // licenseReply is what the stand-in says to whoever connects to TCP/443.
 const licenseReply = "remedy-lab licensing stand-in"
 
-// startLicense brings up the licensing stand-in in its own namespace on the
-// lab bridge. setsid -f detaches socat from this process, so it outlives
-// `lab up`; Down finds it by its namespace.
-func startLicense(ctx context.Context, st *state) error {
-	netns := netnsName(st.Slot, licenseName)
-	if err := ipBatch(ctx, netns, ifaceUp(st.License, hostPrefix)); err != nil {
+// startLicense brings up the licensing stand-in at addr in slot's own
+// namespace on the lab bridge. setsid -f detaches socat from this process,
+// so it outlives `lab up`; Down finds it by its namespace.
+func startLicense(ctx context.Context, slot int, addr string) error {
+	netns := netnsName(slot, licenseName)
+	if err := ipBatch(ctx, netns, ifaceUp(addr, hostPrefix)); err != nil {
 		return err
 	}
 	// A deep backlog: every host of a large lab may connect at once, and
@@ -33,7 +33,7 @@ func startLicense(ctx context.Context, st *state) error {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		err := reach(st.License, "tcp", 443, time.Second)
+		err := Reach(addr, "tcp", 443, time.Second)
 		if err == nil {
 			return nil
 		}

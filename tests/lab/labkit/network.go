@@ -18,20 +18,8 @@ const licenseName = "lic"
 // every link, in two or three ip processes however many hosts there are.
 func createNetwork(ctx context.Context, st *state) error {
 	s := st.Slot
-	br := bridgeName(s)
-	root := []string{
-		"link add " + br + " type bridge",
-		"link set " + br + " up",
-		fmt.Sprintf("addr add %s/%d dev %s", addrAt(s, bridgeOff), hostPrefix, br),
-		fmt.Sprintf("route add unreachable %s/%d", addrAt(s, 0), slotPrefix),
-	}
-	link := func(netns, veth string) {
-		root = append(root,
-			"netns add "+netns,
-			"link add "+veth+" type veth peer name eth0 netns "+netns,
-			"link set "+veth+" master "+br+" up")
-	}
-	link(netnsName(s, licenseName), licenseVeth(s))
+	root := slotNetwork(s)
+	link := func(netns, veth string) { root = append(root, linkNetns(s, netns, veth)...) }
 	var hidden []string
 	for _, h := range st.Hosts {
 		if !h.Hidden {
@@ -58,6 +46,28 @@ func createNetwork(ctx context.Context, st *state) error {
 		}
 	}
 	return nil
+}
+
+// slotNetwork is what every lab in slot s has in the machine's namespace,
+// whoever makes its hosts: the bridge holding .1, the /22 routed
+// unreachable, and the licensing stand-in's namespace and link.
+func slotNetwork(s int) []string {
+	br := bridgeName(s)
+	return append([]string{
+		"link add " + br + " type bridge",
+		"link set " + br + " up",
+		fmt.Sprintf("addr add %s/%d dev %s", addrAt(s, bridgeOff), hostPrefix, br),
+		fmt.Sprintf("route add unreachable %s/%d", addrAt(s, 0), slotPrefix),
+	}, linkNetns(s, netnsName(s, licenseName), licenseVeth(s))...)
+}
+
+// linkNetns adds namespace netns with its eth0 on slot s's bridge.
+func linkNetns(s int, netns, veth string) []string {
+	return []string{
+		"netns add " + netns,
+		"link add " + veth + " type veth peer name eth0 netns " + netns,
+		"link set " + veth + " master " + bridgeName(s) + " up",
+	}
 }
 
 // ifaceUp is what each namespace runs to bring its own end up.

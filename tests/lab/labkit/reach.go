@@ -17,10 +17,11 @@ import (
 // Reach sends from the controller (the machine's namespace) to addr: a TCP
 // connect, or a UDP datagram that must come back (Listen's UDP echoes).
 func (l *Lab) Reach(addr, proto string, port int, timeout time.Duration) error {
-	return reach(addr, proto, port, timeout)
+	return Reach(addr, proto, port, timeout)
 }
 
-func reach(addr, proto string, port int, timeout time.Duration) error {
+// Reach is Lab.Reach for labs labkit does not build (tests/vmlab's VMs).
+func Reach(addr, proto string, port int, timeout time.Duration) error {
 	target := net.JoinHostPort(addr, strconv.Itoa(port))
 	switch proto {
 	case "tcp":
@@ -152,5 +153,5 @@ func (l *Lab) answers() error {
 			return fmt.Errorf("%s: %w", h.Name, err)
 		}
 	}
-	return reach(l.License, "tcp", 443, 2*time.Second)
+	return Reach(l.License, "tcp", 443, 2*time.Second)
 }

@@ -22,14 +22,15 @@ func slotFile(n int) string { return filepath.Join(runDir, fmt.Sprintf("slot-%d"
 // it propagate into the very namespace it pins, which the kernel refuses.
 func nsDir(n int) string { return filepath.Join(runDir, fmt.Sprintf("slot-%d.ns", n)) }
 
-// allocSlot claims the first free slot for the lab in dir, after reclaiming
-// the slots of labs whose owner died without taking them down.
-func allocSlot(dir string) (int, error) {
+// allocSlot claims the first free slot for the lab in dir, held while the
+// process owner lives, after reclaiming the slots of labs whose owner died
+// without taking them down.
+func allocSlot(dir string, owner int) (int, error) {
 	if err := reclaimOrphans(); err != nil {
 		return 0, err
 	}
 	for n := 0; n < slots; n++ {
-		claimed, err := claimSlot(n, dir)
+		claimed, err := claimSlot(n, dir, owner)
 		if err != nil || claimed {
 			return n, err
 		}
@@ -76,7 +77,7 @@ func reclaim(n int, st *state) error {
 }
 
 // claimSlot creates slot n's file exclusively; it records who owns the slot.
-func claimSlot(n int, dir string) (bool, error) {
+func claimSlot(n int, dir string, owner int) (bool, error) {
 	// Another lab's releaseSlot may remove runDir between MkdirAll and
 	// OpenFile, hence the retries.
 	for range 3 {
@@ -93,7 +94,7 @@ func claimSlot(n int, dir string) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("lab slot %d: %w", n, err)
 		}
-		_, err = fmt.Fprintf(f, "%d %s\n", os.Getpid(), dir)
+		_, err = fmt.Fprintf(f, "%d %s\n", owner, dir)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

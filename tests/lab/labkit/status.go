@@ -25,7 +25,7 @@ func (l *Lab) WriteStatus(w io.Writer) error {
 		return err
 	}
 	license := "answers"
-	if err := reach(l.License, "tcp", 443, 2*time.Second); err != nil {
+	if err := Reach(l.License, "tcp", 443, 2*time.Second); err != nil {
 		license = "DOWN: " + err.Error()
 	}
 	_, err := fmt.Fprintf(w, "licensing stand-in: %s:443 (%s, %s)\ninventory: %s\nlog in:   ssh %s -i %s root@%s true\nops sudo password: %s\n",
