@@ -166,7 +166,7 @@ func TestPrefetchErrorsNameTheLine(t *testing.T) {
 }
 
 func TestPrefetchMustBeAFunction(t *testing.T) {
-	_, err := Load(writePlaybook(t, `return { prefetch = { "sshd" }, tasks = {} }`), LoadOptions{})
+	_, err := loadFile(writePlaybook(t, `return { prefetch = { "sshd" }, tasks = {} }`))
 	if err == nil || !strings.Contains(err.Error(), "prefetch must be a function of v, not table") {
 		t.Fatalf("got %v", err)
 	}

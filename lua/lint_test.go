@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"remedy/playbooks"
 )
 
 func TestLint(t *testing.T) {
@@ -35,7 +37,7 @@ end } } }`, []string{`site.lua:2: error: file.write has no option "contnet"`, `s
 return { tasks = { { name = "a", run = function(v) file.write(o) end } } }`, nil},
 		{"require inside a task", `return { tasks = { { name = "a", run = function(v)
 	local p = require("polcy")
-end } } }`, []string{`site.lua:2: error: require "polcy": not found in lua/lib/polcy.lua`}},
+end } } }`, []string{`site.lua:2: error: require "polcy": not found in playbooks/lib/polcy.lua`}},
 		{"missing require at top level is reported once", `local p = require("polcy")
 return {}`, []string{`site.lua:1: error: require "polcy": not found`}},
 		{"unknown var is a warning", `return { vars = { port = 22 }, tasks = { { name = "a", run = function(v)
@@ -46,7 +48,11 @@ end } } }`, []string{`site.lua:2: warning: v.prot is not in the playbook's vars`
 end } } }`, []string{`site.lua:2: warning: v.x`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			issues := Lint(writePlaybook(t, tc.src), LoadOptions{})
+			src, err := ReadFile(writePlaybook(t, tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			issues := Lint(src, shipped)
 			if len(issues) != len(tc.want) {
 				t.Fatalf("got %v, want %d issues", issues, len(tc.want))
 			}
@@ -60,8 +66,8 @@ end } } }`, []string{`site.lua:2: warning: v.x`}},
 }
 
 func TestLintBuiltinPlaybooks(t *testing.T) {
-	for _, name := range BuiltinPlaybooks() {
-		for _, i := range Lint(name, LoadOptions{}) {
+	for _, name := range playbooks.Names() {
+		for _, i := range Lint(builtin(name), shipped) {
 			if !i.Warning {
 				t.Errorf("%s: %s", name, i)
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"remedy/lua/remote"
+	"remedy/playbooks"
 )
 
 // writePlaybook writes src as a playbook file in a temp dir.
@@ -24,10 +25,31 @@ func writePlaybook(t *testing.T, src string) string {
 	return p
 }
 
+// shipped is where require looks for the libraries shipped with remedy,
+// as the CLI passes them.
+var shipped = LoadOptions{Shipped: Dir{FS: playbooks.Lib, Name: playbooks.LibName}}
+
+// loadFile loads a playbook file as the CLI does.
+func loadFile(path string, luaPath ...string) (*Playbook, error) {
+	src, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	o := shipped
+	o.LuaPath = luaPath
+	return Load(src, o)
+}
+
+// builtin is the source of a built-in playbook, as the CLI finds it.
+func builtin(name string) Source {
+	b, _ := playbooks.Lookup(name)
+	return Source{Text: b.Source, Name: b.File, Dir: Dir{FS: b.Dir, Name: b.DirName}}
+}
+
 // runPlaybook loads src and runs it on h, returning every result.
 func runPlaybook(t *testing.T, h remote.Host, src string, o RunOptions) ([]remote.Result, error) {
 	t.Helper()
-	p, err := Load(writePlaybook(t, src), LoadOptions{})
+	p, err := loadFile(writePlaybook(t, src))
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -196,7 +218,7 @@ func TestRequire(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(filepath.Dir(pb), "helpers", "own.lua"), []byte(`return { from = "playbook dir" }`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := Load(pb, LoadOptions{LuaPath: []string{luaPath}})
+	p, err := loadFile(pb, luaPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,12 +247,12 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown var type", `return { var_types = { d = "dns" } }`, `site.lua: var_types: d: dns is not a type`},
 		{"runtime error at top level", "local x = nil\nreturn x.y", "site.lua:2:"},
 		{"module call at top level", "cmd.query({'true'})\nreturn {}", "only be called inside a task"},
-		{"missing require", `require("nope") return {}`, `require "nope": not found in lua/lib/nope.lua`},
+		{"missing require", `require("nope") return {}`, `require "nope": not found in playbooks/lib/nope.lua`},
 		{"require escaping the path", `require("../etc/passwd") return {}`, "bad module name"},
 		{"endless loop", `while true do end`, "context deadline exceeded"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(writePlaybook(t, tc.src), LoadOptions{})
+			_, err := loadFile(writePlaybook(t, tc.src))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -250,7 +272,7 @@ func TestTaskTimeoutAndCancel(t *testing.T) {
 	if s := statuses(got); s != "slow=failed spin=failed" || !strings.Contains(got[1].Msg, "timed out after 200ms") {
 		t.Fatalf("%s %+v", s, got)
 	}
-	p, err := Load(writePlaybook(t, task(`cmd.query({"sleep", "5"})`)), LoadOptions{})
+	p, err := loadFile(writePlaybook(t, task(`cmd.query({"sleep", "5"})`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,8 +286,8 @@ func TestTaskTimeoutAndCancel(t *testing.T) {
 }
 
 func TestBuiltinPlaybooksLoad(t *testing.T) {
-	for _, name := range BuiltinPlaybooks() {
-		if _, err := Load(name, LoadOptions{}); err != nil {
+	for _, name := range playbooks.Names() {
+		if _, err := Load(builtin(name), shipped); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -294,8 +316,8 @@ func TestPolicyParseSS(t *testing.T) {
 
 // One compiled playbook runs on many hosts at once, each in its own VM.
 func TestRunManyHostsShareBytecode(t *testing.T) {
-	p, err := Load(writePlaybook(t, task(`local policy = require("policy")
-	return host.name .. " " .. policy.join({v.n})`)), LoadOptions{})
+	p, err := loadFile(writePlaybook(t, task(`local policy = require("policy")
+	return host.name .. " " .. policy.join({v.n})`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +394,7 @@ func TestRequireStaysInThePlaybookDirectory(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "real", "inside.lua"), []byte(`return "inside"`), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Load(pb, LoadOptions{LuaPath: []string{luaPath}})
+			_, err := loadFile(pb, luaPath)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("got %v, want it loaded", err)

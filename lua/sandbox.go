@@ -68,9 +68,9 @@ func joinArgs(L *glua.LState) string {
 	return strings.Join(parts, "\t")
 }
 
-// require loads a Lua module once per VM from the first of: the embedded
-// lua/lib, the --lua-path and REMEDY_LUA_PATH directories, the playbook's
-// directory. Compiled code is shared by every host's VM.
+// require loads a Lua module once per VM from the first of: the
+// libraries shipped with remedy, the --lua-path and REMEDY_LUA_PATH
+// directories, the playbook's directory. Compiled code is shared by every host's VM.
 func (p *Playbook) require(L *glua.LState) int {
 	name := L.CheckString(1)
 	loaded := p.loadedTable(L)

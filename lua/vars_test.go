@@ -95,7 +95,7 @@ func TestVarTypesStopTheRunBeforeTheHost(t *testing.T) {
 	src := `return { vars = { domain = "api.ibmaspera.com" }, var_types = { domain = "domain" },
 	  prefetch = function(v) return { firewall.domain_reads(v.domain)[1] } end,
 	  tasks = { { name = "t", run = function() end } } }`
-	p, err := Load(writePlaybook(t, src), LoadOptions{})
+	p, err := loadFile(writePlaybook(t, src))
 	if err != nil {
 		t.Fatal(err)
 	}
