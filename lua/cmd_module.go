@@ -6,6 +6,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/change"
 	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
@@ -50,7 +51,7 @@ cannot inject shell code. Use {"sh", "-c", script} when you need a shell.`,
 func cmdQuery(e *Env, L *glua.LState) int {
 	argv := listArg(L, L.Get(1), "cmd.query: argv")
 	o := tableArg(L, 2, "cmd.query", true, "ok_rc", "stdin")
-	out, err := e.ownQuery(shell.Join(argv...), stdinOpt(o))
+	out, err := e.QueryOwn(argv, stdinOpt(o))
 	return e.pushCmdResult(L, "cmd.query", argv, out, err, o, false)
 }
 
@@ -61,14 +62,9 @@ func cmdRun(e *Env, L *glua.LState) int {
 		return e.pushCmdResult(L, "cmd.run", argv, remote.Output{}, nil, o, true)
 	}
 	line := shell.Join(argv...)
-	e.Changed("", line)
-	if e.Check() {
-		e.Note("would run %s", line)
-		return e.pushCmdResult(L, "cmd.run", argv, remote.Output{}, nil, o, false)
-	}
-	e.Note("ran %s", line)
-	out, err := e.exec(line, stdinOpt(o))
-	return e.pushCmdResult(L, "cmd.run", argv, out, err, o, false)
+	res, err := e.Apply(change.Command{Argv: argv, Stdin: stdinOpt(o), AnyStatus: true,
+		Say: change.Say{Done: "ran " + line, Would: "would run " + line}})
+	return e.pushCmdResult(L, "cmd.run", argv, res.Output, err, o, false)
 }
 
 // runGuard reports whether creates already exists or removes is already
@@ -115,7 +111,7 @@ func (e *Env) pushCmdResult(L *glua.LState, fn string, argv []string, out remote
 		}
 	}
 	if !slices.Contains(ok, out.ExitCode) {
-		e.Fail(fmt.Errorf("%s: %s: exit status %d: %s", fn, shell.Join(argv...), out.ExitCode, trimOutput(out.Stderr)))
+		e.Fail(fmt.Errorf("%s: %s: exit status %d: %s", fn, shell.Join(argv...), out.ExitCode, remote.Excerpt(out.Stderr)))
 	}
 	t := L.NewTable()
 	t.RawSetString("rc", glua.LNumber(out.ExitCode))

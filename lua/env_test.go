@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"remedy/lua/change"
 	"remedy/lua/sshd"
 )
 
@@ -39,7 +40,7 @@ func TestQueryCachedUntilAnotherCommandRuns(t *testing.T) {
 		t.Fatalf("read after a command that may change the host: %s runs, want a fresh run", got)
 	}
 	e.task.check = true
-	if _, err := e.Apply("touch", "changed"); err != nil {
+	if _, err := e.Apply(change.Command{Argv: []string{"touch", "changed"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := count(); got != "2" {

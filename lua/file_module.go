@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua/change"
+	"remedy/lua/remote"
 )
 
 func init() {
@@ -125,7 +128,7 @@ func (e *Env) stat(p string) (*statInfo, error) {
 		if strings.Contains(string(out.Stderr), "No such file") {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("stat %s: %s", p, trimOutput(out.Stderr))
+		return nil, fmt.Errorf("stat %s: %s", p, remote.Excerpt(out.Stderr))
 	}
 	st, err := parseStat(string(out.Stdout))
 	if err != nil {
@@ -136,7 +139,7 @@ func (e *Env) stat(p string) (*statInfo, error) {
 
 func fileRead(e *Env, L *glua.LState) int {
 	p := L.CheckString(1)
-	b, err := e.readFile(p)
+	b, err := e.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		L.Push(glua.LNil)
 		return 1
@@ -169,8 +172,8 @@ func fileStat(e *Env, L *glua.LState) int {
 }
 
 // writeOptions reads the options file.write and file.line share.
-func writeOptions(o opts) FileWrite {
-	w := FileWrite{
+func writeOptions(o opts) change.File {
+	w := change.File{
 		Path:   o.str("path", true),
 		Mode:   o.str("mode", false),
 		Owner:  o.str("owner", false),
@@ -202,19 +205,19 @@ func fileLine(e *Env, L *glua.LState) int {
 	if err != nil {
 		argError(L, "file.line", "%v", err)
 	}
-	cur, err := e.fileState(w.Path)
+	cur, exists, err := e.ReadForEdit(w.Path)
 	if err != nil {
 		e.Fail(err)
 	}
-	if !cur.exists && !o.boolean("create", false) {
+	if !exists && !o.boolean("create", false) {
 		e.Fail(fmt.Errorf("file.line: %s does not exist (create = true makes it)", w.Path))
 	}
-	content, err := EditLines(string(cur.content), edit)
+	content, err := EditLines(string(cur), edit)
 	if err != nil {
 		argError(L, "file.line", "%v", err)
 	}
-	if !cur.exists && content == "" {
-		return e.pushFileChangeResult(L, FileChange{})
+	if !exists && content == "" {
+		return e.pushFileChangeResult(L, change.Result{})
 	}
 	w.Content = []byte(content)
 	return e.pushFileChange(L, w)
@@ -248,15 +251,15 @@ func lineEdit(o opts) (LineEdit, error) {
 	return edit, nil
 }
 
-func (e *Env) pushFileChange(L *glua.LState, w FileWrite) int {
-	fc, err := e.WriteFile(w)
+func (e *Env) pushFileChange(L *glua.LState, w change.File) int {
+	fc, err := e.Apply(w)
 	if err != nil {
 		e.Fail(err)
 	}
 	return e.pushFileChangeResult(L, fc)
 }
 
-func (e *Env) pushFileChangeResult(L *glua.LState, fc FileChange) int {
+func (e *Env) pushFileChangeResult(L *glua.LState, fc change.Result) int {
 	t := L.NewTable()
 	t.RawSetString("changed", glua.LBool(fc.Changed))
 	t.RawSetString("diff", glua.LString(fc.Diff))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+
+	"remedy/lua/remote"
 )
 
 // fileState is a file as it is on the host, found by following every
@@ -114,13 +116,14 @@ func cutLast(s, sep string) (before, after string, ok bool) {
 
 // fileState finds the file a write to p lands on, following symbolic
 // links, and reads its content, mode and owner. Both reads are cached
-// until the host changes: file.line reads, then writes. An audit plans a
-// file the host's read does not find as a new file at p without resolving
-// p, which would take a session of its own (an audit is one session per
-// host); the run resolves it first, and refuses what it must refuse.
+// until the host changes: file.line reads, then writes. The gate's check
+// mode plans a file the host's read does not find as a new file at p
+// without resolving p, which would take a session of its own (an audit
+// is one session per host); the run resolves it first, and refuses what
+// it must refuse.
 func (e *Env) fileState(p string) (fileState, error) {
-	if e.Check() {
-		if _, err := e.readFileCached(p); errors.Is(err, fs.ErrNotExist) {
+	if e.checking() {
+		if _, err := e.ReadFileCached(p); errors.Is(err, fs.ErrNotExist) {
 			return fileState{path: p}, nil
 		}
 	}
@@ -129,13 +132,13 @@ func (e *Env) fileState(p string) (fileState, error) {
 		return fileState{}, err
 	}
 	if out.ExitCode != 0 {
-		return fileState{}, fmt.Errorf("%s: resolve: exit status %d: %s", p, out.ExitCode, trimOutput(out.Stderr))
+		return fileState{}, fmt.Errorf("%s: resolve: exit status %d: %s", p, out.ExitCode, remote.Excerpt(out.Stderr))
 	}
 	st, err := parseResolved(p, string(out.Stdout))
 	if err != nil || !st.exists {
 		return st, err
 	}
-	st.content, err = e.readFileCached(st.path)
+	st.content, err = e.ReadFileCached(st.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fileState{}, fmt.Errorf("%s: removed while it was read: not written", st.path)
 	}

@@ -9,7 +9,9 @@ import (
 
 	udiff "github.com/aymanbagabas/go-udiff"
 
+	"remedy/lua/change"
 	"remedy/lua/firewall"
+	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
 
@@ -133,7 +135,7 @@ func (h *fwHost) planBoot(what string, persist bool, edit bootEdit) bootChange {
 	c := bootChange{boot: firewall.PlanBoot(h.sys, units, ufw)}
 	if c.boot.Problem != "" {
 		if !persist || len(c.boot.Enable) == 0 || !onlyDisabled(h.sys, units, ufw) {
-			h.e.Fail(fmt.Errorf("%s: firewall: refusing to %s: a reboot would not keep it: %s%s", h.e.Host().Name(), what, c.boot.Problem, bootHint(c.boot)))
+			h.e.Fail(fmt.Errorf("%s: firewall: refusing to %s: a reboot would not keep it: %s%s", h.e.Name(), what, c.boot.Problem, bootHint(c.boot)))
 		}
 		c.enable = c.boot.Enable
 	}
@@ -141,7 +143,7 @@ func (h *fwHost) planBoot(what string, persist bool, edit bootEdit) bootChange {
 		text, rs := h.bootRules(f)
 		next, err := edit(f, text, rs)
 		if err != nil {
-			h.e.Fail(fmt.Errorf("%s: firewall: %s, which boot loads: %w", h.e.Host().Name(), f.Path, err))
+			h.e.Fail(fmt.Errorf("%s: firewall: %s, which boot loads: %w", h.e.Name(), f.Path, err))
 		}
 		if next != text {
 			c.writes = append(c.writes, bootWrite{file: f, old: text, text: next})
@@ -175,8 +177,8 @@ func bootHint(b firewall.Boot) string {
 // are not touched; an iptables-save file is read as it is. A missing
 // iptables-save file loads nothing.
 func (h *fwHost) bootRules(f firewall.BootFile) (string, *firewall.Ruleset) {
-	name := h.e.Host().Name()
-	b, err := h.e.readFileCached(f.Path)
+	name := h.e.Name()
+	b, err := h.e.ReadFileCached(f.Path)
 	if errors.Is(err, fs.ErrNotExist) && f.Format == firewall.FormatIptablesSave {
 		return "", &firewall.Ruleset{}
 	}
@@ -192,7 +194,7 @@ func (h *fwHost) bootRules(f firewall.BootFile) (string, *firewall.Ruleset) {
 	}
 	out, err := h.e.QueryCached(nftScratchLoad(f.Path)...)
 	if err == nil && out.ExitCode != 0 {
-		err = fmt.Errorf("exit status %d: %s", out.ExitCode, trimOutput(out.Stderr))
+		err = fmt.Errorf("exit status %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 	}
 	if err != nil {
 		h.e.Fail(fmt.Errorf("%s: firewall: cannot read the rules %s loads at boot (loaded in a scratch network namespace): %w", name, f.Path, err))
@@ -217,28 +219,28 @@ func nftScratchLoad(file string) []string {
 // does: an audit asks the host nothing more than it read already.
 func (h *fwHost) applyBoot(c bootChange, edit bootEdit) {
 	for _, w := range c.writes {
-		if h.e.Check() {
-			h.e.Changed(udiff.Unified(w.file.Path, w.file.Path, w.old, w.text),
+		if h.e.checking() {
+			h.e.record(true, udiff.Unified(w.file.Path, w.file.Path, w.old, w.text),
 				fmt.Sprintf("write %s, checked first with: %s", w.file.Path, shell.Join(bootValidator(w.file)...)))
-			h.e.Note("%s: remedy's rule kept for boot", w.file.Path)
+			h.e.say(w.file.Path + ": remedy's rule kept for boot")
 			continue
 		}
-		fw := FileWrite{Path: w.file.Path, Content: []byte(w.text), Backup: true, Validate: bootValidator(w.file)}
-		if _, err := h.e.WriteFile(fw); err != nil {
+		fw := change.File{Path: w.file.Path, Content: []byte(w.text), Backup: true, Validate: bootValidator(w.file)}
+		if _, err := h.e.Apply(fw); err != nil {
 			h.e.Fail(err)
 		}
 	}
 	for _, u := range c.enable {
 		h.apply(h.enableCommands(u))
-		h.e.Note("%s enabled at boot", u.Name)
+		h.e.say(u.Name + " enabled at boot")
 	}
-	if h.e.Check() || len(c.writes) == 0 {
+	if h.e.checking() || len(c.writes) == 0 {
 		return
 	}
 	for _, f := range c.boot.Files {
 		text, rs := h.bootRules(f)
 		if next, err := edit(f, text, rs); err != nil || next != text {
-			h.e.Fail(fmt.Errorf("%s: firewall: %s was written, yet what boot loads from it still needs the change (%v)", h.e.Host().Name(), f.Path, err))
+			h.e.Fail(fmt.Errorf("%s: firewall: %s was written, yet what boot loads from it still needs the change (%v)", h.e.Name(), f.Path, err))
 		}
 	}
 }

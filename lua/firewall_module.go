@@ -14,6 +14,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/change"
 	"remedy/lua/firewall"
 	"remedy/lua/remote"
 	"remedy/lua/revert"
@@ -117,7 +118,7 @@ func (h *fwHost) queryCached(args ...string) []byte {
 
 func (h *fwHost) must(args []string, out remote.Output, err error) []byte {
 	if err == nil && out.ExitCode != 0 {
-		err = fmt.Errorf("%s: %s: exit status %d: %s", h.e.Host().Name(), shell.Join(args...), out.ExitCode, trimOutput(out.Stderr))
+		err = fmt.Errorf("%s: %s: exit status %d: %s", h.e.Name(), shell.Join(args...), out.ExitCode, remote.Excerpt(out.Stderr))
 	}
 	if err != nil {
 		h.e.Fail(err)
@@ -192,7 +193,7 @@ func (h *fwHost) read() fwRead {
 	sec := sections(h.queryCached(readArgv...))
 	rs, err := readSections(sec, iptablesVariant(h.sys.Backend, sec))
 	if err != nil {
-		h.e.Fail(fmt.Errorf("%s: read firewall: %w", h.e.Host().Name(), err))
+		h.e.Fail(fmt.Errorf("%s: read firewall: %w", h.e.Name(), err))
 	}
 	if h.e.parsed == nil {
 		h.e.parsed = map[string]any{}
@@ -223,8 +224,8 @@ func (h *fwHost) rulesetForChange() *firewall.Ruleset {
 	}
 	d := revert.DirPrefix + h.pending[0]
 	msg := fmt.Sprintf("a timed revert armed by an earlier run is pending (%s): it will restore what it saved before that run's change within %s", d, revertAfter)
-	if h.e.Check() {
-		h.e.Note("%s", msg)
+	if h.e.checking() {
+		h.e.say(msg)
 		return rs
 	}
 	h.e.Fail(fmt.Errorf("firewall: %s; run again after it fires, or disarm it if that run's change is known to be safe: kill $(cat %s/pid); rm -rf %s", msg, d, d))
@@ -354,7 +355,7 @@ func (h *fwHost) explain(p firewall.Packet, r firewall.Result) string {
 			z, err = firewall.ReadFirewalldZone(h.queryCached("firewall-cmd", "--list-all", "--zone="+h.sys.Zone))
 		}
 		if err != nil {
-			h.e.Fail(fmt.Errorf("%s: %w", h.e.Host().Name(), err))
+			h.e.Fail(fmt.Errorf("%s: %w", h.e.Name(), err))
 		}
 		return firewall.ExplainFirewalld(r, z)
 	case firewall.Ufw:
@@ -434,7 +435,7 @@ func fwAllow(e *Env, L *glua.LState) int {
 	rs := h.rulesetForChange()
 	plan, err := firewall.PlanAllow(rs, h.sys, a)
 	if err != nil {
-		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
+		e.Fail(fmt.Errorf("%s: %w", e.Name(), err))
 	}
 	edit := func(f firewall.BootFile, text string, rs *firewall.Ruleset) (string, error) {
 		return firewall.PlanBootAllow(f, text, rs, a)
@@ -465,7 +466,7 @@ func fwRemove(e *Env, L *glua.LState) int {
 	rs := h.rulesetForChange()
 	plan, err := firewall.PlanRemove(rs, h.sys, h.installed(), prefix)
 	if err != nil {
-		e.Fail(fmt.Errorf("%s: %w", e.Host().Name(), err))
+		e.Fail(fmt.Errorf("%s: %w", e.Name(), err))
 	}
 	edit := func(f firewall.BootFile, text string, rs *firewall.Ruleset) (string, error) {
 		return firewall.PlanBootRemove(f, text, rs, prefix)
@@ -498,9 +499,9 @@ func (h *fwHost) installed() firewall.Installed {
 // connection succeeds; what boot loads is written after that (applyBoot),
 // so a reboot cannot bring back a change that cut the controller off.
 func (h *fwHost) change(cmds [][]string, inputPath bool, passes func() bool) {
-	if h.e.Check() {
+	if h.e.checking() {
 		for _, c := range cmds {
-			h.e.Changed("", shell.Join(c...))
+			h.e.record(true, "", shell.Join(c...))
 		}
 		return
 	}
@@ -509,16 +510,16 @@ func (h *fwHost) change(cmds [][]string, inputPath bool, passes func() bool) {
 		revert = h.armRevert()
 	}
 	for _, c := range cmds {
-		if _, err := h.e.Apply(c...); err != nil {
+		if _, err := h.e.applyArgv(c...); err != nil {
 			h.e.Fail(fmt.Errorf("%w; %s", err, h.revertNote(inputPath)))
 		}
 	}
 	if !passes() {
-		h.e.Fail(fmt.Errorf("%s: firewall: the change did not take effect; %s", h.e.Host().Name(), h.revertNote(inputPath)))
+		h.e.Fail(fmt.Errorf("%s: firewall: the change did not take effect; %s", h.e.Name(), h.revertNote(inputPath)))
 	}
 	if inputPath {
-		if err := h.e.Host().Probe(h.e.Context(), h.e.Host().Port()); err != nil {
-			h.e.Fail(fmt.Errorf("%s: firewall: no new SSH connection after the change: %w; %s", h.e.Host().Name(), err, h.revertNote(true)))
+		if err := h.e.Probe(h.e.Context(), h.e.Port()); err != nil {
+			h.e.Fail(fmt.Errorf("%s: firewall: no new SSH connection after the change: %w; %s", h.e.Name(), err, h.revertNote(true)))
 		}
 		h.apply(revert.Disarm)
 	}
@@ -534,7 +535,7 @@ func (h *fwHost) revertNote(armed bool) string {
 func (h *fwHost) armRevert() revert.Revert {
 	r, err := firewall.PlanRevert(h.sys, "fw-"+randomToken(), revertAfter)
 	if err != nil {
-		h.e.Fail(fmt.Errorf("%s: %w", h.e.Host().Name(), err))
+		h.e.Fail(fmt.Errorf("%s: %w", h.e.Name(), err))
 	}
 	h.apply(r.Arm)
 	return r
@@ -542,7 +543,7 @@ func (h *fwHost) armRevert() revert.Revert {
 
 func (h *fwHost) apply(cmds [][]string) {
 	for _, c := range cmds {
-		if _, err := h.e.Apply(c...); err != nil {
+		if _, err := h.e.applyArgv(c...); err != nil {
 			h.e.Fail(err)
 		}
 	}
@@ -554,8 +555,8 @@ func (h *fwHost) persist(ps []firewall.Persist) {
 	for _, p := range ps {
 		content := p.Header + string(h.query(p.Dump...))
 		h.apply([][]string{{"mkdir", "-p", path.Dir(p.Path)}})
-		w := FileWrite{Path: p.Path, Content: []byte(content), Backup: true, Validate: persistValidator(p)}
-		if _, err := h.e.WriteFile(w); err != nil {
+		w := change.File{Path: p.Path, Content: []byte(content), Backup: true, Validate: persistValidator(p)}
+		if _, err := h.e.Apply(w); err != nil {
 			h.e.Fail(err)
 		}
 	}
@@ -610,7 +611,7 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 		plan = h.planDomain(rs, d)
 	}
 	h.changeDomain(plan)
-	if !e.Check() {
+	if !e.checking() {
 		h.checkDomain(d)
 	}
 	return pushChange(L, plan.Commands, false, "")
@@ -619,7 +620,7 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 func (h *fwHost) planDomain(rs *firewall.Ruleset, d firewall.Domain) firewall.DomainPlan {
 	plan, err := firewall.PlanAllowDomain(rs, h.sys, d)
 	if err != nil {
-		h.e.Fail(fmt.Errorf("%s: %w", h.e.Host().Name(), err))
+		h.e.Fail(fmt.Errorf("%s: %w", h.e.Name(), err))
 	}
 	return plan
 }
@@ -630,7 +631,7 @@ func (h *fwHost) changeDomain(plan firewall.DomainPlan) {
 	h.apply(plan.Commands)
 	changed := len(plan.Commands) > 0
 	for _, f := range plan.Files {
-		fc, err := h.e.WriteFile(FileWrite{Path: f.Path, Content: []byte(f.Content), Mode: fmt.Sprintf("%04o", f.Mode)})
+		fc, err := h.e.Apply(change.File{Path: f.Path, Content: []byte(f.Content), Mode: fmt.Sprintf("%04o", f.Mode)})
 		if err != nil {
 			h.e.Fail(err)
 		}
@@ -639,7 +640,7 @@ func (h *fwHost) changeDomain(plan firewall.DomainPlan) {
 	if changed {
 		h.apply(plan.Start)
 	}
-	if !h.e.Check() {
+	if !h.e.checking() {
 		h.persist(plan.Persist)
 	}
 }
@@ -648,7 +649,7 @@ func (h *fwHost) changeDomain(plan firewall.DomainPlan) {
 // firewall passes its addresses (the sets hold them), and a connection
 // from the host succeeds.
 func (h *fwHost) checkDomain(d firewall.Domain) {
-	name := h.e.Host().Name()
+	name := h.e.Name()
 	addrs := h.resolve(d.Name)
 	if len(addrs) == 0 {
 		h.e.Fail(fmt.Errorf("%s: allow_domain: %s does not resolve on the host", name, d.Name))
@@ -665,7 +666,7 @@ func (h *fwHost) checkDomain(d firewall.Domain) {
 	}
 	out, err := h.e.Query("timeout", "5", "bash", "-c", `exec 3<>"/dev/tcp/$0/$1"`, d.Name, strconv.Itoa(int(d.Port)))
 	if err != nil || out.ExitCode != 0 {
-		h.e.Fail(fmt.Errorf("%s: allow_domain: cannot connect to %s port %d from the host: %v %s", name, d.Name, d.Port, err, trimOutput(out.Stderr)))
+		h.e.Fail(fmt.Errorf("%s: allow_domain: cannot connect to %s port %d from the host: %v %s", name, d.Name, d.Port, err, remote.Excerpt(out.Stderr)))
 	}
 }
 
@@ -731,4 +732,10 @@ func parseTTL(out []byte) int {
 		return 300
 	}
 	return min(max(n, 60), 3600)
+}
+
+// applyArgv runs a command through the gate.
+func (e *Env) applyArgv(args ...string) (remote.Output, error) {
+	r, err := e.Apply(change.Command{Argv: args})
+	return r.Output, err
 }

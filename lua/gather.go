@@ -67,7 +67,7 @@ func gatherFacts(e *Env, reads []string) (remote.Facts, []remote.Output, error) 
 		return remote.Facts{}, nil, fmt.Errorf("gather facts: %w", err)
 	}
 	if out.ExitCode != 0 {
-		return remote.Facts{}, nil, fmt.Errorf("gather facts: exit %d: %s", out.ExitCode, trimOutput(out.Stderr))
+		return remote.Facts{}, nil, fmt.Errorf("gather facts: exit %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 	}
 	facts, err := ParseFacts(out.Stdout)
 	return facts, nil, err

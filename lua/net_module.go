@@ -74,7 +74,7 @@ func netResolve(e *Env, L *glua.LState) int {
 	}
 	// getent exits 2 when the name is not found: an answer, not a failure.
 	if out.ExitCode != 0 && out.ExitCode != 2 {
-		e.Fail(fmt.Errorf("getent ahosts %s: exit status %d: %s", name, out.ExitCode, trimOutput(out.Stderr)))
+		e.Fail(fmt.Errorf("getent ahosts %s: exit status %d: %s", name, out.ExitCode, remote.Excerpt(out.Stderr)))
 	}
 	L.Push(toLua(L, parseAhosts(string(out.Stdout))))
 	return 1

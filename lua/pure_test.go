@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"remedy/lua/change"
 )
 
 func TestMergeVars(t *testing.T) {
@@ -151,26 +153,26 @@ func TestPlanWrite(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		w       FileWrite
+		w       change.File
 		cur     fileState
 		relabel bool
 		want    []string
 	}{
-		{"same content and attributes", FileWrite{Path: "/e/f", Content: []byte("a\n")}, cur, false, nil},
-		{"same content, new mode", FileWrite{Path: "/e/f", Content: []byte("a\n"), Mode: "644"}, cur, false,
+		{"same content and attributes", change.File{Path: "/e/f", Content: []byte("a\n")}, cur, false, nil},
+		{"same content, new mode", change.File{Path: "/e/f", Content: []byte("a\n"), Mode: "644"}, cur, false,
 			append(replace("0644", "0:0"), "mv -f -T -- /e/.f.r/f /e/f")},
-		{"same content, same user", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "root"}, cur, false, nil},
-		{"same content, new owner", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "sshd:root"}, cur, false,
+		{"same content, same user", change.File{Path: "/e/f", Content: []byte("a\n"), Owner: "root"}, cur, false, nil},
+		{"same content, new owner", change.File{Path: "/e/f", Content: []byte("a\n"), Owner: "sshd:root"}, cur, false,
 			append(replace("0600", "sshd:root"), "mv -f -T -- /e/.f.r/f /e/f")},
-		{"new content keeps mode and owner, validates, backs up", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true, Validate: []string{"sshd", "-t", "-f", "%s"}}, cur, false,
+		{"new content keeps mode and owner, validates, backs up", change.File{Path: "/e/f", Content: []byte("b\n"), Backup: true, Validate: []string{"sshd", "-t", "-f", "%s"}}, cur, false,
 			append(replace("0600", "0:0"), "sshd -t -f /e/.f.r/f", "ln -- /e/f /e/f.bak", "mv -f -T -- /e/.f.r/f /e/f")},
-		{"new file gets 0644 and no backup", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true}, fileState{path: "/e/f"}, false,
+		{"new file gets 0644 and no backup", change.File{Path: "/e/f", Content: []byte("b\n"), Backup: true}, fileState{path: "/e/f"}, false,
 			append(replace("0644", ""), "mv -f -T -- /e/.f.r/f /e/f")},
-		{"SELinux: an existing file's label is copied before the rename", FileWrite{Path: "/e/f", Content: []byte("b\n")}, cur, true,
+		{"SELinux: an existing file's label is copied before the rename", change.File{Path: "/e/f", Content: []byte("b\n")}, cur, true,
 			append(replace("0600", "0:0"), "chcon --reference=/e/f -- /e/.f.r/f", "mv -f -T -- /e/.f.r/f /e/f")},
-		{"SELinux: a new file is relabelled after the rename", FileWrite{Path: "/e/f", Content: []byte("b\n")}, fileState{path: "/e/f"}, true,
+		{"SELinux: a new file is relabelled after the rename", change.File{Path: "/e/f", Content: []byte("b\n")}, fileState{path: "/e/f"}, true,
 			append(replace("0644", ""), "mv -f -T -- /e/.f.r/f /e/f", "restorecon -- /e/f")},
-		{"a link's target is written", FileWrite{Path: "/e/link", Content: []byte("b\n")}, cur, false,
+		{"a link's target is written", change.File{Path: "/e/link", Content: []byte("b\n")}, cur, false,
 			append(replace("0600", "0:0"), "mv -f -T -- /e/.f.r/f /e/f")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,7 +189,7 @@ func TestPlanWrite(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []FileWrite{
+	for _, bad := range []change.File{
 		{Path: "/e/f", Content: []byte("b"), Mode: "rw-r--r--"},
 		{Path: "/e/f", Content: []byte("b"), Validate: []string{"sshd", "-t"}},
 		{Path: "/e/f", Content: []byte("b"), Owner: "-R"},
@@ -200,7 +202,7 @@ func TestPlanWrite(t *testing.T) {
 }
 
 func TestPlanWriteDiff(t *testing.T) {
-	p, err := planWrite(FileWrite{Path: "/e/f", Content: []byte("a\nc\n")}, fileState{path: "/e/f", exists: true, content: []byte("a\nb\n"), mode: "0644"}, writeNames{priv: ".t"}, false)
+	p, err := planWrite(change.File{Path: "/e/f", Content: []byte("a\nc\n")}, fileState{path: "/e/f", exists: true, content: []byte("a\nb\n"), mode: "0644"}, writeNames{priv: ".t"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

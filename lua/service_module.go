@@ -6,6 +6,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/change"
 	"remedy/lua/valid"
 )
 
@@ -129,13 +130,9 @@ func serviceAction(e *Env, L *glua.LState, action string) int {
 	if err != nil {
 		e.Fail(fmt.Errorf("service.%s: %w", action, err))
 	}
-	if _, err := e.Apply(argv...); err != nil {
+	say := change.Say{Done: action + " " + s.name, Would: "would " + action + " " + s.name}
+	if _, err := e.Apply(change.Command{Argv: argv, Say: say}); err != nil {
 		e.Fail(err)
-	}
-	if e.Check() {
-		e.Note("would %s %s", action, s.name)
-	} else {
-		e.Note("%s %s", action, s.name)
 	}
 	return 0
 }

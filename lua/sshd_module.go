@@ -88,7 +88,7 @@ func effectiveConfig(e *Env) (sshd.Config, error) {
 		return nil, err
 	}
 	if out.ExitCode != 0 {
-		return nil, fmt.Errorf("%s: sshd -T: exit status %d: %s", e.Host().Name(), out.ExitCode, trimOutput(out.Stderr))
+		return nil, fmt.Errorf("%s: sshd -T: exit status %d: %s", e.Name(), out.ExitCode, remote.Excerpt(out.Stderr))
 	}
 	return sshd.ParseEffective(string(out.Stdout)), nil
 }
@@ -166,7 +166,7 @@ func socketStreams(e *Env) ([]string, error) {
 		return nil, err
 	}
 	if out.ExitCode != 0 {
-		return nil, fmt.Errorf("%s: systemctl cat ssh.socket: exit status %d: %s", e.Host().Name(), out.ExitCode, trimOutput(out.Stderr))
+		return nil, fmt.Errorf("%s: systemctl cat ssh.socket: exit status %d: %s", e.Name(), out.ExitCode, remote.Excerpt(out.Stderr))
 	}
 	return sshd.ParseListenStreams(string(out.Stdout)), nil
 }
@@ -184,11 +184,11 @@ func readListeners(e *Env, query func(args ...string) (remote.Output, error)) ([
 		return nil, err
 	}
 	if out.ExitCode != 0 {
-		return nil, fmt.Errorf("%s: ss -Htlnp: exit status %d: %s", e.Host().Name(), out.ExitCode, trimOutput(out.Stderr))
+		return nil, fmt.Errorf("%s: ss -Htlnp: exit status %d: %s", e.Name(), out.ExitCode, remote.Excerpt(out.Stderr))
 	}
 	ls, err := sshd.ParseListeners(string(out.Stdout))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", e.Host().Name(), err)
+		return nil, fmt.Errorf("%s: %w", e.Name(), err)
 	}
 	return ls, nil
 }

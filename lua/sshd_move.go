@@ -13,6 +13,8 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/change"
+	"remedy/lua/remote"
 	"remedy/lua/revert"
 	"remedy/lua/shell"
 	"remedy/lua/sshd"
@@ -57,7 +59,7 @@ type portMove struct {
 	armed    [][]string  // disarms the timed revert of phase 2 while it is armed
 }
 
-func (m *portMove) host() string { return m.e.Host().Name() }
+func (m *portMove) host() string { return m.e.Name() }
 
 func (m *portMove) run() (map[string]any, error) {
 	if err := m.prepare(); err != nil {
@@ -94,7 +96,7 @@ func (m *portMove) prepare() error {
 	}
 	if out.ExitCode != 0 {
 		return fmt.Errorf("%s: sshd.move_port: the current sshd config is invalid, refusing to touch it (sshd -T: %s)",
-			m.host(), trimOutput(append(out.Stderr, out.Stdout...)))
+			m.host(), remote.Excerpt(append(out.Stderr, out.Stdout...)))
 	}
 	m.pidfile = sshd.ParseEffective(string(out.Stdout)).Get("pidfile")
 	files, err := m.readFiles()
@@ -139,7 +141,7 @@ func (m *portMove) readFiles() (sshd.FileSet, error) {
 		for _, l := range needs.List {
 			out, err := m.e.Query(l.Command()...)
 			if err == nil && out.ExitCode != 0 {
-				err = fmt.Errorf("exit status %d: %s", out.ExitCode, trimOutput(out.Stderr))
+				err = fmt.Errorf("exit status %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 			}
 			if err != nil {
 				return files, fmt.Errorf("%s: list %s for sshd Include: %w", m.host(), l.Dir, err)
@@ -150,7 +152,7 @@ func (m *portMove) readFiles() (sshd.FileSet, error) {
 }
 
 func (m *portMove) readInto(files sshd.FileSet, p string, optional bool) error {
-	b, err := m.e.readFileCached(p)
+	b, err := m.e.ReadFileCached(p)
 	if optional && errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -204,7 +206,7 @@ func (m *portMove) labelPort() error {
 	}
 	out, err := m.e.Query(sshd.PortLabelsCommand...)
 	if err == nil && out.ExitCode != 0 {
-		err = fmt.Errorf("exit status %d: %s", out.ExitCode, trimOutput(out.Stderr))
+		err = fmt.Errorf("exit status %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: sshd.move_port: semanage port -l: %w", m.host(), err)
@@ -214,7 +216,7 @@ func (m *portMove) labelPort() error {
 		return fmt.Errorf("%s: sshd.move_port: %w", m.host(), err)
 	}
 	if argv := sshd.LabelCommand(labels, m.req.To); argv != nil {
-		_, err = m.e.Apply(argv...)
+		_, err = m.e.applyArgv(argv...)
 	}
 	return err
 }
@@ -243,11 +245,11 @@ func (m *portMove) move() error {
 	if err := m.disarm(); err != nil {
 		return err
 	}
-	if m.e.Check() {
-		m.e.Changed("", fmt.Sprintf("# move the connection to port %d", m.req.To))
+	if m.e.checking() {
+		m.e.record(true, "", fmt.Sprintf("# move the connection to port %d", m.req.To))
 		return nil
 	}
-	if err := m.e.Host().MovePort(m.e.Context(), m.req.To); err != nil {
+	if err := m.e.host.MovePort(m.e.Context(), m.req.To); err != nil {
 		return fmt.Errorf("move the connection to port %d: %w", m.req.To, err)
 	}
 	return nil
@@ -261,8 +263,8 @@ func (m *portMove) move() error {
 // revert): the host then opens the old ports again by itself. Only the
 // controller's fresh login after phase 2 disarms it.
 func (m *portMove) armPhase2Revert() error {
-	if m.e.Check() {
-		m.e.Changed("", fmt.Sprintf("# arm a timed revert on the host: sshd back on %s in %s unless the controller logs in on %d after phase 2",
+	if m.e.checking() {
+		m.e.record(true, "", fmt.Sprintf("# arm a timed revert on the host: sshd back on %s in %s unless the controller logs in on %d after phase 2",
 			portList(m.plan.Listen1), revertAfter, m.req.To))
 		return nil
 	}
@@ -276,7 +278,7 @@ func (m *portMove) armPhase2Revert() error {
 		return err
 	}
 	for _, c := range r.Arm {
-		if _, err := m.e.Apply(c...); err != nil {
+		if _, err := m.e.applyArgv(c...); err != nil {
 			return fmt.Errorf("arm the revert of phase 2: %w", err)
 		}
 	}
@@ -288,7 +290,7 @@ func (m *portMove) armPhase2Revert() error {
 // the new port, or is connected and rolls back itself.
 func (m *portMove) disarm() error {
 	for _, c := range m.armed {
-		if _, err := m.e.Apply(c...); err != nil {
+		if _, err := m.e.applyArgv(c...); err != nil {
 			return fmt.Errorf("disarm the revert of phase 2: %w", err)
 		}
 	}
@@ -319,8 +321,8 @@ func (m *portMove) apply(edits []sshd.Edit, first bool) error {
 			return err
 		}
 	}
-	if m.e.Check() {
-		m.e.Changed("", "sshd -t")
+	if m.e.checking() {
+		m.e.record(true, "", "sshd -t")
 	} else if err := m.validate(); err != nil {
 		return err
 	}
@@ -330,17 +332,17 @@ func (m *portMove) apply(edits []sshd.Edit, first bool) error {
 // write puts one edit on the host. In check mode phase 2's files are still
 // the originals, so its diff is reported from the plan.
 func (m *portMove) write(ed sshd.Edit, first bool) error {
-	if m.e.Check() && !first {
-		m.e.Changed(ed.Diff(), "write "+ed.Path)
+	if m.e.checking() && !first {
+		m.e.record(true, ed.Diff(), "write "+ed.Path)
 		return nil
 	}
 	if ed.Create {
-		if _, err := m.e.Apply("mkdir", "-p", path.Dir(ed.Path)); err != nil {
+		if _, err := m.e.applyArgv("mkdir", "-p", path.Dir(ed.Path)); err != nil {
 			return err
 		}
 	}
-	m.written = m.written || !m.e.Check()
-	_, err := m.e.WriteFile(FileWrite{Path: ed.Path, Content: []byte(ed.New), Backup: first})
+	m.written = m.written || !m.e.checking()
+	_, err := m.e.Apply(change.File{Path: ed.Path, Content: []byte(ed.New), Backup: first})
 	return err
 }
 
@@ -350,7 +352,7 @@ func (m *portMove) validate() error {
 		return err
 	}
 	if out.ExitCode != 0 {
-		return fmt.Errorf("sshd -t rejects the new config: %s", trimOutput(append(out.Stderr, out.Stdout...)))
+		return fmt.Errorf("sshd -t rejects the new config: %s", remote.Excerpt(append(out.Stderr, out.Stdout...)))
 	}
 	return nil
 }
@@ -363,12 +365,12 @@ func (m *portMove) reload(edits []sshd.Edit) error {
 			continue
 		}
 		for _, argv := range [][]string{{"systemctl", "daemon-reload"}, {"systemctl", "restart", "ssh.socket"}} {
-			if _, err := m.e.Apply(argv...); err != nil {
+			if _, err := m.e.applyArgv(argv...); err != nil {
 				return err
 			}
 		}
 	}
-	_, err := m.e.Apply(m.reloadCommand()...)
+	_, err := m.e.applyArgv(m.reloadCommand()...)
 	return err
 }
 
@@ -404,8 +406,8 @@ func (m *portMove) serviceName() string {
 // it under the same pid), then logs in there from the controller over a
 // fresh connection.
 func (m *portMove) verify(port int, gone []int) error {
-	if m.e.Check() {
-		m.e.Changed("", fmt.Sprintf("# wait until sshd listens on %d, then log in there from the controller over a new connection", port))
+	if m.e.checking() {
+		m.e.record(true, "", fmt.Sprintf("# wait until sshd listens on %d, then log in there from the controller over a new connection", port))
 		return nil
 	}
 	if err := m.waitListening(port, gone); err != nil {
@@ -413,7 +415,7 @@ func (m *portMove) verify(port int, gone []int) error {
 	}
 	ctx, cancel := context.WithTimeout(m.e.Context(), probeTimeout)
 	defer cancel()
-	if err := m.e.Host().Probe(ctx, port); err != nil {
+	if err := m.e.Probe(ctx, port); err != nil {
 		return fmt.Errorf("a fresh SSH login on port %d from the controller failed: %w", port, err)
 	}
 	return nil
@@ -445,7 +447,7 @@ func (m *portMove) waitListening(port int, gone []int) error {
 // with.
 func (m *portMove) rollback(cause error) error {
 	msg := fmt.Sprintf("%s: sshd.move_port to %d failed: %v", m.host(), m.req.To, cause)
-	if m.e.Check() || !m.written {
+	if m.e.checking() || !m.written {
 		return errors.New(msg)
 	}
 	if err := m.disarm(); err != nil {
@@ -455,9 +457,9 @@ func (m *portMove) rollback(cause error) error {
 	for _, ed := range m.original {
 		var err error
 		if ed.Create {
-			_, err = m.e.Apply("rm", "-f", ed.Path)
+			_, err = m.e.applyArgv("rm", "-f", ed.Path)
 		} else {
-			_, err = m.e.WriteFile(FileWrite{Path: ed.Path, Content: []byte(ed.Old)})
+			_, err = m.e.Apply(change.File{Path: ed.Path, Content: []byte(ed.Old)})
 		}
 		if err != nil {
 			return fmt.Errorf("%s; ROLLBACK FAILED restoring %s: %v", msg, ed.Path, err)
@@ -468,7 +470,7 @@ func (m *portMove) rollback(cause error) error {
 	// starting one covers an sshd the failed reload stopped.
 	reloaded := "reloaded sshd"
 	if rerr := m.reload(m.original); rerr != nil {
-		if _, err := m.e.Apply(m.startCommand()...); err != nil {
+		if _, err := m.e.applyArgv(m.startCommand()...); err != nil {
 			return fmt.Errorf("%s; restored %s but neither reloading nor starting sshd worked: %v", msg, strings.Join(restored, ", "), err)
 		}
 		reloaded = fmt.Sprintf("reloading sshd failed (%v), so sshd was started", rerr)
@@ -491,7 +493,7 @@ func (m *portMove) rollback(cause error) error {
 func (m *portMove) oldPortAnswers() (int, error) {
 	var errs []error
 	added := without(m.plan.Listen1, m.plan.From)
-	for _, p := range connectionFirst(m.plan.From, m.e.Host().Port()) {
+	for _, p := range connectionFirst(m.plan.From, m.e.Port()) {
 		err := m.waitListening(p, added)
 		if err == nil {
 			err = m.probeRetrying(p)
@@ -508,7 +510,7 @@ func (m *portMove) probeRetrying(port int) error {
 	ctx, cancel := context.WithTimeout(m.e.Context(), probeTimeout)
 	defer cancel()
 	for {
-		err := m.e.Host().Probe(ctx, port)
+		err := m.e.Probe(ctx, port)
 		if err == nil {
 			return nil
 		}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -124,4 +125,15 @@ func FactsResult(err error, facts Facts, start time.Time) Result {
 		r.Msg = fmt.Sprintf("%s %s, %s init, %s, firewall %s", facts.OSID, facts.OSVersion, facts.Init, facts.SSHDVersion, facts.Firewall)
 	}
 	return r
+}
+
+// Excerpt is the start of a host's output for an error message: a host
+// decides how much it prints.
+func Excerpt(b []byte) string {
+	const max = 400
+	s := strings.TrimSpace(string(b))
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
 }
