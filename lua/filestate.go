@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 
 	"remedy/lua/remote"
@@ -87,7 +88,7 @@ func existingState(asked, info, p string) (fileState, error) {
 	if !ok {
 		return fileState{}, fmt.Errorf("%s: unexpected stat output %q", asked, info)
 	}
-	st, err := parseStat(head)
+	st, err := ParseStat(head)
 	if err != nil {
 		return fileState{}, fmt.Errorf("%s: %w", asked, err)
 	}
@@ -95,9 +96,9 @@ func existingState(asked, info, p string) (fileState, error) {
 	if p != asked {
 		via = asked + " (a symbolic link to " + p + ")"
 	}
-	switch st.kind {
+	switch st.Kind {
 	case "file":
-		return fileState{path: p, exists: true, mode: st.mode, owner: st.owner, ids: ids}, nil
+		return fileState{path: p, exists: true, mode: st.Mode, owner: st.Owner, ids: ids}, nil
 	case "directory":
 		return fileState{}, fmt.Errorf("%s is a directory", via)
 	case "link":
@@ -144,3 +145,44 @@ func (e *Env) fileState(p string) (fileState, error) {
 	}
 	return st, err // the host's error names the path
 }
+
+// FileStat is a path's metadata, as `stat -c` prints it (StatArgv).
+type FileStat struct {
+	Kind  string // "file", "directory", "link" or "other"
+	Mode  string // four octal digits: "0644"
+	Owner string // "user:group"
+	Size  int64
+}
+
+// statFormat makes stat print type|mode|user:group|size, with the same
+// directives in GNU coreutils and busybox.
+const statFormat = "%F|%a|%U:%G|%s"
+
+// ParseStat reads one line of StatArgv's output.
+func ParseStat(out string) (FileStat, error) {
+	f := strings.Split(strings.TrimSpace(out), "|")
+	if len(f) != 4 {
+		return FileStat{}, fmt.Errorf("unexpected stat output %q", out)
+	}
+	mode, err := normMode(f[1])
+	if err != nil {
+		return FileStat{}, err
+	}
+	size, err := strconv.ParseInt(f[3], 10, 64)
+	if err != nil {
+		return FileStat{}, fmt.Errorf("unexpected stat size %q", f[3])
+	}
+	kind := "other"
+	switch {
+	case strings.HasSuffix(f[0], "regular file") || f[0] == "regular empty file":
+		kind = "file"
+	case f[0] == "directory":
+		kind = "directory"
+	case f[0] == "symbolic link":
+		kind = "link"
+	}
+	return FileStat{Kind: kind, Mode: mode, Owner: f[2], Size: size}, nil
+}
+
+// StatArgv reads p's metadata, not following a symbolic link.
+func StatArgv(p string) []string { return []string{"stat", "-c", statFormat, "--", p} }

@@ -321,11 +321,11 @@ func fwRules(e *Env, L *glua.LState) int {
 }
 
 func fwVerdict(e *Env, L *glua.LState) int {
-	o := tableArg(L, 1, "firewall.verdict", false, "dir", "proto", "port", "src", "dst")
-	p := firewall.Packet{Dir: o.str("dir", true), Proto: o.str("proto", true), Port: int(o.number("port", 0))}
+	o := TableArg(L, 1, "firewall.verdict", false, "dir", "proto", "port", "src", "dst")
+	p := firewall.Packet{Dir: o.Str("dir", true), Proto: o.Str("proto", true), Port: int(o.Number("port", 0))}
 	p.Src, p.Dst = addrOpt(o, "src"), addrOpt(o, "dst")
 	if (p.Dir != "in" && p.Dir != "out") || p.Port < 1 || p.Port > 65535 {
-		argError(L, "firewall.verdict", "want dir \"in\" or \"out\" and a port 1-65535")
+		ArgError(L, "firewall.verdict", "want dir \"in\" or \"out\" and a port 1-65535")
 	}
 	h := newFwHost(e)
 	r := firewall.Verdict(h.ruleset(), p)
@@ -377,20 +377,20 @@ func (h *fwHost) ufwStatus() firewall.UfwStatus {
 	return st
 }
 
-func addrOpt(o opts, key string) netip.Addr {
-	s := o.str(key, false)
+func addrOpt(o Opts, key string) netip.Addr {
+	s := o.Str(key, false)
 	if s == "" {
 		return netip.Addr{}
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		argError(o.L, o.fn, "%s: %q is not an IP address", key, s)
+		o.Fail("%s: %q is not an IP address", key, s)
 	}
 	return a
 }
 
-func prefixOpt(o opts, key string) netip.Prefix {
-	s := o.str(key, false)
+func prefixOpt(o Opts, key string) netip.Prefix {
+	s := o.Str(key, false)
 	if s == "" {
 		return netip.Prefix{}
 	}
@@ -399,18 +399,18 @@ func prefixOpt(o opts, key string) netip.Prefix {
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		argError(o.L, o.fn, "%s: %q is not an address or CIDR", key, s)
+		o.Fail("%s: %q is not an address or CIDR", key, s)
 	}
 	return p
 }
 
 func allowArg(L *glua.LState) (firewall.Allow, bool) {
-	o := tableArg(L, 1, "firewall.allow", false, "dir", "proto", "port", "range", "src", "dst", "comment", "persist")
-	a := firewall.Allow{Dir: o.str("dir", true), Proto: o.str("proto", true), Comment: o.str("comment", false),
+	o := TableArg(L, 1, "firewall.allow", false, "dir", "proto", "port", "range", "src", "dst", "comment", "persist")
+	a := firewall.Allow{Dir: o.Str("dir", true), Proto: o.Str("proto", true), Comment: o.Str("comment", false),
 		Src: prefixOpt(o, "src"), Dst: prefixOpt(o, "dst")}
-	port, rng := o.str("port", false), o.str("range", false)
+	port, rng := o.Str("port", false), o.Str("range", false)
 	if (port == "") == (rng == "") {
-		argError(L, "firewall.allow", "give port or range, not both or neither")
+		ArgError(L, "firewall.allow", "give port or range, not both or neither")
 	}
 	lo, hi, _ := strings.Cut(port+rng, "-")
 	if hi == "" {
@@ -419,10 +419,10 @@ func allowArg(L *glua.LState) (firewall.Allow, bool) {
 	l, err1 := strconv.ParseUint(lo, 10, 16)
 	u, err2 := strconv.ParseUint(hi, 10, 16)
 	if err1 != nil || err2 != nil {
-		argError(L, "firewall.allow", "port %q: want 1-65535, or a range \"33001-33010\"", port+rng)
+		ArgError(L, "firewall.allow", "port %q: want 1-65535, or a range \"33001-33010\"", port+rng)
 	}
 	a.Ports = firewall.PortRange{Lo: uint16(l), Hi: uint16(u)}
-	return a, o.boolean("persist", false)
+	return a, o.Bool("persist", false)
 }
 
 // fwAllow makes the flow pass now and after a reboot: the live rules
@@ -460,8 +460,8 @@ func before(rs []firewall.Result) string {
 }
 
 func fwRemove(e *Env, L *glua.LState) int {
-	o := tableArg(L, 1, "firewall.remove", false, "comment", "persist")
-	prefix := o.str("comment", true)
+	o := TableArg(L, 1, "firewall.remove", false, "comment", "persist")
+	prefix := o.Str("comment", true)
 	h := newFwHost(e)
 	rs := h.rulesetForChange()
 	plan, err := firewall.PlanRemove(rs, h.sys, h.installed(), prefix)
@@ -471,7 +471,7 @@ func fwRemove(e *Env, L *glua.LState) int {
 	edit := func(f firewall.BootFile, text string, rs *firewall.Ruleset) (string, error) {
 		return firewall.PlanBootRemove(f, text, rs, prefix)
 	}
-	boot := h.planBoot("remove the rules commented "+strconv.Quote(prefix), o.boolean("persist", false), edit)
+	boot := h.planBoot("remove the rules commented "+strconv.Quote(prefix), o.Bool("persist", false), edit)
 	if !plan.Already {
 		h.change(plan.Commands, true, func() bool { return true })
 	}
@@ -588,11 +588,11 @@ func pushChange(L *glua.LState, cmds [][]string, bootChanged bool, before string
 }
 
 func fwAllowDomain(e *Env, L *glua.LState) int {
-	o := tableArg(L, 1, "firewall.allow_domain", false, "domain", "proto", "port", "dir", "refresh")
-	if dir := o.str("dir", false); dir != "" && dir != "out" {
-		argError(L, "firewall.allow_domain", "dir %q: only \"out\" is supported", dir)
+	o := TableArg(L, 1, "firewall.allow_domain", false, "domain", "proto", "port", "dir", "refresh")
+	if dir := o.Str("dir", false); dir != "" && dir != "out" {
+		ArgError(L, "firewall.allow_domain", "dir %q: only \"out\" is supported", dir)
 	}
-	d := firewall.Domain{Name: o.shaped("domain", true, valid.Domain), Proto: o.str("proto", false), Port: uint16(o.port("port", 443)), Init: e.Facts().Init}
+	d := firewall.Domain{Name: o.Shaped("domain", true, valid.Domain), Proto: o.Str("proto", false), Port: uint16(o.Port("port", 443)), Init: e.Facts().Init}
 	if d.Proto == "" {
 		d.Proto = "tcp"
 	}
@@ -600,13 +600,13 @@ func fwAllowDomain(e *Env, L *glua.LState) int {
 	d.Addrs = h.resolve(d.Name)
 	// The TTL only shapes the refresh job: asked for only when one is
 	// needed and the playbook did not set the interval.
-	d.Refresh = time.Duration(o.number("refresh", 300)) * time.Second
+	d.Refresh = time.Duration(o.Number("refresh", 300)) * time.Second
 	rs := h.rulesetForChange()
 	plan := h.planDomain(rs, d)
 	if plan.Already {
 		return pushChange(L, nil, false, "")
 	}
-	if o.number("refresh", 0) == 0 {
+	if o.Number("refresh", 0) == 0 {
 		d.Refresh = time.Duration(h.refresh(d.Name)) * time.Second
 		plan = h.planDomain(rs, d)
 	}
@@ -702,7 +702,7 @@ func resolveArgv(name string) []string { return []string{"getent", "ahosts", "--
 func ttlArgv(name string) []string { return []string{"sh", "-c", ttlScript, "sh", name} }
 
 func fwDomainReads(e *Env, L *glua.LState) int {
-	name := shapedArg(L, 1, "firewall.domain_reads", valid.Domain)
+	name := ShapedArg(L, 1, "firewall.domain_reads", valid.Domain)
 	reads := L.NewTable()
 	for _, argv := range [][]string{resolveArgv(name), ttlArgv(name)} {
 		t := L.NewTable()

@@ -76,7 +76,5 @@ func gatherFacts(e *Env, reads []string) (remote.Facts, []remote.Output, error) 
 // setFacts gives the VM the facts gathered after it started.
 func (e *Env) setFacts(f remote.Facts) {
 	e.facts = f
-	if t, ok := e.state.GetGlobal("host").(*glua.LTable); ok {
-		t.RawSetString("facts", hostFacts(e, e.state))
-	}
+	installFields(e.state, e)
 }

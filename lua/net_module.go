@@ -66,7 +66,7 @@ func parseAhosts(out string) []string {
 }
 
 func netResolve(e *Env, L *glua.LState) int {
-	name := shapedArg(L, 1, "net.resolve", valid.Host)
+	name := ShapedArg(L, 1, "net.resolve", valid.Host)
 	// firewall.allow_domain resolves the same name the same way: one read.
 	out, err := e.QueryCached(resolveArgv(name)...)
 	if err != nil {
@@ -76,7 +76,7 @@ func netResolve(e *Env, L *glua.LState) int {
 	if out.ExitCode != 0 && out.ExitCode != 2 {
 		e.Fail(fmt.Errorf("getent ahosts %s: exit status %d: %s", name, out.ExitCode, remote.Excerpt(out.Stderr)))
 	}
-	L.Push(toLua(L, parseAhosts(string(out.Stdout))))
+	L.Push(ToLua(L, parseAhosts(string(out.Stdout))))
 	return 1
 }
 
@@ -110,21 +110,21 @@ func netReachCommand(e *Env, L *glua.LState) int {
 
 // reachArgv is the command that tries the reach its options ask for.
 func reachArgv(L *glua.LState, fn string) []string {
-	o := tableArg(L, 1, fn, false, "host", "port", "proto", "timeout")
-	host := o.shaped("host", true, valid.Host)
-	port := o.port("port", 0)
+	o := TableArg(L, 1, fn, false, "host", "port", "proto", "timeout")
+	host := o.Shaped("host", true, valid.Host)
+	port := o.Port("port", 0)
 	script := reachTCP
-	switch proto := o.str("proto", false); proto {
+	switch proto := o.Str("proto", false); proto {
 	case "", "tcp":
 	case "udp":
 		script = reachUDP
 	default:
-		argError(L, fn, "proto %q must be tcp or udp", proto)
+		ArgError(L, fn, "proto %q must be tcp or udp", proto)
 	}
 	// A negative timeout would reach timeout(1) and nc as an option.
-	secs := o.number("timeout", 3)
+	secs := o.Number("timeout", 3)
 	if !(secs > 0 && secs <= 3600) {
-		argError(L, fn, "timeout %v: want seconds, more than 0 and at most 3600", secs)
+		ArgError(L, fn, "timeout %v: want seconds, more than 0 and at most 3600", secs)
 	}
 	timeout := strconv.FormatFloat(secs, 'f', -1, 64)
 	return []string{"sh", "-c", script, "sh", host, strconv.Itoa(port), timeout}

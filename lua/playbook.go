@@ -128,7 +128,7 @@ func newLibraries(o LoadOptions, own Dir) *libraries {
 func (p *Playbook) evaluate(L *glua.LState) (*spec, error) {
 	L.Push(L.NewFunctionFromProto(p.proto))
 	if err := L.PCall(0, 1, nil); err != nil {
-		return nil, fmt.Errorf("%s", errorMessage(err))
+		return nil, fmt.Errorf("%s", ErrorMessage(err))
 	}
 	ret := L.Get(-1)
 	L.Pop(1)

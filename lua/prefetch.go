@@ -128,7 +128,7 @@ func (e *Env) queryWarming(line string) (remote.Output, error) {
 func (e *Env) prefetchLines(prefetch *glua.LFunction) ([]string, error) {
 	where := fmt.Sprintf("%s: prefetch", position(prefetch.Proto.SourceName, prefetch.Proto.LineDefined))
 	if err := e.state.CallByParam(glua.P{Fn: prefetch, NRet: 1, Protect: true}, e.vars); err != nil {
-		return nil, fmt.Errorf("%s: %s", where, errorMessage(err))
+		return nil, fmt.Errorf("%s: %s", where, ErrorMessage(err))
 	}
 	ret := e.state.Get(-1)
 	e.state.Pop(1)

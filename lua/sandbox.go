@@ -43,7 +43,7 @@ func (p *Playbook) newVM(e *Env) *glua.LState {
 	e.vars = L.NewTable()
 	L.SetGlobal("require", L.NewFunction(p.require))
 	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int {
-		e.Logf(0, "%s", joinArgs(L))
+		e.Logf(0, "%s", JoinArgs(L))
 		return 0
 	}))
 	install(L, e)
@@ -59,8 +59,8 @@ func restrictOS(L *glua.LState) {
 	L.SetGlobal("os", safe)
 }
 
-// joinArgs renders every argument with tostring, tab-separated like print.
-func joinArgs(L *glua.LState) string {
+// JoinArgs renders every argument with tostring, tab-separated like print.
+func JoinArgs(L *glua.LState) string {
 	parts := make([]string, L.GetTop())
 	for i := range parts {
 		parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
@@ -106,9 +106,9 @@ func (p *Playbook) loadedTable(L *glua.LState) *glua.LTable {
 	return t
 }
 
-// errorMessage is a Lua error's message; gopher-lua already prefixes
+// ErrorMessage is a Lua error's message; gopher-lua already prefixes
 // file:line where it knows them.
-func errorMessage(err error) string {
+func ErrorMessage(err error) string {
 	if ae, ok := err.(*glua.ApiError); ok {
 		return fmt.Sprint(ae.Object)
 	}

@@ -43,8 +43,8 @@ func serviceArg(L *glua.LState, fn string) service {
 	if name, ok := L.Get(1).(glua.LString); ok {
 		s.name = string(name)
 	} else {
-		o := tableArg(L, 1, fn, false, "name", "pidfile", "signal")
-		s = service{name: o.str("name", true), pidfile: o.str("pidfile", false), signal: o.str("signal", false)}
+		o := TableArg(L, 1, fn, false, "name", "pidfile", "signal")
+		s = service{name: o.Str("name", true), pidfile: o.Str("pidfile", false), signal: o.Str("signal", false)}
 	}
 	if s.pidfile == "" {
 		s.pidfile = "/run/" + s.name + ".pid"
@@ -53,7 +53,7 @@ func serviceArg(L *glua.LState, fn string) service {
 		s.signal = "HUP"
 	}
 	if err := s.validate(); err != nil {
-		argError(L, fn, "%v", err)
+		ArgError(L, fn, "%v", err)
 	}
 	return s
 }

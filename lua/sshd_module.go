@@ -101,7 +101,7 @@ func sshdConfig(e *Env, L *glua.LState) int {
 	t := L.CreateTable(0, len(cfg))
 	for k, vs := range cfg {
 		if cfg.MultiValued(k) {
-			t.RawSetString(k, toLua(L, vs))
+			t.RawSetString(k, ToLua(L, vs))
 		} else {
 			t.RawSetString(k, glua.LString(cfg.Get(k)))
 		}
@@ -133,7 +133,7 @@ func sshdPorts(e *Env, L *glua.LState) int {
 		}
 		listening = append(listening, map[string]any{"addr": l.Addr, "port": l.Port, "process": p.Name, "pid": p.PID})
 	}
-	L.Push(toLua(L, map[string]any{"configured": intsToAny(configured), "listening": listening}))
+	L.Push(ToLua(L, map[string]any{"configured": intsToAny(configured), "listening": listening}))
 	return 1
 }
 

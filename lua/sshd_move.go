@@ -31,17 +31,17 @@ const (
 )
 
 func sshdMovePort(e *Env, L *glua.LState) int {
-	o := tableArg(L, 1, "sshd.move_port", false, "to", "keep_22", "persist")
-	to := o.number("to", 0)
+	o := TableArg(L, 1, "sshd.move_port", false, "to", "keep_22", "persist")
+	to := o.Number("to", 0)
 	if to != float64(int(to)) || to < 1 || to > 65535 {
-		argError(L, "sshd.move_port", "to must be a port number, not %v", to)
+		ArgError(L, "sshd.move_port", "to must be a port number, not %v", to)
 	}
-	m := &portMove{e: e, L: L, req: sshd.MoveRequest{To: int(to), Keep: o.boolean("keep_22", false)}, persist: o.boolean("persist", false)}
+	m := &portMove{e: e, L: L, req: sshd.MoveRequest{To: int(to), Keep: o.Bool("keep_22", false)}, persist: o.Bool("persist", false)}
 	res, err := m.run()
 	if err != nil {
 		e.Fail(err)
 	}
-	L.Push(toLua(L, res))
+	L.Push(ToLua(L, res))
 	return 1
 }
 
@@ -180,7 +180,7 @@ func (m *portMove) openFirewall() error {
 	if !ok {
 		return errors.New("the firewall module has no allow function")
 	}
-	arg := toLua(m.L, map[string]any{"dir": "in", "proto": "tcp", "port": m.req.To, "comment": "sshd port " + strconv.Itoa(m.req.To), "persist": m.persist})
+	arg := ToLua(m.L, map[string]any{"dir": "in", "proto": "tcp", "port": m.req.To, "comment": "sshd port " + strconv.Itoa(m.req.To), "persist": m.persist})
 	return withoutTraceback(m.L.CallByParam(glua.P{Fn: allow, NRet: 1, Protect: true}, arg))
 }
 

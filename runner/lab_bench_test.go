@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"remedy/lua"
+	_ "remedy/lua/modules/all"
 	"remedy/lua/remote"
 	"remedy/lua/shell"
 	"remedy/playbooks"

@@ -1,4 +1,4 @@
-package lua
+package file_test
 
 import (
 	"os"
@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 
+	"remedy/lua/luatest"
+	_ "remedy/lua/modules/all"
 	"remedy/lua/remote"
 )
 
@@ -36,8 +38,8 @@ func ownerOf(t *testing.T, p string) (uint32, uint32) {
 // link. The link's own mode is 0777, which once became the new file's.
 func TestFileWriteThroughSymlink(t *testing.T) {
 	requireRoot(t)
-	h := newLocalHost(t)
-	real := filepath.Join(h.dir, "conf.d", "app.conf")
+	h := luatest.NewLocalHost(t)
+	real := filepath.Join(h.Dir, "conf.d", "app.conf")
 	if err := os.Mkdir(filepath.Dir(real), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -47,13 +49,13 @@ func TestFileWriteThroughSymlink(t *testing.T) {
 	if err := os.Chown(real, 4321, 4322); err != nil {
 		t.Fatal(err)
 	}
-	link := filepath.Join(h.dir, "app.conf")
+	link := filepath.Join(h.Dir, "app.conf")
 	if err := os.Symlink("conf.d/../conf.d/app.conf", link); err != nil {
 		t.Fatal(err)
 	}
-	src := task(`return file.write { path = v.dir .. "/app.conf", content = "new\n" }.backup`)
-	first := onlyResult(t, h, src, dirVars(h))
-	second := onlyResult(t, h, src, dirVars(h))
+	src := luatest.Task(`return file.write { path = v.dir .. "/app.conf", content = "new\n" }.backup`)
+	first := luatest.Only(t, h, src, h.DirVars())
+	second := luatest.Only(t, h, src, h.DirVars())
 	if first.Status != remote.StatusChanged || second.Status != remote.StatusOK {
 		t.Fatalf("first %s %q, second %s %q; want changed then ok", first.Status, first.Msg, second.Status, second.Msg)
 	}
@@ -82,71 +84,71 @@ func TestFileWriteThroughSymlink(t *testing.T) {
 // A link in a parent directory is followed as the kernel follows it: the
 // file is made in the real directory, and the link stays.
 func TestFileWriteThroughParentLink(t *testing.T) {
-	h := newLocalHost(t)
-	if err := os.Mkdir(filepath.Join(h.dir, "real"), 0o755); err != nil {
+	h := luatest.NewLocalHost(t)
+	if err := os.Mkdir(filepath.Join(h.Dir, "real"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(filepath.Join(h.dir, "real"), filepath.Join(h.dir, "etc")); err != nil {
+	if err := os.Symlink(filepath.Join(h.Dir, "real"), filepath.Join(h.Dir, "etc")); err != nil {
 		t.Fatal(err)
 	}
-	r := onlyResult(t, h, task(`file.write { path = v.dir .. "/etc/new.conf", content = "x\n", mode = "0600" }`), dirVars(h))
+	r := luatest.Only(t, h, luatest.Task(`file.write { path = v.dir .. "/etc/new.conf", content = "x\n", mode = "0600" }`), h.DirVars())
 	if r.Status != remote.StatusChanged {
 		t.Fatalf("%s %q", r.Status, r.Msg)
 	}
-	st, err := os.Lstat(filepath.Join(h.dir, "real", "new.conf"))
+	st, err := os.Lstat(filepath.Join(h.Dir, "real", "new.conf"))
 	if err != nil || st.Mode() != 0o600 {
 		t.Fatalf("new file: %v, %v; want a regular file, 0600", st, err)
 	}
-	assertOnly(t, filepath.Join(h.dir, "real"), "new.conf")
+	assertOnly(t, filepath.Join(h.Dir, "real"), "new.conf")
 }
 
 // Paths remedy will not write through, each with a message that says why,
 // and nothing left behind.
 func TestFileWriteRefusesOddLinks(t *testing.T) {
 	requireRoot(t)
-	h := newLocalHost(t)
+	h := luatest.NewLocalHost(t)
 	mk := func(target, name string) {
-		if err := os.Symlink(target, filepath.Join(h.dir, name)); err != nil {
+		if err := os.Symlink(target, filepath.Join(h.Dir, name)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mk("missing.conf", "dangling")
 	mk("loop-b", "loop-a")
 	mk("loop-a", "loop-b")
-	if err := os.Mkdir(filepath.Join(h.dir, "adir"), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(h.Dir, "adir"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	mk("adir", "todir")
-	if err := os.WriteFile(filepath.Join(h.dir, "shadow"), []byte("secret\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(h.Dir, "shadow"), []byte("secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	mk("shadow", "planted")
-	if err := os.Lchown(filepath.Join(h.dir, "planted"), 4321, 4321); err != nil {
+	if err := os.Lchown(filepath.Join(h.Dir, "planted"), 4321, 4321); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mkfifo(filepath.Join(h.dir, "fifo"), 0o600); err != nil {
+	if err := syscall.Mkfifo(filepath.Join(h.Dir, "fifo"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, want string }{
-		{"dangling", "is a symbolic link to " + filepath.Join(h.dir, "missing.conf") + ", which does not exist"},
+		{"dangling", "is a symbolic link to " + filepath.Join(h.Dir, "missing.conf") + ", which does not exist"},
 		{"loop-a", "too many symbolic links"},
-		{"todir", "(a symbolic link to " + filepath.Join(h.dir, "adir") + ") is a directory"},
+		{"todir", "(a symbolic link to " + filepath.Join(h.Dir, "adir") + ") is a directory"},
 		{"adir", "adir is a directory"},
 		{"planted", "planted is a symbolic link owned by uid 4321, neither root nor the user remedy writes as: not followed"},
 		{"fifo", "fifo is not a regular file"},
-		{"nodir/x.conf", "directory " + filepath.Join(h.dir, "nodir") + "/ does not exist"},
+		{"nodir/x.conf", "directory " + filepath.Join(h.Dir, "nodir") + "/ does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := onlyResult(t, h, task(`file.write { path = v.dir .. "/`+tc.name+`", content = "x\n" }`), dirVars(h))
+			r := luatest.Only(t, h, luatest.Task(`file.write { path = v.dir .. "/`+tc.name+`", content = "x\n" }`), h.DirVars())
 			if r.Status != remote.StatusFailed || !strings.Contains(r.Msg, tc.want) {
 				t.Fatalf("got %s %q, want failed with %q", r.Status, r.Msg, tc.want)
 			}
 		})
 	}
-	if got, _ := os.ReadFile(filepath.Join(h.dir, "shadow")); string(got) != "secret\n" {
+	if got, _ := os.ReadFile(filepath.Join(h.Dir, "shadow")); string(got) != "secret\n" {
 		t.Errorf("the planted link's target was written: %q", got)
 	}
-	assertOnly(t, h.dir, "dangling", "loop-a", "loop-b", "adir", "todir", "shadow", "planted", "fifo")
+	assertOnly(t, h.Dir, "dangling", "loop-a", "loop-b", "adir", "todir", "shadow", "planted", "fifo")
 }
 
 // SELinux cannot run here: fake chcon and restorecon on the host's PATH
@@ -155,7 +157,7 @@ func TestFileWriteRefusesOddLinks(t *testing.T) {
 // file's restorecon runs after it, and when it fails the message says the
 // file was created rather than that nothing changed.
 func TestFileWriteSELinuxLabels(t *testing.T) {
-	h := newLocalHost(t)
+	h := luatest.NewLocalHost(t)
 	bin := t.TempDir()
 	log := filepath.Join(bin, "log")
 	fake := func(name, body string) {
@@ -168,32 +170,32 @@ func TestFileWriteSELinuxLabels(t *testing.T) {
 	fake("chcon", `grep -qx old "${1#--reference=}"`)
 	fake("restorecon", `echo "restorecon: SELinux: Could not set context for $2: Operation not supported" >&2; exit 1`)
 	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
-	o := dirVars(h)
+	o := h.DirVars()
 	o.Facts.SELinux = "enforcing"
 
-	existing := filepath.Join(h.dir, "old.conf")
+	existing := filepath.Join(h.Dir, "old.conf")
 	if err := os.WriteFile(existing, []byte("old\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := onlyResult(t, h, task(`file.write { path = v.dir .. "/old.conf", content = "new\n", backup = false }`), o)
+	r := luatest.Only(t, h, luatest.Task(`file.write { path = v.dir .. "/old.conf", content = "new\n", backup = false }`), o)
 	if r.Status != remote.StatusChanged {
 		t.Fatalf("existing file: %s %q", r.Status, r.Msg)
 	}
 	calls, _ := os.ReadFile(log)
-	priv := filepath.Join(h.dir, ".old.conf.remedy-")
+	priv := filepath.Join(h.Dir, ".old.conf.remedy-")
 	if !strings.HasPrefix(string(calls), bin+"/chcon --reference="+existing+" -- ./old.conf\n") || strings.Contains(string(calls), "restorecon") {
 		t.Errorf("existing file: fakes ran %q, want chcon --reference on the candidate in %s*", calls, priv)
 	}
 
-	r = onlyResult(t, h, task(`file.write { path = v.dir .. "/new.conf", content = "new\n" }`), o)
-	want := filepath.Join(h.dir, "new.conf") + ": created, but restorecon -- " + filepath.Join(h.dir, "new.conf") + " failed: exit status 1: restorecon: SELinux: Could not set context"
+	r = luatest.Only(t, h, luatest.Task(`file.write { path = v.dir .. "/new.conf", content = "new\n" }`), o)
+	want := filepath.Join(h.Dir, "new.conf") + ": created, but restorecon -- " + filepath.Join(h.Dir, "new.conf") + " failed: exit status 1: restorecon: SELinux: Could not set context"
 	if r.Status != remote.StatusFailed || !strings.Contains(r.Msg, want) {
 		t.Fatalf("failed restorecon: %s %q, want %q", r.Status, r.Msg, want)
 	}
-	if got, _ := os.ReadFile(filepath.Join(h.dir, "new.conf")); string(got) != "new\n" {
+	if got, _ := os.ReadFile(filepath.Join(h.Dir, "new.conf")); string(got) != "new\n" {
 		t.Errorf("the new file holds %q", got)
 	}
-	assertOnly(t, h.dir, "old.conf", "new.conf")
+	assertOnly(t, h.Dir, "old.conf", "new.conf")
 }
 
 // assertOnly fails unless dir holds exactly names: no private directory,
@@ -226,18 +228,18 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 // other user can open it, replace it or see it before the rename, and it
 // already has its final mode when the validator sees it.
 func TestFileWriteCandidateIsPrivate(t *testing.T) {
-	h := newLocalHost(t)
-	dir := filepath.Join(h.dir, "etc")
+	h := luatest.NewLocalHost(t)
+	dir := filepath.Join(h.Dir, "etc")
 	if err := os.Mkdir(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	seen := filepath.Join(h.dir, "seen")
-	src := task(`file.write { path = v.dir .. "/etc/app.conf", content = "x\n", mode = "0640",
+	seen := filepath.Join(h.Dir, "seen")
+	src := luatest.Task(`file.write { path = v.dir .. "/etc/app.conf", content = "x\n", mode = "0640",
 		validate = { "sh", "-c", 'stat -c "%a %u" "${1%/*}" "$1" > "$2"', "sh", "%s", v.dir .. "/seen" } }`)
-	r := onlyResult(t, h, src, dirVars(h))
+	r := luatest.Only(t, h, src, h.DirVars())
 	if r.Status != remote.StatusChanged {
 		t.Fatalf("%s %q", r.Status, r.Msg)
 	}
@@ -253,7 +255,7 @@ func TestFileWriteCandidateIsPrivate(t *testing.T) {
 // creates files without execute bits; chmod adds them later): a fake
 // chown, which runs right after the content is written, sees it.
 func TestFileWriteCandidateBornWithItsMode(t *testing.T) {
-	h := newLocalHost(t)
+	h := luatest.NewLocalHost(t)
 	bin := t.TempDir()
 	seen := filepath.Join(bin, "seen")
 	script := "#!/bin/sh\nstat -c %a \"$3\" > " + seen + "\n"
@@ -262,7 +264,7 @@ func TestFileWriteCandidateBornWithItsMode(t *testing.T) {
 	}
 	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
 	for mode, born := range map[string]string{"0600": "600", "0400": "400", "0755": "644"} {
-		r := onlyResult(t, h, task(`file.write { path = v.dir .. "/f`+mode+`", content = "x\n", mode = "`+mode+`", owner = "nobody" }`), dirVars(h))
+		r := luatest.Only(t, h, luatest.Task(`file.write { path = v.dir .. "/f`+mode+`", content = "x\n", mode = "`+mode+`", owner = "nobody" }`), h.DirVars())
 		got, _ := os.ReadFile(seen)
 		if r.Status != remote.StatusChanged || strings.TrimSpace(string(got)) != born {
 			t.Errorf("mode %s: %s %q; the candidate was %q when chown ran, want %s", mode, r.Status, r.Msg, got, born)

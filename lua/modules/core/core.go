@@ -1,59 +1,63 @@
-package lua
+// Package core holds the globals every playbook can call (expect, fail,
+// log, template) and the json module.
+package core
 
 import (
 	"encoding/json"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"remedy/lua"
 )
 
 func init() {
-	Register(Module{
+	lua.Register(lua.Module{
 		Name: "",
 		Doc:  "Global functions every playbook can call.",
-		Funcs: []Func{
+		Funcs: []lua.Func{
 			{
 				Name:    "expect",
-				Params:  []Param{{"cond", "any", "the condition that must hold"}, {"fmt?", "string", "message format (string.format) when cond is false or nil"}, {"...", "any", "format arguments"}},
-				Returns: []Param{{"cond", "any", "cond, when it holds"}},
+				Params:  []lua.Param{{Name: "cond", Type: "any", Doc: "the condition that must hold"}, {Name: "fmt?", Type: "string", Doc: "message format (string.format) when cond is false or nil"}, {Name: "...", Type: "any", Doc: "format arguments"}},
+				Returns: []lua.Param{{Name: "cond", Type: "any", Doc: "cond, when it holds"}},
 				Doc:     "Fails the task or check, at this line, when cond is false or nil. In a check, the message becomes the finding.",
 				Call:    expectCall,
 			},
 			{
 				Name:   "fail",
-				Params: []Param{{"msg", "string", "why"}},
+				Params: []lua.Param{{Name: "msg", Type: "string", Doc: "why"}},
 				Doc:    "Fails the task or check with msg, at this line.",
 				Call:   failCall,
 			},
 			{
 				Name:   "log",
-				Params: []Param{{"...", "any", "values, joined with tabs like print"}},
+				Params: []lua.Param{{Name: "...", Type: "any", Doc: "values, joined with tabs like print"}},
 				Doc:    "Writes a line to the run's log, prefixed with the host name. print does the same.",
 				Call:   logCall,
 			},
 			{
 				Name:    "template",
-				Params:  []Param{{"str", "string", "text with {{ name }} or {{ a.b }} placeholders"}, {"vars?", "table", "values; the task's v when omitted"}},
-				Returns: []Param{{"text", "string", "str with every placeholder replaced"}},
+				Params:  []lua.Param{{Name: "str", Type: "string", Doc: "text with {{ name }} or {{ a.b }} placeholders"}, {Name: "vars?", Type: "table", Doc: "values; the task's v when omitted"}},
+				Returns: []lua.Param{{Name: "text", Type: "string", Doc: "str with every placeholder replaced"}},
 				Doc:     "Renders a template. A placeholder with no value is an error, never an empty string.",
 				Call:    templateCall,
 			},
 		},
 	})
-	Register(Module{
+	lua.Register(lua.Module{
 		Name: "json",
 		Doc:  "JSON encoding and decoding. Lists are tables with keys 1..n; JSON null decodes to nil.",
-		Funcs: []Func{
+		Funcs: []lua.Func{
 			{
 				Name:    "encode",
-				Params:  []Param{{"value", "any", "tables, strings, numbers and booleans"}},
-				Returns: []Param{{"json", "string", "compact JSON with sorted object keys"}},
+				Params:  []lua.Param{{Name: "value", Type: "any", Doc: "tables, strings, numbers and booleans"}},
+				Returns: []lua.Param{{Name: "json", Type: "string", Doc: "compact JSON with sorted object keys"}},
 				Doc:     "Encodes value as JSON.",
 				Call:    jsonEncode,
 			},
 			{
 				Name:    "decode",
-				Params:  []Param{{"json", "string", "a JSON document"}},
-				Returns: []Param{{"value", "any", "the decoded value"}},
+				Params:  []lua.Param{{Name: "json", Type: "string", Doc: "a JSON document"}},
+				Returns: []lua.Param{{Name: "value", Type: "any", Doc: "the decoded value"}},
 				Doc:     "Decodes a JSON document.",
 				Call:    jsonDecode,
 			},
@@ -61,7 +65,7 @@ func init() {
 	})
 }
 
-func expectCall(e *Env, L *glua.LState) int {
+func expectCall(e *lua.Env, L *glua.LState) int {
 	cond := L.Get(1)
 	if glua.LVAsBool(cond) {
 		L.Push(cond)
@@ -84,30 +88,30 @@ func luaFormat(L *glua.LState, first int) string {
 		args = append(args, L.Get(i))
 	}
 	if err := L.CallByParam(glua.P{Fn: format, NRet: 1, Protect: true}, args...); err != nil {
-		L.RaiseError("expect: bad message format: %s", errorMessage(err))
+		L.RaiseError("expect: bad message format: %s", lua.ErrorMessage(err))
 	}
 	s := L.Get(-1).String()
 	L.Pop(1)
 	return s
 }
 
-func failCall(e *Env, L *glua.LState) int {
+func failCall(e *lua.Env, L *glua.LState) int {
 	L.RaiseError("%s", L.CheckString(1))
 	return 0
 }
 
-func logCall(e *Env, L *glua.LState) int {
-	e.Logf(0, "%s", joinArgs(L))
+func logCall(e *lua.Env, L *glua.LState) int {
+	e.Logf(0, "%s", lua.JoinArgs(L))
 	return 0
 }
 
-func templateCall(e *Env, L *glua.LState) int {
+func templateCall(e *lua.Env, L *glua.LState) int {
 	str := L.CheckString(1)
-	vars := e.vars
+	vars := e.Vars()
 	if L.GetTop() >= 2 {
 		vars = L.CheckTable(2)
 	}
-	g, err := tableToGo(vars)
+	g, err := lua.ToGo(vars)
 	if err != nil {
 		L.RaiseError("template: vars: %v", err)
 	}
@@ -120,8 +124,8 @@ func templateCall(e *Env, L *glua.LState) int {
 	return 1
 }
 
-func jsonEncode(e *Env, L *glua.LState) int {
-	v, err := toGo(L.Get(1))
+func jsonEncode(e *lua.Env, L *glua.LState) int {
+	v, err := lua.ToGo(L.Get(1))
 	if err != nil {
 		L.RaiseError("json.encode: %v", err)
 	}
@@ -133,11 +137,11 @@ func jsonEncode(e *Env, L *glua.LState) int {
 	return 1
 }
 
-func jsonDecode(e *Env, L *glua.LState) int {
+func jsonDecode(e *lua.Env, L *glua.LState) int {
 	var v any
 	if err := json.Unmarshal([]byte(L.CheckString(1)), &v); err != nil {
 		L.RaiseError("json.decode: %v", err)
 	}
-	L.Push(toLua(L, v))
+	L.Push(lua.ToLua(L, v))
 	return 1
 }
