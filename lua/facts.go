@@ -25,7 +25,7 @@ const factsMarker = "==remedy-fact "
 // its chains in the iptables rules.
 const factsScript = `PATH="$PATH:/usr/sbin:/sbin"; export LC_ALL=C
 s() { printf '\n` + factsMarker + `%s==\n' "$1"; }
-` + skipEmpty + `
+` + SkipEmpty + `
 s id; printf 'uid=%s\nuser=%s\nsudo_uid=%s\nsudo_user=%s\n' "$(id -u)" "$(id -un)" "${SUDO_UID-}" "${SUDO_USER-}"
 s os-release; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
 s init; test -d /run/systemd/system && echo systemd-booted; cat /proc/1/comm 2>/dev/null
@@ -41,7 +41,7 @@ s iptables-legacy; legacy ip && iptables-legacy-save 2>/dev/null
 s ip6tables-legacy; legacy ip6 && ip6tables-legacy-save 2>/dev/null
 exit 0`
 
-// skipEmpty defines the shell tests the facts and firewall reads use to
+// SkipEmpty defines the shell tests the facts and firewall reads use to
 // start a tool only when it has something to show, each a shell builtin:
 // a tool start costs about a millisecond of a host's CPU, and a read of
 // every host runs a dozen. bus: a system D-Bus to ask. legacy ip|ip6:
@@ -50,7 +50,7 @@ exit 0`
 // ip|ip6: nft's listing in $t (text or JSON) has tables of that family,
 // as iptables-nft's are, or there is no nft to list them. ufwon: ufw.conf
 // says ufw is enabled.
-const skipEmpty = `bus() { [ -S /run/dbus/system_bus_socket ] || [ -n "${DBUS_SYSTEM_BUS_ADDRESS-}" ]; }
+const SkipEmpty = `bus() { [ -S /run/dbus/system_bus_socket ] || [ -n "${DBUS_SYSTEM_BUS_ADDRESS-}" ]; }
 legacy() { read -r x <"/proc/net/$1_tables_names"; } 2>/dev/null
 nftip() { ! command -v nft >/dev/null 2>&1 || case "$t" in *"table $1 "*|*'"family": "'"$1"'"'*|*'"family":"'"$1"'"'*) true ;; *) false ;; esac; }
 ufwon() { while read -r l; do [ "$l" = ENABLED=yes ] && return 0; done <"/etc/ufw/ufw.conf"; return 1; } 2>/dev/null`

@@ -58,6 +58,12 @@ fi`
 
 func fileStateArgv(p string) []string { return []string{"sh", "-c", resolveScript, "sh", p} }
 
+// WriteReads are the reads a File change of p takes first, in check mode
+// too: its content and where it really is. A module lists them in its
+// Warm reads, so that an audit plans the write without a session of its
+// own.
+func WriteReads(p string) [][]string { return [][]string{{"cat", "--", p}, fileStateArgv(p)} }
+
 // parseResolved reads resolveScript's output for the path asked about:
 // the file's state without its content, or why remedy will not write it.
 func parseResolved(asked, out string) (fileState, error) {

@@ -53,7 +53,7 @@ func (s *sequence) Apply(c change.Change, undo change.Undo) (change.Result, erro
 			return change.Result{}, nil
 		}
 		s.ran(undo)
-		if err := c.Run(e.ctx); err != nil {
+		if err := c.Run(); err != nil {
 			return change.Result{}, err
 		}
 		e.say(c.Say.Done)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"remedy/lua/remote"
+	"remedy/lua/shell"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -52,12 +53,12 @@ func (r *hostRun) gather(prefetch *glua.LFunction) error {
 // runs alone when a task asks for it).
 func gatherFacts(e *Env, reads []string) (remote.Facts, []remote.Output, error) {
 	if len(reads) > 0 {
-		b := newBatch(append([]string{FactsCommand()}, reads...))
-		out, err := e.host.Exec(e.ctx, b.command(), nil)
+		b := shell.NewBatch(append([]string{FactsCommand()}, reads...))
+		out, err := e.host.Exec(e.ctx, b.Command(), nil)
 		if err != nil && !errors.Is(err, remote.ErrOutputLimit) {
 			return remote.Facts{}, nil, fmt.Errorf("gather facts: %w", err)
 		}
-		if all, serr := b.split(out.Stdout); err == nil && serr == nil && out.ExitCode == 0 && all[0].ExitCode == 0 {
+		if all, serr := b.Split(out.Stdout); err == nil && serr == nil && out.ExitCode == 0 && all[0].ExitCode == 0 {
 			facts, err := ParseFacts(all[0].Stdout)
 			return facts, all[1:], err
 		}

@@ -1,10 +1,11 @@
-package lua
+package lua_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
+	"remedy/lua"
+	"remedy/lua/luatest"
 	"remedy/playbooks"
 )
 
@@ -48,11 +49,11 @@ end } } }`, []string{`site.lua:2: warning: v.prot is not in the playbook's vars`
 end } } }`, []string{`site.lua:2: warning: v.x`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src, err := ReadFile(writePlaybook(t, tc.src))
+			src, err := lua.ReadFile(luatest.WritePlaybook(t, tc.src))
 			if err != nil {
 				t.Fatal(err)
 			}
-			issues := Lint(src, shipped)
+			issues := lua.Lint(src, luatest.Shipped)
 			if len(issues) != len(tc.want) {
 				t.Fatalf("got %v, want %d issues", issues, len(tc.want))
 			}
@@ -67,27 +68,10 @@ end } } }`, []string{`site.lua:2: warning: v.x`}},
 
 func TestLintBuiltinPlaybooks(t *testing.T) {
 	for _, name := range playbooks.Names() {
-		for _, i := range Lint(builtin(name), shipped) {
+		for _, i := range lua.Lint(luatest.Builtin(name), luatest.Shipped) {
 			if !i.Warning {
 				t.Errorf("%s: %s", name, i)
 			}
-		}
-	}
-}
-
-func TestTableTypeKeys(t *testing.T) {
-	for _, tc := range []struct {
-		typ  string
-		want map[string]bool
-	}{
-		{"{path: string, mode?: string}", map[string]bool{"path": true, "mode": false}},
-		{`{dir: "in"|"out", ok_rc?: integer[], t?: {a: string, b: string}, f?: fun(a: string, b: string): boolean}`, map[string]bool{"dir": true, "ok_rc": false, "t": false, "f": false}},
-		{"string", nil},
-		{"remedy.Stat", nil},
-	} {
-		got, ok := tableTypeKeys(tc.typ)
-		if ok != (tc.want != nil) || fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("%s: got %v %v, want %v", tc.typ, got, ok, tc.want)
 		}
 	}
 }

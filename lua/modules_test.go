@@ -1,4 +1,4 @@
-package lua
+package lua_test
 
 import (
 	"context"
@@ -12,36 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"remedy/lua"
+	"remedy/lua/luatest"
 	"remedy/lua/remote"
 )
 
-// onlyResult runs src on h and returns its single result.
-func onlyResult(t *testing.T, h remote.Host, src string, o RunOptions) remote.Result {
-	t.Helper()
-	rs, err := runPlaybook(t, h, src, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rs) != 1 {
-		t.Fatalf("want one result, got %+v", rs)
-	}
-	return rs[0]
-}
-
-// task wraps a task body into a one-task playbook; v.dir is the host's
-// temp dir.
-func task(body string) string {
-	return "return { tasks = { { name = \"t\", run = function(v)\n" + body + "\nend } } }"
-}
-
-func dirVars(h *localHost) RunOptions {
-	return RunOptions{Vars: map[string]any{"dir": h.dir}}
-}
-
 func TestServiceReloadSignalsPidFile(t *testing.T) {
-	h := newLocalHost(t)
-	pidfile := filepath.Join(h.dir, "svc.pid")
-	marker := filepath.Join(h.dir, "reloaded")
+	h := luatest.NewLocalHost(t)
+	pidfile := filepath.Join(h.Dir, "svc.pid")
+	marker := filepath.Join(h.Dir, "reloaded")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out, err := h.Exec(ctx, `sh -c 'trap "echo hup > reloaded" HUP; echo $$ > svc.pid; while :; do sleep 0.05; done' >/dev/null 2>&1 &`, nil)
@@ -62,11 +41,11 @@ func TestServiceReloadSignalsPidFile(t *testing.T) {
 			}
 		}
 	})
-	src := task(`expect(service.enabled { name = "svc", pidfile = v.dir .. "/svc.pid" }, "not running")
+	src := luatest.Task(`expect(service.enabled { name = "svc", pidfile = v.dir .. "/svc.pid" }, "not running")
 	service.reload { name = "svc", pidfile = v.dir .. "/svc.pid" }`)
-	o := dirVars(h)
+	o := h.DirVars()
 	o.Facts.Init = "none"
-	if r := onlyResult(t, h, src, o); r.Status != remote.StatusChanged {
+	if r := luatest.Only(t, h, src, o); r.Status != remote.StatusChanged {
 		t.Fatalf("%+v", r)
 	}
 	for i := 0; i < 100; i++ {
@@ -79,7 +58,7 @@ func TestServiceReloadSignalsPidFile(t *testing.T) {
 }
 
 func TestNet(t *testing.T) {
-	h := newLocalHost(t)
+	h := luatest.NewLocalHost(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -92,15 +71,15 @@ func TestNet(t *testing.T) {
 	}
 	closedPort := closed.Addr().(*net.TCPAddr).Port
 	closed.Close()
-	src := task(`local open = net.reach { host = "127.0.0.1", port = v.open, timeout = 2 }
+	src := luatest.Task(`local open = net.reach { host = "127.0.0.1", port = v.open, timeout = 2 }
 	local shut = net.reach { host = "127.0.0.1", port = v.closed, timeout = 2 }
 	expect(open.ok, "open port not reached: %s", open.err)
 	expect(not shut.ok and shut.err ~= "", "closed port reached")
 	expect(net.resolve("localhost")[1] == "127.0.0.1", "localhost")
 	expect(#net.resolve("no-such-name.invalid") == 0, "invalid name resolved")
 	return open.via`)
-	o := RunOptions{Vars: map[string]any{"open": port, "closed": closedPort}}
-	r := onlyResult(t, h, src, o)
+	o := lua.RunOptions{Vars: map[string]any{"open": port, "closed": closedPort}}
+	r := luatest.Only(t, h, src, o)
 	if r.Status != remote.StatusOK || r.Msg != "bash" {
 		t.Fatalf("%+v", r)
 	}
@@ -109,7 +88,7 @@ func TestNet(t *testing.T) {
 // Values with a leading dash reach commands as data, or are refused with
 // an error that says why; never read as an option.
 func TestLeadingDashIsData(t *testing.T) {
-	h := newLocalHost(t)
+	h := luatest.NewLocalHost(t)
 	for _, tc := range []struct{ name, body, want string }{
 		{"resolve", `return tostring(#net.resolve("--version"))`, `net.resolve: "--version": not a host name or IP address`},
 		{"reach host", `net.reach { host = "-x", port = 22 }`, `net.reach: host "-x": not a host name or IP address`},
@@ -126,9 +105,9 @@ func TestLeadingDashIsData(t *testing.T) {
 		{"stat", `return tostring(file.stat("-L"))`, "nil"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := dirVars(h)
+			o := h.DirVars()
 			o.Facts.Init = "none"
-			r := onlyResult(t, h, task(tc.body), o)
+			r := luatest.Only(t, h, luatest.Task(tc.body), o)
 			if !strings.Contains(r.Msg, tc.want) || optionError.MatchString(r.Msg) {
 				t.Fatalf("got %s %q, want %q", r.Status, r.Msg, tc.want)
 			}
@@ -143,8 +122,8 @@ var optionError = regexp.MustCompile(`invalid option|unrecognized option|illegal
 // and the reload script refuse such a file instead of obeying it; the
 // script is run here with signal 0, which only asks.
 func TestPidFileMustHoldAProcessID(t *testing.T) {
-	h := newLocalHost(t)
-	pidfile := filepath.Join(h.dir, "x.pid")
+	h := luatest.NewLocalHost(t)
+	pidfile := filepath.Join(h.Dir, "x.pid")
 	for _, tc := range []struct {
 		content string
 		alive   bool
@@ -152,13 +131,13 @@ func TestPidFileMustHoldAProcessID(t *testing.T) {
 		if err := os.WriteFile(pidfile, []byte(tc.content+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		o := dirVars(h)
+		o := h.DirVars()
 		o.Facts.Init = "none"
-		r := onlyResult(t, h, task(`return tostring(service.enabled { name = "x", pidfile = v.dir .. "/x.pid" })`), o)
+		r := luatest.Only(t, h, luatest.Task(`return tostring(service.enabled { name = "x", pidfile = v.dir .. "/x.pid" })`), o)
 		if r.Msg != strconv.FormatBool(tc.alive) {
 			t.Errorf("pid file %q: service.enabled %s %q, want %v", tc.content, r.Status, r.Msg, tc.alive)
 		}
-		out, err := exec.Command("sh", "-c", signalScript, "sh", pidfile, "0").CombinedOutput()
+		out, err := exec.Command("sh", "-c", lua.SignalScript, "sh", pidfile, "0").CombinedOutput()
 		if sent := err == nil; sent != tc.alive || !tc.alive && !strings.Contains(string(out), "does not hold a process id") {
 			t.Errorf("pid file %q: signal script: %v %q, want it sent: %v", tc.content, err, out, tc.alive)
 		}

@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -169,21 +168,6 @@ func TestParseStat(t *testing.T) {
 	}
 	if _, err := ParseStat("stat: cannot statx"); err == nil {
 		t.Error("garbage: want an error")
-	}
-}
-
-func TestParseAhosts(t *testing.T) {
-	for file, want := range map[string][]string{
-		"testdata/getent/ahosts-localhost.txt": {"127.0.0.1"},
-		"testdata/getent/ahosts-multi.txt":     {"198.18.0.9", "198.18.0.10", "2001:db8::9"},
-	} {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := parseAhosts(string(b)); !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: got %v, want %v", file, got, want)
-		}
 	}
 }
 

@@ -265,7 +265,7 @@ func (m *portMove) move() error {
 func (m *portMove) armPhase2Revert() error {
 	if m.e.checking() {
 		m.e.record(true, "", fmt.Sprintf("# arm a timed revert on the host: sshd back on %s in %s unless the controller logs in on %d after phase 2",
-			portList(m.plan.Listen1), revertAfter, m.req.To))
+			portList(m.plan.Listen1), revert.Window, m.req.To))
 		return nil
 	}
 	paths := make([]string, len(m.plan.Phase2))
@@ -273,7 +273,7 @@ func (m *portMove) armPhase2Revert() error {
 		paths[i] = ed.Path
 	}
 	save, restore := sshd.RevertFiles(paths, m.restartScript())
-	r, err := revert.Plan(m.e.Facts().Init, "sshd-"+randomToken(), revertAfter, save, restore)
+	r, err := revert.Plan(m.e.Facts().Init, revert.NewToken("sshd"), revert.Window, save, restore)
 	if err != nil {
 		return err
 	}
@@ -451,7 +451,7 @@ func (m *portMove) rollback(cause error) error {
 		return errors.New(msg)
 	}
 	if err := m.disarm(); err != nil {
-		return fmt.Errorf("%s; ROLLBACK FAILED: %v; the revert armed on the host restores phase 1's files within %s", msg, err, revertAfter)
+		return fmt.Errorf("%s; ROLLBACK FAILED: %v; the revert armed on the host restores phase 1's files within %s", msg, err, revert.Window)
 	}
 	var restored []string
 	for _, ed := range m.original {
@@ -558,4 +558,10 @@ func portList(ports []int) string {
 		s[i] = strconv.Itoa(p)
 	}
 	return strings.Join(s, ", ")
+}
+
+// applyArgv runs a command through the gate.
+func (e *Env) applyArgv(args ...string) (remote.Output, error) {
+	r, err := e.Apply(change.Command{Argv: args})
+	return r.Output, err
 }

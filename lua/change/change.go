@@ -46,7 +46,7 @@ type File struct {
 type Step struct {
 	Describe string
 	Say      Say
-	Run      func(ctx context.Context) error
+	Run      func() error
 }
 
 // Reconnect moves the connection to another port: every later command
@@ -106,6 +106,9 @@ type Session interface {
 	// a row repeat: the output is reused until the host changes.
 	Query(argv ...string) (remote.Output, error)
 	QueryCached(argv ...string) (remote.Output, error)
+	// QueryParsed is QueryCached with what parse made of the output,
+	// kept as long as the output is.
+	QueryParsed(parse func(remote.Output) (any, error), argv ...string) (any, error)
 	// ReadFile reads a file (a missing one is an error wrapping
 	// fs.ErrNotExist); ReadFileCached keeps it as QueryCached keeps a read.
 	ReadFile(path string) ([]byte, error)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -166,4 +167,25 @@ func Statuses(rs []remote.Result) string {
 		s = append(s, r.Name+"="+string(r.Status))
 	}
 	return strings.Join(s, " ")
+}
+
+// random are the names remedy draws at random on a host: a timed
+// revert's token, a write's private directory and its backup.
+var random = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`remedy-revert-(fw|sshd)-[0-9a-f]{12}`), "remedy-revert-$1-TOKEN"},
+	{regexp.MustCompile(`\.remedy-[0-9a-f]{16}\b`), ".remedy-RANDOM"},
+	{regexp.MustCompile(`\.remedy-\d{8}T\d{6}Z-[0-9a-f]{16}\.bak`), ".remedy-TIME.bak"},
+}
+
+// Masked replaces the names remedy draws at random (revert tokens,
+// private directories, backups) with fixed words, so that planned
+// commands and messages compare.
+func Masked(s string) string {
+	for _, r := range random {
+		s = r.re.ReplaceAllString(s, r.with)
+	}
+	return s
 }

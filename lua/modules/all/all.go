@@ -7,5 +7,7 @@ import (
 	_ "remedy/lua/modules/cmd"
 	_ "remedy/lua/modules/core"
 	_ "remedy/lua/modules/file"
+	_ "remedy/lua/modules/firewall"
 	_ "remedy/lua/modules/host"
+	_ "remedy/lua/modules/net"
 )

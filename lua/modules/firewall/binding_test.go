@@ -1,8 +1,7 @@
-package lua
+package firewall
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"remedy/lua"
 	"remedy/lua/firewall"
+	"remedy/lua/luatest"
 	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
@@ -19,10 +20,9 @@ import (
 // of the real tools and records every other command; only check mode and
 // reads run on it, so nothing it would change needs simulating.
 type fwFixtureHost struct {
-	t     *testing.T
-	read  []byte
-	ran   []string
-	execs int // every command, reads too
+	*luatest.FixtureHost
+	t    *testing.T
+	read []byte
 	// oldFirewalld: firewalld answers without getZoneSettings2 (before 0.9).
 	oldFirewalld bool
 	// boot is the nft script boot loads (the .nft the JSON fixture was
@@ -33,8 +33,11 @@ type fwFixtureHost struct {
 	disabled map[string]bool
 }
 
+// fixtures holds the firewall's captured tool output.
+var fixtures = filepath.Join("..", "..", "firewall", "testdata")
+
 func (h *fwFixtureHost) fixture(name string) remote.Output {
-	b, err := os.ReadFile(filepath.Join("firewall", "testdata", name))
+	b, err := os.ReadFile(filepath.Join(fixtures, name))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -47,7 +50,7 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 		if name == "" {
 			return ""
 		}
-		b, err := os.ReadFile(filepath.Join("firewall", "testdata", name))
+		b, err := os.ReadFile(filepath.Join(fixtures, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,24 +60,31 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 	// plain iptables is the nft one; firewalld answers only on its hosts.
 	out := "==cmd\niptables-nft\niptables-legacy\n==default\niptables v1.8.9 (nf_tables)\n==zone\n==nft\n" + load(nft) +
 		"\n==v4-nft\n" + load(v4) + "==v6-nft\n==v4-legacy\n==v6-legacy\n==ipset\n"
-	h := &fwFixtureHost{t: t, read: []byte(out), bootJSON: load(nft)}
+	h := &fwFixtureHost{FixtureHost: &luatest.FixtureHost{}, t: t, read: []byte(out), bootJSON: load(nft)}
+	h.Answer = h.answer
 	if script := strings.TrimSuffix(nft, ".json") + ".nft"; nft != "" {
-		if _, err := os.Stat(filepath.Join("firewall", "testdata", script)); err == nil {
+		if _, err := os.Stat(filepath.Join(fixtures, script)); err == nil {
 			h.boot = load(script)
+			h.Files = map[string]string{"/etc/nftables.conf": h.boot}
 		}
 	}
 	return h
 }
 
-// bootRead reports whether cmd is one of the firewall's reads of a boot
-// file.
-func (h *fwFixtureHost) bootRead(cmd string) bool {
+// bootRead answers the firewall's reads of a boot file other than the
+// nft script the fixture was captured from: none of them exists.
+func (h *fwFixtureHost) bootRead(cmd string) (remote.Output, bool) {
+	missing := remote.Output{ExitCode: 1, Stderr: []byte("No such file or directory")}
 	for _, f := range firewall.DefaultBootFiles {
-		if cmd == catLine(f.Path) || cmd == shell.Join(nftScratchLoad(f.Path)...) {
-			return true
+		reads := lua.WriteReads(f.Path)
+		switch cmd {
+		case shell.Join(reads[0]...), shell.Join(nftScratchLoad(f.Path)...):
+			return missing, true
+		case shell.Join(reads[1]...):
+			return remote.Output{Stdout: []byte("new\n\n" + f.Path)}, true
 		}
 	}
-	return false
+	return remote.Output{}, false
 }
 
 // units answers the read of the boot units as a host without systemd
@@ -84,7 +94,7 @@ func (h *fwFixtureHost) units(names []string) remote.Output {
 	var b strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&b, "==unit %s\n", n)
-		if text, err := os.ReadFile(filepath.Join("firewall", "testdata", "units", "debian12-"+n)); err == nil {
+		if text, err := os.ReadFile(filepath.Join(fixtures, "units", "debian12-"+n)); err == nil {
 			fmt.Fprintf(&b, "# /lib/systemd/system/%s\n%s\n", n, text)
 		}
 		fmt.Fprintf(&b, "==enabled %s\n%s\n", n, map[bool]string{false: "enabled", true: "disabled"}[h.disabled[n]])
@@ -93,108 +103,72 @@ func (h *fwFixtureHost) units(names []string) remote.Output {
 	return remote.Output{Stdout: []byte(b.String())}
 }
 
-func (h *fwFixtureHost) Name() string { return "fixture" }
-
-func (h *fwFixtureHost) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Output, error) {
-	h.execs++
-	if words, ok := strings.CutPrefix(cmd, shell.Join("sh", "-c", batchScript, "sh")+" "); ok {
-		w := unquoteWords(h.t, words)
-		return h.batch(w[0], w[1:]), nil
-	}
-	return h.answer(cmd), nil
-}
-
-// batch answers a prefetch as batchScript would, each line from the
-// fixtures.
-func (h *fwFixtureHost) batch(boundary string, lines []string) remote.Output {
-	var b bytes.Buffer
-	for _, line := range lines {
-		out := h.answer(line)
-		fmt.Fprintf(&b, "%s\n%s %d\n%s\n%s\n", out.Stdout, boundary, out.ExitCode, bytes.TrimRight(out.Stderr, "\n"), boundary)
-	}
-	return remote.Output{Stdout: b.Bytes()}
-}
-
-// unquoteWords reads back a line of words made by shell.Join.
-func unquoteWords(t *testing.T, line string) []string {
-	var words []string
-	for line != "" {
-		if rest, ok := strings.CutPrefix(line, "'"); ok {
-			var w strings.Builder
-			for {
-				i := strings.IndexByte(rest, '\'')
-				if i < 0 {
-					t.Fatalf("unterminated quote in %q", line)
-				}
-				w.WriteString(rest[:i])
-				rest = rest[i+1:]
-				if next, ok := strings.CutPrefix(rest, `\''`); ok {
-					w.WriteByte('\'')
-					rest = next
-					continue
-				}
-				break
-			}
-			words = append(words, w.String())
-			line = strings.TrimPrefix(rest, " ")
-			continue
-		}
-		w, rest, _ := strings.Cut(line, " ")
-		words = append(words, w)
-		line = rest
-	}
-	return words
-}
-
-func (h *fwFixtureHost) answer(cmd string) remote.Output {
+func (h *fwFixtureHost) answer(cmd string) (remote.Output, bool) {
 	switch {
 	case cmd == shell.Join(readArgv...) && bytes.Contains(h.read, []byte(`"family": "inet", "name": "firewalld"`)):
 		zone := "==zone\npublic\n"
 		if !h.oldFirewalld {
 			zone += "==zoneinfo\n" + string(h.fixture("firewalld/public-ssh.zone-settings").Stdout)
 		}
-		return remote.Output{Stdout: bytes.Replace(h.read, []byte("==zone\n"), []byte(zone), 1)}
+		return remote.Output{Stdout: bytes.Replace(h.read, []byte("==zone\n"), []byte(zone), 1)}, true
 	case cmd == shell.Join(readArgv...):
-		return remote.Output{Stdout: h.read}
+		return remote.Output{Stdout: h.read}, true
 	case strings.HasPrefix(cmd, "firewall-cmd --list-all"):
-		return h.fixture("firewalld/public-ssh.list-all")
+		return h.fixture("firewalld/public-ssh.list-all"), true
 	case cmd == shell.Join(bootUnitsArgv...):
-		return h.units(firewall.KnownUnits)
+		return h.units(firewall.KnownUnits), true
 	case cmd == shell.Join(nftScratchLoad("/etc/nftables.conf")...) && h.boot != "":
-		return remote.Output{Stdout: []byte(h.bootJSON)}
-	case cmd == catLine("/etc/nftables.conf") && h.boot != "":
-		return remote.Output{Stdout: []byte(h.boot)}
-	case h.bootRead(cmd):
-		return remote.Output{ExitCode: 1, Stderr: []byte("No such file or directory")}
+		return remote.Output{Stdout: []byte(h.bootJSON)}, true
+	case cmd == shell.Join("cat", "--", "/etc/nftables.conf") && h.boot != "":
+		return remote.Output{Stdout: []byte(h.boot)}, true
+	case cmd == shell.Join(lua.WriteReads("/etc/nftables.conf")[1]...) && h.boot != "":
+		return remote.Output{Stdout: []byte(fmt.Sprintf("exists\nregular file|755|root:root|%d|0:0\n/etc/nftables.conf", len(h.boot)))}, true
 	case strings.HasPrefix(cmd, "ufw status verbose"):
-		return h.fixture("ufw/remedy-fasp.status")
-	case slices.Contains(sshdReads(h.t), cmd):
-		return remote.Output{ExitCode: 127, Stderr: []byte("not in the fixture")}
+		return h.fixture("ufw/remedy-fasp.status"), true
+	case slices.Contains(otherReads(h.t), cmd):
+		return remote.Output{ExitCode: 127, Stderr: []byte("not in the fixture")}, true
 	}
-	h.ran = append(h.ran, cmd)
-	return remote.Output{}
+	return h.bootRead(cmd)
 }
 
-// sshdReads are the sshd module's warm reads, which ride along with the
-// firewall's first read.
-func sshdReads(t *testing.T) []string {
-	m, ok := LookupModule("sshd")
-	if !ok {
-		t.Fatal("no sshd module")
+// otherReads are the other modules' usual reads, which ride along with
+// the firewall's first read.
+func otherReads(t *testing.T) []string {
+	var lines []string
+	for _, m := range lua.Modules() {
+		if m.Name == "firewall" {
+			continue
+		}
+		for _, argv := range m.Warm {
+			lines = append(lines, shell.Join(argv...))
+		}
 	}
-	return warmLines([]Module{m})
+	return lines
 }
 
-func (h *fwFixtureHost) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	if path == "/etc/nftables.conf" && h.boot != "" {
-		return []byte(h.boot), nil
-	}
-	return nil, os.ErrNotExist
-}
+// What check mode plans for a change on the input path of an nftables
+// host, as the run carries it out: arm a timed revert, change, read the
+// firewall again, log in afresh, disarm; then the boot file's write.
+const (
+	armRevert = `sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; { echo '\''flush ruleset'\''; nft list ruleset; } > "$d/nft"'
+sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; sleep 120; nft -f "$d/nft"; rm -rf "$d"'`
+	loginDisarm = `# read the firewall again: the flow must pass
+# log in on port 22 from the controller over a new connection
+sh -c 'd=/run/remedy-revert-fw-TOKEN; test -f "$d/pid" && kill "$(cat "$d/pid")"; rm -rf "$d"'`
+	bootCheck = "# read what boot loads again: it must need no further change"
+)
 
-func (h *fwFixtureHost) Probe(ctx context.Context, port int) error    { return nil }
-func (h *fwFixtureHost) MovePort(ctx context.Context, port int) error { return nil }
-func (h *fwFixtureHost) Port() int                                    { return 22 }
+// plannedBootWrite is the write of /etc/nftables.conf holding size bytes.
+func plannedBootWrite(size int) string {
+	return fmt.Sprintf(`mkdir -m 0700 -- /etc/.nftables.conf.remedy-RANDOM
+write /etc/.nftables.conf.remedy-RANDOM/nftables.conf (%d bytes)
+chown -- 0:0 /etc/.nftables.conf.remedy-RANDOM/nftables.conf
+chmod 0755 /etc/.nftables.conf.remedy-RANDOM/nftables.conf
+unshare -n nft -f /etc/.nftables.conf.remedy-RANDOM/nftables.conf
+ln -- /etc/nftables.conf /etc/nftables.conf.remedy-TIME.bak
+mv -f -T -- /etc/.nftables.conf.remedy-RANDOM/nftables.conf /etc/nftables.conf
+`, size) + bootCheck
+}
 
 func TestFirewallModuleOnFixtures(t *testing.T) {
 	tests := []struct {
@@ -209,26 +183,35 @@ return v.verdict .. " | " .. v.chain .. " | " .. v.rule`, remote.StatusOK, "reje
 		{"verdict unknown names what it depends on", "nftables/generated.json", "", "nftables",
 			`return firewall.verdict { dir = "in", proto = "udp", port = 162 }.verdict`, remote.StatusOK, "unknown", ""},
 		{"allow in check mode reports the exact commands", "nftables/lab-nftables.json", "", "nftables",
-			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, remote.StatusChanged, "/etc/nftables.conf: remedy's rule kept for boot",
-			`nft add rule inet filter input 'udp dport 33001-33010 accept comment "remedy: fasp"'
-write /etc/nftables.conf, checked first with: unshare -n nft -f %s`},
+			`firewall.allow { dir = "in", proto = "udp", range = "33001-33010", comment = "fasp" }`, remote.StatusChanged,
+			"/etc/nftables.conf: new content, backup /etc/nftables.conf.remedy-TIME.bak",
+			armRevert + `
+nft add rule inet filter input 'udp dport 33001-33010 accept comment "remedy: fasp"'
+` + loginDisarm + `
+` + plannedBootWrite(652)},
 		{"allow refuses what a reboot would undo", "nftables/lab-nftables.json", "", "nftables",
 			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`, remote.StatusFailed, "site.lua:2: fixture: firewall: refusing to allow in udp/33001: a reboot would not keep it: nftables.service is disabled: a reboot loads no nftables rules; persist = true enables it", ""},
 		{"persist = true enables the unit", "nftables/lab-nftables.json", "", "nftables",
-			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp", persist = true }`, remote.StatusChanged, "/etc/nftables.conf: remedy's rule kept for boot; nftables.service enabled at boot",
-			`nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'
-write /etc/nftables.conf, checked first with: unshare -n nft -f %s
-mkdir -p /etc/systemd/system/sysinit.target.wants
-ln -sfn /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.wants/nftables.service`},
+			`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp", persist = true }`, remote.StatusChanged,
+			"/etc/nftables.conf: new content, backup /etc/nftables.conf.remedy-TIME.bak; nftables.service enabled at boot",
+			armRevert + `
+nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'
+` + loginDisarm + `
+` + strings.TrimSuffix(plannedBootWrite(646), bootCheck) + `mkdir -p /etc/systemd/system/sysinit.target.wants
+ln -sfn /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.wants/nftables.service
+` + bootCheck},
 		{"allow of an open port changes nothing", "nftables/lab-nftables.json", "", "nftables",
 			`return tostring(firewall.allow { dir = "in", proto = "tcp", port = 22 }.changed)`, remote.StatusOK, "false", ""},
 		{"firewalld allow goes through firewall-cmd", "firewalld/public-ssh.json", "", "firewalld",
 			`firewall.allow { dir = "in", proto = "tcp", port = 8443, comment = "https" }`, remote.StatusChanged, "",
-			`firewall-cmd --permanent --new-service=remedy-https
+			`sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; cp -a /etc/firewalld "$d/etc"'
+sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; sleep 120; rm -rf /etc/firewalld && cp -a "$d/etc" /etc/firewalld && firewall-cmd --reload; rm -rf "$d"'
+firewall-cmd --permanent --new-service=remedy-https
 firewall-cmd --permanent --service=remedy-https '--set-description=remedy: https'
 firewall-cmd --permanent --service=remedy-https --add-port=8443/tcp
 firewall-cmd --permanent --zone=public --add-service=remedy-https
-firewall-cmd --reload`},
+firewall-cmd --reload
+` + loginDisarm},
 		{"ufw: a blocked verdict names ufw's defaults", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
 			`return firewall.verdict { dir = "in", proto = "udp", port = 40000 }.explain`, remote.StatusOK, "ufw default deny (incoming), allow (outgoing), disabled (routed)", ""},
 		{"ufw: an accepted verdict needs no explaining", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
@@ -244,13 +227,13 @@ firewall-cmd --reload`},
 			if strings.Contains(tt.name, "reboot") || strings.Contains(tt.body, "persist") {
 				h.disabled = map[string]bool{"nftables.service": true}
 			}
-			r := onlyResult(t, h, task(tt.body), RunOptions{Check: true, Facts: remote.Facts{Firewall: tt.backend, OSFamily: "debian"}})
-			msg, planned := r.Msg, strings.Join(r.Planned, "\n")
+			r := luatest.Only(t, h, luatest.Task(tt.body), lua.RunOptions{Check: true, Facts: remote.Facts{Firewall: tt.backend, OSFamily: "debian"}})
+			msg, planned := luatest.Masked(r.Msg), luatest.Masked(strings.Join(r.Planned, "\n"))
 			if r.Status != tt.status || !strings.HasSuffix(msg, tt.msg) || (tt.msg == "") != (msg == "") || planned != tt.planned {
 				t.Errorf("got %s %q, planned:\n%s\nwant %s %q, planned:\n%s", r.Status, msg, planned, tt.status, tt.msg, tt.planned)
 			}
-			if len(h.ran) > 0 {
-				t.Errorf("check mode ran %q", h.ran)
+			if len(h.Ran) > 0 {
+				t.Errorf("check mode ran %q", h.Ran)
 			}
 		})
 	}
@@ -280,9 +263,9 @@ func TestFirewallVerdictsShareReadsUntilACommand(t *testing.T) {
 end
 ` + tt.between + `
 assert(firewall.verdict { dir = "in", proto = "udp", port = 33004 }.explain ~= "")`
-			r := onlyResult(t, h, task(body), RunOptions{Facts: remote.Facts{Firewall: "firewalld", OSFamily: "debian"}})
-			if r.Status == remote.StatusFailed || h.execs != tt.want {
-				t.Errorf("got %s %q after %d commands, want %d", r.Status, r.Msg, h.execs, tt.want)
+			r := luatest.Only(t, h, luatest.Task(body), lua.RunOptions{Facts: remote.Facts{Firewall: "firewalld", OSFamily: "debian"}})
+			if r.Status == remote.StatusFailed || h.Execs != tt.want {
+				t.Errorf("got %s %q after %d commands, want %d", r.Status, r.Msg, h.Execs, tt.want)
 			}
 		})
 	}
@@ -299,7 +282,7 @@ func TestFirewallModuleRejectsBadArguments(t *testing.T) {
 		`firewall.remove { comment = "not ours" }`,
 	} {
 		h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
-		r := onlyResult(t, h, task(body), RunOptions{Check: true, Facts: remote.Facts{Firewall: "nftables"}})
+		r := luatest.Only(t, h, luatest.Task(body), lua.RunOptions{Check: true, Facts: remote.Facts{Firewall: "nftables"}})
 		if r.Status != remote.StatusFailed {
 			t.Errorf("%s: %s, want failed", body, r.Status)
 		}
@@ -315,19 +298,19 @@ func TestFirewallAllowFailsWhenTheFlowStillDoesNotPass(t *testing.T) {
 	for init, timer := range map[string]string{"none": "sh -c 'setsid -f", "systemd": "systemd-run --quiet --collect --unit=remedy-revert-fw-"} {
 		t.Run(init, func(t *testing.T) {
 			h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
-			r := onlyResult(t, h, task(`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`),
-				RunOptions{Facts: remote.Facts{Firewall: "nftables", OSFamily: "debian", Init: init}})
+			r := luatest.Only(t, h, luatest.Task(`firewall.allow { dir = "in", proto = "udp", port = 33001, comment = "fasp" }`),
+				lua.RunOptions{Facts: remote.Facts{Firewall: "nftables", OSFamily: "debian", Init: init}})
 			if r.Status != remote.StatusFailed || !strings.Contains(r.Msg, "did not take effect; the revert armed on the host restores the previous rules") {
 				t.Fatalf("got %s: %s", r.Status, r.Msg)
 			}
 			want := []string{"sh -c", timer, `nft add rule inet filter input 'udp dport 33001 accept comment "remedy: fasp"'`}
 			for i, prefix := range want {
-				if i >= len(h.ran) || !strings.HasPrefix(h.ran[i], prefix) {
-					t.Fatalf("ran %q, want commands starting %q", h.ran, want)
+				if i >= len(h.Ran) || !strings.HasPrefix(h.Ran[i], prefix) {
+					t.Fatalf("ran %q, want commands starting %q", h.Ran, want)
 				}
 			}
-			if len(h.ran) != len(want) {
-				t.Errorf("ran %q after the failed check: nothing may be persisted or disarmed", h.ran[len(want):])
+			if len(h.Ran) != len(want) {
+				t.Errorf("ran %q after the failed check: nothing may be persisted or disarmed", h.Ran[len(want):])
 			}
 		})
 	}
@@ -357,22 +340,22 @@ func TestIptablesVariant(t *testing.T) {
 	both := "==cmd\niptables-nft\niptables-legacy\n"
 	tests := []struct {
 		name, backend, read string
-		want                variant
+		want                string
 	}{
 		{"nftables reads the nft variant beside it", "nftables", both + "==default\niptables v1.8.9 (legacy)\n",
-			variant{"v4-nft", "v6-nft", "iptables-nft"}},
-		{"a legacy host", "iptables-legacy", both, variant{"v4-legacy", "v6-legacy", "iptables-legacy"}},
+			"iptables-nft"},
+		{"a legacy host", "iptables-legacy", both, "iptables-legacy"},
 		{"ufw follows the plain command: legacy", "ufw", both + "==default\niptables v1.8.9 (legacy)\n",
-			variant{"v4-legacy", "v6-legacy", "iptables-legacy"}},
+			"iptables-legacy"},
 		{"ufw follows the plain command: nft", "ufw", both + "==default\niptables v1.8.9 (nf_tables)\n",
-			variant{"v4-nft", "v6-nft", "iptables-nft"}},
-		{"no variants (iptables 1.6)", "iptables-legacy", "==cmd\n==default\niptables v1.6.2\n", variant{"v4", "v6", ""}},
-		{"only the legacy variant installed", "nftables", "==cmd\niptables-legacy\n", variant{"v4", "v6", ""}},
+			"iptables-nft"},
+		{"no variants (iptables 1.6)", "iptables-legacy", "==cmd\n==default\niptables v1.6.2\n", ""},
+		{"only the legacy variant installed", "nftables", "==cmd\niptables-legacy\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := iptablesVariant(tt.backend, sections([]byte(tt.read))); got != tt.want {
-				t.Errorf("got %+v, want %+v", got, tt.want)
+				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
 	}

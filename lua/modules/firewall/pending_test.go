@@ -1,9 +1,11 @@
-package lua
+package firewall
 
 import (
 	"strings"
 	"testing"
 
+	"remedy/lua"
+	"remedy/lua/luatest"
 	"remedy/lua/remote"
 )
 
@@ -25,12 +27,12 @@ func TestFirewallRefusesChangesWhileARevertIsPending(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
 			h.read = append([]byte("==pending\nfw-1a2b\n"), h.read...)
-			r := onlyResult(t, h, task(tt.body), RunOptions{Check: tt.check, Facts: remote.Facts{Firewall: "nftables", OSFamily: "debian"}})
+			r := luatest.Only(t, h, luatest.Task(tt.body), lua.RunOptions{Check: tt.check, Facts: remote.Facts{Firewall: "nftables", OSFamily: "debian"}})
 			if r.Status != tt.status || !strings.Contains(r.Msg, tt.msg) {
 				t.Errorf("got %s %q, want %s with %q", r.Status, r.Msg, tt.status, tt.msg)
 			}
-			if len(h.ran) > 0 {
-				t.Errorf("ran %q", h.ran)
+			if len(h.Ran) > 0 {
+				t.Errorf("ran %q", h.Ran)
 			}
 		})
 	}

@@ -1,23 +1,22 @@
-package lua
+package shell
 
 import (
-	"context"
+	"os/exec"
 	"testing"
 
 	"remedy/lua/remote"
-	"remedy/lua/shell"
 )
 
 // The batch protocol, through a real shell: each result comes back whole,
 // whatever its output looks like (stderr loses its trailing newlines).
 func TestBatchRoundTrip(t *testing.T) {
 	lines := []string{
-		shell.Join("printf", "no newline"),
-		shell.Join("sh", "-c", `printf '0 0 0\n==nft\n\nremedy- 1\n'; echo to stderr >&2; exit 3`),
-		shell.Join("true"),
-		shell.Join("printf", `it's "quoted"\n\n`),
-		shell.Join("sh", "-c", `printf 'a\000b'; printf 'e1\ne2\n\n' >&2`),
-		shell.Join("exec", "cat", "/nonexistent"),
+		Join("printf", "no newline"),
+		Join("sh", "-c", `printf '0 0 0\n==nft\n\nremedy- 1\n'; echo to stderr >&2; exit 3`),
+		Join("true"),
+		Join("printf", `it's "quoted"\n\n`),
+		Join("sh", "-c", `printf 'a\000b'; printf 'e1\ne2\n\n' >&2`),
+		Join("exec", "cat", "/nonexistent"),
 	}
 	want := []remote.Output{
 		{Stdout: []byte("no newline")},
@@ -27,13 +26,12 @@ func TestBatchRoundTrip(t *testing.T) {
 		{Stdout: []byte("a\000b"), Stderr: []byte("e1\ne2")},
 		{Stderr: []byte("cat: /nonexistent: No such file or directory"), ExitCode: 1},
 	}
-	e := &Env{host: newLocalHost(t), ctx: context.Background(), task: &taskRecord{}}
-	b := newBatch(lines)
-	out, err := e.run(b.command(), nil)
-	if err != nil || out.ExitCode != 0 {
-		t.Fatalf("batch: %v, exit %d: %s", err, out.ExitCode, out.Stderr)
+	b := NewBatch(lines)
+	out, err := exec.Command("sh", "-c", b.Command()).Output()
+	if err != nil {
+		t.Fatalf("batch: %v", err)
 	}
-	got, err := b.split(out.Stdout)
+	got, err := b.Split(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,14 +46,13 @@ func TestBatchRoundTrip(t *testing.T) {
 // A batch of reads in the shell's own subshell behaves as each read alone
 // under sh -c: the batch's variables and its fd 3 are not the reads'.
 func TestBatchReadsSeeAFreshShell(t *testing.T) {
-	lines := []string{shell.Join("sh", "-c", `echo "[$b][$c][$e]"; if { : >&3; } 2>/dev/null; then echo fd3; fi`)}
-	e := &Env{host: newLocalHost(t), ctx: context.Background(), task: &taskRecord{}}
-	b := newBatch(lines)
-	out, err := e.run(b.command(), nil)
+	lines := []string{Join("sh", "-c", `echo "[$b][$c][$e]"; if { : >&3; } 2>/dev/null; then echo fd3; fi`)}
+	b := NewBatch(lines)
+	out, err := exec.Command("sh", "-c", b.Command()).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := b.split(out.Stdout)
+	got, err := b.Split(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +62,9 @@ func TestBatchReadsSeeAFreshShell(t *testing.T) {
 }
 
 func TestBatchSplitRefusesBrokenOutput(t *testing.T) {
-	b := batch{lines: []string{"a", "b"}, boundary: "remedy-x"}
+	b := Batch{Lines: []string{"a", "b"}, Boundary: "remedy-x"}
 	for _, in := range []string{"", "out\nremedy-x 0\n\nremedy-x\n", "\nremedy-x zero\n\nremedy-x\n", "\nremedy-x 0\nno end"} {
-		if _, err := b.split([]byte(in)); err == nil {
+		if _, err := b.Split([]byte(in)); err == nil {
 			t.Errorf("split(%q) accepted broken output", in)
 		}
 	}
@@ -81,8 +78,8 @@ func FuzzBatchSplit(f *testing.F) {
 		if n < 0 || n > 8 {
 			return
 		}
-		b := batch{lines: make([]string, n), boundary: "remedy-x"}
-		outs, err := b.split(out)
+		b := Batch{Lines: make([]string, n), Boundary: "remedy-x"}
+		outs, err := b.Split(out)
 		if err == nil && len(outs) != n {
 			t.Fatalf("%d results, want %d", len(outs), n)
 		}

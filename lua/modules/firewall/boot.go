@@ -1,4 +1,4 @@
-package lua
+package firewall
 
 import (
 	"errors"
@@ -7,12 +7,10 @@ import (
 	"path"
 	"strings"
 
-	udiff "github.com/aymanbagabas/go-udiff"
-
+	"remedy/lua"
 	"remedy/lua/change"
 	"remedy/lua/firewall"
 	"remedy/lua/remote"
-	"remedy/lua/shell"
 )
 
 // bootUnitsScript prints, for each unit named in its arguments, its files
@@ -47,12 +45,13 @@ var bootUnitsArgv = append([]string{"sh", "-c", bootUnitsScript, "sh"}, firewall
 
 // bootWarm are the reads of what boot loads that ride along with the
 // firewall's read: the units, and the files the distributions' units
-// load where a site has not changed them (their text, and an nft file's
-// rules), so an audit needs no session of its own for them.
+// load where a site has not changed them (their text, where they really
+// are, and an nft file's rules), so an audit needs no session of its own
+// for them.
 func bootWarm() [][]string {
 	reads := [][]string{bootUnitsArgv}
 	for _, f := range firewall.DefaultBootFiles {
-		reads = append(reads, []string{"cat", "--", f.Path})
+		reads = append(reads, lua.WriteReads(f.Path)...)
 		if f.Format == firewall.FormatNft {
 			reads = append(reads, nftScratchLoad(f.Path))
 		}
@@ -65,10 +64,11 @@ func bootWarm() [][]string {
 var startedAtBoot = map[string]bool{"enabled": true, "enabled-runtime": true, "static": true, "generated": true, "alias": true}
 
 // readBootUnits reads the units that load the governing firewall at boot.
-func (h *fwHost) readBootUnits() (map[string]firewall.Unit, bool) {
-	names := firewall.BootUnits(h.sys)
-	out := h.queryCached(bootUnitsArgv...)
-	units := map[string]firewall.Unit{}
+func readBootUnits(s change.Session, sys firewall.System) (map[string]firewall.Unit, bool, error) {
+	out, err := query(s, true, bootUnitsArgv...)
+	if err != nil {
+		return nil, false, err
+	}
 	var name, section string
 	text := map[string]*strings.Builder{}
 	state := map[string]string{}
@@ -92,7 +92,8 @@ func (h *fwHost) readBootUnits() (map[string]firewall.Unit, bool) {
 			ufw = ufw || strings.Contains(line, "ENABLED=yes")
 		}
 	}
-	for _, n := range names {
+	units := map[string]firewall.Unit{}
+	for _, n := range firewall.BootUnits(sys) {
 		var files []firewall.UnitFile
 		if text[n] != nil {
 			files = firewall.SplitUnitFiles(n, text[n].String())
@@ -101,7 +102,7 @@ func (h *fwHost) readBootUnits() (map[string]firewall.Unit, bool) {
 		u.Masked = u.Masked || strings.HasPrefix(state[n], "masked")
 		units[n] = u
 	}
-	return units, ufw
+	return units, ufw, nil
 }
 
 // bootChange is what it takes for what boot loads to carry a change:
@@ -112,10 +113,10 @@ type bootChange struct {
 	enable []firewall.Unit
 }
 
-// bootWrite is a boot file's text and its new text.
+// bootWrite is a boot file and its new text.
 type bootWrite struct {
-	file      firewall.BootFile
-	old, text string
+	file firewall.BootFile
+	text string
 }
 
 func (c bootChange) empty() bool { return len(c.writes) == 0 && len(c.enable) == 0 }
@@ -125,31 +126,37 @@ type bootEdit func(f firewall.BootFile, text string, rs *firewall.Ruleset) (stri
 
 // planBoot plans what makes boot carry a change: edit each boot file.
 // When boot would carry nothing (no unit loads the rules, or it is
-// disabled) it fails the task before anything changes, naming why;
-// persist lets it enable a unit that is installed but disabled instead.
-func (h *fwHost) planBoot(what string, persist bool, edit bootEdit) bootChange {
-	if h.sys.Backend == "none" {
-		return bootChange{}
+// disabled) it refuses before anything changes, naming why; persist lets
+// it enable a unit that is installed but disabled instead.
+func planBoot(s change.Session, sys firewall.System, what string, persist bool, edit bootEdit) (bootChange, error) {
+	if sys.Backend == "none" {
+		return bootChange{}, nil
 	}
-	units, ufw := h.readBootUnits()
-	c := bootChange{boot: firewall.PlanBoot(h.sys, units, ufw)}
+	units, ufw, err := readBootUnits(s, sys)
+	if err != nil {
+		return bootChange{}, err
+	}
+	c := bootChange{boot: firewall.PlanBoot(sys, units, ufw)}
 	if c.boot.Problem != "" {
-		if !persist || len(c.boot.Enable) == 0 || !onlyDisabled(h.sys, units, ufw) {
-			h.e.Fail(fmt.Errorf("%s: firewall: refusing to %s: a reboot would not keep it: %s%s", h.e.Name(), what, c.boot.Problem, bootHint(c.boot)))
+		if !persist || len(c.boot.Enable) == 0 || !onlyDisabled(sys, units, ufw) {
+			return bootChange{}, fmt.Errorf("%s: firewall: refusing to %s: a reboot would not keep it: %s%s", s.Name(), what, c.boot.Problem, bootHint(c.boot))
 		}
 		c.enable = c.boot.Enable
 	}
 	for _, f := range c.boot.Files {
-		text, rs := h.bootRules(f)
+		text, rs, err := bootRules(s, f)
+		if err != nil {
+			return bootChange{}, err
+		}
 		next, err := edit(f, text, rs)
 		if err != nil {
-			h.e.Fail(fmt.Errorf("%s: firewall: %s, which boot loads: %w", h.e.Name(), f.Path, err))
+			return bootChange{}, fmt.Errorf("%s: firewall: %s, which boot loads: %w", s.Name(), f.Path, err)
 		}
 		if next != text {
-			c.writes = append(c.writes, bootWrite{file: f, old: text, text: next})
+			c.writes = append(c.writes, bootWrite{file: f, text: next})
 		}
 	}
-	return c
+	return c, nil
 }
 
 // onlyDisabled reports whether enabling the disabled units is all boot
@@ -176,34 +183,34 @@ func bootHint(b firewall.Boot) string {
 // its includes and variables resolve as at boot and the host's own rules
 // are not touched; an iptables-save file is read as it is. A missing
 // iptables-save file loads nothing.
-func (h *fwHost) bootRules(f firewall.BootFile) (string, *firewall.Ruleset) {
-	name := h.e.Name()
-	b, err := h.e.ReadFileCached(f.Path)
+func bootRules(s change.Session, f firewall.BootFile) (string, *firewall.Ruleset, error) {
+	name := s.Name()
+	b, err := s.ReadFileCached(f.Path)
 	if errors.Is(err, fs.ErrNotExist) && f.Format == firewall.FormatIptablesSave {
-		return "", &firewall.Ruleset{}
+		return "", &firewall.Ruleset{}, nil
 	}
 	if err != nil {
-		h.e.Fail(fmt.Errorf("%s: firewall: read %s, which boot loads: %w", name, f.Path, err))
+		return "", nil, fmt.Errorf("%s: firewall: read %s, which boot loads: %w", name, f.Path, err)
 	}
 	if f.Format == firewall.FormatIptablesSave {
 		rs, err := firewall.ReadIptablesSave(b, f.Family)
 		if err != nil {
-			h.e.Fail(fmt.Errorf("%s: firewall: %s, which boot loads: %w", name, f.Path, err))
+			return "", nil, fmt.Errorf("%s: firewall: %s, which boot loads: %w", name, f.Path, err)
 		}
-		return string(b), rs
+		return string(b), rs, nil
 	}
-	out, err := h.e.QueryCached(nftScratchLoad(f.Path)...)
+	out, err := s.QueryCached(nftScratchLoad(f.Path)...)
 	if err == nil && out.ExitCode != 0 {
 		err = fmt.Errorf("exit status %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 	}
 	if err != nil {
-		h.e.Fail(fmt.Errorf("%s: firewall: cannot read the rules %s loads at boot (loaded in a scratch network namespace): %w", name, f.Path, err))
+		return "", nil, fmt.Errorf("%s: firewall: cannot read the rules %s loads at boot (loaded in a scratch network namespace): %w", name, f.Path, err)
 	}
 	rs, err := firewall.ReadNft(out.Stdout)
 	if err != nil {
-		h.e.Fail(fmt.Errorf("%s: firewall: %s, which boot loads: %w", name, f.Path, err))
+		return "", nil, fmt.Errorf("%s: firewall: %s, which boot loads: %w", name, f.Path, err)
 	}
-	return string(b), rs
+	return string(b), rs, nil
 }
 
 // nftScratchLoad loads an nft file into a new network namespace and lists
@@ -214,35 +221,42 @@ func nftScratchLoad(file string) []string {
 
 // applyBoot writes the boot files, each validated by loading it as boot
 // would, and enables the units; then it reads boot's rules again and
-// checks that each file needs no further edit. In check mode it reports
-// each file's diff from the text it read, as sshd.move_port's phase 2
-// does: an audit asks the host nothing more than it read already.
-func (h *fwHost) applyBoot(c bootChange, edit bootEdit) {
+// checks that each file needs no further edit.
+func applyBoot(s change.Session, seq change.Sequence, c bootChange, edit bootEdit) error {
 	for _, w := range c.writes {
-		if h.e.checking() {
-			h.e.record(true, udiff.Unified(w.file.Path, w.file.Path, w.old, w.text),
-				fmt.Sprintf("write %s, checked first with: %s", w.file.Path, shell.Join(bootValidator(w.file)...)))
-			h.e.say(w.file.Path + ": remedy's rule kept for boot")
-			continue
-		}
 		fw := change.File{Path: w.file.Path, Content: []byte(w.text), Backup: true, Validate: bootValidator(w.file)}
-		if _, err := h.e.Apply(fw); err != nil {
-			h.e.Fail(err)
+		if _, err := seq.Apply(fw, nil); err != nil {
+			return err
 		}
 	}
 	for _, u := range c.enable {
-		h.apply(h.enableCommands(u))
-		h.e.say(u.Name + " enabled at boot")
-	}
-	if h.e.checking() || len(c.writes) == 0 {
-		return
-	}
-	for _, f := range c.boot.Files {
-		text, rs := h.bootRules(f)
-		if next, err := edit(f, text, rs); err != nil || next != text {
-			h.e.Fail(fmt.Errorf("%s: firewall: %s was written, yet what boot loads from it still needs the change (%v)", h.e.Name(), f.Path, err))
+		cmds := enableCommands(s, u)
+		for i, argv := range cmds {
+			cmd := change.Command{Argv: argv}
+			if i == len(cmds)-1 {
+				cmd.Say = change.Say{Done: u.Name + " enabled at boot", Would: u.Name + " enabled at boot"}
+			}
+			if _, err := seq.Apply(cmd, nil); err != nil {
+				return err
+			}
 		}
 	}
+	if len(c.writes) == 0 {
+		return nil
+	}
+	_, err := seq.Apply(change.Step{Describe: "# read what boot loads again: it must need no further change", Run: func() error {
+		for _, f := range c.boot.Files {
+			text, rs, err := bootRules(s, f)
+			if err != nil {
+				return err
+			}
+			if next, err := edit(f, text, rs); err != nil || next != text {
+				return fmt.Errorf("%s: firewall: %s was written, yet what boot loads from it still needs the change (%v)", s.Name(), f.Path, err)
+			}
+		}
+		return nil
+	}}, nil)
+	return err
 }
 
 // bootValidator loads a candidate boot file as boot would: an nft file in
@@ -256,8 +270,8 @@ func bootValidator(f firewall.BootFile) []string {
 
 // enableCommands enable a unit at boot: systemctl where systemd runs,
 // else the links systemctl would make.
-func (h *fwHost) enableCommands(u firewall.Unit) [][]string {
-	if h.e.Facts().Init == "systemd" {
+func enableCommands(s change.Session, u firewall.Unit) [][]string {
+	if s.Facts().Init == "systemd" {
 		return [][]string{{"systemctl", "enable", u.Name}}
 	}
 	var cmds [][]string
