@@ -25,6 +25,3 @@ func (e *Env) QueryLine(line string) (remote.Output, error) { return e.query(lin
 
 // WarmLines are every module's usual reads.
 func WarmLines() []string { return allWarmLines() }
-
-// SignalScript signals the pid in a pid file.
-const SignalScript = signalScript

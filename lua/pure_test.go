@@ -171,28 +171,6 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
-func TestServiceCommand(t *testing.T) {
-	s := service{name: "ssh", pidfile: "/run/sshd.pid", signal: "HUP"}
-	for _, tc := range []struct {
-		init, action, want string
-	}{
-		{"systemd", "reload", "systemctl reload -- ssh"},
-		{"sysv", "restart", "service ssh restart"},
-		{"none", "reload", "sh -c " + signalScript + " sh /run/sshd.pid HUP"},
-		{"none", "restart", "error"},
-		{"upstart", "reload", "error"},
-	} {
-		argv, err := serviceCommand(tc.init, tc.action, s)
-		got := strings.Join(argv, " ")
-		if err != nil {
-			got = "error"
-		}
-		if got != tc.want {
-			t.Errorf("%s %s: got %q, want %q", tc.init, tc.action, got, tc.want)
-		}
-	}
-}
-
 // resolveScript's output, as the lab's hosts print it.
 func TestParseResolved(t *testing.T) {
 	for _, tc := range []struct{ out, path, mode, ids, err string }{

@@ -138,17 +138,12 @@ type varType struct {
 // varShapes check a variable's value, a scalar from YAML, JSON, -e k=v or
 // Lua, by its declared shape.
 var varShapes = map[string]func(v any) error{
-	"bool":   boolShape,
-	"port":   func(v any) error { _, err := valid.Port(scalar(v)); return err },
-	"domain": func(v any) error { return valid.Domain(scalar(v)) },
-	"host":   func(v any) error { return valid.Host(scalar(v)) },
-	"path":   func(v any) error { return valid.Path(scalar(v)) },
-	"service": func(v any) error {
-		if !serviceName.MatchString(scalar(v)) {
-			return errors.New("not a service name")
-		}
-		return nil
-	},
+	"bool":    boolShape,
+	"port":    func(v any) error { _, err := valid.Port(scalar(v)); return err },
+	"domain":  func(v any) error { return valid.Domain(scalar(v)) },
+	"host":    func(v any) error { return valid.Host(scalar(v)) },
+	"path":    func(v any) error { return valid.Path(scalar(v)) },
+	"service": func(v any) error { return valid.Service(scalar(v)) },
 }
 
 // boolShape accepts what an INI inventory or -e spells as a boolean, as

@@ -10,4 +10,6 @@ import (
 	_ "remedy/lua/modules/firewall"
 	_ "remedy/lua/modules/host"
 	_ "remedy/lua/modules/net"
+	_ "remedy/lua/modules/service"
+	_ "remedy/lua/modules/sshd"
 )

@@ -1,4 +1,4 @@
-package lua
+package sshd
 
 import (
 	"context"
@@ -11,17 +11,15 @@ import (
 	"strings"
 	"time"
 
-	glua "github.com/yuin/gopher-lua"
-
 	"remedy/lua/change"
+	"remedy/lua/firewall"
+	fwmodule "remedy/lua/modules/firewall"
+	"remedy/lua/modules/service"
 	"remedy/lua/remote"
 	"remedy/lua/revert"
 	"remedy/lua/shell"
 	"remedy/lua/sshd"
 )
-
-// sshdMainConfig is the file sshd reads, and where the planner starts.
-const sshdMainConfig = "/etc/ssh/sshd_config"
 
 // How long sshd may take to listen after a reload, and a fresh login on
 // the new port may take, before the move counts as failed.
@@ -30,67 +28,72 @@ const (
 	probeTimeout  = 20 * time.Second
 )
 
-func sshdMovePort(e *Env, L *glua.LState) int {
-	o := TableArg(L, 1, "sshd.move_port", false, "to", "keep_22", "persist")
-	to := o.Number("to", 0)
-	if to != float64(int(to)) || to < 1 || to > 65535 {
-		ArgError(L, "sshd.move_port", "to must be a port number, not %v", to)
-	}
-	m := &portMove{e: e, L: L, req: sshd.MoveRequest{To: int(to), Keep: o.Bool("keep_22", false)}, persist: o.Bool("persist", false)}
-	res, err := m.run()
-	if err != nil {
-		e.Fail(err)
-	}
-	L.Push(ToLua(L, res))
-	return 1
+// Moved is what MovePort did, or would do in check mode.
+type Moved struct {
+	Changed   bool
+	From      []int  // the ports before
+	Ports     []int  // the ports after
+	Inventory string // the inventory change to make, "ansible_port=33001"; "" when unchanged
 }
 
-// portMove is one sshd.move_port call: the fixed order of DESIGN.md's
-// "Never lock the operator out", and what it takes to undo it.
+// MovePort moves sshd to req.To in the fixed order of DESIGN.md's "Never
+// lock the operator out": it opens the port in the firewall (the
+// firewall's Go API, now and in what boot loads; persist as Allow's),
+// labels it for SELinux, writes the old and new ports, validates, reloads
+// and logs in on the new port from the controller; then, under a timed
+// revert on the host, it writes only the wanted ports, logs in again,
+// disarms the revert and moves the connection. Every change goes through
+// one sequence of the gate, the same in check mode, where nothing runs; a
+// failure after the first write rolls the files back, reloads and
+// confirms an old port answers.
+func MovePort(s change.Session, req sshd.MoveRequest, persist bool) (Moved, error) {
+	m := &portMove{s: s, req: req, persist: persist}
+	return m.run()
+}
+
+// portMove is one MovePort call and what it takes to undo it.
 type portMove struct {
-	e        *Env
-	L        *glua.LState
+	s        change.Session
 	req      sshd.MoveRequest
-	persist  bool // firewall.allow's persist: enable the unit that loads the rules at boot
+	persist  bool
 	plan     sshd.Plan
 	pidfile  string
+	seq      change.Sequence
 	original []sshd.Edit // phase 1's edits: each file's text before the move
-	written  bool        // a config file has been changed on the host
 	armed    [][]string  // disarms the timed revert of phase 2 while it is armed
+	restored bool        // the rollback put phase 1's files back
 }
 
-func (m *portMove) host() string { return m.e.Name() }
+func (m *portMove) host() string { return m.s.Name() }
 
-func (m *portMove) run() (map[string]any, error) {
+func (m *portMove) run() (Moved, error) {
 	if err := m.prepare(); err != nil {
-		return nil, err
+		return Moved{}, err
 	}
-	res := map[string]any{"changed": false, "from": intsToAny(m.plan.From), "ports": intsToAny(m.plan.From), "inventory": ""}
+	res := Moved{From: m.plan.From, Ports: m.plan.From}
 	// Also when sshd is there already: what boot loads must let the port
 	// in too, or the next reboot locks the operator out.
 	if err := m.openFirewall(); err != nil {
-		return nil, fmt.Errorf("%s: sshd.move_port: open %d/tcp in the firewall: %w", m.host(), m.req.To, err)
+		return Moved{}, fmt.Errorf("%s: sshd.move_port: open %d/tcp in the firewall: %w", m.host(), m.req.To, err)
 	}
 	if m.plan.Empty() {
 		return res, nil
 	}
+	m.seq = m.s.Begin()
 	if err := m.labelPort(); err != nil {
-		return nil, err
+		return Moved{}, err
 	}
 	if err := m.move(); err != nil {
-		return nil, m.rollback(err)
+		return Moved{}, m.rollback(err)
 	}
-	inv := "ansible_port=" + strconv.Itoa(m.req.To)
-	res["changed"], res["ports"], res["inventory"] = true, intsToAny(m.plan.Listen2), inv
-	return res, nil
+	return Moved{Changed: true, From: m.plan.From, Ports: m.plan.Listen2, Inventory: "ansible_port=" + strconv.Itoa(m.req.To)}, nil
 }
 
 // prepare refuses a config sshd already rejects, then plans from the
-// files as they are. It runs in check mode too. sshd -T checks the config
-// as sshd -t does before it prints what the config means, so one read
-// does both.
+// files as they are. sshd -T checks the config as sshd -t does before it
+// prints what the config means, so one read does both.
 func (m *portMove) prepare() error {
-	out, err := m.e.QueryCached("sshd", "-T")
+	out, err := m.s.QueryCached("sshd", "-T")
 	if err != nil {
 		return err
 	}
@@ -103,13 +106,13 @@ func (m *portMove) prepare() error {
 	if err != nil {
 		return err
 	}
-	if m.e.Facts().SSHSocket {
+	if m.s.Facts().SSHSocket {
 		m.req.Socket = true
-		if m.req.Streams, err = socketStreams(m.e); err != nil {
+		if m.req.Streams, err = socketStreams(m.s); err != nil {
 			return err
 		}
 	}
-	m.plan, err = sshd.PlanMove(files, sshdMainConfig, m.req)
+	m.plan, err = sshd.PlanMove(files, mainConfig, m.req)
 	if err != nil {
 		return fmt.Errorf("%s: sshd.move_port: %w", m.host(), err)
 	}
@@ -120,13 +123,13 @@ func (m *portMove) prepare() error {
 // listing the glob directories on the host and matching them locally.
 func (m *portMove) readFiles() (sshd.FileSet, error) {
 	files := sshd.FileSet{Text: map[string]string{}, Listed: map[sshd.Listing][]string{}}
-	if m.e.Facts().SSHSocket {
+	if m.s.Facts().SSHSocket {
 		if err := m.readInto(files, sshd.SocketDropInPath, true); err != nil {
 			return files, err
 		}
 	}
 	for {
-		needs, err := sshd.FileNeeds(files, sshdMainConfig)
+		needs, err := sshd.FileNeeds(files, mainConfig)
 		if err != nil {
 			return files, fmt.Errorf("%s: sshd.move_port: %w", m.host(), err)
 		}
@@ -139,7 +142,7 @@ func (m *portMove) readFiles() (sshd.FileSet, error) {
 			}
 		}
 		for _, l := range needs.List {
-			out, err := m.e.Query(l.Command()...)
+			out, err := m.s.Query(l.Command()...)
 			if err == nil && out.ExitCode != 0 {
 				err = fmt.Errorf("exit status %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 			}
@@ -152,7 +155,7 @@ func (m *portMove) readFiles() (sshd.FileSet, error) {
 }
 
 func (m *portMove) readInto(files sshd.FileSet, p string, optional bool) error {
-	b, err := m.e.ReadFileCached(p)
+	b, err := m.s.ReadFileCached(p)
 	if optional && errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -163,48 +166,27 @@ func (m *portMove) readInto(files sshd.FileSet, p string, optional bool) error {
 	return nil
 }
 
-// openFirewall lets TCP to the new port in through the firewall module,
-// which knows the host's firewall, reports in check mode, keeps a timed
-// revert armed while a change could cut the session, and puts the rule
-// into what boot loads; it refuses, before anything changes, when a
-// reboot would not keep the port open.
+// openFirewall lets TCP to the new port in through the firewall's Go API,
+// which keeps a timed revert armed while a change could cut the session,
+// and puts the rule into what boot loads; it refuses, before anything
+// changes, when a reboot would not keep the port open.
 func (m *portMove) openFirewall() error {
-	if m.e.Facts().Firewall == "none" {
+	if m.s.Facts().Firewall == "none" {
 		return nil
 	}
-	fw, ok := m.L.GetGlobal("firewall").(*glua.LTable)
-	if !ok {
-		return errors.New("the firewall module is not available")
-	}
-	allow, ok := fw.RawGetString("allow").(*glua.LFunction)
-	if !ok {
-		return errors.New("the firewall module has no allow function")
-	}
-	arg := ToLua(m.L, map[string]any{"dir": "in", "proto": "tcp", "port": m.req.To, "comment": "sshd port " + strconv.Itoa(m.req.To), "persist": m.persist})
-	return withoutTraceback(m.L.CallByParam(glua.P{Fn: allow, NRet: 1, Protect: true}, arg))
-}
-
-// withoutTraceback keeps a Lua error's message and drops the stack
-// traceback gopher-lua appends: the operator reads the message, and
-// move_port's own error already names the playbook line.
-func withoutTraceback(err error) error {
-	var apiErr *glua.ApiError
-	if !errors.As(err, &apiErr) || apiErr.Object == nil {
-		return err
-	}
-	if apiErr.Cause != nil {
-		return apiErr.Cause
-	}
-	return errors.New(apiErr.Object.String())
+	a := firewall.Allow{Dir: "in", Proto: "tcp", Ports: firewall.PortRange{Lo: uint16(m.req.To), Hi: uint16(m.req.To)},
+		Comment: "sshd port " + strconv.Itoa(m.req.To)}
+	_, err := fwmodule.Allow(m.s, a, m.persist)
+	return err
 }
 
 // labelPort gives the new port the SELinux type sshd may bind, where
 // SELinux would otherwise silently keep sshd from listening.
 func (m *portMove) labelPort() error {
-	if se := m.e.Facts().SELinux; se != "enforcing" && se != "permissive" {
+	if se := m.s.Facts().SELinux; se != "enforcing" && se != "permissive" {
 		return nil
 	}
-	out, err := m.e.Query(sshd.PortLabelsCommand...)
+	out, err := m.s.Query(sshd.PortLabelsCommand...)
 	if err == nil && out.ExitCode != 0 {
 		err = fmt.Errorf("exit status %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 	}
@@ -216,7 +198,7 @@ func (m *portMove) labelPort() error {
 		return fmt.Errorf("%s: sshd.move_port: %w", m.host(), err)
 	}
 	if argv := sshd.LabelCommand(labels, m.req.To); argv != nil {
-		_, err = m.e.applyArgv(argv...)
+		_, err = m.seq.Apply(change.Command{Argv: argv}, nil)
 	}
 	return err
 }
@@ -245,14 +227,8 @@ func (m *portMove) move() error {
 	if err := m.disarm(); err != nil {
 		return err
 	}
-	if m.e.checking() {
-		m.e.record(true, "", fmt.Sprintf("# move the connection to port %d", m.req.To))
-		return nil
-	}
-	if err := m.e.host.MovePort(m.e.Context(), m.req.To); err != nil {
-		return fmt.Errorf("move the connection to port %d: %w", m.req.To, err)
-	}
-	return nil
+	_, err := m.seq.Apply(change.Reconnect{Port: m.req.To}, nil)
+	return err
 }
 
 // armPhase2Revert arms, before phase 2 closes the old ports, a timed
@@ -261,28 +237,33 @@ func (m *portMove) move() error {
 // roll back over itself, and the new port may stop answering between
 // phase 1's login and phase 2's (a rule added meanwhile, a pending
 // revert): the host then opens the old ports again by itself. Only the
-// controller's fresh login after phase 2 disarms it.
+// controller's fresh login after phase 2 disarms it; a rollback disarms
+// it first.
 func (m *portMove) armPhase2Revert() error {
-	if m.e.checking() {
-		m.e.record(true, "", fmt.Sprintf("# arm a timed revert on the host: sshd back on %s in %s unless the controller logs in on %d after phase 2",
-			portList(m.plan.Listen1), revert.Window, m.req.To))
-		return nil
-	}
 	paths := make([]string, len(m.plan.Phase2))
 	for i, ed := range m.plan.Phase2 {
 		paths[i] = ed.Path
 	}
 	save, restore := sshd.RevertFiles(paths, m.restartScript())
-	r, err := revert.Plan(m.e.Facts().Init, revert.NewToken("sshd"), revert.Window, save, restore)
+	r, err := revert.Plan(m.s.Facts().Init, revert.NewToken("sshd"), revert.Window, save, restore)
 	if err != nil {
 		return err
 	}
-	for _, c := range r.Arm {
-		if _, err := m.e.applyArgv(c...); err != nil {
+	m.armed = r.Disarm
+	undo := func() (string, error) {
+		if err := m.disarm(); err != nil {
+			return "", fmt.Errorf("ROLLBACK FAILED: %v; the revert armed on the host restores phase 1's files within %s", err, revert.Window)
+		}
+		return "", nil
+	}
+	for i, c := range r.Arm {
+		if i > 0 {
+			undo = nil
+		}
+		if _, err := m.seq.Apply(change.Command{Argv: c}, undo); err != nil {
 			return fmt.Errorf("arm the revert of phase 2: %w", err)
 		}
 	}
-	m.armed = r.Disarm
 	return nil
 }
 
@@ -290,7 +271,7 @@ func (m *portMove) armPhase2Revert() error {
 // the new port, or is connected and rolls back itself.
 func (m *portMove) disarm() error {
 	for _, c := range m.armed {
-		if _, err := m.e.applyArgv(c...); err != nil {
+		if _, err := m.seq.Apply(change.Command{Argv: c}, nil); err != nil {
 			return fmt.Errorf("disarm the revert of phase 2: %w", err)
 		}
 	}
@@ -321,33 +302,31 @@ func (m *portMove) apply(edits []sshd.Edit, first bool) error {
 			return err
 		}
 	}
-	if m.e.checking() {
-		m.e.record(true, "", "sshd -t")
-	} else if err := m.validate(); err != nil {
+	validate := change.Step{Describe: "sshd -t", Run: m.validate}
+	if _, err := m.seq.Apply(validate, nil); err != nil {
 		return err
 	}
 	return m.reload(edits)
 }
 
-// write puts one edit on the host. In check mode phase 2's files are still
-// the originals, so its diff is reported from the plan.
+// write puts one edit on the host. Each of phase 1's writes that runs
+// keeps the rollback: every phase 1 file back, sshd reloaded, once.
 func (m *portMove) write(ed sshd.Edit, first bool) error {
-	if m.e.checking() && !first {
-		m.e.record(true, ed.Diff(), "write "+ed.Path)
-		return nil
-	}
 	if ed.Create {
-		if _, err := m.e.applyArgv("mkdir", "-p", path.Dir(ed.Path)); err != nil {
+		if _, err := m.seq.Apply(change.Command{Argv: []string{"mkdir", "-p", path.Dir(ed.Path)}}, nil); err != nil {
 			return err
 		}
 	}
-	m.written = m.written || !m.e.checking()
-	_, err := m.e.Apply(change.File{Path: ed.Path, Content: []byte(ed.New), Backup: first})
+	var undo change.Undo
+	if first {
+		undo = m.restore
+	}
+	_, err := m.seq.Apply(change.File{Path: ed.Path, Content: []byte(ed.New), Backup: first}, undo)
 	return err
 }
 
 func (m *portMove) validate() error {
-	out, err := m.e.Query("sshd", "-t")
+	out, err := m.s.Query("sshd", "-t")
 	if err != nil {
 		return err
 	}
@@ -365,12 +344,12 @@ func (m *portMove) reload(edits []sshd.Edit) error {
 			continue
 		}
 		for _, argv := range [][]string{{"systemctl", "daemon-reload"}, {"systemctl", "restart", "ssh.socket"}} {
-			if _, err := m.e.applyArgv(argv...); err != nil {
+			if _, err := m.seq.Apply(change.Command{Argv: argv}, nil); err != nil {
 				return err
 			}
 		}
 	}
-	_, err := m.e.applyArgv(m.reloadCommand()...)
+	_, err := m.seq.Apply(change.Command{Argv: m.reloadCommand()}, nil)
 	return err
 }
 
@@ -378,7 +357,7 @@ func (m *portMove) reload(edits []sshd.Edit) error {
 // system sends SIGHUP to the pid in sshd's PidFile: sshd re-executes
 // itself and running sessions survive.
 func (m *portMove) reloadCommand() []string {
-	if m.e.Facts().Init == "systemd" {
+	if m.s.Facts().Init == "systemd" {
 		if m.req.Socket {
 			// Restarting ssh.socket may have stopped ssh.service; a
 			// stopped service starts on the next connection by itself.
@@ -390,12 +369,12 @@ func (m *portMove) reloadCommand() []string {
 	if pidfile == "" {
 		pidfile = "/run/sshd.pid"
 	}
-	return []string{"sh", "-c", signalScript, "sh", pidfile, "HUP"}
+	return service.SignalCommand(pidfile, "HUP")
 }
 
 // serviceName is sshd's systemd unit: Debian and Ubuntu call it ssh.
 func (m *portMove) serviceName() string {
-	if m.e.Facts().OSFamily == "debian" {
+	if m.s.Facts().OSFamily == "debian" {
 		return "ssh"
 	}
 	return "sshd"
@@ -406,25 +385,29 @@ func (m *portMove) serviceName() string {
 // it under the same pid), then logs in there from the controller over a
 // fresh connection.
 func (m *portMove) verify(port int, gone []int) error {
-	if m.e.checking() {
-		m.e.record(true, "", fmt.Sprintf("# wait until sshd listens on %d, then log in there from the controller over a new connection", port))
-		return nil
+	step := change.Step{
+		Describe: fmt.Sprintf("# wait until sshd listens on %d, then log in there from the controller over a new connection", port),
+		Run: func() error {
+			if err := m.waitListening(port, gone); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(m.s.Context(), probeTimeout)
+			defer cancel()
+			if err := m.s.Probe(ctx, port); err != nil {
+				return fmt.Errorf("a fresh SSH login on port %d from the controller failed: %w", port, err)
+			}
+			return nil
+		},
 	}
-	if err := m.waitListening(port, gone); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(m.e.Context(), probeTimeout)
-	defer cancel()
-	if err := m.e.Probe(ctx, port); err != nil {
-		return fmt.Errorf("a fresh SSH login on port %d from the controller failed: %w", port, err)
-	}
-	return nil
+	_, err := m.seq.Apply(step, nil)
+	return err
 }
 
 func (m *portMove) waitListening(port int, gone []int) error {
 	deadline := time.Now().Add(listenTimeout)
 	for {
-		ls, err := listeners(m.e)
+		// Afresh: sshd binds a port in its own time, no command of ours.
+		ls, err := readListeners(m.s, m.s.Query)
 		if err != nil {
 			return err
 		}
@@ -435,34 +418,44 @@ func (m *portMove) waitListening(port int, gone []int) error {
 			return fmt.Errorf("sshd does not listen on port %d (and only there among %s) %s after the reload", port, portList(append([]int{port}, gone...)), listenTimeout)
 		}
 		select {
-		case <-m.e.Context().Done():
-			return m.e.Context().Err()
+		case <-m.s.Context().Done():
+			return m.s.Context().Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }
 
-// rollback restores every file the move changed, reloads, and checks the
-// old port answers; the error says what failed and what the host is left
-// with.
+// rollback undoes what the move changed on the host and says what it
+// failed at and what the host is left with.
 func (m *portMove) rollback(cause error) error {
 	msg := fmt.Sprintf("%s: sshd.move_port to %d failed: %v", m.host(), m.req.To, cause)
-	if m.e.checking() || !m.written {
+	undone, err := m.seq.Rollback()
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s; %w", msg, err)
+	case len(undone) == 0:
 		return errors.New(msg)
 	}
-	if err := m.disarm(); err != nil {
-		return fmt.Errorf("%s; ROLLBACK FAILED: %v; the revert armed on the host restores phase 1's files within %s", msg, err, revert.Window)
+	return fmt.Errorf("%s; rolled back: %s", msg, strings.Join(undone, "; "))
+}
+
+// restore puts every file phase 1 changed back, reloads, and checks an
+// old port answers; once, however many of phase 1's writes ran.
+func (m *portMove) restore() (string, error) {
+	if m.restored {
+		return "", nil
 	}
+	m.restored = true
 	var restored []string
 	for _, ed := range m.original {
 		var err error
 		if ed.Create {
-			_, err = m.e.applyArgv("rm", "-f", ed.Path)
+			_, err = m.seq.Apply(change.Command{Argv: []string{"rm", "-f", ed.Path}}, nil)
 		} else {
-			_, err = m.e.Apply(change.File{Path: ed.Path, Content: []byte(ed.Old)})
+			_, err = m.seq.Apply(change.File{Path: ed.Path, Content: []byte(ed.Old)}, nil)
 		}
 		if err != nil {
-			return fmt.Errorf("%s; ROLLBACK FAILED restoring %s: %v", msg, ed.Path, err)
+			return "", fmt.Errorf("ROLLBACK FAILED restoring %s: %v", ed.Path, err)
 		}
 		restored = append(restored, ed.Path)
 	}
@@ -470,20 +463,20 @@ func (m *portMove) rollback(cause error) error {
 	// starting one covers an sshd the failed reload stopped.
 	reloaded := "reloaded sshd"
 	if rerr := m.reload(m.original); rerr != nil {
-		if _, err := m.e.applyArgv(m.startCommand()...); err != nil {
-			return fmt.Errorf("%s; restored %s but neither reloading nor starting sshd worked: %v", msg, strings.Join(restored, ", "), err)
+		if _, err := m.seq.Apply(change.Command{Argv: m.startCommand()}, nil); err != nil {
+			return "", fmt.Errorf("restored %s but neither reloading nor starting sshd worked: %v", strings.Join(restored, ", "), err)
 		}
 		reloaded = fmt.Sprintf("reloading sshd failed (%v), so sshd was started", rerr)
 	}
 	port, err := m.oldPortAnswers()
 	if err != nil {
-		return fmt.Errorf("%s; restored %s and %s, but no old port answers: %v", msg, strings.Join(restored, ", "), reloaded, err)
+		return "", fmt.Errorf("restored %s and %s, but no old port answers: %v", strings.Join(restored, ", "), reloaded, err)
 	}
 	kept := ""
-	if m.e.Facts().Firewall != "none" {
+	if m.s.Facts().Firewall != "none" {
 		kept = fmt.Sprintf("; the firewall still lets %d/tcp in", m.req.To)
 	}
-	return fmt.Errorf("%s; rolled back: restored %s, %s, port %d answers%s", msg, strings.Join(restored, ", "), reloaded, port, kept)
+	return fmt.Sprintf("restored %s, %s, port %d answers%s", strings.Join(restored, ", "), reloaded, port, kept), nil
 }
 
 // oldPortAnswers returns the first old port that listens again, without
@@ -493,7 +486,7 @@ func (m *portMove) rollback(cause error) error {
 func (m *portMove) oldPortAnswers() (int, error) {
 	var errs []error
 	added := without(m.plan.Listen1, m.plan.From)
-	for _, p := range connectionFirst(m.plan.From, m.e.Port()) {
+	for _, p := range connectionFirst(m.plan.From, m.s.Port()) {
 		err := m.waitListening(p, added)
 		if err == nil {
 			err = m.probeRetrying(p)
@@ -507,10 +500,10 @@ func (m *portMove) oldPortAnswers() (int, error) {
 }
 
 func (m *portMove) probeRetrying(port int) error {
-	ctx, cancel := context.WithTimeout(m.e.Context(), probeTimeout)
+	ctx, cancel := context.WithTimeout(m.s.Context(), probeTimeout)
 	defer cancel()
 	for {
-		err := m.e.Probe(ctx, port)
+		err := m.s.Probe(ctx, port)
 		if err == nil {
 			return nil
 		}
@@ -526,7 +519,7 @@ func (m *portMove) probeRetrying(port int) error {
 // not bind makes sshd exit on SIGHUP. sshd must be started by its absolute
 // path to re-execute itself later.
 func (m *portMove) startCommand() []string {
-	if m.e.Facts().Init == "systemd" {
+	if m.s.Facts().Init == "systemd" {
 		return []string{"systemctl", "restart", m.serviceName()}
 	}
 	return []string{"/usr/sbin/sshd"}
@@ -558,10 +551,4 @@ func portList(ports []int) string {
 		s[i] = strconv.Itoa(p)
 	}
 	return strings.Join(s, ", ")
-}
-
-// applyArgv runs a command through the gate.
-func (e *Env) applyArgv(args ...string) (remote.Output, error) {
-	r, err := e.Apply(change.Command{Argv: args})
-	return r.Output, err
 }
