@@ -18,7 +18,8 @@ import (
 // where it runs (sd_booted: /run/systemd/system exists), else read from
 // the unit files and their .wants links, all there is on a host without
 // systemd (a container, a lab host); a link to /dev/null (masked) prints
-// as an empty file. Then ufw's ENABLED=.
+// as an empty file. Then ufw's ENABLED=, and netfilter-persistent's
+// plugins.
 var bootUnitsScript = `if [ -d /run/systemd/system ]; then
   for u in "$@"; do
     echo "==unit $u"; systemctl cat -- "$u" 2>/dev/null
@@ -37,7 +38,8 @@ else
     if ls /etc/systemd/system/*.wants/"$u" /etc/systemd/system/*.requires/"$u" 2>/dev/null | grep -q .; then echo enabled; else echo disabled; fi
   done
 fi
-echo "==ufwconf"; grep -s '^ENABLED=' /etc/ufw/ufw.conf; exit 0`
+echo "==ufwconf"; grep -s '^ENABLED=' /etc/ufw/ufw.conf
+echo "==plugins"; ls ` + firewall.PluginsDir + ` 2>/dev/null; exit 0`
 
 // bootUnitsArgv reads every unit that may load a firewall at boot. It is
 // the same on every host, so it rides along with the firewall's read.
@@ -63,20 +65,28 @@ func bootWarm() [][]string {
 // starts a unit, or may (static units start when another wants them).
 var startedAtBoot = map[string]bool{"enabled": true, "enabled-runtime": true, "static": true, "generated": true, "alias": true}
 
-// readBootUnits reads the units that load the governing firewall at boot.
-func readBootUnits(s change.Session, sys firewall.System) (map[string]firewall.Unit, bool, error) {
+// bootUnits is what boot starts: the units that may load a firewall,
+// whether ufw.conf enables ufw, and netfilter-persistent's plugins.
+type bootUnits struct {
+	units   map[string]firewall.Unit
+	ufw     bool
+	plugins []string
+}
+
+// readBootUnits reads the units that may load a firewall at boot.
+func readBootUnits(s change.Session) (bootUnits, error) {
 	out, err := query(s, true, bootUnitsArgv...)
 	if err != nil {
-		return nil, false, err
+		return bootUnits{}, err
 	}
 	var name, section string
 	text := map[string]*strings.Builder{}
 	state := map[string]string{}
-	ufw := false
+	var b bootUnits
 	for _, line := range strings.SplitAfter(string(out), "\n") {
 		word, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
 		switch word {
-		case "==unit", "==enabled", "==ufwconf":
+		case "==unit", "==enabled", "==ufwconf", "==plugins":
 			section, name = word, arg
 			if text[name] == nil {
 				text[name] = &strings.Builder{}
@@ -89,26 +99,29 @@ func readBootUnits(s change.Session, sys firewall.System) (map[string]firewall.U
 		case "==enabled":
 			state[name] += strings.TrimSpace(line)
 		case "==ufwconf":
-			ufw = ufw || strings.Contains(line, "ENABLED=yes")
+			b.ufw = b.ufw || strings.Contains(line, "ENABLED=yes")
+		case "==plugins":
+			b.plugins = append(b.plugins, strings.Fields(line)...)
 		}
 	}
-	units := map[string]firewall.Unit{}
-	for _, n := range firewall.BootUnits(sys) {
+	b.units = map[string]firewall.Unit{}
+	for _, n := range firewall.KnownUnits {
 		var files []firewall.UnitFile
 		if text[n] != nil {
 			files = firewall.SplitUnitFiles(n, text[n].String())
 		}
 		u := firewall.ReadUnit(n, files, startedAtBoot[state[n]])
 		u.Masked = u.Masked || strings.HasPrefix(state[n], "masked")
-		units[n] = u
+		b.units[n] = u
 	}
-	return units, ufw, nil
+	return b, nil
 }
 
 // bootChange is what it takes for what boot loads to carry a change:
 // boot files to rewrite and units to enable.
 type bootChange struct {
 	boot   firewall.Boot
+	files  []firewall.BootFile // the files planned, rewritten or not
 	writes []bootWrite
 	enable []firewall.Unit
 }
@@ -132,31 +145,37 @@ func planBoot(s change.Session, sys firewall.System, what string, persist bool, 
 	if sys.Backend == "none" {
 		return bootChange{}, nil
 	}
-	units, ufw, err := readBootUnits(s, sys)
+	bu, err := readBootUnits(s)
 	if err != nil {
 		return bootChange{}, err
 	}
-	c := bootChange{boot: firewall.PlanBoot(sys, units, ufw)}
+	c := bootChange{boot: firewall.PlanBoot(sys, bu.units, bu.ufw)}
 	if c.boot.Problem != "" {
-		if !persist || len(c.boot.Enable) == 0 || !onlyDisabled(sys, units, ufw) {
+		if !persist || len(c.boot.Enable) == 0 || !onlyDisabled(sys, bu.units, bu.ufw) {
 			return bootChange{}, fmt.Errorf("%s: firewall: refusing to %s: a reboot would not keep it: %s%s", s.Name(), what, c.boot.Problem, bootHint(c.boot))
 		}
 		c.enable = c.boot.Enable
 	}
-	for _, f := range c.boot.Files {
+	return c, c.edit(s, c.boot.Files, edit)
+}
+
+// edit plans the edit of each file.
+func (c *bootChange) edit(s change.Session, files []firewall.BootFile, edit bootEdit) error {
+	for _, f := range files {
+		c.files = append(c.files, f)
 		text, rs, err := bootRules(s, f)
 		if err != nil {
-			return bootChange{}, err
+			return err
 		}
 		next, err := edit(f, text, rs)
 		if err != nil {
-			return bootChange{}, fmt.Errorf("%s: firewall: %s, which boot loads: %w", s.Name(), f.Path, err)
+			return fmt.Errorf("%s: firewall: %s, which boot loads: %w", s.Name(), f.Path, err)
 		}
 		if next != text {
 			c.writes = append(c.writes, bootWrite{file: f, text: next})
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // onlyDisabled reports whether enabling the disabled units is all boot
@@ -181,16 +200,19 @@ func bootHint(b firewall.Boot) string {
 // bootRules reads a boot file and the rules boot would load from it. An
 // nft file is loaded into a scratch network namespace (unshare -n), where
 // its includes and variables resolve as at boot and the host's own rules
-// are not touched; an iptables-save file is read as it is. A missing
-// iptables-save file loads nothing.
+// are not touched; an iptables-save file is read as it is, an ipset file
+// as text. A missing iptables-save or ipset file loads nothing.
 func bootRules(s change.Session, f firewall.BootFile) (string, *firewall.Ruleset, error) {
 	name := s.Name()
 	b, err := s.ReadFileCached(f.Path)
-	if errors.Is(err, fs.ErrNotExist) && f.Format == firewall.FormatIptablesSave {
+	if errors.Is(err, fs.ErrNotExist) && f.Format != firewall.FormatNft {
 		return "", &firewall.Ruleset{}, nil
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: firewall: read %s, which boot loads: %w", name, f.Path, err)
+	}
+	if f.Format == firewall.FormatIpset {
+		return string(b), &firewall.Ruleset{}, nil
 	}
 	if f.Format == firewall.FormatIptablesSave {
 		rs, err := firewall.ReadIptablesSave(b, f.Family)
@@ -245,7 +267,7 @@ func applyBoot(s change.Session, seq change.Sequence, c bootChange, edit bootEdi
 		return nil
 	}
 	_, err := seq.Apply(change.Step{Describe: "# read what boot loads again: it must need no further change", Run: func() error {
-		for _, f := range c.boot.Files {
+		for _, f := range c.files {
 			text, rs, err := bootRules(s, f)
 			if err != nil {
 				return err
@@ -259,11 +281,15 @@ func applyBoot(s change.Session, seq change.Sequence, c bootChange, edit bootEdi
 	return err
 }
 
-// bootValidator loads a candidate boot file as boot would: an nft file in
-// a scratch network namespace, an iptables-save file with --test.
+// bootValidator loads a candidate boot file as boot would: an nft file or
+// an ipset file in a scratch network namespace, an iptables-save file
+// with --test.
 func bootValidator(f firewall.BootFile) []string {
-	if f.Format == firewall.FormatNft {
+	switch f.Format {
+	case firewall.FormatNft:
 		return []string{"unshare", "-n", "nft", "-f", "%s"}
+	case firewall.FormatIpset:
+		return []string{"unshare", "-n", "sh", "-c", `ipset restore < "$1"`, "sh", "%s"}
 	}
 	return []string{map[string]string{"ip": "iptables-restore", "ip6": "ip6tables-restore"}[f.Family], "--test", "%s"}
 }

@@ -3,7 +3,6 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -17,9 +16,10 @@ import (
 // AllowDomain lets the host reach a domain whose addresses change: sets
 // of its addresses a rule accepts, DNS let out if blocked, and a job
 // re-resolving it every d.Refresh; 0 takes the record's TTL (between a
-// minute and an hour), asked for only when a job is needed. Then it
-// checks that the name resolves, the sets hold it and a connection
-// succeeds.
+// minute and an hour), asked for only when a job is needed. The sets and
+// rules go into what boot loads too, and only they: it refuses, before
+// anything changes, when a reboot would not keep them. Then it checks
+// that the name resolves, the sets hold it and a connection succeeds.
 func AllowDomain(s change.Session, d firewall.Domain) (Changed, error) {
 	addrs, err := resolve(s, d.Name)
 	if err != nil {
@@ -35,28 +35,42 @@ func AllowDomain(s change.Session, d firewall.Domain) (Changed, error) {
 		return Changed{}, err
 	}
 	plan, err := planDomain(s, st, d)
-	if err != nil || plan.Already {
+	if err != nil {
 		return Changed{}, err
 	}
-	if fromTTL {
-		ttl, err := refresh(s, d.Name)
-		if err != nil {
+	edit := func(f firewall.BootFile, text string, rs *firewall.Ruleset) (string, error) {
+		return firewall.PlanBootAllowDomain(f, text, rs, d)
+	}
+	boot, err := planBootDomain(s, st.System, d, edit)
+	if err != nil || plan.Already && boot.empty() {
+		return Changed{}, err
+	}
+	if !plan.Already {
+		if fromTTL {
+			ttl, err := refresh(s, d.Name)
+			if err != nil {
+				return Changed{}, err
+			}
+			d.Refresh = time.Duration(ttl) * time.Second
+			if plan, err = planDomain(s, st, d); err != nil {
+				return Changed{}, err
+			}
+		}
+		if err := applyDomain(seq, plan); err != nil {
 			return Changed{}, err
 		}
-		d.Refresh = time.Duration(ttl) * time.Second
-		if plan, err = planDomain(s, st, d); err != nil {
+	}
+	if err := applyBoot(s, seq, boot, edit); err != nil {
+		return Changed{}, err
+	}
+	if !plan.Already {
+		check := change.Step{Describe: fmt.Sprintf("# resolve %s again, check the firewall lets its addresses out and connect to it from the host", d.Name),
+			Run: func() error { return checkDomain(s, d) }}
+		if _, err := seq.Apply(check, nil); err != nil {
 			return Changed{}, err
 		}
 	}
-	if err := applyDomain(s, seq, plan); err != nil {
-		return Changed{}, err
-	}
-	check := change.Step{Describe: fmt.Sprintf("# resolve %s again, check the firewall lets its addresses out and connect to it from the host", d.Name),
-		Run: func() error { return checkDomain(s, d) }}
-	if _, err := seq.Apply(check, nil); err != nil {
-		return Changed{}, err
-	}
-	return Changed{Commands: plan.Commands}, nil
+	return Changed{Commands: plan.Commands, Boot: !boot.empty()}, nil
 }
 
 func planDomain(s change.Session, st *State, d firewall.Domain) (firewall.DomainPlan, error) {
@@ -67,9 +81,29 @@ func planDomain(s change.Session, st *State, d firewall.Domain) (firewall.Domain
 	return plan, nil
 }
 
+// planBootDomain plans the boot files that carry the domain's sets and
+// rules. iptables rules name ipsets, which boot must create before it
+// loads them: the ipset file boot loads gets remedy's sets, and a host
+// where nothing loads ipsets is refused.
+func planBootDomain(s change.Session, sys firewall.System, d firewall.Domain, edit bootEdit) (bootChange, error) {
+	c, err := planBoot(s, sys, "allow_domain "+d.Name, false, edit)
+	if err != nil || len(c.writes) == 0 || (sys.Backend != firewall.IptablesLegacy && sys.Backend != firewall.IptablesNft) {
+		return c, err
+	}
+	bu, err := readBootUnits(s)
+	if err != nil {
+		return c, err
+	}
+	f, problem := firewall.BootIpsets(sys, bu.units, bu.plugins)
+	if problem != "" {
+		return c, fmt.Errorf("%s: firewall: refusing to allow_domain %s: a reboot would not keep it: %s", s.Name(), d.Name, problem)
+	}
+	return c, c.edit(s, []firewall.BootFile{f}, edit)
+}
+
 // applyDomain applies the rules, writes the job's files and starts the
-// job when anything was new, then saves the rules where boot loads them.
-func applyDomain(s change.Session, seq change.Sequence, plan firewall.DomainPlan) error {
+// job when anything was new.
+func applyDomain(seq change.Sequence, plan firewall.DomainPlan) error {
 	if err := commands(seq, plan.Commands); err != nil {
 		return err
 	}
@@ -81,43 +115,10 @@ func applyDomain(s change.Session, seq change.Sequence, plan firewall.DomainPlan
 		}
 		changed = changed || res.Changed
 	}
-	if changed {
-		if err := commands(seq, plan.Start); err != nil {
-			return err
-		}
+	if !changed {
+		return nil
 	}
-	for _, p := range plan.Persist {
-		save := change.Step{Describe: fmt.Sprintf("# save the live rules to %s: %s", p.Path, strings.Join(p.Dump, " ")),
-			Run: func() error { return persist(s, seq, p) }}
-		if _, err := seq.Apply(save, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// persist writes a file from its dump, validated by the tool that will
-// load it at boot.
-func persist(s change.Session, seq change.Sequence, p firewall.Persist) error {
-	dump, err := query(s, false, p.Dump...)
-	if err != nil {
-		return err
-	}
-	if _, err := seq.Apply(change.Command{Argv: []string{"mkdir", "-p", path.Dir(p.Path)}}, nil); err != nil {
-		return err
-	}
-	_, err = seq.Apply(change.File{Path: p.Path, Content: []byte(p.Header + string(dump)), Backup: true, Validate: persistValidator(p)}, nil)
-	return err
-}
-
-func persistValidator(p firewall.Persist) []string {
-	switch p.Dump[0] {
-	case "nft":
-		return []string{"nft", "-c", "-f", "%s"}
-	case "iptables-save", "ip6tables-save":
-		return []string{strings.TrimSuffix(p.Dump[0], "-save") + "-restore", "--test", "%s"}
-	}
-	return nil
+	return commands(seq, plan.Start)
 }
 
 // checkDomain is allow_domain's own check: the name resolves now, the
