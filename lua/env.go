@@ -179,11 +179,18 @@ func (e *Env) QueryParsed(parse func(remote.Output) (any, error), argv ...string
 	if err != nil {
 		return nil, err
 	}
+	e.keepParsed(line, out, v)
+	return v, nil
+}
+
+// keepParsed keeps a read's output and what was made of it until the
+// host changes.
+func (e *Env) keepParsed(line string, out remote.Output, v any) {
+	e.remember(line, out)
 	if e.parsed == nil {
 		e.parsed = map[string]any{}
 	}
 	e.parsed[line] = v
-	return v, nil
 }
 
 // catLine is the read whose prefetched output is a file's content.

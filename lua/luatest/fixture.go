@@ -53,3 +53,14 @@ func (h *FixtureHost) ReadFile(ctx context.Context, path string) ([]byte, error)
 func (h *FixtureHost) Probe(ctx context.Context, port int) error    { return nil }
 func (h *FixtureHost) MovePort(ctx context.Context, port int) error { return nil }
 func (h *FixtureHost) Port() int                                    { return 22 }
+
+// Parts is the output of a read in parts (shell.PartsPrelude) holding
+// the given name and content pairs, framed as a host would frame them.
+func Parts(nameContent ...string) []byte {
+	b := shell.NewBatch(nil)
+	var out []byte
+	for i := 0; i+1 < len(nameContent); i += 2 {
+		out = append(append(out, b.Part(nameContent[i])...), nameContent[i+1]...)
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -14,16 +15,47 @@ import (
 // batchScript runs each argument after the first as a command line and
 // prints, for each: its stdout as it comes, then "\nB rc\n", its stderr
 // (trailing newlines dropped) and "\nB\n", where B is the first argument,
-// a boundary the controller draws at random for each batch. Each read
-// costs a fork and no exec of its own: a batch of a dozen reads, framed by
-// lengths with wc and cat, took four times the reads' own CPU on a host.
+// a boundary the controller draws at random for each batch. The reads
+// find B in $REMEDY_FRAME: one whose output comes in parts frames them
+// with it too (PartsPrelude). Each read costs a fork and no exec of its
+// own: a batch of a dozen reads, framed by lengths with wc and cat, took
+// four times the reads' own CPU on a host.
 const batchScript = `exec 3>&1
-b=$1; shift
+REMEDY_FRAME=$1; export REMEDY_FRAME; shift
 for c in "$@"; do
 	e=$( (eval "$c") 2>&1 1>&3 3>&- </dev/null )
 	rc=$?
-	printf '\n%s %d\n%s\n%s\n' "$b" "$rc" "$e" "$b"
+	printf '\n%s %d\n%s\n%s\n' "$REMEDY_FRAME" "$rc" "$e" "$REMEDY_FRAME"
 done`
+
+// PartsPrelude starts the script of a read whose output comes in parts,
+// such as the facts or the firewall's read: `part NAME` prints the line
+// "B:NAME" (after a newline) before each part, where B is the boundary
+// of the batch the read runs in, so that one random boundary frames a
+// batch's results and their parts alike. Run alone, the read draws its
+// own on the host.
+const PartsPrelude = `[ -n "${REMEDY_FRAME-}" ] || REMEDY_FRAME=remedy-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+part() { printf '\n%s:%s\n' "$REMEDY_FRAME" "$1"; }
+`
+
+// boundary is what NewBatch and PartsPrelude draw.
+var boundary = regexp.MustCompile(`^remedy-[0-9a-f]{32}$`)
+
+// Parts splits the output of a read made with PartsPrelude into its
+// parts by name, reading the boundary off its first line; a part named
+// twice holds both.
+func Parts(out []byte) (map[string][]byte, error) {
+	first, _, _ := bytes.Cut(bytes.TrimPrefix(out, []byte("\n")), []byte(":"))
+	if !bytes.HasPrefix(out, []byte("\n")) || !boundary.Match(first) {
+		return nil, fmt.Errorf("output does not start with a part (%d bytes)", len(out))
+	}
+	parts := map[string][]byte{}
+	for _, chunk := range bytes.Split(out, []byte("\n"+string(first)+":"))[1:] {
+		name, body, _ := bytes.Cut(chunk, []byte("\n"))
+		parts[string(name)] = append(parts[string(name)], body...)
+	}
+	return parts, nil
+}
 
 // Batch is several read command lines run in one SSH session, their
 // outputs told apart by a boundary drawn at random for the batch. Only a
@@ -83,6 +115,10 @@ func ParseBatch(cmd string) (Batch, bool) {
 	}
 	return Batch{Boundary: w[0], Lines: w[1:]}, true
 }
+
+// Part is what `part NAME` prints in the batch: for hosts that answer
+// from fixtures.
+func (b Batch) Part(name string) string { return "\n" + b.Boundary + ":" + name + "\n" }
 
 // Frame is what the batch script prints for outs, one per line.
 func (b Batch) Frame(outs []remote.Output) []byte {

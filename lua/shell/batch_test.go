@@ -2,6 +2,7 @@ package shell
 
 import (
 	"os/exec"
+	"strings"
 	"testing"
 
 	"remedy/lua/remote"
@@ -91,4 +92,58 @@ func FuzzBatchSplit(f *testing.F) {
 			t.Fatalf("results hold %d bytes of a %d-byte output", total, len(out))
 		}
 	})
+}
+
+// A read in parts, in a batch and alone: the parts come back whole, by
+// name, however their content looks; alone it draws its own boundary.
+func TestParts(t *testing.T) {
+	script := PartsPrelude + `part a; printf 'one\n\n'
+part 'unit x.service'; printf 'two'
+part empty
+part a; echo three`
+	want := map[string]string{"a": "one\n\nthree\n", "unit x.service": "two", "empty": ""}
+	b := NewBatch([]string{Join("sh", "-c", script)})
+	batched, err := exec.Command("sh", "-c", b.Command()).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := b.Split(batched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := exec.Command("sh", "-c", script).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range [][]byte{outs[0].Stdout, alone} {
+		parts, err := Parts(out)
+		if err != nil {
+			t.Fatalf("%v: %q", err, out)
+		}
+		if len(parts) != len(want) {
+			t.Errorf("parts %q, want %q", parts, want)
+		}
+		for name, w := range want {
+			if string(parts[name]) != w {
+				t.Errorf("part %q: %q, want %q", name, parts[name], w)
+			}
+		}
+	}
+	if _, err := Parts([]byte("==nft\n{}\n")); err == nil {
+		t.Error("Parts accepted output without a boundary")
+	}
+}
+
+// A fixture host's answer to a batch reads back as the batch script's.
+func TestBatchFrameRoundTrip(t *testing.T) {
+	b := NewBatch([]string{Join("cat", "--", "/etc/it's"), "true"})
+	back, ok := ParseBatch(b.Command())
+	if !ok || back.Boundary != b.Boundary || strings.Join(back.Lines, "|") != strings.Join(b.Lines, "|") {
+		t.Fatalf("ParseBatch: %+v, %v", back, ok)
+	}
+	outs := []remote.Output{{Stdout: []byte("a\n"), ExitCode: 1, Stderr: []byte("e")}, {}}
+	got, err := b.Split(b.Frame(outs))
+	if err != nil || string(got[0].Stdout) != "a\n" || got[0].ExitCode != 1 || string(got[0].Stderr) != "e" || len(got) != 2 {
+		t.Errorf("Split(Frame): %+v, %v", got, err)
+	}
 }

@@ -18,7 +18,7 @@ func init() {
 	flow := `{dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string, persist?: boolean}`
 	lua.Register(lua.Module{
 		Name: "firewall",
-		Warm: append([][]string{readArgv}, bootWarm()...),
+		Warm: append([][]string{firewall.ReadArgv}, bootWarm()...),
 		Doc: `Reads the host firewall (nftables, iptables legacy or nft, firewalld, ufw),
 says whether a packet would pass and which rule decides, and opens flows
 with the narrowest change through the tool that governs (Facts.Firewall).

@@ -1,7 +1,6 @@
 package firewall
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,7 +21,7 @@ import (
 type fwFixtureHost struct {
 	*luatest.FixtureHost
 	t    *testing.T
-	read []byte
+	read []string // the firewall read's parts: name, content, ...
 	// oldFirewalld: firewalld answers without getZoneSettings2 (before 0.9).
 	oldFirewalld bool
 	// boot is the nft script boot loads (the .nft the JSON fixture was
@@ -56,11 +55,11 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 		}
 		return string(b)
 	}
-	// As readScript prints on a host with both iptables variants, whose
+	// As the read prints on a host with both iptables variants, whose
 	// plain iptables is the nft one; firewalld answers only on its hosts.
-	out := "==cmd\niptables-nft\niptables-legacy\n==default\niptables v1.8.9 (nf_tables)\n==zone\n==nft\n" + load(nft) +
-		"\n==v4-nft\n" + load(v4) + "==v6-nft\n==v4-legacy\n==v6-legacy\n==ipset\n"
-	h := &fwFixtureHost{FixtureHost: &luatest.FixtureHost{}, t: t, read: []byte(out), bootJSON: load(nft)}
+	read := []string{"cmd", "iptables-nft\niptables-legacy\n", "default", "iptables v1.8.9 (nf_tables)\n", "zone", "",
+		"nft", load(nft) + "\n", "v4-nft", load(v4), "v6-nft", "", "v4-legacy", "", "v6-legacy", "", "ipset", ""}
+	h := &fwFixtureHost{FixtureHost: &luatest.FixtureHost{}, t: t, read: read, bootJSON: load(nft)}
 	h.Answer = h.answer
 	if script := strings.TrimSuffix(nft, ".json") + ".nft"; nft != "" {
 		if _, err := os.Stat(filepath.Join(fixtures, script)); err == nil {
@@ -91,28 +90,28 @@ func (h *fwFixtureHost) bootRead(cmd string) (remote.Output, bool) {
 // would: each unit file Debian 12 ships (none for RHEL's) and whether
 // boot starts it.
 func (h *fwFixtureHost) units(names []string) remote.Output {
-	var b strings.Builder
+	var parts []string
 	for _, n := range names {
-		fmt.Fprintf(&b, "==unit %s\n", n)
+		unit := ""
 		if text, err := os.ReadFile(filepath.Join(fixtures, "units", "debian12-"+n)); err == nil {
-			fmt.Fprintf(&b, "# /lib/systemd/system/%s\n%s\n", n, text)
+			unit = fmt.Sprintf("# /lib/systemd/system/%s\n%s\n", n, text)
 		}
-		fmt.Fprintf(&b, "==enabled %s\n%s\n", n, map[bool]string{false: "enabled", true: "disabled"}[h.disabled[n]])
+		parts = append(parts, "unit "+n, unit, "enabled "+n, map[bool]string{false: "enabled", true: "disabled"}[h.disabled[n]]+"\n")
 	}
-	b.WriteString("==ufwconf\nENABLED=yes\n")
-	return remote.Output{Stdout: []byte(b.String())}
+	return remote.Output{Stdout: luatest.Parts(append(parts, "ufwconf", "ENABLED=yes\n")...)}
 }
 
 func (h *fwFixtureHost) answer(cmd string) (remote.Output, bool) {
 	switch {
-	case cmd == shell.Join(readArgv...) && bytes.Contains(h.read, []byte(`"family": "inet", "name": "firewalld"`)):
-		zone := "==zone\npublic\n"
-		if !h.oldFirewalld {
-			zone += "==zoneinfo\n" + string(h.fixture("firewalld/public-ssh.zone-settings").Stdout)
+	case cmd == shell.Join(firewall.ReadArgv...):
+		read := h.read
+		if strings.Contains(read[7], `"family": "inet", "name": "firewalld"`) {
+			read = append(read, "zone", "public\n")
+			if !h.oldFirewalld {
+				read = append(read, "zoneinfo", string(h.fixture("firewalld/public-ssh.zone-settings").Stdout))
+			}
 		}
-		return remote.Output{Stdout: bytes.Replace(h.read, []byte("==zone\n"), []byte(zone), 1)}, true
-	case cmd == shell.Join(readArgv...):
-		return remote.Output{Stdout: h.read}, true
+		return remote.Output{Stdout: luatest.Parts(read...)}, true
 	case strings.HasPrefix(cmd, "firewall-cmd --list-all"):
 		return h.fixture("firewalld/public-ssh.list-all"), true
 	case cmd == shell.Join(bootUnitsArgv...):
@@ -331,31 +330,6 @@ func TestParseTTL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := parseTTL([]byte(tt.out)); got != tt.ttl {
 				t.Errorf("got %d, want %d", got, tt.ttl)
-			}
-		})
-	}
-}
-
-func TestIptablesVariant(t *testing.T) {
-	both := "==cmd\niptables-nft\niptables-legacy\n"
-	tests := []struct {
-		name, backend, read string
-		want                string
-	}{
-		{"nftables reads the nft variant beside it", "nftables", both + "==default\niptables v1.8.9 (legacy)\n",
-			"iptables-nft"},
-		{"a legacy host", "iptables-legacy", both, "iptables-legacy"},
-		{"ufw follows the plain command: legacy", "ufw", both + "==default\niptables v1.8.9 (legacy)\n",
-			"iptables-legacy"},
-		{"ufw follows the plain command: nft", "ufw", both + "==default\niptables v1.8.9 (nf_tables)\n",
-			"iptables-nft"},
-		{"no variants (iptables 1.6)", "iptables-legacy", "==cmd\n==default\niptables v1.6.2\n", ""},
-		{"only the legacy variant installed", "nftables", "==cmd\niptables-legacy\n", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := iptablesVariant(tt.backend, sections([]byte(tt.read))); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
 	}

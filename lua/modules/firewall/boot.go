@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,35 +12,37 @@ import (
 	"remedy/lua/change"
 	"remedy/lua/firewall"
 	"remedy/lua/remote"
+	"remedy/lua/shell"
 )
 
-// bootUnitsScript prints, for each unit named in its arguments, its files
-// in `systemctl cat`'s format, then whether boot starts it: from systemd
-// where it runs (sd_booted: /run/systemd/system exists), else read from
-// the unit files and their .wants links, all there is on a host without
+// bootUnitsScript prints, in parts (shell.PartsPrelude), for each unit
+// named in its arguments its files in `systemctl cat`'s format ("unit
+// NAME"), then whether boot starts it ("enabled NAME"): from systemd where
+// it runs (sd_booted: /run/systemd/system exists), else read from the
+// unit files and their .wants links, all there is on a host without
 // systemd (a container, a lab host); a link to /dev/null (masked) prints
 // as an empty file. Then ufw's ENABLED=, and netfilter-persistent's
 // plugins.
-var bootUnitsScript = `if [ -d /run/systemd/system ]; then
+var bootUnitsScript = shell.PartsPrelude + `if [ -d /run/systemd/system ]; then
   for u in "$@"; do
-    echo "==unit $u"; systemctl cat -- "$u" 2>/dev/null
-    echo "==enabled $u"; systemctl is-enabled -- "$u" 2>/dev/null
+    part "unit $u"; systemctl cat -- "$u" 2>/dev/null
+    part "enabled $u"; systemctl is-enabled -- "$u" 2>/dev/null
   done
 else
   for u in "$@"; do
-    echo "==unit $u"
+    part "unit $u"
     for d in ` + strings.Join(firewall.UnitDirs, " ") + `; do
       f="$d/$u"
       if [ -L "$f" ] && [ "$(readlink -f "$f")" = /dev/null ]; then echo "# $f"; continue; fi
       [ -f "$f" ] && { echo "# $f"; cat "$f"; echo; }
       for c in "$d/$u.d"/*.conf; do [ -f "$c" ] && { echo "# $c"; cat "$c"; echo; }; done
     done
-    echo "==enabled $u"
+    part "enabled $u"
     if ls /etc/systemd/system/*.wants/"$u" /etc/systemd/system/*.requires/"$u" 2>/dev/null | grep -q .; then echo enabled; else echo disabled; fi
   done
 fi
-echo "==ufwconf"; grep -s '^ENABLED=' /etc/ufw/ufw.conf
-echo "==plugins"; ls ` + firewall.PluginsDir + ` 2>/dev/null; exit 0`
+part ufwconf; grep -s '^ENABLED=' /etc/ufw/ufw.conf
+part plugins; ls ` + firewall.PluginsDir + ` 2>/dev/null; exit 0`
 
 // bootUnitsArgv reads every unit that may load a firewall at boot. It is
 // the same on every host, so it rides along with the firewall's read.
@@ -79,39 +82,20 @@ func readBootUnits(s change.Session) (bootUnits, error) {
 	if err != nil {
 		return bootUnits{}, err
 	}
-	var name, section string
-	text := map[string]*strings.Builder{}
-	state := map[string]string{}
-	var b bootUnits
-	for _, line := range strings.SplitAfter(string(out), "\n") {
-		word, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
-		switch word {
-		case "==unit", "==enabled", "==ufwconf", "==plugins":
-			section, name = word, arg
-			if text[name] == nil {
-				text[name] = &strings.Builder{}
-			}
-			continue
-		}
-		switch section {
-		case "==unit":
-			text[name].WriteString(line)
-		case "==enabled":
-			state[name] += strings.TrimSpace(line)
-		case "==ufwconf":
-			b.ufw = b.ufw || strings.Contains(line, "ENABLED=yes")
-		case "==plugins":
-			b.plugins = append(b.plugins, strings.Fields(line)...)
-		}
+	parts, err := shell.Parts(out)
+	if err != nil {
+		return bootUnits{}, fmt.Errorf("%s: read the units boot starts: %w", s.Name(), err)
 	}
-	b.units = map[string]firewall.Unit{}
+	b := bootUnits{units: map[string]firewall.Unit{}, ufw: bytes.Contains(parts["ufwconf"], []byte("ENABLED=yes")),
+		plugins: strings.Fields(string(parts["plugins"]))}
 	for _, n := range firewall.KnownUnits {
 		var files []firewall.UnitFile
-		if text[n] != nil {
-			files = firewall.SplitUnitFiles(n, text[n].String())
+		if text, ok := parts["unit "+n]; ok {
+			files = firewall.SplitUnitFiles(n, string(text))
 		}
-		u := firewall.ReadUnit(n, files, startedAtBoot[state[n]])
-		u.Masked = u.Masked || strings.HasPrefix(state[n], "masked")
+		state := strings.TrimSpace(string(parts["enabled "+n]))
+		u := firewall.ReadUnit(n, files, startedAtBoot[state])
+		u.Masked = u.Masked || strings.HasPrefix(state, "masked")
 		b.units[n] = u
 	}
 	return b, nil

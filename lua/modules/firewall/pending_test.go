@@ -26,7 +26,7 @@ func TestFirewallRefusesChangesWhileARevertIsPending(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
-			h.read = append([]byte("==pending\nfw-1a2b\n"), h.read...)
+			h.read = append(h.read, "pending", "fw-1a2b\n")
 			r := luatest.Only(t, h, luatest.Task(tt.body), lua.RunOptions{Check: tt.check, Facts: remote.Facts{Firewall: "nftables", OSFamily: "debian"}})
 			if r.Status != tt.status || !strings.Contains(r.Msg, tt.msg) {
 				t.Errorf("got %s %q, want %s with %q", r.Status, r.Msg, tt.status, tt.msg)
