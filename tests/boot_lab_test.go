@@ -97,7 +97,7 @@ func (s *sshdLab) bootDomain(t *testing.T, h labkit.Host) {
 	firewall.allow_domain { domain = "api.ibmaspera.com", refresh = 60 }
 end } } }`)
 	for _, want := range []string{"changed", "ok"} {
-		if status, msg, _ := s.remedy(t, s.lab.Inventory, "run", pb, "-l", h.Name).task(h.Name); status != want {
+		if status, msg, _ := s.remedy(t, s.lab.Inventory, "run", pb, "-l", h.Name).task(h.Name, "move"); status != want {
 			t.Fatalf("%s: allow_domain: %s %q, want %s", h.Name, status, msg, want)
 		}
 	}
@@ -142,7 +142,7 @@ func (s *sshdLab) moveWith(t *testing.T, h labkit.Host, inventory, opts string) 
 	pb := sshdPlaybook(t, fmt.Sprintf(`return { tasks = { { name = "move", run = function()
 	return sshd.move_port { to = %d, %s }.inventory
 end } } }`, movedPort, opts))
-	status, msg, _ := s.remedy(t, inventory, "run", pb, "-l", h.Name).task(h.Name)
+	status, msg, _ := s.remedy(t, inventory, "run", pb, "-l", h.Name).task(h.Name, "move")
 	t.Logf("%s (%s) %s: %s: %s", h.Name, h.Profile, opts, status, msg)
 	return status, msg
 }
