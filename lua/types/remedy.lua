@@ -86,7 +86,7 @@
 ---@field os_family string "debian", "redhat", "suse", ...
 ---@field init string "systemd", "sysv" or "none"
 ---@field sshd_version string e.g. "OpenSSH_9.2p1"
----@field firewall string "firewalld", "ufw", "nftables", "iptables-legacy", "iptables-nft" or "none"
+---@field firewall string "firewalld", "ufw", "nftables", "iptables-legacy", "iptables-nft" or "none"; "unknown" when remedy cannot read the firewall (firewall_why says why)
 ---@field firewall_why string why that firewall governs when several are present
 ---@field selinux string "enforcing", "permissive" or "disabled"
 ---@field ssh_socket boolean sshd is socket-activated by ssh.socket

@@ -28,7 +28,7 @@ func init() {
 				{Name: "os_family", Type: "string", Doc: `"debian", "redhat", "suse", ...`},
 				{Name: "init", Type: "string", Doc: `"systemd", "sysv" or "none"`},
 				{Name: "sshd_version", Type: "string", Doc: `e.g. "OpenSSH_9.2p1"`},
-				{Name: "firewall", Type: "string", Doc: `"firewalld", "ufw", "nftables", "iptables-legacy", "iptables-nft" or "none"`},
+				{Name: "firewall", Type: "string", Doc: `"firewalld", "ufw", "nftables", "iptables-legacy", "iptables-nft" or "none"; "unknown" when remedy cannot read the firewall (firewall_why says why)`},
 				{Name: "firewall_why", Type: "string", Doc: "why that firewall governs when several are present"},
 				{Name: "selinux", Type: "string", Doc: `"enforcing", "permissive" or "disabled"`},
 				{Name: "ssh_socket", Type: "boolean", Doc: "sshd is socket-activated by ssh.socket"},
