@@ -27,7 +27,7 @@ type Env struct {
 	ctx   context.Context
 	vars  *glua.LTable // the v every task receives, also host.vars
 	task  *taskRecord  // nil outside a task, check or handler
-	// memo holds cached reads (QueryCached, readFileCached); once holds
+	// memo holds cached reads (QueryCached, ReadFileCached); once holds
 	// prefetched reads nothing has asked for yet. Both are by command
 	// line, and a command that may change the host forgets both.
 	memo, once map[string]remote.Output

@@ -50,11 +50,9 @@ func (r *hostRun) gather(prefetch *glua.LFunction) error {
 	return nil
 }
 
-// gatherFacts runs the facts command, in a batch with reads when there
-// are any, and returns the facts and each read's output (none when the
-// batch did not work out: a host whose shell surprised us, or whose reads
-// together passed the output limit, still gives its facts, and each read
-// runs alone when a task asks for it).
+// gatherFacts reads the facts and the reads, and returns the facts and
+// each read's output. The firewall's read the facts hold is kept, with
+// its model, for the firewall module.
 func gatherFacts(e *Env, reads []string) (remote.Facts, []remote.Output, error) {
 	out, outs, err := factsOutput(e, reads)
 	if err != nil {
@@ -72,7 +70,9 @@ var firewallReadLine = shell.Join(firewall.ReadArgv...)
 
 // factsOutput runs the facts command, in a batch with reads when there
 // are any, and returns its output and each read's (none when the batch
-// did not work out).
+// did not work out: a host whose shell surprised us, or whose reads
+// together passed the output limit, still gives its facts, and each read
+// runs alone when a task asks for it).
 func factsOutput(e *Env, reads []string) (remote.Output, []remote.Output, error) {
 	if len(reads) > 0 {
 		b := shell.NewBatch(append([]string{FactsCommand()}, reads...))

@@ -30,7 +30,7 @@ var allWarmLines = sync.OnceValue(func() []string { return warmLines(Modules()) 
 // queryWarming runs line, the host's first usual read, in one round trip
 // with every module's usual reads the host has not answered yet (the
 // facts read the firewall already), and keeps their results for the Query,
-// QueryCached and readFileCached calls that ask for them: a playbook
+// QueryCached and ReadFileCached calls that ask for them: a playbook
 // without a prefetch pays one session for all of its usual reads.
 func (e *Env) queryWarming(line string) (remote.Output, error) {
 	e.warmed = true
