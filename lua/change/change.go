@@ -41,8 +41,10 @@ type File struct {
 }
 
 // Step is something only a real run does, such as logging in afresh on a
-// new port or reading the host again to see a change take: check mode
-// records Describe (a line starting "# ") and runs nothing.
+// new port, validating a file it wrote, or reading the host again to see
+// a change take: Describe is what the task's planned lines show of it (a
+// command line, or a phrase starting "# "; "" shows nothing), in both
+// modes, and check mode runs nothing.
 type Step struct {
 	Describe string
 	Say      Say
