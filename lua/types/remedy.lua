@@ -218,7 +218,7 @@ function firewall.allow(flow) end
 ---@return remedy.FirewallChange res
 function firewall.remove(opts) end
 
---- Lets the host reach a domain whose addresses change: sets of its addresses a rule accepts, DNS let out if blocked, and a job re-resolving it. The sets and rules go into the file boot loads too (only remedy's: the live ruleset is never dumped there; at boot the sets start empty until the job fills them); it refuses before changing anything when a reboot would not keep them. Checks that it resolves, the set holds it and a connection succeeds.
+--- Lets the host reach a domain whose addresses change: sets of its addresses a rule accepts, DNS let out if blocked, and a job re-resolving it. The sets and rules go into the file boot loads too (only remedy's: the live ruleset is never dumped there; at boot the sets start empty until the job fills them); it refuses before changing anything when a reboot would not keep them. After a change, checks that it resolves, the set holds it and a connection succeeds.
 ---@param opts {domain: string, proto?: "tcp"|"udp", port?: integer, dir?: "out", refresh?: integer} proto tcp and port 443 by default; refresh in seconds, default the record's TTL (60-3600) or 300
 ---@return remedy.FirewallChange res
 function firewall.allow_domain(opts) end

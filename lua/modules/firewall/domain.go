@@ -18,8 +18,9 @@ import (
 // re-resolving it every d.Refresh; 0 takes the record's TTL (between a
 // minute and an hour), asked for only when a job is needed. The sets and
 // rules go into what boot loads too, and only they: it refuses, before
-// anything changes, when a reboot would not keep them. Then it checks
-// that the name resolves, the sets hold it and a connection succeeds.
+// anything changes, when a reboot would not keep them. When it changed
+// anything, it then checks that the name resolves, the sets hold it and a
+// connection succeeds.
 func AllowDomain(s change.Session, d firewall.Domain) (Changed, error) {
 	addrs, err := resolve(s, d.Name)
 	if err != nil {
@@ -45,6 +46,7 @@ func AllowDomain(s change.Session, d firewall.Domain) (Changed, error) {
 	if err != nil || plan.Already && boot.empty() {
 		return Changed{}, err
 	}
+	changed := !boot.empty()
 	if !plan.Already {
 		if fromTTL {
 			ttl, err := refresh(s, d.Name)
@@ -56,14 +58,16 @@ func AllowDomain(s change.Session, d firewall.Domain) (Changed, error) {
 				return Changed{}, err
 			}
 		}
-		if err := applyDomain(seq, plan); err != nil {
+		live, err := applyDomain(seq, plan)
+		if err != nil {
 			return Changed{}, err
 		}
+		changed = changed || live
 	}
 	if err := applyBoot(s, seq, boot, edit); err != nil {
 		return Changed{}, err
 	}
-	if !plan.Already {
+	if changed {
 		check := change.Step{Describe: fmt.Sprintf("# resolve %s again, check the firewall lets its addresses out and connect to it from the host", d.Name),
 			Run: func() error { return checkDomain(s, d) }}
 		if _, err := seq.Apply(check, nil); err != nil {
@@ -102,23 +106,23 @@ func planBootDomain(s change.Session, sys firewall.System, d firewall.Domain, ed
 }
 
 // applyDomain applies the rules, writes the job's files and starts the
-// job when anything was new.
-func applyDomain(seq change.Sequence, plan firewall.DomainPlan) error {
+// job when anything was new, and says whether it was.
+func applyDomain(seq change.Sequence, plan firewall.DomainPlan) (bool, error) {
 	if err := commands(seq, plan.Commands); err != nil {
-		return err
+		return false, err
 	}
 	changed := len(plan.Commands) > 0
 	for _, f := range plan.Files {
 		res, err := seq.Apply(change.File{Path: f.Path, Content: []byte(f.Content), Mode: fmt.Sprintf("%04o", f.Mode)}, nil)
 		if err != nil {
-			return err
+			return false, err
 		}
 		changed = changed || res.Changed
 	}
 	if !changed {
-		return nil
+		return false, nil
 	}
-	return commands(seq, plan.Start)
+	return true, commands(seq, plan.Start)
 }
 
 // checkDomain is allow_domain's own check: the name resolves now, the
