@@ -238,7 +238,7 @@ func (a *asperaLab) servers(groups ...string) []asperaHost {
 // parsed document and the exit code.
 func (a *asperaLab) remedy(t *testing.T, inventory string, args ...string) (jsonRun, int) {
 	t.Helper()
-	return runRemedyJSON(t, a.bin, a.home, 3*time.Minute, append(args, "-i", inventory, "--known-hosts", a.knownHosts)...)
+	return runRemedy(t, a.bin, a.home, 3*time.Minute, append(args, "-i", inventory, "--known-hosts", a.knownHosts)...)
 }
 
 func (a *asperaLab) auditBefore(t *testing.T) {

@@ -57,7 +57,7 @@ func (l *luaLab) remedyAsOps(t *testing.T, args ...string) (jsonRun, int) {
 
 func (l *luaLab) remedyWith(t *testing.T, inventory string, args ...string) (jsonRun, int) {
 	t.Helper()
-	doc, code := runRemedyJSON(t, l.bin, l.home, 2*time.Minute, append(args, "-i", inventory, "--known-hosts", l.lab.KnownHosts)...)
+	doc, code := runRemedy(t, l.bin, l.home, 2*time.Minute, append(args, "-i", inventory, "--known-hosts", l.lab.KnownHosts)...)
 	if len(doc.Hosts) != len(l.lab.Hosts) {
 		t.Fatalf("remedy %v: %d hosts in the output, want %d\n%s", args, len(doc.Hosts), len(l.lab.Hosts), doc.out)
 	}

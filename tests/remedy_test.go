@@ -107,21 +107,27 @@ type (
 	}
 )
 
-// decodeRun reads an -o json document; not JSON is a test failure, with
-// out, the command's output, in its message.
-func decodeRun(t *testing.T, stdout []byte, out string) jsonRun {
+// decodeJSON reads an -o json document into doc; not JSON is a test
+// failure, with out, the command's output, in its message.
+func decodeJSON(t *testing.T, stdout []byte, doc any, out string) {
 	t.Helper()
-	var doc jsonRun
-	if err := json.Unmarshal(stdout, &doc); err != nil {
+	if err := json.Unmarshal(stdout, doc); err != nil {
 		t.Fatalf("-o json is not JSON: %v\n%s", err, out)
 	}
-	doc.out = out
+}
+
+// decodeRun reads an -o json document as a jsonRun.
+func decodeRun(t *testing.T, stdout []byte, out string) jsonRun {
+	t.Helper()
+	doc := jsonRun{out: out}
+	decodeJSON(t, stdout, &doc, out)
 	return doc
 }
 
-// runRemedyJSON runs bin with args and -o json under home, and returns
-// the document and the exit code.
-func runRemedyJSON(t *testing.T, bin, home string, timeout time.Duration, args ...string) (jsonRun, int) {
+// runRemedyJSON runs bin with args and -o json under home, decodes the
+// document into doc, and returns the exit code and, for failure
+// messages, both outputs.
+func runRemedyJSON(t *testing.T, bin, home string, timeout time.Duration, doc any, args ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -140,7 +146,18 @@ func runRemedyJSON(t *testing.T, bin, home string, timeout time.Duration, args .
 	} else if err != nil {
 		t.Fatalf("remedy %v: %v", args, err)
 	}
-	return decodeRun(t, stdout.Bytes(), fmt.Sprintf("remedy %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, stdout.String(), stderr.String())), code
+	out := fmt.Sprintf("remedy %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, stdout.String(), stderr.String())
+	decodeJSON(t, stdout.Bytes(), doc, out)
+	return code, out
+}
+
+// runRemedy is runRemedyJSON for a jsonRun.
+func runRemedy(t *testing.T, bin, home string, timeout time.Duration, args ...string) (jsonRun, int) {
+	t.Helper()
+	var doc jsonRun
+	code, out := runRemedyJSON(t, bin, home, timeout, &doc, args...)
+	doc.out = out
+	return doc, code
 }
 
 // task returns a host's status, message and diff for a task or check:

@@ -73,7 +73,7 @@ func sshdPlaybook(t *testing.T, src string) string {
 // remedy runs the binary with -o json and returns the parsed document.
 func (s *sshdLab) remedy(t *testing.T, inventory string, args ...string) jsonRun {
 	t.Helper()
-	doc, _ := runRemedyJSON(t, s.bin, s.home, 3*time.Minute, append(args, "-i", inventory, "--known-hosts", s.knownHosts)...)
+	doc, _ := runRemedy(t, s.bin, s.home, 3*time.Minute, append(args, "-i", inventory, "--known-hosts", s.knownHosts)...)
 	return doc
 }
 
