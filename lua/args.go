@@ -9,129 +9,141 @@ import (
 	"remedy/lua/valid"
 )
 
-// opts reads a module function's table argument, rejecting keys the
+// Opts reads a module function's table argument, rejecting keys the
 // function does not know so a typo fails loudly instead of being ignored.
-type opts struct {
+// Its methods raise a Lua error naming the function and the key when a
+// value has the wrong type or shape.
+type Opts struct {
 	L  *glua.LState
-	fn string
+	Fn string // the function, as a playbook calls it: "file.write"
 	t  *glua.LTable
 }
 
-// tableArg returns the table at index n (an empty one when absent and
+// TableArg returns the table at index n (an empty one when absent and
 // optional), checked against the allowed keys.
-func tableArg(L *glua.LState, n int, fn string, optional bool, allowed ...string) opts {
+func TableArg(L *glua.LState, n int, fn string, optional bool, allowed ...string) Opts {
 	v := L.Get(n)
 	if v == glua.LNil && optional {
-		return opts{L: L, fn: fn, t: L.NewTable()}
+		return Opts{L: L, Fn: fn, t: L.NewTable()}
 	}
 	t, ok := v.(*glua.LTable)
 	if !ok {
-		argError(L, fn, "argument %d must be a table, not %s", n, v.Type())
+		ArgError(L, fn, "argument %d must be a table, not %s", n, v.Type())
 	}
 	known := keySet(allowed...)
 	t.ForEach(func(k, _ glua.LValue) {
 		if s, ok := k.(glua.LString); !ok || !known[string(s)] {
-			argError(L, fn, "unknown option %s (allowed: %v)", k, allowed)
+			ArgError(L, fn, "unknown option %s (allowed: %v)", k, allowed)
 		}
 	})
-	return opts{L: L, fn: fn, t: t}
+	return Opts{L: L, Fn: fn, t: t}
 }
 
-func (o opts) str(key string, required bool) string {
-	switch v := o.t.RawGetString(key).(type) {
+// Get is the raw value of key, nil when absent.
+func (o Opts) Get(key string) glua.LValue { return o.t.RawGetString(key) }
+
+// Fail raises an error about the function's argument.
+func (o Opts) Fail(format string, args ...any) { ArgError(o.L, o.Fn, format, args...) }
+
+// Str reads a string (a number is formatted); "" when absent and not
+// required.
+func (o Opts) Str(key string, required bool) string {
+	switch v := o.Get(key).(type) {
 	case glua.LString:
 		return string(v)
 	case glua.LNumber:
 		return v.String()
 	case *glua.LNilType:
 		if required {
-			argError(o.L, o.fn, "%s is required", key)
+			o.Fail("%s is required", key)
 		}
 		return ""
 	default:
-		argError(o.L, o.fn, "%s must be a string, not %s", key, v.Type())
+		o.Fail("%s must be a string, not %s", key, v.Type())
 		return ""
 	}
 }
 
-func (o opts) boolean(key string, def bool) bool {
-	switch v := o.t.RawGetString(key).(type) {
+// Bool reads a boolean; def when absent.
+func (o Opts) Bool(key string, def bool) bool {
+	switch v := o.Get(key).(type) {
 	case glua.LBool:
 		return bool(v)
 	case *glua.LNilType:
 		return def
 	default:
-		argError(o.L, o.fn, "%s must be true or false, not %s", key, v.Type())
+		o.Fail("%s must be true or false, not %s", key, v.Type())
 		return def
 	}
 }
 
-func (o opts) number(key string, def float64) float64 {
-	switch v := o.t.RawGetString(key).(type) {
+// Number reads a number (or a string holding one); def when absent.
+func (o Opts) Number(key string, def float64) float64 {
+	switch v := o.Get(key).(type) {
 	case glua.LNumber:
 		return float64(v)
 	case glua.LString:
 		f, err := strconv.ParseFloat(string(v), 64)
 		if err != nil {
-			argError(o.L, o.fn, "%s must be a number, not %q", key, string(v))
+			o.Fail("%s must be a number, not %q", key, string(v))
 		}
 		return f
 	case *glua.LNilType:
 		return def
 	default:
-		argError(o.L, o.fn, "%s must be a number, not %s", key, v.Type())
+		o.Fail("%s must be a number, not %s", key, v.Type())
 		return def
 	}
 }
 
-// port reads a port option, 1-65535; def when it is absent (0: the
+// Port reads a port option, 1-65535; def when it is absent (0: the
 // option is required).
-func (o opts) port(key string, def int) int {
-	if o.t.RawGetString(key) == glua.LNil && def != 0 {
+func (o Opts) Port(key string, def int) int {
+	if o.Get(key) == glua.LNil && def != 0 {
 		return def
 	}
-	s := o.str(key, true)
+	s := o.Str(key, true)
 	n, err := valid.Port(s)
 	if err != nil {
-		argError(o.L, o.fn, "%s %.80q: %v", key, s, err)
+		o.Fail("%s %.80q: %v", key, s, err)
 	}
 	return n
 }
 
-// shaped reads a string option that becomes a command argument: check
+// Shaped reads a string option that becomes a command argument: check
 // (a lua/valid function) must accept it, or it is "" and not required.
-func (o opts) shaped(key string, required bool, check func(string) error) string {
-	s := o.str(key, required)
+func (o Opts) Shaped(key string, required bool, check func(string) error) string {
+	s := o.Str(key, required)
 	if s == "" && !required {
 		return ""
 	}
 	if err := check(s); err != nil {
-		argError(o.L, o.fn, "%s %.80q: %v", key, s, err)
+		o.Fail("%s %.80q: %v", key, s, err)
 	}
 	return s
 }
 
-// shapedArg reads the string argument at index n, which becomes a
-// command argument: check (a lua/valid function) must accept it.
-func shapedArg(L *glua.LState, n int, fn string, check func(string) error) string {
-	s := L.CheckString(n)
-	if err := check(s); err != nil {
-		argError(L, fn, "%.80q: %v", s, err)
-	}
-	return s
-}
-
-// strings reads a list of strings (numbers are accepted and formatted).
-func (o opts) strings(key string) []string {
-	v := o.t.RawGetString(key)
+// Strings reads a list of strings (numbers are accepted and formatted).
+func (o Opts) Strings(key string) []string {
+	v := o.Get(key)
 	if v == glua.LNil {
 		return nil
 	}
-	return listArg(o.L, v, o.fn+": "+key)
+	return ListArg(o.L, v, o.Fn+": "+key)
 }
 
-// listArg converts a Lua list of strings or numbers to Go.
-func listArg(L *glua.LState, v glua.LValue, what string) []string {
+// ShapedArg reads the string argument at index n, which becomes a
+// command argument: check (a lua/valid function) must accept it.
+func ShapedArg(L *glua.LState, n int, fn string, check func(string) error) string {
+	s := L.CheckString(n)
+	if err := check(s); err != nil {
+		ArgError(L, fn, "%.80q: %v", s, err)
+	}
+	return s
+}
+
+// ListArg converts a Lua list of strings or numbers to Go.
+func ListArg(L *glua.LState, v glua.LValue, what string) []string {
 	t, ok := v.(*glua.LTable)
 	if !ok {
 		L.RaiseError("%s must be a list of strings, not %s", what, v.Type())
@@ -150,7 +162,7 @@ func listArg(L *glua.LState, v glua.LValue, what string) []string {
 	return out
 }
 
-// argError raises a Lua error about a function's argument.
-func argError(L *glua.LState, fn string, format string, args ...any) {
+// ArgError raises a Lua error about a function's argument.
+func ArgError(L *glua.LState, fn string, format string, args ...any) {
 	L.RaiseError("%s: %s", fn, fmt.Sprintf(format, args...))
 }

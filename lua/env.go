@@ -5,19 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
+	"remedy/lua/change"
 	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
 
 // Env is what a module function sees while a task, check or handler runs
-// on one host: the host, the run's flags and facts, and a record of what
-// the current task changed. Modules change a host only through Apply and
-// WriteFile, so check mode is decided in one place.
+// on one host: the host's facts and reads, the gate (Apply, gate.go)
+// through which alone a module changes the host, and a record of what
+// the current task changed. It is the change.Session a module's Go API
+// works with.
 type Env struct {
 	state *glua.LState // the host's VM
 	host  remote.Host
@@ -26,7 +27,7 @@ type Env struct {
 	ctx   context.Context
 	vars  *glua.LTable // the v every task receives, also host.vars
 	task  *taskRecord  // nil outside a task, check or handler
-	// memo holds cached reads (QueryCached, readFileCached); once holds
+	// memo holds cached reads (QueryCached, ReadFileCached); once holds
 	// prefetched reads nothing has asked for yet. Both are by command
 	// line, and a command that may change the host forgets both.
 	memo, once map[string]remote.Output
@@ -39,6 +40,8 @@ type Env struct {
 	warmed bool
 }
 
+var _ change.Session = (*Env)(nil)
+
 // taskRecord collects what module calls did during one task.
 type taskRecord struct {
 	check   bool
@@ -49,11 +52,12 @@ type taskRecord struct {
 	hostErr error    // an ErrUnreachable seen by a module call
 }
 
-// Host returns the host the playbook runs on. It raises a Lua error when
-// no task is running, e.g. a module called at a playbook's top level.
-func (e *Env) Host() remote.Host {
-	e.requireTask()
-	return e.host
+// Name is the host's inventory name ("" while a playbook loads).
+func (e *Env) Name() string {
+	if e.host == nil {
+		return ""
+	}
+	return e.host.Name()
 }
 
 // Context is the current task's context: cancelled on Ctrl-C or when the
@@ -63,27 +67,24 @@ func (e *Env) Context() context.Context { return e.ctx }
 // Facts returns what the runner gathered about the host.
 func (e *Env) Facts() remote.Facts { return e.facts }
 
-// Check reports whether the current task runs in check mode: writes must
-// only be reported.
-func (e *Env) Check() bool { return e.task != nil && e.task.check }
-
-// Changed records that the current task changed the host, or would in
-// check mode, with an optional unified diff and the commands behind it.
-func (e *Env) Changed(diff string, planned ...string) {
-	e.requireTask()
-	e.task.changed = true
-	if diff != "" {
-		e.task.diffs = append(e.task.diffs, diff)
+// Port is the port the connection is on now.
+func (e *Env) Port() int {
+	if e.host == nil {
+		return 0
 	}
-	e.task.planned = append(e.task.planned, planned...)
+	return e.host.Port()
 }
 
-// Note adds a short phrase to the current task's message, e.g. what a
-// change did. A string the run function returns replaces the notes.
-func (e *Env) Note(format string, args ...any) {
-	e.requireTask()
-	e.task.notes = append(e.task.notes, fmt.Sprintf(format, args...))
+// Probe logs in on port afresh: see remote.Host.
+func (e *Env) Probe(ctx context.Context, port int) error {
+	if err := e.requireTask(); err != nil {
+		return err
+	}
+	return e.host.Probe(ctx, port)
 }
+
+// Vars is the v table every task receives, also host.vars.
+func (e *Env) Vars() *glua.LTable { return e.vars }
 
 // Query runs a read-only command, also in check mode. A non-zero exit
 // status is in the Output, not an error. Being a read, it keeps what
@@ -106,39 +107,15 @@ func (e *Env) query(line string) (remote.Output, error) {
 	return e.run(line, nil)
 }
 
-// ownQuery runs a playbook's own cmd.query. That it only reads is its
-// author's promise, not ours, so it runs through exec and cached reads
-// are taken again after it; but a line the playbook prefetched was
-// declared a read.
-func (e *Env) ownQuery(line string, stdin []byte) (remote.Output, error) {
+// QueryOwn runs a playbook's own cmd.query, in check mode too. That it
+// only reads is its author's promise, not ours, so cached reads are taken
+// again after it; but a line the playbook prefetched was declared a read.
+func (e *Env) QueryOwn(argv []string, stdin []byte) (remote.Output, error) {
+	line := shell.Join(argv...)
 	if _, ok := e.once[line]; ok && stdin == nil {
 		return e.query(line)
 	}
 	return e.exec(line, stdin)
-}
-
-// QueryInput is Query with stdin.
-func (e *Env) QueryInput(stdin []byte, args ...string) (remote.Output, error) {
-	return e.run(shell.Join(args...), stdin)
-}
-
-// Apply runs a command that changes the host and records it as a change.
-// In check mode it records the command and runs nothing. A non-zero exit
-// status is an error carrying stderr.
-func (e *Env) Apply(args ...string) (remote.Output, error) {
-	line := shell.Join(args...)
-	e.Changed("", line)
-	if e.Check() {
-		return remote.Output{}, nil
-	}
-	out, err := e.exec(line, nil)
-	if err != nil {
-		return out, err
-	}
-	if out.ExitCode != 0 {
-		return out, fmt.Errorf("%s: exit status %d: %s", line, out.ExitCode, trimOutput(out.Stderr))
-	}
-	return out, nil
 }
 
 // Fail raises err as a Lua error at the calling playbook line. It does
@@ -159,8 +136,9 @@ func (e *Env) Logf(level int, format string, args ...any) {
 
 // QueryCached is Query for a read that calls in a row repeat, such as the
 // firewall's ruleset for each port of a range. The output is reused until
-// a command that may change the host runs: Apply, a file write, and any
-// command a playbook runs itself all go through exec, which forgets it.
+// a command that may change the host runs: every change the gate runs,
+// and any command a playbook runs itself, go through exec, which forgets
+// it.
 func (e *Env) QueryCached(args ...string) (remote.Output, error) {
 	line := shell.Join(args...)
 	if out, ok := e.memo[line]; ok {
@@ -184,12 +162,46 @@ func (e *Env) QueryCached(args ...string) (remote.Output, error) {
 	return out, err
 }
 
+// QueryParsed is QueryCached with what parse made of the output, kept as
+// long as the read: a range of verdicts would otherwise parse the
+// firewall's ruleset for each port, a fifth of a controller's CPU in an
+// audit.
+func (e *Env) QueryParsed(parse func(remote.Output) (any, error), argv ...string) (any, error) {
+	line := shell.Join(argv...)
+	if v, ok := e.parsed[line]; ok {
+		return v, nil
+	}
+	out, err := e.QueryCached(argv...)
+	if err != nil {
+		return nil, err
+	}
+	v, err := parse(out)
+	if err != nil {
+		return nil, err
+	}
+	e.keepParsed(line, out, v)
+	return v, nil
+}
+
+// keepParsed keeps a read's output and what was made of it until the
+// host changes.
+func (e *Env) keepParsed(line string, out remote.Output, v any) {
+	e.remember(line, out)
+	if e.parsed == nil {
+		e.parsed = map[string]any{}
+	}
+	e.parsed[line] = v
+}
+
 // catLine is the read whose prefetched output is a file's content.
 func catLine(p string) string { return shell.Join("cat", "--", p) }
 
-// readFile reads p from the host. A prefetched copy answers the first
+// ReadFile reads p from the host. A prefetched copy answers the first
 // read, as Query's do.
-func (e *Env) readFile(p string) ([]byte, error) {
+func (e *Env) ReadFile(p string) ([]byte, error) {
+	if err := e.requireTask(); err != nil {
+		return nil, err
+	}
 	line := catLine(p)
 	if out, ok := e.once[line]; ok {
 		delete(e.once, line)
@@ -197,18 +209,18 @@ func (e *Env) readFile(p string) ([]byte, error) {
 			return out.Stdout, nil
 		}
 	}
-	return e.Host().ReadFile(e.ctx, p)
+	return e.host.ReadFile(e.ctx, p)
 }
 
-// readFileCached is readFile for a module that reads a file more than
+// ReadFileCached is ReadFile for a module that reads a file more than
 // once before it changes the host (sshd.move_port plans from a file,
 // then writes it): the content is kept as QueryCached keeps a read.
-func (e *Env) readFileCached(p string) ([]byte, error) {
+func (e *Env) ReadFileCached(p string) ([]byte, error) {
 	line := catLine(p)
 	if out, ok := e.memo[line]; ok {
 		return out.Stdout, nil
 	}
-	b, err := e.readFile(p)
+	b, err := e.ReadFile(p)
 	if err == nil {
 		e.remember(line, remote.Output{Stdout: b})
 	}
@@ -239,7 +251,10 @@ func (e *Env) forget() {
 }
 
 func (e *Env) run(line string, stdin []byte) (remote.Output, error) {
-	h := e.Host()
+	if err := e.requireTask(); err != nil {
+		return remote.Output{}, err
+	}
+	h := e.host
 	start := time.Now()
 	e.Logf(1, "%s: %s", h.Name(), line)
 	out, err := h.Exec(e.ctx, line, stdin)
@@ -250,23 +265,18 @@ func (e *Env) run(line string, stdin []byte) (remote.Output, error) {
 	return out, nil
 }
 
-func (e *Env) requireTask() {
+// errOutsideTask: a module touched the host at a playbook's top level or
+// in its prefetch, before the facts exist.
+var errOutsideTask = errors.New("modules that touch the host can only be called inside a task, check or handler")
+
+func (e *Env) requireTask() error {
 	if e.task == nil || e.host == nil {
-		e.state.RaiseError("modules that touch the host can only be called inside a task, check or handler")
+		return errOutsideTask
 	}
+	return nil
 }
 
 // bind adapts f to gopher-lua, handing it this Env.
 func (e *Env) bind(f Func) glua.LGFunction {
 	return func(L *glua.LState) int { return f.Call(e, L) }
-}
-
-// trimOutput shortens command output for an error message.
-func trimOutput(b []byte) string {
-	const max = 400
-	s := strings.TrimSpace(string(b))
-	if len(s) > max {
-		s = s[:max] + "..."
-	}
-	return s
 }

@@ -1,16 +1,18 @@
-package lua
+package lua_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
+	"remedy/lua"
+	"remedy/lua/change"
+	"remedy/lua/luatest"
+	"remedy/lua/remote"
 	"remedy/lua/sshd"
 )
 
 func TestQueryCachedUntilAnotherCommandRuns(t *testing.T) {
-	h := newLocalHost(t)
-	e := &Env{host: h, ctx: context.Background(), task: &taskRecord{}}
+	e := lua.NewTaskEnv(luatest.NewLocalHost(t), false)
 	// Each real run appends a line, so the count tells how often it ran.
 	count := func() string {
 		t.Helper()
@@ -32,14 +34,14 @@ func TestQueryCachedUntilAnotherCommandRuns(t *testing.T) {
 	if got := count(); got != "1" {
 		t.Fatalf("another read ran it again: %s runs", got)
 	}
-	if _, err := e.exec("true", nil); err != nil {
+	if _, err := e.QueryOwn([]string{"true"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := count(); got != "2" {
 		t.Fatalf("read after a command that may change the host: %s runs, want a fresh run", got)
 	}
-	e.task.check = true
-	if _, err := e.Apply("touch", "changed"); err != nil {
+	e.SetCheck(true)
+	if _, err := e.Apply(change.Command{Argv: []string{"touch", "changed"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := count(); got != "2" {
@@ -50,24 +52,25 @@ func TestQueryCachedUntilAnotherCommandRuns(t *testing.T) {
 // Without a prefetch, the first of the modules' usual reads brings the
 // others in its session; each answers once, and a repeat reads again.
 func TestAUsualReadBringsTheOthers(t *testing.T) {
-	h := newFwFixtureHost(t, "nftables/lab-nftables.json", "")
-	e := &Env{host: h, ctx: context.Background(), task: &taskRecord{}}
+	h := &luatest.FixtureHost{Answer: func(string) (remote.Output, bool) { return remote.Output{}, true }}
+	e := lua.NewTaskEnv(h, false)
 	if _, err := e.Query("sshd", "-T"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.QueryCached(readArgv...); err != nil {
+	fw, _ := lua.LookupModule("firewall")
+	if _, err := e.QueryCached(fw.Warm[0]...); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Query(sshd.ListenersCommand...); err != nil {
 		t.Fatal(err)
 	}
-	if h.execs != 1 {
-		t.Fatalf("%d sessions for three usual reads, want 1", h.execs)
+	if h.Execs != 1 {
+		t.Fatalf("%d sessions for three usual reads, want 1", h.Execs)
 	}
 	if _, err := e.Query("sshd", "-T"); err != nil {
 		t.Fatal(err)
 	}
-	if h.execs != 2 {
-		t.Errorf("a repeated Query was answered from the prefetch (%d sessions), want a fresh read", h.execs)
+	if h.Execs != 2 {
+		t.Errorf("a repeated Query was answered from the prefetch (%d sessions), want a fresh read", h.Execs)
 	}
 }

@@ -1,59 +1,30 @@
 package lua
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"remedy/lua/firewall"
 	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
 
-// factsMarker starts each section of the facts command's output; no tool
-// the script runs prints it.
-const factsMarker = "==remedy-fact "
-
 // factsScript reads every fact in one shell run, so gathering costs one
-// round trip however many facts there are. Each section is the raw output
-// of one probe; ParseFacts decides what it means. sbin joins PATH because
-// sudo and plain users often lack it, and LC_ALL=C keeps tool output
-// parseable. firewall-cmd and ufw are Python programs that cost a CPU
-// second between them on a small host, so firewalld is asked for through
-// D-Bus (does it own its bus name) and ufw is read from its config and
-// its chains in the iptables rules.
-const factsScript = `PATH="$PATH:/usr/sbin:/sbin"; export LC_ALL=C
-s() { printf '\n` + factsMarker + `%s==\n' "$1"; }
-` + skipEmpty + `
-s id; printf 'uid=%s\nuser=%s\nsudo_uid=%s\nsudo_user=%s\n' "$(id -u)" "$(id -un)" "${SUDO_UID-}" "${SUDO_USER-}"
-s os-release; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
-s init; test -d /run/systemd/system && echo systemd-booted; cat /proc/1/comm 2>/dev/null
-s sshd; sshd -V 2>&1
-s ssh-socket; test -d /run/systemd/system && for u in ssh.socket sshd.socket; do echo "$u $(systemctl is-active "$u" 2>/dev/null)"; done
-s selinux; getenforce 2>/dev/null
-s firewalld; bus && dbus-send --system --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.fedoraproject.FirewallD1 2>&1
-s ufw-conf; ufwon && echo ENABLED=yes
-t=$(nft list tables 2>/dev/null); s nft; printf '%s\n' "$t"
-s iptables-nft; nftip ip && iptables-nft-save 2>/dev/null
-s ip6tables-nft; nftip ip6 && ip6tables-nft-save 2>/dev/null
-s iptables-legacy; legacy ip && iptables-legacy-save 2>/dev/null
-s ip6tables-legacy; legacy ip6 && ip6tables-legacy-save 2>/dev/null
-exit 0`
-
-// skipEmpty defines the shell tests the facts and firewall reads use to
-// start a tool only when it has something to show, each a shell builtin:
-// a tool start costs about a millisecond of a host's CPU, and a read of
-// every host runs a dozen. bus: a system D-Bus to ask. legacy ip|ip6:
-// the kernel holds legacy iptables tables of that family (and
-// iptables-legacy-save does not load the module by looking). nftip
-// ip|ip6: nft's listing in $t (text or JSON) has tables of that family,
-// as iptables-nft's are, or there is no nft to list them. ufwon: ufw.conf
-// says ufw is enabled.
-const skipEmpty = `bus() { [ -S /run/dbus/system_bus_socket ] || [ -n "${DBUS_SYSTEM_BUS_ADDRESS-}" ]; }
-legacy() { read -r x <"/proc/net/$1_tables_names"; } 2>/dev/null
-nftip() { ! command -v nft >/dev/null 2>&1 || case "$t" in *"table $1 "*|*'"family": "'"$1"'"'*|*'"family":"'"$1"'"'*) true ;; *) false ;; esac; }
-ufwon() { while read -r l; do [ "$l" = ENABLED=yes ] && return 0; done <"/etc/ufw/ufw.conf"; return 1; } 2>/dev/null`
+// round trip however many facts there are, each in a part of its output
+// (shell.PartsPrelude); ParseFacts decides what they mean. sbin joins
+// PATH because sudo and plain users often lack it, and LC_ALL=C keeps
+// tool output parseable. It ends with the firewall's read
+// (firewall.ReadScript), from which the facts say which firewall
+// governs, and whose output answers the firewall module's first read.
+const factsScript = shell.PartsPrelude + `PATH="$PATH:/usr/sbin:/sbin"; export LC_ALL=C
+part id; printf 'uid=%s\nuser=%s\nsudo_uid=%s\nsudo_user=%s\n' "$(id -u)" "$(id -un)" "${SUDO_UID-}" "${SUDO_USER-}"
+part os-release; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
+part init; test -d /run/systemd/system && echo systemd-booted; cat /proc/1/comm 2>/dev/null
+part sshd; sshd -V 2>&1
+part ssh-socket; test -d /run/systemd/system && for u in ssh.socket sshd.socket; do echo "$u $(systemctl is-active "$u" 2>/dev/null)"; done
+part selinux; getenforce 2>/dev/null
+` + firewall.ReadScript
 
 // FactsCommand is the command line that gathers a host's facts; its
 // standard output is what ParseFacts reads.
@@ -61,11 +32,18 @@ func FactsCommand() string {
 	return shell.Join("sh", "-c", factsScript)
 }
 
-// ParseFacts turns the output of FactsCommand into Facts.
-func ParseFacts(out []byte) (remote.Facts, error) {
-	sec := splitSections(out)
-	if _, ok := sec["id"]; !ok {
-		return remote.Facts{}, fmt.Errorf("facts: output has no id section (%d bytes)", len(out))
+// ParseFacts turns the output of FactsCommand into Facts, and the
+// firewall's read they hold into its model. A firewall read remedy cannot
+// model leaves the firewall "unknown", saying why: the facts stand, and
+// only the firewall's functions fail.
+func ParseFacts(out []byte) (remote.Facts, *firewall.HostRead, error) {
+	parts, err := shell.Parts(out)
+	if _, ok := parts["id"]; err != nil || !ok {
+		return remote.Facts{}, nil, fmt.Errorf("facts: output has no id part (%d bytes)", len(out))
+	}
+	sec := map[string][]string{}
+	for name, b := range parts {
+		sec[name] = lines(b)
 	}
 	var f remote.Facts
 	f.User, f.Root = parseIdentity(sec["id"])
@@ -76,28 +54,24 @@ func ParseFacts(out []byte) (remote.Facts, error) {
 	f.SSHDVersion = parseSSHDVersion(sec["sshd"])
 	f.SSHSocket = parseSSHSocket(sec["ssh-socket"])
 	f.SELinux = parseSELinux(sec["selinux"])
-	f.Firewall, f.FirewallWhy = activeFirewall(sec)
-	return f, nil
+	fw, err := firewall.ParseRead(out)
+	if err != nil {
+		f.Firewall, f.FirewallWhy = "unknown", "the firewall's read: "+err.Error()
+		return f, nil, nil
+	}
+	f.Firewall, f.FirewallWhy = fw.Governing()
+	return f, fw, nil
 }
 
-// splitSections maps each section name to its lines, blank lines dropped.
-func splitSections(out []byte) map[string][]string {
-	sec := map[string][]string{}
-	name := ""
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if rest, ok := strings.CutPrefix(line, factsMarker); ok {
-			name = strings.TrimSuffix(rest, "==")
-			sec[name] = nil
-			continue
-		}
-		if name != "" && strings.TrimSpace(line) != "" {
-			sec[name] = append(sec[name], line)
+// lines are a part's lines, blank ones dropped.
+func lines(b []byte) []string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimRight(l, "\r"); strings.TrimSpace(l) != "" {
+			out = append(out, l)
 		}
 	}
-	return sec
+	return out
 }
 
 // keyValues reads KEY=value lines, unquoting values as os-release allows.
@@ -187,90 +161,4 @@ func parseSELinux(lines []string) string {
 		return "disabled"
 	}
 	return strings.ToLower(strings.TrimSpace(lines[0]))
-}
-
-// activeFirewall decides which firewall governs the host. firewalld and
-// ufw own the ruleset when running, whatever backend they drive; below
-// them, legacy iptables rules, iptables-nft rules and native nftables
-// tables are checked in that order, since a host that has rules in more
-// than one evaluates all of them and the first found is the one an
-// operator most likely manages.
-func activeFirewall(sec map[string][]string) (name, why string) {
-	if dbusTrue(sec["firewalld"]) {
-		return "firewalld", "firewalld owns its D-Bus name"
-	}
-	if keyValues(sec["ufw-conf"])["ENABLED"] == "yes" && hasUFWChains(sec) {
-		return "ufw", "ufw is enabled in /etc/ufw/ufw.conf and its chains are loaded"
-	}
-	if hasIptablesRules(sec["iptables-legacy"]) || hasIptablesRules(sec["ip6tables-legacy"]) {
-		return "iptables-legacy", "iptables-legacy has rules or a non-ACCEPT policy"
-	}
-	if hasIptablesRules(sec["iptables-nft"]) || hasIptablesRules(sec["ip6tables-nft"]) {
-		return "iptables-nft", "iptables-nft has rules or a non-ACCEPT policy"
-	}
-	if t := nativeNftTables(sec); len(t) > 0 {
-		return "nftables", "nftables tables: " + strings.Join(t, ", ")
-	}
-	return "none", "no firewall service, rules or nftables tables found"
-}
-
-// dbusTrue reads dbus-send's literal reply to NameHasOwner.
-func dbusTrue(lines []string) bool {
-	return strings.Join(strings.Fields(first(lines)), " ") == "boolean true"
-}
-
-// hasUFWChains finds ufw's chains in either iptables' rules: ufw.conf
-// says ENABLED=yes from "ufw enable" on, even before a boot loads them.
-func hasUFWChains(sec map[string][]string) bool {
-	for _, key := range []string{"iptables-legacy", "iptables-nft", "ip6tables-legacy", "ip6tables-nft"} {
-		for _, l := range sec[key] {
-			if strings.HasPrefix(l, ":ufw-") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func first(lines []string) string {
-	if len(lines) == 0 {
-		return ""
-	}
-	return strings.TrimSpace(lines[0])
-}
-
-// hasIptablesRules reads iptables-save output: any rule, or any built-in
-// chain whose policy is not ACCEPT, means the firewall filters something.
-func hasIptablesRules(lines []string) bool {
-	for _, l := range lines {
-		if strings.HasPrefix(l, "-A ") {
-			return true
-		}
-		if f := strings.Fields(l); strings.HasPrefix(l, ":") && len(f) >= 2 && f[1] != "ACCEPT" && f[1] != "-" {
-			return true
-		}
-	}
-	return false
-}
-
-// nativeNftTables lists the nftables tables that iptables-nft does not
-// manage: "table ip filter" is iptables-nft's when iptables-nft-save
-// prints "*filter".
-func nativeNftTables(sec map[string][]string) []string {
-	managed := map[string]bool{}
-	for family, key := range map[string]string{"ip": "iptables-nft", "ip6": "ip6tables-nft"} {
-		for _, l := range sec[key] {
-			if t, ok := strings.CutPrefix(l, "*"); ok {
-				managed[family+" "+strings.TrimSpace(t)] = true
-			}
-		}
-	}
-	var native []string
-	for _, l := range sec["nft"] {
-		t, ok := strings.CutPrefix(strings.TrimSpace(l), "table ")
-		if ok && !managed[t] {
-			native = append(native, t)
-		}
-	}
-	return native
 }

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
+
+	"remedy/lua/remote"
 )
 
 // fileState is a file as it is on the host, found by following every
@@ -55,6 +58,12 @@ fi`
 
 func fileStateArgv(p string) []string { return []string{"sh", "-c", resolveScript, "sh", p} }
 
+// WriteReads are the reads a File change of p takes first, in check mode
+// too: its content and where it really is. A module lists them in its
+// Warm reads, so that an audit plans the write without a session of its
+// own.
+func WriteReads(p string) [][]string { return [][]string{{"cat", "--", p}, fileStateArgv(p)} }
+
 // parseResolved reads resolveScript's output for the path asked about:
 // the file's state without its content, or why remedy will not write it.
 func parseResolved(asked, out string) (fileState, error) {
@@ -85,7 +94,7 @@ func existingState(asked, info, p string) (fileState, error) {
 	if !ok {
 		return fileState{}, fmt.Errorf("%s: unexpected stat output %q", asked, info)
 	}
-	st, err := parseStat(head)
+	st, err := ParseStat(head)
 	if err != nil {
 		return fileState{}, fmt.Errorf("%s: %w", asked, err)
 	}
@@ -93,9 +102,9 @@ func existingState(asked, info, p string) (fileState, error) {
 	if p != asked {
 		via = asked + " (a symbolic link to " + p + ")"
 	}
-	switch st.kind {
+	switch st.Kind {
 	case "file":
-		return fileState{path: p, exists: true, mode: st.mode, owner: st.owner, ids: ids}, nil
+		return fileState{path: p, exists: true, mode: st.Mode, owner: st.Owner, ids: ids}, nil
 	case "directory":
 		return fileState{}, fmt.Errorf("%s is a directory", via)
 	case "link":
@@ -114,13 +123,14 @@ func cutLast(s, sep string) (before, after string, ok bool) {
 
 // fileState finds the file a write to p lands on, following symbolic
 // links, and reads its content, mode and owner. Both reads are cached
-// until the host changes: file.line reads, then writes. An audit plans a
-// file the host's read does not find as a new file at p without resolving
-// p, which would take a session of its own (an audit is one session per
-// host); the run resolves it first, and refuses what it must refuse.
+// until the host changes: file.line reads, then writes. The gate's check
+// mode plans a file the host's read does not find as a new file at p
+// without resolving p, which would take a session of its own (an audit
+// is one session per host); the run resolves it first, and refuses what
+// it must refuse.
 func (e *Env) fileState(p string) (fileState, error) {
-	if e.Check() {
-		if _, err := e.readFileCached(p); errors.Is(err, fs.ErrNotExist) {
+	if e.checking() {
+		if _, err := e.ReadFileCached(p); errors.Is(err, fs.ErrNotExist) {
 			return fileState{path: p}, nil
 		}
 	}
@@ -129,15 +139,56 @@ func (e *Env) fileState(p string) (fileState, error) {
 		return fileState{}, err
 	}
 	if out.ExitCode != 0 {
-		return fileState{}, fmt.Errorf("%s: resolve: exit status %d: %s", p, out.ExitCode, trimOutput(out.Stderr))
+		return fileState{}, fmt.Errorf("%s: resolve: exit status %d: %s", p, out.ExitCode, remote.Excerpt(out.Stderr))
 	}
 	st, err := parseResolved(p, string(out.Stdout))
 	if err != nil || !st.exists {
 		return st, err
 	}
-	st.content, err = e.readFileCached(st.path)
+	st.content, err = e.ReadFileCached(st.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fileState{}, fmt.Errorf("%s: removed while it was read: not written", st.path)
 	}
 	return st, err // the host's error names the path
 }
+
+// FileStat is a path's metadata, as `stat -c` prints it (StatArgv).
+type FileStat struct {
+	Kind  string // "file", "directory", "link" or "other"
+	Mode  string // four octal digits: "0644"
+	Owner string // "user:group"
+	Size  int64
+}
+
+// statFormat makes stat print type|mode|user:group|size, with the same
+// directives in GNU coreutils and busybox.
+const statFormat = "%F|%a|%U:%G|%s"
+
+// ParseStat reads one line of StatArgv's output.
+func ParseStat(out string) (FileStat, error) {
+	f := strings.Split(strings.TrimSpace(out), "|")
+	if len(f) != 4 {
+		return FileStat{}, fmt.Errorf("unexpected stat output %q", out)
+	}
+	mode, err := normMode(f[1])
+	if err != nil {
+		return FileStat{}, err
+	}
+	size, err := strconv.ParseInt(f[3], 10, 64)
+	if err != nil {
+		return FileStat{}, fmt.Errorf("unexpected stat size %q", f[3])
+	}
+	kind := "other"
+	switch {
+	case strings.HasSuffix(f[0], "regular file") || f[0] == "regular empty file":
+		kind = "file"
+	case f[0] == "directory":
+		kind = "directory"
+	case f[0] == "symbolic link":
+		kind = "link"
+	}
+	return FileStat{Kind: kind, Mode: mode, Owner: f[2], Size: size}, nil
+}
+
+// StatArgv reads p's metadata, not following a symbolic link.
+func StatArgv(p string) []string { return []string{"stat", "-c", statFormat, "--", p} }

@@ -12,27 +12,12 @@ import (
 
 	"github.com/aymanbagabas/go-udiff"
 
+	"remedy/lua/change"
+	"remedy/lua/remote"
 	"remedy/lua/shell"
 )
 
-// FileWrite is the state a file should end up in.
-type FileWrite struct {
-	Path     string
-	Content  []byte
-	Mode     string   // octal like "0644"; "" keeps the current mode, 0644 for a new file
-	Owner    string   // "user" or "user:group"; "" keeps the current owner
-	Backup   bool     // keep the current file aside (a hard link, else a copy) before replacing it
-	Validate []string // argv run on the candidate before it replaces the file; "%s" is its path
-}
-
-// FileChange is what a write did, or would do in check mode.
-type FileChange struct {
-	Changed bool
-	Diff    string
-	Backup  string // the backup's path, when one was (or would be) made
-}
-
-// writePlan is what it takes to get from a fileState to a FileWrite. The
+// writePlan is what it takes to get from a fileState to a change.File. The
 // same plan is reported in check mode and carried out otherwise, by one
 // remote script (writeScript). Any change, of content or of mode or owner
 // alone, makes a new file in a private directory beside the target and
@@ -84,7 +69,7 @@ type writeNames struct {
 
 // planWrite computes how to get from cur to w; relabel says SELinux is on.
 // It does no I/O.
-func planWrite(w FileWrite, cur fileState, names writeNames, relabel bool) (writePlan, error) {
+func planWrite(w change.File, cur fileState, names writeNames, relabel bool) (writePlan, error) {
 	mode := cur.mode
 	if w.Mode != "" {
 		m, err := normMode(w.Mode)
@@ -257,35 +242,6 @@ func (p writePlan) planned() []string {
 	return out
 }
 
-// WriteFile brings a file to the state w describes, atomically: the new
-// file is made in a private directory beside the target, validated, the
-// old file is backed up, and a rename puts the candidate in place. A
-// symbolic link is written through: its target gets the content and keeps
-// its mode, owner and SELinux label, and the link stays a link. A failing
-// step leaves the old file untouched. In check mode it reports the same
-// steps and diff and changes nothing.
-func (e *Env) WriteFile(w FileWrite) (FileChange, error) {
-	cur, err := e.fileState(w.Path)
-	if err != nil {
-		return FileChange{}, err
-	}
-	selinux := e.facts.SELinux == "enforcing" || e.facts.SELinux == "permissive"
-	p, err := planWrite(w, cur, newWriteNames(cur.path, time.Now()), selinux)
-	if err != nil {
-		return FileChange{}, fmt.Errorf("%s: %w", w.Path, err)
-	}
-	if len(p.changes) == 0 {
-		return FileChange{}, nil
-	}
-	e.Changed(p.diff, p.planned()...)
-	e.Note("%s: %s", w.Path, strings.Join(p.changes, ", "))
-	fc := FileChange{Changed: true, Diff: p.diff, Backup: p.backup}
-	if e.Check() {
-		return fc, nil
-	}
-	return fc, e.applyWrite(p)
-}
-
 func (e *Env) applyWrite(p writePlan) error {
 	out, err := e.exec(shell.Join(p.argv()...), p.content)
 	if err != nil {
@@ -294,7 +250,7 @@ func (e *Env) applyWrite(p writePlan) error {
 	if out.ExitCode == 0 {
 		return nil
 	}
-	stderr := trimOutput(out.Stderr)
+	stderr := remote.Excerpt(out.Stderr)
 	name, status, ok := strings.Cut(strings.TrimSpace(string(out.Stdout)), " ")
 	for _, s := range p.steps() {
 		switch {

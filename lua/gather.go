@@ -3,9 +3,12 @@ package lua
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"remedy/lua/firewall"
 	"remedy/lua/remote"
+	"remedy/lua/shell"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -27,6 +30,8 @@ func (r *hostRun) gather(prefetch *glua.LFunction) error {
 		}
 		e.warmed = true
 	}
+	// The facts read the firewall as its own read does.
+	reads = slices.DeleteFunc(reads, func(l string) bool { return l == firewallReadLine })
 	facts, outs, err := gatherFacts(e, reads)
 	r.emit(remote.FactsResult(err, facts, start))
 	if err != nil {
@@ -45,38 +50,52 @@ func (r *hostRun) gather(prefetch *glua.LFunction) error {
 	return nil
 }
 
-// gatherFacts runs the facts command, in a batch with reads when there
-// are any, and returns the facts and each read's output (none when the
-// batch did not work out: a host whose shell surprised us, or whose reads
+// gatherFacts reads the facts and the reads, and returns the facts and
+// each read's output. The firewall's read the facts hold is kept, with
+// its model, for the firewall module.
+func gatherFacts(e *Env, reads []string) (remote.Facts, []remote.Output, error) {
+	out, outs, err := factsOutput(e, reads)
+	if err != nil {
+		return remote.Facts{}, nil, err
+	}
+	facts, fw, err := ParseFacts(out.Stdout)
+	if fw != nil {
+		e.keepParsed(firewallReadLine, out, fw)
+	}
+	return facts, outs, err
+}
+
+// firewallReadLine is the firewall's read, which the facts take too.
+var firewallReadLine = shell.Join(firewall.ReadArgv...)
+
+// factsOutput runs the facts command, in a batch with reads when there
+// are any, and returns its output and each read's (none when the batch
+// did not work out: a host whose shell surprised us, or whose reads
 // together passed the output limit, still gives its facts, and each read
 // runs alone when a task asks for it).
-func gatherFacts(e *Env, reads []string) (remote.Facts, []remote.Output, error) {
+func factsOutput(e *Env, reads []string) (remote.Output, []remote.Output, error) {
 	if len(reads) > 0 {
-		b := newBatch(append([]string{FactsCommand()}, reads...))
-		out, err := e.host.Exec(e.ctx, b.command(), nil)
+		b := shell.NewBatch(append([]string{FactsCommand()}, reads...))
+		out, err := e.host.Exec(e.ctx, b.Command(), nil)
 		if err != nil && !errors.Is(err, remote.ErrOutputLimit) {
-			return remote.Facts{}, nil, fmt.Errorf("gather facts: %w", err)
+			return out, nil, fmt.Errorf("gather facts: %w", err)
 		}
-		if all, serr := b.split(out.Stdout); err == nil && serr == nil && out.ExitCode == 0 && all[0].ExitCode == 0 {
-			facts, err := ParseFacts(all[0].Stdout)
-			return facts, all[1:], err
+		if all, serr := b.Split(out.Stdout); err == nil && serr == nil && out.ExitCode == 0 && all[0].ExitCode == 0 {
+			return all[0], all[1:], nil
 		}
 	}
 	out, err := e.host.Exec(e.ctx, FactsCommand(), nil)
 	if err != nil {
-		return remote.Facts{}, nil, fmt.Errorf("gather facts: %w", err)
+		return out, nil, fmt.Errorf("gather facts: %w", err)
 	}
 	if out.ExitCode != 0 {
-		return remote.Facts{}, nil, fmt.Errorf("gather facts: exit %d: %s", out.ExitCode, trimOutput(out.Stderr))
+		return out, nil, fmt.Errorf("gather facts: exit %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 	}
-	facts, err := ParseFacts(out.Stdout)
-	return facts, nil, err
+	return out, nil, nil
 }
 
 // setFacts gives the VM the facts gathered after it started.
 func (e *Env) setFacts(f remote.Facts) {
 	e.facts = f
-	if t, ok := e.state.GetGlobal("host").(*glua.LTable); ok {
-		t.RawSetString("facts", hostFacts(e, e.state))
-	}
+	installFields(e.state, e)
 }

@@ -1,4 +1,4 @@
-package lua
+package lua_test
 
 import (
 	"context"
@@ -9,12 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"remedy/lua"
+	"remedy/lua/luatest"
 	"remedy/lua/remote"
 )
 
 // countingHost counts the sessions a run opens on a real local host.
 type countingHost struct {
-	*localHost
+	*luatest.LocalHost
 	execs int
 	// breakBatch answers a batch as a host whose shell surprised us would.
 	breakBatch bool
@@ -31,14 +33,14 @@ func (h *countingHost) Exec(ctx context.Context, cmd string, stdin []byte) (remo
 	if h.limitBatch && strings.Contains(cmd, "exec 3>&1") {
 		return remote.Output{ExitCode: -1}, fmt.Errorf("more than 8MiB of output: %w", remote.ErrOutputLimit)
 	}
-	return h.localHost.Exec(ctx, cmd, stdin)
+	return h.LocalHost.Exec(ctx, cmd, stdin)
 }
 
 // gatherRun runs src on h as the CLI does: facts gathered by Run.
 func gatherRun(t *testing.T, h remote.Host, src string) ([]remote.Result, remote.Facts, error) {
 	t.Helper()
 	var facts remote.Facts
-	got, err := runPlaybook(t, h, src, RunOptions{Gather: true, Gathered: func(f remote.Facts) { facts = f }})
+	got, err := luatest.Run(t, h, src, lua.RunOptions{Gather: true, Gathered: func(f remote.Facts) { facts = f }})
 	return got, facts, err
 }
 
@@ -46,8 +48,8 @@ func gatherRun(t *testing.T, h remote.Host, src string) ([]remote.Result, remote
 const counter = `{ "sh", "-c", "echo . >> runs; wc -l < runs" }`
 
 func TestPrefetchRidesWithTheFacts(t *testing.T) {
-	h := &countingHost{localHost: newLocalHost(t)}
-	motd := filepath.Join(h.dir, "motd")
+	h := &countingHost{LocalHost: luatest.NewLocalHost(t)}
+	motd := filepath.Join(h.Dir, "motd")
 	if err := os.WriteFile(motd, []byte("hello\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +65,8 @@ func TestPrefetchRidesWithTheFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if statuses(got) != "Gathering Facts=ok read=ok" {
-		t.Fatalf("got %s: %+v", statuses(got), got)
+	if luatest.Statuses(got) != "Gathering Facts=ok read=ok" {
+		t.Fatalf("got %s: %+v", luatest.Statuses(got), got)
 	}
 	// The first query is the prefetched run; the second reads again.
 	if want := "12 hello\n" + facts.User; got[1].Msg != want || facts.User == "" {
@@ -76,7 +78,7 @@ func TestPrefetchRidesWithTheFacts(t *testing.T) {
 }
 
 func TestPrefetchIsForgottenAfterAChange(t *testing.T) {
-	h := &countingHost{localHost: newLocalHost(t)}
+	h := &countingHost{LocalHost: luatest.NewLocalHost(t)}
 	got, _, err := gatherRun(t, h, `return {
   prefetch = function(v) return { `+counter+` } end,
   tasks = {
@@ -92,7 +94,7 @@ func TestPrefetchIsForgottenAfterAChange(t *testing.T) {
 }
 
 func TestGatherWithoutPrefetchIsOneSession(t *testing.T) {
-	h := &countingHost{localHost: newLocalHost(t)}
+	h := &countingHost{LocalHost: luatest.NewLocalHost(t)}
 	got, facts, err := gatherRun(t, h, `return { tasks = { { name = "t", run = function(v) return host.facts.os_id end } } }`)
 	if err != nil {
 		t.Fatal(err)
@@ -106,14 +108,14 @@ func TestGatherWithoutPrefetchIsOneSession(t *testing.T) {
 }
 
 func TestGatherFallsBackWhenTheBatchFails(t *testing.T) {
-	h := &countingHost{localHost: newLocalHost(t), breakBatch: true}
+	h := &countingHost{LocalHost: luatest.NewLocalHost(t), breakBatch: true}
 	got, facts, err := gatherRun(t, h, `return {
   prefetch = function(v) return { `+counter+` } end,
   tasks = { { name = "read", run = function(v) return (cmd.query(`+counter+`).stdout:gsub("%s", "")) end } } }`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if facts.User == "" || statuses(got) != "Gathering Facts=ok read=ok" || got[1].Msg != "1" {
+	if facts.User == "" || luatest.Statuses(got) != "Gathering Facts=ok read=ok" || got[1].Msg != "1" {
 		t.Errorf("facts %+v, results %+v", facts, got)
 	}
 }
@@ -122,23 +124,23 @@ func TestGatherFallsBackWhenTheBatchFails(t *testing.T) {
 // come alone, and each read runs alone when a task asks for it, so only
 // a read too large by itself fails, under its own name.
 func TestGatherReadsAloneWhenTheBatchPassesTheLimit(t *testing.T) {
-	h := &countingHost{localHost: newLocalHost(t), limitBatch: true}
+	h := &countingHost{LocalHost: luatest.NewLocalHost(t), limitBatch: true}
 	got, facts, err := gatherRun(t, h, `return {
   prefetch = function(v) return { `+counter+` } end,
   tasks = { { name = "read", run = function(v) return (cmd.query(`+counter+`).stdout:gsub("%s", "")) end } } }`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if facts.User == "" || statuses(got) != "Gathering Facts=ok read=ok" || got[1].Msg != "1" || h.execs != 3 {
+	if facts.User == "" || luatest.Statuses(got) != "Gathering Facts=ok read=ok" || got[1].Msg != "1" || h.execs != 3 {
 		t.Errorf("%d sessions, facts %+v, results %+v", h.execs, facts, got)
 	}
 }
 
 func TestWarmingReadsAloneWhenTheBatchPassesTheLimit(t *testing.T) {
-	h := &countingHost{localHost: newLocalHost(t), limitBatch: true}
-	e := &Env{host: h, ctx: context.Background(), task: &taskRecord{}}
-	line := allWarmLines()[0]
-	if _, err := e.query(line); err != nil || h.execs != 2 {
+	h := &countingHost{LocalHost: luatest.NewLocalHost(t), limitBatch: true}
+	e := lua.NewTaskEnv(h, false)
+	line := lua.WarmLines()[0]
+	if _, err := e.QueryLine(line); err != nil || h.execs != 2 {
 		t.Errorf("%d sessions, %v: want the batch, then %s alone", h.execs, err, line)
 	}
 }
@@ -153,7 +155,7 @@ func TestPrefetchErrorsNameTheLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.prefetch, func(t *testing.T) {
-			h := &countingHost{localHost: newLocalHost(t)}
+			h := &countingHost{LocalHost: luatest.NewLocalHost(t)}
 			got, _, err := gatherRun(t, h, "return {\n  prefetch = "+tt.prefetch+",\n  tasks = { { name = \"t\", run = function(v) end } } }")
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tt.want)
@@ -166,7 +168,7 @@ func TestPrefetchErrorsNameTheLine(t *testing.T) {
 }
 
 func TestPrefetchMustBeAFunction(t *testing.T) {
-	_, err := Load(writePlaybook(t, `return { prefetch = { "sshd" }, tasks = {} }`), LoadOptions{})
+	_, err := luatest.Load(luatest.WritePlaybook(t, `return { prefetch = { "sshd" }, tasks = {} }`))
 	if err == nil || !strings.Contains(err.Error(), "prefetch must be a function of v, not table") {
 		t.Fatalf("got %v", err)
 	}

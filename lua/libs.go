@@ -2,7 +2,6 @@ package lua
 
 import (
 	"bytes"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,22 +14,10 @@ import (
 	"github.com/yuin/gopher-lua/parse"
 )
 
-// libFS holds the Lua modules shipped with remedy (lua/lib).
-//
-//go:embed lib
-var libFS embed.FS
-
-// libDir is one place require looks, with the prefix its chunks are named
-// by in error messages.
-type libDir struct {
-	fsys   fs.FS
-	prefix string
-}
-
 // libraries finds and compiles required modules, once per playbook, so
 // every host's VM shares the byte code.
 type libraries struct {
-	dirs   []libDir
+	dirs   []Dir
 	mu     sync.Mutex
 	protos map[string]*glua.FunctionProto
 }
@@ -49,15 +36,15 @@ func (l *libraries) compile(name string) (*glua.FunctionProto, error) {
 	rel := strings.ReplaceAll(name, ".", "/") + ".lua"
 	var searched []string
 	for _, d := range l.dirs {
-		src, err := fs.ReadFile(d.fsys, rel)
+		src, err := fs.ReadFile(d.FS, rel)
 		if errors.Is(err, fs.ErrNotExist) {
-			searched = append(searched, path.Join(d.prefix, rel))
+			searched = append(searched, path.Join(d.Name, rel))
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path.Join(d.prefix, rel), err)
+			return nil, fmt.Errorf("%s: %w", path.Join(d.Name, rel), err)
 		}
-		p, err := compileChunk(src, path.Join(d.prefix, rel))
+		p, err := compileChunk(src, path.Join(d.Name, rel))
 		if err != nil {
 			return nil, err
 		}

@@ -37,20 +37,17 @@ func (i LintIssue) String() string {
 // functions and module options that do not exist, and task variables (v.NAME) the
 // playbook neither defines nor registers, which must then come from the
 // inventory or -e.
-func Lint(path string, o LoadOptions) []LintIssue {
-	src, file, dir, err := resolve(path)
-	if err != nil {
-		return []LintIssue{{File: path, Msg: err.Error()}}
-	}
-	chunk, err := parse.Parse(bytes.NewReader(src), file)
+func Lint(src Source, o LoadOptions) []LintIssue {
+	file := src.Name
+	chunk, err := parse.Parse(bytes.NewReader(src.Text), file)
 	if err != nil {
 		return []LintIssue{issueFromError(file, syntaxError(file, err))}
 	}
 	l := newLinter(file)
-	l.libs = newLibraries(o.LuaPath, dir)
+	l.libs = newLibraries(o, src.Dir)
 	l.collectGlobals(chunk)
 	l.block(chunk, nil)
-	p, err := Load(path, o)
+	p, err := Load(src, o)
 	if err != nil {
 		// A top-level require of a missing module is also a syntax-tree
 		// finding: report it once.
@@ -109,7 +106,7 @@ const varsParam = "\x00vars:"
 
 func newLinter(file string) *linter {
 	l := &linter{file: file, known: map[string]bool{}, assigned: map[string]bool{}, varSets: map[string]bool{}}
-	p := &Playbook{libs: newLibraries(nil, libDir{})}
+	p := &Playbook{libs: newLibraries(LoadOptions{}, Dir{})}
 	L := p.newVM(&Env{})
 	defer L.Close()
 	L.G.Global.ForEach(func(k, _ glua.LValue) {

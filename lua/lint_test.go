@@ -1,9 +1,12 @@
-package lua
+package lua_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
+
+	"remedy/lua"
+	"remedy/lua/luatest"
+	"remedy/playbooks"
 )
 
 func TestLint(t *testing.T) {
@@ -35,7 +38,7 @@ end } } }`, []string{`site.lua:2: error: file.write has no option "contnet"`, `s
 return { tasks = { { name = "a", run = function(v) file.write(o) end } } }`, nil},
 		{"require inside a task", `return { tasks = { { name = "a", run = function(v)
 	local p = require("polcy")
-end } } }`, []string{`site.lua:2: error: require "polcy": not found in lua/lib/polcy.lua`}},
+end } } }`, []string{`site.lua:2: error: require "polcy": not found in playbooks/lib/polcy.lua`}},
 		{"missing require at top level is reported once", `local p = require("polcy")
 return {}`, []string{`site.lua:1: error: require "polcy": not found`}},
 		{"unknown var is a warning", `return { vars = { port = 22 }, tasks = { { name = "a", run = function(v)
@@ -46,7 +49,11 @@ end } } }`, []string{`site.lua:2: warning: v.prot is not in the playbook's vars`
 end } } }`, []string{`site.lua:2: warning: v.x`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			issues := Lint(writePlaybook(t, tc.src), LoadOptions{})
+			src, err := lua.ReadFile(luatest.WritePlaybook(t, tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			issues := lua.Lint(src, luatest.Shipped)
 			if len(issues) != len(tc.want) {
 				t.Fatalf("got %v, want %d issues", issues, len(tc.want))
 			}
@@ -60,28 +67,11 @@ end } } }`, []string{`site.lua:2: warning: v.x`}},
 }
 
 func TestLintBuiltinPlaybooks(t *testing.T) {
-	for _, name := range BuiltinPlaybooks() {
-		for _, i := range Lint(name, LoadOptions{}) {
+	for _, name := range playbooks.Names() {
+		for _, i := range lua.Lint(luatest.Builtin(name), luatest.Shipped) {
 			if !i.Warning {
 				t.Errorf("%s: %s", name, i)
 			}
-		}
-	}
-}
-
-func TestTableTypeKeys(t *testing.T) {
-	for _, tc := range []struct {
-		typ  string
-		want map[string]bool
-	}{
-		{"{path: string, mode?: string}", map[string]bool{"path": true, "mode": false}},
-		{`{dir: "in"|"out", ok_rc?: integer[], t?: {a: string, b: string}, f?: fun(a: string, b: string): boolean}`, map[string]bool{"dir": true, "ok_rc": false, "t": false, "f": false}},
-		{"string", nil},
-		{"remedy.Stat", nil},
-	} {
-		got, ok := tableTypeKeys(tc.typ)
-		if ok != (tc.want != nil) || fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("%s: got %v %v, want %v", tc.typ, got, ok, tc.want)
 		}
 	}
 }

@@ -13,38 +13,38 @@ import (
 // prints it, `remedy lint` checks calls against it and the LuaLS
 // definition file (lua/types/remedy.lua) is generated from it.
 //
-// A module registers itself from an init function in its own file, e.g.
-// lua/sshd_module.go:
+// A module is a package of its own under lua/modules that registers
+// itself from an init function (lua/modules/doc.go says how to add one):
 //
 //	func init() {
-//		Register(Module{
+//		lua.Register(lua.Module{
 //			Name: "sshd",
 //			Doc:  "Reads and changes the OpenSSH server's configuration.",
-//			Funcs: []Func{{
+//			Funcs: []lua.Func{{
 //				Name:    "config",
-//				Returns: []Param{{Name: "cfg", Type: "table<string, string>", Doc: "effective settings, lower-case keys"}},
+//				Returns: []lua.Param{{Name: "cfg", Type: "table<string, string>", Doc: "effective settings"}},
 //				Doc:     "Returns the effective configuration (sshd -T).",
-//				Call:    sshdConfig,
+//				Call:    config,
 //			}},
 //		})
 //	}
 //
-//	// sshdConfig reads the host through the helpers on Env: e.Query runs
-//	// a read-only command (also in check mode), e.Apply a change (only
-//	// reported in check mode), e.WriteFile an atomic, validated file write;
-//	// e.Changed records a change made otherwise, e.Note says what changed.
-//	func sshdConfig(e *Env, L *glua.LState) int {
-//		out, err := e.Query("sshd", "-T")
+//	// config is the binding: it converts the arguments, calls the
+//	// module's Go API with e (a change.Session: reads, and Apply, the
+//	// one gate for changes), and converts the result or raises the error.
+//	func config(e *lua.Env, L *glua.LState) int {
+//		cfg, err := Config(e)
 //		if err != nil {
 //			e.Fail(err)
 //		}
-//		L.Push(...)
+//		L.Push(lua.ToLua(L, cfg))
 //		return 1
 //	}
 //
 // Call follows gopher-lua's convention: arguments are on L's stack, push
-// the results and return how many. Raise errors with e.Fail or
-// L.RaiseError so the message carries the playbook's file:line.
+// the results and return how many. Raise errors with e.Fail, L.RaiseError
+// or the argument readers (lua.TableArg) so the message carries the
+// playbook's file:line; the Go API below a binding returns errors.
 type Module struct {
 	Name   string // the Lua global; "" puts Funcs in the global scope (expect, log)
 	Doc    string
@@ -76,7 +76,8 @@ type Param struct {
 	Doc  string
 }
 
-// Field is a value a module table holds, computed when a host's VM starts.
+// Field is a value a module table holds, computed when a host's VM starts
+// and again once its facts are gathered.
 type Field struct {
 	Param
 	Value func(e *Env, L *glua.LState) glua.LValue
@@ -151,6 +152,22 @@ func install(L *glua.LState, e *Env) {
 		}
 		for _, f := range m.Funcs {
 			target.RawSetString(f.Name, L.NewFunction(e.bind(f)))
+		}
+	}
+	installFields(L, e)
+}
+
+// installFields computes every module's fields, when the VM starts and
+// again once the host's facts are gathered (host.facts shows them).
+func installFields(L *glua.LState, e *Env) {
+	for _, m := range Modules() {
+		target := L.G.Global
+		if m.Name != "" {
+			t, ok := L.GetGlobal(m.Name).(*glua.LTable)
+			if !ok {
+				continue // the playbook's top level put something else there
+			}
+			target = t
 		}
 		for _, fd := range m.Fields {
 			target.RawSetString(fd.Name, fd.Value(e, L))

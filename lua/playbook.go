@@ -2,22 +2,34 @@ package lua
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
-
-	"remedy/playbooks"
 )
 
-// LoadOptions says where require looks beyond the embedded lua/lib.
+// LoadOptions says where require looks.
 type LoadOptions struct {
+	Shipped Dir      // the libraries shipped with remedy, searched first
 	LuaPath []string // --lua-path directories; REMEDY_LUA_PATH's follow them
+}
+
+// Dir is a directory require searches, with the name messages give it.
+type Dir struct {
+	FS   fs.FS
+	Name string
+}
+
+// Source is a playbook to load: its text, the name messages give it (its
+// path, or "playbooks/NAME.lua" for a built-in), and its own directory,
+// which require searches last.
+type Source struct {
+	Text []byte
+	Name string
+	Dir  Dir
 }
 
 // luaPathEnv lists more directories for require, like --lua-path.
@@ -49,20 +61,15 @@ type TaskInfo struct {
 // playbook that loops forever is a load error, not a hang.
 var loadTimeout = 10 * time.Second
 
-// Load finds a playbook (a file, or a built-in name like "aspera-server"),
-// compiles it once and evaluates it once to check its shape: unknown keys,
-// missing run functions and notify names without a handler are errors
-// that name the file and line. No host is contacted.
-func Load(path string, o LoadOptions) (*Playbook, error) {
-	src, file, dir, err := resolve(path)
+// Load compiles a playbook once and evaluates it once to check its
+// shape: unknown keys, missing run functions and notify names without a
+// handler are errors that name the file and line. No host is contacted.
+func Load(src Source, o LoadOptions) (*Playbook, error) {
+	proto, err := compileChunk(src.Text, src.Name)
 	if err != nil {
 		return nil, err
 	}
-	proto, err := compileChunk(src, file)
-	if err != nil {
-		return nil, err
-	}
-	p := &Playbook{file: file, proto: proto, libs: newLibraries(o.LuaPath, dir)}
+	p := &Playbook{file: src.Name, proto: proto, libs: newLibraries(o, src.Dir)}
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	e := &Env{ctx: ctx}
@@ -78,60 +85,41 @@ func Load(path string, o LoadOptions) (*Playbook, error) {
 		p.varTypes, err = parseVarTypes(sp.varTypes)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, fmt.Errorf("%s: %w", src.Name, err)
 	}
 	return p, nil
 }
 
-// resolve returns a playbook's source, its chunk name and the directory
-// require searches last. An existing file wins over a built-in name. The
-// playbook's own directory is opened as an os.Root: require finds modules
-// inside it, and no symbolic link or ".." takes it out (a playbook
-// directory is often shared; --lua-path directories are the operator's
-// own choice and are read as they are).
-func resolve(path string) (src []byte, file string, dir libDir, err error) {
-	src, err = os.ReadFile(path)
-	if err == nil {
-		d := filepath.Dir(path)
-		root, err := os.OpenRoot(d)
-		if err != nil {
-			return nil, "", libDir{}, fmt.Errorf("playbook directory: %w", err)
-		}
-		return src, path, libDir{fsys: root.FS(), prefix: d}, nil
+// ReadFile reads a playbook file. Its directory is opened as an os.Root:
+// require finds modules inside it, and no symbolic link or ".." takes it
+// out (a playbook directory is often shared; --lua-path directories are
+// the operator's own choice and are read as they are).
+func ReadFile(path string) (Source, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return Source{}, fmt.Errorf("read playbook: %w", err)
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, "", libDir{}, fmt.Errorf("read playbook: %w", err)
+	d := filepath.Dir(path)
+	root, err := os.OpenRoot(d)
+	if err != nil {
+		return Source{}, fmt.Errorf("playbook directory: %w", err)
 	}
-	name := strings.TrimSuffix(path, ".lua") + ".lua"
-	src, berr := fs.ReadFile(playbooks.FS, name)
-	if berr != nil || strings.HasPrefix(path, "/") || strings.HasPrefix(path, ".") {
-		return nil, "", libDir{}, fmt.Errorf("playbook %s: no such file and no built-in playbook of that name (built-ins: %s)", path, strings.Join(BuiltinPlaybooks(), ", "))
-	}
-	sub, _ := fs.Sub(playbooks.FS, filepath.Dir(name))
-	return src, "playbooks/" + name, libDir{fsys: sub, prefix: filepath.Dir("playbooks/" + name)}, nil
+	return Source{Text: text, Name: path, Dir: Dir{FS: root.FS(), Name: d}}, nil
 }
 
-// BuiltinPlaybooks lists the names Load accepts without a file.
-func BuiltinPlaybooks() []string {
-	var names []string
-	_ = fs.WalkDir(playbooks.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".lua") {
-			names = append(names, strings.TrimSuffix(p, ".lua"))
-		}
-		return nil
-	})
-	return names
-}
-
-func newLibraries(luaPath []string, own libDir) *libraries {
-	sub, _ := fs.Sub(libFS, "lib")
-	dirs := []libDir{{fsys: sub, prefix: "lua/lib"}}
-	for _, d := range append(luaPath, filepath.SplitList(os.Getenv(luaPathEnv))...) {
+func newLibraries(o LoadOptions, own Dir) *libraries {
+	var dirs []Dir
+	if o.Shipped.FS != nil {
+		dirs = append(dirs, o.Shipped)
+	}
+	for _, d := range append(o.LuaPath, filepath.SplitList(os.Getenv(luaPathEnv))...) {
 		if d != "" {
-			dirs = append(dirs, libDir{fsys: os.DirFS(d), prefix: d})
+			dirs = append(dirs, Dir{FS: os.DirFS(d), Name: d})
 		}
 	}
-	dirs = append(dirs, own)
+	if own.FS != nil {
+		dirs = append(dirs, own)
+	}
 	return &libraries{dirs: dirs, protos: map[string]*glua.FunctionProto{}}
 }
 
@@ -140,7 +128,7 @@ func newLibraries(luaPath []string, own libDir) *libraries {
 func (p *Playbook) evaluate(L *glua.LState) (*spec, error) {
 	L.Push(L.NewFunctionFromProto(p.proto))
 	if err := L.PCall(0, 1, nil); err != nil {
-		return nil, fmt.Errorf("%s", errorMessage(err))
+		return nil, fmt.Errorf("%s", ErrorMessage(err))
 	}
 	ret := L.Get(-1)
 	L.Pop(1)
@@ -184,7 +172,7 @@ func (p *Playbook) Name() string {
 	return p.file
 }
 
-// File is the playbook's path, or "playbooks/NAME.lua" for a built-in.
+// File is the name its Source gave: its path, or "playbooks/NAME.lua".
 func (p *Playbook) File() string { return p.file }
 
 // HostPattern is the playbook's hosts field ("" when it has none).

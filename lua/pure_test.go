@@ -1,11 +1,11 @@
 package lua
 
 import (
-	"os"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
+
+	"remedy/lua/change"
 )
 
 func TestMergeVars(t *testing.T) {
@@ -77,66 +77,6 @@ func TestSelect(t *testing.T) {
 	}
 }
 
-func TestRender(t *testing.T) {
-	vars := map[string]any{
-		"port": int64(33001), "name": "hsts", "on": true, "ratio": 0.5,
-		"svc": map[string]any{"ports": []any{int64(22), int64(33001)}},
-	}
-	for _, tc := range []struct{ tmpl, want, err string }{
-		{"Port {{ port }}", "Port 33001", ""},
-		{"{{name}}:{{ port }}", "hsts:33001", ""},
-		{"{{ svc.ports.2 }}", "33001", ""},
-		{"{{ on }} {{ ratio }}", "true 0.5", ""},
-		{"no placeholders {", "no placeholders {", ""},
-		{"{{ missing }}", "", `no variable "missing"`},
-		{"{{ svc.ports.3 }}", "", "not an index"},
-		{"{{ svc }}", "", "is a table"},
-		{"{{ port | quote }}", "", "is not a variable name"},
-	} {
-		got, err := Render(tc.tmpl, vars)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("Render(%q): error %v, want %q", tc.tmpl, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("Render(%q) = %q, %v; want %q", tc.tmpl, got, err, tc.want)
-		}
-	}
-}
-
-func TestEditLines(t *testing.T) {
-	re := regexp.MustCompile
-	cfg := "#PermitRootLogin prohibit-password\nPort 22\nMatch User backup\n  PermitRootLogin yes\n"
-	for _, tc := range []struct {
-		name, in string
-		e        LineEdit
-		want     string
-	}{
-		{"replace first match", cfg, LineEdit{Regexp: re(`^#?PermitRootLogin`), Line: "PermitRootLogin no"},
-			"PermitRootLogin no\nPort 22\nMatch User backup\n  PermitRootLogin yes\n"},
-		{"already there", "PermitRootLogin no\n", LineEdit{Regexp: re(`^#?PermitRootLogin`), Line: "PermitRootLogin no"}, "PermitRootLogin no\n"},
-		{"already there without final newline", "a\nb", LineEdit{Line: "b"}, "a\nb"},
-		{"append at end", "a\n", LineEdit{Line: "b"}, "a\nb\n"},
-		{"insert before Match", cfg, LineEdit{Regexp: re(`^PasswordAuthentication`), Line: "PasswordAuthentication no", InsertBefore: `^Match`},
-			"#PermitRootLogin prohibit-password\nPort 22\nPasswordAuthentication no\nMatch User backup\n  PermitRootLogin yes\n"},
-		{"insert after last match", "Port 22\nX 1\nPort 2222\n", LineEdit{Line: "Port 33001", InsertAfter: `^Port`}, "Port 22\nX 1\nPort 2222\nPort 33001\n"},
-		{"insert at BOF", "a\n", LineEdit{Line: "z", InsertAfter: "BOF"}, "z\na\n"},
-		{"insertafter without match goes to end", "a\n", LineEdit{Line: "z", InsertAfter: "^nothing"}, "a\nz\n"},
-		{"absent by regexp", "Port 22\nPort 33001\nX\n", LineEdit{Regexp: re(`^Port 22$`), Absent: true}, "Port 33001\nX\n"},
-		{"absent by line", "a\nb\na\n", LineEdit{Line: "a", Absent: true}, "b\n"},
-		{"empty file", "", LineEdit{Line: "a"}, "a\n"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := EditLines(tc.in, tc.e)
-			if err != nil || got != tc.want {
-				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
-			}
-		})
-	}
-}
-
 func TestPlanWrite(t *testing.T) {
 	cur := fileState{path: "/e/f", exists: true, content: []byte("a\n"), mode: "0600", owner: "root:root", ids: "0:0"}
 	names := writeNames{priv: ".f.r", backup: "/e/f.bak"}
@@ -151,26 +91,26 @@ func TestPlanWrite(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		w       FileWrite
+		w       change.File
 		cur     fileState
 		relabel bool
 		want    []string
 	}{
-		{"same content and attributes", FileWrite{Path: "/e/f", Content: []byte("a\n")}, cur, false, nil},
-		{"same content, new mode", FileWrite{Path: "/e/f", Content: []byte("a\n"), Mode: "644"}, cur, false,
+		{"same content and attributes", change.File{Path: "/e/f", Content: []byte("a\n")}, cur, false, nil},
+		{"same content, new mode", change.File{Path: "/e/f", Content: []byte("a\n"), Mode: "644"}, cur, false,
 			append(replace("0644", "0:0"), "mv -f -T -- /e/.f.r/f /e/f")},
-		{"same content, same user", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "root"}, cur, false, nil},
-		{"same content, new owner", FileWrite{Path: "/e/f", Content: []byte("a\n"), Owner: "sshd:root"}, cur, false,
+		{"same content, same user", change.File{Path: "/e/f", Content: []byte("a\n"), Owner: "root"}, cur, false, nil},
+		{"same content, new owner", change.File{Path: "/e/f", Content: []byte("a\n"), Owner: "sshd:root"}, cur, false,
 			append(replace("0600", "sshd:root"), "mv -f -T -- /e/.f.r/f /e/f")},
-		{"new content keeps mode and owner, validates, backs up", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true, Validate: []string{"sshd", "-t", "-f", "%s"}}, cur, false,
+		{"new content keeps mode and owner, validates, backs up", change.File{Path: "/e/f", Content: []byte("b\n"), Backup: true, Validate: []string{"sshd", "-t", "-f", "%s"}}, cur, false,
 			append(replace("0600", "0:0"), "sshd -t -f /e/.f.r/f", "ln -- /e/f /e/f.bak", "mv -f -T -- /e/.f.r/f /e/f")},
-		{"new file gets 0644 and no backup", FileWrite{Path: "/e/f", Content: []byte("b\n"), Backup: true}, fileState{path: "/e/f"}, false,
+		{"new file gets 0644 and no backup", change.File{Path: "/e/f", Content: []byte("b\n"), Backup: true}, fileState{path: "/e/f"}, false,
 			append(replace("0644", ""), "mv -f -T -- /e/.f.r/f /e/f")},
-		{"SELinux: an existing file's label is copied before the rename", FileWrite{Path: "/e/f", Content: []byte("b\n")}, cur, true,
+		{"SELinux: an existing file's label is copied before the rename", change.File{Path: "/e/f", Content: []byte("b\n")}, cur, true,
 			append(replace("0600", "0:0"), "chcon --reference=/e/f -- /e/.f.r/f", "mv -f -T -- /e/.f.r/f /e/f")},
-		{"SELinux: a new file is relabelled after the rename", FileWrite{Path: "/e/f", Content: []byte("b\n")}, fileState{path: "/e/f"}, true,
+		{"SELinux: a new file is relabelled after the rename", change.File{Path: "/e/f", Content: []byte("b\n")}, fileState{path: "/e/f"}, true,
 			append(replace("0644", ""), "mv -f -T -- /e/.f.r/f /e/f", "restorecon -- /e/f")},
-		{"a link's target is written", FileWrite{Path: "/e/link", Content: []byte("b\n")}, cur, false,
+		{"a link's target is written", change.File{Path: "/e/link", Content: []byte("b\n")}, cur, false,
 			append(replace("0600", "0:0"), "mv -f -T -- /e/.f.r/f /e/f")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,7 +127,7 @@ func TestPlanWrite(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []FileWrite{
+	for _, bad := range []change.File{
 		{Path: "/e/f", Content: []byte("b"), Mode: "rw-r--r--"},
 		{Path: "/e/f", Content: []byte("b"), Validate: []string{"sshd", "-t"}},
 		{Path: "/e/f", Content: []byte("b"), Owner: "-R"},
@@ -200,7 +140,7 @@ func TestPlanWrite(t *testing.T) {
 }
 
 func TestPlanWriteDiff(t *testing.T) {
-	p, err := planWrite(FileWrite{Path: "/e/f", Content: []byte("a\nc\n")}, fileState{path: "/e/f", exists: true, content: []byte("a\nb\n"), mode: "0644"}, writeNames{priv: ".t"}, false)
+	p, err := planWrite(change.File{Path: "/e/f", Content: []byte("a\nc\n")}, fileState{path: "/e/f", exists: true, content: []byte("a\nb\n"), mode: "0644"}, writeNames{priv: ".t"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,95 +154,21 @@ func TestPlanWriteDiff(t *testing.T) {
 func TestParseStat(t *testing.T) {
 	for _, tc := range []struct {
 		out  string
-		want statInfo
+		want FileStat
 	}{
-		{"regular file|4755|root:root|2\n", statInfo{"file", "4755", "root:root", 2}},
-		{"regular empty file|644|root:root|0\n", statInfo{"file", "0644", "root:root", 0}},
-		{"symbolic link|777|root:root|1\n", statInfo{"link", "0777", "root:root", 1}},
-		{"directory|755|root:root|4096\n", statInfo{"directory", "0755", "root:root", 4096}},
+		{"regular file|4755|root:root|2\n", FileStat{"file", "4755", "root:root", 2}},
+		{"regular empty file|644|root:root|0\n", FileStat{"file", "0644", "root:root", 0}},
+		{"symbolic link|777|root:root|1\n", FileStat{"link", "0777", "root:root", 1}},
+		{"directory|755|root:root|4096\n", FileStat{"directory", "0755", "root:root", 4096}},
 	} {
-		got, err := parseStat(tc.out)
+		got, err := ParseStat(tc.out)
 		if err != nil || got != tc.want {
-			t.Errorf("parseStat(%q) = %+v, %v; want %+v", tc.out, got, err, tc.want)
+			t.Errorf("ParseStat(%q) = %+v, %v; want %+v", tc.out, got, err, tc.want)
 		}
 	}
-	if _, err := parseStat("stat: cannot statx"); err == nil {
+	if _, err := ParseStat("stat: cannot statx"); err == nil {
 		t.Error("garbage: want an error")
 	}
-}
-
-func TestParseAhosts(t *testing.T) {
-	for file, want := range map[string][]string{
-		"testdata/getent/ahosts-localhost.txt": {"127.0.0.1"},
-		"testdata/getent/ahosts-multi.txt":     {"198.18.0.9", "198.18.0.10", "2001:db8::9"},
-	} {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := parseAhosts(string(b)); !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: got %v, want %v", file, got, want)
-		}
-	}
-}
-
-func TestServiceCommand(t *testing.T) {
-	s := service{name: "ssh", pidfile: "/run/sshd.pid", signal: "HUP"}
-	for _, tc := range []struct {
-		init, action, want string
-	}{
-		{"systemd", "reload", "systemctl reload -- ssh"},
-		{"sysv", "restart", "service ssh restart"},
-		{"none", "reload", "sh -c " + signalScript + " sh /run/sshd.pid HUP"},
-		{"none", "restart", "error"},
-		{"upstart", "reload", "error"},
-	} {
-		argv, err := serviceCommand(tc.init, tc.action, s)
-		got := strings.Join(argv, " ")
-		if err != nil {
-			got = "error"
-		}
-		if got != tc.want {
-			t.Errorf("%s %s: got %q, want %q", tc.init, tc.action, got, tc.want)
-		}
-	}
-}
-
-func TestEditLinesRefusesNonIdempotentEdits(t *testing.T) {
-	for _, e := range []LineEdit{
-		{Regexp: regexp.MustCompile(`^Port`), Line: "Listen 1"},
-		{Line: "two\nlines"},
-	} {
-		if _, err := EditLines("Port 1\n", e); err == nil {
-			t.Errorf("%+v: want an error", e)
-		}
-	}
-}
-
-// Applying the same edit twice changes nothing the second time: file.line
-// reports ok on a repeated run.
-func FuzzEditLinesIdempotent(f *testing.F) {
-	f.Add("#PermitRootLogin yes\nPort 22\nMatch all\n", `^#?PermitRootLogin`, "PermitRootLogin no", false, "BOF", "")
-	f.Add("a\nb\na\n", "", "a", true, "", "")
-	f.Add("x", `^P`, "Port 1", false, "", "^Match")
-	f.Fuzz(func(t *testing.T, content, pattern, line string, absent bool, after, before string) {
-		e := LineEdit{Line: line, Absent: absent, InsertAfter: after, InsertBefore: before}
-		if pattern != "" {
-			re, err := regexp.Compile(pattern)
-			if err != nil {
-				return
-			}
-			e.Regexp = re
-		}
-		once, err := EditLines(content, e)
-		if err != nil {
-			return
-		}
-		twice, err := EditLines(once, e)
-		if err != nil || twice != once {
-			t.Fatalf("second edit: %q, %v; first gave %q", twice, err, once)
-		}
-	})
 }
 
 // resolveScript's output, as the lab's hosts print it.

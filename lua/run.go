@@ -231,7 +231,7 @@ func (r *hostRun) pcall(ctx context.Context, fn *glua.LFunction, timeout time.Du
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil {
 			return nil, fmt.Errorf("%s: timed out after %s", position(r.p.file, fnLine(fn)), timeout)
 		}
-		return nil, errors.New(errorMessage(err))
+		return nil, errors.New(ErrorMessage(err))
 	}
 	ret := L.Get(-1)
 	L.Pop(1)
@@ -269,7 +269,7 @@ func (e *Env) setVars(pbVars *glua.LTable, types map[string]varType, o RunOption
 		return err
 	}
 	for k, v := range MergeVars(own, o.Vars, o.ExtraVars) {
-		e.vars.RawSetString(k, toLua(e.state, v))
+		e.vars.RawSetString(k, ToLua(e.state, v))
 	}
 	return nil
 }

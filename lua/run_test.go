@@ -1,4 +1,4 @@
-package lua
+package lua_test
 
 import (
 	"context"
@@ -11,55 +11,28 @@ import (
 	"testing"
 	"time"
 
+	"remedy/lua"
+	"remedy/lua/luatest"
 	"remedy/lua/remote"
+	"remedy/playbooks"
 )
 
-// writePlaybook writes src as a playbook file in a temp dir.
-func writePlaybook(t *testing.T, src string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "site.lua")
-	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// runPlaybook loads src and runs it on h, returning every result.
-func runPlaybook(t *testing.T, h remote.Host, src string, o RunOptions) ([]remote.Result, error) {
-	t.Helper()
-	p, err := Load(writePlaybook(t, src), LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	var got []remote.Result
-	err = p.Run(context.Background(), h, o, func(r remote.Result) { got = append(got, r) })
-	return got, err
-}
-
-func statuses(rs []remote.Result) string {
-	var s []string
-	for _, r := range rs {
-		s = append(s, r.Name+"="+string(r.Status))
-	}
-	return strings.Join(s, " ")
-}
-
 func TestRunMinimal(t *testing.T) {
-	h := newLocalHost(t)
-	got, err := runPlaybook(t, h, `return { name = "m", hosts = "all", tasks = {
+	h := luatest.NewLocalHost(t)
+	got, err := luatest.Run(t, h, `return { name = "m", hosts = "all", tasks = {
 		{ name = "one", run = function(v) return "hi " .. v.who end },
-	}, vars = { who = "pb" } }`, RunOptions{Vars: map[string]any{"who": "inv"}})
+	}, vars = { who = "pb" } }`, lua.RunOptions{Vars: map[string]any{"who": "inv"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if statuses(got) != "one=ok" || got[0].Msg != "hi inv" {
+	if luatest.Statuses(got) != "one=ok" || got[0].Msg != "hi inv" {
 		t.Fatalf("got %+v", got)
 	}
 }
 
 func TestHandlersFireOnceInDefinitionOrder(t *testing.T) {
-	h := newLocalHost(t)
-	got, err := runPlaybook(t, h, `return {
+	h := luatest.NewLocalHost(t)
+	got, err := luatest.Run(t, h, `return {
 		tasks = {
 			{ name = "a", notify = {"second", "first"}, run = function(v) cmd.run({"true"}) end },
 			{ name = "b", notify = "first", run = function(v) cmd.run({"true"}) end },
@@ -70,17 +43,17 @@ func TestHandlersFireOnceInDefinitionOrder(t *testing.T) {
 			{ name = "second", run = function() end },
 			{ name = "unused", run = function() end },
 		},
-	}`, RunOptions{})
+	}`, lua.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := statuses(got); s != "a=changed b=changed c=ok first=changed second=ok" {
+	if s := luatest.Statuses(got); s != "a=changed b=changed c=ok first=changed second=ok" {
 		t.Fatalf("got %s", s)
 	}
 }
 
 func TestTagsSelectTasksAndChecks(t *testing.T) {
-	h := newLocalHost(t)
+	h := luatest.NewLocalHost(t)
 	src := `return {
 		tasks = {
 			{ name = "fw", tags = "fw", run = function() end },
@@ -88,25 +61,25 @@ func TestTagsSelectTasksAndChecks(t *testing.T) {
 		},
 		checks = { { name = "c-ssh", tags = "ssh", run = function() end }, { name = "c-all", run = function() end } },
 	}`
-	got, err := runPlaybook(t, h, src, RunOptions{Tags: []string{"ssh"}})
+	got, err := luatest.Run(t, h, src, lua.RunOptions{Tags: []string{"ssh"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := statuses(got); s != "ssh=ok c-ssh=ok" {
+	if s := luatest.Statuses(got); s != "ssh=ok c-ssh=ok" {
 		t.Fatalf("--tags ssh: %s", s)
 	}
-	got, err = runPlaybook(t, h, src, RunOptions{SkipTags: []string{"ssh"}, StartAt: "fw"})
+	got, err = luatest.Run(t, h, src, lua.RunOptions{SkipTags: []string{"ssh"}, StartAt: "fw"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := statuses(got); s != "fw=ok c-all=ok" {
+	if s := luatest.Statuses(got); s != "fw=ok c-all=ok" {
 		t.Fatalf("--skip-tags ssh: %s", s)
 	}
 }
 
 func TestTaskFields(t *testing.T) {
-	h := newLocalHost(t)
-	got, err := runPlaybook(t, h, `return {
+	h := luatest.NewLocalHost(t)
+	got, err := luatest.Run(t, h, `return {
 		tasks = {
 			{ name = "reg", register = "r", run = function(v) cmd.run({"true"}); return "x" end },
 			{ name = "seen", when = function(v) return v.r.changed and v.r.result == "x" end, run = function() end },
@@ -117,75 +90,75 @@ func TestTaskFields(t *testing.T) {
 			{ name = "never", run = function() end },
 		},
 		checks = { { name = "not reached", run = function() end } },
-	}`, RunOptions{Check: true, Vars: map[string]any{"dir": h.dir}})
+	}`, lua.RunOptions{Check: true, Vars: map[string]any{"dir": h.Dir}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := statuses(got); s != "reg=changed seen=ok skipped=skipped forced=changed ignored=failed fails=failed" {
+	if s := luatest.Statuses(got); s != "reg=changed seen=ok skipped=skipped forced=changed ignored=failed fails=failed" {
 		t.Fatalf("got %s", s)
 	}
 	if !got[4].Ignored || got[5].Ignored || !strings.Contains(got[5].Msg, "site.lua:8: stop here") {
 		t.Fatalf("ignore_errors or message wrong: %+v %+v", got[4], got[5])
 	}
-	if _, err := os.Stat(filepath.Join(h.dir, "forced")); err != nil {
+	if _, err := os.Stat(filepath.Join(h.Dir, "forced")); err != nil {
 		t.Fatal("check_mode = false did not run the command")
 	}
 }
 
 func TestChecksAreFindings(t *testing.T) {
-	h := newLocalHost(t)
-	got, err := runPlaybook(t, h, `return { checks = {
+	h := luatest.NewLocalHost(t)
+	got, err := luatest.Run(t, h, `return { checks = {
 		{ name = "pass", run = function() expect(1 + 1 == 2, "math") return "fine" end },
 		{ name = "fail", severity = "high", run = function(v)
 			expect(v.root == "no", "PermitRootLogin is %s", v.root)
 		end },
 		{ name = "cannot write", run = function(v) cmd.run({"touch", v.dir .. "/x"}) end },
-	} }`, RunOptions{Vars: map[string]any{"root": "yes", "dir": h.dir}})
+	} }`, lua.RunOptions{Vars: map[string]any{"root": "yes", "dir": h.Dir}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := statuses(got); s != "pass=ok fail=failed cannot write=changed" {
+	if s := luatest.Statuses(got); s != "pass=ok fail=failed cannot write=changed" {
 		t.Fatalf("got %s", s)
 	}
-	if got[0].Msg != "fine" || got[1].Severity != "high" || got[0].Severity != "medium" || got[1].Host != "local" || got[2].Msg != "would run touch "+h.dir+"/x" || !strings.HasSuffix(got[1].Msg, "site.lua:4: PermitRootLogin is yes") {
+	if got[0].Msg != "fine" || got[1].Severity != "high" || got[0].Severity != "medium" || got[1].Host != "local" || got[2].Msg != "would run touch "+h.Dir+"/x" || !strings.HasSuffix(got[1].Msg, "site.lua:4: PermitRootLogin is yes") {
 		t.Fatalf("findings: %+v", got)
 	}
-	if _, err := os.Stat(filepath.Join(h.dir, "x")); err == nil {
+	if _, err := os.Stat(filepath.Join(h.Dir, "x")); err == nil {
 		t.Fatal("a check changed the host")
 	}
 }
 
 func TestVarsPrecedence(t *testing.T) {
-	h := newLocalHost(t)
-	r := onlyResult(t, h, `return { vars = { a = "pb", b = "pb", c = "pb" }, tasks = { { name = "t", run = function(v)
+	h := luatest.NewLocalHost(t)
+	r := luatest.Only(t, h, `return { vars = { a = "pb", b = "pb", c = "pb" }, tasks = { { name = "t", run = function(v)
 		return v.a .. v.b .. v.c .. host.vars.a
-	end } } }`, RunOptions{Vars: map[string]any{"b": "inv", "c": "inv"}, ExtraVars: map[string]any{"c": "extra"}})
+	end } } }`, lua.RunOptions{Vars: map[string]any{"b": "inv", "c": "inv"}, ExtraVars: map[string]any{"c": "extra"}})
 	if r.Msg != "pbinvextrapb" {
 		t.Fatalf("got %q", r.Msg)
 	}
 }
 
 func TestSandbox(t *testing.T) {
-	h := newLocalHost(t)
-	r := onlyResult(t, h, task(`
+	h := luatest.NewLocalHost(t)
+	r := luatest.Only(t, h, luatest.Task(`
 	for _, name in ipairs({"io", "debug", "dofile", "loadfile", "load", "loadstring", "package", "module", "setfenv"}) do
 		expect(_G[name] == nil, "%s is reachable", name)
 	end
 	expect(os.execute == nil and os.exit == nil and os.remove == nil and os.getenv == nil, "unsafe os function")
 	expect(type(os.time()) == "number" and string.dump == nil, "os.time missing or string.dump present")
-	return "sandboxed"`), RunOptions{})
+	return "sandboxed"`), lua.RunOptions{})
 	if r.Status != remote.StatusOK {
 		t.Fatalf("%+v", r)
 	}
 }
 
 func TestRequire(t *testing.T) {
-	h := newLocalHost(t)
+	h := luatest.NewLocalHost(t)
 	luaPath := t.TempDir()
 	if err := os.WriteFile(filepath.Join(luaPath, "site.lua"), []byte(`return { from = "lua-path" }`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pb := writePlaybook(t, task(`local policy = require("policy")
+	pb := luatest.WritePlaybook(t, luatest.Task(`local policy = require("policy")
 	local site = require("site")
 	local own = require("helpers.own")
 	expect(require("helpers.own") == own, "modules load once per VM")
@@ -196,12 +169,12 @@ func TestRequire(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(filepath.Dir(pb), "helpers", "own.lua"), []byte(`return { from = "playbook dir" }`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := Load(pb, LoadOptions{LuaPath: []string{luaPath}})
+	p, err := luatest.Load(pb, luaPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []remote.Result
-	if err := p.Run(context.Background(), h, RunOptions{}, func(r remote.Result) { got = append(got, r) }); err != nil {
+	if err := p.Run(context.Background(), h, lua.RunOptions{}, func(r remote.Result) { got = append(got, r) }); err != nil {
 		t.Fatal(err)
 	}
 	if got[0].Msg != "80, 443 lua-path playbook dir" {
@@ -210,8 +183,8 @@ func TestRequire(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	defer func(d time.Duration) { loadTimeout = d }(loadTimeout)
-	loadTimeout = 300 * time.Millisecond
+	defer func(d time.Duration) { *lua.LoadTimeout = d }(*lua.LoadTimeout)
+	*lua.LoadTimeout = 300 * time.Millisecond
 	for _, tc := range []struct{ name, src, want string }{
 		{"syntax", "return {\n name = \"x\"\n tasks = {} }", "site.lua:3:"},
 		{"not a table", "return 42", "must return a table"},
@@ -225,12 +198,12 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown var type", `return { var_types = { d = "dns" } }`, `site.lua: var_types: d: dns is not a type`},
 		{"runtime error at top level", "local x = nil\nreturn x.y", "site.lua:2:"},
 		{"module call at top level", "cmd.query({'true'})\nreturn {}", "only be called inside a task"},
-		{"missing require", `require("nope") return {}`, `require "nope": not found in lua/lib/nope.lua`},
+		{"missing require", `require("nope") return {}`, `require "nope": not found in playbooks/lib/nope.lua`},
 		{"require escaping the path", `require("../etc/passwd") return {}`, "bad module name"},
 		{"endless loop", `while true do end`, "context deadline exceeded"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(writePlaybook(t, tc.src), LoadOptions{})
+			_, err := luatest.Load(luatest.WritePlaybook(t, tc.src))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -239,33 +212,33 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestTaskTimeoutAndCancel(t *testing.T) {
-	h := newLocalHost(t)
-	got, err := runPlaybook(t, h, `return { tasks = {
+	h := luatest.NewLocalHost(t)
+	got, err := luatest.Run(t, h, `return { tasks = {
 		{ name = "slow", timeout = 0.2, ignore_errors = true, run = function() cmd.query({"sleep", "5"}) end },
 		{ name = "spin", timeout = 0.2, run = function() while true do end end },
-	} }`, RunOptions{})
+	} }`, lua.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := statuses(got); s != "slow=failed spin=failed" || !strings.Contains(got[1].Msg, "timed out after 200ms") {
+	if s := luatest.Statuses(got); s != "slow=failed spin=failed" || !strings.Contains(got[1].Msg, "timed out after 200ms") {
 		t.Fatalf("%s %+v", s, got)
 	}
-	p, err := Load(writePlaybook(t, task(`cmd.query({"sleep", "5"})`)), LoadOptions{})
+	p, err := luatest.Load(luatest.WritePlaybook(t, luatest.Task(`cmd.query({"sleep", "5"})`)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = p.Run(ctx, h, RunOptions{}, func(remote.Result) {})
+	err = p.Run(ctx, h, lua.RunOptions{}, func(remote.Result) {})
 	if err == nil || time.Since(start) > 3*time.Second {
 		t.Fatalf("cancelled run: %v after %s", err, time.Since(start))
 	}
 }
 
 func TestBuiltinPlaybooksLoad(t *testing.T) {
-	for _, name := range BuiltinPlaybooks() {
-		if _, err := Load(name, LoadOptions{}); err != nil {
+	for _, name := range playbooks.Names() {
+		if _, err := lua.Load(luatest.Builtin(name), luatest.Shipped); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -278,14 +251,14 @@ func TestPolicyParseSS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newLocalHost(t)
-	r := onlyResult(t, h, task(`local policy = require("policy")
+	h := luatest.NewLocalHost(t)
+	r := luatest.Only(t, h, luatest.Task(`local policy = require("policy")
 	local parts = {}
 	for _, s in ipairs(policy.parse_ss(v.out)) do
 		table.insert(parts, s.proto .. "/" .. s.addr .. "/" .. s.port .. (policy.loopback(s.addr) and "/lo" or ""))
 	end
 	return table.concat(parts, " ")`),
-		RunOptions{Vars: map[string]any{"out": string(out)}})
+		lua.RunOptions{Vars: map[string]any{"out": string(out)}})
 	want := "udp/0.0.0.0/33001 udp/*/53 tcp/127.0.0.1/5432/lo tcp/0.0.0.0/8080 tcp/*/22 tcp/::1/9000/lo"
 	if r.Msg != want {
 		t.Fatalf("got %q\nwant %q (%+v)", r.Msg, want, r)
@@ -294,8 +267,8 @@ func TestPolicyParseSS(t *testing.T) {
 
 // One compiled playbook runs on many hosts at once, each in its own VM.
 func TestRunManyHostsShareBytecode(t *testing.T) {
-	p, err := Load(writePlaybook(t, task(`local policy = require("policy")
-	return host.name .. " " .. policy.join({v.n})`)), LoadOptions{})
+	p, err := luatest.Load(luatest.WritePlaybook(t, luatest.Task(`local policy = require("policy")
+	return host.name .. " " .. policy.join({v.n})`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,9 +277,9 @@ func TestRunManyHostsShareBytecode(t *testing.T) {
 	errs := make(chan error, hosts)
 	for i := range hosts {
 		go func() {
-			h := newLocalHost(t)
-			h.name = "h" + strconv.Itoa(i)
-			errs <- p.Run(context.Background(), h, RunOptions{Vars: map[string]any{"n": i}}, func(r remote.Result) { msgs[i] = r.Msg })
+			h := luatest.NewLocalHost(t)
+			h.HostName = "h" + strconv.Itoa(i)
+			errs <- p.Run(context.Background(), h, lua.RunOptions{Vars: map[string]any{"n": i}}, func(r remote.Result) { msgs[i] = r.Msg })
 		}()
 	}
 	for range hosts {
@@ -323,19 +296,19 @@ func TestRunManyHostsShareBytecode(t *testing.T) {
 
 // lostHost is a local host whose connection has gone: every command
 // fails the way the runner reports a dropped SSH session.
-type lostHost struct{ *localHost }
+type lostHost struct{ *luatest.LocalHost }
 
 func (h lostHost) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Output, error) {
 	return remote.Output{}, fmt.Errorf("ssh session: %w", remote.ErrUnreachable)
 }
 
 func TestUnreachableEndsTheRun(t *testing.T) {
-	got, err := runPlaybook(t, lostHost{newLocalHost(t)}, `return { tasks = {
+	got, err := luatest.Run(t, lostHost{luatest.NewLocalHost(t)}, `return { tasks = {
 		{ name = "a", ignore_errors = true, run = function() cmd.query({"true"}) end },
 		{ name = "b", run = function() end },
-	} }`, RunOptions{})
-	if !errors.Is(err, remote.ErrUnreachable) || statuses(got) != "a=unreachable" {
-		t.Fatalf("err %v, results %s", err, statuses(got))
+	} }`, lua.RunOptions{})
+	if !errors.Is(err, remote.ErrUnreachable) || luatest.Statuses(got) != "a=unreachable" {
+		t.Fatalf("err %v, results %s", err, luatest.Statuses(got))
 	}
 }
 
@@ -359,7 +332,7 @@ func TestRequireStaysInThePlaybookDirectory(t *testing.T) {
 		{"a link in a --lua-path directory", `assert(require("viapath") == "escaped") return {}`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pb := writePlaybook(t, tc.src)
+			pb := luatest.WritePlaybook(t, tc.src)
 			dir := filepath.Dir(pb)
 			for name, target := range map[string]string{"evil.lua": filepath.Join(outside, "evil.lua"), "out": outside, "inside.lua": "real/inside.lua"} {
 				if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
@@ -372,7 +345,7 @@ func TestRequireStaysInThePlaybookDirectory(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "real", "inside.lua"), []byte(`return "inside"`), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Load(pb, LoadOptions{LuaPath: []string{luaPath}})
+			_, err := luatest.Load(pb, luaPath)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("got %v, want it loaded", err)

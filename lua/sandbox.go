@@ -43,7 +43,7 @@ func (p *Playbook) newVM(e *Env) *glua.LState {
 	e.vars = L.NewTable()
 	L.SetGlobal("require", L.NewFunction(p.require))
 	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int {
-		e.Logf(0, "%s", joinArgs(L))
+		e.Logf(0, "%s", JoinArgs(L))
 		return 0
 	}))
 	install(L, e)
@@ -59,8 +59,8 @@ func restrictOS(L *glua.LState) {
 	L.SetGlobal("os", safe)
 }
 
-// joinArgs renders every argument with tostring, tab-separated like print.
-func joinArgs(L *glua.LState) string {
+// JoinArgs renders every argument with tostring, tab-separated like print.
+func JoinArgs(L *glua.LState) string {
 	parts := make([]string, L.GetTop())
 	for i := range parts {
 		parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
@@ -68,9 +68,9 @@ func joinArgs(L *glua.LState) string {
 	return strings.Join(parts, "\t")
 }
 
-// require loads a Lua module once per VM from the first of: the embedded
-// lua/lib, the --lua-path and REMEDY_LUA_PATH directories, the playbook's
-// directory. Compiled code is shared by every host's VM.
+// require loads a Lua module once per VM from the first of: the
+// libraries shipped with remedy, the --lua-path and REMEDY_LUA_PATH
+// directories, the playbook's directory. Compiled code is shared by every host's VM.
 func (p *Playbook) require(L *glua.LState) int {
 	name := L.CheckString(1)
 	loaded := p.loadedTable(L)
@@ -106,9 +106,9 @@ func (p *Playbook) loadedTable(L *glua.LState) *glua.LTable {
 	return t
 }
 
-// errorMessage is a Lua error's message; gopher-lua already prefixes
+// ErrorMessage is a Lua error's message; gopher-lua already prefixes
 // file:line where it knows them.
-func errorMessage(err error) string {
+func ErrorMessage(err error) string {
 	if ae, ok := err.(*glua.ApiError); ok {
 		return fmt.Sprint(ae.Object)
 	}

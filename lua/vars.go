@@ -26,10 +26,10 @@ func MergeVars(layers ...map[string]any) map[string]any {
 	return out
 }
 
-// toGo converts a Lua value made of tables, strings, numbers and booleans
+// ToGo converts a Lua value made of tables, strings, numbers and booleans
 // to Go: a table with keys 1..n becomes []any, any other table
 // map[string]any, a whole number int64.
-func toGo(v glua.LValue) (any, error) {
+func ToGo(v glua.LValue) (any, error) {
 	switch v := v.(type) {
 	case *glua.LNilType:
 		return nil, nil
@@ -57,7 +57,7 @@ func tableToGo(t *glua.LTable) (any, error) {
 	if n > 0 && n == count {
 		list := make([]any, n)
 		for i := 1; i <= n; i++ {
-			v, err := toGo(t.RawGetInt(i))
+			v, err := ToGo(t.RawGetInt(i))
 			if err != nil {
 				return nil, err
 			}
@@ -72,7 +72,7 @@ func tableToGo(t *glua.LTable) (any, error) {
 			return
 		}
 		var gv any
-		if gv, err = toGo(v); err != nil {
+		if gv, err = ToGo(v); err != nil {
 			err = fmt.Errorf("key %s: %w", k, err)
 			return
 		}
@@ -81,8 +81,8 @@ func tableToGo(t *glua.LTable) (any, error) {
 	return m, err
 }
 
-// toLua converts Go data (from YAML, JSON or toGo) to a Lua value.
-func toLua(L *glua.LState, v any) glua.LValue {
+// ToLua converts Go data (from YAML, JSON or ToGo) to a Lua value.
+func ToLua(L *glua.LState, v any) glua.LValue {
 	switch v := v.(type) {
 	case nil:
 		return glua.LNil
@@ -101,7 +101,7 @@ func toLua(L *glua.LState, v any) glua.LValue {
 	case []any:
 		t := L.CreateTable(len(v), 0)
 		for _, e := range v {
-			t.Append(toLua(L, e))
+			t.Append(ToLua(L, e))
 		}
 		return t
 	case []string:
@@ -118,7 +118,7 @@ func toLua(L *glua.LState, v any) glua.LValue {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			t.RawSetString(k, toLua(L, v[k]))
+			t.RawSetString(k, ToLua(L, v[k]))
 		}
 		return t
 	default:
@@ -138,17 +138,12 @@ type varType struct {
 // varShapes check a variable's value, a scalar from YAML, JSON, -e k=v or
 // Lua, by its declared shape.
 var varShapes = map[string]func(v any) error{
-	"bool":   boolShape,
-	"port":   func(v any) error { _, err := valid.Port(scalar(v)); return err },
-	"domain": func(v any) error { return valid.Domain(scalar(v)) },
-	"host":   func(v any) error { return valid.Host(scalar(v)) },
-	"path":   func(v any) error { return valid.Path(scalar(v)) },
-	"service": func(v any) error {
-		if !serviceName.MatchString(scalar(v)) {
-			return errors.New("not a service name")
-		}
-		return nil
-	},
+	"bool":    boolShape,
+	"port":    func(v any) error { _, err := valid.Port(scalar(v)); return err },
+	"domain":  func(v any) error { return valid.Domain(scalar(v)) },
+	"host":    func(v any) error { return valid.Host(scalar(v)) },
+	"path":    func(v any) error { return valid.Path(scalar(v)) },
+	"service": func(v any) error { return valid.Service(scalar(v)) },
 }
 
 // boolShape accepts what an INI inventory or -e spells as a boolean, as

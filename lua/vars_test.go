@@ -1,11 +1,8 @@
 package lua
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"remedy/lua/remote"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -74,43 +71,5 @@ func TestParseVarTypes(t *testing.T) {
 		if (want == "") != (err == nil) || err != nil && !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", src, err, want)
 		}
-	}
-}
-
-// execCounter is a host that counts the commands it is asked to run.
-type execCounter struct {
-	*localHost
-	n int
-}
-
-func (h *execCounter) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Output, error) {
-	h.n++
-	return h.localHost.Exec(ctx, cmd, stdin)
-}
-
-// A value of the wrong shape stops the run before the facts and the
-// prefetch are read, so no read takes it to the host; CheckVars says the
-// same before any host is contacted.
-func TestVarTypesStopTheRunBeforeTheHost(t *testing.T) {
-	src := `return { vars = { domain = "api.ibmaspera.com" }, var_types = { domain = "domain" },
-	  prefetch = function(v) return { firewall.domain_reads(v.domain)[1] } end,
-	  tasks = { { name = "t", run = function() end } } }`
-	p, err := Load(writePlaybook(t, src), LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	extra := map[string]any{"domain": "-f/etc/shadow"}
-	want := `domain "-f/etc/shadow" (from -e): not a domain name`
-	if err := p.CheckVars("h1", nil, extra); err == nil || !strings.HasSuffix(err.Error(), "site.lua: "+want) {
-		t.Errorf("CheckVars: got %v, want %q", err, want)
-	}
-	if err := p.CheckVars("h1", map[string]any{"domain": "--help"}, nil); err == nil ||
-		!strings.HasSuffix(err.Error(), `domain "--help" (from the inventory, host h1): not a domain name`) {
-		t.Errorf("CheckVars: got %v", err)
-	}
-	h := &execCounter{localHost: newLocalHost(t)}
-	err = p.Run(context.Background(), h, RunOptions{Gather: true, ExtraVars: extra}, func(remote.Result) {})
-	if err == nil || !strings.HasSuffix(err.Error(), "vars: "+want) || h.n != 0 {
-		t.Fatalf("run: %v after %d commands, want %q before any", err, h.n, want)
 	}
 }

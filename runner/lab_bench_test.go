@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"remedy/lua"
+	_ "remedy/lua/modules/all"
 	"remedy/lua/remote"
 	"remedy/lua/shell"
+	"remedy/playbooks"
 	"remedy/runner/recap"
 	"remedy/tests/lab/labkit"
 )
@@ -73,7 +75,9 @@ func BenchmarkAuditAspera(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pb, err := lua.Load("aspera-server", lua.LoadOptions{})
+	aspera, _ := playbooks.Lookup("aspera-server")
+	pb, err := lua.Load(lua.Source{Text: aspera.Source, Name: aspera.File, Dir: lua.Dir{FS: aspera.Dir, Name: aspera.DirName}},
+		lua.LoadOptions{Shipped: lua.Dir{FS: playbooks.Lib, Name: playbooks.LibName}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -133,7 +137,11 @@ func readPlaybook(b *testing.B, n int) *lua.Playbook {
 	if err := os.WriteFile(path, []byte(src.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	pb, err := lua.Load(path, lua.LoadOptions{})
+	file, err := lua.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pb, err := lua.Load(file, lua.LoadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -76,12 +76,12 @@ const handsOnConf = `<CONF version="2">
 func TestAsperaConfigReaders(t *testing.T) {
 	L := glua.NewState()
 	defer L.Close()
-	if err := L.DoFile("../lua/lib/aspera.lua"); err != nil {
+	if err := L.DoFile("../playbooks/lib/aspera.lua"); err != nil {
 		t.Fatal(err)
 	}
 	aspera, ok := L.Get(-1).(*glua.LTable)
 	if !ok {
-		t.Fatalf("lua/lib/aspera.lua returned %s, not its module table", L.Get(-1).Type())
+		t.Fatalf("playbooks/lib/aspera.lua returned %s, not its module table", L.Get(-1).Type())
 	}
 	for _, c := range []struct{ name, reader, input, want string }{
 		{"STIG asuserdata ports", "config_from_userdata", stigUserdataPorts, "fasp=33001 http=8080/false https=8443/true vlink=nil"},
@@ -188,7 +188,7 @@ func asperaServerSettings(t *testing.T, conf string, vars map[string]string) str
 	if err := L.DoString(asperaStubs); err != nil {
 		t.Fatal(err)
 	}
-	if err := L.DoFile("../lua/lib/aspera.lua"); err != nil {
+	if err := L.DoFile("../playbooks/lib/aspera.lua"); err != nil {
 		t.Fatal(err)
 	}
 	aspera := L.Get(-1)

@@ -234,44 +234,11 @@ func (a *asperaLab) servers(groups ...string) []asperaHost {
 	return out
 }
 
-// asperaRun is the part of -o json these tests read.
-type asperaRun struct {
-	Hosts []struct {
-		Name  string `json:"name"`
-		Error string `json:"error"`
-		Tasks []struct {
-			Name   string `json:"name"`
-			Status string `json:"status"`
-			Msg    string `json:"msg"`
-		} `json:"tasks"`
-		Stats struct {
-			Changed int `json:"changed"`
-			Failed  int `json:"failed"`
-		} `json:"stats"`
-	} `json:"hosts"`
-	out string // stdout and stderr, for failure messages
-}
-
-// result returns a host's status and message for a task or check.
-func (r asperaRun) result(host, name string) (status, msg string) {
-	for _, h := range r.Hosts {
-		for _, x := range h.Tasks {
-			if h.Name == host && x.Name == name {
-				return x.Status, x.Msg
-			}
-		}
-	}
-	return "missing", ""
-}
-
 // remedy runs the binary with -o json over inventory and returns the
 // parsed document and the exit code.
-func (a *asperaLab) remedy(t *testing.T, inventory string, args ...string) (asperaRun, int) {
+func (a *asperaLab) remedy(t *testing.T, inventory string, args ...string) (jsonRun, int) {
 	t.Helper()
-	var doc asperaRun
-	code, out := runRemedyJSON(t, a.bin, a.home, 3*time.Minute, &doc, append(args, "-i", inventory, "--known-hosts", a.knownHosts)...)
-	doc.out = out
-	return doc, code
+	return runRemedy(t, a.bin, a.home, 3*time.Minute, append(args, "-i", inventory, "--known-hosts", a.knownHosts)...)
 }
 
 func (a *asperaLab) auditBefore(t *testing.T) {
@@ -283,19 +250,19 @@ func (a *asperaLab) auditBefore(t *testing.T) {
 		t.Fatalf("audit before: exit %d over %d hosts, want 3 (drift) over %d\n%s", code, len(doc.Hosts), len(audited), doc.out)
 	}
 	for _, h := range audited {
-		if status, msg := doc.result(h.Name, "S1: sshd listens on ssh_port"); status != "failed" {
+		if status, msg, _ := doc.task(h.Name, "S1: sshd listens on ssh_port"); status != "failed" {
 			t.Errorf("%s: S1 check %s (%s), want failed before the run", h.Name, status, msg)
 		}
-		if status, _ := doc.result(h.Name, "S1/S2: move SSH to ssh_port"); status != "changed" {
+		if status, _, _ := doc.task(h.Name, "S1/S2: move SSH to ssh_port"); status != "changed" {
 			t.Errorf("%s: the move would be %s, want changed", h.Name, status)
 		}
-		if status, msg := doc.result(h.Name, "S3/S5/S7: FASP UDP ports pass the firewall"); h.Profile != "none" && status != "failed" {
+		if status, msg, _ := doc.task(h.Name, "S3/S5/S7: FASP UDP ports pass the firewall"); h.Profile != "none" && status != "failed" {
 			t.Errorf("%s (%s): FASP check %s (%s), want failed", h.Name, h.Profile, status, msg)
 		}
 	}
 	// The host's own Aspera configuration decides the ports.
 	for _, h := range a.servers("config") {
-		if _, msg := doc.result(h.Name, "Aspera settings"); !strings.Contains(msg, h.settings) {
+		if _, msg, _ := doc.task(h.Name, "Aspera settings"); !strings.Contains(msg, h.settings) {
 			t.Errorf("%s: settings %q, want them to contain %q", h.Name, msg, h.settings)
 		}
 	}
@@ -344,7 +311,7 @@ func (a *asperaLab) runServers(t *testing.T) {
 		t.Fatalf("run: exit %d, want 0\n%s", code, doc.out)
 	}
 	for _, h := range a.servers() {
-		if status, msg := doc.result(h.Name, "S1/S2: move SSH to ssh_port"); status != "changed" || msg != "inventory: ansible_port=33001" {
+		if status, msg, _ := doc.task(h.Name, "S1/S2: move SSH to ssh_port"); status != "changed" || msg != "inventory: ansible_port=33001" {
 			t.Errorf("%s: move %s %q, want changed with the inventory change", h.Name, status, msg)
 		}
 	}
@@ -442,7 +409,7 @@ func (a *asperaLab) auditAfter(t *testing.T) {
 func (a *asperaLab) vlinkClash(t *testing.T) {
 	host := a.servers()[0].Name
 	doc, code := a.remedy(t, a.inventory(t, asperaPort), "audit", "aspera-server", "-l", host, "-e", "vlinks=true vlink_port=33001")
-	status, msg := doc.result(host, "Aspera settings")
+	status, msg, _ := doc.task(host, "Aspera settings")
 	if code != 2 || status != "failed" || !strings.Contains(msg, "the Vlink port 33001 is a FASP port") {
 		t.Errorf("exit %d, settings %s %q; want exit 2 and the clash named\n%s", code, status, msg, doc.out)
 	}

@@ -18,12 +18,16 @@ import (
 // which that boot never reads. The iptables-legacy host starts without
 // netfilter-persistent: nothing loads its rules at boot. Both hosts carry
 // rules another daemon owns (a fail2ban-like table or chain), which must
-// not end up in a boot file.
+// not end up in a boot file. The egress-restricted nftables host loads
+// the same site file: firewall.allow_domain must keep its sets and rules
+// there, and only them, so that after a reboot the refresh job's first
+// run lets the host reach the domain again.
 func TestBootPersistenceOnLab(t *testing.T) {
-	lab := labkit.New(t, labkit.Options{Hosts: 2, Profiles: []string{"nftables", "iptables-legacy"}})
+	lab := labkit.New(t, labkit.Options{Hosts: 3, Profiles: []string{"nftables", "iptables-legacy", "nftables+egress"}})
 	s := newSSHDLab(t, lab)
 	t.Run("nftables: ExecStart overridden to a site file", func(t *testing.T) { s.bootSiteFile(t, lab.Hosts[0]) })
 	t.Run("iptables-legacy: no netfilter-persistent", func(t *testing.T) { s.bootNoLoader(t, lab.Hosts[1]) })
+	t.Run("nftables+egress: allow_domain in a site file", func(t *testing.T) { s.bootDomain(t, lab.Hosts[2]) })
 }
 
 const (
@@ -83,6 +87,32 @@ func (s *sshdLab) bootSiteFile(t *testing.T, h labkit.Host) {
 	s.rebootLogin(t, h, "nft flush ruleset && nft -f "+siteNft)
 }
 
+func (s *sshdLab) bootDomain(t *testing.T, h labkit.Host) {
+	original := s.sh(t, h.Name, "cat /etc/nftables.conf")
+	s.writeFile(t, h, siteNft, original)
+	s.writeFile(t, h, siteDropIn, "[Service]\nExecStart=\nExecStart=/usr/sbin/nft -f "+siteNft+"\n")
+	s.sh(t, h.Name, `nft add table inet f2b && nft add chain inet f2b input '{ type filter hook input priority -1; }' && nft add rule inet f2b input ip saddr 198.51.100.7 drop`)
+	connect := "timeout 3 bash -c 'exec 3<>/dev/tcp/api.ibmaspera.com/443'"
+	pb := sshdPlaybook(t, `return { tasks = { { name = "move", run = function()
+	firewall.allow_domain { domain = "api.ibmaspera.com", refresh = 60 }
+end } } }`)
+	for _, want := range []string{"changed", "ok"} {
+		if status, msg, _ := s.remedy(t, s.lab.Inventory, "run", pb, "-l", h.Name).task(h.Name, "move"); status != want {
+			t.Fatalf("%s: allow_domain: %s %q, want %s", h.Name, status, msg, want)
+		}
+	}
+	s.expectFile(t, h, "/etc/nftables.conf", original)
+	site := s.sh(t, h.Name, "cat "+siteNft)
+	for _, line := range []string{"add set inet filter rmd_api_ibmaspera_com_4 ", `ip daddr @rmd_api_ibmaspera_com_4 accept comment "remedy: api.ibmaspera.com"`} {
+		if strings.Count(site, line) != 1 || strings.Contains(site, "f2b") || strings.Contains(site, "198.18.0.2") {
+			t.Errorf("%s: %s does not hold %q once, or holds fail2ban's rules or the live set's addresses:\n%s", h.Name, siteNft, line, site)
+		}
+	}
+	// A reboot, then the refresh job's first run, as its timer would.
+	s.sh(t, h.Name, "nft flush ruleset && nft -f "+siteNft+" && /usr/local/sbin/remedy-domain-api-ibmaspera-com")
+	s.sh(t, h.Name, connect)
+}
+
 func (s *sshdLab) bootNoLoader(t *testing.T, h labkit.Host) {
 	rules := s.sh(t, h.Name, "cat /etc/iptables/rules.v4")
 	unit := s.sh(t, h.Name, "cat "+persistUnit)
@@ -112,7 +142,7 @@ func (s *sshdLab) moveWith(t *testing.T, h labkit.Host, inventory, opts string) 
 	pb := sshdPlaybook(t, fmt.Sprintf(`return { tasks = { { name = "move", run = function()
 	return sshd.move_port { to = %d, %s }.inventory
 end } } }`, movedPort, opts))
-	status, msg, _ := s.remedy(t, inventory, "run", pb, "-l", h.Name).task(h.Name)
+	status, msg, _ := s.remedy(t, inventory, "run", pb, "-l", h.Name).task(h.Name, "move")
 	t.Logf("%s (%s) %s: %s: %s", h.Name, h.Profile, opts, status, msg)
 	return status, msg
 }

@@ -150,26 +150,21 @@ func observe(err error) string {
 	return firewall.VerdictReject
 }
 
-// readLabRuleset reads a host's rules as the firewall module does: nft's
-// JSON, with iptables-save's exact tables merged over it.
+// readLabRuleset reads a host's rules as the firewall module does: its
+// read, modelled with ReadKernel.
 func readLabRuleset(t *testing.T, lab *labkit.Lab, h labkit.Host) *firewall.Ruleset {
 	t.Helper()
-	rs, err := firewall.ReadNft([]byte(labSh(t, lab, h.Name, "nft -j list ruleset")))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := lab.Exec(ctx, h.Name, firewall.ReadArgv...)
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", h.Name, err, out)
+	}
+	read, err := firewall.ParseRead(out)
 	if err != nil {
 		t.Fatalf("%s: %v", h.Name, err)
 	}
-	save := map[string]string{"iptables-legacy": "iptables-legacy-save", "iptables-nft": "iptables-nft-save", "ufw": "iptables-save"}[h.Profile]
-	if save == "" {
-		return rs
-	}
-	for fam, cmd := range map[string]string{"ip": save, "ip6": strings.Replace(save, "iptables", "ip6tables", 1)} {
-		saved, err := firewall.ReadIptablesSave([]byte(labSh(t, lab, h.Name, cmd)), fam)
-		if err != nil {
-			t.Fatalf("%s: %v", h.Name, err)
-		}
-		rs = firewall.Merge(rs, saved)
-	}
-	return rs
+	return read.Rules
 }
 
 func loadRules(t *testing.T, lab *labkit.Lab, h labkit.Host, loader, file string) {

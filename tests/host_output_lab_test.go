@@ -2,7 +2,6 @@ package tests
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -159,13 +158,9 @@ func (h *hostOutputLab) escapes(t *testing.T) {
 	res = h.run(t, "audit", pb, "-i", inv, "-o", "json", "--report", md)
 	assertShownNotObeyed(t, "json stdout", []byte(res.stdout))
 	assertShownNotObeyed(t, "json stderr", []byte(res.stderr))
-	var doc struct {
-		Hosts []struct {
-			Tasks []struct{ Name, Msg string }
-		}
-	}
-	if err := json.Unmarshal([]byte(res.stdout), &doc); err != nil || len(doc.Hosts) != 1 || len(doc.Hosts[0].Tasks) < 2 {
-		t.Fatalf("JSON: %v\n%s", err, res)
+	doc := decodeRun(t, []byte(res.stdout), res.String())
+	if len(doc.Hosts) != 1 || len(doc.Hosts[0].Tasks) < 2 {
+		t.Fatalf("JSON: %s", res)
 	}
 	if msg := doc.Hosts[0].Tasks[1].Msg; msg != "\x1b[2J\ax\ry\ufffdz\u009bw\u202ev\ufffdu" {
 		t.Errorf("JSON does not carry the exact output: %q", msg)

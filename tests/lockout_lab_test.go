@@ -132,7 +132,7 @@ func (s *sshdLab) watchFirewallChange(t *testing.T, h labkit.Host) {
 func (s *sshdLab) drillLostAfterMove(t *testing.T, h labkit.Host) {
 	s.drillWatcher(t, h, sshdOnMovedAlone, killSessions)
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
-	status, msg, _ := doc.task(h.Name)
+	status, msg, _ := doc.task(h.Name, "move")
 	// The session may die just after remedy moved its connection: then
 	// the move succeeds, which is as good.
 	t.Logf("%s (%s): %s: %s", h.Name, h.Profile, status, msg)
@@ -165,7 +165,7 @@ func (s *sshdLab) drillLostAfterPhase2(t *testing.T, h labkit.Host) {
 	s.sh(t, h.Name, "mkdir -p /usr/local/sbin && printf %s "+shell.Quote(wrapper)+" > /usr/local/sbin/ss && chmod 755 /usr/local/sbin/ss")
 	s.drillWatcher(t, h, sshdOnMovedAlone, killSessions+`; nft add table inet remedy_drill; nft add chain inet remedy_drill in '{ type filter hook input priority -300; }'; nft add rule inet remedy_drill in tcp dport 33001 drop`)
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
-	status, msg, _ := doc.task(h.Name)
+	status, msg, _ := doc.task(h.Name, "move")
 	t.Logf("%s (%s): %s: %s", h.Name, h.Profile, status, msg)
 	s.drillFired(t, h)
 	s.fireReverts(t, h)
@@ -211,7 +211,7 @@ func (s *sshdLab) drillPendingRevert(t *testing.T, h labkit.Host) {
 	}
 	s.resetDrill(t, h)
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
-	status, msg, _ := doc.task(h.Name)
+	status, msg, _ := doc.task(h.Name, "move")
 	t.Logf("%s (%s): rerun: %s: %s", h.Name, h.Profile, status, msg)
 	s.fireReverts(t, h)
 	// The revert restored the rules from before the lost run: 33001 is
@@ -226,7 +226,7 @@ func (s *sshdLab) closeMovedPort(t *testing.T, h labkit.Host) {
 	pb := sshdPlaybook(t, `return { tasks = { { name = "move", run = function()
 	firewall.remove { comment = "remedy: sshd port" }
 end } } }`)
-	if status, msg, _ := s.remedy(t, s.lab.Inventory, "run", pb, "-l", h.Name).task(h.Name); status != "changed" && status != "ok" {
+	if status, msg, _ := s.remedy(t, s.lab.Inventory, "run", pb, "-l", h.Name).task(h.Name, "move"); status != "changed" && status != "ok" {
 		t.Fatalf("%s: remove the 33001 rule: %s %s", h.Name, status, msg)
 	}
 	if out := s.sh(t, h.Name, `{ nft list ruleset; iptables-legacy-save; } 2>/dev/null | grep -c 33001; true`); out != "0\n" {
@@ -261,7 +261,7 @@ func (s *sshdLab) drillFired(t *testing.T, h labkit.Host) {
 func (s *sshdLab) drill(t *testing.T, h labkit.Host, want ...string) {
 	t.Helper()
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
-	status, msg, _ := doc.task(h.Name)
+	status, msg, _ := doc.task(h.Name, "move")
 	t.Logf("%s (%s): %s: %s", h.Name, h.Profile, status, msg)
 	if status == "changed" || status == "ok" {
 		t.Errorf("%s: the move succeeded through the drill", h.Name)

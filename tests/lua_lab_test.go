@@ -42,83 +42,26 @@ type luaLab struct {
 	ops  string // an inventory logging in as the lab's ops user, with its sudo password
 }
 
-// luaRun is the part of -o json these tests read.
-type luaRun struct {
-	Hosts []struct {
-		Name        string `json:"name"`
-		Unreachable bool   `json:"unreachable"`
-		Error       string `json:"error"`
-		Tasks       []struct {
-			Name   string `json:"name"`
-			Kind   string `json:"kind"`
-			Status string `json:"status"`
-			Msg    string `json:"msg"`
-			Diff   string `json:"diff"`
-		} `json:"tasks"`
-	} `json:"hosts"`
-}
-
 // remedy runs the binary on every lab host with -o json and returns the
 // parsed document and the exit code.
-func (l *luaLab) remedy(t *testing.T, args ...string) (luaRun, int) {
+func (l *luaLab) remedy(t *testing.T, args ...string) (jsonRun, int) {
 	t.Helper()
 	return l.remedyWith(t, l.lab.Inventory, args...)
 }
 
 // remedyAsOps runs remedy logged in as ops, becoming root with sudo.
-func (l *luaLab) remedyAsOps(t *testing.T, args ...string) (luaRun, int) {
+func (l *luaLab) remedyAsOps(t *testing.T, args ...string) (jsonRun, int) {
 	t.Helper()
 	return l.remedyWith(t, l.ops, append(args, "-b")...)
 }
 
-func (l *luaLab) remedyWith(t *testing.T, inventory string, args ...string) (luaRun, int) {
+func (l *luaLab) remedyWith(t *testing.T, inventory string, args ...string) (jsonRun, int) {
 	t.Helper()
-	var doc luaRun
-	code, out := runRemedyJSON(t, l.bin, l.home, 2*time.Minute, &doc, append(args, "-i", inventory, "--known-hosts", l.lab.KnownHosts)...)
+	doc, code := runRemedy(t, l.bin, l.home, 2*time.Minute, append(args, "-i", inventory, "--known-hosts", l.lab.KnownHosts)...)
 	if len(doc.Hosts) != len(l.lab.Hosts) {
-		t.Fatalf("remedy %v: %d hosts in the output, want %d\n%s", args, len(doc.Hosts), len(l.lab.Hosts), out)
+		t.Fatalf("remedy %v: %d hosts in the output, want %d\n%s", args, len(doc.Hosts), len(l.lab.Hosts), doc.out)
 	}
 	return doc, code
-}
-
-// statuses is "name=status ..." for one host, without fact gathering.
-func (doc luaRun) statuses(host string) string {
-	var parts []string
-	for _, h := range doc.Hosts {
-		if h.Name != host {
-			continue
-		}
-		for _, task := range h.Tasks {
-			if task.Name != "Gathering Facts" {
-				parts = append(parts, task.Name+"="+task.Status)
-			}
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// diff returns the diff a host's task reported.
-func (doc luaRun) diff(host, task string) string {
-	for _, h := range doc.Hosts {
-		for _, x := range h.Tasks {
-			if h.Name == host && x.Name == task {
-				return x.Diff
-			}
-		}
-	}
-	return ""
-}
-
-// msg returns the message a host's task or check reported.
-func (doc luaRun) msg(host, task string) string {
-	for _, h := range doc.Hosts {
-		for _, x := range h.Tasks {
-			if h.Name == host && x.Name == task {
-				return x.Msg
-			}
-		}
-	}
-	return ""
 }
 
 func (l *luaLab) opsInventory(t *testing.T) string {
@@ -156,7 +99,7 @@ func (l *luaLab) sh(t *testing.T, host, script string) string {
 }
 
 // eachHost asserts a status line for every lab host.
-func (l *luaLab) eachHost(t *testing.T, doc luaRun, want string) {
+func (l *luaLab) eachHost(t *testing.T, doc jsonRun, want string) {
 	t.Helper()
 	for _, h := range l.lab.Hosts {
 		if got := doc.statuses(h.Name); got != want {

@@ -50,18 +50,17 @@ func TestProbePortOnLab(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			pb := sshdPlaybook(t, "return { tasks = { { name = \"allow\", run = function(v)\n"+c.body+"\nend } } }")
-			var doc luaRun
 			args := append([]string{"run", pb, "-i", lab.Inventory, "--known-hosts", op.knownHosts}, c.args...)
-			code, out := runRemedyJSON(t, bin, c.home, 3*time.Minute, &doc, args...)
+			doc, code := runRemedy(t, bin, c.home, 3*time.Minute, args...)
 			if got := doc.statuses(h.Name); code != 0 || got != "allow=changed" {
-				t.Fatalf("exit %d, %s, want allow=changed\n%s", code, got, out)
+				t.Fatalf("exit %d, %s, want allow=changed\n%s", code, got, doc.out)
 			}
 			if strings.Contains(c.body, "move_port") {
 				return // the connection's port is gone: nothing to undo with
 			}
 			undo := sshdPlaybook(t, "return { tasks = { { name = \"remove\", run = function() "+remove+" end } } }")
-			if code, out := runRemedyJSON(t, bin, c.home, 3*time.Minute, &doc, append([]string{"run", undo, "-i", lab.Inventory, "--known-hosts", op.knownHosts}, c.args...)...); code != 0 {
-				t.Fatalf("remove: exit %d\n%s", code, out)
+			if doc, code := runRemedy(t, bin, c.home, 3*time.Minute, append([]string{"run", undo, "-i", lab.Inventory, "--known-hosts", op.knownHosts}, c.args...)...); code != 0 {
+				t.Fatalf("remove: exit %d\n%s", code, doc.out)
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package tests
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -141,49 +140,9 @@ func (r *remedyRunner) hidden(t *testing.T) labkit.Host {
 	return r.lab.Hosts[i]
 }
 
-// The parts of -o json the tests read.
-type (
-	jsonRun struct {
-		Playbook    string     `json:"playbook"`
-		Check       bool       `json:"check"`
-		Interrupted bool       `json:"interrupted"`
-		NotRun      []string   `json:"not_run"`
-		Hosts       []jsonHost `json:"hosts"`
-	}
-	jsonHost struct {
-		Name        string     `json:"name"`
-		Unreachable bool       `json:"unreachable"`
-		Error       string     `json:"error"`
-		Facts       *jsonFacts `json:"facts"`
-		Tasks       []jsonTask `json:"tasks"`
-		Stats       jsonStats  `json:"stats"`
-	}
-	jsonFacts struct {
-		OSID     string `json:"os_id"`
-		Firewall string `json:"firewall"`
-		Root     bool   `json:"root"`
-		User     string `json:"user"`
-	}
-	jsonTask struct {
-		Name   string `json:"name"`
-		Status string `json:"status"`
-		Msg    string `json:"msg"`
-	}
-	jsonStats struct {
-		OK          int `json:"ok"`
-		Changed     int `json:"changed"`
-		Unreachable int `json:"unreachable"`
-		Failed      int `json:"failed"`
-	}
-)
-
 func parseRunJSON(t *testing.T, res runResult) jsonRun {
 	t.Helper()
-	var doc jsonRun
-	if err := json.Unmarshal([]byte(res.stdout), &doc); err != nil {
-		t.Fatalf("-o json is not JSON: %v\n%s", err, res)
-	}
-	return doc
+	return decodeRun(t, []byte(res.stdout), res.String())
 }
 
 func (doc jsonRun) host(t *testing.T, name string) jsonHost {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"remedy/lua/luatest"
 	"remedy/lua/shell"
 	"remedy/tests/lab/labkit"
 )
@@ -24,7 +25,8 @@ func TestSSHDMoveOnLab(t *testing.T) {
 	s := newSSHDLab(t, lab)
 	t.Run("config and ports read the host", s.readsHost)
 	t.Run("check mode shows the plan and changes nothing", s.checkMode)
-	t.Run("22 to 33001 on every firewall profile", s.moveEveryProfile)
+	t.Run("a playbook's own firewall global is not what opens the port", s.ownFirewallGlobal)
+	t.Run("22 to 33001 on every firewall profile, as check mode planned it", s.moveEveryProfile)
 	s.resetAll(t)
 	t.Run("one host each", func(t *testing.T) {
 		t.Run("keep_22", s.onHost("iptables-legacy", s.keep22))
@@ -43,6 +45,7 @@ type sshdLab struct {
 	bin       string
 	home      string
 	original  map[string]string
+	checked   jsonRun // what check mode planned for the move
 }
 
 func newSSHDLab(t *testing.T, lab *labkit.Lab) *sshdLab {
@@ -51,48 +54,6 @@ func newSSHDLab(t *testing.T, lab *labkit.Lab) *sshdLab {
 		s.original[h.Name] = s.sh(t, h.Name, "cat /etc/ssh/sshd_config")
 	}
 	return s
-}
-
-// sshdRun is the part of remedy's -o json these tests read.
-type sshdRun struct {
-	Hosts []struct {
-		Name  string `json:"name"`
-		Error string `json:"error"`
-		Tasks []struct {
-			Name    string   `json:"name"`
-			Status  string   `json:"status"`
-			Msg     string   `json:"msg"`
-			Diff    string   `json:"diff"`
-			Planned []string `json:"planned"`
-		} `json:"tasks"`
-	} `json:"hosts"`
-}
-
-// task returns a host's result of the task named "move".
-func (r sshdRun) task(host string) (status, msg, diff string) {
-	for _, h := range r.Hosts {
-		for _, x := range h.Tasks {
-			if h.Name == host && x.Name == "move" {
-				return x.Status, x.Msg, x.Diff
-			}
-		}
-		if h.Name == host && h.Error != "" {
-			return "error", h.Error, ""
-		}
-	}
-	return "missing", "", ""
-}
-
-// planned returns the commands a host's "move" task ran or would run.
-func (r sshdRun) planned(host string) string {
-	for _, h := range r.Hosts {
-		for _, x := range h.Tasks {
-			if h.Name == host && x.Name == "move" {
-				return strings.Join(x.Planned, "\n")
-			}
-		}
-	}
-	return ""
 }
 
 func sshdMovePlaybook(t *testing.T, keep bool) string {
@@ -110,10 +71,9 @@ func sshdPlaybook(t *testing.T, src string) string {
 }
 
 // remedy runs the binary with -o json and returns the parsed document.
-func (s *sshdLab) remedy(t *testing.T, inventory string, args ...string) sshdRun {
+func (s *sshdLab) remedy(t *testing.T, inventory string, args ...string) jsonRun {
 	t.Helper()
-	var doc sshdRun
-	runRemedyJSON(t, s.bin, s.home, 3*time.Minute, &doc, append(args, "-i", inventory, "--known-hosts", s.knownHosts)...)
+	doc, _ := runRemedy(t, s.bin, s.home, 3*time.Minute, append(args, "-i", inventory, "--known-hosts", s.knownHosts)...)
 	return doc
 }
 
@@ -246,7 +206,7 @@ func (s *sshdLab) readsHost(t *testing.T) {
 	return string.format("%s %s %d %d %s %s", type(c.port), c.port[1], #c.listenaddress, p.configured[1], l.process, tostring(l.pid > 0))
 end } } }`))
 	for _, h := range s.lab.Hosts {
-		if status, msg, _ := doc.task(h.Name); status != "ok" || msg != "table 22 2 22 sshd true" {
+		if status, msg, _ := doc.task(h.Name, "move"); status != "ok" || msg != "table 22 2 22 sshd true" {
 			t.Errorf("%s: %s %q", h.Name, status, msg)
 		}
 	}
@@ -254,12 +214,13 @@ end } } }`))
 
 func (s *sshdLab) checkMode(t *testing.T) {
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-C", "-D")
+	s.checked = doc
 	for _, h := range s.lab.Hosts {
-		status, _, diff := doc.task(h.Name)
+		status, _, diff := doc.task(h.Name, "move")
 		if status != "changed" || !strings.Contains(diff, "+Port 33001\n") {
 			t.Errorf("%s: check mode: %s, diff %q", h.Name, status, diff)
 		}
-		planned := doc.planned(h.Name)
+		planned := doc.planned(h.Name, "move")
 		firewallStep := h.Profile == "none" || strings.Contains(planned, "33001")
 		if !firewallStep || !strings.Contains(planned, "sshd -t") || !strings.Contains(planned, "HUP") {
 			t.Errorf("%s (%s): check mode plan lacks the firewall, validation or reload step:\n%s", h.Name, h.Profile, planned)
@@ -271,28 +232,53 @@ func (s *sshdLab) checkMode(t *testing.T) {
 	}
 }
 
+// moveEveryProfile moves sshd on every host, and checks that the run did
+// what check mode planned: the same commands, steps and diffs, but for
+// the names drawn at random.
 func (s *sshdLab) moveEveryProfile(t *testing.T) {
-	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false))
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-D")
 	var names []string
 	for _, h := range s.lab.Hosts {
 		names = append(names, h.Name)
-		status, msg, _ := doc.task(h.Name)
+		status, msg, diff := doc.task(h.Name, "move")
 		if status != "changed" || msg != "ansible_port=33001" {
 			t.Errorf("%s (%s): %s %q", h.Name, h.Profile, status, msg)
 		}
 		s.expectSSH(t, h, movedPort)
+		_, _, planDiff := s.checked.task(h.Name, "move")
+		ran, planned := luatest.Masked(doc.planned(h.Name, "move")), luatest.Masked(s.checked.planned(h.Name, "move"))
+		if ran != planned || diff != planDiff {
+			t.Errorf("%s (%s): the run did otherwise than check mode planned:\nplanned:\n%s\nran:\n%s\nplanned diff:\n%s\ndiff:\n%s",
+				h.Name, h.Profile, planned, ran, planDiff, diff)
+		}
 	}
 	again := s.remedy(t, s.inventoryOnPort(t, names...), "run", sshdMovePlaybook(t, false))
 	for _, h := range s.lab.Hosts {
-		if status, msg, _ := again.task(h.Name); status != "ok" {
+		if status, msg, _ := again.task(h.Name, "move"); status != "ok" {
 			t.Errorf("%s (%s): second run %s %q, want ok", h.Name, h.Profile, status, msg)
 		}
 	}
 }
 
+// ownFirewallGlobal replaces the firewall global before moving sshd, in
+// check mode: move_port opens the port through the firewall's Go API, so
+// the playbook's stand-in, which would open nothing, changes nothing.
+func (s *sshdLab) ownFirewallGlobal(t *testing.T) {
+	h := s.lab.Hosts[slices.IndexFunc(s.lab.Hosts, func(h labkit.Host) bool { return h.Profile == "nftables" })]
+	pb := sshdPlaybook(t, fmt.Sprintf(`firewall = { allow = function() end }
+return { tasks = { { name = "move", run = function()
+	return sshd.move_port { to = %d }.inventory
+end } } }`, movedPort))
+	doc := s.remedy(t, s.lab.Inventory, "run", pb, "-C", "-l", h.Name)
+	status, msg, _ := doc.task(h.Name, "move")
+	if planned := doc.planned(h.Name, "move"); status != "changed" || !strings.Contains(planned, `nft add rule inet filter input 'tcp dport 33001 accept comment "remedy: sshd port 33001"'`) {
+		t.Errorf("%s: with the playbook's own firewall global: %s %q, planned:\n%s\nwant the port opened in the firewall", h.Name, status, msg, planned)
+	}
+}
+
 func (s *sshdLab) keep22(t *testing.T, h labkit.Host) {
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, true), "-l", h.Name)
-	if status, msg, _ := doc.task(h.Name); status != "changed" {
+	if status, msg, _ := doc.task(h.Name, "move"); status != "changed" {
 		t.Fatalf("%s: %s %q", h.Name, status, msg)
 	}
 	s.expectSSH(t, h, 22, movedPort)
@@ -302,7 +288,7 @@ func (s *sshdLab) portInDropIn(t *testing.T, h labkit.Host) {
 	const dropIn = "/etc/ssh/sshd_config.d/10-port.conf"
 	s.writeAndReload(t, h, dropIn, "# site policy\nPort 22\n")
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
-	if status, msg, _ := doc.task(h.Name); status != "changed" {
+	if status, msg, _ := doc.task(h.Name, "move"); status != "changed" {
 		t.Fatalf("%s: %s %q", h.Name, status, msg)
 	}
 	s.expectSSH(t, h, movedPort)
@@ -318,7 +304,7 @@ func (s *sshdLab) portInDropIn(t *testing.T, h labkit.Host) {
 func (s *sshdLab) pinnedListenAddress(t *testing.T, h labkit.Host) {
 	s.writeAndReload(t, h, "/etc/ssh/sshd_config", s.original[h.Name]+"ListenAddress 0.0.0.0:22\n")
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
-	if status, msg, _ := doc.task(h.Name); status != "changed" {
+	if status, msg, _ := doc.task(h.Name, "move"); status != "changed" {
 		t.Fatalf("%s: %s %q", h.Name, status, msg)
 	}
 	s.expectSSH(t, h, movedPort)
@@ -331,7 +317,7 @@ func (s *sshdLab) invalidConfig(t *testing.T, h labkit.Host) {
 	broken := s.original[h.Name] + "PermitRootLogin perhaps\n"
 	s.writeFile(t, h, "/etc/ssh/sshd_config", broken)
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
-	if status, msg, _ := doc.task(h.Name); status != "failed" || !strings.Contains(msg, "invalid, refusing to touch it") {
+	if status, msg, _ := doc.task(h.Name, "move"); status != "failed" || !strings.Contains(msg, "invalid, refusing to touch it") {
 		t.Errorf("%s: %s %q; want failed, refusing", h.Name, status, msg)
 	}
 	if got := s.sh(t, h.Name, "cat /etc/ssh/sshd_config; ls /etc/ssh | grep -c remedy || true"); got != broken+"0\n" {
@@ -356,7 +342,7 @@ done`
 	s.sh(t, h.Name, "setsid -f sh -c "+shell.Quote(watcher)+" >/dev/null 2>&1")
 	t.Cleanup(func() { s.sh(t, h.Name, "nft delete table inet remedy_test_late 2>/dev/null || true") })
 	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
-	status, msg, _ := doc.task(h.Name)
+	status, msg, _ := doc.task(h.Name, "move")
 	if status != "failed" || !strings.Contains(msg, "rolled back") || !strings.Contains(msg, "port 22 answers") {
 		t.Errorf("%s: %s %q; want failed and rolled back", h.Name, status, msg)
 	}

@@ -68,7 +68,7 @@ func (l *luaLab) throughSymlink(t *testing.T) {
 	h := l.lab.Hosts[0].Name
 	for _, tc := range []struct {
 		name string
-		run  func(*testing.T, ...string) (luaRun, int)
+		run  func(*testing.T, ...string) (jsonRun, int)
 	}{{"root", l.remedy}, {"sudo", l.remedyAsOps}} {
 		t.Run(tc.name, func(t *testing.T) {
 			l.sh(t, h, `set -e; rm -rf /etc/remedy-real.d /etc/remedy-link.conf

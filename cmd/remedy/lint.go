@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"remedy/lua"
 )
 
 func init() {
@@ -23,7 +21,7 @@ Exit codes: 0 no errors (warnings may be printed), 5 errors found.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			errs := 0
 			for _, path := range args {
-				for _, issue := range lua.Lint(path, lua.LoadOptions{LuaPath: luaPath}) {
+				for _, issue := range lintPlaybook(path, luaPath) {
 					fmt.Fprintln(cmd.OutOrStdout(), issue)
 					if !issue.Warning {
 						errs++

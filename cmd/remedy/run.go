@@ -117,7 +117,7 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 // runPlaybook is run and audit: load, select hosts, connect, run, render,
 // and choose the exit code.
 func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags, audit bool) error {
-	pb, err := lua.Load(path, lua.LoadOptions{LuaPath: f.luaPath})
+	pb, err := loadPlaybook(path, f.luaPath)
 	if err != nil {
 		return badInput(err)
 	}

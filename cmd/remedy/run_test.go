@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"remedy/lua"
 )
 
 func TestParseExtraVars(t *testing.T) {
@@ -60,7 +58,7 @@ func TestHostileInventoryIsBadInputForRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	loaded, err := lua.Load(pb, lua.LoadOptions{})
+	loaded, err := loadPlaybook(pb, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

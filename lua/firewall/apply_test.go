@@ -2,12 +2,14 @@ package firewall
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 var nsCount atomic.Int32
@@ -208,4 +210,54 @@ func readText(t *testing.T, file string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestBootDomainAppliesToRealTools writes allow_domain's rules into an
+// egress-restricted host's boot files as the module does, reboots a
+// namespace with them (an ipset file first, for iptables), fills the sets
+// as the refresh job would, and reads back a ruleset that lets the
+// domain out with nothing left to add, live or at boot.
+func TestBootDomainAppliesToRealTools(t *testing.T) {
+	d := Domain{Name: "api.ibmaspera.com", Proto: "tcp", Port: 443, Refresh: 5 * time.Minute, Init: "none",
+		Addrs: []netip.Addr{netip.MustParseAddr("198.18.0.2")}}
+	sets := setNames(d.Name)
+	for _, tt := range []struct{ backend, input, fill string }{
+		{Nftables, "nftables/lab-egress.nft", "nft add element inet filter " + sets[0] + " { 198.18.0.2 timeout 1h }"},
+		{IptablesLegacy, "iptables/lab-egress.rules", "ipset add " + sets[0] + " 198.18.0.2"},
+	} {
+		t.Run(tt.backend, func(t *testing.T) {
+			tl := tools[tt.backend]
+			n := newNetns(t)
+			f, text := tl.bootFile(tt.input), readText(t, tt.input)
+			tl.load(n, filepath.Join("testdata", tt.input))
+			withRules, err := PlanBootAllowDomain(f, text, tl.rules(n), d)
+			if err != nil || withRules == text {
+				t.Fatalf("boot file: %v, unchanged %v", err, withRules == text)
+			}
+			if tt.backend != Nftables {
+				ipsets, err := PlanBootAllowDomain(BootFile{Path: "/etc/iptables/ipsets", Format: FormatIpset}, "", &Ruleset{}, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				file := filepath.Join(t.TempDir(), "ipsets")
+				if err := os.WriteFile(file, []byte(ipsets), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				n.run(file, "ipset", "restore", "-exist")
+				if again, _ := PlanBootAllowDomain(BootFile{Format: FormatIpset}, ipsets, &Ruleset{}, d); again != ipsets {
+					t.Errorf("a second ipset plan changed the file:\n%s", again)
+				}
+			}
+			booted := tl.reboot(n, withRules)
+			if again, err := PlanBootAllowDomain(f, withRules, booted, d); err != nil || again != withRules {
+				t.Fatalf("a second boot plan changed the file (%v):\n%s", err, again)
+			}
+			n.run("", strings.Fields(tt.fill)...)
+			sys := tl.system()
+			plan, err := PlanAllowDomain(tl.rules(n), sys, d)
+			if err != nil || len(plan.Commands) > 0 {
+				t.Errorf("after a reboot with\n%s\nthe live plan still adds %q (%v)", withRules, plan.Commands, err)
+			}
+		})
+	}
 }

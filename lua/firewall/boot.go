@@ -203,7 +203,7 @@ func execArgv(value string) ([]string, error) {
 // BootFile is a file of rules boot loads.
 type BootFile struct {
 	Path   string
-	Format string // "nft" (an nft -f script) or "iptables-save"
+	Format string // "nft" (an nft -f script), "iptables-save" or "ipset"
 	Family string // iptables-save: "ip" or "ip6"
 }
 
@@ -219,6 +219,7 @@ var DefaultBootFiles = []BootFile{
 const (
 	FormatNft          = "nft"
 	FormatIptablesSave = "iptables-save"
+	FormatIpset        = "ipset" // ipset save's, which ipset restore loads
 )
 
 // Boot is what a reboot loads for the backend that governs: the units
@@ -232,9 +233,35 @@ type Boot struct {
 	Enable  []Unit
 }
 
-// KnownUnits are the units BootUnits may name.
+// KnownUnits are the units BootUnits and BootIpsets may name.
 var KnownUnits = []string{"nftables.service", "netfilter-persistent.service", "iptables.service", "ip6tables.service",
-	"firewalld.service", "ufw.service"}
+	"firewalld.service", "ufw.service", "ipset.service"}
+
+// PluginsDir holds netfilter-persistent's plugins: 10-ipset (the
+// ipset-persistent package) loads the ipsets before 15-ip4tables and
+// 25-ip6tables load the rules.
+const PluginsDir = "/usr/share/netfilter-persistent/plugins.d"
+
+// BootIpsets says which file boot loads ipsets from, before the iptables
+// rules that name them, for an iptables backend: Debian's
+// netfilter-persistent with its ipset plugin (plugins lists PluginsDir),
+// RHEL's ipset.service. problem says why none would: the rules naming a
+// set that does not exist fail to load, all of them.
+func BootIpsets(sys System, units map[string]Unit, plugins []string) (f BootFile, problem string) {
+	if sys.OSFamily == "redhat" {
+		switch u := units["ipset.service"]; {
+		case u.Path == "" || u.Masked:
+			return BootFile{}, "ipset.service is not installed or is masked: nothing creates remedy's ipsets at boot, and the iptables rules naming them would not load"
+		case !u.Enabled:
+			return BootFile{}, "ipset.service is disabled: nothing creates remedy's ipsets at boot, and the iptables rules naming them would not load"
+		}
+		return BootFile{Path: "/etc/sysconfig/ipset", Format: FormatIpset}, ""
+	}
+	if !slices.Contains(plugins, "10-ipset") {
+		return BootFile{}, "netfilter-persistent loads no ipsets at boot (its plugin comes with ipset-persistent), and the iptables rules naming remedy's would not load"
+	}
+	return BootFile{Path: "/etc/iptables/ipsets", Format: FormatIpset}, ""
+}
 
 // BootUnits names the units whose files PlanBoot reads for a backend and
 // OS family.

@@ -15,12 +15,18 @@ import (
 // rule is a line of its chain, where the chain's other lines put it. An
 // nft file gets a block at its end, after everything it defines: one
 // `insert rule ... index N` or `add rule` per rule, placing it where it
-// goes among the chain's rules as the lines before it leave them.
+// goes among the chain's rules as the lines before it leave them, and an
+// `add set` line before the first rule naming one of remedy's sets. An
+// ipset file boot loads before the iptables rules gets a block creating
+// remedy's sets.
 
-// The lines around remedy's block in an nft boot file.
+// The lines around remedy's block in an nft boot file, and in an ipset
+// file.
 const (
-	nftBlockStart = "# remedy: the rules below are remedy's (firewall.allow); each goes where its index puts it in its chain"
-	nftBlockEnd   = "# remedy: end of remedy's rules"
+	nftBlockStart   = "# remedy: the rules below are remedy's (firewall.allow); each goes where its index puts it in its chain"
+	nftBlockEnd     = "# remedy: end of remedy's rules"
+	ipsetBlockStart = "# remedy: the sets below are remedy's (firewall.allow_domain), created empty for the rules that name them; a job fills them"
+	ipsetBlockEnd   = "# remedy: end of remedy's sets"
 )
 
 // PlanBootAllow returns the text of boot file f that makes a pass when
@@ -39,8 +45,62 @@ func PlanBootAllow(f BootFile, text string, rs *Ruleset, a Allow) (string, error
 		}
 	}
 	places, err := placeRules(rs.clone(), a, probes)
-	if err != nil || len(places) == 0 {
-		return text, err
+	if err != nil {
+		return "", err
+	}
+	return addBootRules(f, text, rs, places)
+}
+
+// PlanBootAllowDomain returns the text of boot file f that lets the host
+// reach d when boot loads it, as PlanAllowDomain does now: a rule per
+// family accepting the members of remedy's sets, which boot creates
+// empty for the refresh job to fill, and DNS let out; in an ipset file
+// (FormatIpset), the sets themselves. text as is when what boot loads
+// (rs) lets it through already.
+func PlanBootAllowDomain(f BootFile, text string, rs *Ruleset, d Domain) (string, error) {
+	if err := d.validate(); err != nil {
+		return "", err
+	}
+	sets := setNames(d.Name)
+	if f.Format == FormatIpset {
+		return addIpsets(text, sets)
+	}
+	sim := rs.clone()
+	var places []placement
+	plan := func(a Allow, probes []Packet) error {
+		var fam []Packet
+		for _, p := range probes {
+			if f.Format == FormatNft || p.IPv6 == (f.Family == "ip6") {
+				fam = append(fam, p)
+			}
+		}
+		pls, err := placeRules(sim, a, fam)
+		places = append(places, pls...)
+		return err
+	}
+	for i, v6 := range []bool{false, true} {
+		addSampleSet(sim, sets[i], d.sampleAddrs(v6))
+	}
+	for i, v6 := range []bool{false, true} {
+		a := Allow{Dir: "out", Proto: d.Proto, Ports: PortRange{d.Port, d.Port}, DstSet: sets[i], Comment: d.comment()}
+		if err := plan(a, d.probes(v6)); err != nil {
+			return "", fmt.Errorf("allow_domain %s: %w", d.Name, err)
+		}
+	}
+	for _, a := range d.dnsAllows() {
+		if err := plan(a, a.probes()); err != nil {
+			return "", fmt.Errorf("allow_domain %s: DNS: %w", d.Name, err)
+		}
+	}
+	return addBootRules(f, text, rs, places)
+}
+
+// addBootRules puts placed rules into boot file f: lines of their chains
+// in an iptables-save file, remedy's block in an nft file, with the sets
+// they name where rs, what the file loads, lacks them.
+func addBootRules(f BootFile, text string, rs *Ruleset, places []placement) (string, error) {
+	if len(places) == 0 {
+		return text, nil
 	}
 	if f.Format == FormatIptablesSave {
 		return insertSaveRules(text, places)
@@ -50,9 +110,62 @@ func PlanBootAllow(f BootFile, text string, rs *Ruleset, a Allow) (string, error
 		return "", fmt.Errorf("%s: %w", f.Path, err)
 	}
 	for _, pl := range places {
+		if def := setDefinition(rs, block, pl); def != "" {
+			block = append(block, blockRule{def: def})
+		}
 		block = append(block, blockRule{family: pl.table.Family, table: pl.table.Name, chain: pl.chain.Name, index: pl.position, rule: pl.rule.Text})
 	}
 	return base + renderNftBlock(block), nil
+}
+
+// setDefinition is the `add set` line a placed rule needs before it: the
+// set it names, where neither the file's own rules nor remedy's block
+// define it.
+func setDefinition(rs *Ruleset, block []blockRule, pl placement) string {
+	for _, m := range pl.rule.Matches {
+		if m.Set == "" {
+			continue
+		}
+		if t := rs.Table(pl.table.Family, pl.table.Name); t != nil && t.Sets[m.Set] != nil {
+			return ""
+		}
+		cmd := createSet(&Ruleset{}, []string{"nft", "add", "rule", pl.table.Family, pl.table.Name}, m.Set, m.Family == "ip6")[0]
+		def := strings.Join(cmd[1:], " ")
+		if slices.ContainsFunc(block, func(r blockRule) bool { return r.def == def }) {
+			return ""
+		}
+		return def
+	}
+	return ""
+}
+
+// addIpsets makes an ipset file create remedy's sets, in remedy's block
+// at its end.
+func addIpsets(text string, sets [2]string) (string, error) {
+	want := []string{"create " + sets[0] + " hash:ip family inet", "create " + sets[1] + " hash:ip family inet6"}
+	base, lines := text, []string(nil)
+	if start := strings.Index(text, ipsetBlockStart+"\n"); start >= 0 {
+		rest := text[start+len(ipsetBlockStart)+1:]
+		end := strings.Index(rest, ipsetBlockEnd+"\n")
+		if end < 0 {
+			return "", fmt.Errorf("remedy's block of sets has no end line %q", ipsetBlockEnd)
+		}
+		base = text[:start] + rest[end+len(ipsetBlockEnd)+1:]
+		lines = strings.Split(strings.TrimSpace(rest[:end]), "\n")
+	}
+	added := false
+	for _, w := range want {
+		if !slices.Contains(lines, w) {
+			lines, added = append(lines, w), true
+		}
+	}
+	if !added {
+		return text, nil
+	}
+	if base != "" && !strings.HasSuffix(base, "\n") {
+		base += "\n"
+	}
+	return base + ipsetBlockStart + "\n" + strings.Join(lines, "\n") + "\n" + ipsetBlockEnd + "\n", nil
 }
 
 // PlanBootRemove returns the text of boot file f without remedy's rules
@@ -79,16 +192,21 @@ func PlanBootRemove(f BootFile, text string, rs *Ruleset, prefix string) (string
 }
 
 // blockRule is one line of remedy's block in an nft boot file: a rule for
-// a chain, inserted before the rule at index, or appended (index -1).
+// a chain, inserted before the rule at index, or appended (index -1); or,
+// with def, the definition of a set its rules name.
 type blockRule struct {
 	family, table, chain string
 	index                int
 	rule                 string
+	def                  string // "add set FAMILY TABLE NAME { ... }"
 }
 
 var blockLine = regexp.MustCompile(`^(insert|add) rule (\S+) (\S+) (\S+) (?:index (\d+) )?(.+)$`)
 
 func (r blockRule) line() string {
+	if r.def != "" {
+		return r.def
+	}
 	if r.index < 0 {
 		return fmt.Sprintf("add rule %s %s %s %s", r.family, r.table, r.chain, r.rule)
 	}
@@ -126,6 +244,10 @@ func splitNftBlock(text string) (string, []blockRule, error) {
 		if line == "" {
 			continue
 		}
+		if strings.HasPrefix(line, "add set ") {
+			block = append(block, blockRule{def: line})
+			continue
+		}
 		m := blockLine.FindStringSubmatch(line)
 		if m == nil || (m[1] == "insert") != (m[5] != "") {
 			return "", nil, fmt.Errorf("remedy's block of rules: cannot read %q", line)
@@ -157,6 +279,9 @@ func renderNftBlock(block []blockRule) string {
 func baseLengths(rs *Ruleset, block []blockRule) map[string]int {
 	n := map[string]int{}
 	for _, r := range block {
+		if r.def != "" {
+			continue
+		}
 		if _, ok := n[r.key()]; ok {
 			n[r.key()]--
 			continue
@@ -178,6 +303,9 @@ func baseLengths(rs *Ruleset, block []blockRule) map[string]int {
 func reindex(block []blockRule, base map[string]int, keep func(blockRule) bool) ([]blockRule, error) {
 	seqs := map[string][]int{} // per chain: -1 for a site rule, else the block rule's number
 	for i, r := range block {
+		if r.def != "" {
+			continue
+		}
 		seq, ok := seqs[r.key()]
 		if !ok {
 			seq = slices.Repeat([]int{-1}, max(base[r.key()], 0))
@@ -195,6 +323,10 @@ func reindex(block []blockRule, base map[string]int, keep func(blockRule) bool) 
 	placed := map[int]bool{}
 	var out []blockRule
 	for i, r := range block {
+		if r.def != "" {
+			out = append(out, r)
+			continue
+		}
 		if !keep(r) {
 			continue
 		}

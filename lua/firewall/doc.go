@@ -7,7 +7,7 @@
 // Reading. The kernel's rules are the truth for verdicts, whichever tool
 // wrote them: `nft -j list ruleset` (ReadNft) holds every nftables table,
 // including firewalld's (nftables backend) and iptables-nft's. ReadKernel
-// (and Merge) decide whose each table is: iptables-nft's only when
+// decides whose each table is: iptables-nft's only when
 // iptables-nft-save shows it whole (same chains, hooks, policies, rule
 // counts, no "incompatible" warning), and then iptables' reading replaces
 // the xt expressions nft cannot show; any other table is nftables' own,
@@ -51,7 +51,13 @@
 // PlanBootRemove put remedy's own rule into such a file, or take it out,
 // and nothing else (bootfile.go).
 //
+// The host's read. ReadArgv reads all of it in one round trip (the facts
+// end with ReadScript), and ParseRead makes a HostRead of it: the kernel's
+// tables with ReadKernel, and what firewalld and ufw say; its Governing is
+// the one place remedy decides which tool owns a host's rules.
+//
 // PlanAllowDomain uses named sets refreshed by a job instead of a
-// hostname, resolved once; PlanRevert arms a timed restore before a change
-// on the input path; Governing says which tool owns a host's rules.
+// hostname, resolved once (and PlanBootAllowDomain keeps them, with the
+// ipsets an iptables boot needs first, in what boot loads); PlanRevert
+// arms a timed restore before a change on the input path.
 package firewall

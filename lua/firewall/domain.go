@@ -37,7 +37,6 @@ type DomainPlan struct {
 	Commands [][]string // create the sets and insert the rules
 	Files    []File     // the refresh script and its timer or cron entry
 	Start    [][]string // run the job now and schedule it
-	Persist  []Persist
 }
 
 // Addresses the probes use to stand for "a member of the set", when the
@@ -83,7 +82,6 @@ func PlanAllowDomain(rs *Ruleset, sys System, d Domain) (DomainPlan, error) {
 		return DomainPlan{}, err
 	}
 	plan.Commands = append(plan.Commands, dns...)
-	plan.Persist = domainPersist(sys, plan.Commands)
 	plan.Files, plan.Start = refreshJob(sys.Backend, plan.Sets, setHomes(rs, plan.Commands, plan.Sets), d)
 	return plan, nil
 }
@@ -212,19 +210,6 @@ func (p *DomainPlan) rules(rs *Ruleset, sys System, d Domain) error {
 	return nil
 }
 
-// domainPersist saves the ruleset, and for iptables the ipsets, which
-// must be loaded before the rules that name them.
-func domainPersist(sys System, cmds [][]string) []Persist {
-	if len(cmds) == 0 || sys.Backend == Firewalld {
-		return nil
-	}
-	out := persistFor(sys, cmds)
-	if usesBinary(cmds, "ipset") {
-		out = append([]Persist{ipsetPersist(sys.OSFamily)}, out...)
-	}
-	return out
-}
-
 func addSampleSet(rs *Ruleset, name string, addrs []netip.Addr) {
 	typ := "ipv4_addr"
 	if addrs[0].Is6() {
@@ -267,13 +252,6 @@ func createSet(rs *Ruleset, rule []string, name string, v6 bool) [][]string {
 	return [][]string{{"ipset", "create", name, "hash:ip", "family", family, "-exist"}}
 }
 
-func ipsetPersist(osFamily string) Persist {
-	if osFamily == "redhat" {
-		return Persist{Path: "/etc/sysconfig/ipset", Dump: []string{"ipset", "save"}}
-	}
-	return Persist{Path: "/etc/iptables/ipsets", Dump: []string{"ipset", "save"}}
-}
-
 // firewalldDomain creates firewalld ipsets and a policy from the host to
 // any zone accepting the port to their members.
 func firewalldDomain(sets [2]string, d Domain) [][]string {
@@ -295,13 +273,22 @@ func firewalldDomain(sets [2]string, d Domain) [][]string {
 	return append(cmds, []string{"firewall-cmd", "--reload"})
 }
 
-// dnsPlan lets DNS out (udp and tcp 53) when the firewall stops it: the
-// refresh job must resolve the name.
+// dnsAllows let DNS out (udp and tcp 53): the refresh job must resolve
+// the name.
+func (d Domain) dnsAllows() []Allow {
+	var out []Allow
+	for _, proto := range []string{"udp", "tcp"} {
+		out = append(out, Allow{Dir: "out", Proto: proto, Ports: PortRange{53, 53},
+			Comment: fmt.Sprintf("%s DNS/%s for %s", CommentPrefix, proto, d.Name)})
+	}
+	return out
+}
+
+// dnsPlan lets DNS out when the firewall stops it.
 func dnsPlan(rs *Ruleset, sys System, d Domain) ([][]string, error) {
 	var cmds [][]string
-	for _, proto := range []string{"udp", "tcp"} {
-		p, err := PlanAllow(rs, sys, Allow{Dir: "out", Proto: proto, Ports: PortRange{53, 53},
-			Comment: fmt.Sprintf("%s DNS/%s for %s", CommentPrefix, proto, d.Name)})
+	for _, a := range d.dnsAllows() {
+		p, err := PlanAllow(rs, sys, a)
 		if err != nil {
 			return nil, fmt.Errorf("allow_domain %s: DNS: %w", d.Name, err)
 		}

@@ -40,7 +40,7 @@ func loadFixture(t *testing.T, spec string) *Ruleset {
 		if rs == nil {
 			rs = next
 		} else {
-			rs = Merge(rs, next)
+			rs, _ = merge(rs, next)
 		}
 	}
 	return rs

@@ -70,15 +70,10 @@ func ReadKernel(r KernelReads) (*Ruleset, Detection, error) {
 	return rs, d, nil
 }
 
-// Merge returns rs, nft's tables, with iptables-save's tables over it as
-// ReadKernel merges them: legacy tables beside nft's, iptables-nft's
-// rules into the tables iptables-nft made, any other table kept as nft
-// shows it.
-func Merge(rs, over *Ruleset) *Ruleset {
-	out, _ := merge(rs, over)
-	return out
-}
-
+// merge returns rs, nft's tables, with iptables-save's tables over it:
+// legacy tables beside nft's, iptables-nft's rules into the tables
+// iptables-nft made, any other table kept as nft shows it; and a note on
+// each table both list.
 func merge(rs, over *Ruleset) (*Ruleset, []string) {
 	out := &Ruleset{Tables: append([]*Table(nil), rs.Tables...)}
 	var notes []string

@@ -66,15 +66,6 @@ type Plan struct {
 	Commands [][]string
 }
 
-// Persist writes the live ruleset to the file the distribution's service
-// loads at boot: Header, then the standard output of Dump. Only
-// allow_domain's sets persist so.
-type Persist struct {
-	Path   string
-	Dump   []string
-	Header string
-}
-
 // maxInserts bounds the loop that inserts one rule per stopping chain.
 const maxInserts = 16
 
@@ -364,45 +355,6 @@ func iptablesRuleArgs(r *Rule) []string {
 		}
 	}
 	return append(args, "-m", "comment", "--comment", r.Comment, "-j", "ACCEPT")
-}
-
-// persistFor saves what the commands touched where the distribution's
-// service reloads it at boot: nftables.service, or netfilter-persistent
-// and iptables-services, per family.
-func persistFor(sys System, cmds [][]string) []Persist {
-	redhat := sys.OSFamily == "redhat"
-	var out []Persist
-	if usesBinary(cmds, "nft") {
-		path := "/etc/nftables.conf"
-		if redhat {
-			path = "/etc/sysconfig/nftables.conf"
-		}
-		out = append(out, Persist{Path: path, Dump: []string{"nft", "list", "ruleset"}, Header: "#!/usr/sbin/nft -f\nflush ruleset\n"})
-	}
-	for _, fam := range []struct{ family, debian, redhat string }{
-		{"ip", "/etc/iptables/rules.v4", "/etc/sysconfig/iptables"},
-		{"ip6", "/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables"},
-	} {
-		bin := sys.iptablesCmd(fam.family)
-		if !usesBinary(cmds, bin) {
-			continue
-		}
-		path := fam.debian
-		if redhat {
-			path = fam.redhat
-		}
-		out = append(out, Persist{Path: path, Dump: []string{saveCmd(bin)}})
-	}
-	return out
-}
-
-func usesBinary(cmds [][]string, bin string) bool {
-	for _, c := range cmds {
-		if c[0] == bin {
-			return true
-		}
-	}
-	return false
 }
 
 // clone copies the tables and chains so a plan can insert rules into the

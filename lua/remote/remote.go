@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -85,7 +86,7 @@ type Result struct {
 	Status   Status
 	Msg      string
 	Diff     string   // unified diffs of files changed, or that would change
-	Planned  []string // commands run, or that would run in check mode
+	Planned  []string // commands run, or that would run in check mode; "# ..." for a step only a run takes
 	Severity string   // checks only
 	Ignored  bool     // failed, but the task said ignore_errors
 	Duration time.Duration
@@ -99,7 +100,7 @@ type Facts struct {
 	OSFamily    string `json:"os_family"`    // "debian", "redhat", "suse", ... from ID_LIKE
 	Init        string `json:"init"`         // "systemd", "sysv" or "none"
 	SSHDVersion string `json:"sshd_version"` // e.g. "OpenSSH_9.2p1"
-	Firewall    string `json:"firewall"`     // "firewalld", "ufw", "nftables", "iptables-legacy", "iptables-nft" or "none"
+	Firewall    string `json:"firewall"`     // "firewalld", "ufw", "nftables", "iptables-legacy", "iptables-nft", "none"; "unknown" when its read could not be modelled
 	FirewallWhy string `json:"firewall_why"` // why that one governs when several are present
 	SELinux     string `json:"selinux"`      // "enforcing", "permissive", "disabled"
 	SSHSocket   bool   `json:"ssh_socket"`   // sshd is socket-activated by ssh.socket
@@ -124,4 +125,15 @@ func FactsResult(err error, facts Facts, start time.Time) Result {
 		r.Msg = fmt.Sprintf("%s %s, %s init, %s, firewall %s", facts.OSID, facts.OSVersion, facts.Init, facts.SSHDVersion, facts.Firewall)
 	}
 	return r
+}
+
+// Excerpt is the start of a host's output for an error message: a host
+// decides how much it prints.
+func Excerpt(b []byte) string {
+	const max = 400
+	s := strings.TrimSpace(string(b))
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
 }

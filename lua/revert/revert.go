@@ -7,10 +7,25 @@
 package revert
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"time"
 )
+
+// Window is how long a change that could cut the session (a firewall
+// rule on the input path, sshd leaving its old ports) may stay without
+// the controller reconnecting before the host reverts it.
+const Window = 120 * time.Second
+
+// NewToken names a revert: what it reverts ("fw", "sshd"), then 48
+// random bits.
+func NewToken(what string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return what + "-" + hex.EncodeToString(b)
+}
 
 // Revert is a planned timed revert: the commands that arm it and the ones
 // that disarm it.

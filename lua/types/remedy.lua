@@ -86,7 +86,7 @@
 ---@field os_family string "debian", "redhat", "suse", ...
 ---@field init string "systemd", "sysv" or "none"
 ---@field sshd_version string e.g. "OpenSSH_9.2p1"
----@field firewall string "firewalld", "ufw", "nftables", "iptables-legacy", "iptables-nft" or "none"
+---@field firewall string "firewalld", "ufw", "nftables", "iptables-legacy", "iptables-nft" or "none"; "unknown" when remedy cannot read the firewall (firewall_why says why)
 ---@field firewall_why string why that firewall governs when several are present
 ---@field selinux string "enforcing", "permissive" or "disabled"
 ---@field ssh_socket boolean sshd is socket-activated by ssh.socket
@@ -218,7 +218,7 @@ function firewall.allow(flow) end
 ---@return remedy.FirewallChange res
 function firewall.remove(opts) end
 
---- Lets the host reach a domain whose addresses change: sets of its addresses a rule accepts, DNS let out if blocked, and a job re-resolving it. Checks that it resolves, the set holds it and a connection succeeds.
+--- Lets the host reach a domain whose addresses change: sets of its addresses a rule accepts, DNS let out if blocked, and a job re-resolving it. The sets and rules go into the file boot loads too (only remedy's: the live ruleset is never dumped there; at boot the sets start empty until the job fills them); it refuses before changing anything when a reboot would not keep them. After a change, checks that it resolves, the set holds it and a connection succeeds.
 ---@param opts {domain: string, proto?: "tcp"|"udp", port?: integer, dir?: "out", refresh?: integer} proto tcp and port 443 by default; refresh in seconds, default the record's TTL (60-3600) or 300
 ---@return remedy.FirewallChange res
 function firewall.allow_domain(opts) end

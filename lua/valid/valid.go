@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -77,6 +78,19 @@ func Path(s string) error {
 		return fmt.Errorf("not a clean path (%s)", path.Clean(s))
 	case len(s) > 4096:
 		return errors.New("a path longer than 4096 bytes")
+	}
+	return nil
+}
+
+// serviceName is what unit and init script names look like; a leading
+// dash would read as an option.
+var serviceName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_@.:-]*$`)
+
+// Service checks that s is a service's name: a systemd unit or an init
+// script, starting with a letter, digit or underscore.
+func Service(s string) error {
+	if !serviceName.MatchString(s) {
+		return errors.New("not a service name")
 	}
 	return nil
 }

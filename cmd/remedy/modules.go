@@ -1,0 +1,4 @@
+package main
+
+// The Lua modules playbooks call.
+import _ "remedy/lua/modules/all"

@@ -1,0 +1,142 @@
+package firewall
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+
+	"remedy/lua/shell"
+)
+
+// ReadScript reads, in one round trip and each in a part of its output
+// (shell.PartsPrelude, which must come first): the iptables variant
+// commands the host has and
+// what plain iptables is; the firewalld default zone and its settings,
+// asked over D-Bus because firewall-cmd starts a Python interpreter, a
+// second per call on a busy host; the timed reverts pending; nft's JSON
+// ruleset; iptables-save and ip6tables-save of each variant (plain where
+// the host has no variants); the ipsets; whether ufw is enabled, and its
+// defaults and rules from its files and whether the kernel forwards, for
+// the same reason (ufw is Python too). Tools with nothing to show are not
+// started (see skipEmpty). It reads the same whatever the host, so the
+// facts end with it and decide from it which firewall governs; it ends
+// the shell.
+const ReadScript = `PATH="$PATH:/usr/sbin:/sbin"; export LC_ALL=C
+has() { command -v "$1" >/dev/null 2>&1; }
+save() { has "$2" && { part "$1"; "$2"; }; }
+` + skipEmpty + `
+part cmd; for v in nft legacy; do has "iptables-$v" && echo "iptables-$v"; done
+part default; has iptables && iptables -V
+fwd() { dbus-send --system "$1" --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 "org.fedoraproject.FirewallD1.$2" ${3:+"string:$3"} 2>/dev/null; }
+z=; bus && z=$(echo $(fwd --print-reply=literal getDefaultZone)); part zone; echo "$z"
+part zoneinfo; [ -n "$z" ] && fwd --print-reply zone.getZoneSettings2 "$z"
+part pending; for d in /run/remedy-revert-*; do [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null && echo "${d#/run/remedy-revert-}"; done
+part nft; t=; has nft && t=$(nft -j list ruleset) && printf '%s\n' "$t"
+nftip ip && save v4-nft iptables-nft-save; nftip ip6 && save v6-nft ip6tables-nft-save
+legacy ip && save v4-legacy iptables-legacy-save; legacy ip6 && save v6-legacy ip6tables-legacy-save
+has iptables-nft-save || has iptables-legacy-save || { save v4 iptables-save; save v6 ip6tables-save; }
+part ipset; has ipset && ipset save
+part ufw; ufwon || exit 0; echo ENABLED=yes
+part ufwdefaults; cat /etc/default/ufw
+for v in "" 6; do part "ufwrules$v"; for d in /etc/ufw /lib/ufw; do [ -f "$d/user$v.rules" ] && { grep '^### tuple' "$d/user$v.rules"; break; }; done; done
+part forwarding; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/default/forwarding /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null
+exit 0`
+
+// skipEmpty defines the shell tests the read uses to start a tool only
+// when it has something to show, each a shell builtin: a tool start costs
+// about a millisecond of a host's CPU. bus: a system D-Bus to ask. legacy
+// ip|ip6: the kernel holds legacy iptables tables of that family (and
+// iptables-legacy-save does not load the module by looking). nftip
+// ip|ip6: nft's listing in $t has tables of that family, as
+// iptables-nft's are, or there is no nft to list them. ufwon: ufw.conf
+// says ufw is enabled.
+const skipEmpty = `bus() { [ -S /run/dbus/system_bus_socket ] || [ -n "${DBUS_SYSTEM_BUS_ADDRESS-}" ]; }
+legacy() { read -r x <"/proc/net/$1_tables_names"; } 2>/dev/null
+nftip() { ! command -v nft >/dev/null 2>&1 || case "$t" in *"table $1 "*|*'"family": "'"$1"'"'*|*'"family":"'"$1"'"'*) true ;; *) false ;; esac; }
+ufwon() { while read -r l; do [ "$l" = ENABLED=yes ] && return 0; done <"/etc/ufw/ufw.conf"; return 1; } 2>/dev/null`
+
+// ReadArgv reads a host's firewall: see HostRead.
+var ReadArgv = []string{"sh", "-c", shell.PartsPrelude + ReadScript}
+
+// HostRead is a host's firewall as ReadArgv reads it.
+type HostRead struct {
+	Rules     *Ruleset  // every table the kernel holds (ReadKernel)
+	Detection Detection // whose each table is
+	Variants  []string  // the iptables variant commands installed: "iptables-nft", "iptables-legacy"
+	Plain     string    // what plain iptables is (iptables -V)
+	Zone      string    // firewalld's default zone; "" when firewalld does not answer on D-Bus
+	ZoneInfo  []byte    // its settings (getZoneSettings2), where firewalld has them
+	Pending   []string  // tokens of timed reverts armed on the host and not yet fired
+	Ufw       UfwFiles  // ufw's defaults and rules from its files
+	// UfwEnabled: ufw.conf says ENABLED=yes (from "ufw enable" on, even
+	// before a boot loads its chains).
+	UfwEnabled bool
+}
+
+// ParseRead reads ReadArgv's output, or any output holding its parts.
+func ParseRead(out []byte) (*HostRead, error) {
+	parts, err := shell.Parts(out)
+	if err != nil {
+		return nil, err
+	}
+	kr := KernelReads{Nft: parts["nft"], NftSave: parts["v4-nft"], NftSave6: parts["v6-nft"],
+		LegacySave: parts["v4-legacy"], LegacySave6: parts["v6-legacy"], Ipset: parts["ipset"]}
+	if len(kr.LegacySave) == 0 && len(kr.LegacySave6) == 0 {
+		// A host without the variants (before iptables 1.8) has legacy
+		// tables alone, read with the plain commands.
+		kr.LegacySave, kr.LegacySave6 = parts["v4"], parts["v6"]
+	}
+	rs, det, err := ReadKernel(kr)
+	if err != nil {
+		return nil, err
+	}
+	return &HostRead{Rules: rs, Detection: det,
+		Variants:   strings.Fields(string(parts["cmd"])),
+		Plain:      strings.TrimSpace(string(parts["default"])),
+		Zone:       strings.TrimSpace(string(parts["zone"])),
+		ZoneInfo:   parts["zoneinfo"],
+		Pending:    strings.Fields(string(parts["pending"])),
+		UfwEnabled: bytes.Contains(parts["ufw"], []byte("ENABLED=yes")),
+		Ufw: UfwFiles{Defaults: parts["ufwdefaults"], Rules4: parts["ufwrules"], Rules6: parts["ufwrules6"],
+			Forwarding: bytes.Contains(parts["forwarding"], []byte("1"))},
+	}, nil
+}
+
+// Governing names the backend that owns the host's rules, and why: the
+// one place remedy decides it (Facts.Firewall). firewalld governs when
+// it answers on D-Bus; ufw when ufw.conf enables it and its chains are
+// loaded, since "ufw enable" writes ENABLED=yes before a boot loads them
+// and until then ufw filters nothing.
+func (r *HostRead) Governing() (backend, why string) {
+	return r.Detection.Governing(r.Zone != "", r.UfwEnabled && hasUfwChains(r.Rules))
+}
+
+func hasUfwChains(rs *Ruleset) bool {
+	for _, t := range rs.Tables {
+		if slices.ContainsFunc(t.Chains, func(c *Chain) bool { return strings.HasPrefix(c.Name, "ufw-") }) {
+			return true
+		}
+	}
+	return false
+}
+
+// IptablesVariant picks the command that changes the iptables tables:
+// legacy for a legacy host, the host's plain iptables for ufw (it uses
+// whichever the alternatives name), else the nft variant, whose tables
+// may sit beside native nftables. Changes go to that variant, not to
+// whichever plain iptables names. A host without variants (before
+// iptables 1.8) has only the plain commands: "".
+func (r *HostRead) IptablesVariant(backend string) string {
+	want := "nft"
+	switch {
+	case backend == IptablesLegacy:
+		want = "legacy"
+	case backend == Ufw && strings.Contains(r.Plain, "(legacy)"):
+		want = "legacy"
+	}
+	cmd := "iptables-" + want
+	if !slices.Contains(r.Variants, cmd) {
+		return ""
+	}
+	return cmd
+}

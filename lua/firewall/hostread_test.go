@@ -1,0 +1,68 @@
+package firewall
+
+import (
+	"testing"
+
+	"remedy/lua/shell"
+)
+
+func TestIptablesVariant(t *testing.T) {
+	both := []string{"iptables-nft", "iptables-legacy"}
+	tests := []struct {
+		name, backend string
+		read          HostRead
+		want          string
+	}{
+		{"nftables reads the nft variant beside it", "nftables", HostRead{Variants: both, Plain: "iptables v1.8.9 (legacy)"}, "iptables-nft"},
+		{"a legacy host", "iptables-legacy", HostRead{Variants: both}, "iptables-legacy"},
+		{"ufw follows the plain command: legacy", "ufw", HostRead{Variants: both, Plain: "iptables v1.8.9 (legacy)"}, "iptables-legacy"},
+		{"ufw follows the plain command: nft", "ufw", HostRead{Variants: both, Plain: "iptables v1.8.9 (nf_tables)"}, "iptables-nft"},
+		{"no variants (iptables 1.6)", "iptables-legacy", HostRead{Plain: "iptables v1.6.2"}, ""},
+		{"only the legacy variant installed", "nftables", HostRead{Variants: []string{"iptables-legacy"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.read.IptablesVariant(tt.backend); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// Which firewall governs, from what the read shows of firewalld and ufw
+// and of the kernel's tables.
+func TestGoverningServices(t *testing.T) {
+	nftFirewalld := `{"nftables": [{"table": {"family": "inet", "name": "firewalld"}}, {"chain": {"family": "inet", "table": "firewalld", "name": "filter_INPUT", "type": "filter", "hook": "input", "prio": 10, "policy": "accept"}}, {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_INPUT", "expr": [{"reject": null}]}}]}`
+	nftFilter := `{"nftables": [{"table": {"family": "inet", "name": "filter"}}, {"chain": {"family": "inet", "table": "filter", "name": "input", "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}]}`
+	ufwChains := "*filter\n:INPUT DROP [0:0]\n:ufw-before-input - [0:0]\nCOMMIT\n"
+	leftover := "*filter\n:INPUT ACCEPT [0:0]\n:ufw-user-input - [0:0]\nCOMMIT\n"
+	tests := []struct {
+		name  string
+		parts []string
+		want  string
+	}{
+		// firewalld drives nftables underneath; its own tables must not
+		// make the host look like plain nftables.
+		{"firewalld over its nftables", []string{"zone", "public\n", "nft", nftFirewalld}, "firewalld"},
+		{"firewalld stopped", []string{"zone", "\n", "nft", nftFilter}, "nftables"},
+		// "ufw enable" writes ENABLED=yes; until its chains are loaded,
+		// ufw filters nothing.
+		{"ufw enabled, chains loaded", []string{"ufw", "ENABLED=yes\n", "v4-legacy", ufwChains}, "ufw"},
+		{"ufw enabled, nothing loaded", []string{"ufw", "ENABLED=yes\n"}, "none"},
+		{"ufw chains left by a disabled ufw", []string{"v4-legacy", leftover}, "none"},
+	}
+	for _, tt := range tests {
+		b := shell.NewBatch(nil)
+		var out []byte
+		for i := 0; i < len(tt.parts); i += 2 {
+			out = append(append(out, b.Part(tt.parts[i])...), tt.parts[i+1]...)
+		}
+		r, err := ParseRead(out)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got, why := r.Governing(); got != tt.want || why == "" {
+			t.Errorf("%s: Governing = %q (%s), want %q", tt.name, got, why, tt.want)
+		}
+	}
+}
