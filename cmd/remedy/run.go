@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 	"golang.org/x/term"
 
 	"remedy/inventory"
@@ -345,13 +343,7 @@ func withExtraVars(hosts []*inventory.Host, extra map[string]any) []*inventory.H
 	}
 	out := make([]*inventory.Host, len(hosts))
 	for i, h := range hosts {
-		c := *h
-		c.Vars = maps.Clone(h.Vars)
-		if c.Vars == nil {
-			c.Vars = map[string]any{}
-		}
-		maps.Copy(c.Vars, extra)
-		out[i] = &c
+		out[i] = h.WithExtraVars(extra)
 	}
 	return out
 }
@@ -372,59 +364,6 @@ func playFunc(pb *lua.Playbook, f *runFlags, extra map[string]any) runner.PlayFu
 			Log: playbookLog(p.Log),
 		}, p.Emit)
 	}
-}
-
-// parseExtraVars reads -e values as ansible-playbook does: "k=v k2=v2",
-// a JSON or YAML mapping ("{...}"), or @FILE holding YAML or JSON. Values
-// with spaces need the mapping or the file form. Later values win.
-func parseExtraVars(values []string) (map[string]any, error) {
-	vars := map[string]any{}
-	for _, v := range values {
-		var err error
-		switch {
-		case strings.HasPrefix(v, "@"):
-			err = readVarsFile(v[1:], vars)
-		case strings.HasPrefix(strings.TrimSpace(v), "{"):
-			err = mergeVars([]byte(v), vars)
-		default:
-			err = parseKeyValues(v, vars)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("-e %q: %w", v, err)
-		}
-	}
-	return vars, nil
-}
-
-func parseKeyValues(s string, into map[string]any) error {
-	for _, w := range strings.Fields(s) {
-		k, val, ok := strings.Cut(w, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("%q is not key=value", w)
-		}
-		into[k] = val
-	}
-	return nil
-}
-
-func readVarsFile(file string, into map[string]any) error {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	return mergeVars(data, into)
-}
-
-// mergeVars reads a YAML mapping (JSON is YAML too) into vars.
-func mergeVars(data []byte, into map[string]any) error {
-	var m map[string]any
-	if err := yaml.Unmarshal(data, &m); err != nil {
-		return err
-	}
-	for k, v := range m {
-		into[k] = v
-	}
-	return nil
 }
 
 func listTasks(w io.Writer, pb *lua.Playbook) error {
