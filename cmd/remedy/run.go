@@ -414,21 +414,6 @@ func writeAfterRun(r recap.Recap, f *runFlags) error {
 	return nil
 }
 
-func writeFileWith(path string, write func(io.Writer) error) error {
-	fh, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	err = write(fh)
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
 // runOutcome turns the recap into the exit code and a one-line reason.
 func runOutcome(r recap.Recap) error {
 	if r.Interrupted {
