@@ -32,6 +32,8 @@ type Playbook struct {
 	name      string
 	hosts     string
 	tasks     []TaskInfo
+	checks    []TaskInfo
+	handlers  []TaskInfo
 	varNames  []string
 	registers []string           // names tasks register results under
 	vars      map[string]any     // the playbook's own vars, for CheckVars
@@ -154,6 +156,7 @@ func (p *Playbook) evaluate(L *glua.LState) (*spec, error) {
 func (p *Playbook) describe(sp *spec) {
 	p.name, p.hosts = sp.name, sp.hosts
 	p.tasks = infos(sp.tasks)
+	p.checks, p.handlers = infos(sp.checks), infos(sp.handlers)
 	for _, t := range sp.tasks {
 		if t.register != "" {
 			p.registers = append(p.registers, t.register)
@@ -192,6 +195,12 @@ func (p *Playbook) HostPattern() string { return p.hosts }
 
 // Tasks lists the tasks in order, for --list-tasks.
 func (p *Playbook) Tasks() []TaskInfo { return p.tasks }
+
+// Checks lists the checks in order, for --list-tasks.
+func (p *Playbook) Checks() []TaskInfo { return p.checks }
+
+// Handlers lists the handlers in order, for --list-tasks.
+func (p *Playbook) Handlers() []TaskInfo { return p.handlers }
 
 // VarNames are the keys of the playbook's own vars table.
 func (p *Playbook) VarNames() []string { return p.varNames }

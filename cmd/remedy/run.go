@@ -48,6 +48,10 @@ type runFlags struct {
 	tags, skipTags []string
 	startAt        string
 	listTasks      bool
+	listTags       bool
+	listHosts      bool
+	syntaxCheck    bool
+	step           bool
 	luaPath        []string
 	retryFile      string
 	report         string // audit only
@@ -104,10 +108,14 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.BoolVar(&f.acceptNew, "accept-new-host-keys", false, "trust and record keys of hosts not yet known (a changed key is still refused)")
 	fl.StringVar(&f.serial, "serial", "", "run in rolling batches of `N` hosts or N% of them")
 	fl.Float64Var(&f.maxFailPercent, "max-fail-percent", -1, "stop when more than `P` percent of a batch failed (default: never)")
-	fl.StringSliceVar(&f.tags, "tags", nil, "run only tasks with these tags")
+	fl.StringSliceVarP(&f.tags, "tags", "t", nil, "run only tasks with these tags")
 	fl.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with these tags")
 	fl.StringVar(&f.startAt, "start-at-task", "", "start at the task with this `NAME`")
-	fl.BoolVar(&f.listTasks, "list-tasks", false, "list the playbook's tasks and exit")
+	fl.BoolVar(&f.listTasks, "list-tasks", false, "list the tasks, checks and handlers the tags select, and exit")
+	fl.BoolVar(&f.listTags, "list-tags", false, "list the tags of the tasks and checks the tags select, and exit")
+	fl.BoolVar(&f.listHosts, "list-hosts", false, "list the hosts the playbook and --limit select, contacting none, and exit")
+	fl.BoolVar(&f.syntaxCheck, "syntax-check", false, "check the playbook as remedy lint does, and exit")
+	fl.BoolVar(&f.step, "step", false, "not supported: hosts run their tasks in parallel, each at its own pace")
 	fl.StringArrayVar(&f.luaPath, "lua-path", nil, "`DIR` where require finds Lua modules (repeatable)")
 	fl.StringVar(&f.retryFile, "retry-file", "", "write failed and unreachable hosts to `FILE`, for -l @FILE")
 }
@@ -115,12 +123,30 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 // runPlaybook is run and audit: load, select hosts, connect, run, render,
 // and choose the exit code.
 func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags, audit bool) error {
+	if f.step {
+		return badInput(errors.New("--step is not supported: each host runs its tasks at its own pace, in parallel, " +
+			"so there is no one next task to confirm; use --start-at-task, -t/--tags or audit instead"))
+	}
+	if f.syntaxCheck {
+		return syntaxCheck(stdout, path, f)
+	}
 	pb, err := lua.Load(path, lua.LoadOptions{LuaPath: f.luaPath})
 	if err != nil {
 		return badInput(err)
 	}
-	if f.listTasks {
-		return listTasks(stdout, pb)
+	sel, err := selectTasks(pb, f)
+	if err != nil {
+		return badInput(err)
+	}
+	switch {
+	case f.listTasks:
+		listTasks(stdout, pb, sel)
+		return nil
+	case f.listTags:
+		listTags(stdout, pb, sel)
+		return nil
+	case f.listHosts:
+		return listHosts(stdout, pb, f)
 	}
 	setup, err := prepare(pb, f)
 	if err != nil {
@@ -343,7 +369,7 @@ func withExtraVars(hosts []*inventory.Host, extra map[string]any) []*inventory.H
 	}
 	out := make([]*inventory.Host, len(hosts))
 	for i, h := range hosts {
-		out[i] = h.WithExtraVars(extra)
+		out[i] = h.WithVars("-e", extra)
 	}
 	return out
 }
@@ -364,18 +390,6 @@ func playFunc(pb *lua.Playbook, f *runFlags, extra map[string]any) runner.PlayFu
 			Log: playbookLog(p.Log),
 		}, p.Emit)
 	}
-}
-
-func listTasks(w io.Writer, pb *lua.Playbook) error {
-	fmt.Fprintf(w, "playbook: %s\n\n  play: %s (hosts: %s)\n    tasks:\n", pb.File(), pb.Name(), pb.HostPattern())
-	for _, t := range pb.Tasks() {
-		tags := ""
-		if len(t.Tags) > 0 {
-			tags = "\tTAGS: [" + strings.Join(t.Tags, ", ") + "]"
-		}
-		fmt.Fprintf(w, "      %s%s\n", t.Name, tags)
-	}
-	return nil
 }
 
 // observer picks the renderer -o asks for; finish reports its write error.

@@ -14,10 +14,10 @@ func ReadVars(name string, data []byte) (map[string]any, error) {
 	return l.vars, nil
 }
 
-// WithExtraVars is h with extra laid over its variables, as -e's are:
-// they win over every other, and a bad connection value among them is
-// reported as from -e, not from an inventory file.
-func (h *Host) WithExtraVars(extra map[string]any) *Host {
+// WithVars is h with vars laid over its variables, as -e's are: they
+// win over every other, and a bad connection value among them is
+// reported as from source ("-e"), not from an inventory file.
+func (h *Host) WithVars(source string, vars map[string]any) *Host {
 	c := *h
 	c.Vars = maps.Clone(h.Vars)
 	if c.Vars == nil {
@@ -27,8 +27,8 @@ func (h *Host) WithExtraVars(extra map[string]any) *Host {
 	if c.varsAt == nil {
 		c.varsAt = map[string]origin{}
 	}
-	for k, v := range extra {
-		c.Vars[k], c.varsAt[k] = v, origin{file: "-e"}
+	for k, v := range vars {
+		c.Vars[k], c.varsAt[k] = v, origin{file: source}
 	}
 	return &c
 }
