@@ -19,6 +19,7 @@ type Conn struct {
 	KeyFile        string // ansible_ssh_private_key_file
 	Password       string // ansible_password (ansible_ssh_pass)
 	Become         bool
+	BecomeMethod   string // ansible_become_method; empty: the command line's, else sudo
 	BecomeUser     string // empty means root
 	BecomePassword string // ansible_become_password (ansible_become_pass, ansible_sudo_pass)
 	// ProxyJump lists the jump hosts, first hop first, each "[user@]host[:port]",
@@ -43,6 +44,7 @@ func (h *Host) Conn() Conn {
 		KeyFile:        h.firstString("ansible_ssh_private_key_file", "ansible_private_key_file"),
 		Password:       h.firstString("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
 		Become:         truthy(h.Vars["ansible_become"]),
+		BecomeMethod:   h.firstString("ansible_become_method"),
 		BecomeUser:     h.firstString("ansible_become_user"),
 		BecomePassword: h.firstString("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass"),
 	}

@@ -35,7 +35,10 @@ type runFlags struct {
 	askPass        bool
 	become         bool
 	askBecomePass  bool
+	becomePassFile string
 	becomeUser     string
+	becomeMethod   string
+	sshCommonArgs  string
 	verbose        int
 	output         string
 	timeout        time.Duration
@@ -95,9 +98,12 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.StringVarP(&f.user, "user", "u", "", "connect as this user unless the inventory says otherwise")
 	fl.StringVar(&f.privateKey, "private-key", "", "private key `FILE` to authenticate with")
 	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask once for the SSH password")
-	fl.BoolVarP(&f.become, "become", "b", false, "run commands through sudo")
-	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask once for the sudo password")
-	fl.StringVar(&f.becomeUser, "become-user", "", "sudo to this user (default root)")
+	fl.BoolVarP(&f.become, "become", "b", false, "run commands through sudo (or su: --become-method)")
+	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask once for the become (sudo or su) password")
+	fl.StringVar(&f.becomePassFile, "become-password-file", "", "read the become password from `FILE` (not a program: remedy runs none)")
+	fl.StringVar(&f.becomeUser, "become-user", "", "become this user (default root)")
+	fl.StringVar(&f.becomeMethod, "become-method", "sudo", "how to become the user: sudo or su")
+	fl.StringVar(&f.sshCommonArgs, "ssh-common-args", "", "ssh `ARGS` for hosts whose inventory sets no ansible_ssh_common_args (-J, -p, -l, -o ProxyJump=...)")
 	fl.CountVarP(&f.verbose, "verbose", "v", "-v shows each remote command and its output, -vv timings too")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text, json or junit")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "connect timeout, per SSH hop")
@@ -208,6 +214,9 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 			return nil, badInput(err)
 		}
 	}
+	if err := inventory.CheckBecomeMethod(f.becomeMethod); err != nil {
+		return nil, badInput(fmt.Errorf("--become-method %q: %w", f.becomeMethod, err))
+	}
 	extra, err := parseExtraVars(f.extraVars)
 	if err != nil {
 		return nil, badInput(err)
@@ -225,7 +234,7 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := targets(withExtraVars(invHosts, extra), f, secrets)
+	hosts, err := targets(withExtraVars(withSSHArgs(invHosts, f.sshCommonArgs), extra), f, secrets)
 	if err != nil {
 		return nil, badInput(err)
 	}
@@ -278,9 +287,16 @@ func askSecrets(f *runFlags) (*secrets, error) {
 			return nil, err
 		}
 	}
-	if f.askBecomePass {
+	switch {
+	case f.askBecomePass && f.becomePassFile != "":
+		return nil, badInput(errors.New("-K and --become-password-file: give the become password one way"))
+	case f.askBecomePass:
 		if s.becomePassword, err = askTerminal("BECOME password: "); err != nil {
 			return nil, err
+		}
+	case f.becomePassFile != "":
+		if s.becomePassword, err = readPasswordFile(f.becomePassFile); err != nil {
+			return nil, badInput(err)
 		}
 	}
 	return s, nil
@@ -355,9 +371,26 @@ func targets(hosts []*inventory.Host, f *runFlags, s *secrets) ([]runner.Host, e
 	}
 	cli := runner.CommandLine{
 		Settings: runner.Settings{User: f.user, KeyFile: f.privateKey},
-		Become:   f.become, BecomeUser: f.becomeUser, BecomePassword: s.becomePassword,
+		Become:   f.become, BecomeMethod: f.becomeMethod, BecomeUser: f.becomeUser, BecomePassword: s.becomePassword,
 	}
 	return runner.Hosts(hosts, cli, cfg, runner.Defaults{Home: home, User: localUser()})
+}
+
+// withSSHArgs gives --ssh-common-args to the hosts whose inventory sets
+// no ansible_ssh_common_args: a host variable wins over the command
+// line, as in Ansible, and -e over both.
+func withSSHArgs(hosts []*inventory.Host, args string) []*inventory.Host {
+	if args == "" {
+		return hosts
+	}
+	out := make([]*inventory.Host, len(hosts))
+	for i, h := range hosts {
+		out[i] = h
+		if _, ok := h.Vars["ansible_ssh_common_args"]; !ok {
+			out[i] = h.WithVars("--ssh-common-args", map[string]any{"ansible_ssh_common_args": args})
+		}
+	}
+	return out
 }
 
 // withExtraVars lays the -e variables over each host's own for the
