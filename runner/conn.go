@@ -28,10 +28,12 @@ type Conn struct {
 	maxOutput  Size // what one command or file read may bring back
 	trace      func(recap.Command)
 
-	mu     sync.Mutex
-	link   *link
-	sftp   *sftp.Client
-	closed bool
+	mu   sync.Mutex
+	link *link
+	sftp *sftp.Client
+	// sftpMissing is why the SFTP client did not start, once it did not.
+	sftpMissing error
+	closed      bool
 	// sftpStart serialises starting the SFTP client without holding mu:
 	// Close must not wait on a host that never answers the start.
 	sftpStart sync.Mutex
