@@ -166,7 +166,7 @@ func (o *sshOptions) apply(flag, val string) {
 		case "proxycommand":
 			if o.jumps == nil && o.proxyCmd == "" {
 				cmd := strings.TrimSpace(v)
-				if o.jumps, o.jumpKnownHosts = proxyCommandHops(cmd); o.jumps == nil && !strings.EqualFold(cmd, "none") {
+				if o.jumps, o.jumpKnownHosts = ProxyCommandHops(cmd); o.jumps == nil && !strings.EqualFold(cmd, "none") {
 					o.proxyCmd = cmd
 				}
 			}
@@ -188,11 +188,11 @@ func (o *sshOptions) setJumps(val string) {
 // sshFlagsWithArg are the ssh options that take an argument.
 const sshFlagsWithArg = "BbcDEeFIiJLlmOoPpQRSWw"
 
-// proxyCommandHops reads the ProxyJump equivalent of a ProxyCommand of the
+// ProxyCommandHops reads the ProxyJump equivalent of a ProxyCommand of the
 // form "ssh [options] -W %h:%p [user@]host", the usual bastion idiom before
 // ProxyJump (and what remedy's lab writes), and the known_hosts files that
 // ssh checks the bastion against; any other command gives no hops.
-func proxyCommandHops(command string) (hops, knownHosts []string) {
+func ProxyCommandHops(command string) (hops, knownHosts []string) {
 	words, err := shlexSplit(command)
 	if err != nil || len(words) == 0 || path.Base(words[0]) != "ssh" {
 		return nil, nil

@@ -35,7 +35,12 @@ func (e *HostKeyError) Error() string { return e.msg }
 // The operator's files (~/.ssh/known_hosts, --known-hosts) vouch for every
 // host. A file the inventory names with UserKnownHostsFile vouches for the
 // host whose variables name it and that host's bastions, no other: OpenSSH
-// too reads it only for the one ssh command that carries the option. New
+// too reads it only for the one ssh command that carries the option. One
+// that ~/.ssh/config names for a Host block is read the same way, for the
+// hosts that block matches. @cert-authority lines are honoured: a host
+// certificate signed by a listed authority for the host's address (as
+// dialled, the known_hosts pattern matching it) vouches for it, and
+// @revoked lines refuse a key or certificate. New
 // keys are recorded in the operator's file only. Passwords go only to a
 // host whose key an operator's file held before this run.
 type HostKeys struct {
@@ -222,7 +227,7 @@ func (k *HostKeys) vouchedFor(host string, scope []string, addr string, remote n
 	if err == nil && db(addr, remote, key) == nil {
 		return nil
 	}
-	return fmt.Errorf("password not sent to %s (%s): its host key is listed only in %s, which the inventory names (UserKnownHostsFile); "+
+	return fmt.Errorf("password not sent to %s (%s): its host key is listed only in %s, which the inventory names or ssh config names (UserKnownHostsFile); "+
 		"remedy sends passwords only to hosts whose key %s lists: add the key there to log in with a password",
 		host, addr, strings.Join(scope, ", "), strings.Join(k.operator, " or "))
 }
