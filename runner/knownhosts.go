@@ -350,6 +350,15 @@ func (c *keyCheck) algorithms(addr string) []string {
 	var algs []string
 	seen := map[string]bool{}
 	for _, w := range keyErr.Want {
+		if isHostAuthority(db, addr, w.Key) && !seen[certAlgorithms[0]] {
+			// A host certificate signed by it vouches for the host: ask for
+			// certificates first, of any key type, as the CA's own type says
+			// nothing of the host key's.
+			for _, a := range certAlgorithms {
+				seen[a] = true
+			}
+			algs = append(certAlgorithms[:len(certAlgorithms):len(certAlgorithms)], algs...)
+		}
 		for _, a := range algorithmsFor(w.Key.Type()) {
 			if !seen[a] {
 				seen[a] = true
@@ -358,6 +367,22 @@ func (c *keyCheck) algorithms(addr string) []string {
 		}
 	}
 	return algs
+}
+
+// certAlgorithms are the host certificate algorithms x/crypto/ssh
+// verifies, strongest first.
+var certAlgorithms = []string{ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA521v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA256v01,
+	ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01}
+
+// isHostAuthority says whether an @cert-authority line lists ca for addr.
+// knownhosts keeps that to itself; a host certificate said to be signed
+// by ca (and signed by nobody) tells: its check fails on the signature
+// when ca is an authority for addr, and before, on the authority, when
+// it is not.
+func isHostAuthority(db ssh.HostKeyCallback, addr string, ca ssh.PublicKey) bool {
+	cert := &ssh.Certificate{Key: probeKey, CertType: ssh.HostCert, SignatureKey: ca}
+	err := db(addr, &net.TCPAddr{IP: net.IPv4zero}, cert)
+	return err != nil && !strings.HasPrefix(err.Error(), "ssh: no authorities for hostname")
 }
 
 // algorithmsFor maps a key type to the signature algorithms that use it:
