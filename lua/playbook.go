@@ -2,6 +2,8 @@ package lua
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,6 +33,7 @@ type Playbook struct {
 	libs      *libraries
 	name      string
 	hosts     string
+	sum       [sha256.Size]byte // of the source, for reports
 	tasks     []TaskInfo
 	checks    []TaskInfo
 	handlers  []TaskInfo
@@ -64,7 +67,7 @@ func Load(path string, o LoadOptions) (*Playbook, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Playbook{file: file, proto: proto, libs: newLibraries(o.LuaPath, dir)}
+	p := &Playbook{file: file, proto: proto, libs: newLibraries(o.LuaPath, dir), sum: sha256.Sum256(src)}
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	e := &Env{ctx: ctx}
@@ -195,6 +198,9 @@ func (p *Playbook) HostPattern() string { return p.hosts }
 
 // Tasks lists the tasks in order, for --list-tasks.
 func (p *Playbook) Tasks() []TaskInfo { return p.tasks }
+
+// SHA256 is the hex SHA-256 of the playbook's source as loaded.
+func (p *Playbook) SHA256() string { return hex.EncodeToString(p.sum[:]) }
 
 // Checks lists the checks in order, for --list-tasks.
 func (p *Playbook) Checks() []TaskInfo { return p.checks }

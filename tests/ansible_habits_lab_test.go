@@ -2,6 +2,9 @@ package tests
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +28,7 @@ func TestAnsibleHabitsOnLab(t *testing.T) {
 	t.Run("host and user certificates", a.certificates)
 	t.Run("a host without SFTP", a.noSFTP)
 	t.Run("become with su", a.becomeSu)
+	t.Run("run --report for a change board", a.runReport)
 }
 
 type habitsLab struct {
@@ -264,5 +268,68 @@ func (a *habitsLab) becomeSu(t *testing.T) {
 		"-b", "--become-method", "su", "--become-password-file", runnerFile(t, "wrong", "wrong\n"))
 	if res.code != 2 || !strings.Contains(res.stdout, "su to root refused the password or the user") {
 		t.Errorf("su with a wrong password: want exit 2 with su's refusal: %s", res)
+	}
+}
+
+const reportPlaybook = `return {
+  name = "site motd", hosts = "all",
+  tasks = {
+    { name = "motd names the change", run = function(v)
+        file.write { path = "/etc/motd", content = "change " .. v.change .. "\\n", mode = "0644" }
+      end },
+  },
+  checks = {
+    { name = "motd is written", severity = "low", run = function()
+        expect(file.read("/etc/motd") ~= nil, "no /etc/motd")
+      end },
+    { name = "no world-writable motd", severity = "high", run = function()
+        expect(false, "a finding on purpose")
+      end },
+  },
+}`
+
+// remedy run --report writes what changed, with its diff and commands,
+// and the checks after, under what made the run: remedy's version, the
+// operator, the command line with the -e secret masked, the inventory and
+// limit, the playbook's sha256 and the change ID; findings ranked by
+// severity. The JSON carries the same and its schema_version.
+func (a *habitsLab) runReport(t *testing.T) {
+	h := a.visible()[1]
+	pbText := reportPlaybook
+	pb := runnerFile(t, "motd.lua", pbText)
+	report := filepath.Join(t.TempDir(), "change.md")
+	const secret = "db-s3cret"
+	res := a.run(t, "run", pb, "-i", a.lab.Inventory, "-l", h.Name, "--known-hosts", a.lab.KnownHosts,
+		"-D", "-e", "change=CHG-42 db_password="+secret, "--change-id", "CHG-42", "--report", report)
+	if res.code != 2 {
+		t.Fatalf("want exit 2 (a check fails on purpose): %s", res)
+	}
+	md := readTestFile(t, report)
+	sum := sha256.Sum256([]byte(pbText))
+	for _, want := range []string{
+		"# Run report: site motd", "- **Change:** CHG-42", "- **Operator:** root@", "- **remedy:** ",
+		"db_password=********", "- **Inventory:** `" + a.lab.Inventory + "`; limit `" + h.Name + "`",
+		"- **Playbook sha256:** `" + hex.EncodeToString(sum[:]) + "`",
+		"- **fail** (high): no world-writable motd", "#### Changes made", "+change CHG-42", "Commands run:",
+		"| motd is written (check, severity low) | pass |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, secret) || strings.Contains(res.stdout+res.stderr, secret) {
+		t.Error("the -e secret is in the report or the output")
+	}
+	if strings.Index(md, "no world-writable motd") > strings.Index(md, "motd names the change") {
+		t.Errorf("the high finding is not ranked first:\n%s", md)
+	}
+	res = a.run(t, "run", pb, "-i", a.lab.Inventory, "-l", h.Name, "--known-hosts", a.lab.KnownHosts, "-e", "change=CHG-42", "-o", "json")
+	var doc struct {
+		SchemaVersion int    `json:"schema_version"`
+		Operator      string `json:"operator"`
+		PlaybookSum   string `json:"playbook_sha256"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &doc); err != nil || doc.SchemaVersion != 1 || doc.PlaybookSum != hex.EncodeToString(sum[:]) || !strings.HasPrefix(doc.Operator, "root@") {
+		t.Errorf("JSON: %+v, %v\n%s", doc, err, res)
 	}
 }

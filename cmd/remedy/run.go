@@ -57,8 +57,9 @@ type runFlags struct {
 	step           bool
 	luaPath        []string
 	retryFile      string
-	report         string // audit only
-	updateInv      bool   // run only
+	report         string
+	changeID       string
+	updateInv      bool // run only
 }
 
 func init() {
@@ -124,6 +125,8 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.BoolVar(&f.step, "step", false, "not supported: hosts run their tasks in parallel, each at its own pace")
 	fl.StringArrayVar(&f.luaPath, "lua-path", nil, "`DIR` where require finds Lua modules (repeatable)")
 	fl.StringVar(&f.retryFile, "retry-file", "", "write failed and unreachable hosts to `FILE`, for -l @FILE")
+	fl.StringVar(&f.report, "report", "", "write a report for a change board to `FILE`.html or FILE.md")
+	fl.StringVar(&f.changeID, "change-id", "", "the change or ticket `ID` the run belongs to, named in reports and JSON")
 }
 
 // runPlaybook is run and audit: load, select hosts, connect, run, render,
@@ -159,7 +162,7 @@ func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags
 		return err
 	}
 	info := recap.Play{Name: pb.Name(), Path: pb.File(), Check: f.check, Diff: f.diff, Audit: audit,
-		Hosts: setup.names(), Started: time.Now()}
+		Hosts: setup.names(), Started: time.Now(), Provenance: provenance(pb, f, os.Args[1:])}
 	obs, finish := observer(stdout, f)
 	recap, hostErrs := runner.Run(ctx, info, setup.hosts, setup.play, setup.opts, obs)
 	if err := finish(); err != nil {
