@@ -91,6 +91,7 @@ playbook, 99 interrupted.`,
 }
 
 func addRunFlags(cmd *cobra.Command, f *runFlags) {
+	defer completeRunFlags(cmd)
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file, directory or host list `h1,h2,` (repeatable)")
 	fl.StringVarP(&f.limit, "limit", "l", "", "narrow the hosts to this `PATTERN` (or @FILE, like a retry file)")
