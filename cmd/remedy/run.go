@@ -74,6 +74,8 @@ PLAYBOOK is a .lua file or a built-in name such as aspera-server.
 When sshd.move_port moved a host's SSH port, run prints the inventory
 change (ansible_port=33001); --update-inventory also writes it into the
 inventory files that name the host, keeping their comments and layout.
+--report writes what changed, with diffs and commands, and the checks
+after, for a change board (--change-id names the ticket).
 
 Exit codes: 0 all ok, 2 a task failed (or the inventory could not be
 updated), 4 a host was unreachable, 5 bad command line, inventory or
