@@ -113,7 +113,7 @@ func setupBecome(ctx context.Context, spec Become, withheld error, run runner) (
 		return nil, fmt.Errorf("%s: %w", b.method, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: %s to %s refused the password or the user: %s", ErrBecome, b.method, b.user, why)
+		return nil, fmt.Errorf("%w: %s to %s refused the password or the user %s", ErrBecome, b.method, b.user, why)
 	}
 	return b, nil
 }
@@ -129,5 +129,5 @@ func (b *become) probe(ctx context.Context, run runner) (ok bool, why string, er
 	if code == 0 && started {
 		return true, "", nil
 	}
-	return false, fmt.Sprintf("exit %d: %s", code, firstLine(su)), nil
+	return false, fmt.Sprintf("(exit %d): %s", code, firstLine(su)), nil
 }

@@ -220,7 +220,7 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 			return nil, badInput(err)
 		}
 	}
-	if err := inventory.CheckBecomeMethod(f.becomeMethod); err != nil {
+	if err := inventory.CheckBecomeMethod(f.becomeMethod); f.becomeMethod != "" && err != nil {
 		return nil, badInput(fmt.Errorf("--become-method %q: %w", f.becomeMethod, err))
 	}
 	extra, err := parseExtraVars(f.extraVars)
