@@ -11,12 +11,16 @@ import (
 )
 
 // prepareWith loads a playbook for every host and runs prepare on the
-// inventory text with the flags f (its inventories set here).
+// inventory text, an INI file unless it starts "all:", with the flags f
+// (f.inventories names the file written).
 func prepareWith(t *testing.T, inventory string, f *runFlags) (*runSetup, error) {
 	t.Helper()
 	t.Setenv("HOME", t.TempDir())
 	dir := t.TempDir()
 	inv := filepath.Join(dir, "hosts.ini")
+	if strings.HasPrefix(inventory, "all:") {
+		inv = filepath.Join(dir, "hosts.yml")
+	}
 	pb := filepath.Join(dir, "pb.lua")
 	for name, data := range map[string]string{inv: inventory, pb: `return { name = "p", hosts = "all", tasks = {} }`} {
 		if err := os.WriteFile(name, []byte(data), 0o600); err != nil {

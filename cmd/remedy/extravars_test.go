@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"remedy/lua"
 )
 
 // TestParseKeyValuesAsAnsible replays strings through parseKeyValues and
@@ -96,25 +94,9 @@ func TestParseExtraVars(t *testing.T) {
 // -e connection variables win over the inventory's, as in Ansible, and a
 // bad one is bad input named as from -e, not at the inventory line.
 func TestExtraConnectionVarsWin(t *testing.T) {
-	t.Setenv("HOME", t.TempDir())
-	dir := t.TempDir()
-	inv := filepath.Join(dir, "hosts.ini")
-	pb := filepath.Join(dir, "pb.lua")
-	for name, data := range map[string]string{
-		inv: "h1 ansible_host=198.18.0.5 ansible_port=2200 ansible_user=nobody ansible_ssh_private_key_file=/inv/key\n",
-		pb:  `return { name = "p", hosts = "all", tasks = {} }`,
-	} {
-		if err := os.WriteFile(name, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	loaded, err := lua.Load(pb, lua.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &runFlags{inventories: []string{inv}, output: "text", extraVars: []string{
+	f := &runFlags{extraVars: []string{
 		"ansible_port=2222 ansible_user=root ansible_host=198.18.0.6 ansible_ssh_private_key_file=/e/key"}}
-	setup, err := prepare(loaded, f)
+	setup, err := prepareWith(t, "h1 ansible_host=198.18.0.5 ansible_port=2200 ansible_user=nobody ansible_ssh_private_key_file=/inv/key\n", f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +106,8 @@ func TestExtraConnectionVarsWin(t *testing.T) {
 	}
 	for _, bad := range []string{"ansible_port=abc", "ansible_port=0", "ansible_user=-oProxyCommand=x"} {
 		f.extraVars = []string{bad}
-		_, err := prepare(loaded, f)
-		if exitCode(err) != exitBadInput || !strings.HasPrefix(err.Error(), "-e: h1: ") || strings.Contains(err.Error(), inv) {
+		_, err := prepareWith(t, "h1 ansible_host=198.18.0.5 ansible_port=2200\n", f)
+		if exitCode(err) != exitBadInput || !strings.HasPrefix(err.Error(), "-e: h1: ") || strings.Contains(err.Error(), f.inventories[0]) {
 			t.Errorf("-e %s: exit %d, %v; want exit %d, the error naming -e", bad, exitCode(err), err, exitBadInput)
 		}
 	}
