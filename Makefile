@@ -13,13 +13,43 @@ BENCH_RUNS  ?= 3
 VM_PROFILES ?= nftables,iptables,firewalld,ufw,selinux,ssh-socket
 VMLABDIR    ?= /tmp/remedy-vmlab
 VMBUILDLOG  ?= /tmp/remedy-vmlab-build.log
+PREFIX   ?= /usr/local
+# The version and commit remedy --version and every report name, from git.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# A Debian version starts with a digit: a tagless describe becomes 0~gitHASH.
+DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9]+\.)/\1/; /^[0-9]+\./!s/^/0~git/; s/-/./g')
+DEB_ARCH    ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
 
-.PHONY: all build deps lint test test-quick quick-tier unit fuzz lab-up lab-down lab-status vm-images vm-up vm-down vm-status demo bench clean
+.PHONY: all build install deb deps lint test test-quick quick-tier unit fuzz lab-up lab-down lab-status vm-images vm-up vm-down vm-status demo bench clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/remedy
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/remedy
+
+# install puts remedy, its man pages and its bash completion under
+# DESTDIR$(PREFIX).
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/remedy
+	$(BIN) man --dir $(DESTDIR)$(PREFIX)/share/man/man1 >/dev/null
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/remedy
+
+# deb builds bin/remedy_VERSION_ARCH.deb with dpkg-deb: what install puts
+# under /usr, nothing fetched.
+deb:
+	rm -rf bin/deb
+	$(MAKE) install DESTDIR=$(CURDIR)/bin/deb PREFIX=/usr
+	mkdir -p bin/deb/DEBIAN
+	printf '%s\n' 'Package: remedy' 'Version: $(DEB_VERSION)' 'Architecture: $(DEB_ARCH)' \
+		'Maintainer: remedy developers <remedy@localhost>' 'Section: admin' 'Priority: optional' \
+		'Recommends: openssh-client' \
+		'Description: agentless remediation of sshd and host firewalls, with Lua playbooks' \
+		' remedy reads an Ansible inventory, connects to each host over SSH and runs' \
+		' Lua playbooks that audit and fix sshd and the host firewall.' > bin/deb/DEBIAN/control
+	dpkg-deb --root-owner-group --build bin/deb bin/remedy_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 # deps installs the system packages the lab and tests use, when missing.
 deps:

@@ -19,6 +19,7 @@ type Conn struct {
 	KeyFile        string // ansible_ssh_private_key_file
 	Password       string // ansible_password (ansible_ssh_pass)
 	Become         bool
+	BecomeMethod   string // ansible_become_method; empty: the command line's, else sudo
 	BecomeUser     string // empty means root
 	BecomePassword string // ansible_become_password (ansible_become_pass, ansible_sudo_pass)
 	// ProxyJump lists the jump hosts, first hop first, each "[user@]host[:port]",
@@ -43,6 +44,7 @@ func (h *Host) Conn() Conn {
 		KeyFile:        h.firstString("ansible_ssh_private_key_file", "ansible_private_key_file"),
 		Password:       h.firstString("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
 		Become:         truthy(h.Vars["ansible_become"]),
+		BecomeMethod:   h.firstString("ansible_become_method"),
 		BecomeUser:     h.firstString("ansible_become_user"),
 		BecomePassword: h.firstString("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass"),
 	}
@@ -164,7 +166,7 @@ func (o *sshOptions) apply(flag, val string) {
 		case "proxycommand":
 			if o.jumps == nil && o.proxyCmd == "" {
 				cmd := strings.TrimSpace(v)
-				if o.jumps, o.jumpKnownHosts = proxyCommandHops(cmd); o.jumps == nil && !strings.EqualFold(cmd, "none") {
+				if o.jumps, o.jumpKnownHosts = ProxyCommandHops(cmd); o.jumps == nil && !strings.EqualFold(cmd, "none") {
 					o.proxyCmd = cmd
 				}
 			}
@@ -186,11 +188,11 @@ func (o *sshOptions) setJumps(val string) {
 // sshFlagsWithArg are the ssh options that take an argument.
 const sshFlagsWithArg = "BbcDEeFIiJLlmOoPpQRSWw"
 
-// proxyCommandHops reads the ProxyJump equivalent of a ProxyCommand of the
+// ProxyCommandHops reads the ProxyJump equivalent of a ProxyCommand of the
 // form "ssh [options] -W %h:%p [user@]host", the usual bastion idiom before
 // ProxyJump (and what remedy's lab writes), and the known_hosts files that
 // ssh checks the bastion against; any other command gives no hops.
-func proxyCommandHops(command string) (hops, knownHosts []string) {
+func ProxyCommandHops(command string) (hops, knownHosts []string) {
 	words, err := shlexSplit(command)
 	if err != nil || len(words) == 0 || path.Base(words[0]) != "ssh" {
 		return nil, nil

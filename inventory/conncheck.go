@@ -36,6 +36,7 @@ func (h *Host) CheckConn() error {
 		{[]string{"ansible_port", "ansible_ssh_port"}, checkPortNumber},
 		{[]string{"ansible_ssh_common_args"}, checkSSHArgs},
 		{[]string{"ansible_ssh_extra_args"}, checkSSHArgs},
+		{[]string{"ansible_become_method"}, CheckBecomeMethod},
 	}
 	for _, c := range checks {
 		key := h.firstKey(c.keys...)
@@ -162,6 +163,16 @@ func checkPortNumber(s string) error {
 	p, err := strconv.Atoi(s)
 	if err != nil || p < 1 || p > 65535 {
 		return errors.New("is not a port (1-65535)")
+	}
+	return nil
+}
+
+// CheckBecomeMethod accepts the become methods remedy has, sudo and su:
+// another one (doas, pbrun, machinectl) is refused rather than replaced by
+// sudo.
+func CheckBecomeMethod(s string) error {
+	if s != "sudo" && s != "su" {
+		return errors.New("is not a become method remedy has (sudo or su)")
 	}
 	return nil
 }

@@ -43,11 +43,17 @@ func WriteDoc(w io.Writer, name string) error {
 			return nil
 		}
 	}
+	return fmt.Errorf("no module %q (modules: %s)", name, strings.Join(DocNames(), ", "))
+}
+
+// DocNames are the names WriteDoc documents, for its error and for shell
+// completion.
+func DocNames() []string {
 	var names []string
 	for _, m := range Modules() {
 		names = append(names, displayName(m))
 	}
-	return fmt.Errorf("no module %q (modules: %s)", name, strings.Join(names, ", "))
+	return names
 }
 
 func writeOverview(w io.Writer) error {

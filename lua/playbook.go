@@ -2,6 +2,8 @@ package lua
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -43,7 +45,10 @@ type Playbook struct {
 	libs      *libraries
 	name      string
 	hosts     string
+	sum       [sha256.Size]byte // of the source, for reports
 	tasks     []TaskInfo
+	checks    []TaskInfo
+	handlers  []TaskInfo
 	varNames  []string
 	registers []string           // names tasks register results under
 	vars      map[string]any     // the playbook's own vars, for CheckVars
@@ -69,7 +74,7 @@ func Load(src Source, o LoadOptions) (*Playbook, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Playbook{file: src.Name, proto: proto, libs: newLibraries(o, src.Dir)}
+	p := &Playbook{file: src.Name, proto: proto, libs: newLibraries(o, src.Dir), sum: sha256.Sum256(src.Text)}
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	e := &Env{ctx: ctx}
@@ -142,6 +147,7 @@ func (p *Playbook) evaluate(L *glua.LState) (*spec, error) {
 func (p *Playbook) describe(sp *spec) {
 	p.name, p.hosts = sp.name, sp.hosts
 	p.tasks = infos(sp.tasks)
+	p.checks, p.handlers = infos(sp.checks), infos(sp.handlers)
 	for _, t := range sp.tasks {
 		if t.register != "" {
 			p.registers = append(p.registers, t.register)
@@ -180,6 +186,15 @@ func (p *Playbook) HostPattern() string { return p.hosts }
 
 // Tasks lists the tasks in order, for --list-tasks.
 func (p *Playbook) Tasks() []TaskInfo { return p.tasks }
+
+// SHA256 is the hex SHA-256 of the playbook's source as loaded.
+func (p *Playbook) SHA256() string { return hex.EncodeToString(p.sum[:]) }
+
+// Checks lists the checks in order, for --list-tasks.
+func (p *Playbook) Checks() []TaskInfo { return p.checks }
+
+// Handlers lists the handlers in order, for --list-tasks.
+func (p *Playbook) Handlers() []TaskInfo { return p.handlers }
 
 // VarNames are the keys of the playbook's own vars table.
 func (p *Playbook) VarNames() []string { return p.varNames }

@@ -1,11 +1,13 @@
 package runner
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,9 +48,14 @@ func (c *Credentials) methods(t Endpoint, mayTell func() error) (goph.Auth, erro
 		if err != nil {
 			return nil, err
 		}
-		if s != nil {
-			files = append(files, s)
+		if s == nil {
+			continue
 		}
+		certs, err := certSigners(s, append([]string{f + "-cert.pub"}, t.CertFiles...), t.CertFiles)
+		if err != nil {
+			return nil, err
+		}
+		files = append(append(files, certs...), s)
 	}
 	var auth goph.Auth
 	ag := c.sshAgent()
@@ -65,6 +72,38 @@ func (c *Credentials) methods(t Endpoint, mayTell func() error) (goph.Auth, erro
 		auth = append(auth, passwordMethods(pw, mayTell)...)
 	}
 	return auth, nil
+}
+
+// certSigners are s with each certificate for its key among files, as
+// OpenSSH offers a key's certificate before the key itself: KEY-cert.pub
+// beside a key file, and CertificateFile lines. A file that is missing
+// is skipped unless named (required), as OpenSSH finds KEY-cert.pub only
+// when it is there; one that does not read as a certificate is an error.
+func certSigners(s ssh.Signer, files, required []string) ([]ssh.Signer, error) {
+	var out []ssh.Signer
+	for _, f := range files {
+		data, err := readKeyFile(f)
+		if errors.Is(err, os.ErrNotExist) && !slices.Contains(required, f) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("certificate: %w", err)
+		}
+		pub, _, _, _, err := ssh.ParseAuthorizedKey(data)
+		cert, ok := pub.(*ssh.Certificate)
+		if err != nil || !ok {
+			return nil, fmt.Errorf("certificate %s: not an OpenSSH certificate", f)
+		}
+		if !bytes.Equal(cert.Key.Marshal(), s.PublicKey().Marshal()) {
+			continue
+		}
+		cs, err := ssh.NewCertSigner(cert, s)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %s: %w", f, err)
+		}
+		out = append(out, cs)
+	}
+	return out, nil
 }
 
 // passwordMethods are password, then keyboard-interactive answering its

@@ -101,3 +101,73 @@ func TestBecomeWrapPutsPasswordOnStdinOnly(t *testing.T) {
 		t.Errorf("no-password wrap = %s, %q", line, stdin)
 	}
 }
+
+// fakeSu answers as util-linux su does without a terminal: it prints its
+// prompt on stderr, reads the password line from stdin, and runs the
+// command (which prints the marker first) only when it is right.
+type fakeSu struct {
+	password string // empty: su asks for none (pam_rootok, pam_wheel trust)
+	stdins   [][]byte
+}
+
+func (f *fakeSu) run(_ context.Context, line string, stdin []byte) (int, []byte, error) {
+	f.stdins = append(f.stdins, stdin)
+	if !strings.HasPrefix(line, "su -c ") || stdin == nil {
+		return 127, nil, nil
+	}
+	if f.password == "" {
+		return 0, []byte(suStarted), nil
+	}
+	if string(stdin) == f.password+"\n" {
+		return 0, []byte("Password: " + suStarted), nil
+	}
+	return 1, []byte("Password: su: Authentication failure\n"), nil
+}
+
+func TestSetupBecomeSu(t *testing.T) {
+	const secret = "r00t pw"
+	for _, tt := range []struct {
+		name     string
+		su       fakeSu
+		spec     Become
+		askPass  bool
+		errMatch string
+	}{
+		{"no password asked: none sent", fakeSu{}, Become{Method: "su", Password: secret}, false, ""},
+		{"password accepted", fakeSu{password: secret}, Become{Method: "su", Password: secret}, true, ""},
+		{"password needed, none given", fakeSu{password: secret}, Become{Method: "su"}, false, "su to root needs a password"},
+		{"wrong password", fakeSu{password: "other"}, Become{Method: "su", Password: secret}, false, "Authentication failure"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := setupBecome(context.Background(), tt.spec, nil, tt.su.run)
+			if tt.errMatch != "" {
+				if !errors.Is(err, ErrBecome) || !strings.Contains(err.Error(), tt.errMatch) {
+					t.Fatalf("err = %v, want ErrBecome mentioning %q", err, tt.errMatch)
+				}
+				return
+			}
+			if err != nil || b.askPass != tt.askPass || b.method != "su" {
+				t.Fatalf("setupBecome = %+v, %v; want su, askPass %v", b, err, tt.askPass)
+			}
+			if !tt.askPass && strings.Contains(string(tt.su.stdins[0]), secret) {
+				t.Errorf("the password went to a su that did not ask: %q", tt.su.stdins)
+			}
+		})
+	}
+}
+
+func TestBecomeWrapSu(t *testing.T) {
+	b := &become{method: "su", user: "root", password: "pw'; rm -rf /", askPass: true}
+	line, stdin := b.wrap("cat > /etc/x", []byte("data\n"))
+	want := `su -c 'printf %s BECOME-SUCCESS-remedy: >&2 && exec sh -c '\''cat > /etc/x'\''' -- root`
+	if line != want || string(stdin) != "pw'; rm -rf /\ndata\n" {
+		t.Errorf("wrap = %s, %q\nwant %s", line, stdin, want)
+	}
+	own, started := b.commandStderr([]byte("Password: " + suStarted + "warn\n"))
+	if !started || string(own) != "warn\n" {
+		t.Errorf("commandStderr = %q, %v; want the command's own stderr without su's prompt", own, started)
+	}
+	if _, started := b.commandStderr([]byte("Password: su: Authentication failure\n")); started {
+		t.Error("a refused su counted as started")
+	}
+}

@@ -28,10 +28,12 @@ type Conn struct {
 	maxOutput  Size // what one command or file read may bring back
 	trace      func(recap.Command)
 
-	mu     sync.Mutex
-	link   *link
-	sftp   *sftp.Client
-	closed bool
+	mu   sync.Mutex
+	link *link
+	sftp *sftp.Client
+	// sftpMissing is why the SFTP client did not start, once it did not.
+	sftpMissing error
+	closed      bool
 	// sftpStart serialises starting the SFTP client without holding mu:
 	// Close must not wait on a host that never answers the start.
 	sftpStart sync.Mutex
@@ -75,7 +77,8 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// Exec runs cmd, through sudo under become, and reports it to the trace.
+// Exec runs cmd, through sudo or su under become, and reports it to the
+// trace.
 func (c *Conn) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Output, error) {
 	line := cmd
 	if c.become != nil {
@@ -83,6 +86,12 @@ func (c *Conn) Exec(ctx context.Context, cmd string, stdin []byte) (remote.Outpu
 	}
 	start := time.Now()
 	out, err := c.run(ctx, line, stdin)
+	if c.become != nil && err == nil {
+		var started bool
+		if out.Stderr, started = c.become.commandStderr(out.Stderr); !started {
+			err = fmt.Errorf("%w: %s to %s did not run the command (exit %d): %s", ErrBecome, c.become.method, c.become.user, out.ExitCode, firstLine(out.Stderr))
+		}
+	}
 	if c.trace != nil {
 		c.trace(recap.Command{Host: c.target.Name, Line: line, Stdout: out.Stdout, Stderr: out.Stderr,
 			ExitCode: out.ExitCode, Err: err, Duration: time.Since(start)})

@@ -234,3 +234,38 @@ func TestSFTPEndsWithCommandTimeout(t *testing.T) {
 	}
 	c.Close()
 }
+
+// A host that refuses the SFTP subsystem (no Subsystem line in its
+// sshd_config) is not unreachable: SFTP is tried once, then reads go to
+// commands.
+func TestRefusedSFTPIsNotUnreachable(t *testing.T) {
+	client := unixServer(t, func(conn net.Conn, srv *ssh.ServerConfig) {
+		_, chans, reqs, err := ssh.NewServerConn(conn, srv)
+		if err != nil {
+			return
+		}
+		go ssh.DiscardRequests(reqs)
+		for nc := range chans {
+			ch, reqs, err := nc.Accept()
+			if err != nil {
+				continue
+			}
+			go func() {
+				for req := range reqs {
+					req.Reply(false, nil) // no subsystem, no exec
+				}
+				ch.Close()
+			}()
+		}
+	})
+	c := testConn(client)
+	for range 2 {
+		if _, err := c.sftpClient(); !errors.Is(err, errNoSFTP) {
+			t.Fatalf("sftpClient: %v, want errNoSFTP", err)
+		}
+	}
+	var unreachable *UnreachableError
+	if _, err := c.ReadFile(t.Context(), "/etc/hostname"); err == nil || errors.As(err, &unreachable) && strings.Contains(err.Error(), "sftp") {
+		t.Errorf("ReadFile: %v; want the read to go to a command, not the host unreachable for want of SFTP", err)
+	}
+}

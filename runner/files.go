@@ -13,12 +13,15 @@ import (
 	"remedy/lua/shell"
 )
 
-// ReadFile reads path over SFTP, or with cat through sudo under become.
-// A file larger than maxOutput is not read past it: a host decides how
-// large its files are, and says so only as it sends them.
+// ReadFile reads path over SFTP, or with cat: under become, through sudo
+// or su, and on a host whose SFTP subsystem is missing or refused (no
+// Subsystem line in sshd_config, no sftp-server), as Ansible falls back
+// to its own transfer there. A file larger than maxOutput is not read
+// past it: a host decides how large its files are, and says so only as
+// it sends them.
 func (c *Conn) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	if c.become != nil {
-		return c.readWithSudo(ctx, path)
+		return c.readWithCat(ctx, path)
 	}
 	var data []byte
 	err := c.withSFTP(ctx, func(fsys *sftp.Client) error {
@@ -34,18 +37,22 @@ func (c *Conn) ReadFile(ctx context.Context, path string) ([]byte, error) {
 		}
 		return err
 	})
+	if errors.Is(err, errNoSFTP) {
+		return c.readWithCat(ctx, path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return data, nil
 }
 
-// missingFile is readWithSudo's exit code for a file that does not exist,
+// missingFile is readWithCat's exit code for a file that does not exist,
 // so a missing file is told from an unreadable one without parsing
 // localized error messages.
 const missingFile = 66
 
-func (c *Conn) readWithSudo(ctx context.Context, path string) ([]byte, error) {
+// readWithCat reads path with cat, bounded by maxOutput as any command.
+func (c *Conn) readWithCat(ctx context.Context, path string) ([]byte, error) {
 	script := `test -e "$1" || exit ` + strconv.Itoa(missingFile) + `; exec cat -- "$1"`
 	out, err := c.Exec(ctx, shell.Join("sh", "-c", script, "sh", path), nil)
 	var limit *OutputLimitError
@@ -86,27 +93,39 @@ func (c *Conn) withSFTP(ctx context.Context, f func(*sftp.Client) error) error {
 	}
 }
 
-// sftpClient starts the host's one SFTP client on first use.
+// errNoSFTP marks a host whose SFTP subsystem could not be started:
+// files are read with commands there, and the host stays reachable. A
+// connection that is really gone fails those commands as unreachable.
+var errNoSFTP = errors.New("no sftp subsystem")
+
+// sftpClient starts the host's one SFTP client on first use. A start
+// that fails is not tried again on this connection.
 func (c *Conn) sftpClient() (*sftp.Client, error) {
 	c.sftpStart.Lock()
 	defer c.sftpStart.Unlock()
 	c.mu.Lock()
-	s, client := c.sftp, c.link.client
+	s, client, missing := c.sftp, c.link.client, c.sftpMissing
 	c.mu.Unlock()
 	if s != nil {
 		return s, nil
 	}
-	s, err := client.NewSftp()
-	if err != nil {
-		return nil, &UnreachableError{Host: c.target.Name, Err: fmt.Errorf("start sftp: %w", err)}
+	if missing != nil {
+		return nil, missing
 	}
+	s, err := client.NewSftp()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.link.client != client {
 		// Closed or moved to another port while it started: its link is
 		// closed already, so closing it does not wait.
-		s.Close()
+		if s != nil {
+			s.Close()
+		}
 		return nil, &UnreachableError{Host: c.target.Name, Err: errors.New("start sftp: the connection closed")}
+	}
+	if err != nil {
+		c.sftpMissing = fmt.Errorf("%w: %w", errNoSFTP, err)
+		return nil, c.sftpMissing
 	}
 	c.sftp = s
 	return s, nil

@@ -35,7 +35,12 @@ func (e *HostKeyError) Error() string { return e.msg }
 // The operator's files (~/.ssh/known_hosts, --known-hosts) vouch for every
 // host. A file the inventory names with UserKnownHostsFile vouches for the
 // host whose variables name it and that host's bastions, no other: OpenSSH
-// too reads it only for the one ssh command that carries the option. New
+// too reads it only for the one ssh command that carries the option. One
+// that ~/.ssh/config names for a Host block is read the same way, for the
+// hosts that block matches. @cert-authority lines are honoured: a host
+// certificate signed by a listed authority for the host's address (as
+// dialled, the known_hosts pattern matching it) vouches for it, and
+// @revoked lines refuse a key or certificate. New
 // keys are recorded in the operator's file only. Passwords go only to a
 // host whose key an operator's file held before this run.
 type HostKeys struct {
@@ -222,7 +227,7 @@ func (k *HostKeys) vouchedFor(host string, scope []string, addr string, remote n
 	if err == nil && db(addr, remote, key) == nil {
 		return nil
 	}
-	return fmt.Errorf("password not sent to %s (%s): its host key is listed only in %s, which the inventory names (UserKnownHostsFile); "+
+	return fmt.Errorf("password not sent to %s (%s): its host key is listed only in %s, which the inventory names or ssh config names (UserKnownHostsFile); "+
 		"remedy sends passwords only to hosts whose key %s lists: add the key there to log in with a password",
 		host, addr, strings.Join(scope, ", "), strings.Join(k.operator, " or "))
 }
@@ -345,6 +350,15 @@ func (c *keyCheck) algorithms(addr string) []string {
 	var algs []string
 	seen := map[string]bool{}
 	for _, w := range keyErr.Want {
+		if isHostAuthority(db, addr, w.Key) && !seen[certAlgorithms[0]] {
+			// A host certificate signed by it vouches for the host: ask for
+			// certificates first, of any key type, as the CA's own type says
+			// nothing of the host key's.
+			for _, a := range certAlgorithms {
+				seen[a] = true
+			}
+			algs = append(certAlgorithms[:len(certAlgorithms):len(certAlgorithms)], algs...)
+		}
 		for _, a := range algorithmsFor(w.Key.Type()) {
 			if !seen[a] {
 				seen[a] = true
@@ -353,6 +367,22 @@ func (c *keyCheck) algorithms(addr string) []string {
 		}
 	}
 	return algs
+}
+
+// certAlgorithms are the host certificate algorithms x/crypto/ssh
+// verifies, strongest first.
+var certAlgorithms = []string{ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA521v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA256v01,
+	ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01}
+
+// isHostAuthority says whether an @cert-authority line lists ca for addr.
+// knownhosts keeps that to itself; a host certificate said to be signed
+// by ca (and signed by nobody) tells: its check fails on the signature
+// when ca is an authority for addr, and before, on the authority, when
+// it is not.
+func isHostAuthority(db ssh.HostKeyCallback, addr string, ca ssh.PublicKey) bool {
+	cert := &ssh.Certificate{Key: probeKey, CertType: ssh.HostCert, SignatureKey: ca}
+	err := db(addr, &net.TCPAddr{IP: net.IPv4zero}, cert)
+	return err != nil && !strings.HasPrefix(err.Error(), "ssh: no authorities for hostname")
 }
 
 // algorithmsFor maps a key type to the signature algorithms that use it:

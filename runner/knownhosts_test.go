@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/kevinburke/ssh_config"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -214,7 +213,7 @@ func TestHostKeysScopedToTheHostThatNamesThem(t *testing.T) {
 	keyA, keyB, keyJ := newEd25519(t), newEd25519(t), newEd25519(t)
 	fileB := writeKnownHosts(t, knownhosts.Line([]string{"198.18.0.5"}, keyA), knownhosts.Line([]string{"198.18.0.6"}, keyB),
 		knownhosts.Line([]string{"198.18.0.9"}, keyJ))
-	hosts := resolveInventory(t, &ssh_config.Config{}, fmt.Sprintf(`a ansible_host=198.18.0.5
+	hosts := resolveInventory(t, decodeSSHConfig(t, ""), fmt.Sprintf(`a ansible_host=198.18.0.5
 b ansible_host=198.18.0.6 ansible_ssh_common_args='-o UserKnownHostsFile=%[1]s -J 198.18.0.9'
 c ansible_host=198.18.0.7 ansible_ssh_common_args='-J 198.18.0.9'
 d ansible_host=198.18.0.8 ansible_ssh_common_args='-o ProxyCommand="ssh -o UserKnownHostsFile=%[1]s -W %%h:%%p 198.18.0.9"'

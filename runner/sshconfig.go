@@ -21,9 +21,14 @@ type Endpoint struct {
 	KeyFiles []string
 	Password string // from the inventory (ansible_password); -k is in Credentials
 	// KnownHosts are the known_hosts files, besides the operator's, that
-	// may vouch for this endpoint's key: those the inventory names for the
-	// host it serves (UserKnownHostsFile), and no other host's.
+	// may vouch for this endpoint's key: those the inventory or ssh config
+	// names for the host it serves (UserKnownHostsFile), and no other
+	// host's.
 	KnownHosts []string
+	// CertFiles are ssh config's CertificateFile lines: certificates for
+	// the key files' keys, offered with them. A key file's own
+	// KEY-cert.pub is found beside it, as OpenSSH does.
+	CertFiles []string
 
 	explicitKey bool // KeyFiles were named by someone, not OpenSSH's defaults
 }
@@ -55,18 +60,34 @@ type Settings struct {
 	KnownHosts, JumpKnownHosts []string
 }
 
-// sshConfig is the part of ~/.ssh/config remedy reads.
+// sshConfig is the part of ~/.ssh/config remedy reads, and its file.
 type sshConfig interface {
 	Get(alias, key string) (string, error)
 	GetAll(alias, key string) ([]string, error)
+	File() string
 }
+
+// SSHConfig is an OpenSSH client config and the file it was read from.
+type SSHConfig struct {
+	file string
+	cfg  *ssh_config.Config
+}
+
+// Get is the first value of key for alias.
+func (c *SSHConfig) Get(alias, key string) (string, error) { return c.cfg.Get(alias, key) }
+
+// GetAll is every value of key for alias.
+func (c *SSHConfig) GetAll(alias, key string) ([]string, error) { return c.cfg.GetAll(alias, key) }
+
+// File is where the config was read from, for messages.
+func (c *SSHConfig) File() string { return c.file }
 
 // LoadSSHConfig reads an OpenSSH client config; a missing file is an
 // empty config.
-func LoadSSHConfig(path string) (*ssh_config.Config, error) {
+func LoadSSHConfig(path string) (*SSHConfig, error) {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return &ssh_config.Config{}, nil
+		return &SSHConfig{file: path, cfg: &ssh_config.Config{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ssh config: %w", err)
@@ -76,7 +97,7 @@ func LoadSSHConfig(path string) (*ssh_config.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh config %s: %w", path, err)
 	}
-	return cfg, nil
+	return &SSHConfig{file: path, cfg: cfg}, nil
 }
 
 // Defaults are the last resort: the local user, port 22 and OpenSSH's
@@ -106,17 +127,21 @@ func Resolve(name string, inv, cli Settings, cfg sshConfig, def Defaults) (Targe
 	}
 	t.Port = port
 	t.KeyFiles, t.explicitKey = keyFiles(def.Home, c.KeyFiles, inv.KeyFile, cli.KeyFile)
-	t.KnownHosts = expandAll(inv.KnownHosts, def.Home)
-	jumps := inv.ProxyJump
+	t.CertFiles = c.CertFiles
+	t.KnownHosts = append(expandAll(inv.KnownHosts, def.Home), c.KnownHosts...)
+	jumps, jumpKnownHosts := inv.ProxyJump, inv.JumpKnownHosts
 	if len(jumps) == 0 {
-		jumps = c.Jumps
+		if c.proxyErr != nil {
+			return Target{}, c.proxyErr
+		}
+		jumps, jumpKnownHosts = c.Jumps, c.JumpKnownHosts
 	}
 	for _, j := range jumps {
 		hop, err := resolveJump(j, cli, cfg, def, t)
 		if err != nil {
 			return Target{}, fmt.Errorf("%s: ProxyJump %q: %w", name, j, err)
 		}
-		hop.KnownHosts = append(slices.Clone(t.KnownHosts), expandAll(inv.JumpKnownHosts, def.Home)...)
+		hop.KnownHosts = append(append(slices.Clone(t.KnownHosts), hop.KnownHosts...), expandAll(jumpKnownHosts, def.Home)...)
 		t.Jumps = append(t.Jumps, hop)
 	}
 	return t, nil
@@ -126,7 +151,13 @@ func Resolve(name string, inv, cli Settings, cfg sshConfig, def Defaults) (Targe
 type hostConfig struct {
 	Addr, User, port string
 	KeyFiles         []string
+	CertFiles        []string
+	KnownHosts       []string // UserKnownHostsFile: they vouch for this alias alone
 	Jumps            []string
+	JumpKnownHosts   []string // of a ProxyCommand's own ssh, for the bastions
+	// proxyErr refuses the proxy ssh config sets, when a jump from the
+	// inventory does not take its place.
+	proxyErr error
 }
 
 // configFor reads ssh config for alias. Its HostName and User are checked
@@ -152,13 +183,45 @@ func configFor(cfg sshConfig, alias, home string) (hostConfig, error) {
 		}
 	}
 	files, _ := cfg.GetAll(alias, "IdentityFile")
-	for _, f := range files {
-		c.KeyFiles = append(c.KeyFiles, expandHome(f, home))
+	c.KeyFiles = expandAll(files, home)
+	files, _ = cfg.GetAll(alias, "CertificateFile")
+	c.CertFiles = expandAll(files, home)
+	if known := get("UserKnownHostsFile"); known != "" {
+		c.KnownHosts = expandAll(strings.Fields(known), home)
 	}
-	if pj := get("ProxyJump"); pj != "" && !strings.EqualFold(pj, "none") {
-		c.Jumps = strings.Split(pj, ",")
-	}
+	c.proxyErr = c.proxy(cfg.File(), alias, get("ProxyJump"), get("ProxyCommand"))
 	return c, nil
+}
+
+// proxy reads ProxyJump, or a ProxyCommand of the "ssh -W %h:%p host"
+// form as the same jumps, as remedy reads it in ansible_ssh_common_args.
+// Any other ProxyCommand is refused: remedy runs no command on the
+// controller, and dialling the host directly would go around the proxy
+// its owner set. Both at once are refused too, as which one OpenSSH uses
+// depends on their order in the file, which remedy does not see. A jump
+// the inventory sets takes the place of either, as -o ProxyJump on ssh's
+// command line does.
+func (c *hostConfig) proxy(file, alias, jump, command string) error {
+	jump, command = noneAsEmpty(jump), noneAsEmpty(command)
+	switch {
+	case jump != "" && command != "":
+		return fmt.Errorf("%s: host %s: both ProxyJump and ProxyCommand are set; keep one", file, alias)
+	case jump != "":
+		c.Jumps = strings.Split(jump, ",")
+	case command != "":
+		if c.Jumps, c.JumpKnownHosts = inventory.ProxyCommandHops(command); c.Jumps == nil {
+			return fmt.Errorf("%s: host %s: ProxyCommand %q is not supported: remedy runs no command on the controller, "+
+				"and follows only \"ssh -W %%h:%%p [user@]bastion\"; use ProxyJump", file, alias, command)
+		}
+	}
+	return nil
+}
+
+func noneAsEmpty(s string) string {
+	if strings.EqualFold(s, "none") {
+		return ""
+	}
+	return s
 }
 
 // resolveJump reads "[user@]host[:port]", then fills the gaps from ssh
@@ -173,7 +236,14 @@ func resolveJump(spec string, cli Settings, cfg sshConfig, def Defaults, target 
 	if err != nil {
 		return Endpoint{}, err
 	}
-	e := Endpoint{Addr: firstString(c.Addr, hop.Host), User: firstString(hop.User, c.User, cli.User, def.User)}
+	if len(c.Jumps) > 0 || c.proxyErr != nil {
+		// OpenSSH would reach the bastion through its own proxy; remedy
+		// dials each hop of one chain, and must not go around that proxy.
+		return Endpoint{}, fmt.Errorf("%s: host %s has a ProxyJump or ProxyCommand of its own, which remedy does not follow for a bastion; "+
+			"list every hop in one ProxyJump instead", cfg.File(), hop.Host)
+	}
+	e := Endpoint{Addr: firstString(c.Addr, hop.Host), User: firstString(hop.User, c.User, cli.User, def.User),
+		CertFiles: c.CertFiles, KnownHosts: c.KnownHosts}
 	port, err := firstPort(hop.Host, hop.Port, c.port)
 	if err != nil {
 		return Endpoint{}, err
@@ -182,6 +252,8 @@ func resolveJump(spec string, cli Settings, cfg sshConfig, def Defaults, target 
 	e.KeyFiles, e.explicitKey = target.KeyFiles, target.explicitKey
 	if len(c.KeyFiles) > 0 {
 		e.KeyFiles, e.explicitKey = c.KeyFiles, true
+	} else if len(e.CertFiles) == 0 {
+		e.CertFiles = target.CertFiles
 	}
 	return e, nil
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,10 +39,7 @@ Host baduser
 `
 
 func TestResolvePrecedence(t *testing.T) {
-	cfg, err := ssh_config.Decode(strings.NewReader(testSSHConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := decodeSSHConfig(t, testSSHConfig)
 	def := Defaults{User: "me", Home: "/home/me"}
 	defaultKeys := []string{"/home/me/.ssh/id_ed25519", "/home/me/.ssh/id_ecdsa", "/home/me/.ssh/id_rsa"}
 	tests := []struct {
@@ -110,10 +108,7 @@ func TestResolvePrecedence(t *testing.T) {
 }
 
 func TestResolveErrors(t *testing.T) {
-	cfg, err := ssh_config.Decode(strings.NewReader(testSSHConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := decodeSSHConfig(t, testSSHConfig)
 	def := Defaults{User: "me", Home: "/home/me"}
 	if _, err := Resolve("badport", Settings{}, Settings{}, cfg, def); err == nil || !strings.Contains(err.Error(), "http") {
 		t.Errorf("a non-numeric ssh config Port: err = %v", err)
@@ -137,5 +132,71 @@ func TestResolveErrors(t *testing.T) {
 		if _, err := Resolve(tt.host, tt.inv, Settings{}, cfg, def); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s via %v: err = %v, want it to name ssh config %s", tt.host, tt.inv.ProxyJump, err, tt.want)
 		}
+	}
+}
+
+// decodeSSHConfig reads text as ~/.ssh/config.
+func decodeSSHConfig(t *testing.T, text string) *SSHConfig {
+	t.Helper()
+	cfg, err := ssh_config.Decode(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &SSHConfig{file: "/home/me/.ssh/config", cfg: cfg}
+}
+
+// A ProxyCommand in ssh config is followed as the jump it names when it
+// is "ssh -W %h:%p bastion", and refused otherwise, naming the file and
+// the host: never skipped, which would dial the host directly.
+// UserKnownHostsFile and CertificateFile apply to the hosts their block
+// matches.
+func TestSSHConfigProxyCommandAndFiles(t *testing.T) {
+	cfg := decodeSSHConfig(t, `
+Host behind
+  HostName 198.18.5.7
+  ProxyCommand ssh -o UserKnownHostsFile=~/.ssh/bastion_hosts -W %h:%p jump@198.18.5.254
+  UserKnownHostsFile ~/.ssh/site_hosts /etc/ssh/site_hosts
+  CertificateFile ~/.ssh/id_ed25519-site-cert.pub
+
+Host socks
+  ProxyCommand nc -X 5 -x proxy:1080 %h %p
+
+Host both
+  ProxyJump gw
+  ProxyCommand ssh -W %h:%p gw
+
+Host direct
+  ProxyCommand none
+`)
+	def := Defaults{User: "me", Home: "/home/me"}
+	got, err := Resolve("behind", Settings{}, Settings{}, cfg, def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := []string{"/home/me/.ssh/site_hosts", "/etc/ssh/site_hosts"}
+	if len(got.Jumps) != 1 || got.Jumps[0].Addr != "198.18.5.254" || got.Jumps[0].User != "jump" {
+		t.Errorf("jumps %+v, want jump@198.18.5.254", got.Jumps)
+	}
+	if !reflect.DeepEqual(got.KnownHosts, site) || !reflect.DeepEqual(got.CertFiles, []string{"/home/me/.ssh/id_ed25519-site-cert.pub"}) {
+		t.Errorf("known hosts %v, certificates %v", got.KnownHosts, got.CertFiles)
+	}
+	if want := append(slices.Clone(site), "/home/me/.ssh/bastion_hosts"); len(got.Jumps) == 1 && !reflect.DeepEqual(got.Jumps[0].KnownHosts, want) {
+		t.Errorf("the bastion's known hosts %v, want %v", got.Jumps[0].KnownHosts, want)
+	}
+	if got, err := Resolve("direct", Settings{}, Settings{}, cfg, def); err != nil || len(got.Jumps) != 0 {
+		t.Errorf("ProxyCommand none: %+v, %v", got, err)
+	}
+	for host, want := range map[string]string{
+		"socks": `/home/me/.ssh/config: host socks: ProxyCommand "nc -X 5 -x proxy:1080 %h %p" is not supported`,
+		"both":  "/home/me/.ssh/config: host both: both ProxyJump and ProxyCommand",
+	} {
+		if _, err := Resolve(host, Settings{}, Settings{}, cfg, def); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", host, err, want)
+		}
+	}
+	// The inventory's own jump wins over ssh config's, as -o ProxyJump
+	// on ssh's command line does.
+	if got, err := Resolve("socks", Settings{ProxyJump: []string{"198.18.5.1"}}, Settings{}, cfg, def); err != nil || len(got.Jumps) != 1 {
+		t.Errorf("an inventory jump in place of ssh config's ProxyCommand: %+v, %v", got, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 type CommandLine struct {
 	Settings              // -u, --private-key
 	Become         bool   // -b
+	BecomeMethod   string // --become-method
 	BecomeUser     string // --become-user
 	BecomePassword string // typed at -K
 }
@@ -50,12 +51,15 @@ func inventorySettings(c inventory.Conn) Settings {
 }
 
 // becomeFor applies become from the inventory or the command line; the
-// inventory's user and password win, as in Ansible.
+// inventory's method, user and password win, as in Ansible.
 func becomeFor(c inventory.Conn, cli CommandLine) *Become {
 	if !c.Become && !cli.Become {
 		return nil
 	}
-	b := &Become{User: cli.BecomeUser, Password: cli.BecomePassword}
+	b := &Become{Method: cli.BecomeMethod, User: cli.BecomeUser, Password: cli.BecomePassword}
+	if c.BecomeMethod != "" {
+		b.Method = c.BecomeMethod
+	}
 	if c.BecomeUser != "" {
 		b.User = c.BecomeUser
 	}

@@ -7,19 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kevinburke/ssh_config"
-
 	"remedy/inventory"
 )
 
 // An inventory port, even 22, beats ~/.ssh/config's Port, as ansible's
 // -o Port=22 does; without one, ssh config's applies.
 func TestInventoryPortBeatsSSHConfig(t *testing.T) {
-	cfg, err := ssh_config.Decode(strings.NewReader("Host *\n  Port 2222\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	targets := resolveInventory(t, cfg, "explicit22 ansible_port=22\nunset\nexplicit2200 ansible_port=2200\n")
+	targets := resolveInventory(t, decodeSSHConfig(t, "Host *\n  Port 2222\n"), "explicit22 ansible_port=22\nunset\nexplicit2200 ansible_port=2200\n")
 	want := map[string]int{"explicit22": 22, "unset": 2222, "explicit2200": 2200}
 	for _, h := range targets {
 		if h.Port != want[h.Name] || h.Addr != h.Name {
@@ -33,7 +27,7 @@ func TestInventoryPortBeatsSSHConfig(t *testing.T) {
 
 // resolveInventory resolves the hosts of an INI inventory as a run does,
 // by name.
-func resolveInventory(t *testing.T, cfg *ssh_config.Config, ini string) map[string]Target {
+func resolveInventory(t *testing.T, cfg *SSHConfig, ini string) map[string]Target {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hosts.ini")
@@ -64,11 +58,8 @@ func resolveInventory(t *testing.T, cfg *ssh_config.Config, ini string) map[stri
 func TestUnsupportedProxyCommandRefused(t *testing.T) {
 	h := &inventory.Host{Name: "behind", Vars: map[string]any{
 		"ansible_ssh_common_args": `-o ProxyCommand="nc -x proxy:1080 %h %p"`}}
-	cfg, err := ssh_config.Decode(strings.NewReader(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Hosts([]*inventory.Host{h}, CommandLine{}, cfg, Defaults{User: "me", Home: t.TempDir()})
+	cfg := decodeSSHConfig(t, "")
+	_, err := Hosts([]*inventory.Host{h}, CommandLine{}, cfg, Defaults{User: "me", Home: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "behind: ") || !strings.Contains(err.Error(), "ProxyJump") {
 		t.Fatalf("got %v, want the host refused with a pointer to ProxyJump", err)
 	}
@@ -77,7 +68,7 @@ func TestUnsupportedProxyCommandRefused(t *testing.T) {
 // -u reaches the login as ansible_user does, and is checked the same way.
 func TestHostsRefuseABadUser(t *testing.T) {
 	h := &inventory.Host{Name: "h1", Vars: map[string]any{}}
-	_, err := Hosts([]*inventory.Host{h}, CommandLine{Settings: Settings{User: "-oProxyCommand=x"}}, &ssh_config.Config{}, Defaults{User: "me", Home: t.TempDir()})
+	_, err := Hosts([]*inventory.Host{h}, CommandLine{Settings: Settings{User: "-oProxyCommand=x"}}, decodeSSHConfig(t, ""), Defaults{User: "me", Home: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), `-u "-oProxyCommand=x"`) {
 		t.Errorf("err = %v, want -u refused", err)
 	}

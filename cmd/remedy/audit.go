@@ -24,6 +24,5 @@ Exit codes: 0 nothing would change and every check passed, 3 drift found
 		},
 	}
 	addRunFlags(cmd, f)
-	cmd.Flags().StringVar(&f.report, "report", "", "write an audit report to `FILE`.html or FILE.md")
 	rootCmd.AddCommand(cmd)
 }

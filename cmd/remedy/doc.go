@@ -14,7 +14,8 @@ func init() {
 		Long: `doc prints the playbook format and the list of modules, or one module's
 functions with their Lua signatures ("globals" for expect, fail, log and
 template). --luals prints the LuaLS definition file instead, for editors.`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeOnce(lua.DocNames),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if luaLS {
 				lua.WriteLuaLS(cmd.OutOrStdout())

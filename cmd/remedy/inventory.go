@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"remedy/inventory"
+	"remedy/runner/output"
 )
 
 func init() {
@@ -41,7 +42,11 @@ Exit codes: 0 ok, 5 bad command line or inventory.`,
 			if err != nil {
 				return badInput(err)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), out)
+			// Names and values come from inventory files, which need not
+			// be the operator's own: shown as in the run's output. In
+			// JSON, the escapes Visible writes for what it shows (\u009b)
+			// are JSON's own.
+			fmt.Fprintln(cmd.OutOrStdout(), output.Visible(out))
 			return nil
 		},
 	}

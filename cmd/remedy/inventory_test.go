@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"remedy/runner/recap"
 )
 
 // runInventory runs `remedy inventory ARGS` and returns its output and exit
@@ -65,5 +68,35 @@ func TestInventoryBadInputExits5(t *testing.T) {
 	}
 	if want := bad + ":4:"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name %s", err, want)
+	}
+}
+
+// TestInventoryNamesShownVisibly: a host or group name from an inventory
+// file reaches the terminal with its controls escaped, in every view, and
+// --list stays JSON.
+func TestInventoryNamesShownVisibly(t *testing.T) {
+	inv := filepath.Join(t.TempDir(), "hosts.yml")
+	text := "all:\n  children:\n    \"web\\e]0;owned\\a\":\n      hosts:\n        \"h1\\eM\\u202e\":\n          ansible_host: 198.18.0.5\n          note: \"\\u009b31m\"\n"
+	if err := os.WriteFile(inv, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--graph", "--vars"}, {"--list"}, {"--host", "h1*"}} {
+		out, code := runInventory(t, append([]string{"-i", inv}, args...)...)
+		if code != exitOK || strings.ContainsAny(out, "\x1b\a\u202e\u009b") {
+			t.Errorf("%v: exit %d, controls reach the terminal: %q", args, code, out)
+		}
+		if args[0] != "--graph" && !json.Valid([]byte(out)) {
+			t.Errorf("%v: not JSON any more: %q", args, out)
+		}
+	}
+}
+
+func TestReportMovedPortsShownVisibly(t *testing.T) {
+	inv := loadInventory(t, "h1,")
+	r := recap.Recap{Hosts: []recap.HostReport{{Host: "h\x1b[2J", MovedPort: 33001}}}
+	var out bytes.Buffer
+	reportMovedPorts(&out, r, inv, false)
+	if strings.Contains(out.String(), "\x1b") {
+		t.Errorf("a host name's escape reaches the terminal: %q", out.String())
 	}
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
+
+	"remedy/runner/output"
 )
 
 func init() {
@@ -19,16 +22,7 @@ registers (a warning: they must come from the inventory or -e).
 Exit codes: 0 no errors (warnings may be printed), 5 errors found.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			errs := 0
-			for _, path := range args {
-				for _, issue := range lintPlaybook(path, luaPath) {
-					fmt.Fprintln(cmd.OutOrStdout(), issue)
-					if !issue.Warning {
-						errs++
-					}
-				}
-			}
-			if errs > 0 {
+			if errs := lintPlaybooks(cmd.OutOrStdout(), args, luaPath); errs > 0 {
 				return badInput(fmt.Errorf("lint: %d error(s)", errs))
 			}
 			return nil
@@ -36,4 +30,19 @@ Exit codes: 0 no errors (warnings may be printed), 5 errors found.`,
 	}
 	cmd.Flags().StringArrayVar(&luaPath, "lua-path", nil, "`DIR` where require finds Lua modules (repeatable)")
 	rootCmd.AddCommand(cmd)
+}
+
+// lintPlaybooks prints what lint finds in each playbook and counts the
+// errors; warnings are printed and not counted.
+func lintPlaybooks(w io.Writer, paths, luaPath []string) int {
+	errs := 0
+	for _, path := range paths {
+		for _, issue := range lintPlaybook(path, luaPath) {
+			fmt.Fprintln(w, output.Visible(issue.String()))
+			if !issue.Warning {
+				errs++
+			}
+		}
+	}
+	return errs
 }

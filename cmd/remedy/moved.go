@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"remedy/inventory"
+	"remedy/runner/output"
 	"remedy/runner/recap"
 )
 
@@ -33,16 +34,16 @@ func reportMovedPorts(w io.Writer, r recap.Recap, inv map[string]*inventory.Host
 		}
 		change := fmt.Sprintf("ansible_port=%d", rep.MovedPort)
 		if !update {
-			fmt.Fprintf(w, "%s: inventory: %s (--update-inventory writes it)\n", rep.Host, change)
+			fmt.Fprintf(w, "%s: inventory: %s (--update-inventory writes it)\n", output.Visible(rep.Host), change)
 			continue
 		}
 		files, err := setPort(inv[rep.Host], rep.MovedPort)
 		if err != nil {
 			errs = append(errs, err)
-			fmt.Fprintf(w, "%s: inventory: %s NOT written\n", rep.Host, change)
+			fmt.Fprintf(w, "%s: inventory: %s NOT written\n", output.Visible(rep.Host), change)
 			continue
 		}
-		fmt.Fprintf(w, "%s: inventory: %s written to %s\n", rep.Host, change, strings.Join(files, ", "))
+		fmt.Fprintf(w, "%s: inventory: %s written to %s\n", output.Visible(rep.Host), change, output.Visible(strings.Join(files, ", ")))
 	}
 	return errors.Join(errs...)
 }

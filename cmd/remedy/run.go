@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 	"golang.org/x/term"
 
 	"remedy/inventory"
@@ -37,7 +35,10 @@ type runFlags struct {
 	askPass        bool
 	become         bool
 	askBecomePass  bool
+	becomePassFile string
 	becomeUser     string
+	becomeMethod   string
+	sshCommonArgs  string
 	verbose        int
 	output         string
 	timeout        time.Duration
@@ -50,10 +51,15 @@ type runFlags struct {
 	tags, skipTags []string
 	startAt        string
 	listTasks      bool
+	listTags       bool
+	listHosts      bool
+	syntaxCheck    bool
+	step           bool
 	luaPath        []string
 	retryFile      string
-	report         string // audit only
-	updateInv      bool   // run only
+	report         string
+	changeID       string
+	updateInv      bool // run only
 }
 
 func init() {
@@ -68,6 +74,8 @@ PLAYBOOK is a .lua file or a built-in name such as aspera-server.
 When sshd.move_port moved a host's SSH port, run prints the inventory
 change (ansible_port=33001); --update-inventory also writes it into the
 inventory files that name the host, keeping their comments and layout.
+--report writes what changed, with diffs and commands, and the checks
+after, for a change board (--change-id names the ticket).
 
 Exit codes: 0 all ok, 2 a task failed (or the inventory could not be
 updated), 4 a host was unreachable, 5 bad command line, inventory or
@@ -85,6 +93,7 @@ playbook, 99 interrupted.`,
 }
 
 func addRunFlags(cmd *cobra.Command, f *runFlags) {
+	defer completeRunFlags(cmd)
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file, directory or host list `h1,h2,` (repeatable)")
 	fl.StringVarP(&f.limit, "limit", "l", "", "narrow the hosts to this `PATTERN` (or @FILE, like a retry file)")
@@ -93,9 +102,12 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.StringVarP(&f.user, "user", "u", "", "connect as this user unless the inventory says otherwise")
 	fl.StringVar(&f.privateKey, "private-key", "", "private key `FILE` to authenticate with")
 	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask once for the SSH password")
-	fl.BoolVarP(&f.become, "become", "b", false, "run commands through sudo")
-	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask once for the sudo password")
-	fl.StringVar(&f.becomeUser, "become-user", "", "sudo to this user (default root)")
+	fl.BoolVarP(&f.become, "become", "b", false, "run commands through sudo (or su: --become-method)")
+	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask once for the become (sudo or su) password")
+	fl.StringVar(&f.becomePassFile, "become-password-file", "", "read the become password from `FILE` (not a program: remedy runs none)")
+	fl.StringVar(&f.becomeUser, "become-user", "", "become this user (default root)")
+	fl.StringVar(&f.becomeMethod, "become-method", "sudo", "how to become the user: sudo or su")
+	fl.StringVar(&f.sshCommonArgs, "ssh-common-args", "", "ssh `ARGS` for hosts whose inventory sets no ansible_ssh_common_args (-J, -p, -l, -o ProxyJump=...)")
 	fl.CountVarP(&f.verbose, "verbose", "v", "-v shows each remote command and its output, -vv timings too")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text, json or junit")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "connect timeout, per SSH hop")
@@ -106,30 +118,54 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.BoolVar(&f.acceptNew, "accept-new-host-keys", false, "trust and record keys of hosts not yet known (a changed key is still refused)")
 	fl.StringVar(&f.serial, "serial", "", "run in rolling batches of `N` hosts or N% of them")
 	fl.Float64Var(&f.maxFailPercent, "max-fail-percent", -1, "stop when more than `P` percent of a batch failed (default: never)")
-	fl.StringSliceVar(&f.tags, "tags", nil, "run only tasks with these tags")
+	fl.StringSliceVarP(&f.tags, "tags", "t", nil, "run only tasks with these tags")
 	fl.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip tasks with these tags")
 	fl.StringVar(&f.startAt, "start-at-task", "", "start at the task with this `NAME`")
-	fl.BoolVar(&f.listTasks, "list-tasks", false, "list the playbook's tasks and exit")
+	fl.BoolVar(&f.listTasks, "list-tasks", false, "list the tasks, checks and handlers the tags select, and exit")
+	fl.BoolVar(&f.listTags, "list-tags", false, "list the tags of the tasks and checks the tags select, and exit")
+	fl.BoolVar(&f.listHosts, "list-hosts", false, "list the hosts the playbook and --limit select, contacting none, and exit")
+	fl.BoolVar(&f.syntaxCheck, "syntax-check", false, "check the playbook as remedy lint does, and exit")
+	fl.BoolVar(&f.step, "step", false, "not supported: hosts run their tasks in parallel, each at its own pace")
 	fl.StringArrayVar(&f.luaPath, "lua-path", nil, "`DIR` where require finds Lua modules (repeatable)")
 	fl.StringVar(&f.retryFile, "retry-file", "", "write failed and unreachable hosts to `FILE`, for -l @FILE")
+	fl.StringVar(&f.report, "report", "", "write a report for a change board to `FILE`.html or FILE.md")
+	fl.StringVar(&f.changeID, "change-id", "", "the change or ticket `ID` the run belongs to, named in reports and JSON")
 }
 
 // runPlaybook is run and audit: load, select hosts, connect, run, render,
 // and choose the exit code.
 func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags, audit bool) error {
+	if f.step {
+		return badInput(errors.New("--step is not supported: each host runs its tasks at its own pace, in parallel, " +
+			"so there is no one next task to confirm; use --start-at-task, -t/--tags or audit instead"))
+	}
+	if f.syntaxCheck {
+		return syntaxCheck(stdout, path, f)
+	}
 	pb, err := loadPlaybook(path, f.luaPath)
 	if err != nil {
 		return badInput(err)
 	}
-	if f.listTasks {
-		return listTasks(stdout, pb)
+	sel, err := selectTasks(pb, f)
+	if err != nil {
+		return badInput(err)
+	}
+	switch {
+	case f.listTasks:
+		listTasks(stdout, pb, sel)
+		return nil
+	case f.listTags:
+		listTags(stdout, pb, sel)
+		return nil
+	case f.listHosts:
+		return listHosts(stdout, pb, f)
 	}
 	setup, err := prepare(pb, f)
 	if err != nil {
 		return err
 	}
 	info := recap.Play{Name: pb.Name(), Path: pb.File(), Check: f.check, Diff: f.diff, Audit: audit,
-		Hosts: setup.names(), Started: time.Now()}
+		Hosts: setup.names(), Started: time.Now(), Provenance: provenance(pb, f, os.Args[1:])}
 	obs, finish := observer(stdout, f)
 	recap, hostErrs := runner.Run(ctx, info, setup.hosts, setup.play, setup.opts, obs)
 	if err := finish(); err != nil {
@@ -184,6 +220,9 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 			return nil, badInput(err)
 		}
 	}
+	if err := inventory.CheckBecomeMethod(f.becomeMethod); f.becomeMethod != "" && err != nil {
+		return nil, badInput(fmt.Errorf("--become-method %q: %w", f.becomeMethod, err))
+	}
 	extra, err := parseExtraVars(f.extraVars)
 	if err != nil {
 		return nil, badInput(err)
@@ -201,7 +240,7 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := targets(withExtraVars(invHosts, extra), f, secrets)
+	hosts, err := targets(withExtraVars(withSSHArgs(invHosts, f.sshCommonArgs), extra), f, secrets)
 	if err != nil {
 		return nil, badInput(err)
 	}
@@ -254,9 +293,16 @@ func askSecrets(f *runFlags) (*secrets, error) {
 			return nil, err
 		}
 	}
-	if f.askBecomePass {
+	switch {
+	case f.askBecomePass && f.becomePassFile != "":
+		return nil, badInput(errors.New("-K and --become-password-file: give the become password one way"))
+	case f.askBecomePass:
 		if s.becomePassword, err = askTerminal("BECOME password: "); err != nil {
 			return nil, err
+		}
+	case f.becomePassFile != "":
+		if s.becomePassword, err = readPasswordFile(f.becomePassFile); err != nil {
+			return nil, badInput(err)
 		}
 	}
 	return s, nil
@@ -331,9 +377,26 @@ func targets(hosts []*inventory.Host, f *runFlags, s *secrets) ([]runner.Host, e
 	}
 	cli := runner.CommandLine{
 		Settings: runner.Settings{User: f.user, KeyFile: f.privateKey},
-		Become:   f.become, BecomeUser: f.becomeUser, BecomePassword: s.becomePassword,
+		Become:   f.become, BecomeMethod: f.becomeMethod, BecomeUser: f.becomeUser, BecomePassword: s.becomePassword,
 	}
 	return runner.Hosts(hosts, cli, cfg, runner.Defaults{Home: home, User: localUser()})
+}
+
+// withSSHArgs gives --ssh-common-args to the hosts whose inventory sets
+// no ansible_ssh_common_args: a host variable wins over the command
+// line, as in Ansible, and -e over both.
+func withSSHArgs(hosts []*inventory.Host, args string) []*inventory.Host {
+	if args == "" {
+		return hosts
+	}
+	out := make([]*inventory.Host, len(hosts))
+	for i, h := range hosts {
+		out[i] = h
+		if _, ok := h.Vars["ansible_ssh_common_args"]; !ok {
+			out[i] = h.WithVars("--ssh-common-args", map[string]any{"ansible_ssh_common_args": args})
+		}
+	}
+	return out
 }
 
 // withExtraVars lays the -e variables over each host's own for the
@@ -345,13 +408,7 @@ func withExtraVars(hosts []*inventory.Host, extra map[string]any) []*inventory.H
 	}
 	out := make([]*inventory.Host, len(hosts))
 	for i, h := range hosts {
-		c := *h
-		c.Vars = maps.Clone(h.Vars)
-		if c.Vars == nil {
-			c.Vars = map[string]any{}
-		}
-		maps.Copy(c.Vars, extra)
-		out[i] = &c
+		out[i] = h.WithVars("-e", extra)
 	}
 	return out
 }
@@ -372,71 +429,6 @@ func playFunc(pb *lua.Playbook, f *runFlags, extra map[string]any) runner.PlayFu
 			Log: playbookLog(p.Log),
 		}, p.Emit)
 	}
-}
-
-// parseExtraVars reads -e values as ansible-playbook does: "k=v k2=v2",
-// a JSON or YAML mapping ("{...}"), or @FILE holding YAML or JSON. Values
-// with spaces need the mapping or the file form. Later values win.
-func parseExtraVars(values []string) (map[string]any, error) {
-	vars := map[string]any{}
-	for _, v := range values {
-		var err error
-		switch {
-		case strings.HasPrefix(v, "@"):
-			err = readVarsFile(v[1:], vars)
-		case strings.HasPrefix(strings.TrimSpace(v), "{"):
-			err = mergeVars([]byte(v), vars)
-		default:
-			err = parseKeyValues(v, vars)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("-e %q: %w", v, err)
-		}
-	}
-	return vars, nil
-}
-
-func parseKeyValues(s string, into map[string]any) error {
-	for _, w := range strings.Fields(s) {
-		k, val, ok := strings.Cut(w, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("%q is not key=value", w)
-		}
-		into[k] = val
-	}
-	return nil
-}
-
-func readVarsFile(file string, into map[string]any) error {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	return mergeVars(data, into)
-}
-
-// mergeVars reads a YAML mapping (JSON is YAML too) into vars.
-func mergeVars(data []byte, into map[string]any) error {
-	var m map[string]any
-	if err := yaml.Unmarshal(data, &m); err != nil {
-		return err
-	}
-	for k, v := range m {
-		into[k] = v
-	}
-	return nil
-}
-
-func listTasks(w io.Writer, pb *lua.Playbook) error {
-	fmt.Fprintf(w, "playbook: %s\n\n  play: %s (hosts: %s)\n    tasks:\n", pb.File(), pb.Name(), pb.HostPattern())
-	for _, t := range pb.Tasks() {
-		tags := ""
-		if len(t.Tags) > 0 {
-			tags = "\tTAGS: [" + strings.Join(t.Tags, ", ") + "]"
-		}
-		fmt.Fprintf(w, "      %s%s\n", t.Name, tags)
-	}
-	return nil
 }
 
 // observer picks the renderer -o asks for; finish reports its write error.
@@ -471,21 +463,6 @@ func writeAfterRun(r recap.Recap, f *runFlags) error {
 			return err
 		}
 		return writeFileWith(f.report, func(w io.Writer) error { return output.WriteReport(w, r, format) })
-	}
-	return nil
-}
-
-func writeFileWith(path string, write func(io.Writer) error) error {
-	fh, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	err = write(fh)
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

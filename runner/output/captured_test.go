@@ -16,7 +16,9 @@ import (
 // testdata/lab-audit.json is what `remedy audit testdata/lab-audit.lua -o
 // json` printed on a lab of three hosts (nftables, ufw, no firewall) plus
 // an inventory entry at an address nobody answers. Read back into a Recap
-// it drives every renderer with real messages, commands and diffs.
+// it drives every renderer with real messages, commands and diffs. It was
+// captured before documents named what made the run: those fields
+// (schema_version to change_id, playbook_sha256) are empty.
 const capturedAudit = "testdata/lab-audit.json"
 
 // recapFromJSON reads a document WriteJSON wrote back into the Recap it
@@ -33,7 +35,9 @@ func recapFromJSON(t *testing.T, path string) recap.Recap {
 	}
 	r := recap.Recap{
 		Play: recap.Play{Name: doc.Playbook, Path: doc.Path, Check: doc.Check, Diff: doc.Diff, Audit: doc.Audit,
-			Started: doc.Started},
+			Started: doc.Started, Provenance: recap.Provenance{Version: doc.Remedy.Version, Commit: doc.Remedy.Commit,
+				Operator: doc.Operator, CommandLine: doc.CommandLine, Inventories: doc.Inventories, Limit: doc.Limit,
+				PlaybookSHA256: doc.PlaybookSHA256, ChangeID: doc.ChangeID}},
 		NotRun:      doc.NotRun,
 		Interrupted: doc.Interrupted,
 		Duration:    doc.Finished.Sub(doc.Started),

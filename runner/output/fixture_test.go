@@ -100,15 +100,22 @@ func fleet(play recap.Play, web1Status remote.Status) recap.Recap {
 	}
 }
 
+// provenance is what the CLI would say made the fixture runs.
+var provenance = recap.Provenance{Version: "v1.4.0", Commit: "0123456789ab", Operator: "ops@controller",
+	CommandLine: []string{"audit", "aspera-server", "-i", "hosts.ini", "-l", "web*:db*", "-e", "db_password=******** port=33001",
+		"--change-id", "CHG-1234", "--report", "audit.html"},
+	Inventories: []string{"hosts.ini"}, Limit: "web*:db*", ChangeID: "CHG-1234",
+	PlaybookSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}
+
 func auditRecap() recap.Recap {
 	play := recap.Play{Name: "Aspera HSTS network", Path: "playbooks/aspera-server.lua", Check: true, Diff: true,
-		Audit: true, Hosts: []string{"web1", "db-server-long-name.example", "down1"}, Started: started}
+		Audit: true, Hosts: []string{"web1", "db-server-long-name.example", "down1"}, Started: started, Provenance: provenance}
 	return fleet(play, remote.StatusChanged)
 }
 
 func runRecap() recap.Recap {
 	play := recap.Play{Name: "Aspera HSTS network", Path: "playbooks/aspera-server.lua",
-		Hosts: []string{"web1", "db-server-long-name.example", "down1"}, Started: started}
+		Hosts: []string{"web1", "db-server-long-name.example", "down1"}, Started: started, Provenance: provenance}
 	return fleet(play, remote.StatusChanged)
 }
 

@@ -12,21 +12,39 @@ import (
 	"remedy/runner/recap"
 )
 
+// JSONSchemaVersion is the version of the -o json document's schema
+// (docs/output.md): it goes up when a field changes meaning or goes
+// away, not when one is added.
+const JSONSchemaVersion = 1
+
 // jsonRun is the document -o json writes once, at the end of a run. Its
 // schema is documented in docs/output.md; change both together.
 type jsonRun struct {
-	Playbook    string     `json:"playbook"`
-	Path        string     `json:"path"`
-	Check       bool       `json:"check"`
-	Diff        bool       `json:"diff"`
-	Audit       bool       `json:"audit"`
-	Started     time.Time  `json:"started"`
-	Finished    time.Time  `json:"finished"`
-	DurationMS  int64      `json:"duration_ms"`
-	Interrupted bool       `json:"interrupted"`
-	Hosts       []jsonHost `json:"hosts"`
-	NotRun      []string   `json:"not_run"`
-	Totals      jsonStats  `json:"totals"`
+	SchemaVersion  int         `json:"schema_version"`
+	Remedy         jsonVersion `json:"remedy"`
+	Operator       string      `json:"operator"`
+	CommandLine    []string    `json:"command_line"`
+	Inventories    []string    `json:"inventories"`
+	Limit          string      `json:"limit"`
+	ChangeID       string      `json:"change_id"`
+	Playbook       string      `json:"playbook"`
+	Path           string      `json:"path"`
+	PlaybookSHA256 string      `json:"playbook_sha256"`
+	Check          bool        `json:"check"`
+	Diff           bool        `json:"diff"`
+	Audit          bool        `json:"audit"`
+	Started        time.Time   `json:"started"`
+	Finished       time.Time   `json:"finished"`
+	DurationMS     int64       `json:"duration_ms"`
+	Interrupted    bool        `json:"interrupted"`
+	Hosts          []jsonHost  `json:"hosts"`
+	NotRun         []string    `json:"not_run"`
+	Totals         jsonStats   `json:"totals"`
+}
+
+type jsonVersion struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
 }
 
 type jsonHost struct {
@@ -101,18 +119,27 @@ func escapeControls(doc []byte) []byte {
 }
 
 func jsonDocument(r recap.Recap) jsonRun {
+	p := r.Play.Provenance
 	doc := jsonRun{
-		Playbook:    r.Play.Name,
-		Path:        r.Play.Path,
-		Check:       r.Play.Check,
-		Diff:        r.Play.Diff,
-		Audit:       r.Play.Audit,
-		Started:     r.Play.Started,
-		Finished:    r.Play.Started.Add(r.Duration),
-		DurationMS:  r.Duration.Milliseconds(),
-		Interrupted: r.Interrupted,
-		Hosts:       []jsonHost{},
-		NotRun:      append([]string{}, r.NotRun...),
+		SchemaVersion:  JSONSchemaVersion,
+		Remedy:         jsonVersion{Version: p.Version, Commit: p.Commit},
+		Operator:       p.Operator,
+		CommandLine:    append([]string{}, p.CommandLine...),
+		Inventories:    append([]string{}, p.Inventories...),
+		Limit:          p.Limit,
+		ChangeID:       p.ChangeID,
+		PlaybookSHA256: p.PlaybookSHA256,
+		Playbook:       r.Play.Name,
+		Path:           r.Play.Path,
+		Check:          r.Play.Check,
+		Diff:           r.Play.Diff,
+		Audit:          r.Play.Audit,
+		Started:        r.Play.Started,
+		Finished:       r.Play.Started.Add(r.Duration),
+		DurationMS:     r.Duration.Milliseconds(),
+		Interrupted:    r.Interrupted,
+		Hosts:          []jsonHost{},
+		NotRun:         append([]string{}, r.NotRun...),
 	}
 	var total recap.Stats
 	for _, h := range sortedHosts(r.Hosts) {

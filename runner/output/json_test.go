@@ -14,17 +14,28 @@ import (
 // decodedRun mirrors the schema in docs/output.md, independently of the
 // types that write it, so a renamed field fails here.
 type decodedRun struct {
-	Playbook    string    `json:"playbook"`
-	Path        string    `json:"path"`
-	Check       bool      `json:"check"`
-	Diff        bool      `json:"diff"`
-	Audit       bool      `json:"audit"`
-	Started     time.Time `json:"started"`
-	Finished    time.Time `json:"finished"`
-	DurationMS  int64     `json:"duration_ms"`
-	Interrupted bool      `json:"interrupted"`
-	NotRun      []string  `json:"not_run"`
-	Hosts       []struct {
+	SchemaVersion int `json:"schema_version"`
+	Remedy        struct {
+		Version string `json:"version"`
+		Commit  string `json:"commit"`
+	} `json:"remedy"`
+	Operator       string    `json:"operator"`
+	CommandLine    []string  `json:"command_line"`
+	Inventories    []string  `json:"inventories"`
+	Limit          string    `json:"limit"`
+	ChangeID       string    `json:"change_id"`
+	PlaybookSHA256 string    `json:"playbook_sha256"`
+	Playbook       string    `json:"playbook"`
+	Path           string    `json:"path"`
+	Check          bool      `json:"check"`
+	Diff           bool      `json:"diff"`
+	Audit          bool      `json:"audit"`
+	Started        time.Time `json:"started"`
+	Finished       time.Time `json:"finished"`
+	DurationMS     int64     `json:"duration_ms"`
+	Interrupted    bool      `json:"interrupted"`
+	NotRun         []string  `json:"not_run"`
+	Hosts          []struct {
 		Name        string        `json:"name"`
 		Unreachable bool          `json:"unreachable"`
 		Error       string        `json:"error"`
@@ -62,6 +73,11 @@ func TestJSON(t *testing.T) {
 	}
 	if dec.More() {
 		t.Error("more than one JSON document")
+	}
+	if doc.SchemaVersion != 1 || doc.Remedy.Version != "v1.4.0" || doc.Remedy.Commit != "0123456789ab" || doc.Operator != "ops@controller" ||
+		!slices.Equal(doc.CommandLine, provenance.CommandLine) || !slices.Equal(doc.Inventories, []string{"hosts.ini"}) ||
+		doc.Limit != "web*:db*" || doc.ChangeID != "CHG-1234" || doc.PlaybookSHA256 != provenance.PlaybookSHA256 {
+		t.Errorf("provenance = %+v", doc)
 	}
 	if doc.Playbook != "Aspera HSTS network" || !doc.Check || !doc.Diff || !doc.Audit {
 		t.Errorf("header = %q check=%v diff=%v audit=%v", doc.Playbook, doc.Check, doc.Diff, doc.Audit)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"remedy/lua/remote"
+	"remedy/lua/shell"
 	"remedy/runner/recap"
 )
 
@@ -99,7 +100,7 @@ func junitSuiteOf(h recap.HostReport, play recap.Play) junitSuite {
 		Hostname:   h.Host,
 		Time:       seconds(h.Duration),
 		Timestamp:  play.Started.UTC().Format("2006-01-02T15:04:05"),
-		Properties: factProperties(h.Facts),
+		Properties: suiteProperties(play, h.Facts),
 	}
 	reportedUnreachable := false
 	for _, res := range h.Results {
@@ -179,18 +180,28 @@ func resultDetails(res remote.Result) string {
 	return strings.Join(parts, "\n")
 }
 
-func factProperties(f *remote.Facts) *junitProperties {
-	if f == nil {
-		return nil
+// suiteProperties are what made the run, as reports name it, then the
+// host's facts when it was reached.
+func suiteProperties(play recap.Play, f *remote.Facts) *junitProperties {
+	p := play.Provenance
+	props := []junitProperty{
+		{"remedy.version", p.Version},
+		{"remedy.commit", p.Commit},
+		{"operator", p.Operator},
+		{"change_id", p.ChangeID},
+		{"command_line", shell.Join(append([]string{"remedy"}, p.CommandLine...)...)},
+		{"playbook_sha256", p.PlaybookSHA256},
 	}
-	return &junitProperties{Property: []junitProperty{
-		{"os", strings.TrimSpace(f.OSID + " " + f.OSVersion)},
-		{"init", f.Init},
-		{"sshd", f.SSHDVersion},
-		{"firewall", f.Firewall},
-		{"selinux", f.SELinux},
-		{"user", f.User},
-	}}
+	if f != nil {
+		props = append(props,
+			junitProperty{"os", strings.TrimSpace(f.OSID + " " + f.OSVersion)},
+			junitProperty{"init", f.Init},
+			junitProperty{"sshd", f.SSHDVersion},
+			junitProperty{"firewall", f.Firewall},
+			junitProperty{"selinux", f.SELinux},
+			junitProperty{"user", f.User})
+	}
+	return &junitProperties{Property: props}
 }
 
 func seconds(d time.Duration) string {

@@ -44,3 +44,15 @@ func mdFence(s string) string {
 	}
 	return strings.Repeat("`", max(3, longest+1))
 }
+
+// mdCode writes s as an inline code span, which shows it as it is:
+// fenced by one backtick more than its longest run of them, and spaced
+// from a backtick at either end. Line breaks become spaces.
+func mdCode(s string) string {
+	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", "")), " ")
+	fence := strings.Repeat("`", len(mdFence(s))-2)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"remedy/lua/remote"
+	"remedy/lua/shell"
 	"remedy/runner/recap"
 )
 
@@ -31,7 +32,7 @@ var (
 	htmlReport = htmltemplate.Must(htmltemplate.New("report.html.tmpl").
 			ParseFS(reportTemplates, "templates/report.html.tmpl"))
 	mdReport = texttemplate.Must(texttemplate.New("report.md.tmpl").
-			Funcs(texttemplate.FuncMap{"cell": mdCell, "inline": mdInline, "fence": mdFence, "join": joinLines}).
+			Funcs(texttemplate.FuncMap{"cell": mdCell, "inline": mdInline, "code": mdCode, "fence": mdFence, "join": joinLines}).
 			ParseFS(reportTemplates, "templates/report.md.tmpl"))
 )
 
@@ -76,7 +77,10 @@ type reportData struct {
 	Path        string
 	Check       bool
 	Started     string
+	Finished    string
 	Duration    string
+	Provenance  recap.Provenance
+	CommandLine string // quoted as a shell would take it
 	Interrupted bool
 	NotRun      []string
 
@@ -90,6 +94,7 @@ type reportData struct {
 // finding is one requirement in one state, with the hosts in that state.
 type finding struct {
 	Requirement string
+	Severity    string // a check's; "" for a task
 	State       string
 	Class       string
 	Hosts       []string
@@ -136,14 +141,19 @@ const (
 	verdictUnreachable  = "unreachable"
 )
 
+const reportTime = "2006-01-02 15:04:05 UTC"
+
 func reportDataOf(r recap.Recap) reportData {
 	d := reportData{
 		Title:       "Run report",
 		Playbook:    r.Play.Name,
 		Path:        r.Play.Path,
 		Check:       r.Play.Check,
-		Started:     r.Play.Started.UTC().Format("2006-01-02 15:04:05 UTC"),
+		Started:     r.Play.Started.UTC().Format(reportTime),
+		Finished:    r.Play.Started.Add(r.Duration).UTC().Format(reportTime),
 		Duration:    r.Duration.Round(100 * time.Millisecond).String(),
+		Provenance:  r.Play.Provenance,
+		CommandLine: shell.Join(append([]string{"remedy"}, r.Play.Provenance.CommandLine...)...),
 		Interrupted: r.Interrupted,
 		NotRun:      r.NotRun,
 	}
@@ -262,8 +272,9 @@ func reportRowOf(res remote.Result, check bool) reportRow {
 }
 
 // findingsOf groups the rows that fail or would change by requirement and
-// state, in the order they first appear, so the summary reads "X would
-// change on web1, web2" rather than a line per host.
+// state, so the summary reads "X would change on web1, web2" rather than
+// a line per host, ranked by severity, and within one in the order they
+// first appear.
 func findingsOf(sections []reportHost) []finding {
 	var out []finding
 	index := map[[2]string]int{}
@@ -277,12 +288,27 @@ func findingsOf(sections []reportHost) []finding {
 			if !seen {
 				i = len(out)
 				index[key] = i
-				out = append(out, finding{Requirement: row.Requirement, State: row.State, Class: row.Class})
+				out = append(out, finding{Requirement: row.Requirement, Severity: row.Severity, State: row.State, Class: row.Class})
 			}
 			out[i].Hosts = append(out[i].Hosts, sec.Name)
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return severityRank(out[i].Severity) < severityRank(out[j].Severity) })
 	return out
+}
+
+// severities in the order a change board reads findings: a check's
+// declared severity first, the most severe at the top; tasks that would
+// change (no severity) after every check.
+var severities = []string{"critical", "high", "medium", "low", "info"}
+
+func severityRank(s string) int {
+	for i, v := range severities {
+		if v == s {
+			return i
+		}
+	}
+	return len(severities)
 }
 
 // factsLine summarises a host's facts in one line for the report.

@@ -48,10 +48,12 @@ func TestReportSummary(t *testing.T) {
 	for _, f := range d.Findings {
 		got = append(got, f.State+": "+f.Requirement+" on "+strings.Join(f.Hosts, ","))
 	}
+	// Ranked by severity: the failed check (high) before the tasks that
+	// would change, which have none.
 	want := []string{
+		"fail: root login disabled on web1",
 		"would change: S3 FASP UDP port is open on web1",
 		"would change: S1 sshd listens on 33001 on web1",
-		"fail: root login disabled on web1",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -134,7 +134,7 @@ func (t *Text) Result(res remote.Result) {
 	}
 	if t.play.Check && (t.play.Diff || t.opt.Verbosity >= 1) {
 		for _, cmd := range res.Planned {
-			b.WriteString("    would run: $ " + cmd + "\n")
+			b.WriteString("    would run: $ " + continued(cmd) + "\n")
 		}
 	}
 	if res.Status == remote.StatusFailed && !res.Ignored || res.Status == remote.StatusUnreachable {
@@ -152,7 +152,7 @@ func (t *Text) HostDone(h recap.HostReport) {
 	if h.Err != nil && !t.explained[host] && !errors.Is(h.Err, context.Canceled) {
 		t.banner = "HOST [" + host + "]"
 		line := "\n" + banner(t.banner) + "\n"
-		msg := Visible(h.Err.Error())
+		msg := continued(Visible(h.Err.Error()))
 		if h.Unreachable {
 			line += t.p.paint(colorUnreachable, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", host, msg)) + "\n"
 		} else {
@@ -210,7 +210,7 @@ func (t *Text) resultLine(res remote.Result) string {
 	took := t.took(res.Duration)
 	msg := ""
 	if res.Msg != "" {
-		msg = " => " + res.Msg
+		msg = " => " + continued(res.Msg)
 	}
 	verboseMsg := ""
 	if t.opt.Verbosity >= 1 {
@@ -276,6 +276,17 @@ func (t *Text) fail(err error) {
 	if t.err == nil {
 		t.err = fmt.Errorf("write output: %w", err)
 	}
+}
+
+// continuationPrefix starts each later line of a message a host had a
+// hand in: no line remedy writes itself starts so, so a host printing
+// "\nok: [h2] => ..." cannot forge a result line.
+const continuationPrefix = "    | "
+
+// continued is msg with its later lines after continuationPrefix; a
+// trailing newline is dropped, as the line ends there anyway.
+func continued(msg string) string {
+	return strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\n"+continuationPrefix)
 }
 
 // writeIndented writes each line of s after prefix.

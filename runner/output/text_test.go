@@ -229,3 +229,24 @@ func TestTextHostStoppedWithoutResult(t *testing.T) {
 		})
 	}
 }
+
+// TestTextMessageCannotForgeALine: a message a host had a hand in cannot
+// start a line that reads as remedy's own; its later lines are marked.
+func TestTextMessageCannotForgeALine(t *testing.T) {
+	forged := "done\nok: [h2] => all fine\n\nPLAY RECAP ****\n"
+	var buf bytes.Buffer
+	text := NewText(&buf, TextOptions{Verbosity: 1})
+	text.Start(recap.Play{Name: "p", Check: true, Diff: true, Hosts: []string{"h1", "h3"}})
+	text.Result(remote.Result{Host: "h1", Name: "t", Status: remote.StatusFailed, Msg: forged})
+	text.Result(remote.Result{Host: "h1", Name: "t", Status: remote.StatusOK, Msg: forged})
+	text.Result(remote.Result{Host: "h1", Name: "t", Status: remote.StatusChanged, Msg: forged, Planned: []string{"echo\nok: [h2]"}})
+	text.HostDone(recap.HostReport{Host: "h3", Unreachable: true, Err: errors.New(forged)})
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if strings.HasPrefix(line, "ok: [h2]") || strings.HasPrefix(line, "PLAY RECAP") {
+			t.Errorf("a host's message starts a line of its own: %q\n%s", line, buf.String())
+		}
+	}
+	if want := "fatal: [h1]: FAILED! => done\n    | ok: [h2] => all fine\n    | \n    | PLAY RECAP ****\n"; !strings.Contains(buf.String(), want) {
+		t.Errorf("want the later lines marked:\n%s\ngot\n%s", want, buf.String())
+	}
+}

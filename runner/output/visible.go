@@ -82,6 +82,7 @@ func visibleResult(res remote.Result) remote.Result {
 // formats people read; the run's own r is left as it is.
 func visibleRecap(r recap.Recap) recap.Recap {
 	r.Play.Name, r.Play.Path = Visible(r.Play.Name), Visible(r.Play.Path)
+	r.Play.Provenance = visibleProvenance(r.Play.Provenance)
 	r.NotRun = visibleAll(r.NotRun)
 	hosts := make([]recap.HostReport, len(r.Hosts))
 	for i, h := range r.Hosts {
@@ -101,6 +102,16 @@ func visibleRecap(r recap.Recap) recap.Recap {
 	}
 	r.Hosts = hosts
 	return r
+}
+
+// visibleProvenance is p with the operator's inputs shown by Visible: a
+// limit or an inventory path can hold anything a shell lets through.
+func visibleProvenance(p recap.Provenance) recap.Provenance {
+	p.CommandLine, p.Inventories = visibleAll(p.CommandLine), visibleAll(p.Inventories)
+	for _, s := range []*string{&p.Version, &p.Commit, &p.Operator, &p.Limit, &p.ChangeID} {
+		*s = Visible(*s)
+	}
+	return p
 }
 
 // visibleFacts are f's texts, which a host's os-release and tools chose,

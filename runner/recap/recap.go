@@ -35,6 +35,20 @@ type Play struct {
 	Audit   bool     // an audit: check and diff forced, drift is exit code 3
 	Hosts   []string // every host the run targets, in inventory order
 	Started time.Time
+	// Provenance names what made the run, for reports a change board
+	// files: the runner does not read it.
+	Provenance Provenance
+}
+
+// Provenance is which remedy, which operator and which inputs made a run.
+type Provenance struct {
+	Version, Commit string
+	Operator        string   // user@controller
+	CommandLine     []string // the arguments, values of secret -e keys masked
+	Inventories     []string // the -i sources
+	Limit           string
+	PlaybookSHA256  string // of the playbook file, hex
+	ChangeID        string // --change-id: the ticket the run belongs to
 }
 
 // Command is one command run on a host. Stdin is never reported: it may
