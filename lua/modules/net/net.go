@@ -49,13 +49,15 @@ func Resolve(s change.Session, name string) ([]string, error) {
 
 // reachTCP and reachUDP pick the first tool the host has. They are
 // constant scripts; host, port and timeout arrive as $1 $2 $3. The first
-// line of output names the tool.
+// line of output names the tool. curl takes a URL, where an IPv6 address
+// must be bracketed.
 const reachTCP = `if command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
   echo bash; exec timeout "$3" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2"
 elif command -v nc >/dev/null 2>&1; then
   echo nc; exec nc -z -w "$3" -- "$1" "$2"
 elif command -v curl >/dev/null 2>&1; then
-  echo curl; exec curl -s -o /dev/null --connect-timeout "$3" "telnet://$1:$2" </dev/null
+  case $1 in *:*) h="[$1]" ;; *) h=$1 ;; esac
+  echo curl; exec curl -s -o /dev/null --connect-timeout "$3" "telnet://$h:$2" </dev/null
 fi
 echo none; exit 127`
 
