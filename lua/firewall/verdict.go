@@ -43,19 +43,19 @@ type Owner struct {
 
 // Result is the fate of a probe packet and the rule that decides it.
 type Result struct {
-	Verdict string // accept, drop, reject, forward or unknown
-	Chain   string // "inet filter input"
-	Rule    string // the deciding rule's text; "" when the chain's policy decides
-	Handle  int    // the rule's nft handle or iptables position; 0 for a policy
-	Reason  string
+	Verdict string `json:"verdict"` // accept, drop, reject, forward or unknown
+	Chain   string `json:"chain"`   // "inet filter input"
+	Rule    string `json:"rule"`    // the deciding rule's text; "" when the chain's policy decides
+	Handle  int    `json:"handle"`  // the rule's nft handle or iptables position; 0 for a policy
+	Reason  string `json:"reason"`
 	// NAT says how destination NAT rewrote the packet on its way
 	// ("redirect to :8080 by ... in ip nat PREROUTING"); Port is the port
 	// the packet then reaches. Both are empty when nothing rewrote it.
-	NAT  string
-	Port int
+	NAT  string `json:"nat,omitempty"`
+	Port int    `json:"port,omitempty"`
 	// Assumed names what the verdict rests on that the probe does not
 	// say: "a first SYN (tcp flags syn)".
-	Assumed []string
+	Assumed []string `json:"assumed"`
 	paths   []outcome
 }
 
