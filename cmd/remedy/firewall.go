@@ -281,11 +281,18 @@ func explainHost(ctx context.Context, h remote.Host, p firewall.Probe) (explanat
 		return fail(fmt.Errorf("%s: read firewall: %w", h.Name(), err))
 	}
 	pkt, err := hr.Packet(p, func(a netip.Addr) (firewall.Route, error) {
-		out, err := readOnHost(ctx, h, firewall.RouteArgv(a))
+		out, err := h.Exec(ctx, shell.Join(firewall.RouteArgv(a)...), nil)
 		if err != nil {
 			return firewall.Route{}, err
 		}
-		return firewall.ReadRouteGet(out)
+		if out.ExitCode != 0 {
+			return firewall.Route{}, fmt.Errorf("%w: %s", firewall.ErrNoRoute, remote.Excerpt(out.Stderr))
+		}
+		r, err := firewall.ReadRouteGet(out.Stdout)
+		if err != nil {
+			return firewall.Route{}, fmt.Errorf("%w: %v", firewall.ErrNoRoute, err)
+		}
+		return r, nil
 	})
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", h.Name(), err))

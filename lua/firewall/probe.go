@@ -1,9 +1,16 @@
 package firewall
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 )
+
+// ErrNoRoute marks a route read that says the host has no route to the
+// peer (or says nothing the reader understands): a routeTo for
+// HostRead.Packet returns it wrapped, and the probe's interface stays
+// unset rather than the read failing.
+var ErrNoRoute = errors.New("no route")
 
 // ControllerNote says where a probe's peer came from when the caller
 // named none: the SSH connection the host's read came over.
@@ -20,7 +27,8 @@ func RouteArgv(addr netip.Addr) []string {
 // holds: a probe in comes from the controller unless p names its peer;
 // the arrival (or output) interface is the host's route's to the peer,
 // read with routeTo (RouteArgv) unless it is the controller's, which the
-// read holds already, or p names it; the host's address is that
+// read holds already, or p names it (a host without a route to the peer,
+// ErrNoRoute, leaves it unset); the host's address is that
 // interface's unless p names it. What the read cannot say (no ip on the
 // host, a probe out to anywhere) stays unset, and the verdict follows
 // the rules that test it both ways.
@@ -63,7 +71,11 @@ func (r *HostRead) Packet(p Probe, routeTo func(netip.Addr) (Route, error)) (Pac
 		return bare(), nil
 	default:
 		var err error
-		if route, err = routeTo(p.Peer); err != nil {
+		route, err = routeTo(p.Peer)
+		switch {
+		case errors.Is(err, ErrNoRoute):
+			return bare(), nil
+		case err != nil:
 			return Packet{}, fmt.Errorf("route to %s: %w", p.Peer, err)
 		}
 	}

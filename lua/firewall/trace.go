@@ -2,6 +2,8 @@ package firewall
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 )
 
@@ -147,18 +149,12 @@ func actionText(a Action) string {
 // Describe prints the probe for a reader: "tcp 198.18.0.1:ephemeral ->
 // 198.18.0.5:22, arriving on eth0".
 func (p Packet) Describe() string {
-	end := func(a interface{ IsValid() bool }, text string, port string) string {
-		if !a.IsValid() {
-			text = "any address"
-		}
-		return text + ":" + port
-	}
 	sport := "ephemeral"
 	if p.SPort != 0 {
 		sport = fmt.Sprint(p.SPort)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s -> %s", p.Proto, end(p.Src, p.Src.String(), sport), end(p.Dst, p.Dst.String(), fmt.Sprint(p.Port)))
+	fmt.Fprintf(&b, "%s %s -> %s", p.Proto, hostPort(p.Src, sport), hostPort(p.Dst, fmt.Sprint(p.Port)))
 	if p.Iif != "" {
 		fmt.Fprintf(&b, ", arriving on %s", p.Iif)
 	}
@@ -166,4 +162,11 @@ func (p Packet) Describe() string {
 		fmt.Fprintf(&b, ", leaving by %s", p.Oif)
 	}
 	return b.String()
+}
+
+func hostPort(a netip.Addr, port string) string {
+	if !a.IsValid() {
+		return "any address:" + port
+	}
+	return net.JoinHostPort(a.String(), port)
 }

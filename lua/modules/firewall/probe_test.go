@@ -95,3 +95,25 @@ func TestVerdictProbeOptionsChecked(t *testing.T) {
 		}
 	}
 }
+
+// A host without a route to the source says so in the route read's exit
+// status: the probe's interface stays unknown, and the verdict follows
+// the rules that test it both ways instead of failing.
+func TestVerdictWithoutARouteToTheSource(t *testing.T) {
+	h := newProbeHost(t)
+	noRoute := shell.Join(firewall.RouteArgv(netip.MustParseAddr("192.0.2.9"))...)
+	answer := h.Answer
+	h.Answer = func(cmd string) (remote.Output, bool) {
+		if cmd == noRoute {
+			return remote.Output{ExitCode: 2, Stderr: []byte("RTNETLINK answers: Network is unreachable\n")}, true
+		}
+		return answer(cmd)
+	}
+	body := `local v = firewall.verdict { dir = "in", proto = "udp", port = 33005, src = "192.0.2.9" }
+return table.concat({ v.verdict, v.src, v.iface, v.reason }, " | ")`
+	r := luatest.Only(t, h, luatest.Task(body), lua.RunOptions{Check: true, Facts: remote.Facts{Firewall: "nftables"}})
+	want := `unknown | 192.0.2.9 |  | `
+	if r.Status != remote.StatusOK || !strings.HasPrefix(r.Msg, want) || !strings.Contains(r.Msg, "depends on the arrival interface") {
+		t.Errorf("got %s %q\nwant %q, naming the arrival interface", r.Status, r.Msg, want)
+	}
+}

@@ -93,11 +93,18 @@ func (st *State) Verdict(p firewall.Packet) firewall.Result { return firewall.Ve
 // it in a playbook's prefetch with firewall.route_read).
 func (st *State) Packet(s change.Session, p firewall.Probe) (firewall.Packet, error) {
 	pkt, err := st.HostRead.Packet(p, func(a netip.Addr) (firewall.Route, error) {
-		out, err := query(s, true, firewall.RouteArgv(a)...)
+		out, err := s.QueryCached(firewall.RouteArgv(a)...)
 		if err != nil {
 			return firewall.Route{}, err
 		}
-		return firewall.ReadRouteGet(out)
+		if out.ExitCode != 0 {
+			return firewall.Route{}, fmt.Errorf("%w: %s", firewall.ErrNoRoute, remote.Excerpt(out.Stderr))
+		}
+		r, err := firewall.ReadRouteGet(out.Stdout)
+		if err != nil {
+			return firewall.Route{}, fmt.Errorf("%w: %v", firewall.ErrNoRoute, err)
+		}
+		return r, nil
 	})
 	if err != nil {
 		return firewall.Packet{}, fmt.Errorf("%s: firewall probe: %w", s.Name(), err)
