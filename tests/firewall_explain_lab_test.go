@@ -92,6 +92,35 @@ func TestFirewallExplainOnLab(t *testing.T) {
 	close(queue)
 	wg.Wait()
 	tally.report(t, len(cases))
+	t.Run("through sudo, the source is still the controller", func(t *testing.T) {
+		explainThroughSudo(t, lab, bin, home, peer.addr)
+	})
+}
+
+// explainThroughSudo logs in as the lab's ops user and becomes root with
+// sudo, which drops $SSH_CONNECTION: the read finds it in the processes
+// above, so the probe still comes from the controller.
+func explainThroughSudo(t *testing.T, lab *labkit.Lab, bin, home string, ctl netip.Addr) {
+	ops := (&luaLab{lab: lab}).opsInventory(t)
+	h := lab.Hosts[0]
+	var doc struct {
+		Hosts []struct {
+			Error string `json:"error"`
+			Probe struct {
+				Src   string            `json:"src"`
+				Iif   string            `json:"iif"`
+				Notes map[string]string `json:"notes"`
+			} `json:"probe"`
+		} `json:"hosts"`
+	}
+	code, out := runRemedyJSON(t, bin, home, time.Minute, &doc, "firewall", "explain", h.Name, "tcp/22", "-b", "-i", ops, "--known-hosts", lab.KnownHosts)
+	if code != 0 || len(doc.Hosts) != 1 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	p := doc.Hosts[0].Probe
+	if p.Src != ctl.String() || p.Notes["src"] != firewall.ControllerNote || p.Iif != "eth0" {
+		t.Errorf("through sudo: the probe comes from %q (%q) on %q, want %s (%s) on eth0\n%s", p.Src, p.Notes["src"], p.Iif, ctl, firewall.ControllerNote, out)
+	}
 }
 
 // link is a host's second interface: eth1 in the host, a veth in the
