@@ -72,7 +72,7 @@ was unreachable, 5 bad command line or inventory.`,
 	}
 	fl := cmd.Flags()
 	c := &f.conn
-	fl.StringVar(&f.src, "src", "", "the source `ADDR` (in: the peer; default the controller as the host sees it)")
+	fl.StringVar(&f.src, "src", "", "the source `ADDR` (in: the peer; default the controller as the host sees it; \"any\": from anywhere)")
 	fl.StringVar(&f.dst, "dst", "", "the destination `ADDR` (in: the host's address; out: the peer)")
 	fl.StringVar(&f.iface, "iface", "", "the interface `NAME` it arrives on (in) or leaves by (out); default the route's")
 	fl.IntVar(&f.sport, "sport", 0, "the source `PORT`; default an ephemeral one")
@@ -240,10 +240,14 @@ func parseExplainProbe(protoPort string, f *explainFlags) (firewall.Probe, error
 		}
 	}
 	var src, dst netip.Addr
+	srcText := f.src
+	if srcText == "any" && !f.out {
+		p.AnyPeer, srcText = true, ""
+	}
 	for _, a := range []struct {
 		flag, text string
 		to         *netip.Addr
-	}{{"--src", f.src, &src}, {"--dst", f.dst, &dst}} {
+	}{{"--src", srcText, &src}, {"--dst", f.dst, &dst}} {
 		if a.text == "" {
 			continue
 		}

@@ -149,6 +149,9 @@ func TestExplainProbeArguments(t *testing.T) {
 			t.Errorf("%s %+v: %v, want %q", tt.arg, tt.flags, err, tt.err)
 		}
 	}
+	if p, err := parseExplainProbe("tcp/22", &explainFlags{src: "any"}); err != nil || !p.AnyPeer || p.Peer.IsValid() {
+		t.Errorf("--src any: %+v %v: want a probe from anywhere", p, err)
+	}
 	p, err := parseExplainProbe("udp/33001", &explainFlags{out: true, src: "198.18.0.10", dst: "198.18.0.1"})
 	if err != nil || p.Dir != "out" || p.Peer.String() != "198.18.0.1" || p.Addr.String() != "198.18.0.10" {
 		t.Errorf("out: %+v %v: want the peer to be the destination", p, err)

@@ -24,7 +24,8 @@ func RouteArgv(addr netip.Addr) []string {
 }
 
 // Packet builds the whole first packet of p from what the host's read
-// holds: a probe in comes from the controller unless p names its peer;
+// holds: a probe in comes from the controller unless p names its peer
+// or asks about any (AnyPeer);
 // the arrival (or output) interface is the host's route's to the peer,
 // read with routeTo (RouteArgv) unless it is the controller's, which the
 // read holds already, or p names it (a host without a route to the peer,
@@ -33,7 +34,7 @@ func RouteArgv(addr netip.Addr) []string {
 // host, a probe out to anywhere) stays unset, and the verdict follows
 // the rules that test it both ways.
 func (r *HostRead) Packet(p Probe, routeTo func(netip.Addr) (Route, error)) (Packet, error) {
-	if !p.Peer.IsValid() && p.Dir == "in" && r.Controller.IsValid() {
+	if !p.Peer.IsValid() && !p.AnyPeer && p.Dir == "in" && r.Controller.IsValid() {
 		p.Peer, p.PeerNote = r.Controller, ControllerNote
 	}
 	bare := func() Packet {

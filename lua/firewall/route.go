@@ -115,6 +115,10 @@ type Probe struct {
 	Port  int        // the destination port
 	SPort int        // optional: the source port; else an ephemeral one
 	Peer  netip.Addr // the remote end
+	// AnyPeer asks about a peer anywhere: Peer stays unset rather than
+	// defaulting to the controller, and the rules that test it are
+	// followed both ways ("open to the world").
+	AnyPeer bool
 	// PeerNote says where Peer came from when the caller did not name it
 	// ("the controller's address as the host sees it"), for the reason.
 	PeerNote string

@@ -207,7 +207,7 @@ firewall = {}
 function firewall.rules() end
 
 --- Evaluates the probe as the kernel would: every base chain of the hooks it crosses, in priority order, with the rest of the first packet worked out from the host's own routes and addresses (a first SYN, a plain IP header, pkttype host), each assumption named in the reason. "unknown" when a rule the model cannot read could decide.
----@param probe {dir: "in"|"out", proto: string, port: integer, src?: string, dst?: string, iface?: string, sport?: integer} a new connection's first packet: src defaults, in, to the controller's address as the host sees it; dst, out, to anywhere; iface (arriving in, leaving out) to the one the host's route to the peer uses; the host's address to that interface's; sport to an ephemeral port
+---@param probe {dir: "in"|"out", proto: string, port: integer, src?: string, dst?: string, iface?: string, sport?: integer} a new connection's first packet: src defaults, in, to the controller's address as the host sees it ("any": from anywhere, the rules that test it followed both ways); dst, out, to anywhere; iface (arriving in, leaving out) to the one the host's route to the peer uses; the host's address to that interface's; sport to an ephemeral port
 ---@return remedy.FirewallVerdict v
 function firewall.verdict(probe) end
 

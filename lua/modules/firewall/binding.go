@@ -29,7 +29,7 @@ after a fresh SSH connection succeeds.`,
 			{Name: "rules", Returns: []lua.Param{{Name: "rs", Type: "remedy.FirewallRules"}},
 				Doc: "Returns the backend that governs, why, and every base and regular chain with its rules.", Call: fwRules},
 			{Name: "verdict", Params: []lua.Param{{Name: "probe", Type: `{dir: "in"|"out", proto: string, port: integer, src?: string, dst?: string, iface?: string, sport?: integer}`,
-				Doc: "a new connection's first packet: src defaults, in, to the controller's address as the host sees it; dst, out, to anywhere; iface (arriving in, leaving out) to the one the host's route to the peer uses; the host's address to that interface's; sport to an ephemeral port"}},
+				Doc: "a new connection's first packet: src defaults, in, to the controller's address as the host sees it (\"any\": from anywhere, the rules that test it followed both ways); dst, out, to anywhere; iface (arriving in, leaving out) to the one the host's route to the peer uses; the host's address to that interface's; sport to an ephemeral port"}},
 				Returns: []lua.Param{{Name: "v", Type: "remedy.FirewallVerdict"}},
 				Doc:     "Evaluates the probe as the kernel would: every base chain of the hooks it crosses, in priority order, with the rest of the first packet worked out from the host's own routes and addresses (a first SYN, a plain IP header, pkttype host), each assumption named in the reason. \"unknown\" when a rule the model cannot read could decide.",
 				Call:    fwVerdict},
@@ -119,7 +119,13 @@ func fwVerdict(e *lua.Env, L *glua.LState) int {
 	}
 	// The peer is the remote end: the source of a probe in, the
 	// destination of a probe out; the host's own end is the other.
-	src, dst := addrOpt(o, "src"), addrOpt(o, "dst")
+	var src netip.Addr
+	if o.Str("src", false) == "any" && p.Dir == "in" {
+		p.AnyPeer = true
+	} else {
+		src = addrOpt(o, "src")
+	}
+	dst := addrOpt(o, "dst")
 	p.Peer, p.Addr = src, dst
 	if p.Dir == "out" {
 		p.Peer, p.Addr = dst, src

@@ -117,3 +117,14 @@ return table.concat({ v.verdict, v.src, v.iface, v.reason }, " | ")`
 		t.Errorf("got %s %q\nwant %q, naming the arrival interface", r.Status, r.Msg, want)
 	}
 }
+
+// src = "any" asks about a connection from anywhere: the rules that test
+// the source or the interface are followed both ways.
+func TestVerdictFromAnySource(t *testing.T) {
+	body := `local v = firewall.verdict { dir = "in", proto = "udp", port = 33005, src = "any" }
+return table.concat({ v.verdict, v.src, v.iface, v.reason }, " | ")`
+	r := luatest.Only(t, newProbeHost(t), luatest.Task(body), lua.RunOptions{Check: true, Facts: remote.Facts{Firewall: "nftables"}})
+	if r.Status != remote.StatusOK || !strings.HasPrefix(r.Msg, "unknown |  |  | ") || !strings.Contains(r.Msg, "depends on the arrival interface") {
+		t.Errorf("got %s %q, want unknown from anywhere, naming the arrival interface", r.Status, r.Msg)
+	}
+}
