@@ -35,6 +35,10 @@
 // set carry to later rules. Where a match cannot be decided (an opaque
 // match, an address the probe leaves unset) both ways are followed, and
 // the verdict is unknown unless they agree, naming what would decide it.
+// HostRead.Packet builds a probe from the host's read alone (its
+// addresses, the controller's address as it sees it and its route back),
+// and Trace records every step of the evaluation, hook by hook and rule
+// by rule, for `remedy firewall explain`.
 //
 // Plans. PlanAllow inserts, on a copy of the model, an accept rule right
 // before whatever stops the flow (appended when a policy does), in each

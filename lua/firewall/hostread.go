@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"bytes"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -17,7 +18,10 @@ import (
 // ruleset; iptables-save and ip6tables-save of each variant (plain where
 // the host has no variants); the ipsets; whether ufw is enabled, and its
 // defaults and rules from its files and whether the kernel forwards, for
-// the same reason (ufw is Python too). Tools with nothing to show are not
+// the same reason (ufw is Python too); the host's addresses, the
+// controller's address as the host sees it ($SSH_CONNECTION, from the
+// processes above when sudo dropped it) and the host's route to it, from
+// which a probe is built. Tools with nothing to show are not
 // started (see skipEmpty). It reads the same whatever the host, so the
 // facts end with it and decide from it which firewall governs; it ends
 // the shell.
@@ -36,6 +40,14 @@ nftip ip && save v4-nft iptables-nft-save; nftip ip6 && save v6-nft ip6tables-nf
 legacy ip && save v4-legacy iptables-legacy-save; legacy ip6 && save v6-legacy ip6tables-legacy-save
 has iptables-nft-save || has iptables-legacy-save || { save v4 iptables-save; save v6 ip6tables-save; }
 part ipset; has ipset && ipset save
+part addr; has ip && ip -j addr 2>/dev/null
+c=${SSH_CONNECTION%% *}; p=$$; n=0
+while [ -z "$c" ] && [ "$p" -gt 1 ] && [ $n -lt 8 ]; do n=$((n+1))
+	c=$(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | sed -n 's/^SSH_CONNECTION=\([^ ]*\) .*/\1/p')
+	q=1; while read -r k v; do [ "$k" = PPid: ] && q=$v; done <"/proc/$p/status"; p=$q
+done 2>/dev/null
+part controller; echo "$c"
+part route; [ -n "$c" ] && has ip && ip -j route get "$c" 2>/dev/null
 part ufw; ufwon || exit 0; echo ENABLED=yes
 part ufwdefaults; cat /etc/default/ufw
 for v in "" 6; do part "ufwrules$v"; for d in /etc/ufw /lib/ufw; do [ -f "$d/user$v.rules" ] && { grep '^### tuple' "$d/user$v.rules"; break; }; done; done
@@ -71,6 +83,15 @@ type HostRead struct {
 	// UfwEnabled: ufw.conf says ENABLED=yes (from "ufw enable" on, even
 	// before a boot loads its chains).
 	UfwEnabled bool
+	// Addressing is the host's interfaces and addresses (ip -j addr);
+	// nil when the host could not say (no ip, or one without -j).
+	Addressing *Addressing
+	// Controller is the controller's address as the host sees it (the
+	// client end of $SSH_CONNECTION); invalid when the read did not come
+	// over SSH. ControllerRoute is the host's route to it, nil when
+	// unknown.
+	Controller      netip.Addr
+	ControllerRoute *Route
 }
 
 // ParseRead reads ReadArgv's output, or any output holding its parts.
@@ -90,7 +111,7 @@ func ParseRead(out []byte) (*HostRead, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &HostRead{Rules: rs, Detection: det,
+	hr := &HostRead{Rules: rs, Detection: det,
 		Variants:   strings.Fields(string(parts["cmd"])),
 		Plain:      strings.TrimSpace(string(parts["default"])),
 		Zone:       strings.TrimSpace(string(parts["zone"])),
@@ -99,7 +120,17 @@ func ParseRead(out []byte) (*HostRead, error) {
 		UfwEnabled: bytes.Contains(parts["ufw"], []byte("ENABLED=yes")),
 		Ufw: UfwFiles{Defaults: parts["ufwdefaults"], Rules4: parts["ufwrules"], Rules6: parts["ufwrules6"],
 			Forwarding: bytes.Contains(parts["forwarding"], []byte("1"))},
-	}, nil
+	}
+	// The addressing only builds probes: a host whose ip cannot say
+	// leaves them to follow interface and address matches both ways.
+	if a, err := ReadIPAddr(parts["addr"]); err == nil {
+		hr.Addressing = &a
+	}
+	hr.Controller, _ = netip.ParseAddr(strings.TrimSpace(string(parts["controller"])))
+	if r, err := ReadRouteGet(parts["route"]); err == nil {
+		hr.ControllerRoute = &r
+	}
+	return hr, nil
 }
 
 // Governing names the backend that owns the host's rules, and why: the

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"os"
 	"testing"
 
 	"remedy/lua/shell"
@@ -64,5 +65,48 @@ func TestGoverningServices(t *testing.T) {
 		if got, why := r.Governing(); got != tt.want || why == "" {
 			t.Errorf("%s: Governing = %q (%s), want %q", tt.name, got, why, tt.want)
 		}
+	}
+}
+
+// The read brings what a probe is built from: the host's addresses, the
+// controller's address as the host sees it and the route back to it. A
+// host whose ip cannot say (no ip, one without -j, no SSH connection)
+// leaves them unset, and the probe with them.
+func TestParseReadAddressing(t *testing.T) {
+	addr, err := os.ReadFile("testdata/kernel/probe-nft.addr.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	route, err := os.ReadFile("testdata/kernel/probe-nft.route.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(parts ...string) *HostRead {
+		b := shell.NewBatch(nil)
+		var out []byte
+		for i := 0; i < len(parts); i += 2 {
+			out = append(append(out, b.Part(parts[i])...), parts[i+1]...)
+		}
+		r, err := ParseRead(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r := read("addr", string(addr), "controller", "198.18.0.1\n", "route", string(route))
+	if r.Addressing == nil || len(r.Addressing.Local()) != 5 || r.Controller.String() != "198.18.0.1" || r.ControllerRoute == nil || r.ControllerRoute.Dev != "eth0" {
+		t.Fatalf("read: addressing %v, controller %v, route %v", r.Addressing, r.Controller, r.ControllerRoute)
+	}
+	pkt, err := r.Packet(Probe{Dir: "in", Proto: "tcp", Port: 22}, nil)
+	if err != nil || pkt.Src.String() != "198.18.0.1" || pkt.Dst.String() != "198.18.0.10" || pkt.Iif != "eth0" || pkt.Notes["src"] != ControllerNote {
+		t.Errorf("probe from the controller: %+v %v", pkt, err)
+	}
+	bare := read("addr", "Object \"addr\" is unknown, try \"ip help\".\n", "controller", "\n", "route", "")
+	if bare.Addressing != nil || bare.Controller.IsValid() || bare.ControllerRoute != nil {
+		t.Fatalf("no ip: addressing %v, controller %v, route %v", bare.Addressing, bare.Controller, bare.ControllerRoute)
+	}
+	pkt, err = bare.Packet(Probe{Dir: "in", Proto: "tcp", Port: 22}, nil)
+	if err != nil || pkt.Src.IsValid() || pkt.Dst.IsValid() || pkt.Iif != "" {
+		t.Errorf("probe without addressing: %+v %v: want its ends and interface unset", pkt, err)
 	}
 }

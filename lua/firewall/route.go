@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // Route is the route the host would use to a peer, as `ip -j route get
@@ -114,33 +115,78 @@ type Probe struct {
 	Port  int        // the destination port
 	SPort int        // optional: the source port; else an ephemeral one
 	Peer  netip.Addr // the remote end
+	// AnyPeer asks about a peer anywhere: Peer stays unset rather than
+	// defaulting to the controller, and the rules that test it are
+	// followed both ways ("open to the world").
+	AnyPeer bool
+	// PeerNote says where Peer came from when the caller did not name it
+	// ("the controller's address as the host sees it"), for the reason.
+	PeerNote string
 	// Addr is the host's end, optional: the destination of a probe in,
-	// the source of a probe out. Without it, the address the host's
-	// route to Peer uses.
+	// the source of a probe out. Without it, an address of the
+	// interface the packet crosses.
 	Addr netip.Addr
+	// Iface is the interface the packet arrives on (in) or leaves by
+	// (out), optional: without it, the one the host's route to Peer uses.
+	Iface string
 }
 
 // Packet builds the whole first packet of p from the host's route to the
 // peer (`ip -j route get PEER`): a probe in arrives on the interface that
-// route leaves by (routing is assumed symmetric) addressed to its source
-// address, a probe out leaves by it from that address. The packet's
-// notes say so, for the verdict's reason.
+// route leaves by (routing is assumed symmetric) addressed to that
+// interface's address, a probe out leaves by it from that address. The
+// packet's notes say so, for the verdict's reason.
 func (a Addressing) Packet(route Route, p Probe) Packet {
 	pkt := Packet{Dir: p.Dir, Proto: p.Proto, Port: p.Port, SPort: p.SPort, Local: a.Local(), Notes: map[string]string{}}
-	own, ownNote := route.PrefSrc, fmt.Sprintf("the address the host uses toward %s", p.Peer)
+	dev, devNote := route.Dev, fmt.Sprintf("the route to %s leaves by %s", p.Peer, route.Dev)
+	switch {
+	case p.Iface != "":
+		dev, devNote = p.Iface, "given"
+	case route.Type == "local":
+		dev, devNote = "lo", fmt.Sprintf("%s is the host's own address", p.Peer)
+	}
+	own, ownNote := a.ifaceAddr(dev, route, p.Peer)
 	if p.Addr.IsValid() {
 		own, ownNote = p.Addr, "given"
 	}
-	dev, devNote := route.Dev, fmt.Sprintf("the route to %s leaves by %s", p.Peer, route.Dev)
-	if route.Type == "local" {
-		dev, devNote = "lo", fmt.Sprintf("%s is the host's own address", p.Peer)
+	peerNote := p.PeerNote
+	if peerNote == "" {
+		peerNote = "given"
 	}
 	if p.Dir == "out" {
 		pkt.Src, pkt.Dst, pkt.Oif = own, p.Peer, dev
-		pkt.Notes["src"], pkt.Notes["oif"] = ownNote, devNote
+		pkt.Notes["src"], pkt.Notes["dst"], pkt.Notes["oif"] = ownNote, peerNote, devNote
 		return pkt
 	}
 	pkt.Src, pkt.Dst, pkt.Iif = p.Peer, own, dev
-	pkt.Notes["dst"], pkt.Notes["iif"] = ownNote, devNote
+	pkt.Notes["src"], pkt.Notes["dst"], pkt.Notes["iif"] = peerNote, ownNote, devNote
 	return pkt
+}
+
+// ifaceAddr picks the host's address on dev for a connection with peer:
+// the route's source address when it is on dev (or dev is the route's),
+// else dev's address whose subnet holds the peer, else dev's first of
+// the peer's family. An interface without one leaves the address unset.
+func (a Addressing) ifaceAddr(dev string, route Route, peer netip.Addr) (netip.Addr, string) {
+	var on []netip.Prefix
+	for _, i := range a.Ifaces {
+		if i.Name == dev {
+			on = i.Addrs
+		}
+	}
+	fromRoute := fmt.Sprintf("the address the host uses toward %s", peer)
+	if route.PrefSrc.IsValid() && (dev == route.Dev || slices.ContainsFunc(on, func(p netip.Prefix) bool { return p.Addr() == route.PrefSrc })) {
+		return route.PrefSrc, fromRoute
+	}
+	for _, p := range on {
+		if p.Contains(peer) {
+			return p.Addr(), fmt.Sprintf("%s's address on %s's subnet", dev, peer)
+		}
+	}
+	for _, p := range on {
+		if p.Addr().Is4() == peer.Is4() && !p.Addr().IsLinkLocalUnicast() {
+			return p.Addr(), fmt.Sprintf("%s's address", dev)
+		}
+	}
+	return netip.Addr{}, ""
 }

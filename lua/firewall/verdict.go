@@ -43,19 +43,19 @@ type Owner struct {
 
 // Result is the fate of a probe packet and the rule that decides it.
 type Result struct {
-	Verdict string // accept, drop, reject, forward or unknown
-	Chain   string // "inet filter input"
-	Rule    string // the deciding rule's text; "" when the chain's policy decides
-	Handle  int    // the rule's nft handle or iptables position; 0 for a policy
-	Reason  string
+	Verdict string `json:"verdict"` // accept, drop, reject, forward or unknown
+	Chain   string `json:"chain"`   // "inet filter input"
+	Rule    string `json:"rule"`    // the deciding rule's text; "" when the chain's policy decides
+	Handle  int    `json:"handle"`  // the rule's nft handle or iptables position; 0 for a policy
+	Reason  string `json:"reason"`
 	// NAT says how destination NAT rewrote the packet on its way
 	// ("redirect to :8080 by ... in ip nat PREROUTING"); Port is the port
 	// the packet then reaches. Both are empty when nothing rewrote it.
-	NAT  string
-	Port int
+	NAT  string `json:"nat,omitempty"`
+	Port int    `json:"port,omitempty"`
 	// Assumed names what the verdict rests on that the probe does not
 	// say: "a first SYN (tcp flags syn)".
-	Assumed []string
+	Assumed []string `json:"assumed"`
 	paths   []outcome
 }
 
@@ -164,15 +164,18 @@ const conntrackPriority = -200
 // the SYN-ACK that answers it (an established connection, from the port
 // the packet reached to the client's port) must pass the other way, or
 // the connection never completes.
-func Verdict(rs *Ruleset, pkt Packet) Result {
+func Verdict(rs *Ruleset, pkt Packet) Result { return verdict(rs, pkt, nil) }
+
+// verdict is Verdict, telling record (when not nil) each step it takes.
+func verdict(rs *Ruleset, pkt Packet, record func(Step)) Result {
 	if pkt.Src.IsValid() || pkt.Dst.IsValid() {
 		pkt.IPv6 = pkt.Src.Is6() || pkt.Dst.Is6()
 	}
-	res := (&engine{pkt: pkt}).verdict(rs)
+	res := (&engine{pkt: pkt, tr: tracer{record: record, packet: "first packet"}}).verdict(rs)
 	if pkt.Proto != "tcp" || res.Verdict != VerdictAccept {
 		return res
 	}
-	reply := (&engine{pkt: replyTo(pkt, res), reply: true}).verdict(rs)
+	reply := (&engine{pkt: replyTo(pkt, res), reply: true, tr: tracer{record: record, packet: "answer"}}).verdict(rs)
 	switch reply.Verdict {
 	case VerdictAccept:
 		return res
@@ -208,13 +211,19 @@ func (e *engine) verdict(rs *Ruleset) Result {
 	start.flow = flow{dst: pkt.Dst, port: pkt.Port}
 	paths := []outcome{start}
 	for _, hook := range hookOrder[pkt.Dir] {
+		e.tr.hook = hook
 		if hook == "input" {
 			paths = e.route(paths)
 		}
 		for _, bc := range baseChains(rs, pkt, hook) {
 			var next []outcome
 			for _, p := range paths {
-				if p.kind != Accept || e.skipNAT(bc.chain, p.flow) {
+				if p.kind != Accept {
+					next = append(next, p)
+					continue
+				}
+				if why := e.skipNAT(bc.chain, p.flow); why != "" {
+					e.tr.skip(bc.table, bc.chain, why)
 					next = append(next, p)
 					continue
 				}
@@ -229,19 +238,24 @@ func (e *engine) verdict(rs *Ruleset) Result {
 	return summarize(paths)
 }
 
-// skipNAT reports a NAT chain the kernel does not run for this packet: an
-// answer or an untracked connection is never NATed by rules, and once a
-// NAT chain on a hook has set a binding, the hook's later NAT chains are
-// skipped.
-func (e *engine) skipNAT(c *Chain, f flow) bool {
+// skipNAT says why the kernel does not run a NAT chain for this packet,
+// or "" when it does: an answer or an untracked connection is never NATed
+// by rules, and once a NAT chain on a hook has set a binding, the hook's
+// later NAT chains are skipped.
+func (e *engine) skipNAT(c *Chain, f flow) string {
 	if c.Type != "nat" {
-		return false
-	}
-	if e.reply {
-		return true
+		return ""
 	}
 	dstHook := c.Hook == "prerouting" || c.Hook == "output"
-	return f.untracked || (dstHook && f.dnatBound) || (!dstHook && f.snatBound)
+	switch {
+	case e.reply:
+		return "an answer is not NATed by rules"
+	case f.untracked:
+		return "an untracked connection is not NATed"
+	case dstHook && f.dnatBound, !dstHook && f.snatBound:
+		return "an earlier NAT chain on this hook set the binding"
+	}
+	return ""
 }
 
 // route is the routing decision after prerouting: a packet whose
@@ -261,6 +275,7 @@ func (e *engine) route(paths []outcome) []outcome {
 			fwd.kind, fwd.table, fwd.chain, fwd.index = Forward, p.flow.natTable, p.flow.natChain, p.flow.natIndex
 			out = append(out, p, fwd)
 		case !local:
+			e.tr.note(fmt.Sprintf("routing: %s is not one of the host's addresses: the packet is forwarded", p.flow.dst))
 			p.kind, p.table, p.chain, p.index = Forward, p.flow.natTable, p.flow.natChain, p.flow.natIndex
 			out = append(out, p)
 		default:
@@ -298,6 +313,7 @@ type engine struct {
 	pkt   Packet
 	reply bool
 	steps int
+	tr    tracer
 }
 
 // base runs one base chain for a path that reached it accepted; falling
@@ -310,6 +326,7 @@ func (e *engine) base(t *Table, c *Chain, prev outcome) []outcome {
 	if c.Hook == "ingress" {
 		switch {
 		case c.Device != "" && e.pkt.Iif != "" && c.Device != e.pkt.Iif:
+			e.tr.skip(t, c, "bound to "+c.Device+", the packet arrives on "+e.pkt.Iif)
 			return []outcome{prev}
 		case c.Device == "" || e.pkt.Iif == "":
 			prev.undecide(fmt.Sprintf("whether ingress chain %s is on the arrival device", qualified(t, c)))
@@ -317,6 +334,7 @@ func (e *engine) base(t *Table, c *Chain, prev outcome) []outcome {
 		}
 	}
 	out := extra
+	e.tr.enter(t, c)
 	for _, o := range e.run(t, c, 0, 0, prev.state) {
 		if o.kind == Return {
 			o.kind, o.table, o.chain, o.index = ActionKind(c.Policy), t, c, -1
@@ -342,6 +360,7 @@ func (e *engine) run(t *Table, c *Chain, i, depth int, st state) []outcome {
 	}
 	for ; i < len(c.Rules); i++ {
 		holds, why := e.rule(t, c.Rules[i], &st)
+		e.tr.rule(t, c, i, depth, holds, why)
 		switch holds {
 		case yes:
 			return e.apply(t, c, i, depth, st)
@@ -350,6 +369,7 @@ func (e *engine) run(t *Table, c *Chain, i, depth int, st state) []outcome {
 			return dedupe(append(e.apply(t, c, i, depth, st), e.run(t, c, i+1, depth, st)...))
 		}
 	}
+	e.tr.end(t, c, depth, false)
 	return []outcome{{kind: Return, table: t, chain: c, index: -1, state: st}}
 }
 
@@ -364,6 +384,8 @@ func (e *engine) apply(t *Table, c *Chain, i, depth int, st state) []outcome {
 	switch a.Kind {
 	case Continue:
 		return e.run(t, c, i+1, depth, st)
+	case Return:
+		e.tr.end(t, c, depth, true)
 	case Jump, Goto:
 		target := t.Chain(a.Target)
 		if target == nil {

@@ -61,10 +61,13 @@
 
 --- The fate of a probe packet.
 ---@class remedy.FirewallVerdict
----@field verdict "accept"|"drop"|"reject"|"unknown"
+---@field verdict "accept"|"drop"|"reject"|"forward"|"unknown" forward: destination NAT sends it to another host
 ---@field chain string the deciding chain, "inet filter input"
 ---@field rule string the deciding rule; "" when the chain's policy decides
----@field reason string why, including what an unknown verdict depends on
+---@field reason string why, including each assumption the verdict rests on and what an unknown verdict depends on
+---@field src string the probe's source address; "" when unknown
+---@field dst string the probe's destination address; "" when unknown (out, to anywhere)
+---@field iface string the interface it arrives on (in) or leaves by (out); "" when unknown
 ---@field explain string when not accepted, firewalld: the zone and what it lets in; ufw: its defaults and rules for the port
 
 --- What a firewall change did, or would do in check mode.
@@ -203,10 +206,15 @@ firewall = {}
 ---@return remedy.FirewallRules rs
 function firewall.rules() end
 
---- Evaluates the probe as the kernel would: every base chain of the hooks it crosses, in priority order. "unknown" when a rule the model cannot read could decide.
----@param probe {dir: "in"|"out", proto: string, port: integer, src?: string, dst?: string} a new connection's first packet
+--- Evaluates the probe as the kernel would: every base chain of the hooks it crosses, in priority order, with the rest of the first packet worked out from the host's own routes and addresses (a first SYN, a plain IP header, pkttype host), each assumption named in the reason. "unknown" when a rule the model cannot read could decide.
+---@param probe {dir: "in"|"out", proto: string, port: integer, src?: string, dst?: string, iface?: string, sport?: integer} a new connection's first packet: src defaults, in, to the controller's address as the host sees it ("any": from anywhere, the rules that test it followed both ways); dst, out, to anywhere; iface (arriving in, leaving out) to the one the host's route to the peer uses; the host's address to that interface's; sport to an ephemeral port
 ---@return remedy.FirewallVerdict v
 function firewall.verdict(probe) end
+
+--- The read firewall.verdict takes for the host's route to a peer other than the controller, without running it: list it in a playbook's prefetch.
+---@param addr string a peer's IP address
+---@return string[] argv the command
+function firewall.route_read(addr) end
 
 --- Makes the flow pass now and after a reboot: nothing when it already does, else an accept rule before each rule or policy that stops it, and the same rule in the file boot loads (only remedy's rule: the live ruleset is never dumped there). Refuses before changing anything when a reboot would not keep the change (no unit loads the rules, or it is disabled). Fails when the flow still does not pass afterwards.
 ---@param flow {dir: "in"|"out", proto: "tcp"|"udp", port?: integer, range?: string, src?: string, dst?: string, comment?: string, persist?: boolean} port or range ("33001-33010"); src limits an inbound flow, dst an outbound one; persist = true enables the unit that loads the rules at boot when it is disabled

@@ -94,3 +94,26 @@ func Service(s string) error {
 	}
 	return nil
 }
+
+// Addr checks that s is an IP address without a zone.
+func Addr(s string) error {
+	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+		return nil
+	}
+	return errors.New("not an IP address")
+}
+
+// ifaceName is the shape of the interface names remedy takes: what
+// distributions, container runtimes and VPNs name them (eth0, enp3s0,
+// br-1a2b, veth1234@if5 is shown but named veth1234, eth0.100, wg0).
+var ifaceName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,14}$`)
+
+// Iface checks that s is a network interface name: at most 15 bytes, as
+// Linux allows (IFNAMSIZ), of letters, digits, "_", ".", "+" and "-",
+// starting with a letter, digit or "_", so no tool reads it as an option.
+func Iface(s string) error {
+	if !ifaceName.MatchString(s) {
+		return errors.New("not an interface name")
+	}
+	return nil
+}

@@ -82,3 +82,29 @@ func TestPath(t *testing.T) {
 		}
 	}
 }
+
+func TestAddr(t *testing.T) {
+	for _, ok := range []string{"198.18.0.2", "::1", "2001:db8::1"} {
+		if err := Addr(ok); err != nil {
+			t.Errorf("Addr(%q): %v", ok, err)
+		}
+	}
+	for _, s := range append([]string{"fe80::1%eth0", "198.18.0.2/24", "example.com", "1.2.3.4:22"}, hostile...) {
+		if err := Addr(s); err == nil {
+			t.Errorf("Addr(%q): no error", s)
+		}
+	}
+}
+
+func TestIface(t *testing.T) {
+	for _, ok := range []string{"eth0", "enp3s0f1", "br-1a2b3c4d5e6f", "eth0.100", "wg0", "docker0", "veth_a", strings.Repeat("a", 15)} {
+		if err := Iface(ok); err != nil {
+			t.Errorf("Iface(%q): %v", ok, err)
+		}
+	}
+	for _, s := range append([]string{strings.Repeat("a", 16), "eth0:1", "eth 0", "-eth0", "."}, hostile...) {
+		if err := Iface(s); err == nil {
+			t.Errorf("Iface(%q): no error", s)
+		}
+	}
+}

@@ -261,7 +261,8 @@ function aspera.is_address(s)
 end
 
 --- The reads the Aspera client playbook takes, for its prefetch: the
---- firewall's usual reads and the server's addresses when it is a name.
+--- firewall's usual reads, and the server's addresses when it is a name or the
+--- host's route to it (firewall.verdict's probe out) when it is an address.
 ---@param v table the playbook's vars
 ---@return table reads
 function aspera.client_reads(v)
@@ -269,6 +270,9 @@ function aspera.client_reads(v)
   local server = tostring(v.server or "")
   if server ~= "" and not aspera.is_address(server) then
     table.insert(reads, { "getent", "ahosts", "--", server })
+  elseif server ~= "" then
+    -- firewall.verdict builds the probe out from the host's route to it.
+    table.insert(reads, firewall.route_read(server))
   end
   return reads
 end

@@ -28,10 +28,15 @@ after a fresh SSH connection succeeds.`,
 		Funcs: []lua.Func{
 			{Name: "rules", Returns: []lua.Param{{Name: "rs", Type: "remedy.FirewallRules"}},
 				Doc: "Returns the backend that governs, why, and every base and regular chain with its rules.", Call: fwRules},
-			{Name: "verdict", Params: []lua.Param{{Name: "probe", Type: `{dir: "in"|"out", proto: string, port: integer, src?: string, dst?: string}`, Doc: "a new connection's first packet"}},
+			{Name: "verdict", Params: []lua.Param{{Name: "probe", Type: `{dir: "in"|"out", proto: string, port: integer, src?: string, dst?: string, iface?: string, sport?: integer}`,
+				Doc: "a new connection's first packet: src defaults, in, to the controller's address as the host sees it (\"any\": from anywhere, the rules that test it followed both ways); dst, out, to anywhere; iface (arriving in, leaving out) to the one the host's route to the peer uses; the host's address to that interface's; sport to an ephemeral port"}},
 				Returns: []lua.Param{{Name: "v", Type: "remedy.FirewallVerdict"}},
-				Doc:     "Evaluates the probe as the kernel would: every base chain of the hooks it crosses, in priority order. \"unknown\" when a rule the model cannot read could decide.",
+				Doc:     "Evaluates the probe as the kernel would: every base chain of the hooks it crosses, in priority order, with the rest of the first packet worked out from the host's own routes and addresses (a first SYN, a plain IP header, pkttype host), each assumption named in the reason. \"unknown\" when a rule the model cannot read could decide.",
 				Call:    fwVerdict},
+			{Name: "route_read", Params: []lua.Param{{Name: "addr", Type: "string", Doc: "a peer's IP address"}},
+				Returns: []lua.Param{{Name: "argv", Type: "string[]", Doc: "the command"}},
+				Doc:     "The read firewall.verdict takes for the host's route to a peer other than the controller, without running it: list it in a playbook's prefetch.",
+				Call:    fwRouteRead},
 			{Name: "allow", Params: []lua.Param{{Name: "flow", Type: flow, Doc: "port or range (\"33001-33010\"); src limits an inbound flow, dst an outbound one; persist = true enables the unit that loads the rules at boot when it is disabled"}},
 				Returns: []lua.Param{{Name: "res", Type: "remedy.FirewallChange"}},
 				Doc:     "Makes the flow pass now and after a reboot: nothing when it already does, else an accept rule before each rule or policy that stops it, and the same rule in the file boot loads (only remedy's rule: the live ruleset is never dumped there). Refuses before changing anything when a reboot would not keep the change (no unit loads the rules, or it is disabled). Fails when the flow still does not pass afterwards.",
@@ -54,10 +59,13 @@ after a fresh SSH connection succeeds.`,
 
 var fwTypes = []lua.Class{
 	{Name: "remedy.FirewallVerdict", Doc: "The fate of a probe packet.", Fields: []lua.Param{
-		{Name: "verdict", Type: `"accept"|"drop"|"reject"|"unknown"`},
+		{Name: "verdict", Type: `"accept"|"drop"|"reject"|"forward"|"unknown"`, Doc: "forward: destination NAT sends it to another host"},
 		{Name: "chain", Type: "string", Doc: `the deciding chain, "inet filter input"`},
 		{Name: "rule", Type: "string", Doc: `the deciding rule; "" when the chain's policy decides`},
-		{Name: "reason", Type: "string", Doc: "why, including what an unknown verdict depends on"},
+		{Name: "reason", Type: "string", Doc: "why, including each assumption the verdict rests on and what an unknown verdict depends on"},
+		{Name: "src", Type: "string", Doc: `the probe's source address; "" when unknown`},
+		{Name: "dst", Type: "string", Doc: `the probe's destination address; "" when unknown (out, to anywhere)`},
+		{Name: "iface", Type: "string", Doc: `the interface it arrives on (in) or leaves by (out); "" when unknown`},
 		{Name: "explain", Type: "string", Doc: "when not accepted, firewalld: the zone and what it lets in; ufw: its defaults and rules for the port"}}},
 	{Name: "remedy.FirewallChange", Doc: "What a firewall change did, or would do in check mode.", Fields: []lua.Param{
 		{Name: "changed", Type: "boolean"},
@@ -100,20 +108,43 @@ func fwRules(e *lua.Env, L *glua.LState) int {
 }
 
 func fwVerdict(e *lua.Env, L *glua.LState) int {
-	o := lua.TableArg(L, 1, "firewall.verdict", false, "dir", "proto", "port", "src", "dst")
-	p := firewall.Packet{Dir: o.Str("dir", true), Proto: o.Str("proto", true), Port: int(o.Number("port", 0))}
-	p.Src, p.Dst = addrOpt(o, "src"), addrOpt(o, "dst")
-	if (p.Dir != "in" && p.Dir != "out") || p.Port < 1 || p.Port > 65535 {
-		lua.ArgError(L, "firewall.verdict", "want dir \"in\" or \"out\" and a port 1-65535")
+	o := lua.TableArg(L, 1, "firewall.verdict", false, "dir", "proto", "port", "src", "dst", "iface", "sport")
+	p := firewall.Probe{Dir: o.Str("dir", true), Proto: o.Str("proto", true), Port: o.Port("port", 0),
+		Iface: o.Shaped("iface", false, valid.Iface)}
+	if p.Dir != "in" && p.Dir != "out" {
+		lua.ArgError(L, "firewall.verdict", "dir %.20q: want \"in\" or \"out\"", p.Dir)
+	}
+	if o.Get("sport") != glua.LNil {
+		p.SPort = o.Port("sport", 0)
+	}
+	// The peer is the remote end: the source of a probe in, the
+	// destination of a probe out; the host's own end is the other.
+	var src netip.Addr
+	if o.Str("src", false) == "any" && p.Dir == "in" {
+		p.AnyPeer = true
+	} else {
+		src = addrOpt(o, "src")
+	}
+	dst := addrOpt(o, "dst")
+	p.Peer, p.Addr = src, dst
+	if p.Dir == "out" {
+		p.Peer, p.Addr = dst, src
 	}
 	st, err := Read(e)
 	if err != nil {
 		e.Fail(err)
 	}
-	r := st.Verdict(p)
-	explain, err := st.Explain(e, p, r)
+	pkt, r, err := st.Probe(e, p)
 	if err != nil {
 		e.Fail(err)
+	}
+	explain, err := st.Explain(e, pkt, r)
+	if err != nil {
+		e.Fail(err)
+	}
+	iface := pkt.Iif
+	if p.Dir == "out" {
+		iface = pkt.Oif
 	}
 	t := L.NewTable()
 	t.RawSetString("verdict", glua.LString(r.Verdict))
@@ -121,20 +152,32 @@ func fwVerdict(e *lua.Env, L *glua.LState) int {
 	t.RawSetString("rule", glua.LString(r.Rule))
 	t.RawSetString("reason", glua.LString(r.Reason))
 	t.RawSetString("explain", glua.LString(explain))
+	t.RawSetString("src", glua.LString(addrText(pkt.Src)))
+	t.RawSetString("dst", glua.LString(addrText(pkt.Dst)))
+	t.RawSetString("iface", glua.LString(iface))
 	L.Push(t)
 	return 1
 }
 
+func addrText(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+func fwRouteRead(e *lua.Env, L *glua.LState) int {
+	s := lua.ShapedArg(L, 1, "firewall.route_read", valid.Addr)
+	L.Push(lua.ToLua(L, firewall.RouteArgv(netip.MustParseAddr(s))))
+	return 1
+}
+
 func addrOpt(o lua.Opts, key string) netip.Addr {
-	s := o.Str(key, false)
+	s := o.Shaped(key, false, valid.Addr)
 	if s == "" {
 		return netip.Addr{}
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		o.Fail("%s: %q is not an IP address", key, s)
-	}
-	return a
+	return netip.MustParseAddr(s)
 }
 
 func prefixOpt(o lua.Opts, key string) netip.Prefix {

@@ -30,6 +30,9 @@ type fwFixtureHost struct {
 	// disabled units do not start at boot; the others are Debian 12's,
 	// enabled.
 	disabled map[string]bool
+	// routes answer the reads of the host's route to a peer: the
+	// command line, and the fixture holding `ip -j route get`.
+	routes map[string]string
 }
 
 // fixtures holds the firewall's captured tool output.
@@ -124,6 +127,8 @@ func (h *fwFixtureHost) answer(cmd string) (remote.Output, bool) {
 		return remote.Output{Stdout: []byte(fmt.Sprintf("exists\nregular file|755|root:root|%d|0:0\n/etc/nftables.conf", len(h.boot)))}, true
 	case strings.HasPrefix(cmd, "ufw status verbose"):
 		return h.fixture("ufw/remedy-fasp.status"), true
+	case h.routes[cmd] != "":
+		return h.fixture(h.routes[cmd]), true
 	case slices.Contains(otherReads(h.t), cmd):
 		return remote.Output{ExitCode: 127, Stderr: []byte("not in the fixture")}, true
 	}

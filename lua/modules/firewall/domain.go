@@ -142,8 +142,13 @@ func checkDomain(s change.Session, d firewall.Domain) error {
 		return err
 	}
 	for _, a := range addrs {
-		p := firewall.Packet{Dir: "out", Proto: d.Proto, Port: int(d.Port), Dst: a}
-		if r := st.Verdict(p); r.Verdict != firewall.VerdictAccept {
+		// As the host sends it: by its route to the address, from that
+		// interface's address.
+		_, r, err := st.Probe(s, firewall.Probe{Dir: "out", Proto: d.Proto, Port: int(d.Port), Peer: a})
+		if err != nil {
+			return err
+		}
+		if r.Verdict != firewall.VerdictAccept {
 			return fmt.Errorf("%s: allow_domain: %s (%s) does not pass: %s", name, d.Name, a, r.Reason)
 		}
 	}

@@ -10,6 +10,7 @@ package firewall
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"remedy/lua/change"
@@ -80,8 +81,46 @@ func query(s change.Session, cached bool, argv ...string) ([]byte, error) {
 	return out.Stdout, err
 }
 
-// Verdict evaluates a probe as the kernel would.
+// Verdict evaluates a packet as the kernel would.
 func (st *State) Verdict(p firewall.Packet) firewall.Result { return firewall.Verdict(st.Rules, p) }
+
+// Packet builds the whole first packet of a probe from the host's own
+// view (firewall.HostRead.Packet): a probe in comes from the controller
+// as the host sees it unless it names its source, and arrives on the
+// interface of the host's route back to it; a probe out leaves by the
+// route's interface from its address. The read holds the route to the
+// controller; the route to another peer is one more read, cached (list
+// it in a playbook's prefetch with firewall.route_read).
+func (st *State) Packet(s change.Session, p firewall.Probe) (firewall.Packet, error) {
+	pkt, err := st.HostRead.Packet(p, func(a netip.Addr) (firewall.Route, error) {
+		out, err := s.QueryCached(firewall.RouteArgv(a)...)
+		if err != nil {
+			return firewall.Route{}, err
+		}
+		if out.ExitCode != 0 {
+			return firewall.Route{}, fmt.Errorf("%w: %s", firewall.ErrNoRoute, remote.Excerpt(out.Stderr))
+		}
+		r, err := firewall.ReadRouteGet(out.Stdout)
+		if err != nil {
+			return firewall.Route{}, fmt.Errorf("%w: %v", firewall.ErrNoRoute, err)
+		}
+		return r, nil
+	})
+	if err != nil {
+		return firewall.Packet{}, fmt.Errorf("%s: firewall probe: %w", s.Name(), err)
+	}
+	return pkt, nil
+}
+
+// Probe is Verdict for a probe: its packet as Packet builds it, and the
+// verdict on that packet.
+func (st *State) Probe(s change.Session, p firewall.Probe) (firewall.Packet, firewall.Result, error) {
+	pkt, err := st.Packet(s, p)
+	if err != nil {
+		return firewall.Packet{}, firewall.Result{}, err
+	}
+	return pkt, st.Verdict(pkt), nil
+}
 
 // Explain says, for firewalld and ufw, which of their own rules and
 // defaults stop a packet. Accepted packets need no explaining, which
