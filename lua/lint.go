@@ -341,6 +341,9 @@ func (l *linter) table(e *ast.TableExpr) {
 // checkVars warns about v.NAME reads the playbook cannot satisfy itself.
 func (l *linter) checkVars(p *Playbook) {
 	known := map[string]bool{}
+	for _, n := range MagicVars {
+		known[n] = true
+	}
 	for _, n := range p.VarNames() {
 		known[n] = true
 	}

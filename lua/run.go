@@ -14,9 +14,12 @@ import (
 
 // RunOptions are one host's settings for a run.
 type RunOptions struct {
-	Check, Diff    bool
-	Vars           map[string]any // inventory vars (merged) for this host
-	ExtraVars      map[string]any // -e, highest precedence
+	Check, Diff bool
+	Vars        map[string]any // inventory vars (merged) for this host
+	ExtraVars   map[string]any // -e, highest precedence
+	// Inventory is what groups, group_names and hostvars show; nil: the
+	// host knows only itself.
+	Inventory      Inventory
 	Tags, SkipTags []string
 	StartAt        string
 	// Gather makes Run gather the host's facts itself, in one round trip
@@ -258,7 +261,8 @@ func registered(L *glua.LState, res remote.Result, ret glua.LValue) *glua.LTable
 }
 
 // setVars fills the v table with playbook vars < inventory vars < -e,
-// once their values have the shapes var_types declares.
+// once their values have the shapes var_types declares, and then the
+// magic variables (magic.go).
 func (e *Env) setVars(pbVars *glua.LTable, types map[string]varType, o RunOptions) error {
 	own, err := ownVars(pbVars)
 	if err != nil {
@@ -271,5 +275,6 @@ func (e *Env) setVars(pbVars *glua.LTable, types map[string]varType, o RunOption
 	for k, v := range MergeVars(own, o.Vars, o.ExtraVars) {
 		e.vars.RawSetString(k, ToLua(e.state, v))
 	}
+	e.setMagicVars(o)
 	return nil
 }

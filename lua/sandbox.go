@@ -38,6 +38,7 @@ func (p *Playbook) newVM(e *Env) *glua.LState {
 		L.SetGlobal(name, glua.LNil)
 	}
 	restrictOS(L)
+	pairsWithMeta(L)
 	L.SetField(L.GetGlobal("string"), "dump", glua.LNil)
 	e.state = L
 	e.vars = L.NewTable()
@@ -57,6 +58,23 @@ func restrictOS(L *glua.LState) {
 		safe.RawSetString(name, full.RawGetString(name))
 	}
 	L.SetGlobal("os", safe)
+}
+
+// pairsWithMeta makes pairs honour a __pairs metamethod, as Lua 5.2
+// does, so that pairs(v.hostvars) lists every host although the table
+// is filled as it is read.
+func pairsWithMeta(L *glua.LState) {
+	base := L.GetGlobal("pairs")
+	L.SetGlobal("pairs", L.NewFunction(func(L *glua.LState) int {
+		fn := L.GetMetaField(L.Get(1), "__pairs")
+		if fn == glua.LNil {
+			fn = base
+		}
+		L.Push(fn)
+		L.Push(L.Get(1))
+		L.Call(1, 3)
+		return 3
+	}))
 }
 
 // JoinArgs renders every argument with tostring, tab-separated like print.
