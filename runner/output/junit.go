@@ -1,7 +1,9 @@
 package output
 
 import (
+	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -112,6 +114,11 @@ func junitSuiteOf(h recap.HostReport, play recap.Play) junitSuite {
 		s.add(junitCase{Name: "connect", Classname: h.Host, Time: seconds(0),
 			Error: &junitProblem{Message: errText(h.Err), Type: "unreachable"}})
 	}
+	if errors.Is(h.Err, context.Canceled) {
+		// A CI page must not show an interrupted host green.
+		s.add(junitCase{Name: "interrupted", Classname: h.Host, Time: seconds(0),
+			Error: &junitProblem{Message: "the run was interrupted while it ran on this host: results are incomplete", Type: "interrupted"}})
+	}
 	if h.Err != nil {
 		s.SystemErr = h.Err.Error()
 	}
@@ -139,6 +146,8 @@ func junitCaseOf(host string, res remote.Result, check bool) junitCase {
 		c.Error = &junitProblem{Message: res.Msg, Type: "unreachable", Text: details}
 	case res.Status == remote.StatusFailed && res.Ignored:
 		c.SystemOut = joinNonEmpty("\n", "failed, ignored: "+res.Msg, details)
+	case res.Status == remote.StatusFailed && res.Error:
+		c.Error = &junitProblem{Message: res.Msg, Type: "error", Text: details}
 	case res.Status == remote.StatusFailed:
 		c.Failure = &junitProblem{Message: res.Msg, Type: failureType(res), Text: details}
 	case res.Status == remote.StatusChanged && check:

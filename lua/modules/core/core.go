@@ -78,7 +78,7 @@ func expectCall(e *lua.Env, L *glua.LState) int {
 	if L.GetTop() >= 2 {
 		msg = luaFormat(L, 2)
 	}
-	L.RaiseError("%s", msg)
+	e.Finding(msg)
 	return 0
 }
 
@@ -99,7 +99,7 @@ func luaFormat(L *glua.LState, first int) string {
 }
 
 func failCall(e *lua.Env, L *glua.LState) int {
-	L.RaiseError("%s", L.CheckString(1))
+	e.Finding(L.CheckString(1))
 	return 0
 }
 
