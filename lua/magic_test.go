@@ -1,6 +1,7 @@
 package lua_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -154,5 +155,31 @@ func TestMagicVarsWithoutInventory(t *testing.T) {
 		lua.RunOptions{Vars: map[string]any{"x": "1"}})
 	if r.Msg != "local01nil" {
 		t.Fatalf("got %+v", r)
+	}
+}
+
+// BenchmarkMagicVars500 is one host's run on a 500-host inventory that
+// reads one other host's variables (lazy), against one that walks
+// every host's (what copying hostvars into each VM would cost).
+func BenchmarkMagicVars500(b *testing.B) {
+	for _, bc := range []struct{ name, body string }{
+		{"one host", `return v.hostvars.web2.role`},
+		{"every host", `local n = 0 for _, hv in pairs(v.hostvars) do n = n + #hv.group_names end return n`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := luatest.NewLocalHost(b)
+			h.HostName = "web1"
+			inv := newFakeInventory(500)
+			p, err := luatest.Load(luatest.WritePlaybook(b, luatest.Task(bc.body)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := p.Run(context.Background(), h, lua.RunOptions{Inventory: inv, Vars: inv.vars["web1"]}, func(remote.Result) {}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
