@@ -64,7 +64,8 @@ func hostMagic(o RunOptions, host string) map[string]any {
 }
 
 // groupsTable is v.groups: group name to a list of host names, each list
-// made when first read.
+// made when first read. The lists are plain tables, this VM's own copies,
+// so that # and ipairs work on them.
 func (e *Env) groupsTable(inv Inventory) *glua.LTable {
 	if inv == nil {
 		return lazyTable(e.state, magicGroups, func(string) (glua.LValue, bool) { return nil, false }, nil)
@@ -101,7 +102,7 @@ func (e *Env) hostvarsTable(o RunOptions, groups *glua.LTable) *glua.LTable {
 		}
 		t := ToLua(L, MergeVars(inv, o.ExtraVars, hostMagic(o, host))).(*glua.LTable)
 		t.RawSetString(magicGroups, groups)
-		return readOnlyView(L, magicHostvars+"["+quoteKey(host)+"]", t), true
+		return readOnlyView(L, fmt.Sprintf("%s[%q]", magicHostvars, host), t), true
 	}
 	names := func() []string { return []string{self} }
 	if o.Inventory != nil {
@@ -112,8 +113,6 @@ func (e *Env) hostvarsTable(o RunOptions, groups *glua.LTable) *glua.LTable {
 	}
 	return lazyTable(L, magicHostvars, get, names)
 }
-
-func quoteKey(s string) string { return fmt.Sprintf("%q", s) }
 
 // Metatable fields of the read-only tables: metaAll holds a Go function
 // that returns the whole content (ToGo and pairs use it); __metatable
