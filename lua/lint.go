@@ -11,6 +11,8 @@ import (
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
+
+	"remedy/lua/template"
 )
 
 // LintIssue is one problem remedy lint found in a playbook.
@@ -273,6 +275,7 @@ func (l *linter) expr(e ast.Expr) {
 		l.exprs(append([]ast.Expr{e.Func, e.Receiver}, e.Args...))
 		l.callOptions(e)
 		l.require(e)
+		l.template(e)
 	case *ast.LogicalOpExpr:
 		l.exprs([]ast.Expr{e.Lhs, e.Rhs})
 	case *ast.RelationalOpExpr:
@@ -475,6 +478,24 @@ func (l *linter) require(e *ast.FuncCallExpr) {
 	}
 	if _, err := l.libs.compile(name.Value); err != nil {
 		l.errorf(e.Line(), "require %q: %v", name.Value, err)
+	}
+}
+
+// template checks the placeholders of template("literal ...") as
+// template() would parse them: a filter it does not know (to_yaml) is a
+// lint error, not a task that fails on every host.
+func (l *linter) template(e *ast.FuncCallExpr) {
+	id, ok := e.Func.(*ast.IdentExpr)
+	if !ok || id.Value != "template" || len(e.Args) == 0 {
+		return
+	}
+	if isLocal, _ := l.local("template"); isLocal || l.assigned["template"] {
+		return
+	}
+	if str, ok := e.Args[0].(*ast.StringExpr); ok {
+		if err := template.Check(str.Value); err != nil {
+			l.errorf(e.Line(), "%v", err)
+		}
 	}
 }
 

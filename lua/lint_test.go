@@ -69,6 +69,17 @@ end } } }`, []string{
 		{"a local named like a missing library is the playbook's own", `local io = { open = function() end }
 local os = { execute = function() end }
 return { tasks = { { name = "a", run = function(v) io.open(); os.execute() end } } }`, nil},
+		{"a literal template's filters", `local t = template
+return { tasks = { { name = "a", run = function(v)
+	local ok = template("{{ port | default(22) | int }} {{ names | join(',') | upper }}")
+	local bad = template("x {{ port | to_yaml }}")
+	local malformed = template("{{ port + 1 }}", { port = 1 })
+	return t("{{ x | anything }}") .. template(v.dynamic)
+end } } }`, []string{
+			`site.lua:4: error: template: {{ port | to_yaml }}: no filter "to_yaml" (template knows bool, d, default, int, join, lower, upper)`,
+			`site.lua:5: error: template: {{ port + 1 }}: unexpected "+ 1"`,
+			`site.lua:6: warning: v.dynamic`,
+		}},
 		{"vars param renamed", `return { tasks = { { name = "a", run = function(vars)
 	return vars.x
 end } } }`, []string{`site.lua:2: warning: v.x`}},

@@ -18,7 +18,9 @@ func init() {
 (unknown task keys, notify without a handler), globals, module functions
 and module options that do not exist, what the sandbox leaves out (io.*,
 os.execute, load, loadstring, dofile, loadfile, debug.*, ...) with what to
-use instead, require of modules it cannot find, and task variables the
+use instead, require of modules it cannot find, placeholders of a literal
+template() that template() would refuse (a filter it does not know), and
+task variables the
 playbook neither sets nor registers (a warning: they must come from the
 inventory or -e).
 

@@ -11,6 +11,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"remedy/lua"
+	"remedy/lua/template"
 )
 
 func init() {
@@ -114,7 +115,7 @@ func templateCall(e *lua.Env, L *glua.LState) int {
 	if L.GetTop() >= 2 {
 		vars = L.CheckTable(2)
 	}
-	out, err := Render(str, luaLookup(L, vars))
+	out, err := template.Render(str, luaLookup(L, vars))
 	if err != nil {
 		L.RaiseError("%v", err)
 	}
@@ -125,13 +126,13 @@ func templateCall(e *lua.Env, L *glua.LState) int {
 // luaLookup finds a template's variables in a Lua table, reading only
 // the path asked for: v.hostvars fills itself as it is read, and
 // converting all of v would convert every host's variables.
-func luaLookup(L *glua.LState, vars *glua.LTable) Lookup {
+func luaLookup(L *glua.LState, vars *glua.LTable) template.Lookup {
 	return func(path []string) (any, error) {
 		var cur glua.LValue = vars
 		for i, part := range path {
 			t, ok := cur.(*glua.LTable)
 			if !ok {
-				return nil, &Undefined{Msg: fmt.Sprintf("%s is not a table", strings.Join(path[:i], "."))}
+				return nil, &template.Undefined{Msg: fmt.Sprintf("%s is not a table", strings.Join(path[:i], "."))}
 			}
 			next := L.GetField(t, part)
 			if n, err := strconv.Atoi(part); err == nil && next == glua.LNil {
@@ -139,9 +140,9 @@ func luaLookup(L *glua.LState, vars *glua.LTable) Lookup {
 			}
 			if next == glua.LNil {
 				if i == 0 {
-					return nil, &Undefined{Msg: fmt.Sprintf("no variable %q", part)}
+					return nil, &template.Undefined{Msg: fmt.Sprintf("no variable %q", part)}
 				}
-				return nil, &Undefined{Msg: fmt.Sprintf("%s has no %q", strings.Join(path[:i], "."), part)}
+				return nil, &template.Undefined{Msg: fmt.Sprintf("%s has no %q", strings.Join(path[:i], "."), part)}
 			}
 			cur = next
 		}

@@ -1,4 +1,9 @@
-package core
+// Package template renders the {{ }} placeholders of remedy's template()
+// with the Jinja filters Ansible users reach for most, with Ansible's
+// meaning, and says exactly what it does not know. It is pure: the Lua
+// binding (lua/modules/core) looks the variables up, and lint checks a
+// literal template's placeholders before any host is contacted.
+package template
 
 import (
 	"errors"
@@ -46,6 +51,19 @@ func Render(tmpl string, lookup Lookup) (string, error) {
 		return "", firstErr
 	}
 	return out, nil
+}
+
+// Check parses every placeholder of tmpl without rendering it: what
+// Render would refuse whatever the variables hold (a filter it does not
+// know, a malformed expression), for lint.
+func Check(tmpl string) error {
+	for _, m := range expression.FindAllString(tmpl, -1) {
+		p := &parser{src: strings.TrimSpace(m[2 : len(m)-2])}
+		if _, err := p.expr(); err != nil {
+			return fmt.Errorf("template: %s: %w", m, err)
+		}
+	}
+	return nil
 }
 
 func renderExpr(src string, lookup Lookup) (string, error) {
