@@ -97,6 +97,7 @@ func (p *parser) operand() (operand, error) {
 	}
 	path := []string{name}
 	for {
+		p.skipSpace() // Jinja reads a . b and a ["b"] too
 		switch {
 		case p.take('.'):
 			part := p.name()
