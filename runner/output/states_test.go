@@ -20,7 +20,7 @@ func statesRecap() recap.Recap {
 	ok := func(name string) remote.Result {
 		return remote.Result{Kind: remote.KindCheck, Name: name, Status: remote.StatusOK, Severity: "medium"}
 	}
-	return recap.Recap{Play: play, Interrupted: true, Hosts: []recap.HostReport{
+	return recap.Recap{Play: play, Interrupted: true, NotRun: []string{"later"}, Hosts: []recap.HostReport{
 		{Host: "broke", Results: []remote.Result{ok("a"), {Host: "broke", Kind: remote.KindCheck, Name: "b", Status: remote.StatusFailed,
 			Error: true, Severity: "high", Msg: "site.lua:9: {code = 1}"}}, Stats: recap.Stats{OK: 1, Failed: 1}},
 		{Host: "cut", Results: []remote.Result{ok("a")}, Stats: recap.Stats{OK: 1},
@@ -85,7 +85,8 @@ func TestStatesInEveryFormat(t *testing.T) {
 	}
 	for _, s := range []string{`<error message="site.lua:9: {code = 1}" type="error">`,
 		`<testcase name="interrupted" classname="cut" time="0.000">`, `type="interrupted"`,
-		`<failure message="site.lua:9: port 23 open" type="check (high)">`, `failures="1" errors="2"`} {
+		`<failure message="site.lua:9: port 23 open" type="check (high)">`, `failures="1" errors="3"`,
+		`<testcase name="not run" classname="later" time="0.000">`, `message="not run: the run was interrupted before this host started" type="interrupted"`} {
 		if !strings.Contains(ju.String(), s) {
 			t.Errorf("junit: no %q in\n%s", s, ju.String())
 		}
