@@ -31,11 +31,12 @@ func signature(m Module, f Func) string {
 	return s
 }
 
-// WriteDoc writes the API reference: an overview of every module when
-// name is "", else one module ("globals" for expect, log, ...).
-func WriteDoc(w io.Writer, name string) error {
+// WriteDoc writes the API reference: an overview of every module and
+// library when name is "", else one module ("globals" for expect, log,
+// ...) or one of libs, the Lua libraries shipped with remedy.
+func WriteDoc(w io.Writer, name string, libs []LibDoc) error {
 	if name == "" {
-		return writeOverview(w)
+		return writeOverview(w, libs)
 	}
 	for _, m := range Modules() {
 		if displayName(m) == name {
@@ -43,20 +44,29 @@ func WriteDoc(w io.Writer, name string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("no module %q (modules: %s)", name, strings.Join(DocNames(), ", "))
+	for _, l := range libs {
+		if l.Name == name {
+			writeLibrary(w, l)
+			return nil
+		}
+	}
+	return fmt.Errorf("no module or library %q (they are: %s)", name, strings.Join(DocNames(libs), ", "))
 }
 
-// DocNames are the names WriteDoc documents, for its error and for shell
-// completion.
-func DocNames() []string {
+// DocNames are the names WriteDoc documents, modules then libraries, for
+// its error and for shell completion.
+func DocNames(libs []LibDoc) []string {
 	var names []string
 	for _, m := range Modules() {
 		names = append(names, displayName(m))
 	}
+	for _, l := range libs {
+		names = append(names, l.Name)
+	}
 	return names
 }
 
-func writeOverview(w io.Writer) error {
+func writeOverview(w io.Writer, libs []LibDoc) error {
 	fmt.Fprint(w, `A playbook is a Lua file that returns a table:
 
   return {
@@ -76,7 +86,38 @@ func writeOverview(w io.Writer) error {
 	for _, m := range Modules() {
 		fmt.Fprintf(w, "  %-10s %s\n", displayName(m), firstSentence(m.Doc))
 	}
+	if len(libs) > 0 {
+		fmt.Fprintln(w, "\nLua libraries shipped with remedy (local x = require(\"NAME\"); remedy doc NAME for details):")
+		for _, l := range libs {
+			fmt.Fprintf(w, "  %-10s %s\n", l.Name, firstSentence(l.Doc))
+		}
+	}
 	return nil
+}
+
+// writeLibrary writes a shipped library's reference as writeModule
+// writes a module's.
+func writeLibrary(w io.Writer, l LibDoc) {
+	fmt.Fprintf(w, "%s: local %s = require(%q) (%s)\n\n%s\n", l.Name, l.Name, l.Name, l.File, strings.TrimSpace(l.Doc))
+	for _, m := range l.Members {
+		switch {
+		case m.Func:
+			f := Func{Name: m.Name, Params: m.Params, Returns: m.Returns}
+			fmt.Fprintf(w, "\n%s\n", signature(Module{Name: l.Name}, f))
+		case m.Value != "":
+			fmt.Fprintf(w, "\n%s.%s = %s\n", l.Name, m.Name, m.Value)
+		default:
+			fmt.Fprintf(w, "\n%s.%s: table\n", l.Name, m.Name)
+		}
+		if m.Doc != "" {
+			fmt.Fprintf(w, "    %s\n", indent(m.Doc, "    "))
+		}
+		for _, p := range append(append([]Param{}, m.Params...), m.Returns...) {
+			if p.Doc != "" && p.Name != "" {
+				fmt.Fprintf(w, "    %s: %s\n", p.Name, p.Doc)
+			}
+		}
+	}
 }
 
 func writeModule(w io.Writer, m Module) {

@@ -69,18 +69,18 @@ func TestLuaLSTaskFields(t *testing.T) {
 
 func TestWriteDoc(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteDoc(&b, ""); err != nil || !strings.Contains(b.String(), "file       Reads and writes files") {
+	if err := WriteDoc(&b, "", nil); err != nil || !strings.Contains(b.String(), "file       Reads and writes files") {
 		t.Fatalf("overview: %v\n%s", err, b.String())
 	}
 	b.Reset()
-	if err := WriteDoc(&b, "file"); err != nil || !strings.Contains(b.String(), "file.write(opts: {path: string,") {
+	if err := WriteDoc(&b, "file", nil); err != nil || !strings.Contains(b.String(), "file.write(opts: {path: string,") {
 		t.Fatalf("file: %v\n%s", err, b.String())
 	}
 	b.Reset()
-	if err := WriteDoc(&b, "globals"); err != nil || !strings.Contains(b.String(), "expect(cond: any, fmt?: string, ...: any) -> any") {
+	if err := WriteDoc(&b, "globals", nil); err != nil || !strings.Contains(b.String(), "expect(cond: any, fmt?: string, ...: any) -> any") {
 		t.Fatalf("globals: %v\n%s", err, b.String())
 	}
-	if err := WriteDoc(&b, "nope"); err == nil {
+	if err := WriteDoc(&b, "nope", nil); err == nil {
 		t.Fatal("unknown module: want an error")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
@@ -50,6 +51,9 @@ type taskRecord struct {
 	planned []string
 	notes   []string // the result's message when run returns none
 	hostErr error    // an ErrUnreachable seen by a module call
+	// finding is the error Finding raised last: when the task ends with
+	// it, the task found something, rather than broke.
+	finding string
 }
 
 // Name is the host's inventory name ("" while a playbook loads).
@@ -125,6 +129,18 @@ func (e *Env) Fail(err error) {
 		e.task.hostErr = err
 	}
 	e.state.RaiseError("%s", err.Error())
+}
+
+// Finding fails the running task or check at the calling playbook line
+// with msg as what it found about the host (expect and fail): any other
+// error is the check itself breaking, which an audit must not count as
+// a finding. It does not return.
+func (e *Env) Finding(msg string) {
+	full := strings.TrimSpace(luaLine(e.state) + " " + msg)
+	if e.task != nil {
+		e.task.finding = full
+	}
+	e.state.Error(glua.LString(full), 0)
 }
 
 // Logf writes to the run's log at level (1: remote commands, 2: timings).

@@ -11,6 +11,8 @@ import (
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
+
+	"remedy/lua/template"
 )
 
 // LintIssue is one problem remedy lint found in a playbook.
@@ -49,9 +51,10 @@ func Lint(src Source, o LoadOptions) []LintIssue {
 	l.block(chunk, nil)
 	p, err := Load(src, o)
 	if err != nil {
-		// A top-level require of a missing module is also a syntax-tree
-		// finding: report it once.
-		if issue := issueFromError(file, err); !slices.Contains(l.issues, issue) {
+		// A top-level require of a missing module, or io.open at the top
+		// level, is also a syntax-tree finding, which says more than the
+		// error evaluating it: report the line once.
+		if issue := issueFromError(file, err); !l.reported(issue.Line) {
 			l.issues = append(l.issues, issue)
 		}
 	} else {
@@ -59,6 +62,11 @@ func Lint(src Source, o LoadOptions) []LintIssue {
 	}
 	sort.SliceStable(l.issues, func(i, j int) bool { return l.issues[i].Line < l.issues[j].Line })
 	return l.issues
+}
+
+// reported: an error is already reported at line (0: none is).
+func (l *linter) reported(line int) bool {
+	return line > 0 && slices.ContainsFunc(l.issues, func(i LintIssue) bool { return i.Line == line && !i.Warning })
 }
 
 // issueFromError moves the "file:line:" prefix of a load error into the
@@ -267,6 +275,7 @@ func (l *linter) expr(e ast.Expr) {
 		l.exprs(append([]ast.Expr{e.Func, e.Receiver}, e.Args...))
 		l.callOptions(e)
 		l.require(e)
+		l.template(e)
 	case *ast.LogicalOpExpr:
 		l.exprs([]ast.Expr{e.Lhs, e.Rhs})
 	case *ast.RelationalOpExpr:
@@ -290,7 +299,62 @@ func (l *linter) ident(e *ast.IdentExpr) {
 	if isLocal, _ := l.local(e.Value); isLocal || l.known[e.Value] || l.assigned[e.Value] {
 		return
 	}
+	if why, ok := notInSandbox[e.Value]; ok {
+		l.errorf(e.Line(), "%s is not in remedy's sandbox: %s", e.Value, why)
+		return
+	}
 	l.errorf(e.Line(), "unknown global %q", e.Value)
+}
+
+// notInSandbox are the standard Lua names a playbook does not have
+// (sandbox.go), each with what to use instead: lint says so at the line
+// rather than "unknown global", and before a host says "attempt to call
+// a nil value".
+var notInSandbox = map[string]string{
+	"io":         "read and write the host's files with file.read and file.write",
+	"debug":      "there is no debug library",
+	"load":       "it loads no code from strings or files; share code with require",
+	"loadstring": "it loads no code from strings or files; share code with require",
+	"dofile":     "it loads no code from strings or files; share code with require",
+	"loadfile":   "it loads no code from strings or files; share code with require",
+	"module":     "return a table from the module and require it",
+	"getfenv":    "function environments are not open to playbooks",
+	"setfenv":    "function environments are not open to playbooks",
+	"newproxy":   "there is no newproxy",
+	"package":    "require finds modules in playbooks/lib, --lua-path and beside the playbook",
+}
+
+// notInSandboxOS are what the os functions the sandbox leaves out are for.
+var notInSandboxOS = map[string]string{
+	"execute": "run commands on the host with cmd.run or cmd.query",
+	"exit":    "fail the task or check with fail() instead",
+	"getenv":  "pass values with vars, the inventory or -e",
+	"remove":  "the controller's files are not open to playbooks; change the host's through the file module",
+	"rename":  "the controller's files are not open to playbooks; change the host's through the file module",
+	"tmpname": "the controller's files are not open to playbooks",
+}
+
+// sandboxMember reports obj.key when the sandbox leaves it out: a
+// library it does not have at all (io.open), an os function other than
+// the clocks, string.dump. It says whether it reported.
+func (l *linter) sandboxMember(obj, key string, line int) bool {
+	if why, ok := notInSandbox[obj]; ok {
+		l.errorf(line, "%s.%s: %s is not in remedy's sandbox: %s", obj, key, obj, why)
+		return true
+	}
+	switch {
+	case obj == "os" && !slices.Contains(safeOS, key):
+		why, ok := notInSandboxOS[key]
+		if !ok {
+			why = "its os has only " + strings.Join(safeOS, ", ")
+		}
+		l.errorf(line, "os.%s is not in remedy's sandbox: %s", key, why)
+		return true
+	case obj == "string" && key == "dump":
+		l.errorf(line, "string.dump is not in remedy's sandbox: it loads no byte code")
+		return true
+	}
+	return false
 }
 
 // attr checks module.function against the registered modules, and
@@ -307,6 +371,7 @@ func (l *linter) attr(e *ast.AttrGetExpr) {
 	case isVars:
 		l.varUses = append(l.varUses, varUse{key.Value, e.Line()})
 	case isLocal || l.assigned[id.Value]:
+	case l.sandboxMember(id.Value, key.Value, e.Line()):
 	default:
 		l.ident(id)
 		if m, ok := LookupModule(id.Value); ok && id.Value != "" && !moduleHas(m, key.Value) {
@@ -341,6 +406,9 @@ func (l *linter) table(e *ast.TableExpr) {
 // checkVars warns about v.NAME reads the playbook cannot satisfy itself.
 func (l *linter) checkVars(p *Playbook) {
 	known := map[string]bool{}
+	for _, n := range MagicVars {
+		known[n] = true
+	}
 	for _, n := range p.VarNames() {
 		known[n] = true
 	}
@@ -410,6 +478,24 @@ func (l *linter) require(e *ast.FuncCallExpr) {
 	}
 	if _, err := l.libs.compile(name.Value); err != nil {
 		l.errorf(e.Line(), "require %q: %v", name.Value, err)
+	}
+}
+
+// template checks the placeholders of template("literal ...") as
+// template() would parse them: a filter it does not know (to_yaml) is a
+// lint error, not a task that fails on every host.
+func (l *linter) template(e *ast.FuncCallExpr) {
+	id, ok := e.Func.(*ast.IdentExpr)
+	if !ok || id.Value != "template" || len(e.Args) == 0 {
+		return
+	}
+	if isLocal, _ := l.local("template"); isLocal || l.assigned["template"] {
+		return
+	}
+	if str, ok := e.Args[0].(*ast.StringExpr); ok {
+		if err := template.Check(str.Value); err != nil {
+			l.errorf(e.Line(), "%v", err)
+		}
 	}
 }
 

@@ -44,6 +44,42 @@ return {}`, []string{`site.lua:1: error: require "polcy": not found`}},
 		{"unknown var is a warning", `return { vars = { port = 22 }, tasks = { { name = "a", run = function(v)
 	return v.prot
 end } } }`, []string{`site.lua:2: warning: v.prot is not in the playbook's vars`}},
+		{"what the sandbox leaves out, with what to use instead", `local f = io.open("/etc/passwd")
+local code = loadstring("return 1")
+return { tasks = { { name = "a", run = function(v)
+	os.execute("reboot"); io.write("x"); dofile("x.lua"); load("x")
+	loadfile("y"); os.exit(1); os.getenv("HOME"); os.remove("/x"); debug.traceback()
+	local s = string.dump(print); local t = os.time(); setfenv(1, {})
+	local d = os.date("%Y"); return os.clock() + os.difftime(t, t)
+end } } }`, []string{
+			`site.lua:1: error: io.open: io is not in remedy's sandbox: read and write the host's files with file.read and file.write`,
+			`site.lua:2: error: loadstring is not in remedy's sandbox: it loads no code`,
+			`site.lua:4: error: os.execute is not in remedy's sandbox: run commands on the host with cmd.run or cmd.query`,
+			`site.lua:4: error: io.write: io is not in remedy's sandbox`,
+			`site.lua:4: error: dofile is not in remedy's sandbox`,
+			`site.lua:4: error: load is not in remedy's sandbox`,
+			`site.lua:5: error: loadfile is not in remedy's sandbox`,
+			`site.lua:5: error: os.exit is not in remedy's sandbox: fail the task or check with fail() instead`,
+			`site.lua:5: error: os.getenv is not in remedy's sandbox`,
+			`site.lua:5: error: os.remove is not in remedy's sandbox`,
+			`site.lua:5: error: debug.traceback: debug is not in remedy's sandbox`,
+			`site.lua:6: error: string.dump is not in remedy's sandbox`,
+			`site.lua:6: error: setfenv is not in remedy's sandbox`,
+		}},
+		{"a local named like a missing library is the playbook's own", `local io = { open = function() end }
+local os = { execute = function() end }
+return { tasks = { { name = "a", run = function(v) io.open(); os.execute() end } } }`, nil},
+		{"a literal template's filters", `local t = template
+return { tasks = { { name = "a", run = function(v)
+	local ok = template("{{ port | default(22) | int }} {{ names | join(',') | upper }}")
+	local bad = template("x {{ port | to_yaml }}")
+	local malformed = template("{{ port + 1 }}", { port = 1 })
+	return t("{{ x | anything }}") .. template(v.dynamic)
+end } } }`, []string{
+			`site.lua:4: error: template: {{ port | to_yaml }}: no filter "to_yaml" (template knows bool, d, default, int, join, lower, upper)`,
+			`site.lua:5: error: template: {{ port + 1 }}: unexpected "+ 1"`,
+			`site.lua:6: warning: v.dynamic`,
+		}},
 		{"vars param renamed", `return { tasks = { { name = "a", run = function(vars)
 	return vars.x
 end } } }`, []string{`site.lua:2: warning: v.x`}},

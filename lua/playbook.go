@@ -131,12 +131,10 @@ func newLibraries(o LoadOptions, own Dir) *libraries {
 // evaluate runs the playbook's top level in L and reads the table it
 // returns.
 func (p *Playbook) evaluate(L *glua.LState) (*spec, error) {
-	L.Push(L.NewFunctionFromProto(p.proto))
-	if err := L.PCall(0, 1, nil); err != nil {
+	ret, err := protectedCall(L, L.NewFunctionFromProto(p.proto))
+	if err != nil {
 		return nil, fmt.Errorf("%s", ErrorMessage(err))
 	}
-	ret := L.Get(-1)
-	L.Pop(1)
 	tbl, ok := ret.(*glua.LTable)
 	if !ok {
 		return nil, fmt.Errorf("%s: a playbook must return a table, not %s", p.file, ret.Type())

@@ -67,11 +67,10 @@ func (e *Env) queryWarming(line string) (remote.Output, error) {
 // prefetchLines are the reads the playbook's prefetch function lists.
 func (e *Env) prefetchLines(prefetch *glua.LFunction) ([]string, error) {
 	where := fmt.Sprintf("%s: prefetch", position(prefetch.Proto.SourceName, prefetch.Proto.LineDefined))
-	if err := e.state.CallByParam(glua.P{Fn: prefetch, NRet: 1, Protect: true}, e.vars); err != nil {
+	ret, err := protectedCall(e.state, prefetch, e.vars)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %s", where, ErrorMessage(err))
 	}
-	ret := e.state.Get(-1)
-	e.state.Pop(1)
 	list, ok := ret.(*glua.LTable)
 	if !ok {
 		return nil, fmt.Errorf("%s must return a list, not %s", where, ret.Type())

@@ -14,9 +14,12 @@ import (
 
 // RunOptions are one host's settings for a run.
 type RunOptions struct {
-	Check, Diff    bool
-	Vars           map[string]any // inventory vars (merged) for this host
-	ExtraVars      map[string]any // -e, highest precedence
+	Check, Diff bool
+	Vars        map[string]any // inventory vars (merged) for this host
+	ExtraVars   map[string]any // -e, highest precedence
+	// Inventory is what groups, group_names and hostvars show; nil: the
+	// host knows only itself.
+	Inventory      Inventory
 	Tags, SkipTags []string
 	StartAt        string
 	// Gather makes Run gather the host's facts itself, in one round trip
@@ -159,7 +162,9 @@ func (r *hostRun) result(kind remote.Kind, it *item, rec *taskRecord, ret glua.L
 	case errors.Is(runErr, errSkipped):
 		res.Status = remote.StatusSkipped
 	case runErr != nil:
+		var finding *findingError
 		res.Status, res.Msg = remote.StatusFailed, runErr.Error()
+		res.Error = !errors.As(runErr, &finding)
 		res.Ignored = it.ignoreErrors && kind == remote.KindTask
 	case rec.changed:
 		res.Status = remote.StatusChanged
@@ -214,7 +219,8 @@ func (r *hostRun) call(it *item, rec *taskRecord) (glua.LValue, error) {
 	if it.when != nil {
 		ok, err := r.pcall(ctx, it.when, timeout)
 		if err != nil {
-			return nil, fmt.Errorf("when: %w", err)
+			// Not a finding, whatever raised it: when only decides.
+			return nil, fmt.Errorf("when: %s", err)
 		}
 		if !glua.LVAsBool(ok) {
 			return nil, errSkipped
@@ -224,19 +230,26 @@ func (r *hostRun) call(it *item, rec *taskRecord) (glua.LValue, error) {
 }
 
 func (r *hostRun) pcall(ctx context.Context, fn *glua.LFunction, timeout time.Duration) (glua.LValue, error) {
-	L := r.e.state
-	L.Push(fn)
-	L.Push(r.e.vars)
-	if err := L.PCall(1, 1, nil); err != nil {
+	ret, err := protectedCall(r.e.state, fn, r.e.vars)
+	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil {
 			return nil, fmt.Errorf("%s: timed out after %s", position(r.p.file, fnLine(fn)), timeout)
 		}
-		return nil, errors.New(ErrorMessage(err))
+		msg := ErrorMessage(err)
+		if rec := r.e.task; rec != nil && rec.finding != "" && msg == rec.finding {
+			return nil, &findingError{msg}
+		}
+		return nil, errors.New(msg)
 	}
-	ret := L.Get(-1)
-	L.Pop(1)
 	return ret, nil
 }
+
+// findingError is a task or check that failed through expect or fail:
+// it found something about the host. Every other error means the task
+// or check itself broke, and its result says so (remote.Result.Error).
+type findingError struct{ msg string }
+
+func (f *findingError) Error() string { return f.msg }
 
 func fnLine(fn *glua.LFunction) int {
 	if fn.Proto == nil {
@@ -258,7 +271,8 @@ func registered(L *glua.LState, res remote.Result, ret glua.LValue) *glua.LTable
 }
 
 // setVars fills the v table with playbook vars < inventory vars < -e,
-// once their values have the shapes var_types declares.
+// once their values have the shapes var_types declares, and then the
+// magic variables (magic.go).
 func (e *Env) setVars(pbVars *glua.LTable, types map[string]varType, o RunOptions) error {
 	own, err := ownVars(pbVars)
 	if err != nil {
@@ -271,5 +285,6 @@ func (e *Env) setVars(pbVars *glua.LTable, types map[string]varType, o RunOption
 	for k, v := range MergeVars(own, o.Vars, o.ExtraVars) {
 		e.vars.RawSetString(k, ToLua(e.state, v))
 	}
+	e.setMagicVars(o)
 	return nil
 }

@@ -44,6 +44,9 @@ func ToGo(v glua.LValue) (any, error) {
 		}
 		return f, nil
 	case *glua.LTable:
+		if all := readOnlyContent(v); all != nil {
+			return tableToGo(all)
+		}
 		return tableToGo(v)
 	default:
 		return nil, fmt.Errorf("a %s cannot be converted to data", v.Type())

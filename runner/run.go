@@ -141,14 +141,14 @@ func (f *fanout) tooManyFailed(failed, batch int) bool {
 }
 
 // hostFailed says whether a host counts against --max-fail-percent: it is
-// unreachable or a task or handler failed. A failed check is a finding
-// about the host, not a failure to work on it.
+// unreachable, a task or handler failed, or a check broke. A check that
+// fails is a finding about the host, not a failure to work on it.
 func hostFailed(r recap.HostReport) bool {
 	if r.Unreachable {
 		return true
 	}
 	for _, res := range r.Results {
-		if res.Status == remote.StatusFailed && !res.Ignored && res.Kind != remote.KindCheck {
+		if res.Status == remote.StatusFailed && !res.Ignored && (res.Kind != remote.KindCheck || res.Error) {
 			return true
 		}
 	}
@@ -205,7 +205,7 @@ func (f *fanout) connectAndPlay(ctx context.Context, h Host, rep *recap.HostRepo
 		// The playbook stopped without a failed result to show for it
 		// (a Lua error outside any task): record it so the host counts
 		// as failed.
-		emit(remote.Result{Kind: remote.KindTask, Name: "playbook", Status: remote.StatusFailed, Msg: err.Error()})
+		emit(remote.Result{Kind: remote.KindTask, Name: "playbook", Status: remote.StatusFailed, Error: true, Msg: err.Error()})
 	}
 	return err
 }

@@ -67,6 +67,7 @@ func TestHostFailed(t *testing.T) {
 		{"a handler failed", recap.HostReport{Results: []remote.Result{{Kind: remote.KindHandler, Status: remote.StatusFailed}}}, true},
 		{"an ignored failure", recap.HostReport{Results: []remote.Result{{Kind: remote.KindTask, Status: remote.StatusFailed, Ignored: true}}}, false},
 		{"a check failed", recap.HostReport{Results: []remote.Result{{Kind: remote.KindCheck, Status: remote.StatusFailed}}}, false},
+		{"a check broke", recap.HostReport{Results: []remote.Result{{Kind: remote.KindCheck, Status: remote.StatusFailed, Error: true}}}, true},
 	}
 	for _, tt := range tests {
 		if got := hostFailed(tt.rep); got != tt.want {
@@ -80,7 +81,7 @@ func TestFactsResult(t *testing.T) {
 	if r := remote.FactsResult(unreachable, remote.Facts{}, time.Now()); r.Status != remote.StatusUnreachable || r.Name != remote.FactsTask {
 		t.Errorf("unreachable: %+v", r)
 	}
-	if r := remote.FactsResult(fmt.Errorf("%w: h1: sudo needs a password", ErrBecome), remote.Facts{}, time.Now()); r.Status != remote.StatusFailed {
+	if r := remote.FactsResult(fmt.Errorf("%w: h1: sudo needs a password", ErrBecome), remote.Facts{}, time.Now()); r.Status != remote.StatusFailed || !r.Error {
 		t.Errorf("become refused: %+v", r)
 	}
 	facts := remote.Facts{OSID: "debian", OSVersion: "12", Init: "systemd", SSHDVersion: "OpenSSH_9.2p1", Firewall: "ufw"}

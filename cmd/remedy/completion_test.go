@@ -15,7 +15,7 @@ func TestCompletion(t *testing.T) {
 	}{
 		{[]string{"run", ""}, []string{"aspera-server", "aspera-client"}},
 		{[]string{"audit", ""}, []string{"aspera-server"}},
-		{[]string{"doc", ""}, []string{"firewall", "sshd", "globals"}},
+		{[]string{"doc", ""}, []string{"firewall", "sshd", "globals", "policy", "aspera"}},
 		{[]string{"run", "pb.lua", "-o", ""}, []string{"text", "json", "junit"}},
 		{[]string{"audit", "pb.lua", "--become-method", ""}, []string{"sudo", "su"}},
 	} {

@@ -16,8 +16,13 @@ func init() {
 		Short: "Check playbooks without contacting any host",
 		Long: `lint checks each playbook: Lua syntax, the shape of the table it returns
 (unknown task keys, notify without a handler), globals, module functions
-and module options that do not exist, and task variables the playbook neither sets nor
-registers (a warning: they must come from the inventory or -e).
+and module options that do not exist, what the sandbox leaves out (io.*,
+os.execute, load, loadstring, dofile, loadfile, debug.*, ...) with what to
+use instead, require of modules it cannot find, placeholders of a literal
+template() that template() would refuse (a filter it does not know), and
+task variables the
+playbook neither sets nor registers (a warning: they must come from the
+inventory or -e).
 
 Exit codes: 0 no errors (warnings may be printed), 5 errors found.`,
 		Args: cobra.MinimumNArgs(1),

@@ -92,7 +92,7 @@ func tagsOf(items []lua.TaskInfo) []string {
 // listHosts is --list-hosts: the hosts the playbook's pattern and -l
 // select in the inventory, read and nothing more.
 func listHosts(w io.Writer, pb *lua.Playbook, f *runFlags) error {
-	hosts, err := selectHosts(pb, f)
+	_, hosts, err := selectHosts(pb, f)
 	if err != nil {
 		return badInput(err)
 	}

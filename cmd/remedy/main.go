@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -30,7 +31,7 @@ playbooks. Run "remedy audit" for a dry run that changes nothing.
 Ctrl-C stops starting hosts, stops the remote commands, closes the
 connections, prints the recap so far and exits 99. A second Ctrl-C, for
 a host that does not let go, exits 99 at once, without the recap; its
-remote command may still be running.`,
+remote command may still be running. SIGTERM does as Ctrl-C does.`,
 	SilenceUsage:  true,
 	SilenceErrors: true,
 }
@@ -38,7 +39,10 @@ remote command may still be running.`,
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt)
+	// SIGTERM (a CI job cancelled, systemd stopping a timer's run) winds
+	// down as Ctrl-C does: the recap and reports say which hosts were cut
+	// short, instead of the process vanishing with nothing written.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go onInterrupt(sigs, cancel, exitNow(os.Stdin))
 	err := rootCmd.ExecuteContext(ctx)
 	if err != nil {

@@ -227,7 +227,7 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
-	invHosts, err := selectHosts(pb, f)
+	whole, invHosts, err := selectHosts(pb, f)
 	if err != nil {
 		return nil, badInput(err)
 	}
@@ -252,30 +252,33 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	for _, h := range invHosts {
 		inv[h.Name] = h
 	}
-	return &runSetup{hosts: hosts, inv: inv, play: playFunc(pb, f, extra), opts: opts}, nil
+	return &runSetup{hosts: hosts, inv: inv, play: playFunc(pb, f, extra, whole), opts: opts}, nil
 }
 
-func selectHosts(pb *lua.Playbook, f *runFlags) ([]*inventory.Host, error) {
+// selectHosts loads the inventory and picks the hosts the playbook's
+// pattern and -l select; the whole inventory is what the magic variables
+// groups and hostvars show.
+func selectHosts(pb *lua.Playbook, f *runFlags) (*inventory.Inventory, []*inventory.Host, error) {
 	if len(f.inventories) == 0 {
-		return nil, errors.New("no inventory: give one with -i FILE (or -i 'host1,host2,')")
+		return nil, nil, errors.New("no inventory: give one with -i FILE (or -i 'host1,host2,')")
 	}
 	inv, err := inventory.Load(f.inventories)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	hosts, err := inv.Hosts(pb.HostPattern())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if f.limit != "" {
 		if hosts, err = inv.Limit(hosts, f.limit); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if len(hosts) == 0 {
-		return nil, fmt.Errorf("no hosts match %q (limit %q) in %s", pb.HostPattern(), f.limit, strings.Join(f.inventories, ", "))
+		return nil, nil, fmt.Errorf("no hosts match %q (limit %q) in %s", pb.HostPattern(), f.limit, strings.Join(f.inventories, ", "))
 	}
-	return hosts, nil
+	return inv, hosts, nil
 }
 
 // secrets are what the operator typed; they go to sshd and sudo only.
@@ -420,10 +423,10 @@ func localUser() string {
 	return os.Getenv("USER")
 }
 
-func playFunc(pb *lua.Playbook, f *runFlags, extra map[string]any) runner.PlayFunc {
+func playFunc(pb *lua.Playbook, f *runFlags, extra map[string]any, inv *inventory.Inventory) runner.PlayFunc {
 	return func(ctx context.Context, h remote.Host, p runner.HostPlay) error {
 		return pb.Run(ctx, h, lua.RunOptions{
-			Check: f.check, Diff: f.diff, Vars: p.Vars, ExtraVars: extra,
+			Check: f.check, Diff: f.diff, Vars: p.Vars, ExtraVars: extra, Inventory: inv,
 			Tags: f.tags, SkipTags: f.skipTags, StartAt: f.startAt,
 			Gather: true, Gathered: p.Gathered, Start: p.Start,
 			Log: playbookLog(p.Log),

@@ -89,6 +89,11 @@ type Result struct {
 	Planned  []string // commands run, or that would run in check mode; "# ..." for a step only a run takes
 	Severity string   // checks only
 	Ignored  bool     // failed, but the task said ignore_errors
+	// Error: failed because the task or check itself broke (a Lua error,
+	// a command that could not run, facts that could not be gathered),
+	// not through expect or fail. A check that errs found nothing: it is
+	// no finding, and the host's audit is incomplete.
+	Error    bool
 	Duration time.Duration
 }
 
@@ -120,7 +125,7 @@ func FactsResult(err error, facts Facts, start time.Time) Result {
 	case errors.Is(err, ErrUnreachable):
 		r.Status, r.Msg = StatusUnreachable, err.Error()
 	case err != nil:
-		r.Status, r.Msg = StatusFailed, err.Error()
+		r.Status, r.Msg, r.Error = StatusFailed, err.Error(), true
 	default:
 		r.Msg = fmt.Sprintf("%s %s, %s init, %s, firewall %s", facts.OSID, facts.OSVersion, facts.Init, facts.SSHDVersion, facts.Firewall)
 	}

@@ -136,8 +136,8 @@ function fail(msg) end
 ---@param ... any values, joined with tabs like print
 function log(...) end
 
---- Renders a template. A placeholder with no value is an error, never an empty string.
----@param str string text with {{ name }} or {{ a.b }} placeholders
+--- Renders a template, with Ansible's meaning for the filters it knows. A placeholder with no value is an error unless default gives one, never an empty string; a filter it does not know is an error that names it. Lists count from 1, as in Lua ({{ groups.web.1 }}).
+---@param str string text with {{ name }}, {{ a.b }} or {{ a["b"] }} placeholders, each with any of the filters default (d), join, lower, upper, int and bool: {{ port | default(22) }}
 ---@param vars? table values; the task's v when omitted
 ---@return string text str with every placeholder replaced
 function template(str, vars) end

@@ -22,6 +22,7 @@ var stateColors = map[string]string{
 	stateDrift:         colorChanged,
 	stateChanged:       colorChanged,
 	stateSkip:          colorSkip,
+	stateError:         colorError,
 	verdictUnreachable: colorUnreachable,
 }
 

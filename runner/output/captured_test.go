@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -48,15 +49,24 @@ func recapFromJSON(t *testing.T, path string) recap.Recap {
 		if jh.Error != "" {
 			h.Err = errors.New(jh.Error)
 		}
+		if jh.Interrupted {
+			h.Err = interruptedError(jh.Error)
+		}
 		for _, jr := range jh.Tasks {
 			h.Results = append(h.Results, remote.Result{Host: jh.Name, Kind: jr.Kind, Name: jr.Name,
 				Status: remote.Status(jr.Status), Msg: jr.Msg, Diff: jr.Diff, Planned: jr.Planned,
-				Severity: jr.Severity, Ignored: jr.Ignored, Duration: time.Duration(jr.DurationMS) * time.Millisecond})
+				Severity: jr.Severity, Ignored: jr.Ignored, Error: jr.Error, Duration: time.Duration(jr.DurationMS) * time.Millisecond})
 		}
 		r.Hosts = append(r.Hosts, h)
 	}
 	return r
 }
+
+// interruptedError is an interrupted host's error read back from JSON.
+type interruptedError string
+
+func (e interruptedError) Error() string { return string(e) }
+func (e interruptedError) Unwrap() error { return context.Canceled }
 
 // TestCapturedJSONRoundTrip: the captured document, read back and written
 // again, is byte for byte the same: no field is lost or renamed.

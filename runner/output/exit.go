@@ -23,7 +23,9 @@ const (
 //
 // Drift exists only in an audit: a task that would change something, or a
 // check that failed. Outside an audit a changed task is the point of the
-// run, and a failed check is a failure (2) like any other.
+// run, and a failed check is a failure (2) like any other. A check that
+// broke (a Lua error, a command that could not run) found nothing: it is
+// a failure (2) in an audit too, never drift.
 func ExitCode(r recap.Recap) int {
 	code := ExitOK
 	for _, h := range r.Hosts {
@@ -49,7 +51,7 @@ func resultExitCode(res remote.Result, audit bool) int {
 		return ExitUnreachable
 	case res.Status == remote.StatusFailed && res.Ignored:
 		return ExitOK
-	case res.Status == remote.StatusFailed && audit && res.Kind == remote.KindCheck:
+	case res.Status == remote.StatusFailed && audit && res.Kind == remote.KindCheck && !res.Error:
 		return ExitDrift
 	case res.Status == remote.StatusFailed:
 		return ExitFailed

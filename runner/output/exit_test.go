@@ -11,6 +11,7 @@ func TestExitCode(t *testing.T) {
 	task := func(s remote.Status) remote.Result { return remote.Result{Kind: remote.KindTask, Status: s} }
 	check := func(s remote.Status) remote.Result { return remote.Result{Kind: remote.KindCheck, Status: s} }
 	ignored := remote.Result{Kind: remote.KindTask, Status: remote.StatusFailed, Ignored: true}
+	broke := remote.Result{Kind: remote.KindCheck, Status: remote.StatusFailed, Error: true}
 	host := func(rs ...remote.Result) recap.HostReport { return recap.HostReport{Host: "h", Results: rs} }
 	down := recap.HostReport{Host: "down", Unreachable: true}
 
@@ -36,6 +37,8 @@ func TestExitCode(t *testing.T) {
 		{"unreachable result", false, []recap.HostReport{host(task(remote.StatusOK), task(remote.StatusUnreachable))}, ExitUnreachable},
 		{"unreachable in stats", false, []recap.HostReport{{Host: "h", Stats: recap.Stats{Unreachable: 1}}}, ExitUnreachable},
 		{"failed beats drift", true, []recap.HostReport{host(check(remote.StatusFailed)), host(task(remote.StatusFailed))}, ExitFailed},
+		{"audit: a check that broke is a failure, not drift", true, []recap.HostReport{host(broke)}, ExitFailed},
+		{"audit: a broken check beats drift", true, []recap.HostReport{host(check(remote.StatusFailed), broke)}, ExitFailed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

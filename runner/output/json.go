@@ -2,7 +2,9 @@ package output
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -48,7 +50,11 @@ type jsonVersion struct {
 }
 
 type jsonHost struct {
-	Name        string        `json:"name"`
+	Name string `json:"name"`
+	// Verdict is the report's: compliant, non-compliant, unreachable or
+	// incomplete (interrupted, or a check or task broke).
+	Verdict     string        `json:"verdict"`
+	Interrupted bool          `json:"interrupted"`
 	Unreachable bool          `json:"unreachable"`
 	Error       string        `json:"error,omitempty"`
 	DurationMS  int64         `json:"duration_ms"`
@@ -61,6 +67,8 @@ type jsonResult struct {
 	Name       string      `json:"name"`
 	Kind       remote.Kind `json:"kind"`
 	Status     string      `json:"status"`
+	State      string      `json:"state"` // as the audit table says it: pass, fail, error, would change, ...
+	Error      bool        `json:"error,omitempty"`
 	Changed    bool        `json:"changed"`
 	Ignored    bool        `json:"ignored,omitempty"`
 	Severity   string      `json:"severity,omitempty"`
@@ -143,16 +151,18 @@ func jsonDocument(r recap.Recap) jsonRun {
 	}
 	var total recap.Stats
 	for _, h := range sortedHosts(r.Hosts) {
-		doc.Hosts = append(doc.Hosts, jsonHostOf(h))
+		doc.Hosts = append(doc.Hosts, jsonHostOf(h, r.Play.Check))
 		total = addStats(total, h.Stats)
 	}
 	doc.Totals = jsonStats(total)
 	return doc
 }
 
-func jsonHostOf(h recap.HostReport) jsonHost {
+func jsonHostOf(h recap.HostReport, check bool) jsonHost {
 	jh := jsonHost{
 		Name:        h.Host,
+		Verdict:     reportHostOf(h, check).Verdict,
+		Interrupted: errors.Is(h.Err, context.Canceled),
 		Unreachable: h.Unreachable,
 		DurationMS:  h.Duration.Milliseconds(),
 		Facts:       h.Facts,
@@ -167,6 +177,8 @@ func jsonHostOf(h recap.HostReport) jsonHost {
 			Name:       res.Name,
 			Kind:       res.Kind,
 			Status:     string(res.Status),
+			State:      reportRowOf(res, check).State,
+			Error:      res.Error,
 			Changed:    res.Status == remote.StatusChanged,
 			Ignored:    res.Ignored,
 			Severity:   res.Severity,

@@ -37,6 +37,8 @@ type decodedRun struct {
 	NotRun         []string  `json:"not_run"`
 	Hosts          []struct {
 		Name        string        `json:"name"`
+		Verdict     string        `json:"verdict"`
+		Interrupted bool          `json:"interrupted"`
 		Unreachable bool          `json:"unreachable"`
 		Error       string        `json:"error"`
 		DurationMS  int64         `json:"duration_ms"`
@@ -45,6 +47,8 @@ type decodedRun struct {
 			Name       string   `json:"name"`
 			Kind       string   `json:"kind"`
 			Status     string   `json:"status"`
+			State      string   `json:"state"`
+			Error      bool     `json:"error"`
 			Changed    bool     `json:"changed"`
 			Ignored    bool     `json:"ignored"`
 			Severity   string   `json:"severity"`

@@ -1,7 +1,9 @@
 package output
 
 import (
+	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -83,6 +85,15 @@ func WriteJUnit(w io.Writer, r recap.Recap) error {
 		total += h.Duration
 		doc.Suites = append(doc.Suites, s)
 	}
+	for _, host := range r.NotRun {
+		doc.Suites = append(doc.Suites, notRunSuite(host, r))
+		doc.Tests++
+		if r.Interrupted {
+			doc.Errors++
+		} else {
+			doc.Skipped++
+		}
+	}
 	doc.Time = seconds(total)
 	out, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -112,9 +123,30 @@ func junitSuiteOf(h recap.HostReport, play recap.Play) junitSuite {
 		s.add(junitCase{Name: "connect", Classname: h.Host, Time: seconds(0),
 			Error: &junitProblem{Message: errText(h.Err), Type: "unreachable"}})
 	}
+	if errors.Is(h.Err, context.Canceled) {
+		// A CI page must not show an interrupted host green.
+		s.add(junitCase{Name: "interrupted", Classname: h.Host, Time: seconds(0),
+			Error: &junitProblem{Message: "the run was interrupted while it ran on this host: results are incomplete", Type: "interrupted"}})
+	}
 	if h.Err != nil {
 		s.SystemErr = h.Err.Error()
 	}
+	return s
+}
+
+// notRunSuite is a host the run never started: an error when the run
+// was interrupted (what it would have found is unknown), skipped when
+// --max-fail-percent stopped the run.
+func notRunSuite(host string, r recap.Recap) junitSuite {
+	c := junitCase{Name: "not run", Classname: host, Time: seconds(0)}
+	if r.Interrupted {
+		c.Error = &junitProblem{Message: "not run: the run was interrupted before this host started", Type: "interrupted"}
+	} else {
+		c.Skipped = &junitProblem{Message: "not run: --max-fail-percent stopped the run before this host started"}
+	}
+	s := junitSuite{Name: host, Hostname: host, Time: seconds(0), Timestamp: r.Play.Started.UTC().Format("2006-01-02T15:04:05"),
+		Properties: suiteProperties(r.Play, nil)}
+	s.add(c)
 	return s
 }
 
@@ -139,6 +171,8 @@ func junitCaseOf(host string, res remote.Result, check bool) junitCase {
 		c.Error = &junitProblem{Message: res.Msg, Type: "unreachable", Text: details}
 	case res.Status == remote.StatusFailed && res.Ignored:
 		c.SystemOut = joinNonEmpty("\n", "failed, ignored: "+res.Msg, details)
+	case res.Status == remote.StatusFailed && res.Error:
+		c.Error = &junitProblem{Message: res.Msg, Type: "error", Text: details}
 	case res.Status == remote.StatusFailed:
 		c.Failure = &junitProblem{Message: res.Msg, Type: failureType(res), Text: details}
 	case res.Status == remote.StatusChanged && check:

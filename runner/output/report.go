@@ -1,7 +1,9 @@
 package output
 
 import (
+	"context"
 	"embed"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"io"
@@ -84,8 +86,11 @@ type reportData struct {
 	Interrupted bool
 	NotRun      []string
 
-	Hosts, Compliant, NonCompliant, Unreachable int
-	UnreachableHosts                            []string
+	Hosts, Compliant, NonCompliant, Unreachable, Incomplete int
+	UnreachableHosts                                        []string
+	// IncompleteHosts were interrupted, or a check or task on them broke:
+	// what they were not audited for is unknown.
+	IncompleteHosts []string
 
 	Findings []finding    // requirements not met, grouped across hosts
 	Sections []reportHost // non-compliant hosts first, then unreachable, then compliant
@@ -110,8 +115,11 @@ type reportHost struct {
 	// StoppedAt is the task whose failure ended the host's run: nothing
 	// after it ran, so the rows are not the whole playbook.
 	StoppedAt string
-	Rows      []reportRow
-	Changes   []reportChange
+	// Interrupted: the run was stopped (Ctrl-C, SIGTERM) while this host
+	// ran, so its rows are not the whole playbook.
+	Interrupted bool
+	Rows        []reportRow
+	Changes     []reportChange
 }
 
 type reportRow struct {
@@ -134,11 +142,15 @@ type reportChange struct {
 	Planned     []string
 }
 
-// Host verdicts, also the CSS classes that colour them.
+// Host verdicts, also the CSS classes that colour them. A host is
+// incomplete when its run was interrupted, or when a check or task broke
+// and nothing else made it non-compliant: it is never called compliant
+// on what part of its audit said.
 const (
 	verdictCompliant    = "compliant"
 	verdictNonCompliant = "non-compliant"
 	verdictUnreachable  = "unreachable"
+	verdictIncomplete   = "incomplete"
 )
 
 const reportTime = "2006-01-02 15:04:05 UTC"
@@ -169,6 +181,9 @@ func reportDataOf(r recap.Recap) reportData {
 			d.Compliant++
 		case verdictNonCompliant:
 			d.NonCompliant++
+		case verdictIncomplete:
+			d.Incomplete++
+			d.IncompleteHosts = append(d.IncompleteHosts, h.Host)
 		default:
 			d.Unreachable++
 			d.UnreachableHosts = append(d.UnreachableHosts, h.Host)
@@ -184,7 +199,7 @@ func reportDataOf(r recap.Recap) reportData {
 // verdictRank puts the hosts a change board must read first at the top of
 // the per-host sections: those that would change, then those nobody could
 // look at, then the compliant ones.
-var verdictRank = map[string]int{verdictNonCompliant: 0, verdictUnreachable: 1, verdictCompliant: 2}
+var verdictRank = map[string]int{verdictNonCompliant: 0, verdictIncomplete: 1, verdictUnreachable: 2, verdictCompliant: 3}
 
 func reportHostOf(h recap.HostReport, check bool) reportHost {
 	sec := reportHost{
@@ -194,11 +209,13 @@ func reportHostOf(h recap.HostReport, check bool) reportHost {
 		Facts:   factsLine(h.Facts),
 		Error:   errText(h.Err),
 	}
+	broke := false
 	for _, res := range h.Results {
 		row := reportRowOf(res, check)
 		if row.Class == stateFail || row.Class == stateDrift {
 			sec.Verdict = verdictNonCompliant
 		}
+		broke = broke || row.Class == stateError
 		if res.Diff != "" || len(res.Planned) > 0 {
 			row.ChangeAnchor = fmt.Sprintf("%s-change-%d", sec.Anchor, len(sec.Changes)+1)
 			sec.Changes = append(sec.Changes, reportChange{
@@ -212,8 +229,12 @@ func reportHostOf(h recap.HostReport, check bool) reportHost {
 		sec.Rows = append(sec.Rows, row)
 	}
 	sec.StoppedAt = stoppedAt(h.Results)
-	if h.Unreachable || h.Stats.Unreachable > 0 {
+	sec.Interrupted = errors.Is(h.Err, context.Canceled)
+	switch {
+	case h.Unreachable || h.Stats.Unreachable > 0:
 		sec.Verdict = verdictUnreachable
+	case sec.Interrupted || broke && sec.Verdict == verdictCompliant:
+		sec.Verdict = verdictIncomplete
 	}
 	sec.Class = sec.Verdict
 	return sec
@@ -233,14 +254,16 @@ func stoppedAt(results []remote.Result) string {
 	return last.Name
 }
 
-// Row states' CSS classes: pass, fail, drift (would change), changed
-// (changed by a run), skip.
+// Row states' CSS classes: pass, fail (a finding), drift (would change),
+// changed (changed by a run), skip, broken (the check or task broke:
+// its state reads "error").
 const (
 	statePass    = "pass"
 	stateFail    = "fail"
 	stateDrift   = "drift"
 	stateChanged = "changed"
 	stateSkip    = "skip"
+	stateError   = "broken" // the state reads "error"; .error styles messages
 )
 
 func reportRowOf(res remote.Result, check bool) reportRow {
@@ -255,6 +278,9 @@ func reportRowOf(res remote.Result, check bool) reportRow {
 	switch res.Status {
 	case remote.StatusFailed:
 		row.State, row.Class = "fail", stateFail
+		if res.Error {
+			row.State, row.Class = "error", stateError
+		}
 		if res.Ignored {
 			row.State, row.Class = "fail (ignored)", stateSkip
 		}
@@ -280,7 +306,7 @@ func findingsOf(sections []reportHost) []finding {
 	index := map[[2]string]int{}
 	for _, sec := range sections {
 		for _, row := range sec.Rows {
-			if row.Class != stateFail && row.Class != stateDrift && row.Class != stateChanged {
+			if row.Class != stateFail && row.Class != stateDrift && row.Class != stateChanged && row.Class != stateError {
 				continue
 			}
 			key := [2]string{row.Requirement, row.State}

@@ -173,6 +173,9 @@ func (t *Text) End(r recap.Recap) {
 	if r.Interrupted {
 		b.WriteString("\n" + t.p.paint(colorError, "INTERRUPTED: the recap covers what ran so far") + "\n")
 	}
+	if cut := interruptedHosts(r); len(cut) > 0 {
+		fmt.Fprintf(&b, "INCOMPLETE (interrupted while running): %s\n", strings.Join(cut, ", "))
+	}
 	if len(r.NotRun) > 0 {
 		why := "stopped by --max-fail-percent"
 		if r.Interrupted {
@@ -191,6 +194,17 @@ func (t *Text) End(r recap.Recap) {
 	}
 	t.opt.Progress = false
 	t.emit(b.String())
+}
+
+// interruptedHosts are the hosts the run was stopped on while they ran.
+func interruptedHosts(r recap.Recap) []string {
+	var names []string
+	for _, h := range sortedHosts(r.Hosts) {
+		if errors.Is(h.Err, context.Canceled) {
+			names = append(names, h.Host)
+		}
+	}
+	return names
 }
 
 // resultBanner names the part of the playbook a result belongs to, in
@@ -224,7 +238,12 @@ func (t *Text) resultLine(res remote.Result) string {
 	case remote.StatusUnreachable:
 		return t.p.paint(colorUnreachable, "fatal: "+host+": UNREACHABLE!"+took+msg) + "\n"
 	case remote.StatusFailed:
-		line := t.p.paint(colorError, "fatal: "+host+": FAILED!"+took+msg) + "\n"
+		what := "FAILED!"
+		if res.Error {
+			// The task or check broke: not a finding about the host.
+			what = "ERROR!"
+		}
+		line := t.p.paint(colorError, "fatal: "+host+": "+what+took+msg) + "\n"
 		if res.Ignored {
 			line += t.p.paint(colorSkip, "...ignoring") + "\n"
 		}

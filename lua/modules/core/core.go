@@ -4,10 +4,14 @@ package core
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 
 	glua "github.com/yuin/gopher-lua"
 
 	"remedy/lua"
+	"remedy/lua/template"
 )
 
 func init() {
@@ -36,9 +40,9 @@ func init() {
 			},
 			{
 				Name:    "template",
-				Params:  []lua.Param{{Name: "str", Type: "string", Doc: "text with {{ name }} or {{ a.b }} placeholders"}, {Name: "vars?", Type: "table", Doc: "values; the task's v when omitted"}},
+				Params:  []lua.Param{{Name: "str", Type: "string", Doc: `text with {{ name }}, {{ a.b }} or {{ a["b"] }} placeholders, each with any of the filters default (d), join, lower, upper, int and bool: {{ port | default(22) }}`}, {Name: "vars?", Type: "table", Doc: "values; the task's v when omitted"}},
 				Returns: []lua.Param{{Name: "text", Type: "string", Doc: "str with every placeholder replaced"}},
-				Doc:     "Renders a template. A placeholder with no value is an error, never an empty string.",
+				Doc:     "Renders a template, with Ansible's meaning for the filters it knows. A placeholder with no value is an error unless default gives one, never an empty string; a filter it does not know is an error that names it. Lists count from 1, as in Lua ({{ groups.web.1 }}).",
 				Call:    templateCall,
 			},
 		},
@@ -75,7 +79,7 @@ func expectCall(e *lua.Env, L *glua.LState) int {
 	if L.GetTop() >= 2 {
 		msg = luaFormat(L, 2)
 	}
-	L.RaiseError("%s", msg)
+	e.Finding(msg)
 	return 0
 }
 
@@ -96,7 +100,7 @@ func luaFormat(L *glua.LState, first int) string {
 }
 
 func failCall(e *lua.Env, L *glua.LState) int {
-	L.RaiseError("%s", L.CheckString(1))
+	e.Finding(L.CheckString(1))
 	return 0
 }
 
@@ -111,17 +115,39 @@ func templateCall(e *lua.Env, L *glua.LState) int {
 	if L.GetTop() >= 2 {
 		vars = L.CheckTable(2)
 	}
-	g, err := lua.ToGo(vars)
-	if err != nil {
-		L.RaiseError("template: vars: %v", err)
-	}
-	m, _ := g.(map[string]any)
-	out, err := Render(str, m)
+	out, err := template.Render(str, luaLookup(L, vars))
 	if err != nil {
 		L.RaiseError("%v", err)
 	}
 	L.Push(glua.LString(out))
 	return 1
+}
+
+// luaLookup finds a template's variables in a Lua table, reading only
+// the path asked for: v.hostvars fills itself as it is read, and
+// converting all of v would convert every host's variables.
+func luaLookup(L *glua.LState, vars *glua.LTable) template.Lookup {
+	return func(path []string) (any, error) {
+		var cur glua.LValue = vars
+		for i, part := range path {
+			t, ok := cur.(*glua.LTable)
+			if !ok {
+				return nil, &template.Undefined{Msg: fmt.Sprintf("%s is not a table", strings.Join(path[:i], "."))}
+			}
+			next := L.GetField(t, part)
+			if n, err := strconv.Atoi(part); err == nil && next == glua.LNil {
+				next = L.GetTable(t, glua.LNumber(n))
+			}
+			if next == glua.LNil {
+				if i == 0 {
+					return nil, &template.Undefined{Msg: fmt.Sprintf("no variable %q", part)}
+				}
+				return nil, &template.Undefined{Msg: fmt.Sprintf("%s has no %q", strings.Join(path[:i], "."), part)}
+			}
+			cur = next
+		}
+		return lua.ToGo(cur)
+	}
 }
 
 func jsonEncode(e *lua.Env, L *glua.LState) int {

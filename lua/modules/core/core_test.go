@@ -7,36 +7,27 @@ import (
 	"remedy/lua"
 	"remedy/lua/luatest"
 	_ "remedy/lua/modules/all"
-	"remedy/lua/modules/core"
 	"remedy/lua/remote"
 )
 
-func TestRender(t *testing.T) {
-	vars := map[string]any{
-		"port": int64(33001), "name": "hsts", "on": true, "ratio": 0.5,
-		"svc": map[string]any{"ports": []any{int64(22), int64(33001)}},
+// TestTemplateErrorNamesTheLine: a template that cannot render fails the
+// task at the line of its template() call, naming the placeholder.
+func TestTemplateErrorNamesTheLine(t *testing.T) {
+	h := luatest.NewLocalHost(t)
+	r := luatest.Only(t, h, luatest.Task(`local a = 1
+	return template("x={{ x | to_yaml }}", { x = 1 })`), lua.RunOptions{})
+	if r.Status != remote.StatusFailed || !strings.Contains(r.Msg, `:3: template: {{ x | to_yaml }}: no filter "to_yaml"`) {
+		t.Fatalf("%+v", r)
 	}
-	for _, tc := range []struct{ tmpl, want, err string }{
-		{"Port {{ port }}", "Port 33001", ""},
-		{"{{name}}:{{ port }}", "hsts:33001", ""},
-		{"{{ svc.ports.2 }}", "33001", ""},
-		{"{{ on }} {{ ratio }}", "true 0.5", ""},
-		{"no placeholders {", "no placeholders {", ""},
-		{"{{ missing }}", "", `no variable "missing"`},
-		{"{{ svc.ports.3 }}", "", "not an index"},
-		{"{{ svc }}", "", "is a table"},
-		{"{{ port | quote }}", "", "is not a variable name"},
-	} {
-		got, err := core.Render(tc.tmpl, vars)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("Render(%q): error %v, want %q", tc.tmpl, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("Render(%q) = %q, %v; want %q", tc.tmpl, got, err, tc.want)
-		}
+	r = luatest.Only(t, h, luatest.Task(`return template("{{ hostvars[inventory_hostname].ip | default('none') }} {{ hostvars['local'].ip }}")`),
+		lua.RunOptions{Vars: map[string]any{"ip": "198.18.0.9"}})
+	if r.Status != remote.StatusFailed || !strings.Contains(r.Msg, `{{ hostvars[inventory_hostname].ip | default('none') }}: want a quoted string`) {
+		t.Fatalf("%+v", r)
+	}
+	r = luatest.Only(t, h, luatest.Task(`return template("{{ hostvars['local'].ip | default('none') }} {{ v_missing | default(inventory_hostname) | upper }}")`),
+		lua.RunOptions{Vars: map[string]any{"ip": "198.18.0.9"}})
+	if r.Status != remote.StatusOK || r.Msg != "198.18.0.9 LOCAL" {
+		t.Fatalf("%+v", r)
 	}
 }
 
