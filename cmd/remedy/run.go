@@ -60,6 +60,8 @@ type runFlags struct {
 	report         string
 	changeID       string
 	updateInv      bool // run only
+	shard          string
+	summaryOnly    bool
 }
 
 func init() {
@@ -130,6 +132,8 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.retryFile, "retry-file", "", "write failed and unreachable hosts to `FILE`, for -l @FILE")
 	fl.StringVar(&f.report, "report", "", "write a report for a change board to `FILE`.html or FILE.md")
 	fl.StringVar(&f.changeID, "change-id", "", "the change or ticket `ID` the run belongs to, named in reports and JSON")
+	fl.StringVar(&f.shard, "shard", "", "run on shard `K/N` of the selected hosts, chosen by a hash of each host's name; remedy report merge joins the shards' -o json")
+	fl.BoolVar(&f.summaryOnly, "summary-only", false, "text output: print the failures and the PLAY RECAP, not a line per host and task")
 }
 
 // runPlaybook is run and audit: load, select hosts, connect, run, render,
@@ -215,6 +219,9 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if f.output != "text" && f.output != "json" && f.output != "junit" {
 		return nil, badInput(fmt.Errorf("-o %q: want text, json or junit", f.output))
 	}
+	if f.summaryOnly && f.output != "text" {
+		return nil, badInput(fmt.Errorf("--summary-only shapes the text output, not -o %s", f.output))
+	}
 	if f.report != "" {
 		if _, err := output.ReportFormatFor(f.report); err != nil {
 			return nil, badInput(err)
@@ -275,7 +282,7 @@ func selectHosts(pb *lua.Playbook, f *runFlags) ([]*inventory.Host, error) {
 	if len(hosts) == 0 {
 		return nil, fmt.Errorf("no hosts match %q (limit %q) in %s", pb.HostPattern(), f.limit, strings.Join(f.inventories, ", "))
 	}
-	return hosts, nil
+	return inShard(hosts, f.shard)
 }
 
 // secrets are what the operator typed; they go to sshd and sudo only.
@@ -446,7 +453,14 @@ func observer(stdout io.Writer, f *runFlags) (obs recap.Observer, finish func() 
 		opt = output.TerminalTextOptions(file, f.verbose)
 	}
 	opt.Verbosity = f.verbose
+	opt.SummaryOnly = f.summaryOnly
 	o := output.NewText(stdout, opt)
+	if opt.Progress {
+		// Redrawn every second, so the slowest hosts' times count on
+		// while the run waits for them.
+		t := output.NewTicking(o, time.Second)
+		return t, t.Err
+	}
 	return o, o.Err
 }
 
