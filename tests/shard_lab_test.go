@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"remedy/lua/shell"
-	"remedy/runner"
+	"remedy/runner/shard"
 	"remedy/tests/lab/labkit"
 )
 
@@ -78,16 +78,16 @@ func (s *shardLab) merged(t *testing.T) {
 	var files []string
 	worst := 0
 	for k := 1; k <= 3; k++ {
-		shard := fmt.Sprintf("%d/3", k)
-		res := s.run(t, s.auditArgs("--shard", shard)...)
+		spec := fmt.Sprintf("%d/3", k)
+		res := s.run(t, s.auditArgs("--shard", spec)...)
 		var want []string
 		for _, n := range names {
-			if runner.ShardOf(n, 3) == k {
+			if shard.Of(n, 3) == k {
 				want = append(want, n)
 			}
 		}
 		if got := hostNamesOf(t, res); !slices.Equal(got, want) {
-			t.Errorf("--shard %s ran on %v, want %v", shard, got, want)
+			t.Errorf("--shard %s ran on %v, want %v", spec, got, want)
 		}
 		worst = worstExit(worst, res.code)
 		file := filepath.Join(dir, fmt.Sprintf("shard-%d.json", k))

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"remedy/lua/remote"
-	"remedy/runner"
 	"remedy/runner/output"
 	"remedy/runner/recap"
+	"remedy/runner/shard"
 )
 
 // shardFiles writes the -o json of --shard k/3 runs of one audit of nine
@@ -55,7 +55,7 @@ func shardFiles(t *testing.T, dir string, outcomes map[string]remote.Status) (fi
 		part.Play.Provenance.Shard = fmt.Sprintf("%d/3", k)
 		part.Play.Provenance.CommandLine = []string{"audit", "site.lua", "-i", "hosts.ini", "--shard", part.Play.Provenance.Shard, "-o", "json"}
 		for _, h := range all.Hosts {
-			if runner.ShardOf(h.Host, 3) == k {
+			if shard.Of(h.Host, 3) == k {
 				part.Play.Hosts = append(part.Play.Hosts, h.Host)
 				part.Hosts = append(part.Hosts, h)
 			}

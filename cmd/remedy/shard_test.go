@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"remedy/runner"
+	"remedy/runner/shard"
 )
 
 // A bad --shard is bad input (exit 5) before any host is contacted, in
@@ -24,9 +24,9 @@ func TestBadShardBeforeAnyHost(t *testing.T) {
 	if out, code := runRemedy(t, append([]string{"audit", pb, "--shard", "1/1"}, inv...)...); code != exitUnreachable {
 		t.Fatalf("--shard 1/1: exit %d, want %d\n%s", code, exitUnreachable, out)
 	}
-	for _, shard := range []string{"0/3", "4/3", "a/b", "1/0", "3", "-1/3", "1/3/3"} {
+	for _, spec := range []string{"0/3", "4/3", "a/b", "1/0", "3", "-1/3", "1/3/3"} {
 		for _, cmd := range [][]string{{"run", pb}, {"audit", pb}, {"run", pb, "--list-hosts"}} {
-			args := append(append(cmd, "--shard", shard), inv...)
+			args := append(append(cmd, "--shard", spec), inv...)
 			out, code := runRemedy(t, args...)
 			if code != exitBadInput || strings.Contains(out, "UNREACHABLE") || !strings.Contains(out, "--shard") {
 				t.Errorf("%v: exit %d, want %d naming --shard, before any connection\n%s", args, code, exitBadInput, out)
@@ -52,19 +52,19 @@ func TestShardListHosts(t *testing.T) {
 	writeFiles(t, map[string]string{pb: listPlaybook, hosts: ini.String()})
 	var union []string
 	for k := 1; k <= 3; k++ {
-		shard := fmt.Sprintf("%d/3", k)
-		out, code := runRemedy(t, "run", pb, "-i", hosts, "--limit", "web", "--shard", shard, "--list-hosts")
+		spec := fmt.Sprintf("%d/3", k)
+		out, code := runRemedy(t, "run", pb, "-i", hosts, "--limit", "web", "--shard", spec, "--list-hosts")
 		if code != 0 {
-			t.Fatalf("--shard %s: exit %d\n%s", shard, code, out)
+			t.Fatalf("--shard %s: exit %d\n%s", spec, code, out)
 		}
 		listed := listedHosts(out)
 		for _, h := range listed {
-			if !strings.HasPrefix(h, "web") || runner.ShardOf(h, 3) != k {
-				t.Errorf("--shard %s lists %s (limit web, its shard %d)", shard, h, runner.ShardOf(h, 3))
+			if !strings.HasPrefix(h, "web") || shard.Of(h, 3) != k {
+				t.Errorf("--shard %s lists %s (limit web, its shard %d)", spec, h, shard.Of(h, 3))
 			}
 		}
 		if !strings.Contains(out, fmt.Sprintf("hosts (%d):", len(listed))) {
-			t.Errorf("--shard %s: the count is not the hosts listed\n%s", shard, out)
+			t.Errorf("--shard %s: the count is not the hosts listed\n%s", spec, out)
 		}
 		union = append(union, listed...)
 	}
@@ -99,5 +99,19 @@ func writeFiles(t *testing.T, files map[string]string) {
 		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A shard that holds none of the selected hosts runs on none: exit 0 and
+// a document with no host, which merges with the other shards'.
+func TestEmptyShard(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	dir := t.TempDir()
+	pb := filepath.Join(dir, "pb.lua")
+	writeFiles(t, map[string]string{pb: listPlaybook})
+	// h1 is in shard 1 of 3 (runner's TestShardStableWhenHostsAdded).
+	out, code := runRemedy(t, "audit", pb, "-i", "h1,", "-e", "ansible_host=127.0.0.1 ansible_port=1", "--shard", "2/3", "-o", "json")
+	if code != exitOK || !strings.Contains(out, `"hosts": []`) || !strings.Contains(out, `"shard": "2/3"`) {
+		t.Errorf("an empty shard: exit %d, want 0 and no host\n%s", code, out)
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"remedy/runner"
 	"remedy/runner/recap"
+	"remedy/runner/shard"
 )
 
 // Part is one shard's recap and the file it was read from, which every
@@ -118,7 +118,7 @@ func checkShards(parts []Part) error {
 		if spec == "" {
 			continue
 		}
-		s, err := runner.ParseShard(spec)
+		s, err := shard.Parse(spec)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.File, err)
 		}
@@ -139,7 +139,7 @@ func missingShards(parts []Part) []string {
 	n := 0
 	have := map[int]bool{}
 	for _, p := range parts {
-		if s, err := runner.ParseShard(p.Recap.Play.Provenance.Shard); err == nil && s.N > 0 {
+		if s, err := shard.Parse(p.Recap.Play.Provenance.Shard); err == nil && s.N > 0 {
 			n = s.N
 			have[s.K] = true
 		}
@@ -147,7 +147,7 @@ func missingShards(parts []Part) []string {
 	var missing []string
 	for k := 1; k <= n; k++ {
 		if !have[k] {
-			missing = append(missing, runner.Shard{K: k, N: n}.String())
+			missing = append(missing, shard.Shard{K: k, N: n}.String())
 		}
 	}
 	return missing

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"remedy/lua/remote"
-	"remedy/runner"
 	"remedy/runner/recap"
+	"remedy/runner/shard"
 )
 
 var t0 = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
@@ -40,7 +40,7 @@ func shardOf(whole recap.Recap, k, n int, start time.Time, took time.Duration) P
 	r.Hosts = nil
 	r.Play.Hosts = nil
 	for _, h := range whole.Hosts {
-		if runner.ShardOf(h.Host, n) == k {
+		if shard.Of(h.Host, n) == k {
 			r.Hosts = append(r.Hosts, h)
 			r.Play.Hosts = append(r.Play.Hosts, h.Host)
 		}

@@ -1,11 +1,11 @@
-package runner
+package shard
 
 import (
 	"fmt"
 	"testing"
 )
 
-func TestParseShard(t *testing.T) {
+func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want Shard
@@ -24,15 +24,15 @@ func TestParseShard(t *testing.T) {
 		{in: "1/3/5", bad: true},
 		{in: " 1/3", bad: true},
 	} {
-		got, err := ParseShard(tc.in)
+		got, err := Parse(tc.in)
 		if tc.bad {
 			if err == nil {
-				t.Errorf("ParseShard(%q) = %v, want an error", tc.in, got)
+				t.Errorf("Parse(%q) = %v, want an error", tc.in, got)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("ParseShard(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			t.Errorf("Parse(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
 }
@@ -70,7 +70,7 @@ func TestShardStableWhenHostsAdded(t *testing.T) {
 	const n = 3
 	before := map[string]int{}
 	for _, name := range fleet(0, 100) {
-		before[name] = ShardOf(name, n)
+		before[name] = Of(name, n)
 	}
 	grown := append(fleet(100, 400), fleet(0, 100)...)
 	for k := 1; k <= n; k++ {
@@ -87,8 +87,8 @@ func TestShardStableWhenHostsAdded(t *testing.T) {
 		name    string
 		n, want int
 	}{{"h1", 3, 1}, {"h2", 3, 2}, {"h3", 3, 1}, {"h4", 3, 3}, {"h1", 7, 4}, {"h4", 7, 5}, {"web1.example.com", 3, 2}, {"web1.example.com", 7, 7}} {
-		if got := ShardOf(tc.name, tc.n); got != tc.want {
-			t.Errorf("ShardOf(%q, %d) = %d, want %d", tc.name, tc.n, got, tc.want)
+		if got := Of(tc.name, tc.n); got != tc.want {
+			t.Errorf("Of(%q, %d) = %d, want %d", tc.name, tc.n, got, tc.want)
 		}
 	}
 }

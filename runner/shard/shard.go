@@ -1,4 +1,9 @@
-package runner
+// Package shard splits a fleet into N stable shares by a hash of each
+// host's inventory name (--shard K/N): the shares partition any
+// selection, and a host keeps its share when others come and go. It
+// imports nothing of remedy's, so the merge of shards' results can check
+// them without the SSH code.
+package shard
 
 import (
 	"crypto/sha256"
@@ -14,8 +19,8 @@ type Shard struct {
 	K, N int
 }
 
-// ParseShard reads "K/N" with 1 <= K <= N; "" is no shard.
-func ParseShard(s string) (Shard, error) {
+// Parse reads "K/N" with 1 <= K <= N; "" is no shard.
+func Parse(s string) (Shard, error) {
 	if s == "" {
 		return Shard{}, nil
 	}
@@ -47,11 +52,11 @@ func (s Shard) Holds(name string) bool {
 	if s.N == 0 {
 		return true
 	}
-	return ShardOf(name, s.N) == s.K
+	return Of(name, s.N) == s.K
 }
 
-// ShardOf is the shard (1 to n) that holds the host named name.
-func ShardOf(name string, n int) int {
+// Of is the shard (1 to n) that holds the host named name.
+func Of(name string, n int) int {
 	sum := sha256.Sum256([]byte(name))
 	return int(binary.BigEndian.Uint64(sum[:8])%uint64(n)) + 1
 }
