@@ -52,6 +52,13 @@ merged.`,
 	}
 	mergeCmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	mergeCmd.Flags().StringVar(&f.report, "report", "", "write the merged report to `FILE`.html or FILE.md, or the merged JSON to FILE.json")
+	_ = mergeCmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = mergeCmd.RegisterFlagCompletionFunc("report", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"html", "md", "json"}, cobra.ShellCompDirectiveFilterFileExt
+	})
+	mergeCmd.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
+	}
 	report.AddCommand(mergeCmd)
 	rootCmd.AddCommand(report)
 }
