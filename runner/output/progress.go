@@ -32,8 +32,12 @@ type runningHost struct {
 const slowestShown = 3
 
 // hostNameWidth bounds one host's name on the line, so one long name
-// cannot push the counts off it.
-const hostNameWidth = 24
+// cannot push the counts off it; a name is not cut below
+// minHostNameWidth, where it would tell nothing.
+const (
+	hostNameWidth    = 24
+	minHostNameWidth = 8
+)
 
 func (p *progress) started(host string, now time.Time) {
 	p.running = append(p.running, runningHost{name: Visible(host), since: now})
@@ -83,6 +87,12 @@ func failedWithoutResult(h recap.HostReport) bool {
 // longest, oldest first, as many of three as fit:
 //
 //	312/500 done: ok=280 changed=20 failed=10 unreachable=2 | 188 running: h17 41s, h203 39s
+//
+// Where those words leave no room for the slowest host (80 columns at
+// 500 hosts), they are shortened, as the slowest host is what the line
+// is for:
+//
+//	312/500 ok=280 ch=20 fail=10 unr=2 | 188 run: aspera-hsts-17.dc1.exa… 41s
 func (p *progress) line(now time.Time, width int) string {
 	if width <= 0 {
 		width = bannerWidth
@@ -90,18 +100,33 @@ func (p *progress) line(now time.Time, width int) string {
 	done := p.ok + p.changed + p.failed + p.unreachable
 	s := fmt.Sprintf("%d/%d done: ok=%d changed=%d failed=%d unreachable=%d | %d running",
 		done, p.total, p.ok, p.changed, p.failed, p.unreachable, len(p.running))
+	if len(p.running) > 0 && room(s, ": ", p.running[0], now, width) < minHostNameWidth {
+		s = fmt.Sprintf("%d/%d ok=%d ch=%d fail=%d unr=%d | %d run",
+			done, p.total, p.ok, p.changed, p.failed, p.unreachable, len(p.running))
+	}
 	for i, r := range p.running[:min(slowestShown, len(p.running))] {
 		sep := ", "
 		if i == 0 {
 			sep = ": "
 		}
-		more := sep + clip(r.name, hostNameWidth) + " " + now.Sub(r.since).Truncate(time.Second).String()
-		if columns(s+more) >= width {
+		// The name gets what room is left, down to a stub still worth
+		// reading.
+		room := room(s, sep, r, now, width)
+		if room < minHostNameWidth {
 			break
 		}
-		s += more
+		s += sep + clip(r.name, room) + took(r, now)
 	}
 	return clip(s, width-1)
+}
+
+// room is the columns left for r's name after s, sep and r's time.
+func room(s, sep string, r runningHost, now time.Time, width int) int {
+	return min(hostNameWidth, width-1-columns(s+sep+took(r, now)))
+}
+
+func took(r runningHost, now time.Time) string {
+	return " " + now.Sub(r.since).Truncate(time.Second).String()
 }
 
 // clip cuts s to at most n columns, ending in an ellipsis when it cut.

@@ -47,6 +47,9 @@ func TestProgressLineAt500Hosts(t *testing.T) {
 	if wide != want {
 		t.Errorf("at 200 columns:\n got %q\nwant %q", wide, want)
 	}
+	if got, want := p.line(now, 80), "300/500 ok=75 ch=75 fail=75 unr=75 | 200 run: evil\\x1b[2J\\x1b]0;owned… 2m0s"; got != want {
+		t.Errorf("at 80 columns:\n got %q\nwant %q", got, want)
+	}
 	for _, width := range []int{0, 20, 40, 60, 80, 100, 132, 200, 400} {
 		line := p.line(now, width)
 		limit := width - 1
@@ -59,8 +62,9 @@ func TestProgressLineAt500Hosts(t *testing.T) {
 		if strings.ContainsAny(line, "\x1b\x07\r\n\u202e") {
 			t.Errorf("at %d columns the line holds a control: %q", width, line)
 		}
-		if width >= 80 && !strings.HasPrefix(line, "300/500 done: ok=75 changed=75 failed=75 unreachable=75 | 200 running") {
-			t.Errorf("at %d columns the counts are cut: %q", width, line)
+		if width >= 80 && !strings.HasPrefix(line, "300/500 ok=75 ch=75 fail=75 unr=75 | 200 run: evil") &&
+			!strings.HasPrefix(line, "300/500 done: ok=75 changed=75 failed=75 unreachable=75 | 200 running: evil") {
+			t.Errorf("at %d columns the counts are cut, or the slowest host is left out: %q", width, line)
 		}
 	}
 }

@@ -116,7 +116,7 @@ func TestTextProgress(t *testing.T) {
 	text.Result(r.Hosts[0].Results[1])
 	text.HostDone(r.Hosts[0])
 	screen = terminal(buf.String())
-	if last := screen[len(screen)-1]; last != "1/3 done: ok=0 changed=0 failed=1 unreachable=0 | 1 running" {
+	if last := screen[len(screen)-1]; last != "1/3 done: ok=0 changed=0 failed=1 unreachable=0 | 1 running: db-server-long… 0s" {
 		t.Errorf("progress line after a host = %q", last)
 	}
 	text.End(r)
