@@ -99,7 +99,7 @@ func TestProgressCountsHostError(t *testing.T) {
 // slowest hosts' times keep counting, and draws nothing after the recap.
 func TestTickingRedrawsWhileWaiting(t *testing.T) {
 	var buf syncedBuffer
-	text := NewText(&buf, TextOptions{Progress: true, Width: 120})
+	text := NewText(&buf, TextOptions{Progress: true, Width: func() int { return 120 }})
 	k := NewTicking(text, 20*time.Millisecond)
 	k.Start(recap.Play{Name: "p", Hosts: []string{"slow1"}})
 	k.HostStarted("slow1")

@@ -23,9 +23,10 @@ type TextOptions struct {
 	Verbosity int
 	Color     bool // ANSI colours, as Ansible uses them
 	Progress  bool // a live line of counts and the slowest hosts, redrawn in place
-	// Width is the terminal's width in columns, which the progress line
-	// stays within; 0 is 80.
-	Width int
+	// Width is the terminal's width in columns now, which the progress
+	// line stays within: asked at every draw, as a window may be resized
+	// during a long run. nil, or 0, is 80.
+	Width func() int
 	// SummaryOnly leaves out the lines of each host's results, commands
 	// and log: the run ends with its failures and the PLAY RECAP
 	// (--summary-only), for a fleet too large to read line by line.
@@ -36,15 +37,14 @@ type TextOptions struct {
 // terminal, and colour off again when NO_COLOR is set (https://no-color.org).
 func TerminalTextOptions(f *os.File, verbosity int) TextOptions {
 	tty := term.IsTerminal(int(f.Fd()))
-	width := 0
-	if tty {
-		width, _, _ = term.GetSize(int(f.Fd()))
-	}
 	return TextOptions{
 		Verbosity: verbosity,
 		Color:     tty && os.Getenv("NO_COLOR") == "",
 		Progress:  tty,
-		Width:     width,
+		Width: func() int {
+			width, _, _ := term.GetSize(int(f.Fd()))
+			return width
+		},
 	}
 }
 
@@ -293,7 +293,11 @@ func (t *Text) emit(s string) {
 		t.progress = false
 	}
 	if t.opt.Progress && len(t.play.Hosts) > 0 {
-		s += t.prog.line(time.Now(), t.opt.Width)
+		width := 0
+		if t.opt.Width != nil {
+			width = t.opt.Width()
+		}
+		s += t.prog.line(time.Now(), width)
 		t.progress = true
 	}
 	if s == "" || t.err != nil {
