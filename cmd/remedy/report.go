@@ -32,8 +32,8 @@ func init() {
 		Short: "Merge the -o json results of --shard runs into one recap, JSON document and report",
 		Long: `merge reads the -o json documents of runs that each took a shard of one
 fleet (--shard K/N) and prints the recap one run of the whole fleet would
-have printed: the failures and the PLAY RECAP (-o text), or one -o json
-document (-o json). --report writes the merged report, HTML or Markdown,
+have printed: the failures and the PLAY RECAP (-o text), one -o json
+document (-o json) or JUnit XML (-o junit). --report writes the merged report, HTML or Markdown,
 or the merged JSON when FILE ends in .json.
 
 It refuses documents of another schema_version, of another playbook or
@@ -50,9 +50,9 @@ merged.`,
 			return mergeReports(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
 		},
 	}
-	mergeCmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	mergeCmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text, json or junit")
 	mergeCmd.Flags().StringVar(&f.report, "report", "", "write the merged report to `FILE`.html or FILE.md, or the merged JSON to FILE.json")
-	_ = mergeCmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = mergeCmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "junit"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = mergeCmd.RegisterFlagCompletionFunc("report", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"html", "md", "json"}, cobra.ShellCompDirectiveFilterFileExt
 	})
@@ -67,8 +67,8 @@ merged.`,
 // documents, print the merge, write the report, and exit as a run of the
 // merged hosts would.
 func mergeReports(stdout, stderr io.Writer, files []string, f *mergeFlags) error {
-	if f.output != "text" && f.output != "json" {
-		return badInput(fmt.Errorf("-o %q: want text or json", f.output))
+	if f.output != "text" && f.output != "json" && f.output != "junit" {
+		return badInput(fmt.Errorf("-o %q: want text, json or junit", f.output))
 	}
 	writeReport, err := mergedReportWriter(f.report)
 	if err != nil {
@@ -92,6 +92,8 @@ func mergeReports(stdout, stderr io.Writer, files []string, f *mergeFlags) error
 	switch f.output {
 	case "json":
 		err = output.WriteJSON(stdout, merged)
+	case "junit":
+		err = output.WriteJUnit(stdout, merged)
 	default:
 		color := false
 		if file, ok := stdout.(*os.File); ok {

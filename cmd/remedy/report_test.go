@@ -118,6 +118,10 @@ func TestReportMergeTextAndReport(t *testing.T) {
 			t.Errorf("merge -o text shows a host that passed:\n%s", out)
 		}
 	}
+	out, code := runRemedy(t, append([]string{"report", "merge", "-o", "junit", "--report="}, files...)...)
+	if code != exitUnreachable || strings.Count(out, "<testsuite ") != 9 || !strings.Contains(out, `type="unreachable"`) {
+		t.Errorf("merge -o junit: exit %d, want %d and a suite per host\n%s", code, exitUnreachable, out)
+	}
 	if b, err := os.ReadFile(js); err != nil || string(b) != string(whole) {
 		t.Errorf("--report fleet.json: %v\n%s\nwant\n%s", err, b, whole)
 	}
@@ -171,7 +175,7 @@ func TestReportMergeRefuses(t *testing.T) {
 		{[]string{files[0], files[1], overlap}, overlap + ": host "},
 		{[]string{files[0], files[0]}, files[0] + ": shard 1/3 again"},
 		{[]string{files[0], filepath.Join(dir, "nosuch.json")}, "nosuch.json: no such file"},
-		{[]string{files[0], "-o", "junit"}, `-o "junit": want text or json`},
+		{[]string{files[0], "-o", "xml"}, `-o "xml": want text, json or junit`},
 		{[]string{files[0], "--report", filepath.Join(dir, "x.txt")}, "must end in .html or .md, or .json"},
 	} {
 		out, code := runRemedy(t, append([]string{"report", "merge", "-o", "json", "--report="}, tc.args...)...)
