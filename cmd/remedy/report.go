@@ -33,8 +33,8 @@ func init() {
 		Long: `merge reads the -o json documents of runs that each took a shard of one
 fleet (--shard K/N) and prints the recap one run of the whole fleet would
 have printed: the failures and the PLAY RECAP (-o text), one -o json
-document (-o json) or JUnit XML (-o junit). --report writes the merged report, HTML or Markdown,
-or the merged JSON when FILE ends in .json.
+document (-o json) or JUnit XML (-o junit). --report writes the merged
+report, HTML or Markdown, or the merged JSON when FILE ends in .json.
 
 It refuses documents of another schema_version, of another playbook or
 mode, a host in two documents, and two documents of the same shard, naming
