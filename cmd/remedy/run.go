@@ -238,6 +238,9 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
+	if invHosts, err = inShard(invHosts, f.shard); err != nil {
+		return nil, badInput(err)
+	}
 	for _, h := range invHosts {
 		if err := pb.CheckVars(h.Name, h.Vars, extra); err != nil {
 			return nil, badInput(err)
@@ -282,7 +285,7 @@ func selectHosts(pb *lua.Playbook, f *runFlags) ([]*inventory.Host, error) {
 	if len(hosts) == 0 {
 		return nil, fmt.Errorf("no hosts match %q (limit %q) in %s", pb.HostPattern(), f.limit, strings.Join(f.inventories, ", "))
 	}
-	return inShard(hosts, f.shard)
+	return hosts, nil
 }
 
 // secrets are what the operator typed; they go to sshd and sudo only.

@@ -60,20 +60,12 @@ func WriteFailures(w io.Writer, r recap.Recap, color bool) error {
 	return nil
 }
 
-// WriteSummary is the text --summary-only and remedy report merge print
-// at the end: whether the run was interrupted, the hosts not run, the
-// failures, and the PLAY RECAP.
+// WriteSummary is the text --summary-only prints at the end, for
+// remedy report merge: whether the run was interrupted, the hosts not
+// run, the failures, and the PLAY RECAP. It is the text stream's own end,
+// so the two cannot drift apart.
 func WriteSummary(w io.Writer, r recap.Recap, color bool) error {
-	var b strings.Builder
-	writeNotRun(&b, visibleRecap(r), palette(color))
-	if err := WriteFailures(&b, r, color); err != nil {
-		return err
-	}
-	if err := WriteRecap(&b, visibleRecap(r), color); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return fmt.Errorf("write summary: %w", err)
-	}
-	return nil
+	t := NewText(w, TextOptions{Color: color, SummaryOnly: true})
+	t.End(r)
+	return t.Err()
 }

@@ -192,7 +192,16 @@ func (t *Text) hostErrorLine(h recap.HostReport) string {
 func (t *Text) End(r recap.Recap) {
 	r = visibleRecap(r)
 	var b strings.Builder
-	writeNotRun(&b, r, t.p)
+	if r.Interrupted {
+		b.WriteString("\n" + t.p.paint(colorError, "INTERRUPTED: the recap covers what ran so far") + "\n")
+	}
+	if len(r.NotRun) > 0 {
+		why := "stopped by --max-fail-percent"
+		if r.Interrupted {
+			why = "interrupted"
+		}
+		fmt.Fprintf(&b, "\nNOT RUN (%s): %s\n", why, strings.Join(r.NotRun, ", "))
+	}
 	if t.opt.SummaryOnly {
 		if err := WriteFailures(&b, r, t.opt.Color); err != nil {
 			t.fail(err)
@@ -208,21 +217,6 @@ func (t *Text) End(r recap.Recap) {
 	}
 	t.opt.Progress = false
 	t.emit(b.String())
-}
-
-// writeNotRun says whether the run was interrupted, and which hosts it
-// never started.
-func writeNotRun(b *strings.Builder, r recap.Recap, p palette) {
-	if r.Interrupted {
-		b.WriteString("\n" + p.paint(colorError, "INTERRUPTED: the recap covers what ran so far") + "\n")
-	}
-	if len(r.NotRun) > 0 {
-		why := "stopped by --max-fail-percent"
-		if r.Interrupted {
-			why = "interrupted"
-		}
-		fmt.Fprintf(b, "\nNOT RUN (%s): %s\n", why, strings.Join(r.NotRun, ", "))
-	}
 }
 
 // resultBanner names the part of the playbook a result belongs to, in
