@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,4 +64,26 @@ func sameJSON(t *testing.T, a, b []byte) bool {
 		t.Fatal(err)
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// Every field WriteJSON writes is read back by ReadJSON or derived again
+// from what is: a field added to the document and forgotten here would be
+// lost by remedy report merge, so the merged document would no longer be
+// the unsharded run's. Add the new field to recapOf, then here.
+func TestReadJSONKnowsEveryField(t *testing.T) {
+	known := map[string][]string{
+		"jsonRun": {"SchemaVersion", "Remedy", "Operator", "CommandLine", "Inventories", "Limit", "ChangeID", "Shard",
+			"Playbook", "Path", "PlaybookSHA256", "Check", "Diff", "Audit", "Started", "Finished", "Interrupted", "Hosts", "NotRun",
+			"DurationMS", "Totals"}, // derived: Finished - Started, and the sum of the hosts' stats
+		"jsonHost": {"Name", "Unreachable", "Error", "DurationMS", "Facts", "Tasks", "Stats"},
+		"jsonResult": {"Name", "Kind", "Status", "Ignored", "Severity", "Msg", "Diff", "Planned", "DurationMS",
+			"Changed"}, // derived from Status
+	}
+	for _, typ := range []reflect.Type{reflect.TypeFor[jsonRun](), reflect.TypeFor[jsonHost](), reflect.TypeFor[jsonResult]()} {
+		for i := range typ.NumField() {
+			if name := typ.Field(i).Name; !slices.Contains(known[typ.Name()], name) {
+				t.Errorf("%s.%s is written by WriteJSON and not read back by ReadJSON (jsonread.go)", typ.Name(), name)
+			}
+		}
+	}
 }
