@@ -171,6 +171,7 @@ func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags
 	info := recap.Play{Name: pb.Name(), Path: pb.File(), Check: f.check, Diff: f.diff, Audit: audit,
 		Hosts: setup.names(), Started: time.Now(), Provenance: provenance(pb, f, os.Args[1:])}
 	obs, finish := observer(stdout, f)
+	holdProgress(obs, setup.opts.Credentials)
 	recap, hostErrs := runner.Run(ctx, info, setup.hosts, setup.play, setup.opts, obs)
 	if err := finish(); err != nil {
 		return err

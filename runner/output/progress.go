@@ -233,5 +233,23 @@ func (k *Ticking) End(r recap.Recap) {
 	k.t.End(r)
 }
 
+// Hold erases the progress line and keeps it off the terminal until
+// release is called: a question asked mid-run (a key's passphrase, on
+// the first host that needs the key) must not be drawn over every
+// second. Lines of results still print meanwhile, as they did before
+// the line was redrawn on its own.
+func (k *Ticking) Hold() (release func()) {
+	k.mu.Lock()
+	k.t.held = true
+	k.t.redraw()
+	k.mu.Unlock()
+	return func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.t.held = false
+		k.t.redraw()
+	}
+}
+
 // Err is the Text's first write error.
 func (k *Ticking) Err() error { k.mu.Lock(); defer k.mu.Unlock(); return k.t.Err() }

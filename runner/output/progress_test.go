@@ -137,3 +137,26 @@ func (b *syncedBuffer) Write(p []byte) (int, error) {
 
 func (b *syncedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
 func (b *syncedBuffer) Len() int       { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.Len() }
+
+// While a question is asked mid-run the progress line is off the screen
+// and not redrawn; it comes back when the answer is in.
+func TestTickingHoldsForAQuestion(t *testing.T) {
+	var buf syncedBuffer
+	k := NewTicking(NewText(&buf, TextOptions{Progress: true, Width: func() int { return 120 }}), 10*time.Millisecond)
+	k.Start(recap.Play{Name: "p", Hosts: []string{"h1", "h2"}})
+	k.HostStarted("h1")
+	release := k.Hold()
+	held := buf.Len()
+	if screen := terminal(buf.String()); screen[len(screen)-1] != "" {
+		t.Errorf("while held the line shows %q", screen[len(screen)-1])
+	}
+	time.Sleep(100 * time.Millisecond)
+	if buf.Len() != held {
+		t.Errorf("redrawn while held: %q", buf.String()[held:])
+	}
+	release()
+	if screen := terminal(buf.String()); !strings.HasPrefix(screen[len(screen)-1], "0/2 done: ") {
+		t.Errorf("after the question the line is %q", screen[len(screen)-1])
+	}
+	k.End(recap.Recap{Play: recap.Play{Name: "p", Hosts: []string{"h1", "h2"}}})
+}

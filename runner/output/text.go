@@ -65,6 +65,7 @@ type Text struct {
 
 	prog      progress
 	progress  bool            // a progress line is on screen
+	held      bool            // the progress line is kept off the screen (Ticking.Hold)
 	explained map[string]bool // hosts with a printed failed or unreachable line
 	err       error
 }
@@ -282,11 +283,11 @@ func (t *Text) diff(d string) string {
 // emit clears the progress line, writes s, and draws the progress line
 // again below it, so the progress line is always the last one on screen.
 func (t *Text) emit(s string) {
-	if t.opt.Progress || t.progress {
+	if t.progress || t.opt.Progress && !t.held {
 		s = "\r\x1b[K" + s
 		t.progress = false
 	}
-	if t.opt.Progress && len(t.play.Hosts) > 0 {
+	if t.opt.Progress && !t.held && len(t.play.Hosts) > 0 {
 		width := 0
 		if t.opt.Width != nil {
 			width = t.opt.Width()
