@@ -89,11 +89,14 @@ func tagsOf(items []lua.TaskInfo) []string {
 	return slices.Compact(tags)
 }
 
-// listHosts is --list-hosts: the hosts the playbook's pattern and -l
-// select in the inventory, read and nothing more.
+// listHosts is --list-hosts: the hosts the playbook's pattern, -l and
+// --shard select in the inventory, read and nothing more.
 func listHosts(w io.Writer, pb *lua.Playbook, f *runFlags) error {
 	_, hosts, err := selectHosts(pb, f)
 	if err != nil {
+		return badInput(err)
+	}
+	if hosts, err = inShard(hosts, f.shard); err != nil {
 		return badInput(err)
 	}
 	playHeader(w, pb)

@@ -23,6 +23,7 @@ func provenance(pb *lua.Playbook, f *runFlags, args []string) recap.Provenance {
 		Limit:          f.limit,
 		PlaybookSHA256: pb.SHA256(),
 		ChangeID:       f.changeID,
+		Shard:          f.shard,
 	}
 }
 

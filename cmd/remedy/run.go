@@ -60,6 +60,8 @@ type runFlags struct {
 	report         string
 	changeID       string
 	updateInv      bool // run only
+	shard          string
+	summaryOnly    bool
 }
 
 func init() {
@@ -130,6 +132,8 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.retryFile, "retry-file", "", "write failed and unreachable hosts to `FILE`, for -l @FILE")
 	fl.StringVar(&f.report, "report", "", "write a report for a change board to `FILE`.html or FILE.md")
 	fl.StringVar(&f.changeID, "change-id", "", "the change or ticket `ID` the run belongs to, named in reports and JSON")
+	fl.StringVar(&f.shard, "shard", "", "run on shard `K/N` of the selected hosts, chosen by a hash of each host's name; remedy report merge joins the shards' -o json")
+	fl.BoolVar(&f.summaryOnly, "summary-only", false, "text output: print the failures and the PLAY RECAP, not a line per host and task")
 }
 
 // runPlaybook is run and audit: load, select hosts, connect, run, render,
@@ -167,6 +171,7 @@ func runPlaybook(ctx context.Context, stdout io.Writer, path string, f *runFlags
 	info := recap.Play{Name: pb.Name(), Path: pb.File(), Check: f.check, Diff: f.diff, Audit: audit,
 		Hosts: setup.names(), Started: time.Now(), Provenance: provenance(pb, f, os.Args[1:])}
 	obs, finish := observer(stdout, f)
+	holdProgress(obs, setup.opts.Credentials)
 	recap, hostErrs := runner.Run(ctx, info, setup.hosts, setup.play, setup.opts, obs)
 	if err := finish(); err != nil {
 		return err
@@ -215,6 +220,9 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if f.output != "text" && f.output != "json" && f.output != "junit" {
 		return nil, badInput(fmt.Errorf("-o %q: want text, json or junit", f.output))
 	}
+	if f.summaryOnly && f.output != "text" {
+		return nil, badInput(fmt.Errorf("--summary-only shapes the text output, not -o %s", f.output))
+	}
 	if f.report != "" {
 		if _, err := output.ReportFormatFor(f.report); err != nil {
 			return nil, badInput(err)
@@ -229,6 +237,9 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	}
 	whole, invHosts, err := selectHosts(pb, f)
 	if err != nil {
+		return nil, badInput(err)
+	}
+	if invHosts, err = inShard(invHosts, f.shard); err != nil {
 		return nil, badInput(err)
 	}
 	for _, h := range invHosts {
@@ -449,7 +460,14 @@ func observer(stdout io.Writer, f *runFlags) (obs recap.Observer, finish func() 
 		opt = output.TerminalTextOptions(file, f.verbose)
 	}
 	opt.Verbosity = f.verbose
+	opt.SummaryOnly = f.summaryOnly
 	o := output.NewText(stdout, opt)
+	if opt.Progress {
+		// Redrawn every second, so the slowest hosts' times count on
+		// while the run waits for them.
+		t := output.NewTicking(o, time.Second)
+		return t, t.Err
+	}
 	return o, o.Err
 }
 

@@ -29,6 +29,7 @@ type jsonRun struct {
 	Inventories    []string    `json:"inventories"`
 	Limit          string      `json:"limit"`
 	ChangeID       string      `json:"change_id"`
+	Shard          string      `json:"shard,omitempty"`
 	Playbook       string      `json:"playbook"`
 	Path           string      `json:"path"`
 	PlaybookSHA256 string      `json:"playbook_sha256"`
@@ -136,6 +137,7 @@ func jsonDocument(r recap.Recap) jsonRun {
 		Inventories:    append([]string{}, p.Inventories...),
 		Limit:          p.Limit,
 		ChangeID:       p.ChangeID,
+		Shard:          p.Shard,
 		PlaybookSHA256: p.PlaybookSHA256,
 		Playbook:       r.Play.Name,
 		Path:           r.Play.Path,

@@ -24,6 +24,7 @@ type decodedRun struct {
 	Inventories    []string  `json:"inventories"`
 	Limit          string    `json:"limit"`
 	ChangeID       string    `json:"change_id"`
+	Shard          string    `json:"shard"`
 	PlaybookSHA256 string    `json:"playbook_sha256"`
 	Playbook       string    `json:"playbook"`
 	Path           string    `json:"path"`

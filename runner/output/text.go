@@ -22,7 +22,15 @@ type TextOptions struct {
 	// durations.
 	Verbosity int
 	Color     bool // ANSI colours, as Ansible uses them
-	Progress  bool // a live "hosts done/total" line, redrawn in place
+	Progress  bool // a live line of counts and the slowest hosts, redrawn in place
+	// Width is the terminal's width in columns now, which the progress
+	// line stays within: asked at every draw, as a window may be resized
+	// during a long run. nil, or 0, is 80.
+	Width func() int
+	// SummaryOnly leaves out the lines of each host's results, commands
+	// and log: the run ends with its failures and the PLAY RECAP
+	// (--summary-only), for a fleet too large to read line by line.
+	SummaryOnly bool
 }
 
 // TerminalTextOptions turns colour and the progress line on when f is a
@@ -33,6 +41,10 @@ func TerminalTextOptions(f *os.File, verbosity int) TextOptions {
 		Verbosity: verbosity,
 		Color:     tty && os.Getenv("NO_COLOR") == "",
 		Progress:  tty,
+		Width: func() int {
+			width, _, _ := term.GetSize(int(f.Fd()))
+			return width
+		},
 	}
 }
 
@@ -51,10 +63,11 @@ type Text struct {
 	play   recap.Play
 	banner string // the banner the last result line was printed under
 
-	started, done int
-	progress      bool            // a progress line is on screen
-	explained     map[string]bool // hosts with a printed failed or unreachable line
-	err           error
+	prog      progress
+	progress  bool            // a progress line is on screen
+	held      bool            // the progress line is kept off the screen (Ticking.Hold)
+	explained map[string]bool // hosts with a printed failed or unreachable line
+	err       error
 }
 
 // NewText returns a text renderer writing to w.
@@ -68,6 +81,7 @@ func (t *Text) Err() error { return t.err }
 // Start prints the PLAY banner.
 func (t *Text) Start(play recap.Play) {
 	t.play = play
+	t.prog.total = len(play.Hosts)
 	title := "PLAY [" + Visible(play.Name) + "]"
 	if play.Check {
 		title += " [CHECK MODE]"
@@ -76,8 +90,8 @@ func (t *Text) Start(play recap.Play) {
 }
 
 // HostStarted counts the host as running for the progress line.
-func (t *Text) HostStarted(string) {
-	t.started++
+func (t *Text) HostStarted(host string) {
+	t.prog.started(host, time.Now())
 	t.emit("")
 }
 
@@ -85,7 +99,7 @@ func (t *Text) HostStarted(string) {
 // each line of the output after a prefix and with its controls escaped,
 // so no line a host prints passes for remedy's own.
 func (t *Text) Command(c recap.Command) {
-	if t.opt.Verbosity < 1 {
+	if t.opt.Verbosity < 1 || t.opt.SummaryOnly {
 		return
 	}
 	var b strings.Builder
@@ -111,6 +125,9 @@ func (t *Text) Command(c recap.Command) {
 // Log prints a line the playbook wrote with log() or print(), at every
 // verbosity: the author asked for it.
 func (t *Text) Log(host, msg string) {
+	if t.opt.SummaryOnly {
+		return
+	}
 	var b strings.Builder
 	prefix := "[" + Visible(host) + "] "
 	first, rest, _ := strings.Cut(Visible(msg), "\n")
@@ -122,6 +139,10 @@ func (t *Text) Log(host, msg string) {
 // Result prints one result line, with its diff and planned commands when
 // the run asked for them.
 func (t *Text) Result(res remote.Result) {
+	if t.opt.SummaryOnly {
+		t.emit("")
+		return
+	}
 	res = visibleResult(res)
 	var b strings.Builder
 	if title := resultBanner(res); title != t.banner {
@@ -146,22 +167,24 @@ func (t *Text) Result(res remote.Result) {
 // HostDone counts the host as finished and, when it stopped early for a
 // reason no failed or unreachable line showed, says why.
 func (t *Text) HostDone(h recap.HostReport) {
-	t.done++
+	t.prog.done(h)
 	host := Visible(h.Host)
 	// An interrupted host says so once for all, at the end.
-	if h.Err != nil && !t.explained[host] && !errors.Is(h.Err, context.Canceled) {
+	if h.Err != nil && !t.opt.SummaryOnly && !t.explained[host] && !errors.Is(h.Err, context.Canceled) {
 		t.banner = "HOST [" + host + "]"
-		line := "\n" + banner(t.banner) + "\n"
-		msg := continued(Visible(h.Err.Error()))
-		if h.Unreachable {
-			line += t.p.paint(colorUnreachable, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", host, msg)) + "\n"
-		} else {
-			line += t.p.paint(colorError, fmt.Sprintf("fatal: [%s]: FAILED! => %s", host, msg)) + "\n"
-		}
-		t.emit(line)
+		t.emit("\n" + banner(t.banner) + "\n" + t.hostErrorLine(h))
 		return
 	}
 	t.emit("")
+}
+
+// hostErrorLine is the fatal line of a host that stopped for h.Err.
+func (t *Text) hostErrorLine(h recap.HostReport) string {
+	host, msg := Visible(h.Host), continued(Visible(h.Err.Error()))
+	if h.Unreachable {
+		return t.p.paint(colorUnreachable, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", host, msg)) + "\n"
+	}
+	return t.p.paint(colorError, fmt.Sprintf("fatal: [%s]: FAILED! => %s", host, msg)) + "\n"
 }
 
 // End clears the progress line and prints whether the run was
@@ -183,7 +206,11 @@ func (t *Text) End(r recap.Recap) {
 		}
 		fmt.Fprintf(&b, "\nNOT RUN (%s): %s\n", why, strings.Join(r.NotRun, ", "))
 	}
-	if r.Play.Audit {
+	if t.opt.SummaryOnly {
+		if err := WriteFailures(&b, r, t.opt.Color); err != nil {
+			t.fail(err)
+		}
+	} else if r.Play.Audit {
 		writeAuditTable(&b, r, t.p)
 	}
 	if err := WriteRecap(&b, r, t.opt.Color); err != nil {
@@ -275,12 +302,16 @@ func (t *Text) diff(d string) string {
 // emit clears the progress line, writes s, and draws the progress line
 // again below it, so the progress line is always the last one on screen.
 func (t *Text) emit(s string) {
-	if t.opt.Progress || t.progress {
+	if t.progress || t.opt.Progress && !t.held {
 		s = "\r\x1b[K" + s
 		t.progress = false
 	}
-	if t.opt.Progress && len(t.play.Hosts) > 0 {
-		s += fmt.Sprintf("hosts %d/%d done, %d running", t.done, len(t.play.Hosts), t.started-t.done)
+	if t.opt.Progress && !t.held && len(t.play.Hosts) > 0 {
+		width := 0
+		if t.opt.Width != nil {
+			width = t.opt.Width()
+		}
+		s += t.prog.line(time.Now(), width)
 		t.progress = true
 	}
 	if s == "" || t.err != nil {
@@ -290,6 +321,10 @@ func (t *Text) emit(s string) {
 		t.fail(err)
 	}
 }
+
+// redraw draws the progress line again, with the running hosts' times
+// as they are now.
+func (t *Text) redraw() { t.emit("") }
 
 func (t *Text) fail(err error) {
 	if t.err == nil {

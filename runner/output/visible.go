@@ -108,7 +108,7 @@ func visibleRecap(r recap.Recap) recap.Recap {
 // limit or an inventory path can hold anything a shell lets through.
 func visibleProvenance(p recap.Provenance) recap.Provenance {
 	p.CommandLine, p.Inventories = visibleAll(p.CommandLine), visibleAll(p.Inventories)
-	for _, s := range []*string{&p.Version, &p.Commit, &p.Operator, &p.Limit, &p.ChangeID} {
+	for _, s := range []*string{&p.Version, &p.Commit, &p.Operator, &p.Limit, &p.ChangeID, &p.Shard} {
 		*s = Visible(*s)
 	}
 	return p

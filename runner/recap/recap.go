@@ -49,6 +49,7 @@ type Provenance struct {
 	Limit           string
 	PlaybookSHA256  string // of the playbook file, hex
 	ChangeID        string // --change-id: the ticket the run belongs to
+	Shard           string // --shard K/N: the share of the selected hosts this run took; "" for all of them
 }
 
 // Command is one command run on a host. Stdin is never reported: it may
