@@ -1,6 +1,7 @@
 package output
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,15 +88,27 @@ func hostOf(jh jsonHost) recap.HostReport {
 		Unreachable: jh.Unreachable,
 		Duration:    time.Duration(jh.DurationMS) * time.Millisecond,
 	}
-	if jh.Error != "" {
-		h.Err = errors.New(jh.Error)
+	if jh.Error != "" || jh.Interrupted {
+		h.Err = &readError{msg: jh.Error, canceled: jh.Interrupted}
 	}
 	for _, t := range jh.Tasks {
 		h.Results = append(h.Results, remote.Result{
 			Host: jh.Name, Kind: t.Kind, Name: t.Name, Status: remote.Status(t.Status),
-			Msg: t.Msg, Diff: t.Diff, Planned: t.Planned, Severity: t.Severity, Ignored: t.Ignored,
+			Msg: t.Msg, Diff: t.Diff, Planned: t.Planned, Severity: t.Severity, Ignored: t.Ignored, Error: t.Error,
 			Duration: time.Duration(t.DurationMS) * time.Millisecond,
 		})
 	}
 	return h
 }
+
+// readError is a host's error read back from a document: its message, and
+// whether the run was interrupted there, so that errors.Is(err,
+// context.Canceled) answers as it did in the run that wrote it.
+type readError struct {
+	msg      string
+	canceled bool
+}
+
+func (e *readError) Error() string { return e.msg }
+
+func (e *readError) Is(target error) bool { return e.canceled && target == context.Canceled }

@@ -15,7 +15,7 @@ import (
 // document says the same (byte for byte, but where bytes that were not
 // UTF-8 became U+FFFD: the first document escapes it, the second not).
 func TestReadJSONRoundTrip(t *testing.T) {
-	for name, r := range map[string]recap.Recap{"audit": auditRecap(), "run": runRecap(), "hostile": hostileRecap()} {
+	for name, r := range map[string]recap.Recap{"audit": auditRecap(), "run": runRecap(), "hostile": hostileRecap(), "states": statesRecap()} {
 		doc := mustJSON(t, r)
 		back, err := ReadJSON(bytes.NewReader(doc))
 		if err != nil {
@@ -75,9 +75,11 @@ func TestReadJSONKnowsEveryField(t *testing.T) {
 		"jsonRun": {"SchemaVersion", "Remedy", "Operator", "CommandLine", "Inventories", "Limit", "ChangeID", "Shard",
 			"Playbook", "Path", "PlaybookSHA256", "Check", "Diff", "Audit", "Started", "Finished", "Interrupted", "Hosts", "NotRun",
 			"DurationMS", "Totals"}, // derived: Finished - Started, and the sum of the hosts' stats
-		"jsonHost": {"Name", "Unreachable", "Error", "DurationMS", "Facts", "Tasks", "Stats"},
-		"jsonResult": {"Name", "Kind", "Status", "Ignored", "Severity", "Msg", "Diff", "Planned", "DurationMS",
-			"Changed"}, // derived from Status
+		"jsonHost": {"Name", "Unreachable", "Error", "Interrupted", "DurationMS", "Facts", "Tasks", "Stats",
+			"Verdict"}, // derived from the rest
+
+		"jsonResult": {"Name", "Kind", "Status", "Ignored", "Severity", "Msg", "Diff", "Planned", "DurationMS", "Error",
+			"Changed", "State"}, // derived from Status (and Error)
 	}
 	for _, typ := range []reflect.Type{reflect.TypeFor[jsonRun](), reflect.TypeFor[jsonHost](), reflect.TypeFor[jsonResult]()} {
 		for i := range typ.NumField() {
