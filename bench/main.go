@@ -40,6 +40,10 @@ func run(args []string, out io.Writer) error {
 		return scaleCmd(args[1], out)
 	case "breakdown":
 		return breakdownCmd(os.Stdin, out)
+	case "record":
+		return recordCmd(args[1:], out)
+	case "fleet":
+		return fleetCmd(args[1:], out)
 	}
 	return fmt.Errorf("unknown command %q (%s)", args[0], usage)
 }
