@@ -93,4 +93,14 @@ func TestSpliceDoc(t *testing.T) {
 	if err := spliceDoc(path, "hosts-20", "x"); err == nil {
 		t.Error("no markers: no error")
 	}
+	os.WriteFile(path, []byte("# B\n<!-- bench:more -->\n"), 0o644)
+	for _, table := range []string{"t1", "t2"} {
+		if err := spliceDoc(path, "hosts-7", table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ = os.ReadFile(path)
+	if want := "# B\n### 7 hosts\n\n<!-- bench:hosts-7 -->\nt2\n<!-- /bench:hosts-7 -->\n\n<!-- bench:more -->\n"; string(got) != want {
+		t.Errorf("a new block: got %q, want %q", got, want)
+	}
 }
