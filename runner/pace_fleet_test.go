@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"net"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,4 +129,89 @@ func TestQueuedHostsAreNotUnreachable(t *testing.T) {
 			unreachable, hosts, len(r.Hosts), time.Since(start).Round(time.Millisecond))
 	}
 	t.Logf("%d hosts in %v", hosts, time.Since(start).Round(time.Millisecond))
+}
+
+// silentFirst is an sshd on the loopback that takes its first n
+// connections and never answers them, as a host does whose CPU or
+// network is swamped, and serves every later one.
+func silentFirst(t *testing.T, n int) (*slowFleet, *atomic.Int32) {
+	t.Helper()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	key, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cfg := &ssh.ServerConfig{NoClientAuth: true}
+	cfg.AddHostKey(key)
+	var accepted atomic.Int32
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			if accepted.Add(1) <= int32(n) {
+				t.Cleanup(func() { conn.Close() })
+				continue
+			}
+			go func() {
+				defer conn.Close()
+				serveTrue(conn, cfg)
+			}()
+		}
+	}()
+	a := l.Addr().(*net.TCPAddr)
+	return &slowFleet{addr: a.IP.String(), port: a.Port, key: key}, &accepted
+}
+
+func (f *slowFleet) dialer(t *testing.T, timeout time.Duration) (*dialer, Target) {
+	line := knownhosts.Line([]string{knownhosts.Normalize(net.JoinHostPort(f.addr, strconv.Itoa(f.port)))}, f.key.PublicKey())
+	known := writeKnownHosts(t, line)
+	keys, err := NewHostKeys([]string{known}, known, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dialer{creds: &Credentials{}, keys: keys, timeout: timeout, pace: newPacer(DefaultMaxHandshakes)}
+	return d, Target{Name: "h1", Endpoint: Endpoint{Addr: f.addr, Port: f.port, User: "root"}}
+}
+
+// Handshakes that time out together are the crowd's doing: each is tried
+// once more, and gets through. One that times out alone is its host's,
+// and is not tried again.
+func TestCrowdedHandshakesAreTriedAgain(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	fleet, accepted := silentFirst(t, 4)
+	d, target := fleet.dialer(t, timeout)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			l, err := d.dial(t.Context(), target)
+			if err == nil {
+				l.close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("a handshake that timed out with three others: %v", err)
+		}
+	}
+	if n := accepted.Load(); n != 8 {
+		t.Errorf("the server saw %d connections, want 8: four timed out, four tried again", n)
+	}
+
+	lone, accepted := silentFirst(t, 1)
+	d, target = lone.dialer(t, timeout)
+	if _, err := d.dial(t.Context(), target); err == nil || !strings.Contains(err.Error(), "--timeout") {
+		t.Errorf("a lone silent host: %v, want its timeout", err)
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("a lone silent host was dialled %d times, want once", n)
+	}
 }

@@ -13,8 +13,11 @@ var Profiles = []string{"nftables", "iptables-legacy", "iptables-nft", "firewall
 // Limits on a lab's size, set by its address plan (see plan.go): the
 // hosts' /23 holds them from +10 to +509, below its broadcast address at
 // +511. A host costs the machine a namespace, an sshd and its firewall's
-// processes (firewalld's Python daemon and D-Bus are the most, about
-// 40 MiB), so 500 hosts of every profile take about 4 GiB.
+// processes (firewalld's Python daemon, its D-Bus and polkitd are the
+// most, about 55 MiB), so 500 hosts of every profile take about 5 GiB.
+// Those three take an inotify instance each, as three users, of the
+// kernel's 128 per user (fs.inotify.max_user_instances): 128 firewalld
+// hosts at most, 84 of 500.
 const (
 	MaxHosts  = 500
 	MaxHidden = 200
