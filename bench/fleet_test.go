@@ -104,3 +104,27 @@ func TestSpliceDoc(t *testing.T) {
 		t.Errorf("a new block: got %q, want %q", got, want)
 	}
 }
+
+// A host count measured again replaces its earlier medians in the
+// scaling table, which compares each count with the next.
+func TestScaleKeepsTheLatestOfEachCount(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.jsonl")
+	lines := `{"hosts":20,"tool":"remedy","wall_s":1,"max_rss_mib":20}
+{"hosts":100,"tool":"remedy","wall_s":9,"max_rss_mib":50}
+{"hosts":100,"tool":"remedy","wall_s":4,"max_rss_mib":50}
+{"hosts":500,"tool":"remedy","wall_s":20,"max_rss_mib":250}
+`
+	os.WriteFile(path, []byte(lines), 0o644)
+	var out strings.Builder
+	if err := scaleCmd(path, "", &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| remedy | 20 → 100 | 1.00 s → 4.00 s | 4.00x | 5x | yes |", "| remedy | 100 → 500 | 4.00 s → 20.00 s | 5.00x | 5x | yes |"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "9.00 s") {
+		t.Errorf("the earlier run of 100 hosts is still there:\n%s", out.String())
+	}
+}

@@ -117,6 +117,18 @@ func scaleCmd(path, doc string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A host count measured again: its latest medians count.
+	latest := map[string]int{}
+	for i, r := range recs {
+		latest[fmt.Sprint(r.Tool, r.Hosts)] = i
+	}
+	var kept []record
+	for i, r := range recs {
+		if latest[fmt.Sprint(r.Tool, r.Hosts)] == i {
+			kept = append(kept, r)
+		}
+	}
+	recs = kept
 	var b strings.Builder
 	fmt.Fprintln(&b, "| tool | hosts | wall | wall growth | host growth | at most linear | peak RSS per host |")
 	fmt.Fprintln(&b, "|---|---|---:|---:|---:|---|---:|")

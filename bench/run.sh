@@ -21,11 +21,15 @@ ansible_max=${BENCH_ANSIBLE_MAX:-100}
 fleet=${BENCH_FLEET-500 1000 2500 5000}
 profiles=${BENCH_PROFILES:-nftables,iptables-legacy,iptables-nft,firewalld,ufw,none}
 doc=${BENCH_DOC:-docs/benchmarks.md}
+# The medians bench scale compares; a file kept across runs lets one run
+# do 20 and 100 hosts and a later one 500 (each table names its commit).
+results=${BENCH_RESULTS:-}
 go=${GO:-go}
 commit=$(git rev-parse --short=12 HEAD)$(git diff --quiet HEAD -- . ':!docs/benchmarks.md' || echo "+changes")
 
 work=$(mktemp -d /tmp/remedy-bench.XXXXXX)
 lab=$work/lab
+results=${results:-$work/results.jsonl}
 "$go" build -o "$work/remedy" ./cmd/remedy
 "$go" build -o "$work/lab-cmd" ./tests/lab
 "$go" build -o "$work/bench" ./bench
@@ -42,10 +46,10 @@ for n in $hosts; do
 	[ "$n" -le 100 ] || args=(-runs "$runs_large" -warmup=false)
 	[ "$n" -le "$ansible_max" ] || args+=(-ansible=false)
 	"$work/bench" measure -lab "$lab" -remedy "$work/remedy" "${args[@]}" -work "$work" \
-		-results "$work/results.jsonl" -doc "$doc" -commit "$commit"
+		-results "$results" -doc "$doc" -commit "$commit"
 	"$work/lab-cmd" down --dir "$lab"
 done
-"$work/bench" scale -doc "$doc" "$work/results.jsonl"
+"$work/bench" scale -doc "$doc" "$results"
 if [ -n "$fleet" ]; then
 	"$work/bench" fleet -remedy "$work/remedy" -sizes "$(echo $fleet | tr ' ' ,)" -work "$work" -doc "$doc" -commit "$commit"
 fi
