@@ -104,12 +104,13 @@ func fleetRuns(remedy string, rec *recording, n, runs int, work string) (stats, 
 			return stats{}, err
 		}
 		s, err := measure(remedyAudit(remedy, dir, n), []string{"HOME=" + runDir}, filepath.Join(runDir, "output.log"), []int{0, 3})
-		if err != nil {
-			return stats{}, fmt.Errorf("fleet of %d: %w", n, err)
-		}
+		// What the recording lacks comes first: it fails every host.
 		if unknown := f.unknownCommands(); len(unknown) > 0 {
 			return stats{}, fmt.Errorf("fleet of %d: remedy sent %d commands the recording has no answer to (record again: bench record), the first: %.300q",
 				n, len(unknown), unknown[0])
+		}
+		if err != nil {
+			return stats{}, fmt.Errorf("fleet of %d: %w", n, err)
 		}
 		fmt.Fprintf(os.Stderr, "bench: fleet of %d, run %d/%d: %6.2fs wall %6.2fs cpu %6.1f MiB\n",
 			n, run, runs, s.Wall.Seconds(), s.CPU.Seconds(), float64(s.MaxRSS)/mib)
