@@ -153,8 +153,12 @@ func fleetTable(sizes []int, results map[int]stats, runs int, rec *recording, co
 		fmt.Fprintf(&b, "\nFrom %d to %d hosts: CPU per host %.2fx", lo, hi, cpuGrowth)
 		flat := cpuGrowth <= flatWithin
 		if len(added) > 1 {
-			memGrowth := added[len(added)-1] / added[0]
-			fmt.Fprintf(&b, ", memory added per host %.2fx (last step against the first)", memGrowth)
+			// The last step against the whole range: a first step of a few
+			// MiB is mostly where the garbage collector's heap target
+			// happened to be.
+			whole := (rssMiB(hi) - rssMiB(lo)) / float64(hi-lo)
+			memGrowth := added[len(added)-1] / whole
+			fmt.Fprintf(&b, ", memory added per host in the last step %.2fx that over the whole range (%.3f MiB)", memGrowth, whole)
 			flat = flat && memGrowth <= flatWithin
 		}
 		fmt.Fprintf(&b, "; flat (within %gx): %s.\n", flatWithin, yesNo(flat))
