@@ -100,7 +100,8 @@ func (d *dialer) dial(ctx context.Context, t Target) (*link, error) {
 // window the pacer shrank meanwhile: the host was crowded out, not gone.
 func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e Endpoint, pin ssh.PublicKey) (*ssh.Client, ssh.PublicKey, error) {
 	for try := 1; ; try++ {
-		ticket, err := d.pace.acquire(ctx)
+		// A pinned key: the host is connected already, and dials again.
+		ticket, err := d.pace.acquire(ctx, pin != nil)
 		if err != nil {
 			return nil, nil, fmt.Errorf("waiting to connect to %s: %w", e.hostPort(), err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -56,6 +57,7 @@ type paceTicket struct {
 // ticket is set.
 type paceWaiter struct {
 	ready  chan struct{}
+	urgent bool
 	ticket paceTicket
 }
 
@@ -75,18 +77,29 @@ func newPacer(limit int) *pacer {
 }
 
 // acquire waits until a handshake may start, in the order hosts asked,
-// or until ctx ends. A nil pacer lets every handshake start at once.
-func (p *pacer) acquire(ctx context.Context) (paceTicket, error) {
+// or until ctx ends. An urgent handshake goes ahead of the others
+// waiting: a host already connected that dials again (the lockout
+// check's probe, MovePort) has a timed revert running on it, which must
+// not run out while hosts not yet started take their turns. A nil pacer
+// lets every handshake start at once.
+func (p *pacer) acquire(ctx context.Context, urgent bool) (paceTicket, error) {
 	if p == nil {
 		return paceTicket{}, nil
 	}
 	p.mu.Lock()
-	if len(p.inflight) < p.window && len(p.waiting) == 0 {
+	if len(p.inflight) < p.window && (urgent || len(p.waiting) == 0) {
 		defer p.mu.Unlock()
 		return p.admit(), nil
 	}
-	w := &paceWaiter{ready: make(chan struct{})}
-	p.waiting = append(p.waiting, w)
+	w := &paceWaiter{ready: make(chan struct{}), urgent: urgent}
+	at := len(p.waiting)
+	if urgent {
+		at = 0
+		for at < len(p.waiting) && p.waiting[at].urgent {
+			at++
+		}
+	}
+	p.waiting = slices.Insert(p.waiting, at, w)
 	p.mu.Unlock()
 	select {
 	case <-w.ready:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ func acquireNow(t *testing.T, p *pacer) paceTicket {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
-	tk, err := p.acquire(ctx)
+	tk, err := p.acquire(ctx, false)
 	if err != nil {
 		t.Fatalf("acquire with %d in flight of a window of %d: %v", len(p.inflight), p.window, err)
 	}
@@ -27,7 +28,7 @@ func blocked(t *testing.T, p *pacer) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	tk, err := p.acquire(ctx)
+	tk, err := p.acquire(ctx, false)
 	if err == nil {
 		p.release(tk, handshakeOther, time.Minute)
 		return false
@@ -51,7 +52,7 @@ func TestPacerBoundsHandshakesInFlight(t *testing.T) {
 	order := make(chan int, 2)
 	for i := range 2 {
 		go func() {
-			tk, err := p.acquire(t.Context())
+			tk, err := p.acquire(t.Context(), false)
 			if err != nil {
 				t.Error(err)
 				return
@@ -166,8 +167,39 @@ func TestOverloaded(t *testing.T) {
 // A nil pacer paces nothing.
 func TestNilPacer(t *testing.T) {
 	var p *pacer
-	tk, err := p.acquire(t.Context())
+	tk, err := p.acquire(t.Context(), false)
 	if err != nil || p.release(tk, handshakeOverload, time.Second) {
 		t.Error("a nil pacer waits or judges")
+	}
+}
+
+// A host already connected that dials again goes ahead of the hosts
+// waiting for their first handshake, after other such hosts.
+func TestPacerLetsRedialsGoFirst(t *testing.T) {
+	p := newPacer(1)
+	held := acquireNow(t, p)
+	order := make(chan string, 3)
+	for _, w := range []struct {
+		name   string
+		urgent bool
+	}{{"first dial", false}, {"redial 1", true}, {"redial 2", true}} {
+		queued := waiting(p)
+		go func() {
+			tk, err := p.acquire(t.Context(), w.urgent)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			order <- w.name
+			p.release(tk, handshakeDone, time.Minute)
+		}()
+		for waiting(p) == queued {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	p.release(held, handshakeDone, time.Minute)
+	got := []string{<-order, <-order, <-order}
+	if want := []string{"redial 1", "redial 2", "first dial"}; !slices.Equal(got, want) {
+		t.Errorf("order %q, want %q", got, want)
 	}
 }
