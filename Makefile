@@ -8,7 +8,7 @@ HIDDEN   ?= 0
 PROFILES ?= nftables,iptables-legacy,iptables-nft,firewalld,ufw,none
 LABDIR   ?= /tmp/remedy-lab
 FUZZTIME ?= 50000x
-BENCH_HOSTS ?= 20 100
+BENCH_HOSTS ?= 20 100 500
 BENCH_RUNS  ?= 3
 VM_PROFILES ?= nftables,iptables,firewalld,ufw,selinux,ssh-socket
 VMLABDIR    ?= /tmp/remedy-vmlab
@@ -113,7 +113,9 @@ demo: deps build
 	@BIN=$(BIN) GO=$(GO) tests/demo.sh
 
 # bench times remedy, ansible-playbook and the OpenSSH floor on labs of
-# BENCH_HOSTS hosts (docs/benchmarks.md). Not part of test: it takes minutes.
+# BENCH_HOSTS hosts, then remedy on fake fleets of up to 5000 in-process SSH
+# servers, and writes the tables into docs/benchmarks.md. Not part of
+# test: it takes half an hour.
 bench: deps
 	BENCH_HOSTS="$(BENCH_HOSTS)" BENCH_RUNS=$(BENCH_RUNS) GO=$(GO) bench/run.sh
 

@@ -1,10 +1,13 @@
 // Command bench times the same read-only Aspera audit three ways on one
 // lab: remedy, ansible-playbook and the OpenSSH floor (one connection per
-// host running every probe at once). `make bench` runs it; see
+// host running every probe at once), and remedy alone on fake fleets of
+// thousands of in-process SSH servers. `make bench` runs it; see
 // docs/benchmarks.md.
 //
-//	bench measure -lab DIR -remedy BIN [-runs 3] [-work DIR] [-results FILE]
-//	bench scale FILE
+//	bench measure -lab DIR -remedy BIN [-runs 3] [-work DIR] [-results FILE] [-ansible=false] [-doc FILE -commit C]
+//	bench scale [-doc FILE] RESULTS
+//	bench record -lab DIR -host h1 -remedy BIN -out bench/testdata/audit-nftables.json
+//	bench fleet -remedy BIN [-sizes 500,1000,2500,5000] [-doc FILE -commit C]
 //	remedy audit ... -vv | bench breakdown
 package main
 
@@ -17,7 +20,9 @@ import (
 	"strings"
 )
 
-const usage = "usage: bench measure -lab DIR -remedy BIN [-runs N] [-work DIR] [-results FILE] | bench scale FILE | bench breakdown < REMEDY-VV-OUTPUT"
+const usage = "usage: bench measure -lab DIR -remedy BIN [-runs N] [-work DIR] [-results FILE] [-ansible=false] [-warmup=false] [-doc FILE -commit C]" +
+	" | bench scale [-doc FILE] RESULTS | bench record -lab DIR -host NAME -remedy BIN -out FILE" +
+	" | bench fleet -remedy BIN [-recording FILE] [-sizes N,N,...] [-runs N] [-doc FILE -commit C] | bench breakdown < REMEDY-VV-OUTPUT"
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
@@ -34,12 +39,18 @@ func run(args []string, out io.Writer) error {
 	case "measure":
 		return measureCmd(args[1:], out)
 	case "scale":
-		if len(args) != 2 {
+		fs := flag.NewFlagSet("bench scale", flag.ContinueOnError)
+		doc := fs.String("doc", "", "rewrite the scaling block of this Markdown file")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
 			return fmt.Errorf("%s", usage)
 		}
-		return scaleCmd(args[1], out)
+		return scaleCmd(fs.Arg(0), *doc, out)
 	case "breakdown":
 		return breakdownCmd(os.Stdin, out)
+	case "record":
+		return recordCmd(args[1:], out)
+	case "fleet":
+		return fleetCmd(args[1:], out)
 	}
 	return fmt.Errorf("unknown command %q (%s)", args[0], usage)
 }
@@ -51,6 +62,10 @@ func measureCmd(args []string, out io.Writer) error {
 	runs := fs.Int("runs", 3, "measured runs of each tool, after one warm-up round")
 	work := fs.String("work", "", "where run logs go (default: a new temporary directory)")
 	results := fs.String("results", "", "append each tool's medians to FILE as JSON lines, for bench scale")
+	ansible := fs.Bool("ansible", true, "time ansible-playbook too")
+	warmup := fs.Bool("warmup", true, "run every tool once first, uncounted")
+	doc := fs.String("doc", "", "rewrite the hosts-N block of this Markdown file (docs/benchmarks.md) with the table")
+	commit := fs.String("commit", "", "the commit measured, for the doc")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,15 +86,21 @@ func measureCmd(args []string, out io.Writer) error {
 	if err := becomeSubreaper(); err != nil {
 		return err
 	}
-	b := &bench{lab: *lab, remedy: *remedy, work: *work, hosts: hosts}
+	b := &bench{lab: *lab, remedy: *remedy, work: *work, hosts: hosts, ansible: *ansible, warmup: *warmup}
 	loadBefore := loadAverage()
 	meds, err := b.rounds(*runs)
 	if err != nil {
 		return err
 	}
-	writeTable(out, hosts, *runs, meds, loadBefore+" / "+loadAverage())
+	table := hostsTable(hosts, *runs, meds, *commit, loadBefore+" / "+loadAverage())
+	fmt.Fprintf(out, "\n### %d hosts\n\n%s", hosts, table)
 	if *results != "" {
-		return appendResults(*results, hosts, meds)
+		if err := appendResults(*results, hosts, meds); err != nil {
+			return err
+		}
+	}
+	if *doc != "" {
+		return spliceDoc(*doc, fmt.Sprintf("hosts-%d", hosts), table)
 	}
 	return nil
 }

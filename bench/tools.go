@@ -13,6 +13,8 @@ import (
 type bench struct {
 	lab, remedy, work string
 	hosts             int
+	ansible           bool // time Ansible too: it takes minutes at 100 hosts
+	warmup            bool // a round first that is not counted
 }
 
 // tool is one way of doing the audit. argv gets a fresh directory of its
@@ -26,9 +28,10 @@ type tool struct {
 
 // The names, in the order the table lists them.
 const (
-	remedyTool  = "remedy"
-	ansibleTool = "ansible"
-	floorTool   = "floor"
+	remedyTool        = "remedy"
+	remedyDefaultTool = "remedy, default forks"
+	ansibleTool       = "ansible"
+	floorTool         = "floor"
 )
 
 func (b *bench) tools() []tool {
@@ -37,17 +40,20 @@ func (b *bench) tools() []tool {
 	// HOME is the run's own directory, so no ~/.ssh, ~/.ansible or
 	// ~/.ansible.cfg of the person running the benchmark plays a part.
 	home := func(dir string) []string { return []string{"HOME=" + dir} }
-	return []tool{
+	tools := []tool{
 		{
 			name: remedyTool,
 			// alee=true adds the licensing domain's DNS and TCP check,
 			// which the Ansible playbook and the floor make too.
-			argv: func(string) []string {
-				return []string{b.remedy, "audit", "aspera-server", "-i", inv,
-					"--known-hosts", filepath.Join(b.lab, "known_hosts"), "-f", forks, "-e", "alee=true"}
-			},
-			env: home,
-			ok:  []int{0, 3}, // 3: drift found, which a fresh lab has
+			argv: func(string) []string { return remedyAudit(b.remedy, b.lab, b.hosts) },
+			env:  home,
+			ok:   []int{0, 3}, // 3: drift found, which a fresh lab has; 4 (unreachable hosts) fails
+		},
+		{
+			name: remedyDefaultTool,
+			argv: func(string) []string { return remedyAudit(b.remedy, b.lab, 0) },
+			env:  home,
+			ok:   []int{0, 3},
 		},
 		{
 			name: ansibleTool,
@@ -69,6 +75,10 @@ func (b *bench) tools() []tool {
 			ok:   []int{0},
 		},
 	}
+	if !b.ansible {
+		tools = slices.DeleteFunc(tools, func(t tool) bool { return t.name == ansibleTool })
+	}
+	return tools
 }
 
 // rounds runs every tool once per round, one warm-up round first (page
@@ -78,7 +88,11 @@ func (b *bench) tools() []tool {
 func (b *bench) rounds(runs int) (map[string]stats, error) {
 	tools := b.tools()
 	samples := map[string][]sample{}
-	for round := 0; round <= runs; round++ {
+	first := 0
+	if !b.warmup {
+		first = 1
+	}
+	for round := first; round <= runs; round++ {
 		for i := range tools {
 			t := tools[(round+i)%len(tools)]
 			s, err := b.once(t, round)

@@ -30,11 +30,12 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 func (e *UnreachableError) Is(target error) bool { return target == remote.ErrUnreachable }
 
 // dialer opens SSH connections with one run's credentials, host key
-// check and connect timeout.
+// check and connect timeout, pacing the handshakes.
 type dialer struct {
 	creds    *Credentials
 	keys     *HostKeys
 	timeout  time.Duration
+	pace     *pacer // nil: every handshake starts at once
 	bastions bastions
 }
 
@@ -91,10 +92,38 @@ func (d *dialer) dial(ctx context.Context, t Target) (*link, error) {
 }
 
 // dialVia opens a TCP stream to e, directly or through the via bastion,
-// and runs the SSH handshake on it, all within the connect timeout. It
-// returns the host key it verified: against known_hosts, or, when pin is
-// set, against the key the host already showed on another port.
+// and runs the SSH handshake on it, within the connect timeout counted
+// from when the pacer lets it start. It returns the host key it
+// verified: against known_hosts, or, when pin is set, against the key the
+// host already showed on another port. A handshake that timed out or was
+// reset among others doing the same is tried once more, under the
+// window the pacer shrank meanwhile: the host was crowded out, not gone.
 func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e Endpoint, pin ssh.PublicKey) (*ssh.Client, ssh.PublicKey, error) {
+	for try := 1; ; try++ {
+		// A pinned key: the host is connected already, and dials again.
+		ticket, err := d.pace.acquire(ctx, pin != nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("waiting to connect to %s: %w", e.hostPort(), err)
+		}
+		c, key, connected, err := d.attempt(ctx, via, name, e, pin)
+		outcome := handshakeDone
+		switch {
+		case err == nil:
+		case connected && ctx.Err() == nil && overloaded(err):
+			outcome = handshakeOverload
+		default:
+			outcome = handshakeOther
+		}
+		crowded := d.pace.release(ticket, outcome, d.timeout)
+		if outcome != handshakeOverload || !crowded || try == 2 {
+			return c, key, err
+		}
+	}
+}
+
+// attempt is one try of dialVia; connected says the TCP stream was open
+// when it failed.
+func (d *dialer) attempt(ctx context.Context, via *ssh.Client, name string, e Endpoint, pin ssh.PublicKey) (_ *ssh.Client, _ ssh.PublicKey, connected bool, _ error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, d.timeout, fmt.Errorf("no answer within %s (--timeout): %w", d.timeout, context.DeadlineExceeded))
 	defer cancel()
 	addr := e.hostPort()
@@ -109,9 +138,10 @@ func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e En
 		err = context.Cause(ctx)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", addr, err)
+		return nil, nil, false, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	return d.handshake(ctx, conn, name, e, pin)
+	c, key, err := d.handshake(ctx, conn, name, e, pin)
+	return c, key, true, err
 }
 
 // handshake closes conn when ctx ends first: a channel through a bastion

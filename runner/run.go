@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -40,7 +41,8 @@ type Options struct {
 	Forks          int           // hosts worked on at once; at least 1
 	Serial         Serial        // rolling batches; zero: one batch
 	MaxFailPercent float64       // stop once more than this share of a batch failed; negative: never
-	ConnectTimeout time.Duration // per hop: TCP connect and SSH handshake
+	ConnectTimeout time.Duration // per hop: TCP connect and SSH handshake, from when the pacing lets it start
+	MaxHandshakes  int           // SSH handshakes in flight at most (fewer under overload); zero: DefaultMaxHandshakes
 	CommandTimeout time.Duration // per remote command; zero: none
 	MaxOutput      Size          // per remote command or file read; zero: DefaultMaxOutput
 	HostKeys       *HostKeys
@@ -57,7 +59,7 @@ func Run(ctx context.Context, info recap.Play, hosts []Host, play PlayFunc, o Op
 		opts:   o,
 		play:   play,
 		obs:    &syncObserver{o: obs},
-		dialer: &dialer{creds: o.Credentials, keys: o.HostKeys, timeout: o.ConnectTimeout},
+		dialer: &dialer{creds: o.Credentials, keys: o.HostKeys, timeout: o.ConnectTimeout, pace: newPacer(cmp.Or(o.MaxHandshakes, DefaultMaxHandshakes))},
 	}
 	f.obs.Start(info)
 	notRun := f.batches(ctx, hosts)

@@ -43,6 +43,7 @@ type runFlags struct {
 	output         string
 	timeout        time.Duration
 	commandTimeout time.Duration
+	maxHandshakes  int
 	maxOutput      runner.Size
 	knownHosts     string
 	acceptNew      bool
@@ -113,6 +114,7 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.CountVarP(&f.verbose, "verbose", "v", "-v shows each remote command and its output, -vv timings too")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text, json or junit")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "connect timeout, per SSH hop")
+	fl.IntVar(&f.maxHandshakes, "max-handshakes", runner.DefaultMaxHandshakes, "SSH handshakes in flight at most (fewer while they time out); --timeout counts from each one's start")
 	fl.DurationVar(&f.commandTimeout, "command-timeout", 10*time.Minute, "longest a remote command may run (0: no limit)")
 	f.maxOutput = runner.DefaultMaxOutput
 	fl.Var(&f.maxOutput, "max-output", "most a remote command's output or a file read may bring back, as 8M or 1G (binary units)")
@@ -372,6 +374,7 @@ func connectOptions(f *runFlags, serial runner.Serial, s *secrets, hosts []runne
 		MaxFailPercent: f.maxFailPercent,
 		ConnectTimeout: f.timeout,
 		CommandTimeout: f.commandTimeout,
+		MaxHandshakes:  f.maxHandshakes,
 		MaxOutput:      f.maxOutput,
 		HostKeys:       keys,
 		Credentials:    &runner.Credentials{Password: s.password, Prompt: s.prompt},

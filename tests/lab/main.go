@@ -62,7 +62,8 @@ func run(args []string, out io.Writer) error {
 }
 
 func up(out io.Writer, o labkit.Options) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// 500 hosts of every profile take minutes on two busy cores.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute+time.Duration(o.Hosts+o.Hidden)*time.Second)
 	defer cancel()
 	start := time.Now()
 	l, err := labkit.Up(ctx, o)

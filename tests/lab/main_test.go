@@ -19,8 +19,8 @@ func TestBadInputCreatesNothing(t *testing.T) {
 	}{
 		{[]string{}, "usage: lab up|down|status"},
 		{[]string{"start"}, `unknown command "start"`},
-		{[]string{"up", "--hosts", "0", "--dir", dir}, "hosts must be between 1 and 400, not 0"},
-		{[]string{"up", "--hosts", "401", "--dir", dir}, "hosts must be between 1 and 400, not 401"},
+		{[]string{"up", "--hosts", "0", "--dir", dir}, "hosts must be between 1 and 500, not 0"},
+		{[]string{"up", "--hosts", "501", "--dir", dir}, "hosts must be between 1 and 500, not 501"},
 		{[]string{"up", "--profiles", "nftables,pf", "--dir", dir}, `unknown profile "pf"`},
 		{[]string{"up", "--hosts", "two", "--dir", dir}, `invalid value "two" for flag -hosts`},
 		{[]string{"up", "--dir", dir, "extra"}, `unexpected argument "extra"`},

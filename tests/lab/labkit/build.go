@@ -46,7 +46,7 @@ func build(ctx context.Context, o Options, createdDir bool) (*Lab, error) {
 	if err := createNetwork(ctx, st); err != nil {
 		return nil, err
 	}
-	if err := startLicense(ctx, st.Slot, st.License); err != nil {
+	if err := startLicense(ctx, st.Slot, st.License, hostNeighbours(st)); err != nil {
 		return nil, err
 	}
 	known, err := startHosts(ctx, st, m, labKey)

@@ -104,7 +104,7 @@ func crashedUp(t *testing.T, o Options) *state {
 	if err := createNetwork(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	if err := startLicense(ctx, st.Slot, st.License); err != nil {
+	if err := startLicense(ctx, st.Slot, st.License, hostNeighbours(st)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := prepareHost(st, st.Hosts[0], m, key); err != nil {

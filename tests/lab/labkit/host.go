@@ -159,7 +159,11 @@ func setupScript(st *state, h hostState, m *machine) string {
 		shell.Join("hostname", h.Name),
 		"ip -batch - <<'EOF'",
 	)
-	lines = append(lines, ifaceUp(h.Addr, h.Prefix)...)
+	var neighbours []neighbour
+	if !h.Hidden {
+		neighbours = append(licenseNeighbours(st.Slot), bridgeNeighbour(st.Slot))
+	}
+	lines = append(lines, ifaceUp(h.Addr, h.Prefix, neighbours)...)
 	lines = append(lines, "EOF")
 	if start := profileOf(h.Profile, h.Egress).start; start != "" {
 		lines = append(lines, start)

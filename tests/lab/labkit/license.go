@@ -16,9 +16,12 @@ const licenseReply = "remedy-lab licensing stand-in"
 // startLicense brings up the licensing stand-in at addr in slot's own
 // namespace on the lab bridge. setsid -f detaches socat from this process,
 // so it outlives `lab up`; Down finds it by its namespace.
-func startLicense(ctx context.Context, slot int, addr string) error {
+//
+// neighbours are the hosts on the bridge whose MACs it knows from the
+// start, besides the bridge's (see neighbour).
+func startLicense(ctx context.Context, slot int, addr string, neighbours []neighbour) error {
 	netns := netnsName(slot, licenseName)
-	if err := ipBatch(ctx, netns, ifaceUp(addr, hostPrefix)); err != nil {
+	if err := ipBatch(ctx, netns, ifaceUp(addr, hostPrefix, append(neighbours, bridgeNeighbour(slot)))); err != nil {
 		return err
 	}
 	// A deep backlog: every host of a large lab may connect at once, and

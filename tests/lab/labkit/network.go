@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"time"
@@ -19,11 +20,11 @@ const licenseName = "lic"
 func createNetwork(ctx context.Context, st *state) error {
 	s := st.Slot
 	root := slotNetwork(s)
-	link := func(netns, veth string) { root = append(root, linkNetns(s, netns, veth)...) }
+	link := func(netns, veth, addr string) { root = append(root, linkNetns(s, netns, veth, addr)...) }
 	var hidden []string
 	for _, h := range st.Hosts {
 		if !h.Hidden {
-			link(h.Netns, h.Veth)
+			link(h.Netns, h.Veth, h.Addr)
 			continue
 		}
 		root = append(root, "netns add "+h.Netns)
@@ -31,7 +32,11 @@ func createNetwork(ctx context.Context, st *state) error {
 			"link add "+h.Veth+" type veth peer name eth0 netns "+h.Netns,
 			"link set "+h.Veth+" master "+hiddenBridge+" up")
 	}
+	root = append(root, neighLines(bridgeName(s), addrAt(s, bridgeOff).String(), append(licenseNeighbours(s), hostNeighbours(st)...))...)
 	if err := ipBatch(ctx, "", root); err != nil {
+		return err
+	}
+	if err := bridgeBatch(ctx, staticFDB(st)); err != nil {
 		return err
 	}
 	if len(hidden) > 0 {
@@ -55,28 +60,113 @@ func slotNetwork(s int) []string {
 	br := bridgeName(s)
 	return append([]string{
 		"link add " + br + " type bridge",
+		"link set " + br + " address " + macFor(addrAt(s, bridgeOff)),
 		"link set " + br + " up",
 		fmt.Sprintf("addr add %s/%d dev %s", addrAt(s, bridgeOff), hostPrefix, br),
 		fmt.Sprintf("route add unreachable %s/%d", addrAt(s, 0), slotPrefix),
-	}, linkNetns(s, netnsName(s, licenseName), licenseVeth(s))...)
+	}, linkNetns(s, netnsName(s, licenseName), licenseVeth(s), addrAt(s, licenseOff).String())...)
 }
 
-// linkNetns adds namespace netns with its eth0 on slot s's bridge.
-func linkNetns(s int, netns, veth string) []string {
+// linkNetns adds namespace netns with its eth0 on slot s's bridge, with
+// the MAC address macFor gives addr.
+func linkNetns(s int, netns, veth, addr string) []string {
 	return []string{
 		"netns add " + netns,
-		"link add " + veth + " type veth peer name eth0 netns " + netns,
+		"link add " + veth + " type veth peer name eth0 address " + macFor(netip.MustParseAddr(addr)) + " netns " + netns,
 		"link set " + veth + " master " + bridgeName(s) + " up",
 	}
 }
 
-// ifaceUp is what each namespace runs to bring its own end up.
-func ifaceUp(addr string, prefix int) []string {
-	return []string{
+// ifaceUp is what each namespace runs to bring its own end up, with the
+// neighbours it knows from the start.
+func ifaceUp(addr string, prefix int, neighbours []neighbour) []string {
+	return append([]string{
 		"link set lo up",
 		fmt.Sprintf("addr add %s/%d dev eth0", addr, prefix),
 		"link set eth0 up",
+	}, neighLines("eth0", addr, neighbours)...)
+}
+
+// A large lab resolves no address on its bridge by ARP: every interface
+// on it knows the MAC addresses of those it talks to from the start
+// (permanent neighbours), and the bridge knows each port's (static FDB
+// entries). With 500 hosts, ARP's broadcasts and the floods of frames to
+// MACs not yet learnt reach every port, one copy each: they overran the
+// kernel's backlog of 1000 packets and dropped SYNs, and the hosts' and
+// the controller's dynamic neighbours overflowed the kernel's table of
+// 1024 (gc_thresh3, one table for all namespaces; permanent entries do
+// not count against it). Connections then took seconds to start, or
+// timed out, for the lab's own reasons.
+type neighbour struct{ addr, mac string }
+
+// macFor is the MAC address of the interface that holds addr (for the
+// licensing stand-in, the first address it holds): locally
+// administered, the IPv4 address in its last four bytes.
+func macFor(a netip.Addr) string {
+	b := a.As4()
+	return fmt.Sprintf("02:72:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3])
+}
+
+// bridgeNeighbour is the bridge's address, the controller's.
+func bridgeNeighbour(s int) neighbour {
+	return neighbour{addrAt(s, bridgeOff).String(), macFor(addrAt(s, bridgeOff))}
+}
+
+// licenseNeighbours are every address the licensing stand-in may hold
+// (RepointLicense moves it along), with its one MAC.
+func licenseNeighbours(s int) []neighbour {
+	var n []neighbour
+	mac := macFor(addrAt(s, licenseOff))
+	for off := licenseOff; off <= licenseLast; off++ {
+		n = append(n, neighbour{addrAt(s, off).String(), mac})
 	}
+	return n
+}
+
+// hostNeighbours are the hosts on the bridge. Hosts know only the
+// bridge and the stand-in: they seldom talk to each other.
+func hostNeighbours(st *state) []neighbour {
+	var n []neighbour
+	for _, h := range st.Hosts {
+		if !h.Hidden {
+			n = append(n, neighbour{h.Addr, macFor(netip.MustParseAddr(h.Addr))})
+		}
+	}
+	return n
+}
+
+// neighLines makes neighbours permanent on dev, but for self.
+func neighLines(dev, self string, neighbours []neighbour) []string {
+	var lines []string
+	for _, n := range neighbours {
+		if n.addr != self {
+			lines = append(lines, fmt.Sprintf("neigh replace %s lladdr %s dev %s nud permanent", n.addr, n.mac, dev))
+		}
+	}
+	return lines
+}
+
+// staticFDB tells the bridge which port each host's and the stand-in's
+// MAC is behind.
+func staticFDB(st *state) []string {
+	s := st.Slot
+	lines := []string{fmt.Sprintf("fdb replace %s dev %s master static", macFor(addrAt(s, licenseOff)), licenseVeth(s))}
+	for _, h := range st.Hosts {
+		if !h.Hidden {
+			lines = append(lines, fmt.Sprintf("fdb replace %s dev %s master static", macFor(netip.MustParseAddr(h.Addr)), h.Veth))
+		}
+	}
+	return lines
+}
+
+// bridgeBatch feeds lines to one `bridge -batch`.
+func bridgeBatch(ctx context.Context, lines []string) error {
+	cmd := exec.CommandContext(ctx, "bridge", "-batch", "-")
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("bridge -batch: %w: %s", err, bytes.TrimSpace(out))
+	}
+	return nil
 }
 
 // ipBatch feeds lines to one `ip -batch`, inside netns when it is not empty.

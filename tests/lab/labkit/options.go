@@ -10,9 +10,16 @@ import (
 // Options.Profiles assigns them.
 var Profiles = []string{"nftables", "iptables-legacy", "iptables-nft", "firewalld", "ufw", "none"}
 
-// Limits on a lab's size, set by its address plan (see plan.go).
+// Limits on a lab's size, set by its address plan (see plan.go): the
+// hosts' /23 holds them from +10 to +509, below its broadcast address at
+// +511. A host costs the machine a namespace, an sshd and its firewall's
+// processes (firewalld's Python daemon, its D-Bus and polkitd are the
+// most, about 55 MiB), so 500 hosts of every profile take about 5 GiB.
+// Those three take an inotify instance each, as three users, of the
+// kernel's 128 per user (fs.inotify.max_user_instances): 128 firewalld
+// hosts at most, 84 of 500.
 const (
-	MaxHosts  = 400
+	MaxHosts  = 500
 	MaxHidden = 200
 )
 

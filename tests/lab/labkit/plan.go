@@ -9,7 +9,7 @@ import (
 //
 //	+1          the lab bridge in the machine's namespace (/23), so the controller reaches hosts directly
 //	+2 .. +9    the licensing stand-in (RepointLicense moves it along)
-//	+10 ..      the hosts
+//	+10 .. +509 the hosts (MaxHosts), below the /23's broadcast address +511
 //	+512 /24    the hidden network, bridged inside the first host: +513 is the
 //	            first host, hidden hosts from +522
 //

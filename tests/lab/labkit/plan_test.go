@@ -41,7 +41,11 @@ func TestPlanFitsTheAddressPlan(t *testing.T) {
 		if h.Hidden {
 			net = hiddenNet
 		}
-		if !net.Contains(a) || a == net.Addr() || seen[h.Addr] {
+		broadcast := addrAt(slot, 1<<(32-hostPrefix)-1)
+		if h.Hidden {
+			broadcast = addrAt(slot, hiddenNetOff+1<<(32-hiddenPrefix)-1)
+		}
+		if !net.Contains(a) || a == net.Addr() || a == broadcast || seen[h.Addr] {
 			t.Errorf("%s: address %s is outside %s or taken", h.Name, h.Addr, net)
 		}
 		seen[h.Addr] = true

@@ -30,7 +30,7 @@ func (s Slot) Network(ctx context.Context) error {
 	if err := ipBatch(ctx, "", slotNetwork(int(s))); err != nil {
 		return err
 	}
-	return startLicense(ctx, int(s), s.License().String())
+	return startLicense(ctx, int(s), s.License().String(), nil)
 }
 
 // Remove takes down everything in the machine named after the slot and
