@@ -36,12 +36,12 @@ func TestVMAsperaServer(t *testing.T) {
 	s := newVMSuite(t)
 	all := " udp_concurrency=10 http_fallback=both vlinks=true"
 	groups := [][]vmServer{{
-		{profile: "nftables+egress", vars: "alee=true" + all, alee: true, then: []vmDrill{s.refuseDisabledUnit, s.powerOffDrill}},
+		{profile: "nftables+egress", vars: "alee=true" + all, alee: true, then: []vmDrill{s.powerOffDrill}},
 		{profile: "iptables+egress", vars: "alee=true keep_legacy_22=true" + all, alee: true, keep22: true, then: []vmDrill{s.refuseWithoutLoader}},
 		{profile: "ssh-socket", vars: all, then: []vmDrill{s.revertOutlivesSession}},
 	}, {
 		{profile: "firewalld+egress", vars: "alee=true" + all, alee: true},
-		{profile: "ufw+egress", vars: "alee=true keep_legacy_22=true" + all, alee: true, keep22: true},
+		{profile: "ufw+egress", vars: "alee=true keep_legacy_22=true" + all, alee: true, keep22: true, then: []vmDrill{s.refuseDisabledUnit("ufw.service")}},
 		// Debian's policy lets sshd bind any port >= 1024: 922 needs
 		// ssh_port_t, which the move must give it, for good.
 		{profile: "selinux+egress", vars: "alee=true ssh_port=922" + all, alee: true, sshPort: 922},
@@ -140,6 +140,7 @@ func (s *vmSuite) asperaServer(t *testing.T, l *vmkit.Lab, c vmServer) {
 	if err := l.SetSSHPort(vm.Name, c.sshPort); err != nil {
 		t.Fatal(err)
 	}
+	vmNoPendingRevert(ctx, t, l, vm.Name)
 	var licensed string
 	if c.alee {
 		// The domain's answer changes after the run: nothing but the
@@ -176,9 +177,40 @@ func (s *vmSuite) asperaServer(t *testing.T, l *vmkit.Lab, c vmServer) {
 			t.Errorf("the domain refresh timer after the reboot: %q %v, want one timer that fired", fired, err)
 		}
 	}
-	doc, code = s.remedy(t, l, op, "audit", "aspera-server", "-l", vm.Name, "-e", c.vars+" ansible_port="+strconv.Itoa(c.sshPort))
+	var audit vmAudit
+	code, out := runRemedyJSON(t, s.bin, s.home, 6*time.Minute, &audit, "audit", "aspera-server", "-l", vm.Name,
+		"-e", c.vars+" ansible_port="+strconv.Itoa(c.sshPort), "-i", l.Inventory, "--known-hosts", op.knownHosts)
 	if code != 0 {
-		t.Errorf("audit after the reboot: exit %d, want 0 (compliant)\n%s", code, doc.out)
+		t.Errorf("audit after the reboot: exit %d, want 0 (compliant)\n%s", code, out)
+	}
+	// A namespace host has no init; this one's PID 1 is systemd.
+	if len(audit.Hosts) != 1 || audit.Hosts[0].Facts == nil || audit.Hosts[0].Facts.Init != "systemd" {
+		t.Errorf("audit after the reboot: want one host whose facts.init is systemd\n%s", out)
+	}
+}
+
+// vmAudit is what the VM tests read of an audit's -o json document
+// beyond jsonRun.
+type vmAudit struct {
+	Hosts []struct {
+		Facts *struct {
+			Init string `json:"init"`
+		} `json:"facts"`
+	} `json:"hosts"`
+}
+
+// vmNoPendingRevert: a run that succeeded left no timed revert armed, as
+// its controller logged in again after each change and disarmed it. One
+// still pending fires when its window ends, and restores from a directory
+// the disarm removed.
+func vmNoPendingRevert(ctx context.Context, t *testing.T, l *vmkit.Lab, name string) {
+	t.Helper()
+	out, err := l.Exec(ctx, name, "sh", "-c", `systemctl list-units --no-legend --plain --state=active 'remedy-revert-*'; ls -d /run/remedy-revert-* 2>/dev/null; true`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending := strings.TrimSpace(string(out)); pending != "" {
+		t.Errorf("timed reverts still armed after the run succeeded:\n%s", pending)
 	}
 }
 
