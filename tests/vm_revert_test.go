@@ -36,7 +36,7 @@ systemd-run --quiet --collect --unit=remedy-drill-watch sh -c '
 alone() { ss -Htln | grep -q ":33001 " && ! ss -Htln | grep -q ":22 "; }
 until alone; do sleep 0.1; done
 pids=$(ss -Htnp state established "( sport = :22 )" | grep -o "pid=[0-9]*" | cut -d= -f2 | sort -u)
-for p in $pids; do cat /proc/$p/sessionid; echo; done | sort -u >/run/remedy-drill/sessions
+for p in $pids; do sed -n "s|.*/session-\\(.*\\)\\.scope\$|\\1|p" /proc/$p/cgroup; done | sort -u >/run/remedy-drill/sessions
 kill -KILL $pids
 echo "remedy-drill: sessions killed" >/dev/ttyS0'
 test "$(busctl get-property org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager KillUserProcesses)" = "b true"`
