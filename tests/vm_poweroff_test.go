@@ -213,8 +213,10 @@ func (d *drill) cut(t *testing.T, s *vmSuite, n int, last bool) {
 	if err := d.l.PowerOff(name); err != nil {
 		t.Fatal(err)
 	}
-	stopRun()
-	<-ran
+	if !last {
+		stopRun()
+		<-ran
+	}
 	start := time.Now()
 	if err := d.l.Start(ctx, name, 22, asperaPort); err != nil {
 		t.Fatalf("after the plug was pulled after write %d, SSH answers on neither 22 nor %d: %v", n, asperaPort, err)
