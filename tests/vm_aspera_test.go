@@ -30,62 +30,56 @@ import (
 // timer remedy installed, fired by systemd at boot, lets the new address
 // out. remedy's own audit after the reboot must find nothing to do.
 //
-// The VMs run three at a time (two labs, one after the other); each VM
-// then runs the drills of its profile from its snapshot (vmServer.then).
+// Each VM is a lab of its own, three at a time (vmsAtOnce), the longest
+// first: when one is done the next boots. Each VM then runs the drills of
+// its profile from its snapshot (vmServer.then).
 func TestVMAsperaServer(t *testing.T) {
 	s := newVMSuite(t)
 	all := " udp_concurrency=10 http_fallback=both vlinks=true"
-	groups := [][]vmServer{{
+	cases := []vmServer{
 		{profile: "nftables+egress", vars: "alee=true" + all, alee: true, then: []vmDrill{s.powerOffDrill}},
+		{profile: "ufw+egress", vars: "alee=true keep_legacy_22=true" + all, alee: true, keep22: true, then: []vmDrill{s.refuseDisabledUnit("ufw.service")}},
 		{profile: "iptables+egress", vars: "alee=true keep_legacy_22=true" + all, alee: true, keep22: true, then: []vmDrill{s.refuseWithoutLoader}},
 		{profile: "ssh-socket", vars: all, then: []vmDrill{s.revertOutlivesSession}},
-	}, {
-		{profile: "firewalld+egress", vars: "alee=true" + all, alee: true},
-		{profile: "ufw+egress", vars: "alee=true keep_legacy_22=true" + all, alee: true, keep22: true, then: []vmDrill{s.refuseDisabledUnit("ufw.service")}},
 		// Debian's policy lets sshd bind any port >= 1024: 922 needs
 		// ssh_port_t, which the move must give it, for good.
 		{profile: "selinux+egress", vars: "alee=true ssh_port=922" + all, alee: true, sshPort: 922},
-	}}
-	only := strings.Split(os.Getenv("REMEDY_VM_ONLY"), ",")
-	for i, g := range groups {
-		// REMEDY_VM_ONLY=p1,p2 boots only those profiles' VMs: for
-		// working on one, as -run still boots the whole lab.
-		if only[0] != "" {
-			g = slices.DeleteFunc(slices.Clone(g), func(c vmServer) bool { return !slices.Contains(only, c.profile) })
-			if len(g) == 0 {
-				continue
+		{profile: "firewalld+egress", vars: "alee=true" + all, alee: true},
+	}
+	// REMEDY_VM_ONLY=p1,p2 runs only those profiles' VMs.
+	if only := os.Getenv("REMEDY_VM_ONLY"); only != "" {
+		cases = slices.DeleteFunc(cases, func(c vmServer) bool { return !slices.Contains(strings.Split(only, ","), c.profile) })
+	}
+	turns := make(chan struct{}, vmsAtOnce)
+	for _, c := range cases {
+		if c.sshPort == 0 {
+			c.sshPort = asperaPort
+		}
+		t.Run(c.profile, func(t *testing.T) {
+			t.Parallel()
+			turns <- struct{}{}
+			t.Cleanup(func() { <-turns }) // after the lab is down: cleanups run last first
+			l := vmkit.New(t, vmkit.Options{Profiles: []string{c.profile}})
+			c.vm = l.VMs[0]
+			if !t.Run("run, reboot, check from outside", func(t *testing.T) { s.asperaServer(t, l, c) }) {
+				return
 			}
-		}
-		var profiles []string
-		for _, c := range g {
-			profiles = append(profiles, c.profile)
-		}
-		t.Run(fmt.Sprintf("lab%d", i+1), func(t *testing.T) {
-			l := vmkit.New(t, vmkit.Options{Profiles: profiles})
-			for j, c := range g {
-				c.vm = l.VMs[j]
-				if c.sshPort == 0 {
-					c.sshPort = asperaPort
+			for _, d := range c.then {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+				err := l.Reset(ctx, c.vm.Name)
+				cancel()
+				if err != nil {
+					t.Fatal(err)
 				}
-				t.Run(c.profile, func(t *testing.T) {
-					t.Parallel()
-					if !t.Run("run, reboot, check from outside", func(t *testing.T) { s.asperaServer(t, l, c) }) {
-						return
-					}
-					for _, d := range c.then {
-						ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-						err := l.Reset(ctx, c.vm.Name)
-						cancel()
-						if err != nil {
-							t.Fatal(err)
-						}
-						d(t, l, c.vm)
-					}
-				})
+				d(t, l, c.vm)
 			}
 		})
 	}
 }
+
+// vmsAtOnce bounds the VMs the tier runs at once: each takes a core while
+// it boots or remedy runs on it, and the machine has two.
+const vmsAtOnce = 3
 
 // vmServer is one VM's case: its profile, the playbook's variables and
 // what must hold after the reboot.
