@@ -147,7 +147,7 @@ func TestLabelCommand(t *testing.T) {
 		{def, 33001, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "33001"}},
 		{def, 8080, []string{"semanage", "port", "-m", "-t", "ssh_port_t", "-p", "tcp", "8080"}},
 		{def, 10005, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "10005"}}, // in a range only
-		{def, 3130, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "3130"}}, // labelled for udp only
+		{def, 3130, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "3130"}},   // labelled for udp only
 		{moved, 33001, nil},
 		{debian, 22, nil},
 		{debian, 922, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "922"}},
