@@ -30,9 +30,10 @@ import (
 // timer remedy installed, fired by systemd at boot, lets the new address
 // out. remedy's own audit after the reboot must find nothing to do.
 //
-// Each VM is a lab of its own, three at a time (vmsAtOnce), the longest
-// first: when one is done the next boots. Each VM then runs the drills of
-// its profile from its snapshot (vmServer.then).
+// Each VM is a lab of its own, three at a time (vmsAtOnce; make test
+// runs the tier with -parallel 3, go test's default being the number of
+// cores): when one is done the next boots. Each VM then runs the drills
+// of its profile from its snapshot (vmServer.then).
 func TestVMAsperaServer(t *testing.T) {
 	s := newVMSuite(t)
 	all := " udp_concurrency=10 http_fallback=both vlinks=true"
