@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -71,7 +72,15 @@ func Plan(init, tok string, after time.Duration, save, restore string) (Revert, 
 // transient service.
 func Detached(init, unit, script string) []string {
 	if init == "systemd" {
-		return []string{"systemd-run", "--quiet", "--collect", "--unit=" + unit, "--description=remedy timed revert", "sh", "-c", script}
+		// systemd expands $VAR, ${VAR} and $$ in a service's command line,
+		// a transient one's too (systemd-run --expand-environment=no is
+		// systemd 254's, newer than Debian 12's): written as $$, each $
+		// reaches sh as it is. Unescaped, the timer's "echo $$ > pid"
+		// wrote "$", the disarm's kill failed, and the revert fired after
+		// every successful change, from a directory the disarm had
+		// removed: it deleted sshd_config, or /etc/firewalld.
+		return []string{"systemd-run", "--quiet", "--collect", "--unit=" + unit, "--description=remedy timed revert",
+			"sh", "-c", strings.ReplaceAll(script, "$", "$$")}
 	}
 	return []string{"sh", "-c", `setsid -f sh -c "$0" </dev/null >/dev/null 2>&1`, script}
 }

@@ -18,7 +18,9 @@ func TestPlan(t *testing.T) {
 	}{
 		{"none", `sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-t1; echo $$ > "$d/pid"; sleep 60; restore; rm -rf "$d"'`},
 		{"sysv", `sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-t1; echo $$ > "$d/pid"; sleep 60; restore; rm -rf "$d"'`},
-		{"systemd", `systemd-run --quiet --collect --unit=remedy-revert-t1 '--description=remedy timed revert' sh -c 'd=/run/remedy-revert-t1; echo $$ > "$d/pid"; sleep 60; restore; rm -rf "$d"'`},
+		// systemd expands $ in the command line: each is doubled, so that
+		// sh gets the script as it is.
+		{"systemd", `systemd-run --quiet --collect --unit=remedy-revert-t1 '--description=remedy timed revert' sh -c 'd=/run/remedy-revert-t1; echo $$$$ > "$$d/pid"; sleep 60; restore; rm -rf "$$d"'`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.init, func(t *testing.T) {

@@ -116,16 +116,25 @@ func TestParseListenersScopedAndBad(t *testing.T) {
 	}
 }
 
-// semanage cannot run here (no SELinux). The fixtures are recorded from Red
-// Hat's RH134 course text, which prints `semanage port -l` on RHEL 9, with
-// the ssh_port_t row that same text documents (22/tcp by default) and, in
-// the second file, after `semanage port -a -t ssh_port_t -p tcp 33001`.
+// semanage cannot run here (no SELinux). The RHEL fixtures are recorded
+// from Red Hat's RH134 course text, which prints `semanage port -l` on
+// RHEL 9, with the ssh_port_t row that same text documents (22/tcp by
+// default) and, in the second file, after `semanage port -a -t ssh_port_t
+// -p tcp 33001`. debian12-default.txt is `semanage port -l` on the VM
+// lab's SELinux profile (Debian 12, selinux-policy-default), where
+// `semanage port -m ... 922` fails ("Port tcp/922 is not defined": 922 is
+// in hi_reserved_port_t's 512-1023 only), `-a` labels it, and `-a ...
+// 8080` fails ("already defined").
 func TestLabelCommand(t *testing.T) {
 	def, err := ParsePortLabels(readFixture(t, "semanage/rhel9-default.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	moved, err := ParsePortLabels(readFixture(t, "semanage/rhel9-ssh-33001.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	debian, err := ParsePortLabels(readFixture(t, "semanage/debian12-default.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,9 +146,13 @@ func TestLabelCommand(t *testing.T) {
 		{def, 22, nil},
 		{def, 33001, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "33001"}},
 		{def, 8080, []string{"semanage", "port", "-m", "-t", "ssh_port_t", "-p", "tcp", "8080"}},
-		{def, 10005, []string{"semanage", "port", "-m", "-t", "ssh_port_t", "-p", "tcp", "10005"}},
-		{def, 3130, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "3130"}}, // labelled for udp only
+		{def, 10005, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "10005"}}, // in a range only
+		{def, 3130, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "3130"}},   // labelled for udp only
 		{moved, 33001, nil},
+		{debian, 22, nil},
+		{debian, 922, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "922"}},
+		{debian, 8080, []string{"semanage", "port", "-m", "-t", "ssh_port_t", "-p", "tcp", "8080"}},
+		{debian, 33001, []string{"semanage", "port", "-a", "-t", "ssh_port_t", "-p", "tcp", "33001"}},
 	}
 	for _, c := range cases {
 		if got := LabelCommand(c.labels, c.port); !slices.Equal(got, c.want) {

@@ -60,21 +60,26 @@ func parseRange(s string) (PortRange, error) {
 }
 
 // LabelCommand returns the semanage argv that lets sshd bind TCP port, or
-// nil when the port already carries ssh_port_t. A port labelled with another
-// type must be modified (-m); adding (-a) it would fail as already defined.
+// nil when the port already carries ssh_port_t. semanage keeps a record
+// per port or range: a port that has a record of its own with another
+// type must be modified (-m; adding it fails as "already defined"), and
+// a port inside another type's range only is added (-a: it gets a record
+// of its own, which wins over the range; modifying it fails as "not
+// defined"). Debian's 922 is such a port, in hi_reserved_port_t's
+// 512-1023; 8080 is a record of http_cache_port_t's.
 func LabelCommand(labels []PortLabel, port int) []string {
-	other := false
+	record := false
 	for _, l := range labels {
-		if l.Proto != "tcp" || !l.covers(port) {
+		if l.Proto != "tcp" {
 			continue
 		}
-		if l.Type == SSHPortType {
+		if l.covers(port) && l.Type == SSHPortType {
 			return nil
 		}
-		other = true
+		record = record || l.has(port)
 	}
 	op := "-a"
-	if other {
+	if record {
 		op = "-m"
 	}
 	return []string{"semanage", "port", op, "-t", SSHPortType, "-p", "tcp", strconv.Itoa(port)}
@@ -83,6 +88,16 @@ func LabelCommand(labels []PortLabel, port int) []string {
 func (l PortLabel) covers(port int) bool {
 	for _, r := range l.Ranges {
 		if port >= r.Lo && port <= r.Hi {
+			return true
+		}
+	}
+	return false
+}
+
+// has reports whether port has a record of its own in l.
+func (l PortLabel) has(port int) bool {
+	for _, r := range l.Ranges {
+		if r.Lo == port && r.Hi == port {
 			return true
 		}
 	}

@@ -40,7 +40,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("vmlab "+args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dir := fs.String("dir", "/tmp/remedy-vmlab", "where the state, inventory, known_hosts, key and disks live")
-	profiles := fs.String("profiles", strings.Join(vmkit.Profiles, ","), "one VM per profile")
+	// build makes every image by default, egress-restricted ones too;
+	// up boots one VM per profile.
+	all := vmkit.Profiles
+	if args[0] == "build" {
+		all = vmkit.Images()
+	}
+	profiles := fs.String("profiles", strings.Join(all, ","), "one VM per profile")
 	cache := fs.String("cache", vmkit.DefaultCache, "where images are built and kept")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w (%s)", err, usage)

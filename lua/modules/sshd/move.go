@@ -285,7 +285,9 @@ func (m *portMove) disarm() error {
 func (m *portMove) restartScript() string {
 	var lines []string
 	if m.req.Socket {
-		lines = append(lines, shell.Join("systemctl", "daemon-reload"), shell.Join("systemctl", "restart", "ssh.socket"))
+		for _, argv := range m.socketRestart() {
+			lines = append(lines, shell.Join(argv...))
+		}
 	}
 	lines = append(lines, shell.Join(m.reloadCommand()...)+" || "+shell.Join(m.startCommand()...))
 	return strings.Join(lines, "; ")
@@ -343,7 +345,7 @@ func (m *portMove) reload(edits []sshd.Edit) error {
 		if ed.Path != sshd.SocketDropInPath {
 			continue
 		}
-		for _, argv := range [][]string{{"systemctl", "daemon-reload"}, {"systemctl", "restart", "ssh.socket"}} {
+		for _, argv := range m.socketRestart() {
 			if _, err := m.seq.Apply(change.Command{Argv: argv}, nil); err != nil {
 				return err
 			}
@@ -351,6 +353,18 @@ func (m *portMove) reload(edits []sshd.Edit) error {
 	}
 	_, err := m.seq.Apply(change.Command{Argv: m.reloadCommand()}, nil)
 	return err
+}
+
+// socketRestart makes ssh.socket listen on what its drop-in now says. The
+// socket must restart to bind new ports, and with Accept=no (Debian 13)
+// it refuses to start while the sshd it activated still runs ("Socket
+// service ssh.service already active, refusing"), which left the host
+// with no ssh.socket at all: that sshd is stopped first. Its unit kills
+// only the listener (KillMode=process), so sessions, ours included,
+// survive; the next connection starts it again with the new sockets.
+func (m *portMove) socketRestart() [][]string {
+	return [][]string{{"systemctl", "daemon-reload"}, {"systemctl", "stop", m.serviceName() + ".service"},
+		{"systemctl", "restart", "ssh.socket"}}
 }
 
 // reloadCommand reloads sshd through systemd, or where there is no init

@@ -2,6 +2,7 @@ package labkit
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 )
 
@@ -56,3 +57,19 @@ func (s Slot) License() netip.Addr { return addrAt(int(s), licenseOff) }
 
 // Host is the address of the slot's i-th host (i from 1).
 func (s Slot) Host(i int) netip.Addr { return addrAt(int(s), hostOff+i-1) }
+
+// AddLicenseAddr gives the licensing stand-in the n-th (from 1) of its
+// reserved addresses after License as well, where it answers TCP/443 too:
+// a lab that points a host's name at it changes the domain's answer, as
+// a DNS change would, without moving the stand-in from the other hosts.
+func (s Slot) AddLicenseAddr(ctx context.Context, n int) (netip.Addr, error) {
+	if n < 1 || licenseOff+n > licenseLast {
+		return netip.Addr{}, fmt.Errorf("licensing stand-in: no reserved address %d after its first", n)
+	}
+	addr := addrAt(int(s), licenseOff+n)
+	line := fmt.Sprintf("addr replace %s/%d dev eth0", addr, hostPrefix)
+	if err := ipBatch(ctx, netnsName(int(s), licenseName), []string{line}); err != nil {
+		return netip.Addr{}, fmt.Errorf("licensing stand-in: add %s: %w", addr, err)
+	}
+	return addr, nil
+}

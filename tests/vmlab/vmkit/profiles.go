@@ -2,6 +2,7 @@ package vmkit
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -29,6 +30,20 @@ var profiles = map[string]profile{
 var Profiles = []string{"nftables", "iptables", "firewalld", "ufw", "selinux", "ssh-socket"}
 
 const egressSuffix = "+egress"
+
+// Images lists every image a VM lab can boot: each profile, then the
+// egress-restricted variant of each that has one. `vmlab build` builds
+// them all unless told otherwise, so that the VM tier of make test finds
+// every image it boots ready.
+func Images() []string {
+	images := slices.Clone(Profiles)
+	for _, p := range Profiles {
+		if profiles[p].egress {
+			images = append(images, p+egressSuffix)
+		}
+	}
+	return images
+}
 
 // parseProfile splits "nftables+egress" into its profile and whether it is
 // egress-restricted.

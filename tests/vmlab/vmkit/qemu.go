@@ -122,7 +122,12 @@ func killQemu(dir string, pid int) error {
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
 	deadline := time.Now().Add(10 * time.Second)
-	for isQemuOf(pid, dir) {
+	// Until it is a zombie or gone, not merely until its command line
+	// reads empty: an exiting process drops its memory, and with it its
+	// command line, before it closes its files, and qemu's lock on the
+	// disk goes with those. A Start right after PowerOff found the disk
+	// still locked ("Failed to get "write" lock").
+	for !isZombie(pid) {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("qemu %d survives SIGKILL", pid)
 		}

@@ -43,6 +43,16 @@ func (l *Lab) SSHPort(name string) (int, error) {
 	return v.Port, nil
 }
 
+// SetSSHPort tells the lab that sshd moved to port (a test moved it):
+// Exec, Listen and Reboot use it from now on.
+func (l *Lab) SetSSHPort(name string, port int) error {
+	v, err := l.st.vm(name)
+	if err != nil {
+		return err
+	}
+	return l.st.update(func() { v.Port = port })
+}
+
 // execOn runs command on v's sshd at port.
 func (l *Lab) execOn(ctx context.Context, v *vmState, port int, command string) ([]byte, error) {
 	c, err := l.dial(ctx, v, port)

@@ -1,7 +1,9 @@
 # Debian 12 with iptables-persistent: netfilter-persistent.service loads
 # /etc/iptables/rules.v4 at boot, whose INPUT ends in REJECT after
-# loopback, established traffic and SSH.
-install_packages iptables-persistent
+# loopback, established traffic and SSH. ipset-persistent, its plugin for
+# ipsets, loads /etc/iptables/ipsets before the rules: without it nothing
+# keeps a domain's ipset across a reboot, and remedy refuses allow_domain.
+install_packages iptables-persistent ipset-persistent
 output=ACCEPT
 [ "$EGRESS" = 1 ] && output=DROP
 {
