@@ -164,6 +164,12 @@ func allowDomain(t *testing.T, l *luaLab) {
 		// One tick of the refresh job, rather than waiting out its minute.
 		labSh(t, l.lab, h.Name, "/usr/local/sbin/remedy-domain-api-ibmaspera-com")
 		labSh(t, l.lab, h.Name, connect)
+		if h.Profile == "firewalld" {
+			// A reload (remedy's next firewalld change makes one) loads the
+			// permanent configuration: the job's addresses must be there too.
+			labSh(t, l.lab, h.Name, "firewall-cmd --reload")
+			labSh(t, l.lab, h.Name, connect)
+		}
 	}
 }
 

@@ -111,13 +111,19 @@ var refreshFunc = map[string]string{
 	done
 }
 `,
+	// firewalld: the runtime set and the permanent one, since any
+	// firewall-cmd --reload (remedy's next change, the admin's) loads the
+	// permanent configuration and would empty a runtime-only set until
+	// the next tick. $p is unquoted on purpose: empty for the runtime.
 	Firewalld: `refresh() { # refresh IPSET ADDRESSES
-	old=$(firewall-cmd --ipset="$1" --get-entries)
-	for a in $2; do
-		printf '%s\n' "$old" | grep -qxF "$a" || firewall-cmd --ipset="$1" --add-entry="$a" >/dev/null
-	done
-	for a in $old; do
-		printf '%s\n' $2 | grep -qxF "$a" || firewall-cmd --ipset="$1" --remove-entry="$a" >/dev/null
+	for p in "" --permanent; do
+		old=$(firewall-cmd $p --ipset="$1" --get-entries)
+		for a in $2; do
+			printf '%s\n' "$old" | grep -qxF "$a" || firewall-cmd $p --ipset="$1" --add-entry="$a" >/dev/null
+		done
+		for a in $old; do
+			printf '%s\n' $2 | grep -qxF "$a" || firewall-cmd $p --ipset="$1" --remove-entry="$a" >/dev/null
+		done
 	done
 }
 `,
