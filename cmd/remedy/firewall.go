@@ -289,14 +289,7 @@ func explainHost(ctx context.Context, h remote.Host, p firewall.Probe) (explanat
 		if err != nil {
 			return firewall.Route{}, err
 		}
-		if out.ExitCode != 0 {
-			return firewall.Route{}, fmt.Errorf("%w: %s", firewall.ErrNoRoute, remote.Excerpt(out.Stderr))
-		}
-		r, err := firewall.ReadRouteGet(out.Stdout)
-		if err != nil {
-			return firewall.Route{}, fmt.Errorf("%w: %v", firewall.ErrNoRoute, err)
-		}
-		return r, nil
+		return firewall.RouteAnswer(out)
 	})
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", h.Name(), err))

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+
+	"remedy/lua/remote"
 )
 
 // ErrNoRoute marks a route read that says the host has no route to the
@@ -21,6 +23,19 @@ const ControllerNote = "the controller's address as the host sees it ($SSH_CONNE
 // output.
 func RouteArgv(addr netip.Addr) []string {
 	return []string{"sh", "-c", `PATH="$PATH:/usr/sbin:/sbin" exec ip -j route get "$1"`, "sh", addr.String()}
+}
+
+// RouteAnswer reads what RouteArgv's command answered: a failed or
+// unreadable answer is ErrNoRoute, so the probe's interface stays unset.
+func RouteAnswer(out remote.Output) (Route, error) {
+	if out.ExitCode != 0 {
+		return Route{}, fmt.Errorf("%w: %s", ErrNoRoute, remote.Excerpt(out.Stderr))
+	}
+	r, err := ReadRouteGet(out.Stdout)
+	if err != nil {
+		return Route{}, fmt.Errorf("%w: %v", ErrNoRoute, err)
+	}
+	return r, nil
 }
 
 // Packet builds the whole first packet of p from what the host's read

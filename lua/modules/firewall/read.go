@@ -97,14 +97,7 @@ func (st *State) Packet(s change.Session, p firewall.Probe) (firewall.Packet, er
 		if err != nil {
 			return firewall.Route{}, err
 		}
-		if out.ExitCode != 0 {
-			return firewall.Route{}, fmt.Errorf("%w: %s", firewall.ErrNoRoute, remote.Excerpt(out.Stderr))
-		}
-		r, err := firewall.ReadRouteGet(out.Stdout)
-		if err != nil {
-			return firewall.Route{}, fmt.Errorf("%w: %v", firewall.ErrNoRoute, err)
-		}
-		return r, nil
+		return firewall.RouteAnswer(out)
 	})
 	if err != nil {
 		return firewall.Packet{}, fmt.Errorf("%s: firewall probe: %w", s.Name(), err)
