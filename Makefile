@@ -71,7 +71,7 @@ test: deps lint
 	if ! wait $$build; then echo "VM image build failed:"; tail -40 $(VMBUILDLOG); exit 1; fi; \
 	cat $(VMBUILDLOG); \
 	[ $$quick -eq 0 ] || exit $$quick; \
-	$(GO) test -count=1 -timeout 20m -parallel 3 -run '^TestVM' ./...
+	$(GO) test -count=1 -timeout 24m -parallel 3 -run '^TestVM' ./...
 
 # test-quick runs everything but the VM tier: lint, unit and namespace-lab
 # tests, a short fuzz. The inner loop.
