@@ -25,28 +25,14 @@ import (
 // runFlags are the flags run and audit share, named as ansible-playbook
 // names them.
 type runFlags struct {
-	inventories    []string
+	connFlags
 	limit          string
 	extraVars      []string
 	check, diff    bool
 	forks          int
-	user           string
-	privateKey     string
-	askPass        bool
-	become         bool
-	askBecomePass  bool
-	becomePassFile string
-	becomeUser     string
-	becomeMethod   string
-	sshCommonArgs  string
 	verbose        int
 	output         string
-	timeout        time.Duration
-	commandTimeout time.Duration
 	maxHandshakes  int
-	maxOutput      runner.Size
-	knownHosts     string
-	acceptNew      bool
 	serial         string
 	maxFailPercent float64
 	tags, skipTags []string
@@ -97,29 +83,14 @@ playbook, 99 interrupted.`,
 
 func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	defer completeRunFlags(cmd)
+	addConnFlags(cmd, &f.connFlags, 10*time.Minute)
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file, directory or host list `h1,h2,` (repeatable)")
 	fl.StringVarP(&f.limit, "limit", "l", "", "narrow the hosts to this `PATTERN` (or @FILE, like a retry file)")
 	fl.StringArrayVarP(&f.extraVars, "extra-vars", "e", nil, "set `VARS` as k=v pairs or @file.yml|json; wins over every other variable")
 	fl.IntVarP(&f.forks, "forks", "f", 50, "hosts worked on at once")
-	fl.StringVarP(&f.user, "user", "u", "", "connect as this user unless the inventory says otherwise")
-	fl.StringVar(&f.privateKey, "private-key", "", "private key `FILE` to authenticate with")
-	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask once for the SSH password")
-	fl.BoolVarP(&f.become, "become", "b", false, "run commands through sudo (or su: --become-method)")
-	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask once for the become (sudo or su) password")
-	fl.StringVar(&f.becomePassFile, "become-password-file", "", "read the become password from `FILE` (not a program: remedy runs none)")
-	fl.StringVar(&f.becomeUser, "become-user", "", "become this user (default root)")
-	fl.StringVar(&f.becomeMethod, "become-method", "sudo", "how to become the user: sudo or su")
-	fl.StringVar(&f.sshCommonArgs, "ssh-common-args", "", "ssh `ARGS` for hosts whose inventory sets no ansible_ssh_common_args (-J, -p, -l, -o ProxyJump=...)")
 	fl.CountVarP(&f.verbose, "verbose", "v", "-v shows each remote command and its output, -vv timings too")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text, json or junit")
-	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "connect timeout, per SSH hop")
 	fl.IntVar(&f.maxHandshakes, "max-handshakes", runner.DefaultMaxHandshakes, "SSH handshakes in flight at most (fewer while they time out); --timeout counts from each one's start")
-	fl.DurationVar(&f.commandTimeout, "command-timeout", 10*time.Minute, "longest a remote command may run (0: no limit)")
-	f.maxOutput = runner.DefaultMaxOutput
-	fl.Var(&f.maxOutput, "max-output", "most a remote command's output or a file read may bring back, as 8M or 1G (binary units)")
-	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts `FILE` read besides ~/.ssh/known_hosts; new keys are recorded here")
-	fl.BoolVar(&f.acceptNew, "accept-new-host-keys", false, "trust and record keys of hosts not yet known (a changed key is still refused)")
 	fl.StringVar(&f.serial, "serial", "", "run in rolling batches of `N` hosts or N% of them")
 	fl.Float64Var(&f.maxFailPercent, "max-fail-percent", -1, "stop when more than `P` percent of a batch failed (default: never)")
 	fl.StringSliceVarP(&f.tags, "tags", "t", nil, "run only tasks with these tags")
@@ -230,8 +201,8 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 			return nil, badInput(err)
 		}
 	}
-	if err := inventory.CheckBecomeMethod(f.becomeMethod); f.becomeMethod != "" && err != nil {
-		return nil, badInput(fmt.Errorf("--become-method %q: %w", f.becomeMethod, err))
+	if err := f.checkBecomeMethod(); err != nil {
+		return nil, err
 	}
 	extra, err := parseExtraVars(f.extraVars)
 	if err != nil {
@@ -249,18 +220,19 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 			return nil, badInput(err)
 		}
 	}
-	secrets, err := askSecrets(f)
+	secrets, err := askSecrets(&f.connFlags)
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := targets(withExtraVars(withSSHArgs(invHosts, f.sshCommonArgs), extra), f, secrets)
+	hosts, err := targets(withExtraVars(withSSHArgs(invHosts, f.sshCommonArgs), extra), &f.connFlags, secrets)
 	if err != nil {
 		return nil, badInput(err)
 	}
-	opts, err := connectOptions(f, serial, secrets, hosts)
+	opts, err := connectOptions(&f.connFlags, secrets, hosts)
 	if err != nil {
 		return nil, badInput(err)
 	}
+	opts.Forks, opts.Serial, opts.MaxFailPercent, opts.MaxHandshakes = f.forks, serial, f.maxFailPercent, f.maxHandshakes
 	inv := make(map[string]*inventory.Host, len(invHosts))
 	for _, h := range invHosts {
 		inv[h.Name] = h
@@ -301,7 +273,7 @@ type secrets struct {
 	prompt         runner.Prompt
 }
 
-func askSecrets(f *runFlags) (*secrets, error) {
+func askSecrets(f *connFlags) (*secrets, error) {
 	s := &secrets{prompt: askTerminal}
 	var err error
 	if f.askPass {
@@ -349,8 +321,9 @@ func askTerminal(question string) (string, error) {
 // ~/.ssh/known_hosts and --known-hosts, vouch for every host, and new keys
 // are recorded in --known-hosts, else ~/.ssh/known_hosts, never in a file
 // an inventory names (those vouch only for their own hosts, and are read
-// here so a broken one stops the run before any host is contacted).
-func connectOptions(f *runFlags, serial runner.Serial, s *secrets, hosts []runner.Host) (runner.Options, error) {
+// here so a broken one stops the run before any host is contacted). The
+// pace of the run (forks, serial, handshakes) is the caller's to set.
+func connectOptions(f *connFlags, s *secrets, hosts []runner.Host) (runner.Options, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return runner.Options{}, fmt.Errorf("home directory: %w", err)
@@ -369,12 +342,8 @@ func connectOptions(f *runFlags, serial runner.Serial, s *secrets, hosts []runne
 		return runner.Options{}, err
 	}
 	return runner.Options{
-		Forks:          f.forks,
-		Serial:         serial,
-		MaxFailPercent: f.maxFailPercent,
 		ConnectTimeout: f.timeout,
 		CommandTimeout: f.commandTimeout,
-		MaxHandshakes:  f.maxHandshakes,
 		MaxOutput:      f.maxOutput,
 		HostKeys:       keys,
 		Credentials:    &runner.Credentials{Password: s.password, Prompt: s.prompt},
@@ -383,7 +352,7 @@ func connectOptions(f *runFlags, serial runner.Serial, s *secrets, hosts []runne
 
 // targets resolves how to reach each host: inventory, then the command
 // line, then ~/.ssh/config, then defaults.
-func targets(hosts []*inventory.Host, f *runFlags, s *secrets) ([]runner.Host, error) {
+func targets(hosts []*inventory.Host, f *connFlags, s *secrets) ([]runner.Host, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return nil, fmt.Errorf("home directory: %w", err)
