@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -472,23 +473,75 @@ func runOutcome(r recap.Recap) error {
 	return &exitError{code: code, err: errors.New(outcomeSummary(r, code))}
 }
 
+// Host outcomes, as the one-line reason under the recap counts them. The
+// words are the states and verdicts of the audit table and the JSON
+// (docs/output.md): failed, error, a finding (fail or would change),
+// unreachable, incomplete.
+const (
+	outcomeUnreachable = "unreachable"
+	outcomeIncomplete  = "incomplete" // interrupted while it ran
+	outcomeFailed      = "failed"     // a task failed (outside an audit, a check too)
+	outcomeError       = "with errors"
+	outcomeFindings    = "with findings" // audit: drift, nothing failed to run
+)
+
+// outcomeSummary says how many hosts ended which way, the outcome that
+// decided the exit code first: "2 of 10 hosts unreachable, 1 failed,
+// 4 with findings". Each host counts once, by its worst outcome in the
+// exit code's order, so a host with findings that was also cut off is
+// unreachable and the counts add up to at most the hosts; hosts that
+// are fine are not named.
 func outcomeSummary(r recap.Recap, code int) string {
-	var unreachable, failed int
+	counts := map[string]int{}
 	for _, h := range r.Hosts {
-		switch {
-		case h.Unreachable:
-			unreachable++
-		case h.Stats.Failed > 0:
-			failed++
+		counts[hostOutcome(h, r.Play)]++
+	}
+	lead := map[int]string{exitUnreachable: outcomeUnreachable, exitFailed: outcomeFailed, exitDrift: outcomeFindings}[code]
+	if lead == outcomeFailed && counts[outcomeFailed] == 0 {
+		lead = outcomeError
+	}
+	parts := []string{fmt.Sprintf("%d of %d hosts %s", counts[lead], len(r.Hosts), lead)}
+	for _, o := range []string{outcomeUnreachable, outcomeFailed, outcomeError, outcomeFindings, outcomeIncomplete} {
+		if o != lead && counts[o] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
 		}
 	}
-	switch code {
-	case exitDrift:
-		return "drift found: some hosts would change or fail a check"
-	case exitUnreachable:
-		return fmt.Sprintf("%d of %d hosts unreachable, %d failed", unreachable, len(r.Hosts), failed)
+	summary := strings.Join(parts, ", ")
+	if code == exitDrift {
+		return "drift found: " + summary
 	}
-	return fmt.Sprintf("%d of %d hosts failed, %d unreachable", failed, len(r.Hosts), unreachable)
+	return summary
+}
+
+// hostOutcome is the worst way h ended, "" when it is fine. The exit
+// code's own rules (output.ExitCode) decide which results count, so the
+// line cannot say other than the exit code does; within exit 2, a task
+// that failed (FAILED!) comes before a task or check that broke
+// (ERROR!: it found nothing).
+func hostOutcome(h recap.HostReport, play recap.Play) string {
+	code := output.ExitCode(recap.Recap{Play: play, Hosts: []recap.HostReport{h}})
+	switch {
+	case code == exitUnreachable:
+		return outcomeUnreachable
+	case errors.Is(h.Err, context.Canceled):
+		return outcomeIncomplete
+	case code == exitFailed && slices.ContainsFunc(h.Results, failedNotBroke(play.Audit)):
+		return outcomeFailed
+	case code == exitFailed:
+		return outcomeError
+	case code == exitDrift:
+		return outcomeFindings
+	}
+	return ""
+}
+
+// failedNotBroke reports a result that failed, through expect or fail,
+// and counts as a failure: not ignored, and not an audit's check (that
+// is a finding).
+func failedNotBroke(audit bool) func(remote.Result) bool {
+	return func(res remote.Result) bool {
+		return res.Status == remote.StatusFailed && !res.Error && !res.Ignored && !(audit && res.Kind == remote.KindCheck)
+	}
 }
 
 // playbookLog passes on what a playbook writes with log() and print().
