@@ -73,24 +73,12 @@ func TestFirewallExplainOnLab(t *testing.T) {
 		}
 		cases = append(cases, all[i])
 	}
-	queue := make(chan realCase)
-	tally := &explainTally{}
-	var wg sync.WaitGroup
+	var hosts []*explainHost
 	for i, h := range lab.Hosts {
-		eh := &explainHost{realHost: newRealHost(t, lab, h, peer), bin: bin, home: home, link: secondLink(t, lab, h, i)}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range queue {
-				eh.run(t, c, tally)
-			}
-		}()
+		hosts = append(hosts, &explainHost{realHost: newRealHost(t, lab, h, peer), bin: bin, home: home, link: secondLink(t, lab, h, i)})
 	}
-	for _, c := range cases {
-		queue <- c
-	}
-	close(queue)
-	wg.Wait()
+	tally := &explainTally{}
+	eachCase(hosts, cases, func(eh *explainHost, c realCase) { eh.run(t, c, tally) })
 	tally.report(t, len(cases))
 	t.Run("through sudo, the source is still the controller", func(t *testing.T) {
 		explainThroughSudo(t, lab, bin, home, peer.addr)

@@ -177,25 +177,12 @@ true
 func TestRealRulesOnLab(t *testing.T) {
 	lab := labkit.New(t, labkit.Options{Hosts: 6, Profiles: []string{"none"}})
 	peer := &realPeer{addr: controllerAddr(t, lab.Hosts[0].Addr), open: map[realProbe]bool{}, seen: map[[3]int]bool{}}
-	cases := realCases(t)
-	queue := make(chan realCase)
-	tally := &realTally{}
-	var wg sync.WaitGroup
+	var hosts []*realHost
 	for _, h := range lab.Hosts {
-		rh := newRealHost(t, lab, h, peer)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range queue {
-				rh.run(t, c, tally)
-			}
-		}()
+		hosts = append(hosts, newRealHost(t, lab, h, peer))
 	}
-	for _, c := range cases {
-		queue <- c
-	}
-	close(queue)
-	wg.Wait()
+	tally := &realTally{}
+	eachCase(hosts, realCases(t), func(rh *realHost, c realCase) { rh.run(t, c, tally) })
 	tally.report(t)
 }
 

@@ -31,15 +31,10 @@ func completePlaybook(_ *cobra.Command, args []string, _ string) ([]string, cobr
 }
 
 // completeRunFlags registers the values of the flags run and audit share
-// that have a fixed set.
+// that have a fixed set (addConnFlags registers --become-method's).
 func completeRunFlags(cmd *cobra.Command) {
 	cmd.ValidArgsFunction = completePlaybook
-	for flag, values := range map[string][]string{
-		"output":        {"text", "json", "junit"},
-		"become-method": {"sudo", "su"},
-	} {
-		_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
-	}
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "junit"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("report", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"html", "md"}, cobra.ShellCompDirectiveFilterFileExt
 	})

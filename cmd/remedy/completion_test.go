@@ -18,6 +18,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"doc", ""}, []string{"firewall", "sshd", "globals", "policy", "aspera"}},
 		{[]string{"run", "pb.lua", "-o", ""}, []string{"text", "json", "junit"}},
 		{[]string{"audit", "pb.lua", "--become-method", ""}, []string{"sudo", "su"}},
+		{[]string{"firewall", "explain", "h1", "tcp/22", "--become-method", ""}, []string{"sudo", "su"}},
 	} {
 		out, code := runRemedy(t, append([]string{"__complete"}, c.args...)...)
 		lines := strings.Split(out, "\n")

@@ -46,7 +46,7 @@ func TestBecomePasswordFile(t *testing.T) {
 		return path
 	}
 	good := file("pw", "  s3cret pass\n\n", 0o600)
-	setup, err := prepareWith(t, "h1 ansible_host=198.18.0.5\n", &runFlags{become: true, becomePassFile: good})
+	setup, err := prepareWith(t, "h1 ansible_host=198.18.0.5\n", &runFlags{connFlags: connFlags{become: true, becomePassFile: good}})
 	if err != nil || setup.hosts[0].Become == nil || setup.hosts[0].Become.Password != "s3cret pass" {
 		t.Fatalf("--become-password-file: %v, %+v; want the password stripped as Ansible strips it", err, setup)
 	}
@@ -59,11 +59,11 @@ func TestBecomePasswordFile(t *testing.T) {
 		f    runFlags
 		want string
 	}{
-		{"executable", runFlags{becomePassFile: file("pw.sh", "#!/bin/sh\necho pw\n", 0o700)}, "executable"},
-		{"empty", runFlags{becomePassFile: file("empty", " \n", 0o600)}, "empty"},
-		{"a FIFO", runFlags{becomePassFile: fifo}, "not a regular file"},
-		{"missing", runFlags{becomePassFile: filepath.Join(dir, "nope")}, "no such file"},
-		{"with -K", runFlags{becomePassFile: good, askBecomePass: true}, "one way"},
+		{"executable", runFlags{connFlags: connFlags{becomePassFile: file("pw.sh", "#!/bin/sh\necho pw\n", 0o700)}}, "executable"},
+		{"empty", runFlags{connFlags: connFlags{becomePassFile: file("empty", " \n", 0o600)}}, "empty"},
+		{"a FIFO", runFlags{connFlags: connFlags{becomePassFile: fifo}}, "not a regular file"},
+		{"missing", runFlags{connFlags: connFlags{becomePassFile: filepath.Join(dir, "nope")}}, "no such file"},
+		{"with -K", runFlags{connFlags: connFlags{becomePassFile: good, askBecomePass: true}}, "one way"},
 	} {
 		_, err := prepareWith(t, "h1 ansible_host=198.18.0.5\n", &c.f)
 		if exitCode(err) != exitBadInput || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "pw\n") {
@@ -77,17 +77,17 @@ func TestBecomePasswordFile(t *testing.T) {
 // input, never sudo in its place.
 func TestBecomeMethod(t *testing.T) {
 	inv := "h1 ansible_host=198.18.0.5\nh2 ansible_host=198.18.0.6 ansible_become_method=su\n"
-	setup, err := prepareWith(t, inv, &runFlags{become: true, becomeMethod: "sudo"})
+	setup, err := prepareWith(t, inv, &runFlags{connFlags: connFlags{become: true, becomeMethod: "sudo"}})
 	if err != nil || setup.hosts[0].Become.Method != "sudo" || setup.hosts[1].Become.Method != "su" {
 		t.Fatalf("%v, %+v %+v", err, setup.hosts[0].Become, setup.hosts[1].Become)
 	}
-	if setup, err = prepareWith(t, inv, &runFlags{become: true, becomeMethod: "su"}); err != nil || setup.hosts[0].Become.Method != "su" {
+	if setup, err = prepareWith(t, inv, &runFlags{connFlags: connFlags{become: true, becomeMethod: "su"}}); err != nil || setup.hosts[0].Become.Method != "su" {
 		t.Fatalf("--become-method su: %v", err)
 	}
-	if _, err := prepareWith(t, inv, &runFlags{become: true, becomeMethod: "doas"}); exitCode(err) != exitBadInput {
+	if _, err := prepareWith(t, inv, &runFlags{connFlags: connFlags{become: true, becomeMethod: "doas"}}); exitCode(err) != exitBadInput {
 		t.Errorf("--become-method doas: %v, want exit %d", err, exitBadInput)
 	}
-	_, err = prepareWith(t, "h1 ansible_host=198.18.0.5 ansible_become_method=pbrun\n", &runFlags{become: true})
+	_, err = prepareWith(t, "h1 ansible_host=198.18.0.5 ansible_become_method=pbrun\n", &runFlags{connFlags: connFlags{become: true}})
 	if exitCode(err) != exitBadInput || !strings.Contains(err.Error(), ":1: h1: ansible_become_method") {
 		t.Errorf("ansible_become_method=pbrun: %v, want exit %d naming the line", err, exitBadInput)
 	}
@@ -97,7 +97,7 @@ func TestBecomeMethod(t *testing.T) {
 // ansible_ssh_common_args, as Ansible's does; a bad one names the flag.
 func TestSSHCommonArgsFlag(t *testing.T) {
 	inv := "h1 ansible_host=198.18.0.5\nh2 ansible_host=198.18.0.6 ansible_ssh_common_args='-p 2200'\n"
-	setup, err := prepareWith(t, inv, &runFlags{sshCommonArgs: "-J ops@198.18.0.1 -o Port=2222"})
+	setup, err := prepareWith(t, inv, &runFlags{connFlags: connFlags{sshCommonArgs: "-J ops@198.18.0.1 -o Port=2222"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestSSHCommonArgsFlag(t *testing.T) {
 	if h2.Port != 2200 || len(h2.Jumps) != 0 {
 		t.Errorf("h2: %+v, want its own args alone", h2)
 	}
-	_, err = prepareWith(t, inv, &runFlags{sshCommonArgs: "-o ProxyCommand='nc %h %p'"})
+	_, err = prepareWith(t, inv, &runFlags{connFlags: connFlags{sshCommonArgs: "-o ProxyCommand='nc %h %p'"}})
 	if exitCode(err) != exitBadInput || !strings.HasPrefix(err.Error(), "--ssh-common-args: h1: ") {
 		t.Errorf("a ProxyCommand in --ssh-common-args: %v, want exit %d naming the flag", err, exitBadInput)
 	}

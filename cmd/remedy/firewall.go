@@ -24,15 +24,16 @@ import (
 	"remedy/runner/recap"
 )
 
-// explainFlags are `remedy firewall explain`'s own options; the
-// connection's are run's.
+// explainFlags are `remedy firewall explain`'s options; the
+// connection's are connFlags, declared as run declares them.
 type explainFlags struct {
-	conn  runFlags
-	src   string
-	dst   string
-	iface string
-	sport int
-	out   bool
+	conn   connFlags
+	output string
+	src    string
+	dst    string
+	iface  string
+	sport  int
+	out    bool
 }
 
 func init() {
@@ -70,30 +71,14 @@ was unreachable, 5 bad command line or inventory.`,
 			return explainCommand(cmd.Context(), cmd.OutOrStdout(), args[0], args[1], f)
 		},
 	}
+	addConnFlags(cmd, &f.conn, time.Minute)
 	fl := cmd.Flags()
-	c := &f.conn
 	fl.StringVar(&f.src, "src", "", "the source `ADDR` (in: the peer; default the controller as the host sees it; \"any\": from anywhere)")
 	fl.StringVar(&f.dst, "dst", "", "the destination `ADDR` (in: the host's address; out: the peer)")
 	fl.StringVar(&f.iface, "iface", "", "the interface `NAME` it arrives on (in) or leaves by (out); default the route's")
 	fl.IntVar(&f.sport, "sport", 0, "the source `PORT`; default an ephemeral one")
 	fl.BoolVar(&f.out, "out", false, "a connection the host makes, through the output hook")
-	fl.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
-	fl.StringArrayVarP(&c.inventories, "inventory", "i", nil, "inventory file, directory or host list `h1,h2,` (repeatable)")
-	fl.StringVarP(&c.user, "user", "u", "", "connect as this user unless the inventory says otherwise")
-	fl.StringVar(&c.privateKey, "private-key", "", "private key `FILE` to authenticate with")
-	fl.BoolVarP(&c.askPass, "ask-pass", "k", false, "ask once for the SSH password")
-	fl.BoolVarP(&c.become, "become", "b", false, "run the reads through sudo (or su: --become-method)")
-	fl.BoolVarP(&c.askBecomePass, "ask-become-pass", "K", false, "ask once for the become (sudo or su) password")
-	fl.StringVar(&c.becomePassFile, "become-password-file", "", "read the become password from `FILE`")
-	fl.StringVar(&c.becomeUser, "become-user", "", "become this user (default root)")
-	fl.StringVar(&c.becomeMethod, "become-method", "sudo", "how to become the user: sudo or su")
-	fl.StringVar(&c.sshCommonArgs, "ssh-common-args", "", "ssh `ARGS` for hosts whose inventory sets no ansible_ssh_common_args")
-	fl.DurationVar(&c.timeout, "timeout", 10*time.Second, "connect timeout, per SSH hop")
-	fl.DurationVar(&c.commandTimeout, "command-timeout", time.Minute, "longest a remote read may run (0: no limit)")
-	c.maxOutput = runner.DefaultMaxOutput
-	fl.Var(&c.maxOutput, "max-output", "most a remote read may bring back, as 8M or 1G (binary units)")
-	fl.StringVar(&c.knownHosts, "known-hosts", "", "known_hosts `FILE` read besides ~/.ssh/known_hosts; new keys are recorded here")
-	fl.BoolVar(&c.acceptNew, "accept-new-host-keys", false, "trust and record keys of hosts not yet known (a changed key is still refused)")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
 
@@ -128,11 +113,11 @@ func explainCommand(ctx context.Context, stdout io.Writer, pattern, protoPort st
 	if err != nil {
 		return badInput(err)
 	}
-	if f.conn.output != "text" && f.conn.output != "json" {
-		return badInput(fmt.Errorf("-o %q: want text or json", f.conn.output))
+	if f.output != "text" && f.output != "json" {
+		return badInput(fmt.Errorf("-o %q: want text or json", f.output))
 	}
-	if err := inventory.CheckBecomeMethod(f.conn.becomeMethod); f.conn.becomeMethod != "" && err != nil {
-		return badInput(fmt.Errorf("--become-method %q: %w", f.conn.becomeMethod, err))
+	if err := f.conn.checkBecomeMethod(); err != nil {
+		return err
 	}
 	if len(f.conn.inventories) == 0 {
 		return badInput(errors.New("no inventory: give one with -i FILE (or -i 'host1,host2,')"))
@@ -156,7 +141,7 @@ func explainCommand(ctx context.Context, stdout io.Writer, pattern, protoPort st
 	if err != nil {
 		return badInput(err)
 	}
-	opts, err := connectOptions(&f.conn, runner.Serial{}, secrets, hosts)
+	opts, err := connectOptions(&f.conn, secrets, hosts)
 	if err != nil {
 		return badInput(err)
 	}
@@ -193,7 +178,7 @@ func explainCommand(ctx context.Context, stdout io.Writer, pattern, protoPort st
 		}
 		all = append(all, e)
 	}
-	if err := printExplanations(stdout, f.conn.output, all); err != nil {
+	if err := printExplanations(stdout, f.output, all); err != nil {
 		return err
 	}
 	switch {

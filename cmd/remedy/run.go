@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,28 +26,14 @@ import (
 // runFlags are the flags run and audit share, named as ansible-playbook
 // names them.
 type runFlags struct {
-	inventories    []string
+	connFlags
 	limit          string
 	extraVars      []string
 	check, diff    bool
 	forks          int
-	user           string
-	privateKey     string
-	askPass        bool
-	become         bool
-	askBecomePass  bool
-	becomePassFile string
-	becomeUser     string
-	becomeMethod   string
-	sshCommonArgs  string
 	verbose        int
 	output         string
-	timeout        time.Duration
-	commandTimeout time.Duration
 	maxHandshakes  int
-	maxOutput      runner.Size
-	knownHosts     string
-	acceptNew      bool
 	serial         string
 	maxFailPercent float64
 	tags, skipTags []string
@@ -97,29 +84,14 @@ playbook, 99 interrupted.`,
 
 func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	defer completeRunFlags(cmd)
+	addConnFlags(cmd, &f.connFlags, 10*time.Minute)
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file, directory or host list `h1,h2,` (repeatable)")
 	fl.StringVarP(&f.limit, "limit", "l", "", "narrow the hosts to this `PATTERN` (or @FILE, like a retry file)")
 	fl.StringArrayVarP(&f.extraVars, "extra-vars", "e", nil, "set `VARS` as k=v pairs or @file.yml|json; wins over every other variable")
 	fl.IntVarP(&f.forks, "forks", "f", 50, "hosts worked on at once")
-	fl.StringVarP(&f.user, "user", "u", "", "connect as this user unless the inventory says otherwise")
-	fl.StringVar(&f.privateKey, "private-key", "", "private key `FILE` to authenticate with")
-	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask once for the SSH password")
-	fl.BoolVarP(&f.become, "become", "b", false, "run commands through sudo (or su: --become-method)")
-	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask once for the become (sudo or su) password")
-	fl.StringVar(&f.becomePassFile, "become-password-file", "", "read the become password from `FILE` (not a program: remedy runs none)")
-	fl.StringVar(&f.becomeUser, "become-user", "", "become this user (default root)")
-	fl.StringVar(&f.becomeMethod, "become-method", "sudo", "how to become the user: sudo or su")
-	fl.StringVar(&f.sshCommonArgs, "ssh-common-args", "", "ssh `ARGS` for hosts whose inventory sets no ansible_ssh_common_args (-J, -p, -l, -o ProxyJump=...)")
 	fl.CountVarP(&f.verbose, "verbose", "v", "-v shows each remote command and its output, -vv timings too")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text, json or junit")
-	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "connect timeout, per SSH hop")
 	fl.IntVar(&f.maxHandshakes, "max-handshakes", runner.DefaultMaxHandshakes, "SSH handshakes in flight at most (fewer while they time out); --timeout counts from each one's start")
-	fl.DurationVar(&f.commandTimeout, "command-timeout", 10*time.Minute, "longest a remote command may run (0: no limit)")
-	f.maxOutput = runner.DefaultMaxOutput
-	fl.Var(&f.maxOutput, "max-output", "most a remote command's output or a file read may bring back, as 8M or 1G (binary units)")
-	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts `FILE` read besides ~/.ssh/known_hosts; new keys are recorded here")
-	fl.BoolVar(&f.acceptNew, "accept-new-host-keys", false, "trust and record keys of hosts not yet known (a changed key is still refused)")
 	fl.StringVar(&f.serial, "serial", "", "run in rolling batches of `N` hosts or N% of them")
 	fl.Float64Var(&f.maxFailPercent, "max-fail-percent", -1, "stop when more than `P` percent of a batch failed (default: never)")
 	fl.StringSliceVarP(&f.tags, "tags", "t", nil, "run only tasks with these tags")
@@ -230,8 +202,8 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 			return nil, badInput(err)
 		}
 	}
-	if err := inventory.CheckBecomeMethod(f.becomeMethod); f.becomeMethod != "" && err != nil {
-		return nil, badInput(fmt.Errorf("--become-method %q: %w", f.becomeMethod, err))
+	if err := f.checkBecomeMethod(); err != nil {
+		return nil, err
 	}
 	extra, err := parseExtraVars(f.extraVars)
 	if err != nil {
@@ -249,18 +221,19 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 			return nil, badInput(err)
 		}
 	}
-	secrets, err := askSecrets(f)
+	secrets, err := askSecrets(&f.connFlags)
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := targets(withExtraVars(withSSHArgs(invHosts, f.sshCommonArgs), extra), f, secrets)
+	hosts, err := targets(withExtraVars(withSSHArgs(invHosts, f.sshCommonArgs), extra), &f.connFlags, secrets)
 	if err != nil {
 		return nil, badInput(err)
 	}
-	opts, err := connectOptions(f, serial, secrets, hosts)
+	opts, err := connectOptions(&f.connFlags, secrets, hosts)
 	if err != nil {
 		return nil, badInput(err)
 	}
+	opts.Forks, opts.Serial, opts.MaxFailPercent, opts.MaxHandshakes = f.forks, serial, f.maxFailPercent, f.maxHandshakes
 	inv := make(map[string]*inventory.Host, len(invHosts))
 	for _, h := range invHosts {
 		inv[h.Name] = h
@@ -301,7 +274,7 @@ type secrets struct {
 	prompt         runner.Prompt
 }
 
-func askSecrets(f *runFlags) (*secrets, error) {
+func askSecrets(f *connFlags) (*secrets, error) {
 	s := &secrets{prompt: askTerminal}
 	var err error
 	if f.askPass {
@@ -349,8 +322,9 @@ func askTerminal(question string) (string, error) {
 // ~/.ssh/known_hosts and --known-hosts, vouch for every host, and new keys
 // are recorded in --known-hosts, else ~/.ssh/known_hosts, never in a file
 // an inventory names (those vouch only for their own hosts, and are read
-// here so a broken one stops the run before any host is contacted).
-func connectOptions(f *runFlags, serial runner.Serial, s *secrets, hosts []runner.Host) (runner.Options, error) {
+// here so a broken one stops the run before any host is contacted). The
+// pace of the run (forks, serial, handshakes) is the caller's to set.
+func connectOptions(f *connFlags, s *secrets, hosts []runner.Host) (runner.Options, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return runner.Options{}, fmt.Errorf("home directory: %w", err)
@@ -369,12 +343,8 @@ func connectOptions(f *runFlags, serial runner.Serial, s *secrets, hosts []runne
 		return runner.Options{}, err
 	}
 	return runner.Options{
-		Forks:          f.forks,
-		Serial:         serial,
-		MaxFailPercent: f.maxFailPercent,
 		ConnectTimeout: f.timeout,
 		CommandTimeout: f.commandTimeout,
-		MaxHandshakes:  f.maxHandshakes,
 		MaxOutput:      f.maxOutput,
 		HostKeys:       keys,
 		Credentials:    &runner.Credentials{Password: s.password, Prompt: s.prompt},
@@ -383,7 +353,7 @@ func connectOptions(f *runFlags, serial runner.Serial, s *secrets, hosts []runne
 
 // targets resolves how to reach each host: inventory, then the command
 // line, then ~/.ssh/config, then defaults.
-func targets(hosts []*inventory.Host, f *runFlags, s *secrets) ([]runner.Host, error) {
+func targets(hosts []*inventory.Host, f *connFlags, s *secrets) ([]runner.Host, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return nil, fmt.Errorf("home directory: %w", err)
@@ -503,23 +473,75 @@ func runOutcome(r recap.Recap) error {
 	return &exitError{code: code, err: errors.New(outcomeSummary(r, code))}
 }
 
+// Host outcomes, as the one-line reason under the recap counts them. The
+// words are the states and verdicts of the audit table and the JSON
+// (docs/output.md): failed, error, a finding (fail or would change),
+// unreachable, incomplete.
+const (
+	outcomeUnreachable = "unreachable"
+	outcomeIncomplete  = "incomplete" // interrupted while it ran
+	outcomeFailed      = "failed"     // a task failed (outside an audit, a check too)
+	outcomeError       = "with errors"
+	outcomeFindings    = "with findings" // audit: drift, nothing failed to run
+)
+
+// outcomeSummary says how many hosts ended which way, the outcome that
+// decided the exit code first: "2 of 10 hosts unreachable, 1 failed,
+// 4 with findings". Each host counts once, by its worst outcome in the
+// exit code's order, so a host with findings that was also cut off is
+// unreachable and the counts add up to at most the hosts; hosts that
+// are fine are not named.
 func outcomeSummary(r recap.Recap, code int) string {
-	var unreachable, failed int
+	counts := map[string]int{}
 	for _, h := range r.Hosts {
-		switch {
-		case h.Unreachable:
-			unreachable++
-		case h.Stats.Failed > 0:
-			failed++
+		counts[hostOutcome(h, r.Play)]++
+	}
+	lead := map[int]string{exitUnreachable: outcomeUnreachable, exitFailed: outcomeFailed, exitDrift: outcomeFindings}[code]
+	if lead == outcomeFailed && counts[outcomeFailed] == 0 {
+		lead = outcomeError
+	}
+	parts := []string{fmt.Sprintf("%d of %d hosts %s", counts[lead], len(r.Hosts), lead)}
+	for _, o := range []string{outcomeUnreachable, outcomeFailed, outcomeError, outcomeFindings, outcomeIncomplete} {
+		if o != lead && counts[o] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
 		}
 	}
-	switch code {
-	case exitDrift:
-		return "drift found: some hosts would change or fail a check"
-	case exitUnreachable:
-		return fmt.Sprintf("%d of %d hosts unreachable, %d failed", unreachable, len(r.Hosts), failed)
+	summary := strings.Join(parts, ", ")
+	if code == exitDrift {
+		return "drift found: " + summary
 	}
-	return fmt.Sprintf("%d of %d hosts failed, %d unreachable", failed, len(r.Hosts), unreachable)
+	return summary
+}
+
+// hostOutcome is the worst way h ended, "" when it is fine. The exit
+// code's own rules (output.ExitCode) decide which results count, so the
+// line cannot say other than the exit code does; within exit 2, a task
+// that failed (FAILED!) comes before a task or check that broke
+// (ERROR!: it found nothing).
+func hostOutcome(h recap.HostReport, play recap.Play) string {
+	code := output.ExitCode(recap.Recap{Play: play, Hosts: []recap.HostReport{h}})
+	switch {
+	case code == exitUnreachable:
+		return outcomeUnreachable
+	case errors.Is(h.Err, context.Canceled):
+		return outcomeIncomplete
+	case code == exitFailed && slices.ContainsFunc(h.Results, failedNotBroke(play.Audit)):
+		return outcomeFailed
+	case code == exitFailed:
+		return outcomeError
+	case code == exitDrift:
+		return outcomeFindings
+	}
+	return ""
+}
+
+// failedNotBroke reports a result that failed, through expect or fail,
+// and counts as a failure: not ignored, and not an audit's check (that
+// is a finding).
+func failedNotBroke(audit bool) func(remote.Result) bool {
+	return func(res remote.Result) bool {
+		return res.Status == remote.StatusFailed && !res.Error && !res.Ignored && !(audit && res.Kind == remote.KindCheck)
+	}
 }
 
 // playbookLog passes on what a playbook writes with log() and print().

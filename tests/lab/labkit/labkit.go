@@ -8,10 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
+
+	"remedy/tests/labstate"
 )
 
 // Options says what lab Up builds.
@@ -38,21 +38,17 @@ type Host struct {
 	Hidden  bool   // reachable only via the first host
 }
 
-// Lab is a lab that is up.
+// Lab is a lab that is up: its files, the licensing stand-in and the
+// ops login (Access), and its hosts.
 type Lab struct {
-	Dir, Key, KnownHosts, Inventory string
-	Hosts                           []Host
-	// License is the licensing stand-in's address (answers TCP/443); every
-	// host resolves LicenseDomain to it through its hosts file.
-	License string
-	// OpsUser can log in with the lab key and needs OpsPassword for sudo.
-	OpsUser, OpsPassword string
+	labstate.Access
+	Hosts []Host
 
 	st *state
 }
 
 // LicenseDomain is the licensing endpoint the stand-in replaces.
-const LicenseDomain = "api.ibmaspera.com"
+const LicenseDomain = labstate.LicenseDomain
 
 // ErrNotUp is returned by Load when dir holds no complete lab.
 var ErrNotUp = errors.New("no lab is up there")
@@ -108,22 +104,7 @@ func Load(dir string) (*Lab, error) {
 
 // prepareDir creates dir when missing and proves it writable, so a bad --dir
 // fails before anything else is made. It reports whether it created dir.
-func prepareDir(dir string) (bool, error) {
-	_, err := os.Stat(dir)
-	created := errors.Is(err, fs.ErrNotExist)
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return false, fmt.Errorf("lab dir: %w", err)
-	}
-	probe, err := os.CreateTemp(dir, ".write-probe-")
-	if err != nil {
-		if created {
-			os.Remove(dir)
-		}
-		return false, fmt.Errorf("lab dir %s is not writable: %w", dir, err)
-	}
-	probe.Close()
-	return created, os.Remove(probe.Name())
-}
+func prepareDir(dir string) (bool, error) { return labstate.PrepareDir("lab", dir) }
 
 func sameOptions(a, b Options) bool {
 	return a.Dir == b.Dir && a.Hosts == b.Hosts && a.Hidden == b.Hidden &&

@@ -2,8 +2,9 @@ package labkit
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
+
+	"remedy/tests/labstate"
 )
 
 // Profiles lists every firewall profile, in the order an empty
@@ -27,18 +28,11 @@ const egressSuffix = "+egress"
 
 // normalize checks o and fills its defaults; it touches nothing.
 func (o Options) normalize() (Options, error) {
-	if o.Dir == "" {
-		return o, fmt.Errorf("lab dir is required")
-	}
-	dir, err := filepath.Abs(o.Dir)
+	dir, err := labstate.CheckDir("lab", o.Dir)
 	if err != nil {
-		return o, fmt.Errorf("lab dir %s: %w", o.Dir, err)
+		return o, err
 	}
 	o.Dir = dir
-	// The dir ends up in overlayfs mount options and inventory lines.
-	if strings.ContainsAny(dir, ",: \t\n'\"\\") {
-		return o, fmt.Errorf("lab dir %q: must not contain commas, colons, quotes or white space", dir)
-	}
 	if o.Hosts < 1 || o.Hosts > MaxHosts {
 		return o, fmt.Errorf("hosts must be between 1 and %d, not %d", MaxHosts, o.Hosts)
 	}

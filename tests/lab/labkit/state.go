@@ -1,12 +1,10 @@
 package labkit
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
+
+	"remedy/tests/labstate"
 )
 
 // state is everything a lab made, written to Dir before the first thing is
@@ -30,58 +28,25 @@ type hostState struct {
 
 const (
 	stateFile     = "lab.json"
-	keyFile       = "id_ed25519"
-	knownHostFile = "known_hosts"
-	inventoryFile = "inventory.ini"
+	keyFile       = labstate.KeyFile
+	knownHostFile = labstate.KnownHostsFile
+	inventoryFile = labstate.InventoryFile
 	hostsDir      = "hosts" // per-host upper and home directories
-	opsUser       = "ops"
+	opsUser       = labstate.OpsUser
 )
 
 // readState returns nil, nil when dir holds no state.
 func readState(dir string) (*state, error) {
-	b, err := os.ReadFile(labFile(dir, stateFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read lab state: %w", err)
-	}
-	var st state
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("%s: parse lab state: %w", labFile(dir, stateFile), err)
-	}
-	return &st, nil
+	return labstate.Read[state]("lab", labFile(dir, stateFile))
 }
 
 // write replaces the state file atomically, so a crash never leaves half of it.
 func (st *state) write() error {
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode lab state: %w", err)
-	}
-	path := labFile(st.Options.Dir, stateFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("write lab state: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write lab state: %w", err)
-	}
-	return nil
+	return labstate.Write("lab", labFile(st.Options.Dir, stateFile), st)
 }
 
 func (st *state) lab() *Lab {
-	dir := st.Options.Dir
-	l := &Lab{
-		Dir:         dir,
-		Key:         labFile(dir, keyFile),
-		KnownHosts:  labFile(dir, knownHostFile),
-		Inventory:   labFile(dir, inventoryFile),
-		License:     st.License,
-		OpsUser:     opsUser,
-		OpsPassword: st.OpsPassword,
-		st:          st,
-	}
+	l := &Lab{Access: labstate.AccessTo(st.Options.Dir, st.License, st.OpsPassword), st: st}
 	for _, h := range st.Hosts {
 		l.Hosts = append(l.Hosts, h.Host)
 	}

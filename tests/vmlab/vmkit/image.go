@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"remedy/tests/labstate"
 )
 
 // DefaultCache is where the images, the .deb caches they are built from
@@ -42,7 +44,7 @@ type cache struct {
 }
 
 const (
-	keyFile      = "id_ed25519"
+	keyFile      = labstate.KeyFile
 	passwordFile = "ops-password"
 	hostKeysFile = "host_keys.pub"
 	buildLog     = "build.log"

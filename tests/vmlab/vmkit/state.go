@@ -1,13 +1,11 @@
 package vmkit
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
+
+	"remedy/tests/labstate"
 )
 
 // state is everything a lab made, written to Dir before the first thing is
@@ -42,41 +40,18 @@ type vmState struct {
 
 const (
 	stateFile     = "vmlab.json"
-	knownHostFile = "known_hosts"
-	inventoryFile = "inventory.ini"
-	opsUser       = "ops"
+	knownHostFile = labstate.KnownHostsFile
+	inventoryFile = labstate.InventoryFile
 )
 
 // readState returns nil, nil when dir holds no state.
 func readState(dir string) (*state, error) {
-	b, err := os.ReadFile(filepath.Join(dir, stateFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read VM lab state: %w", err)
-	}
-	var st state
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("%s: parse VM lab state: %w", filepath.Join(dir, stateFile), err)
-	}
-	return &st, nil
+	return labstate.Read[state]("VM lab", filepath.Join(dir, stateFile))
 }
 
 // write replaces the state file atomically, so a crash never leaves half of it.
 func (st *state) write() error {
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode VM lab state: %w", err)
-	}
-	path := filepath.Join(st.Options.Dir, stateFile)
-	if err := os.WriteFile(path+".tmp", b, 0o600); err != nil {
-		return fmt.Errorf("write VM lab state: %w", err)
-	}
-	if err := os.Rename(path+".tmp", path); err != nil {
-		return fmt.Errorf("write VM lab state: %w", err)
-	}
-	return nil
+	return labstate.Write("VM lab", filepath.Join(st.Options.Dir, stateFile), st)
 }
 
 // update changes the state with change and writes it.
@@ -88,17 +63,7 @@ func (st *state) update(change func()) error {
 }
 
 func (st *state) lab() *Lab {
-	dir := st.Options.Dir
-	l := &Lab{
-		Dir:         dir,
-		Key:         filepath.Join(dir, keyFile),
-		KnownHosts:  filepath.Join(dir, knownHostFile),
-		Inventory:   filepath.Join(dir, inventoryFile),
-		License:     st.License,
-		OpsUser:     opsUser,
-		OpsPassword: st.OpsPassword,
-		st:          st,
-	}
+	l := &Lab{Access: labstate.AccessTo(st.Options.Dir, st.License, st.OpsPassword), st: st}
 	for _, v := range st.VMs {
 		l.VMs = append(l.VMs, v.VM)
 	}

@@ -11,11 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
+
+	"remedy/tests/labstate"
 )
 
 // Options says what lab Up boots.
@@ -44,21 +43,17 @@ type VM struct {
 	Egress  bool // egress-restricted: output dropped except DNS, loopback and established
 }
 
-// Lab is a VM lab that is up.
+// Lab is a VM lab that is up: its files, the licensing stand-in and the
+// ops login (Access), and its VMs.
 type Lab struct {
-	Dir, Key, KnownHosts, Inventory string
-	VMs                             []VM
-	// License is the licensing stand-in's address (answers TCP/443); every
-	// VM resolves LicenseDomain to it through its hosts file.
-	License string
-	// OpsUser logs in with the lab key and needs OpsPassword for sudo.
-	OpsUser, OpsPassword string
+	labstate.Access
+	VMs []VM
 
 	st *state
 }
 
 // LicenseDomain is the licensing endpoint the stand-in replaces.
-const LicenseDomain = "api.ibmaspera.com"
+const LicenseDomain = labstate.LicenseDomain
 
 // ErrNotUp is returned by Load when dir holds no complete lab.
 var ErrNotUp = errors.New("no VM lab is up there")
@@ -108,19 +103,15 @@ func Load(dir string) (*Lab, error) {
 
 // normalize checks o and fills its defaults; it touches nothing.
 func (o Options) normalize() (Options, error) {
-	if o.Dir == "" {
-		return o, fmt.Errorf("VM lab dir is required")
-	}
-	dir, err := filepath.Abs(o.Dir)
+	dir, err := labstate.CheckDir("VM lab", o.Dir)
 	if err != nil {
-		return o, fmt.Errorf("VM lab dir %s: %w", o.Dir, err)
+		return o, err
 	}
 	o.Dir = dir
-	// The dir ends up in qemu's -drive and -monitor options, whose values
-	// are comma-separated, and in inventory lines; a unix socket path is
-	// at most 107 bytes, with the longest VM name in it.
-	if strings.ContainsAny(dir, ",: \t\n'\"\\") || len(monitorPath(dir, "firewalld-egress-8")) > 107 {
-		return o, fmt.Errorf("VM lab dir %q: must be short and hold no commas, colons, quotes or white space", dir)
+	// A unix socket's path is at most 107 bytes: the monitor's, with the
+	// longest VM name in it, must fit.
+	if len(monitorPath(dir, "firewalld-egress-8")) > 107 {
+		return o, fmt.Errorf("VM lab dir %q: too long for qemu's monitor sockets: use a shorter one", dir)
 	}
 	if len(o.Profiles) > MaxVMs {
 		return o, fmt.Errorf("a VM lab has at most %d VMs, not %d", MaxVMs, len(o.Profiles))
@@ -163,16 +154,4 @@ func sameOptions(a, b Options) bool {
 
 // prepareDir creates dir when missing and proves it writable, so a bad dir
 // fails before anything else is made. It reports whether it created dir.
-func prepareDir(dir string) (bool, error) {
-	_, err := os.Stat(dir)
-	created := errors.Is(err, fs.ErrNotExist)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, fmt.Errorf("VM lab dir: %w", err)
-	}
-	probe, err := os.CreateTemp(dir, ".write-probe-")
-	if err != nil {
-		return false, fmt.Errorf("VM lab dir %s is not writable: %w", dir, err)
-	}
-	probe.Close()
-	return created, os.Remove(probe.Name())
-}
+func prepareDir(dir string) (bool, error) { return labstate.PrepareDir("VM lab", dir) }
