@@ -28,9 +28,12 @@ type connFlags struct {
 	maxOutput      runner.Size
 	knownHosts     string
 	acceptNew      bool
+	forks          int
+	maxHandshakes  int
 }
 
-// addConnFlags declares c's flags on cmd, with the same names and help
+// addConnFlags declares c's flags on cmd (how hosts are reached and how
+// many at once), with the same names and help
 // on every command. commandTimeout is the command's own default: explain
 // only reads, so a read that hangs longer than a minute is stuck, while a
 // run's task may install packages.
@@ -52,6 +55,8 @@ func addConnFlags(cmd *cobra.Command, c *connFlags, commandTimeout time.Duration
 	fl.Var(&c.maxOutput, "max-output", "most a remote command's output or a file read may bring back, as 8M or 1G (binary units)")
 	fl.StringVar(&c.knownHosts, "known-hosts", "", "known_hosts `FILE` read besides ~/.ssh/known_hosts; new keys are recorded here")
 	fl.BoolVar(&c.acceptNew, "accept-new-host-keys", false, "trust and record keys of hosts not yet known (a changed key is still refused)")
+	fl.IntVarP(&c.forks, "forks", "f", 50, "hosts worked on at once")
+	fl.IntVar(&c.maxHandshakes, "max-handshakes", runner.DefaultMaxHandshakes, "SSH handshakes in flight at most (fewer while they time out); --timeout counts from each one's start")
 	_ = cmd.RegisterFlagCompletionFunc("become-method", cobra.FixedCompletions([]string{"sudo", "su"}, cobra.ShellCompDirectiveNoFileComp))
 }
 

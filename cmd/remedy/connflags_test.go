@@ -6,6 +6,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/spf13/cobra"
+
+	"remedy/runner"
 )
 
 // prepareWith loads a playbook for every host and runs prepare on the
@@ -111,5 +115,38 @@ func TestSSHCommonArgsFlag(t *testing.T) {
 	_, err = prepareWith(t, inv, &runFlags{connFlags: connFlags{sshCommonArgs: "-o ProxyCommand='nc %h %p'"}})
 	if exitCode(err) != exitBadInput || !strings.HasPrefix(err.Error(), "--ssh-common-args: h1: ") {
 		t.Errorf("a ProxyCommand in --ssh-common-args: %v, want exit %d naming the flag", err, exitBadInput)
+	}
+}
+
+// Every command that contacts hosts works on -f of them at once: explain
+// gave the runner no forks and read a fleet one host at a time.
+func TestForksReachTheRunner(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	commands := map[string]func() (*cobra.Command, *connFlags){
+		"run": func() (*cobra.Command, *connFlags) {
+			f := &runFlags{}
+			cmd := &cobra.Command{Use: "run"}
+			addRunFlags(cmd, f)
+			return cmd, &f.connFlags
+		},
+		"firewall explain": func() (*cobra.Command, *connFlags) {
+			f := &explainFlags{}
+			return newExplainCmd(f), &f.conn
+		},
+	}
+	for name, newCmd := range commands {
+		for args, want := range map[string][2]int{"": {50, runner.DefaultMaxHandshakes}, "-f 7 --max-handshakes 3": {7, 3}} {
+			cmd, conn := newCmd()
+			if err := cmd.ParseFlags(strings.Fields(args)); err != nil {
+				t.Fatal(err)
+			}
+			opts, err := connectOptions(conn, &secrets{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := [2]int{opts.Forks, opts.MaxHandshakes}; got != want {
+				t.Errorf("%s %q: forks, handshakes = %v, want %v", name, args, got, want)
+			}
+		}
 	}
 }

@@ -41,12 +41,11 @@ func init() {
 		Use:   "firewall",
 		Short: "Look at a host's firewall: explain why a port is open or blocked",
 	}
-	fw.AddCommand(newExplainCmd())
+	fw.AddCommand(newExplainCmd(&explainFlags{}))
 	rootCmd.AddCommand(fw)
 }
 
-func newExplainCmd() *cobra.Command {
-	f := &explainFlags{}
+func newExplainCmd(f *explainFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "explain HOST PROTO/PORT",
 		Short: "Print the path a new connection takes through a host's firewall, rule by rule",

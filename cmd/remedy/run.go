@@ -30,10 +30,8 @@ type runFlags struct {
 	limit          string
 	extraVars      []string
 	check, diff    bool
-	forks          int
 	verbose        int
 	output         string
-	maxHandshakes  int
 	serial         string
 	maxFailPercent float64
 	tags, skipTags []string
@@ -88,10 +86,8 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.limit, "limit", "l", "", "narrow the hosts to this `PATTERN` (or @FILE, like a retry file)")
 	fl.StringArrayVarP(&f.extraVars, "extra-vars", "e", nil, "set `VARS` as k=v pairs or @file.yml|json; wins over every other variable")
-	fl.IntVarP(&f.forks, "forks", "f", 50, "hosts worked on at once")
 	fl.CountVarP(&f.verbose, "verbose", "v", "-v shows each remote command and its output, -vv timings too")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text, json or junit")
-	fl.IntVar(&f.maxHandshakes, "max-handshakes", runner.DefaultMaxHandshakes, "SSH handshakes in flight at most (fewer while they time out); --timeout counts from each one's start")
 	fl.StringVar(&f.serial, "serial", "", "run in rolling batches of `N` hosts or N% of them")
 	fl.Float64Var(&f.maxFailPercent, "max-fail-percent", -1, "stop when more than `P` percent of a batch failed (default: never)")
 	fl.StringSliceVarP(&f.tags, "tags", "t", nil, "run only tasks with these tags")
@@ -233,7 +229,7 @@ func prepare(pb *lua.Playbook, f *runFlags) (*runSetup, error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
-	opts.Forks, opts.Serial, opts.MaxFailPercent, opts.MaxHandshakes = f.forks, serial, f.maxFailPercent, f.maxHandshakes
+	opts.Serial, opts.MaxFailPercent = serial, f.maxFailPercent
 	inv := make(map[string]*inventory.Host, len(invHosts))
 	for _, h := range invHosts {
 		inv[h.Name] = h
@@ -322,8 +318,8 @@ func askTerminal(question string) (string, error) {
 // ~/.ssh/known_hosts and --known-hosts, vouch for every host, and new keys
 // are recorded in --known-hosts, else ~/.ssh/known_hosts, never in a file
 // an inventory names (those vouch only for their own hosts, and are read
-// here so a broken one stops the run before any host is contacted). The
-// pace of the run (forks, serial, handshakes) is the caller's to set.
+// here so a broken one stops the run before any host is contacted).
+// Batches (serial, max fail percent) are the caller's to set.
 func connectOptions(f *connFlags, s *secrets, hosts []runner.Host) (runner.Options, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
@@ -343,6 +339,8 @@ func connectOptions(f *connFlags, s *secrets, hosts []runner.Host) (runner.Optio
 		return runner.Options{}, err
 	}
 	return runner.Options{
+		Forks:          f.forks,
+		MaxHandshakes:  f.maxHandshakes,
 		ConnectTimeout: f.timeout,
 		CommandTimeout: f.commandTimeout,
 		MaxOutput:      f.maxOutput,
