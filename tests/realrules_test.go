@@ -105,6 +105,15 @@ func realCases(t *testing.T) []realCase {
 		}
 		cases = append(cases, c)
 	}
+	if only := os.Getenv("REMEDY_REALRULES_ONLY"); only != "" {
+		// A tester's own rulesets, or the ones a fix is about: the
+		// cases whose name matches this regexp.
+		re, err := regexp.Compile(only)
+		if err != nil {
+			t.Fatalf("REMEDY_REALRULES_ONLY: %v", err)
+		}
+		cases = slices.DeleteFunc(cases, func(c realCase) bool { return !re.MatchString(c.name) })
+	}
 	return cases
 }
 
