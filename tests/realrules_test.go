@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -586,7 +588,8 @@ func echo(c net.PacketConn, received func(*net.UDPAddr)) {
 // send sends one probe and says what it met: a TCP connection or a UDP
 // datagram the listener received is an accept; a reset or an ICMP error
 // a reject; silence, or the host's own output hook refusing to send it
-// (EPERM), a drop. A probe out is sent from inside the host.
+// (EPERM) with no ICMP error after, a drop. A probe out is sent from
+// inside the host.
 func (rh *realHost) send(p realProbe, timeout time.Duration) string {
 	if p.dir == "in" {
 		return sendProbe(rh.h.Addr, p, timeout, func(from int) bool { return rh.received(from, p.port) })
@@ -615,10 +618,19 @@ func sendProbe(addr string, p realProbe, timeout time.Duration, received func(fr
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(timeout))
-	if _, err := c.Write([]byte("remedy realrules probe")); err != nil {
-		return observe(err)
-	}
 	buf := make([]byte, 64)
+	if _, err := c.Write([]byte("remedy realrules probe")); err != nil {
+		if !errors.Is(err, syscall.EPERM) {
+			return observe(err)
+		}
+		// The host's own output hook refused the datagram: a drop and a
+		// reject both fail the send with EPERM, and a reject also sends
+		// the socket an ICMP error, which the next read reports.
+		if _, err := c.Read(buf); errors.Is(err, syscall.ECONNREFUSED) {
+			return firewall.VerdictReject
+		}
+		return firewall.VerdictDrop
+	}
 	_, err = c.Read(buf)
 	if received(c.LocalAddr().(*net.UDPAddr).Port) || err == nil {
 		return firewall.VerdictAccept

@@ -279,6 +279,7 @@ var moduleOptions = map[string]optionHandler{
 		return nil
 	},
 	"length --length": numOption(Length),
+	"tcpmss --mss":    numOption(TCPMSS),
 	"ttl --ttl-eq":    numOption(TTL),
 	"ttl --ttl-lt":    numOption(TTL),
 	"ttl --ttl-gt":    numOption(TTL),

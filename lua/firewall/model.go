@@ -165,6 +165,7 @@ const (
 	TTL         Field = "ttl"
 	FragOff     Field = "frag-off"
 	DSCP        Field = "dscp"
+	TCPMSS      Field = "tcpmss"
 	SockUID     Field = "skuid"
 	SockGID     Field = "skgid"
 	PayloadStr  Field = "string"

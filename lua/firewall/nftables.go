@@ -619,6 +619,14 @@ func nftKey(left json.RawMessage) key {
 			k.parts = append(k.parts, pk)
 		}
 		return k
+	case "tcp option":
+		var o struct{ Name, Field string }
+		json.Unmarshal(body, &o)
+		if o.Name == "maxseg" && o.Field == "size" {
+			k.field, k.proto = TCPMSS, "tcp"
+		}
+		// Other options (SACK, timestamps, window scale) vary by the
+		// client's stack: left opaque.
 	case "exthdr", "ip option":
 		k.assumed = absentHeader
 	case "ipsec":
@@ -702,7 +710,7 @@ func ctKey(k key, name, dir string) key {
 
 // numeric fields compare numbers, under a mask.
 var numeric = map[Field]bool{TCPFlags: true, MarkField: true, CtMarkField: true, Length: true,
-	HdrLen: true, TTL: true, FragOff: true, DSCP: true}
+	HdrLen: true, TTL: true, FragOff: true, DSCP: true, TCPMSS: true}
 
 // implied returns the matches a key implies on its own: "tcp dport"
 // implies TCP, "ip saddr" in an inet table IPv4.
@@ -848,9 +856,9 @@ func exprText(raw json.RawMessage) string {
 	}
 	kind, body := exprObject(raw)
 	var f struct {
-		Protocol, Field, Key, Result, Addr string
-		Flags                              []string
-		Len                                int
+		Protocol, Field, Key, Result, Addr, Name string
+		Flags                                    []string
+		Len                                      int
 	}
 	json.Unmarshal(body, &f)
 	var parts []json.RawMessage
@@ -860,6 +868,8 @@ func exprText(raw json.RawMessage) string {
 		return f.Protocol + " " + f.Field
 	case "meta":
 		return "meta " + f.Key
+	case "tcp option":
+		return strings.TrimSpace("tcp option " + f.Name + " " + f.Field)
 	case "ct":
 		return "ct " + f.Key
 	case "fib":

@@ -175,7 +175,7 @@ func verdict(rs *Ruleset, pkt Packet, record func(Step)) Result {
 	if pkt.Proto != "tcp" || res.Verdict != VerdictAccept {
 		return res
 	}
-	reply := (&engine{pkt: replyTo(pkt, res), reply: true, tr: tracer{record: record, packet: "answer"}}).verdict(rs)
+	reply := answer(rs, pkt, res, record)
 	switch reply.Verdict {
 	case VerdictAccept:
 		return res
@@ -188,6 +188,56 @@ func verdict(rs *Ruleset, pkt Packet, record func(Step)) Result {
 	}
 	res.Assumed = append(res.Assumed, reply.Assumed...)
 	return res
+}
+
+// answer evaluates the SYN-ACK answering pkt, which res let through. The
+// elements the first packet added to sets on its way (rawtrack's `SET
+// --add-set TEST1 dst,src` in postrouting, say) are in those sets when
+// the answer comes, keyed the other way round: its source is the first
+// packet's destination. Paths that added different elements each get
+// their own answer; the answer is unknown unless they agree.
+func answer(rs *Ruleset, pkt Packet, res Result, record func(Step)) Result {
+	var reply Result
+	seen := map[string]bool{}
+	for _, p := range res.paths {
+		carried := reversedAdds(p.flow.added)
+		if seen[carried] {
+			continue
+		}
+		r := (&engine{pkt: replyTo(pkt, res), reply: true, carried: carried, tr: tracer{record: record, packet: "answer"}}).verdict(rs)
+		if len(seen) > 0 && r.Verdict != reply.Verdict {
+			reply.Reason = fmt.Sprintf("%s or %s, as the elements the first packet added to sets differ between its paths (%s; %s)", reply.Verdict, r.Verdict, reply.Reason, r.Reason)
+			reply.Verdict = VerdictUnknown
+			return reply
+		}
+		seen[carried] = true
+		reply = r
+	}
+	return reply
+}
+
+// reversedAdds turns the set elements a packet added ("set\tkey\n" lines
+// of flow.added) into those its answer would find: source and
+// destination swap, in nft's fields and in ipset's directions. An
+// element keyed on anything else is left out: the answer cannot be said
+// to find it.
+func reversedAdds(added string) string {
+	swap := map[string]string{"saddr": "daddr", "daddr": "saddr", "sport": "dport", "dport": "sport", "src": "dst", "dst": "src", "proto": "proto"}
+	var out strings.Builder
+	for _, line := range strings.SplitAfter(added, "\n") {
+		set, key, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
+		if !ok {
+			continue
+		}
+		parts := strings.Split(key, " . ")
+		for i, f := range parts {
+			parts[i] = swap[f]
+		}
+		if !slices.Contains(parts, "") {
+			out.WriteString(set + "\t" + strings.Join(parts, " . ") + "\n")
+		}
+	}
+	return out.String()
 }
 
 // replyTo is the SYN-ACK that answers pkt, which res let through: from
@@ -208,7 +258,7 @@ func replyTo(pkt Packet, res Result) Packet {
 func (e *engine) verdict(rs *Ruleset) Result {
 	pkt := e.pkt
 	start := outcome{kind: Accept, index: -1}
-	start.flow = flow{dst: pkt.Dst, port: pkt.Port}
+	start.flow = flow{dst: pkt.Dst, port: pkt.Port, added: e.carried}
 	paths := []outcome{start}
 	for _, hook := range hookOrder[pkt.Dir] {
 		e.tr.hook = hook
@@ -312,8 +362,11 @@ func baseChains(rs *Ruleset, pkt Packet, hook string) []boundChain {
 type engine struct {
 	pkt   Packet
 	reply bool
-	steps int
-	tr    tracer
+	// carried are the set elements (flow.added) in place before the
+	// packet: for an answer, those its first packet added.
+	carried string
+	steps   int
+	tr      tracer
 }
 
 // base runs one base chain for a path that reached it accepted; falling
