@@ -445,8 +445,9 @@ func loadError(err error) string {
 }
 
 // namedPort finds the ports a ruleset names: in its text, and in what the
-// kernel shows of it (nft's JSON, iptables-save).
-var namedPort = regexp.MustCompile(`(?:dports?|--dports?|--destination-ports?|--to-ports?|to-destination [0-9.]*:|redirect to :|to :|"port":)\s*(\{[^}]*\}|[0-9][0-9,:\-]*)`)
+// kernel shows of it (nft's JSON, iptables-save); "tcp . 3001" is a
+// port in a concatenation's element (kube-proxy's NodePort map).
+var namedPort = regexp.MustCompile(`(?:dports?|--dports?|--destination-ports?|--to-ports?|to-destination [0-9.]*:|redirect to :|to :|"port":|(?:tcp|udp) \.)\s*(\{[^}]*\}|[0-9][0-9,:\-]*)`)
 
 // namedProbes are the ports a ruleset names besides Aspera's, over TCP and
 // UDP: each port, and both ends of each range.

@@ -73,6 +73,8 @@ func (e *engine) decidedBy(m Match) string {
 		return "depends on the destination port"
 	case TimeField:
 		return "depends on when the packet comes (time of day, day, date)"
+	case Choice:
+		return "depends on which value " + m.Why + " picks for this connection"
 	case IIf:
 		return "depends on the arrival interface"
 	case OIf:
@@ -304,6 +306,8 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 		return e.concat(m, st)
 	case Assumed:
 		return truth(m.Holds), m.Why
+	case Choice:
+		return maybe, ""
 	}
 	return maybe, ""
 }

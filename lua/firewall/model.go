@@ -174,6 +174,7 @@ const (
 	IPSetField  Field = "ipset"
 	RecentField Field = "recent"
 	Assumed     Field = "assumed"
+	Choice      Field = "choice"
 	Opaque      Field = "unknown"
 )
 
@@ -196,8 +197,9 @@ type Match struct {
 	Key      []Field   // Concat: the fields, in order
 	Tuples   [][]Value // Concat: the values, when not in Set
 	Holds    bool      // Assumed only: the outcome for a probe packet
-	Why      string    // Assumed only: what about the probe decides it
-	Text     string
+	Why      string    // Assumed: what about the probe decides it; Choice: what picks
+
+	Text string
 }
 
 // NumRange is an inclusive range of a numeric field's values.

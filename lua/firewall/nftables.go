@@ -443,6 +443,7 @@ func expandNatMap(base Rule, body json.RawMessage) []*Rule {
 		return []*Rule{&base}
 	}
 	var rules []*Rule
+	var entries []MapEntry
 	for _, kv := range m.Data.Set {
 		r := base
 		r.Matches = append(slices.Clip(base.Matches), keyMatch(m.Key, kv[0])...)
@@ -453,6 +454,11 @@ func expandNatMap(base Rule, body json.RawMessage) []*Rule {
 		}
 		r.Text = nftText(&r)
 		rules = append(rules, &r)
+		key, _ := elemValues(kv[0])
+		entries = append(entries, MapEntry{Key: key, Action: r.Action})
+	}
+	if chosen, ok := expandChoice(base, m.Key, entries); ok {
+		return chosen // dnat to numgen random mod N map { ... }: one endpoint of N
 	}
 	return rules
 }
@@ -513,6 +519,9 @@ func expandVmap(base Rule, body json.RawMessage, t *Table) []*Rule {
 	default:
 		return unknown()
 	}
+	if rules, ok := expandChoice(base, v.Key, entries); ok {
+		return rules
+	}
 	k := nftKey(v.Key)
 	var rules []*Rule
 	for _, e := range entries {
@@ -527,6 +536,91 @@ func expandVmap(base Rule, body json.RawMessage, t *Table) []*Rule {
 		rules = append(rules, &r)
 	}
 	return rules
+}
+
+// choiceKey reads a key that picks one of mod consecutive numbers from
+// offset for each connection: numgen (random or inc), jhash and symhash
+// (a hash of the packet the model does not compute). kube-proxy picks a
+// Service's endpoint this way.
+func choiceKey(key json.RawMessage) (lo, n int, what string, ok bool) {
+	kind, body := exprObject(key)
+	if kind != "numgen" && kind != "jhash" && kind != "symhash" {
+		return 0, 0, "", false
+	}
+	var k struct {
+		Mode        string
+		Expr        json.RawMessage
+		Mod, Offset int
+	}
+	if json.Unmarshal(body, &k) != nil || k.Mod <= 0 || k.Offset < 0 {
+		return 0, 0, "", false
+	}
+	parts := []string{kind}
+	if k.Mode != "" {
+		parts = append(parts, k.Mode)
+	}
+	if k.Expr != nil {
+		parts = append(parts, exprText(k.Expr))
+	}
+	what = strings.Join(parts, " ") + fmt.Sprintf(" mod %d", k.Mod)
+	if k.Offset != 0 {
+		what += fmt.Sprintf(" offset %d", k.Offset)
+	}
+	return k.Offset, k.Mod, what, true
+}
+
+// expandChoice expands a map whose key is a choice (choiceKey): each
+// element holds when the choice falls on it, which the model cannot
+// know, so each is undecided and every one is followed; but when the
+// elements cover every value the choice can take, the last one holds on
+// the path where no earlier one did, and no path falls through the map.
+// An element outside the choice's values never holds.
+func expandChoice(base Rule, key json.RawMessage, entries []MapEntry) ([]*Rule, bool) {
+	lo, n, what, ok := choiceKey(key)
+	if !ok {
+		return nil, false
+	}
+	hi := lo + n - 1
+	inRange := make([][]PortRange, len(entries))
+	covered := map[int]bool{}
+	last := -1
+	for i, e := range entries {
+		if len(e.Key) != 1 || len(e.Key[0].Ports) == 0 {
+			return nil, false
+		}
+		for _, p := range e.Key[0].Ports {
+			a, b := max(int(p.Lo), lo), min(int(p.Hi), hi)
+			if a > b {
+				continue
+			}
+			inRange[i] = append(inRange[i], PortRange{uint16(a), uint16(b)})
+			for x := a; x <= b; x++ {
+				covered[x] = true
+			}
+			last = i
+		}
+	}
+	var rules []*Rule
+	for i, e := range entries {
+		r := base
+		var vals []string
+		for _, p := range e.Key[0].Ports {
+			vals = append(vals, p.String())
+		}
+		val := strings.Join(vals, ", ")
+		m := Match{Field: Choice, Why: what, Text: what + " " + val}
+		switch {
+		case len(inRange[i]) == 0:
+			m = Match{Field: Assumed, Holds: false, Why: fmt.Sprintf("%s never picks %s", what, val), Text: m.Text}
+		case i == last && len(covered) == n:
+			m = Match{Field: Assumed, Holds: true, Why: fmt.Sprintf("%s picks one of the map's values: this one, where no earlier one was picked", what), Text: m.Text}
+		}
+		r.Matches = append(slices.Clip(base.Matches), m)
+		r.Action = e.Action
+		r.Text = nftText(&r)
+		rules = append(rules, &r)
+	}
+	return rules, true
 }
 
 func keyMatch(key, value json.RawMessage) []Match {

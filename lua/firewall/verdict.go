@@ -60,7 +60,8 @@ type Result struct {
 }
 
 // The verdicts a Result can hold. Forward: destination NAT sends the
-// packet to another host, so no local listener sees it.
+// packet to another host, so no local listener sees it (a probe in), or
+// not the peer (a probe out).
 const (
 	VerdictAccept  = "accept"
 	VerdictDrop    = "drop"
@@ -85,6 +86,7 @@ type flow struct {
 	markUnknown, ctmarkUnknown bool
 	added                      string // "set\tfield,field\n" per element this packet added
 	natNote                    string
+	rerouted                   bool // a dnat on the output hook sent it to another host than the peer
 	natTable                   *Table
 	natChain                   *Chain
 	natIndex                   int
@@ -285,7 +287,42 @@ func (e *engine) verdict(rs *Ruleset) Result {
 	if e.steps > maxSteps {
 		return Result{Verdict: VerdictUnknown, Reason: "too many undecidable matches to follow"}
 	}
+	if pkt.Dir == "out" {
+		paths = e.reroute(paths)
+	}
 	return summarize(paths)
+}
+
+// reroute is the routing decision destination NAT on the output hook
+// forces: a packet the host sends to its peer that a dnat rewrote to
+// another host's address goes to that host, never to the peer (kube-proxy
+// sends a connection to a NodePort of the cluster's to one of its pods).
+// A redirect, or a dnat to one of the host's own addresses, delivers it
+// to the host itself: a listener there answers, as the NAT note says.
+func (e *engine) reroute(paths []outcome) []outcome {
+	out := paths[:0:0]
+	for _, p := range paths {
+		if p.kind != Accept || !p.flow.dnat || !p.flow.natAddr || p.flow.dst == e.pkt.Dst {
+			out = append(out, p)
+			continue
+		}
+		local, known := e.local(p.flow.dst)
+		away := p
+		away.kind, away.table, away.chain, away.index = Forward, p.flow.natTable, p.flow.natChain, p.flow.natIndex
+		away.flow.rerouted = true
+		switch {
+		case !known:
+			p.undecide(fmt.Sprintf("%s: whether %s is one of the host's addresses", p.flow.natNote, p.flow.dst))
+			away.undecided = p.undecided
+			out = append(out, p, away)
+		case !local:
+			e.tr.note(fmt.Sprintf("routing: %s is another host's address: the packet goes there, not to %s", p.flow.dst, e.pkt.Dst))
+			out = append(out, away)
+		default:
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // skipNAT says why the kernel does not run a NAT chain for this packet,
@@ -615,6 +652,9 @@ func describe(o outcome) Result {
 		res.Reason = fmt.Sprintf("rule %q in %s has an action the model cannot follow", r.Text, res.Chain)
 	case Forward:
 		res.Reason = fmt.Sprintf("forwarded: %s sends it to another host; the forward hook and that host decide", o.flow.natNote)
+		if o.flow.rerouted {
+			res.Reason = fmt.Sprintf("sent elsewhere: %s sends it to another host, not the peer; that host decides", o.flow.natNote)
+		}
 		return res
 	default:
 		res.Reason = fmt.Sprintf("%s by rule %q in %s", o.kind, r.Text, res.Chain)
