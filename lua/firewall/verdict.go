@@ -86,7 +86,8 @@ type flow struct {
 	markUnknown, ctmarkUnknown bool
 	added                      string // "set\tfield,field\n" per element this packet added
 	natNote                    string
-	rerouted                   bool // a dnat on the output hook sent it to another host than the peer
+	rerouted                   bool   // a dnat on the output hook sent it to another host than the peer
+	dropWhy                    string // why routing drops it (a martian after destination NAT)
 	natTable                   *Table
 	natChain                   *Chain
 	natIndex                   int
@@ -325,6 +326,26 @@ func (e *engine) reroute(paths []outcome) []outcome {
 	return out
 }
 
+// martian follows a packet from outside that destination NAT sent to a
+// loopback address.
+func (e *engine) martian(p outcome) []outcome {
+	drop := p
+	drop.kind, drop.table, drop.chain, drop.index = Drop, p.flow.natTable, p.flow.natChain, p.flow.natIndex
+	iface := e.pkt.Iif
+	if iface == "" {
+		iface = "the arrival interface"
+	}
+	if p.flow.dst.Is6() {
+		drop.flow.dropWhy = fmt.Sprintf("%s sends a packet from outside to %s, which the kernel never routes from %s", p.flow.natNote, p.flow.dst, iface)
+		e.tr.note("routing: " + drop.flow.dropWhy)
+		return []outcome{drop}
+	}
+	drop.flow.dropWhy = fmt.Sprintf("%s sends a packet from outside to %s, which the kernel drops unless route_localnet is set on %s", p.flow.natNote, p.flow.dst, iface)
+	p.undecide(fmt.Sprintf("%s: whether net.ipv4.conf.%s.route_localnet is 1 (the kernel drops a packet from outside sent to a loopback address unless it is)", p.flow.natNote, strings.ReplaceAll(iface, " ", "_")))
+	drop.undecided = p.undecided
+	return []outcome{p, drop}
+}
+
 // skipNAT says why the kernel does not run a NAT chain for this packet,
 // or "" when it does: an answer or an untracked connection is never NATed
 // by rules, and once a NAT chain on a hook has set a binding, the hook's
@@ -346,12 +367,20 @@ func (e *engine) skipNAT(c *Chain, f flow) string {
 }
 
 // route is the routing decision after prerouting: a packet whose
-// destination NAT made it another host's is forwarded.
+// destination NAT made it another host's is forwarded. One rewritten to a
+// loopback address (`DNAT --to-destination 127.0.0.1:8080` for a service
+// bound to localhost) is a martian to the kernel unless it arrived on lo:
+// IPv6 drops it, IPv4 too unless net.ipv4.conf.IFACE.route_localnet is
+// set, which the read does not hold.
 func (e *engine) route(paths []outcome) []outcome {
 	out := paths[:0:0]
 	for _, p := range paths {
 		if p.kind != Accept || !p.flow.dnat || !p.flow.natAddr {
 			out = append(out, p) // not NATed, or redirected: still the host's
+			continue
+		}
+		if p.flow.dst.IsLoopback() && e.pkt.Iif != "lo" {
+			out = append(out, e.martian(p)...)
 			continue
 		}
 		local, known := e.local(p.flow.dst)
@@ -650,6 +679,12 @@ func describe(o outcome) Result {
 	switch o.kind {
 	case Unknown:
 		res.Reason = fmt.Sprintf("rule %q in %s has an action the model cannot follow", r.Text, res.Chain)
+	case Drop:
+		if o.flow.dropWhy != "" {
+			res.Reason = "drop: " + o.flow.dropWhy
+			return res
+		}
+		res.Reason = fmt.Sprintf("%s by rule %q in %s", o.kind, r.Text, res.Chain)
 	case Forward:
 		res.Reason = fmt.Sprintf("forwarded: %s sends it to another host; the forward hook and that host decide", o.flow.natNote)
 		if o.flow.rerouted {
