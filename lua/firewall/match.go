@@ -258,13 +258,19 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 	case OIf:
 		return e.iface(m, p.Oif, "out"), e.note("oif", netip.Addr{})
 	case CTState:
+		if e.errorOf != "" {
+			return truth(slices.Contains(m.Names, "related") || f.dnat && slices.Contains(m.Names, "dnat")), "the " + e.errorOf + " a reject sends belongs to the connection (ct state related)"
+		}
 		if e.reply {
-			return truth(slices.Contains(m.Names, "established")), "its answer belongs to an established connection"
+			return truth(slices.Contains(m.Names, "established") || f.dnat && slices.Contains(m.Names, "dnat")), "its answer belongs to an established connection"
 		}
 		if f.untracked {
 			return truth(slices.Contains(m.Names, "untracked")), "untracked (notrack in the raw table)"
 		}
-		return truth(slices.Contains(m.Names, "new")), assumeNew
+		// iptables' virtual state DNAT holds beside NEW once destination
+		// NAT rewrote the connection (firewalld's iptables backend lets
+		// forward-ports in by it).
+		return truth(slices.Contains(m.Names, "new") || f.dnat && slices.Contains(m.Names, "dnat")), assumeNew
 	case CtStatus:
 		return truth(f.dnat && slices.Contains(m.Names, "dnat")), assumeNew
 	case NFProto:
@@ -274,6 +280,9 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 	case PktType:
 		return truth(slices.Contains(m.Names, "host") || slices.Contains(m.Names, "unicast")), assumeHost
 	case TCPFlags:
+		if e.errorOf != "" {
+			return numTri(m, []NumRange{{0x14, 0x14}}), "a reset answering a SYN (tcp flags rst,ack)"
+		}
 		if e.reply {
 			return numTri(m, []NumRange{{0x12, 0x12}}), "its answer is a SYN-ACK"
 		}

@@ -86,6 +86,7 @@ type Action struct {
 	Target string
 	NAT    NAT  // DNat only
 	Bypass bool // Queue only
+	Reset  bool // Reject only: a TCP reset, not an ICMP error
 }
 
 // NAT is where destination NAT sends a packet. Redirect sends it to the

@@ -335,7 +335,9 @@ func nftAction(kind string, body, whole json.RawMessage) Action {
 	case "accept", "drop", "return":
 		return Action{Kind: ActionKind(kind)}
 	case "reject":
-		return Action{Kind: Reject}
+		var r struct{ Type string }
+		json.Unmarshal(body, &r)
+		return Action{Kind: Reject, Reset: r.Type == "tcp reset"}
 	case "jump", "goto":
 		var t struct {
 			Target string `json:"target"`

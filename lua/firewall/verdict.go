@@ -175,6 +175,9 @@ func verdict(rs *Ruleset, pkt Packet, record func(Step)) Result {
 		pkt.IPv6 = pkt.Src.Is6() || pkt.Dst.Is6()
 	}
 	res := (&engine{pkt: pkt, tr: tracer{record: record, packet: "first packet"}}).verdict(rs)
+	if res.Verdict == VerdictReject && pkt.Dir == "in" {
+		return rejected(rs, pkt, res, record)
+	}
 	if pkt.Proto != "tcp" || res.Verdict != VerdictAccept {
 		return res
 	}
@@ -193,6 +196,44 @@ func verdict(rs *Ruleset, pkt Packet, record func(Step)) Result {
 	return res
 }
 
+// rejected follows what a reject sends back to a probe in, the ICMP error
+// or the TCP reset, through the host's own output and postrouting hooks:
+// a conntrack "related" packet of the connection. Where those drop it,
+// the client meets silence, as for a drop (a ruleset whose OUTPUT lets
+// only established packets out, say).
+func rejected(rs *Ruleset, pkt Packet, res Result, record func(Step)) Result {
+	reset := false
+	for _, p := range res.paths {
+		if p.index >= 0 && p.chain != nil && p.chain.Rules[p.index].Action.Reset {
+			reset = true
+		}
+	}
+	what := "ICMP error"
+	errPkt := replyTo(pkt, res)
+	errPkt.SPort, errPkt.Port = 0, 0
+	errPkt.Proto = "icmp"
+	if pkt.IPv6 {
+		errPkt.Proto = "ipv6-icmp"
+	}
+	if reset && pkt.Proto == "tcp" {
+		what = "TCP reset"
+		errPkt = replyTo(pkt, res)
+	}
+	back := (&engine{pkt: errPkt, reply: true, errorOf: what, natted: res.NAT != "", tr: tracer{record: record, packet: what}}).verdict(rs)
+	switch back.Verdict {
+	case VerdictAccept:
+		return res
+	case VerdictUnknown:
+		res.Verdict = VerdictUnknown
+		res.Reason = fmt.Sprintf("reject or drop: rejected (%s), and whether the %s it sends back leaves the host: %s", res.Reason, what, back.Reason)
+	default:
+		res.Verdict = VerdictDrop
+		res.Reason = fmt.Sprintf("rejected (%s), but the %s it sends back does not leave the host (%s): the client meets silence", res.Reason, what, back.Reason)
+	}
+	res.Assumed = append(res.Assumed, back.Assumed...)
+	return res
+}
+
 // answer evaluates the SYN-ACK answering pkt, which res let through. The
 // elements the first packet added to sets on its way (rawtrack's `SET
 // --add-set TEST1 dst,src` in postrouting, say) are in those sets when
@@ -207,7 +248,7 @@ func answer(rs *Ruleset, pkt Packet, res Result, record func(Step)) Result {
 		if seen[carried] {
 			continue
 		}
-		r := (&engine{pkt: replyTo(pkt, res), reply: true, carried: carried, tr: tracer{record: record, packet: "answer"}}).verdict(rs)
+		r := (&engine{pkt: replyTo(pkt, res), reply: true, carried: carried, natted: res.NAT != "", tr: tracer{record: record, packet: "answer"}}).verdict(rs)
 		if len(seen) > 0 && r.Verdict != reply.Verdict {
 			reply.Reason = fmt.Sprintf("%s or %s, as the elements the first packet added to sets differ between its paths (%s; %s)", reply.Verdict, r.Verdict, reply.Reason, r.Reason)
 			reply.Verdict = VerdictUnknown
@@ -261,7 +302,7 @@ func replyTo(pkt Packet, res Result) Packet {
 func (e *engine) verdict(rs *Ruleset) Result {
 	pkt := e.pkt
 	start := outcome{kind: Accept, index: -1}
-	start.flow = flow{dst: pkt.Dst, port: pkt.Port, added: e.carried}
+	start.flow = flow{dst: pkt.Dst, port: pkt.Port, added: e.carried, dnat: e.natted}
 	paths := []outcome{start}
 	for _, hook := range hookOrder[pkt.Dir] {
 		e.tr.hook = hook
@@ -429,8 +470,14 @@ type engine struct {
 	pkt   Packet
 	reply bool
 	// carried are the set elements (flow.added) in place before the
-	// packet: for an answer, those its first packet added.
+	// packet: for an answer, those its first packet added; natted says
+	// destination NAT rewrote the first packet, so its connection has
+	// the dnat status (ct status dnat, --ctstate DNAT).
 	carried string
+	natted  bool
+	// errorOf is what a reject sends back ("ICMP error", "TCP reset")
+	// when the engine follows that packet: related to the connection.
+	errorOf string
 	steps   int
 	tr      tracer
 }
