@@ -202,15 +202,25 @@ type realTally struct {
 	mu                       sync.Mutex
 	agree, disagree, unknown int
 	unloadable               []string
-	unknowns                 map[string]int // reason -> probes
+	unknowns                 map[string]int     // reason -> probes
+	byCase                   map[string]*[3]int // ruleset -> agree, disagree, unknown
 }
 
 // add counts one probe; false means an answered verdict disagrees.
 func (r *realTally) add(c realCase, predicted firewall.Result, observed string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.byCase == nil {
+		r.byCase = map[string]*[3]int{}
+	}
+	n := r.byCase[c.name]
+	if n == nil {
+		n = &[3]int{}
+		r.byCase[c.name] = n
+	}
 	switch {
 	case predicted.Verdict == firewall.VerdictUnknown:
+		n[2]++
 		r.unknown++
 		if r.unknowns == nil {
 			r.unknowns = map[string]int{}
@@ -218,9 +228,11 @@ func (r *realTally) add(c realCase, predicted firewall.Result, observed string) 
 		r.unknowns[c.name+": "+predicted.Reason]++
 		return true
 	case agrees(predicted.Verdict, observed):
+		n[0]++
 		r.agree++
 		return true
 	}
+	n[1]++
 	r.disagree++
 	return false
 }
@@ -246,6 +258,17 @@ func (r *realTally) report(t *testing.T) {
 		reasons = append(reasons, fmt.Sprintf("%3d  %s", n, k))
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(reasons)))
+	names := make([]string, 0, len(r.byCase))
+	for name := range r.byCase {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	perCase := []string{"probes agree disagree unknown  ruleset"}
+	for _, name := range names {
+		n := r.byCase[name]
+		perCase = append(perCase, fmt.Sprintf("%6d %5d %8d %7d  %s", n[0]+n[1]+n[2], n[0], n[1], n[2], name))
+	}
+	t.Logf("by ruleset:\n  %s", strings.Join(perCase, "\n  "))
 	t.Logf("real rulesets: %d probes; %d agree, %d disagree, %d unknown (%.1f%%); %d rulesets cannot load here:\n  %s\nunknown, by ruleset and reason:\n  %s",
 		total, r.agree, r.disagree, r.unknown, rate, len(r.unloadable),
 		strings.Join(r.unloadable, "\n  "), strings.Join(reasons, "\n  "))
