@@ -49,6 +49,10 @@ var explainRulesets = []string{
 	"ipt/zerotier-starter-reject (iptables-nft)",
 	"nft/cyrinux-native-ip-filter",
 	"nft/dadevel-iface-wildcards",
+	"ipt/ufw-tailscale-generated (iptables-nft)",
+	"ipt/firewalld-iptables-backend-generated (iptables-legacy)",
+	"nft/kube-proxy-nftables-generated",
+	"nft/leading-edge-wireguard",
 }
 
 // secondLinkProbes arrive on the host's second interface, from the
