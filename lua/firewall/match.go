@@ -75,6 +75,8 @@ func (e *engine) decidedBy(m Match) string {
 		return "depends on when the packet comes (time of day, day, date)"
 	case Choice:
 		return "depends on which value " + m.Why + " picks for this connection"
+	case Transparent:
+		return "depends on whether a transparent proxy listens on " + m.Why + " (it takes the connection; with none the rule goes no further)"
 	case IIf:
 		return "depends on the arrival interface"
 	case OIf:
@@ -316,6 +318,11 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 	case Assumed:
 		return truth(m.Holds), m.Why
 	case Choice:
+		return maybe, ""
+	case Transparent:
+		if e.reply || e.errorOf != "" {
+			return yes, "a packet of an established connection finds its own socket (tproxy)"
+		}
 		return maybe, ""
 	}
 	return maybe, ""

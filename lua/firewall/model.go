@@ -176,6 +176,7 @@ const (
 	RecentField Field = "recent"
 	Assumed     Field = "assumed"
 	Choice      Field = "choice"
+	Transparent Field = "tproxy"
 	Opaque      Field = "unknown"
 )
 

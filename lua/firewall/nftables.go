@@ -269,6 +269,8 @@ func nftRules(r nftRule, t *Table) []*Rule {
 			base.Effects = append(base.Effects, nftEffect(kind, body))
 		case rateLike[kind]:
 			base.Matches = append(base.Matches, rateMatch(kind, body, compact(e)))
+		case kind == "tproxy":
+			base.Matches = append(base.Matches, tproxyMatch(body))
 		case isXtMatch(kind, body):
 			base.Matches = append(base.Matches, Match{Field: Opaque, Text: compact(e)})
 		case kind == "xt":
@@ -291,6 +293,25 @@ var nonTerminal = map[string]bool{"counter": true, "log": true, "dup": true, "ct
 // rateLike statements end the rule early once a rate, a quota or a count
 // is passed; a probe is a single new connection, under every limit.
 var rateLike = map[string]bool{"limit": true, "quota": true, "ct count": true, "meter": true}
+
+// tproxyMatch reads nft's tproxy statement. It hands the packet to a
+// transparent socket listening on its address and port, and the rule's
+// later statements run; with no such socket the rule goes no further
+// (NFT_BREAK), so it is a match on whether a proxy listens there. A
+// packet of an established connection finds its own socket first.
+// Either way the packet stays on the host, addressed as it was.
+func tproxyMatch(body json.RawMessage) Match {
+	var t struct {
+		Addr string
+		Port int
+	}
+	json.Unmarshal(body, &t)
+	to := t.Addr
+	if t.Port != 0 {
+		to += fmt.Sprintf(":%d", t.Port)
+	}
+	return Match{Field: Transparent, Why: to, Text: "tproxy to " + to}
+}
 
 // isXtMatch reports an iptables-nft match nft can only show by name.
 func isXtMatch(kind string, body json.RawMessage) bool {
@@ -1190,6 +1211,12 @@ func setStatementMatch(kind string, body json.RawMessage) []Match {
 // for later rules: mangle (marks), notrack, or adding to a set.
 func nftEffect(kind string, body json.RawMessage) Effect {
 	text := kind + " " + compact(body)
+	if kind == "mangle" {
+		var m struct{ Key, Value json.RawMessage }
+		if json.Unmarshal(body, &m) == nil && m.Key != nil && m.Value != nil {
+			text = exprText(m.Key) + " set " + exprText(m.Value)
+		}
+	}
 	switch kind {
 	case "notrack":
 		return Effect{Kind: NoTrack, Text: "notrack"}
