@@ -175,7 +175,7 @@ func verdict(rs *Ruleset, pkt Packet, record func(Step)) Result {
 		pkt.IPv6 = pkt.Src.Is6() || pkt.Dst.Is6()
 	}
 	res := (&engine{pkt: pkt, tr: tracer{record: record, packet: "first packet"}}).verdict(rs)
-	if res.Verdict == VerdictReject && pkt.Dir == "in" {
+	if res.Verdict == VerdictReject {
 		return rejected(rs, pkt, res, record)
 	}
 	if pkt.Proto != "tcp" || res.Verdict != VerdictAccept {
@@ -196,11 +196,13 @@ func verdict(rs *Ruleset, pkt Packet, record func(Step)) Result {
 	return res
 }
 
-// rejected follows what a reject sends back to a probe in, the ICMP error
-// or the TCP reset, through the host's own output and postrouting hooks:
-// a conntrack "related" packet of the connection. Where those drop it,
-// the client meets silence, as for a drop (a ruleset whose OUTPUT lets
-// only established packets out, say).
+// rejected follows what a reject sends back, the ICMP error or the TCP
+// reset, a conntrack "related" packet of the connection. To a probe in it
+// leaves through the host's output and postrouting hooks; for a probe
+// out it goes to the host's own socket over lo, through output and then
+// input. Where those drop it, the client meets silence, as for a drop (a
+// ruleset whose OUTPUT lets only established packets out, or whose INPUT
+// forgets lo and related packets).
 func rejected(rs *Ruleset, pkt Packet, res Result, record func(Step)) Result {
 	reset := false
 	for _, p := range res.paths {
@@ -210,27 +212,42 @@ func rejected(rs *Ruleset, pkt Packet, res Result, record func(Step)) Result {
 	}
 	what := "ICMP error"
 	errPkt := replyTo(pkt, res)
-	errPkt.SPort, errPkt.Port = 0, 0
-	errPkt.Proto = "icmp"
-	if pkt.IPv6 {
-		errPkt.Proto = "ipv6-icmp"
-	}
 	if reset && pkt.Proto == "tcp" {
 		what = "TCP reset"
-		errPkt = replyTo(pkt, res)
+	} else {
+		errPkt.SPort, errPkt.Port = 0, 0
+		errPkt.Proto = "icmp"
+		if pkt.IPv6 {
+			errPkt.Proto = "ipv6-icmp"
+		}
 	}
-	back := (&engine{pkt: errPkt, reply: true, errorOf: what, natted: res.NAT != "", tr: tracer{record: record, packet: what}}).verdict(rs)
-	switch back.Verdict {
-	case VerdictAccept:
+	legs := []Packet{errPkt}
+	if pkt.Dir == "out" {
+		// The error is the host's own, sent to its own socket: out on lo,
+		// then in on lo.
+		local := errPkt
+		local.Src, local.Dst = pkt.Src, pkt.Src
+		local.Notes = map[string]string{"src": pkt.Notes["src"], "dst": pkt.Notes["src"], "iif": "the host's own packet, over lo", "oif": "the host's own packet, over lo"}
+		out, in := local, local
+		out.Dir, out.Oif, out.Iif = "out", "lo", ""
+		in.Dir, in.Iif, in.Oif = "in", "lo", ""
+		legs = []Packet{out, in}
+	}
+	for _, leg := range legs {
+		back := (&engine{pkt: leg, reply: true, errorOf: what, natted: res.NAT != "", tr: tracer{record: record, packet: what}}).verdict(rs)
+		res.Assumed = append(res.Assumed, back.Assumed...)
+		switch back.Verdict {
+		case VerdictAccept:
+			continue
+		case VerdictUnknown:
+			res.Verdict = VerdictUnknown
+			res.Reason = fmt.Sprintf("reject or drop: rejected (%s), and whether the %s it sends back gets through: %s", res.Reason, what, back.Reason)
+		default:
+			res.Verdict = VerdictDrop
+			res.Reason = fmt.Sprintf("rejected (%s), but the %s it sends back is stopped (%s): the sender meets silence", res.Reason, what, back.Reason)
+		}
 		return res
-	case VerdictUnknown:
-		res.Verdict = VerdictUnknown
-		res.Reason = fmt.Sprintf("reject or drop: rejected (%s), and whether the %s it sends back leaves the host: %s", res.Reason, what, back.Reason)
-	default:
-		res.Verdict = VerdictDrop
-		res.Reason = fmt.Sprintf("rejected (%s), but the %s it sends back does not leave the host (%s): the client meets silence", res.Reason, what, back.Reason)
 	}
-	res.Assumed = append(res.Assumed, back.Assumed...)
 	return res
 }
 
