@@ -742,7 +742,7 @@ func describe(o outcome) Result {
 	res.Rule, res.Handle = r.Text, r.Handle
 	switch o.kind {
 	case Unknown:
-		res.Reason = fmt.Sprintf("rule %q in %s has an action the model cannot follow", r.Text, res.Chain)
+		res.Reason = fmt.Sprintf("rule %q in %s has an action the model cannot follow; it would be decided by %s", r.Text, res.Chain, unknownWhy(r.Action))
 	case Drop:
 		if o.flow.dropWhy != "" {
 			res.Reason = "drop: " + o.flow.dropWhy
@@ -760,6 +760,28 @@ func describe(o outcome) Result {
 	}
 	res.Reason += natSuffix(res)
 	return res
+}
+
+// unknownWhy names what would decide an action the model cannot follow.
+func unknownWhy(a Action) string {
+	t := a.Target
+	switch {
+	case a.Kind == Queue:
+		return "what the program reading the queue decides"
+	case strings.HasPrefix(t, "-j TPROXY"):
+		return "whether a transparent proxy listens on its port (it takes the packet; with none, TPROXY drops it)"
+	case strings.HasPrefix(t, "-j SYNPROXY"), strings.Contains(t, `"synproxy"`):
+		return "the SYN proxy's own handshake with the client"
+	case strings.Contains(t, "--del-set"), strings.Contains(t, `"delete"`):
+		return "the set once this packet's own element is deleted from it"
+	case strings.HasPrefix(t, "dnat "):
+		return "where this destination NAT sends the packet, which the model cannot read"
+	case strings.HasPrefix(t, "vmap "):
+		return "the verdict map's elements, which the read does not hold"
+	case strings.HasPrefix(t, "-j "):
+		return "what target " + strings.Fields(t)[1] + " does with the packet"
+	}
+	return "what this statement does with the packet"
 }
 
 func natSuffix(r Result) string {
