@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,6 +107,15 @@ func realCases(t *testing.T) []realCase {
 		}
 		cases = append(cases, c)
 	}
+	if only := os.Getenv("REMEDY_REALRULES_ONLY"); only != "" {
+		// A tester's own rulesets, or the ones a fix is about: the
+		// cases whose name matches this regexp.
+		re, err := regexp.Compile(only)
+		if err != nil {
+			t.Fatalf("REMEDY_REALRULES_ONLY: %v", err)
+		}
+		cases = slices.DeleteFunc(cases, func(c realCase) bool { return !re.MatchString(c.name) })
+	}
 	return cases
 }
 
@@ -191,15 +202,25 @@ type realTally struct {
 	mu                       sync.Mutex
 	agree, disagree, unknown int
 	unloadable               []string
-	unknowns                 map[string]int // reason -> probes
+	unknowns                 map[string]int     // reason -> probes
+	byCase                   map[string]*[3]int // ruleset -> agree, disagree, unknown
 }
 
 // add counts one probe; false means an answered verdict disagrees.
 func (r *realTally) add(c realCase, predicted firewall.Result, observed string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.byCase == nil {
+		r.byCase = map[string]*[3]int{}
+	}
+	n := r.byCase[c.name]
+	if n == nil {
+		n = &[3]int{}
+		r.byCase[c.name] = n
+	}
 	switch {
 	case predicted.Verdict == firewall.VerdictUnknown:
+		n[2]++
 		r.unknown++
 		if r.unknowns == nil {
 			r.unknowns = map[string]int{}
@@ -207,9 +228,11 @@ func (r *realTally) add(c realCase, predicted firewall.Result, observed string) 
 		r.unknowns[c.name+": "+predicted.Reason]++
 		return true
 	case agrees(predicted.Verdict, observed):
+		n[0]++
 		r.agree++
 		return true
 	}
+	n[1]++
 	r.disagree++
 	return false
 }
@@ -235,6 +258,17 @@ func (r *realTally) report(t *testing.T) {
 		reasons = append(reasons, fmt.Sprintf("%3d  %s", n, k))
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(reasons)))
+	names := make([]string, 0, len(r.byCase))
+	for name := range r.byCase {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	perCase := []string{"probes agree disagree unknown  ruleset"}
+	for _, name := range names {
+		n := r.byCase[name]
+		perCase = append(perCase, fmt.Sprintf("%6d %5d %8d %7d  %s", n[0]+n[1]+n[2], n[0], n[1], n[2], name))
+	}
+	t.Logf("by ruleset:\n  %s", strings.Join(perCase, "\n  "))
 	t.Logf("real rulesets: %d probes; %d agree, %d disagree, %d unknown (%.1f%%); %d rulesets cannot load here:\n  %s\nunknown, by ruleset and reason:\n  %s",
 		total, r.agree, r.disagree, r.unknown, rate, len(r.unloadable),
 		strings.Join(r.unloadable, "\n  "), strings.Join(reasons, "\n  "))
@@ -434,8 +468,9 @@ func loadError(err error) string {
 }
 
 // namedPort finds the ports a ruleset names: in its text, and in what the
-// kernel shows of it (nft's JSON, iptables-save).
-var namedPort = regexp.MustCompile(`(?:dports?|--dports?|--destination-ports?|--to-ports?|to-destination [0-9.]*:|redirect to :|to :|"port":)\s*(\{[^}]*\}|[0-9][0-9,:\-]*)`)
+// kernel shows of it (nft's JSON, iptables-save); "tcp . 3001" is a
+// port in a concatenation's element (kube-proxy's NodePort map).
+var namedPort = regexp.MustCompile(`(?:dports?|--dports?|--destination-ports?|--to-ports?|to-destination [0-9.]*:|redirect to :|to :|"port":|(?:tcp|udp) \.)\s*(\{[^}]*\}|[0-9][0-9,:\-]*)`)
 
 // namedProbes are the ports a ruleset names besides Aspera's, over TCP and
 // UDP: each port, and both ends of each range.
@@ -577,7 +612,8 @@ func echo(c net.PacketConn, received func(*net.UDPAddr)) {
 // send sends one probe and says what it met: a TCP connection or a UDP
 // datagram the listener received is an accept; a reset or an ICMP error
 // a reject; silence, or the host's own output hook refusing to send it
-// (EPERM), a drop. A probe out is sent from inside the host.
+// (EPERM) with no ICMP error after, a drop. A probe out is sent from
+// inside the host.
 func (rh *realHost) send(p realProbe, timeout time.Duration) string {
 	if p.dir == "in" {
 		return sendProbe(rh.h.Addr, p, timeout, func(from int) bool { return rh.received(from, p.port) })
@@ -606,10 +642,19 @@ func sendProbe(addr string, p realProbe, timeout time.Duration, received func(fr
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(timeout))
-	if _, err := c.Write([]byte("remedy realrules probe")); err != nil {
-		return observe(err)
-	}
 	buf := make([]byte, 64)
+	if _, err := c.Write([]byte("remedy realrules probe")); err != nil {
+		if !errors.Is(err, syscall.EPERM) {
+			return observe(err)
+		}
+		// The host's own output hook refused the datagram: a drop and a
+		// reject both fail the send with EPERM, and a reject also sends
+		// the socket an ICMP error, which the next read reports.
+		if _, err := c.Read(buf); errors.Is(err, syscall.ECONNREFUSED) {
+			return firewall.VerdictReject
+		}
+		return firewall.VerdictDrop
+	}
 	_, err = c.Read(buf)
 	if received(c.LocalAddr().(*net.UDPAddr).Port) || err == nil {
 		return firewall.VerdictAccept

@@ -348,8 +348,11 @@ func writeExplanation(b *strings.Builder, e explanation) {
 		if s.Packet != packet {
 			packet, hook = s.Packet, ""
 			title := "the first packet"
-			if packet == "answer" {
+			switch packet {
+			case "answer":
 				title = "its answer (the SYN-ACK back)"
+			case "ICMP error", "TCP reset":
+				title = "the " + packet + " the reject sends back"
 			}
 			fmt.Fprintf(b, "\n%s\n", title)
 		}

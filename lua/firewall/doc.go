@@ -31,8 +31,10 @@
 // postrouting) in priority order: an accept ends only its chain, a drop or
 // reject is final. Destination NAT in prerouting rewrites the address and
 // port the input hook sees, and to another host's address forwards the
-// packet (verdict "forward"); notrack, marks and elements a rule adds to a
-// set carry to later rules. Where a match cannot be decided (an opaque
+// packet (verdict "forward"; on the output hook, to another host than the
+// peer, the same); notrack, marks and elements a rule adds to a set carry
+// to later rules, and a SYN's elements to its SYN-ACK. A map keyed by a
+// choice (numgen, jhash) is followed for every element. Where a match cannot be decided (an opaque
 // match, an address the probe leaves unset) both ways are followed, and
 // the verdict is unknown unless they agree, naming what would decide it.
 // HostRead.Packet builds a probe from the host's read alone (its

@@ -279,6 +279,7 @@ var moduleOptions = map[string]optionHandler{
 		return nil
 	},
 	"length --length": numOption(Length),
+	"tcpmss --mss":    numOption(TCPMSS),
 	"ttl --ttl-eq":    numOption(TTL),
 	"ttl --ttl-lt":    numOption(TTL),
 	"ttl --ttl-gt":    numOption(TTL),
@@ -591,7 +592,7 @@ func (p *ruleParser) target(opt string) error {
 	case opt == "-g" || opt == "--goto":
 		p.r.Action = Action{Kind: Goto, Target: name}
 	case name == "ACCEPT" || name == "DROP" || name == "RETURN" || name == "REJECT":
-		p.r.Action = Action{Kind: ActionKind(strings.ToLower(name))}
+		p.r.Action = Action{Kind: ActionKind(strings.ToLower(name)), Reset: optionValue(opts, "--reject-with") == "tcp-reset"}
 	case p.t.Chain(name) != nil:
 		p.r.Action = Action{Kind: Jump, Target: name}
 	case name == "DNAT" || name == "REDIRECT":
@@ -626,8 +627,9 @@ func optionValue(opts []string, opt string) string {
 	return ""
 }
 
-// iptablesNAT reads DNAT --to-destination ADDR[:PORT] and REDIRECT
-// [--to-ports PORT].
+// iptablesNAT reads DNAT --to-destination [ADDR][:PORT] and REDIRECT
+// [--to-ports PORT]. A DNAT to ":PORT" (firewalld's forward-port to a
+// local port) keeps the destination address and changes the port.
 func iptablesNAT(name string, opts []string) Action {
 	unknown := Action{Kind: Unknown, Target: "-j " + name + " " + strings.Join(opts, " ")}
 	n := NAT{Redirect: name == "REDIRECT"}
@@ -641,11 +643,14 @@ func iptablesNAT(name string, opts []string) Action {
 			addr, port, _ = strings.Cut(strings.TrimPrefix(dest, "["), "]")
 			port = strings.TrimPrefix(port, ":")
 		}
-		a, err := netip.ParseAddr(addr)
-		if err != nil {
-			return unknown
+		if addr != "" || port == "" {
+			a, err := netip.ParseAddr(addr)
+			if err != nil {
+				return unknown
+			}
+			n.Addr = a
 		}
-		n.Addr, to = a, port
+		to = port
 	}
 	if to != "" {
 		r, err := parsePortRange(to, "-")

@@ -261,3 +261,21 @@ func TestReadRouteGetAndProbes(t *testing.T) {
 		}
 	}
 }
+
+// An action the model cannot follow still names what would decide it.
+func TestUnknownActionSaysWhatDecides(t *testing.T) {
+	k := loadKernel(t, "kernel/effects-unknown")
+	r := Verdict(k.rs, k.probe(t, "in tcp 7000"))
+	if want := "it would be decided by the set once this packet's own element is deleted from it"; r.Verdict != VerdictUnknown || !strings.Contains(r.Reason, want) {
+		t.Errorf("%s: %q, want it to say %q", r.Verdict, r.Reason, want)
+	}
+	for target, want := range map[string]string{
+		"-j TPROXY --on-port 12345 --tproxy-mark 0x1/0x1": "whether a transparent proxy listens on its port",
+		"-j SYNPROXY --sack-perm":                         "the SYN proxy's own handshake",
+		"-j CHAOS":                                        "what target CHAOS does with the packet",
+	} {
+		if got := unknownWhy(Action{Kind: Unknown, Target: target}); !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want %q", target, got, want)
+		}
+	}
+}

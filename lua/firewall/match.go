@@ -73,6 +73,10 @@ func (e *engine) decidedBy(m Match) string {
 		return "depends on the destination port"
 	case TimeField:
 		return "depends on when the packet comes (time of day, day, date)"
+	case Choice:
+		return "depends on which value " + m.Why + " picks for this connection"
+	case Transparent:
+		return "depends on whether a transparent proxy listens on " + m.Why + " (it takes the connection; with none the rule goes no further)"
 	case IIf:
 		return "depends on the arrival interface"
 	case OIf:
@@ -93,6 +97,8 @@ func (e *engine) decidedBy(m Match) string {
 		return "depends on the packet's " + joinFields(m.Key)
 	case Length:
 		return "depends on the packet's size"
+	case TCPMSS:
+		return "depends on the MSS option of the client's SYN (assumed " + synMSS.String() + ")"
 	}
 	if m.Set != "" {
 		return "set @" + m.Set + " is not readable"
@@ -125,6 +131,16 @@ func (e *engine) match(t *Table, m Match, st *state) (tri, string) {
 	return v, assumed
 }
 
+// addedBy says who added a packet's key to a set: an earlier rule, or
+// for an answer, the first packet on its way (the element is keyed the
+// other way round).
+func (e *engine) addedBy() string {
+	if e.carried != "" {
+		return "an earlier rule, or the first packet on its way,"
+	}
+	return "an earlier rule"
+}
+
 func (e *engine) test(t *Table, m Match, st *state) (tri, string) {
 	switch m.Field {
 	case RecentField:
@@ -138,7 +154,7 @@ func (e *engine) test(t *Table, m Match, st *state) (tri, string) {
 			return maybe, ""
 		}
 		if st.flow.addedTo(m.Set, m.Key, m.Field) {
-			return yes, "this packet was added to @" + m.Set + " by an earlier rule"
+			return yes, e.addedBy() + " added it to @" + m.Set
 		}
 		m = m.withSet(s)
 	}
@@ -169,7 +185,7 @@ func (e *engine) recent(m Match, st *state) (tri, string) {
 		return no, fmt.Sprintf("fewer than %d hits in recent list %s (a single new connection)", m.Nums[0].Lo, list)
 	}
 	if st.flow.addedTo(m.Set, nil, SAddr) {
-		return yes, "this packet was added to recent list " + list + " by an earlier rule"
+		return yes, e.addedBy() + " added it to recent list " + list
 	}
 	return no, "the source is not in recent list " + list + " (a peer the host has not seen lately)"
 }
@@ -181,8 +197,13 @@ func (e *engine) ipset(t *Table, m Match, st *state) (tri, string) {
 	if s == nil || s.Opaque {
 		return maybe, ""
 	}
+	if dims := ipsetDims(s.Type); dims != nil && len(m.Names) < len(dims) {
+		// The kernel tests (and adds) only with at least as many
+		// directions as the set's elements have parts.
+		return no, fmt.Sprintf("ipset %s holds %d-part elements, the rule names %d directions: the kernel matches nothing", m.Set, len(dims), len(m.Names))
+	}
 	if st.flow.addedTo(m.Set, ipsetKey(m.Names), "") {
-		return yes, "this packet was added to ipset " + m.Set + " by an earlier rule"
+		return yes, e.addedBy() + " added it to ipset " + m.Set
 	}
 	fields, ok := ipsetFields(s, m.Names)
 	if !ok {
@@ -239,13 +260,19 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 	case OIf:
 		return e.iface(m, p.Oif, "out"), e.note("oif", netip.Addr{})
 	case CTState:
+		if e.errorOf != "" {
+			return truth(slices.Contains(m.Names, "related") || f.dnat && slices.Contains(m.Names, "dnat")), "the " + e.errorOf + " a reject sends belongs to the connection (ct state related)"
+		}
 		if e.reply {
-			return truth(slices.Contains(m.Names, "established")), "its answer belongs to an established connection"
+			return truth(slices.Contains(m.Names, "established") || f.dnat && slices.Contains(m.Names, "dnat")), "its answer belongs to an established connection"
 		}
 		if f.untracked {
 			return truth(slices.Contains(m.Names, "untracked")), "untracked (notrack in the raw table)"
 		}
-		return truth(slices.Contains(m.Names, "new")), assumeNew
+		// iptables' virtual state DNAT holds beside NEW once destination
+		// NAT rewrote the connection (firewalld's iptables backend lets
+		// forward-ports in by it).
+		return truth(slices.Contains(m.Names, "new") || f.dnat && slices.Contains(m.Names, "dnat")), assumeNew
 	case CtStatus:
 		return truth(f.dnat && slices.Contains(m.Names, "dnat")), assumeNew
 	case NFProto:
@@ -255,6 +282,9 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 	case PktType:
 		return truth(slices.Contains(m.Names, "host") || slices.Contains(m.Names, "unicast")), assumeHost
 	case TCPFlags:
+		if e.errorOf != "" {
+			return numTri(m, []NumRange{{0x14, 0x14}}), "a reset answering a SYN (tcp flags rst,ack)"
+		}
 		if e.reply {
 			return numTri(m, []NumRange{{0x12, 0x12}}), "its answer is a SYN-ACK"
 		}
@@ -265,6 +295,11 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 		return numTri(m, []NumRange{e.firstLength()}), "a first packet of " + e.firstLength().String() + " bytes"
 	case HdrLen:
 		return numTri(m, []NumRange{{5, 5}}), ipHeaderWhy
+	case TCPMSS:
+		if p.Proto != "tcp" {
+			return no, ""
+		}
+		return numTri(m, []NumRange{synMSS}), assumeMSS
 	case TTL:
 		return numTri(m, []NumRange{{16, 255}}), ipHeaderWhy
 	case FragOff:
@@ -282,6 +317,13 @@ func (e *engine) field(m Match, st *state) (tri, string) {
 		return e.concat(m, st)
 	case Assumed:
 		return truth(m.Holds), m.Why
+	case Choice:
+		return maybe, ""
+	case Transparent:
+		if e.reply || e.errorOf != "" {
+			return yes, "a packet of an established connection finds its own socket (tproxy)"
+		}
+		return maybe, ""
 	}
 	return maybe, ""
 }
@@ -324,6 +366,13 @@ func (e *engine) isFamily(name string) bool {
 	}
 	return false
 }
+
+// synMSS is the MSS option a SYN or SYN-ACK carries: Linux and every
+// common stack send one, the path MTU less 40 bytes (IPv4) or 60 (IPv6),
+// from 536 (the minimum of 576) to 8960 (jumbo frames of 9000).
+var synMSS = NumRange{536, 8960}
+
+const assumeMSS = "a SYN with an MSS option of 536-8960 (an MTU from 576 to 9000)"
 
 // firstLength is the IP length of a probe's first packet: a SYN with the
 // usual options, or a datagram of any size.

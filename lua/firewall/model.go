@@ -86,6 +86,7 @@ type Action struct {
 	Target string
 	NAT    NAT  // DNat only
 	Bypass bool // Queue only
+	Reset  bool // Reject only: a TCP reset, not an ICMP error
 }
 
 // NAT is where destination NAT sends a packet. Redirect sends it to the
@@ -165,6 +166,7 @@ const (
 	TTL         Field = "ttl"
 	FragOff     Field = "frag-off"
 	DSCP        Field = "dscp"
+	TCPMSS      Field = "tcpmss"
 	SockUID     Field = "skuid"
 	SockGID     Field = "skgid"
 	PayloadStr  Field = "string"
@@ -173,6 +175,8 @@ const (
 	IPSetField  Field = "ipset"
 	RecentField Field = "recent"
 	Assumed     Field = "assumed"
+	Choice      Field = "choice"
+	Transparent Field = "tproxy"
 	Opaque      Field = "unknown"
 )
 
@@ -195,8 +199,9 @@ type Match struct {
 	Key      []Field   // Concat: the fields, in order
 	Tuples   [][]Value // Concat: the values, when not in Set
 	Holds    bool      // Assumed only: the outcome for a probe packet
-	Why      string    // Assumed only: what about the probe decides it
-	Text     string
+	Why      string    // Assumed: what about the probe decides it; Choice: what picks
+
+	Text string
 }
 
 // NumRange is an inclusive range of a numeric field's values.

@@ -269,6 +269,8 @@ func nftRules(r nftRule, t *Table) []*Rule {
 			base.Effects = append(base.Effects, nftEffect(kind, body))
 		case rateLike[kind]:
 			base.Matches = append(base.Matches, rateMatch(kind, body, compact(e)))
+		case kind == "tproxy":
+			base.Matches = append(base.Matches, tproxyMatch(body))
 		case isXtMatch(kind, body):
 			base.Matches = append(base.Matches, Match{Field: Opaque, Text: compact(e)})
 		case kind == "xt":
@@ -291,6 +293,25 @@ var nonTerminal = map[string]bool{"counter": true, "log": true, "dup": true, "ct
 // rateLike statements end the rule early once a rate, a quota or a count
 // is passed; a probe is a single new connection, under every limit.
 var rateLike = map[string]bool{"limit": true, "quota": true, "ct count": true, "meter": true}
+
+// tproxyMatch reads nft's tproxy statement. It hands the packet to a
+// transparent socket listening on its address and port, and the rule's
+// later statements run; with no such socket the rule goes no further
+// (NFT_BREAK), so it is a match on whether a proxy listens there. A
+// packet of an established connection finds its own socket first.
+// Either way the packet stays on the host, addressed as it was.
+func tproxyMatch(body json.RawMessage) Match {
+	var t struct {
+		Addr string
+		Port int
+	}
+	json.Unmarshal(body, &t)
+	to := t.Addr
+	if t.Port != 0 {
+		to += fmt.Sprintf(":%d", t.Port)
+	}
+	return Match{Field: Transparent, Why: to, Text: "tproxy to " + to}
+}
 
 // isXtMatch reports an iptables-nft match nft can only show by name.
 func isXtMatch(kind string, body json.RawMessage) bool {
@@ -335,7 +356,9 @@ func nftAction(kind string, body, whole json.RawMessage) Action {
 	case "accept", "drop", "return":
 		return Action{Kind: ActionKind(kind)}
 	case "reject":
-		return Action{Kind: Reject}
+		var r struct{ Type string }
+		json.Unmarshal(body, &r)
+		return Action{Kind: Reject, Reset: r.Type == "tcp reset"}
 	case "jump", "goto":
 		var t struct {
 			Target string `json:"target"`
@@ -443,6 +466,7 @@ func expandNatMap(base Rule, body json.RawMessage) []*Rule {
 		return []*Rule{&base}
 	}
 	var rules []*Rule
+	var entries []MapEntry
 	for _, kv := range m.Data.Set {
 		r := base
 		r.Matches = append(slices.Clip(base.Matches), keyMatch(m.Key, kv[0])...)
@@ -453,6 +477,11 @@ func expandNatMap(base Rule, body json.RawMessage) []*Rule {
 		}
 		r.Text = nftText(&r)
 		rules = append(rules, &r)
+		key, _ := elemValues(kv[0])
+		entries = append(entries, MapEntry{Key: key, Action: r.Action})
+	}
+	if chosen, ok := expandChoice(base, m.Key, entries); ok {
+		return chosen // dnat to numgen random mod N map { ... }: one endpoint of N
 	}
 	return rules
 }
@@ -513,6 +542,9 @@ func expandVmap(base Rule, body json.RawMessage, t *Table) []*Rule {
 	default:
 		return unknown()
 	}
+	if rules, ok := expandChoice(base, v.Key, entries); ok {
+		return rules
+	}
 	k := nftKey(v.Key)
 	var rules []*Rule
 	for _, e := range entries {
@@ -527,6 +559,91 @@ func expandVmap(base Rule, body json.RawMessage, t *Table) []*Rule {
 		rules = append(rules, &r)
 	}
 	return rules
+}
+
+// choiceKey reads a key that picks one of mod consecutive numbers from
+// offset for each connection: numgen (random or inc), jhash and symhash
+// (a hash of the packet the model does not compute). kube-proxy picks a
+// Service's endpoint this way.
+func choiceKey(key json.RawMessage) (lo, n int, what string, ok bool) {
+	kind, body := exprObject(key)
+	if kind != "numgen" && kind != "jhash" && kind != "symhash" {
+		return 0, 0, "", false
+	}
+	var k struct {
+		Mode        string
+		Expr        json.RawMessage
+		Mod, Offset int
+	}
+	if json.Unmarshal(body, &k) != nil || k.Mod <= 0 || k.Offset < 0 {
+		return 0, 0, "", false
+	}
+	parts := []string{kind}
+	if k.Mode != "" {
+		parts = append(parts, k.Mode)
+	}
+	if k.Expr != nil {
+		parts = append(parts, exprText(k.Expr))
+	}
+	what = strings.Join(parts, " ") + fmt.Sprintf(" mod %d", k.Mod)
+	if k.Offset != 0 {
+		what += fmt.Sprintf(" offset %d", k.Offset)
+	}
+	return k.Offset, k.Mod, what, true
+}
+
+// expandChoice expands a map whose key is a choice (choiceKey): each
+// element holds when the choice falls on it, which the model cannot
+// know, so each is undecided and every one is followed; but when the
+// elements cover every value the choice can take, the last one holds on
+// the path where no earlier one did, and no path falls through the map.
+// An element outside the choice's values never holds.
+func expandChoice(base Rule, key json.RawMessage, entries []MapEntry) ([]*Rule, bool) {
+	lo, n, what, ok := choiceKey(key)
+	if !ok {
+		return nil, false
+	}
+	hi := lo + n - 1
+	inRange := make([][]PortRange, len(entries))
+	covered := map[int]bool{}
+	last := -1
+	for i, e := range entries {
+		if len(e.Key) != 1 || len(e.Key[0].Ports) == 0 {
+			return nil, false
+		}
+		for _, p := range e.Key[0].Ports {
+			a, b := max(int(p.Lo), lo), min(int(p.Hi), hi)
+			if a > b {
+				continue
+			}
+			inRange[i] = append(inRange[i], PortRange{uint16(a), uint16(b)})
+			for x := a; x <= b; x++ {
+				covered[x] = true
+			}
+			last = i
+		}
+	}
+	var rules []*Rule
+	for i, e := range entries {
+		r := base
+		var vals []string
+		for _, p := range e.Key[0].Ports {
+			vals = append(vals, p.String())
+		}
+		val := strings.Join(vals, ", ")
+		m := Match{Field: Choice, Why: what, Text: what + " " + val}
+		switch {
+		case len(inRange[i]) == 0:
+			m = Match{Field: Assumed, Holds: false, Why: fmt.Sprintf("%s never picks %s", what, val), Text: m.Text}
+		case i == last && len(covered) == n:
+			m = Match{Field: Assumed, Holds: true, Why: fmt.Sprintf("%s picks one of the map's values: this one, where no earlier one was picked", what), Text: m.Text}
+		}
+		r.Matches = append(slices.Clip(base.Matches), m)
+		r.Action = e.Action
+		r.Text = nftText(&r)
+		rules = append(rules, &r)
+	}
+	return rules, true
 }
 
 func keyMatch(key, value json.RawMessage) []Match {
@@ -619,6 +736,14 @@ func nftKey(left json.RawMessage) key {
 			k.parts = append(k.parts, pk)
 		}
 		return k
+	case "tcp option":
+		var o struct{ Name, Field string }
+		json.Unmarshal(body, &o)
+		if o.Name == "maxseg" && o.Field == "size" {
+			k.field, k.proto = TCPMSS, "tcp"
+		}
+		// Other options (SACK, timestamps, window scale) vary by the
+		// client's stack: left opaque.
 	case "exthdr", "ip option":
 		k.assumed = absentHeader
 	case "ipsec":
@@ -702,7 +827,7 @@ func ctKey(k key, name, dir string) key {
 
 // numeric fields compare numbers, under a mask.
 var numeric = map[Field]bool{TCPFlags: true, MarkField: true, CtMarkField: true, Length: true,
-	HdrLen: true, TTL: true, FragOff: true, DSCP: true}
+	HdrLen: true, TTL: true, FragOff: true, DSCP: true, TCPMSS: true}
 
 // implied returns the matches a key implies on its own: "tcp dport"
 // implies TCP, "ip saddr" in an inet table IPv4.
@@ -848,9 +973,9 @@ func exprText(raw json.RawMessage) string {
 	}
 	kind, body := exprObject(raw)
 	var f struct {
-		Protocol, Field, Key, Result, Addr string
-		Flags                              []string
-		Len                                int
+		Protocol, Field, Key, Result, Addr, Name string
+		Flags                                    []string
+		Len                                      int
 	}
 	json.Unmarshal(body, &f)
 	var parts []json.RawMessage
@@ -860,6 +985,8 @@ func exprText(raw json.RawMessage) string {
 		return f.Protocol + " " + f.Field
 	case "meta":
 		return "meta " + f.Key
+	case "tcp option":
+		return strings.TrimSpace("tcp option " + f.Name + " " + f.Field)
 	case "ct":
 		return "ct " + f.Key
 	case "fib":
@@ -1084,6 +1211,12 @@ func setStatementMatch(kind string, body json.RawMessage) []Match {
 // for later rules: mangle (marks), notrack, or adding to a set.
 func nftEffect(kind string, body json.RawMessage) Effect {
 	text := kind + " " + compact(body)
+	if kind == "mangle" {
+		var m struct{ Key, Value json.RawMessage }
+		if json.Unmarshal(body, &m) == nil && m.Key != nil && m.Value != nil {
+			text = exprText(m.Key) + " set " + exprText(m.Value)
+		}
+	}
 	switch kind {
 	case "notrack":
 		return Effect{Kind: NoTrack, Text: "notrack"}

@@ -13,8 +13,9 @@ import (
 // sysadmin asking why a port is blocked: the same evaluation as Verdict,
 // not a second one.
 type Step struct {
-	// Packet says which packet this step is about: "first packet", or
-	// "answer" for the SYN-ACK a TCP connection also needs.
+	// Packet says which packet this step is about: "first packet",
+	// "answer" for the SYN-ACK a TCP connection also needs, or "ICMP
+	// error" / "TCP reset" for what a reject sends back.
 	Packet string `json:"packet"`
 	Hook   string `json:"hook"`
 	Chain  string `json:"chain"`           // "inet filter input"

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,6 +127,29 @@ func TestPacketFromInterface(t *testing.T) {
 			"; src: " + p.Notes["src"] + "; dst: " + p.Notes["dst"] + "; " + dev + ": " + p.Notes[dev]
 		if got != tt.want {
 			t.Errorf("%+v:\n got  %s\n want %s", tt.probe, got, tt.want)
+		}
+	}
+}
+
+// What a reject sends back is traced too: the ICMP error an OUTPUT policy
+// of drop keeps in.
+func TestTraceFollowsTheReject(t *testing.T) {
+	k := loadKernel(t, "kernel/ctstate-dnat")
+	res, steps := Trace(k.rs, k.probe(t, "in tcp 9000"))
+	if res.Verdict != VerdictDrop {
+		t.Errorf("verdict %s, want drop: %s", res.Verdict, res.Reason)
+	}
+	var lines []string
+	for _, s := range steps {
+		lines = append(lines, stepLine(s))
+	}
+	for _, w := range []string{
+		"first packet input ip filter INPUT -A INPUT -j REJECT --reject-with icmp-port-unreachable | yes | reject",
+		"ICMP error output ip filter OUTPUT enter priority 0 policy drop",
+		"ICMP error output ip filter OUTPUT policy drop",
+	} {
+		if !slices.Contains(lines, w) {
+			t.Errorf("no step %q; steps:\n%s", w, strings.Join(lines, "\n"))
 		}
 	}
 }

@@ -60,7 +60,8 @@ type Result struct {
 }
 
 // The verdicts a Result can hold. Forward: destination NAT sends the
-// packet to another host, so no local listener sees it.
+// packet to another host, so no local listener sees it (a probe in), or
+// not the peer (a probe out).
 const (
 	VerdictAccept  = "accept"
 	VerdictDrop    = "drop"
@@ -85,6 +86,8 @@ type flow struct {
 	markUnknown, ctmarkUnknown bool
 	added                      string // "set\tfield,field\n" per element this packet added
 	natNote                    string
+	rerouted                   bool   // a dnat on the output hook sent it to another host than the peer
+	dropWhy                    string // why routing drops it (a martian after destination NAT)
 	natTable                   *Table
 	natChain                   *Chain
 	natIndex                   int
@@ -172,10 +175,13 @@ func verdict(rs *Ruleset, pkt Packet, record func(Step)) Result {
 		pkt.IPv6 = pkt.Src.Is6() || pkt.Dst.Is6()
 	}
 	res := (&engine{pkt: pkt, tr: tracer{record: record, packet: "first packet"}}).verdict(rs)
+	if res.Verdict == VerdictReject {
+		return rejected(rs, pkt, res, record)
+	}
 	if pkt.Proto != "tcp" || res.Verdict != VerdictAccept {
 		return res
 	}
-	reply := (&engine{pkt: replyTo(pkt, res), reply: true, tr: tracer{record: record, packet: "answer"}}).verdict(rs)
+	reply := answer(rs, pkt, res, record)
 	switch reply.Verdict {
 	case VerdictAccept:
 		return res
@@ -188,6 +194,111 @@ func verdict(rs *Ruleset, pkt Packet, record func(Step)) Result {
 	}
 	res.Assumed = append(res.Assumed, reply.Assumed...)
 	return res
+}
+
+// rejected follows what a reject sends back, the ICMP error or the TCP
+// reset, a conntrack "related" packet of the connection. To a probe in it
+// leaves through the host's output and postrouting hooks; for a probe
+// out it goes to the host's own socket over lo, through output and then
+// input. Where those drop it, the client meets silence, as for a drop (a
+// ruleset whose OUTPUT lets only established packets out, or whose INPUT
+// forgets lo and related packets).
+func rejected(rs *Ruleset, pkt Packet, res Result, record func(Step)) Result {
+	reset := false
+	for _, p := range res.paths {
+		if p.index >= 0 && p.chain != nil && p.chain.Rules[p.index].Action.Reset {
+			reset = true
+		}
+	}
+	what := "ICMP error"
+	errPkt := replyTo(pkt, res)
+	if reset && pkt.Proto == "tcp" {
+		what = "TCP reset"
+	} else {
+		errPkt.SPort, errPkt.Port = 0, 0
+		errPkt.Proto = "icmp"
+		if pkt.IPv6 {
+			errPkt.Proto = "ipv6-icmp"
+		}
+	}
+	legs := []Packet{errPkt}
+	if pkt.Dir == "out" {
+		// The error is the host's own, sent to its own socket: out on lo,
+		// then in on lo.
+		local := errPkt
+		local.Src, local.Dst = pkt.Src, pkt.Src
+		local.Notes = map[string]string{"src": pkt.Notes["src"], "dst": pkt.Notes["src"], "iif": "the host's own packet, over lo", "oif": "the host's own packet, over lo"}
+		out, in := local, local
+		out.Dir, out.Oif, out.Iif = "out", "lo", ""
+		in.Dir, in.Iif, in.Oif = "in", "lo", ""
+		legs = []Packet{out, in}
+	}
+	for _, leg := range legs {
+		back := (&engine{pkt: leg, reply: true, errorOf: what, natted: res.NAT != "", tr: tracer{record: record, packet: what}}).verdict(rs)
+		res.Assumed = append(res.Assumed, back.Assumed...)
+		switch back.Verdict {
+		case VerdictAccept:
+			continue
+		case VerdictUnknown:
+			res.Verdict = VerdictUnknown
+			res.Reason = fmt.Sprintf("reject or drop: rejected (%s), and whether the %s it sends back gets through: %s", res.Reason, what, back.Reason)
+		default:
+			res.Verdict = VerdictDrop
+			res.Reason = fmt.Sprintf("rejected (%s), but the %s it sends back is stopped (%s): the sender meets silence", res.Reason, what, back.Reason)
+		}
+		return res
+	}
+	return res
+}
+
+// answer evaluates the SYN-ACK answering pkt, which res let through. The
+// elements the first packet added to sets on its way (rawtrack's `SET
+// --add-set TEST1 dst,src` in postrouting, say) are in those sets when
+// the answer comes, keyed the other way round: its source is the first
+// packet's destination. Paths that added different elements each get
+// their own answer; the answer is unknown unless they agree.
+func answer(rs *Ruleset, pkt Packet, res Result, record func(Step)) Result {
+	var reply Result
+	seen := map[string]bool{}
+	for _, p := range res.paths {
+		carried := reversedAdds(p.flow.added)
+		if seen[carried] {
+			continue
+		}
+		r := (&engine{pkt: replyTo(pkt, res), reply: true, carried: carried, natted: res.NAT != "", tr: tracer{record: record, packet: "answer"}}).verdict(rs)
+		if len(seen) > 0 && r.Verdict != reply.Verdict {
+			reply.Reason = fmt.Sprintf("%s or %s, as the elements the first packet added to sets differ between its paths (%s; %s)", reply.Verdict, r.Verdict, reply.Reason, r.Reason)
+			reply.Verdict = VerdictUnknown
+			return reply
+		}
+		seen[carried] = true
+		reply = r
+	}
+	return reply
+}
+
+// reversedAdds turns the set elements a packet added ("set\tkey\n" lines
+// of flow.added) into those its answer would find: source and
+// destination swap, in nft's fields and in ipset's directions. An
+// element keyed on anything else is left out: the answer cannot be said
+// to find it.
+func reversedAdds(added string) string {
+	swap := map[string]string{"saddr": "daddr", "daddr": "saddr", "sport": "dport", "dport": "sport", "src": "dst", "dst": "src", "proto": "proto"}
+	var out strings.Builder
+	for _, line := range strings.SplitAfter(added, "\n") {
+		set, key, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
+		if !ok {
+			continue
+		}
+		parts := strings.Split(key, " . ")
+		for i, f := range parts {
+			parts[i] = swap[f]
+		}
+		if !slices.Contains(parts, "") {
+			out.WriteString(set + "\t" + strings.Join(parts, " . ") + "\n")
+		}
+	}
+	return out.String()
 }
 
 // replyTo is the SYN-ACK that answers pkt, which res let through: from
@@ -208,7 +319,7 @@ func replyTo(pkt Packet, res Result) Packet {
 func (e *engine) verdict(rs *Ruleset) Result {
 	pkt := e.pkt
 	start := outcome{kind: Accept, index: -1}
-	start.flow = flow{dst: pkt.Dst, port: pkt.Port}
+	start.flow = flow{dst: pkt.Dst, port: pkt.Port, added: e.carried, dnat: e.natted}
 	paths := []outcome{start}
 	for _, hook := range hookOrder[pkt.Dir] {
 		e.tr.hook = hook
@@ -235,7 +346,62 @@ func (e *engine) verdict(rs *Ruleset) Result {
 	if e.steps > maxSteps {
 		return Result{Verdict: VerdictUnknown, Reason: "too many undecidable matches to follow"}
 	}
+	if pkt.Dir == "out" {
+		paths = e.reroute(paths)
+	}
 	return summarize(paths)
+}
+
+// reroute is the routing decision destination NAT on the output hook
+// forces: a packet the host sends to its peer that a dnat rewrote to
+// another host's address goes to that host, never to the peer (kube-proxy
+// sends a connection to a NodePort of the cluster's to one of its pods).
+// A redirect, or a dnat to one of the host's own addresses, delivers it
+// to the host itself: a listener there answers, as the NAT note says.
+func (e *engine) reroute(paths []outcome) []outcome {
+	out := paths[:0:0]
+	for _, p := range paths {
+		if p.kind != Accept || !p.flow.dnat || !p.flow.natAddr || p.flow.dst == e.pkt.Dst {
+			out = append(out, p)
+			continue
+		}
+		local, known := e.local(p.flow.dst)
+		away := p
+		away.kind, away.table, away.chain, away.index = Forward, p.flow.natTable, p.flow.natChain, p.flow.natIndex
+		away.flow.rerouted = true
+		switch {
+		case !known:
+			p.undecide(fmt.Sprintf("%s: whether %s is one of the host's addresses", p.flow.natNote, p.flow.dst))
+			away.undecided = p.undecided
+			out = append(out, p, away)
+		case !local:
+			e.tr.note(fmt.Sprintf("routing: %s is another host's address: the packet goes there, not to %s", p.flow.dst, e.pkt.Dst))
+			out = append(out, away)
+		default:
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// martian follows a packet from outside that destination NAT sent to a
+// loopback address.
+func (e *engine) martian(p outcome) []outcome {
+	drop := p
+	drop.kind, drop.table, drop.chain, drop.index = Drop, p.flow.natTable, p.flow.natChain, p.flow.natIndex
+	iface := e.pkt.Iif
+	if iface == "" {
+		iface = "the arrival interface"
+	}
+	if p.flow.dst.Is6() {
+		drop.flow.dropWhy = fmt.Sprintf("%s sends a packet from outside to %s, which the kernel never routes from %s", p.flow.natNote, p.flow.dst, iface)
+		e.tr.note("routing: " + drop.flow.dropWhy)
+		return []outcome{drop}
+	}
+	drop.flow.dropWhy = fmt.Sprintf("%s sends a packet from outside to %s, which the kernel drops unless route_localnet is set on %s", p.flow.natNote, p.flow.dst, iface)
+	p.undecide(fmt.Sprintf("%s: whether net.ipv4.conf.%s.route_localnet is 1 (the kernel drops a packet from outside sent to a loopback address unless it is)", p.flow.natNote, strings.ReplaceAll(iface, " ", "_")))
+	drop.undecided = p.undecided
+	return []outcome{p, drop}
 }
 
 // skipNAT says why the kernel does not run a NAT chain for this packet,
@@ -259,12 +425,20 @@ func (e *engine) skipNAT(c *Chain, f flow) string {
 }
 
 // route is the routing decision after prerouting: a packet whose
-// destination NAT made it another host's is forwarded.
+// destination NAT made it another host's is forwarded. One rewritten to a
+// loopback address (`DNAT --to-destination 127.0.0.1:8080` for a service
+// bound to localhost) is a martian to the kernel unless it arrived on lo:
+// IPv6 drops it, IPv4 too unless net.ipv4.conf.IFACE.route_localnet is
+// set, which the read does not hold.
 func (e *engine) route(paths []outcome) []outcome {
 	out := paths[:0:0]
 	for _, p := range paths {
 		if p.kind != Accept || !p.flow.dnat || !p.flow.natAddr {
 			out = append(out, p) // not NATed, or redirected: still the host's
+			continue
+		}
+		if p.flow.dst.IsLoopback() && e.pkt.Iif != "lo" {
+			out = append(out, e.martian(p)...)
 			continue
 		}
 		local, known := e.local(p.flow.dst)
@@ -312,8 +486,17 @@ func baseChains(rs *Ruleset, pkt Packet, hook string) []boundChain {
 type engine struct {
 	pkt   Packet
 	reply bool
-	steps int
-	tr    tracer
+	// carried are the set elements (flow.added) in place before the
+	// packet: for an answer, those its first packet added; natted says
+	// destination NAT rewrote the first packet, so its connection has
+	// the dnat status (ct status dnat, --ctstate DNAT).
+	carried string
+	natted  bool
+	// errorOf is what a reject sends back ("ICMP error", "TCP reset")
+	// when the engine follows that packet: related to the connection.
+	errorOf string
+	steps   int
+	tr      tracer
 }
 
 // base runs one base chain for a path that reached it accepted; falling
@@ -559,15 +742,46 @@ func describe(o outcome) Result {
 	res.Rule, res.Handle = r.Text, r.Handle
 	switch o.kind {
 	case Unknown:
-		res.Reason = fmt.Sprintf("rule %q in %s has an action the model cannot follow", r.Text, res.Chain)
+		res.Reason = fmt.Sprintf("rule %q in %s has an action the model cannot follow; it would be decided by %s", r.Text, res.Chain, unknownWhy(r.Action))
+	case Drop:
+		if o.flow.dropWhy != "" {
+			res.Reason = "drop: " + o.flow.dropWhy
+			return res
+		}
+		res.Reason = fmt.Sprintf("%s by rule %q in %s", o.kind, r.Text, res.Chain)
 	case Forward:
 		res.Reason = fmt.Sprintf("forwarded: %s sends it to another host; the forward hook and that host decide", o.flow.natNote)
+		if o.flow.rerouted {
+			res.Reason = fmt.Sprintf("sent elsewhere: %s sends it to another host, not the peer; that host decides", o.flow.natNote)
+		}
 		return res
 	default:
 		res.Reason = fmt.Sprintf("%s by rule %q in %s", o.kind, r.Text, res.Chain)
 	}
 	res.Reason += natSuffix(res)
 	return res
+}
+
+// unknownWhy names what would decide an action the model cannot follow.
+func unknownWhy(a Action) string {
+	t := a.Target
+	switch {
+	case a.Kind == Queue:
+		return "what the program reading the queue decides"
+	case strings.HasPrefix(t, "-j TPROXY"):
+		return "whether a transparent proxy listens on its port (it takes the packet; with none, TPROXY drops it)"
+	case strings.HasPrefix(t, "-j SYNPROXY"), strings.Contains(t, `"synproxy"`):
+		return "the SYN proxy's own handshake with the client"
+	case strings.Contains(t, "--del-set"), strings.Contains(t, `"delete"`):
+		return "the set once this packet's own element is deleted from it"
+	case strings.HasPrefix(t, "dnat "):
+		return "where this destination NAT sends the packet, which the model cannot read"
+	case strings.HasPrefix(t, "vmap "):
+		return "the verdict map's elements, which the read does not hold"
+	case strings.HasPrefix(t, "-j "):
+		return "what target " + strings.Fields(t)[1] + " does with the packet"
+	}
+	return "what this statement does with the packet"
 }
 
 func natSuffix(r Result) string {
