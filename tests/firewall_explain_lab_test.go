@@ -70,7 +70,7 @@ var secondLinkProbes = []realProbe{{"in", "tcp", 22}, {"in", "tcp", 33001}, {"in
 func TestFirewallExplainOnLab(t *testing.T) {
 	lab := labkit.New(t, labkit.Options{Hosts: 3, Profiles: []string{"none"}})
 	bin, home := buildRemedy(t), t.TempDir()
-	peer := &realPeer{addr: controllerAddr(t, lab.Hosts[0].Addr), open: map[realProbe]bool{}, seen: map[[3]int]bool{}}
+	peer := newRealPeer(t, controllerAddr(t, lab.Hosts[0].Addr))
 	var cases []realCase
 	all := realCases(t)
 	for _, name := range explainRulesets {

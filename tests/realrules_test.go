@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -187,7 +188,7 @@ true
 // docs/firewall.md.
 func TestRealRulesOnLab(t *testing.T) {
 	lab := labkit.New(t, labkit.Options{Hosts: 6, Profiles: []string{"none"}})
-	peer := &realPeer{addr: controllerAddr(t, lab.Hosts[0].Addr), open: map[realProbe]bool{}, seen: map[[3]int]bool{}}
+	peer := newRealPeer(t, controllerAddr(t, lab.Hosts[0].Addr))
 	var hosts []*realHost
 	for _, h := range lab.Hosts {
 		hosts = append(hosts, newRealHost(t, lab, h, peer))
@@ -286,13 +287,16 @@ type realHost struct {
 	mu   sync.Mutex
 	open map[realProbe]bool // false: another socket holds the port
 	seen map[[2]int]bool    // UDP source and destination ports of each datagram a listener received
+	held closers
 }
 
 func newRealHost(t *testing.T, lab *labkit.Lab, h labkit.Host, peer *realPeer) *realHost {
 	// Linux limits the ICMP errors a host sends; a reject must not look
 	// like a drop.
 	labSh(t, lab, h.Name, "sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000")
-	return &realHost{lab: lab, h: h, peer: peer, open: map[realProbe]bool{}, seen: map[[2]int]bool{}}
+	rh := &realHost{lab: lab, h: h, peer: peer, open: map[realProbe]bool{}, seen: map[[2]int]bool{}}
+	t.Cleanup(rh.held.close)
+	return rh
 }
 
 // realPeer is the controller's end: the source of probes in, and the
@@ -302,6 +306,25 @@ type realPeer struct {
 	mu   sync.Mutex
 	open map[realProbe]bool // false: another socket holds the port
 	seen map[[3]int]bool    // last byte of the sender, its port and the destination port of each datagram received
+	held closers
+}
+
+// newRealPeer listens on addr, the controller's lab address, until the
+// test ends: a later test on the same address needs the ports free.
+func newRealPeer(t *testing.T, addr netip.Addr) *realPeer {
+	peer := &realPeer{addr: addr, open: map[realProbe]bool{}, seen: map[[3]int]bool{}}
+	t.Cleanup(peer.held.close)
+	return peer
+}
+
+// closers are the listeners a test opened, closed when it ends.
+type closers []io.Closer
+
+func (c *closers) close() {
+	for _, l := range *c {
+		l.Close()
+	}
+	*c = nil
 }
 
 // run loads c on the host and compares every probe.
@@ -525,11 +548,14 @@ func (rh *realHost) listen(probes []realProbe) ([]realProbe, error) {
 		for _, p := range probes {
 			_, tried := rh.open[p]
 			if p.dir == "in" && !tried && (p != realProbe{"in", "tcp", 22}) {
-				rh.open[p] = listenOn(netip.IPv4Unspecified(), p, func(from *net.UDPAddr) {
+				l, err := listenOn(netip.IPv4Unspecified(), p, func(from *net.UDPAddr) {
 					rh.mu.Lock()
 					rh.seen[[2]int{from.Port, p.port}] = true
 					rh.mu.Unlock()
-				}) == nil
+				})
+				if rh.open[p] = err == nil; err == nil {
+					rh.held = append(rh.held, l)
+				}
 			}
 			if p.dir == "out" || rh.open[p] || (p == realProbe{"in", "tcp", 22}) {
 				out = append(out, p)
@@ -550,12 +576,14 @@ func (peer *realPeer) listen(probes []realProbe) []realProbe {
 	for _, p := range probes {
 		if p.dir == "out" {
 			if _, tried := peer.open[p]; !tried {
-				err := listenOn(peer.addr, p, func(from *net.UDPAddr) {
+				l, err := listenOn(peer.addr, p, func(from *net.UDPAddr) {
 					peer.mu.Lock()
 					peer.seen[[3]int{int(from.IP.To4()[3]), from.Port, p.port}] = true
 					peer.mu.Unlock()
 				})
-				peer.open[p] = err == nil // held by another socket (a connection's own port): not observable
+				if peer.open[p] = err == nil; err == nil {
+					peer.held = append(peer.held, l)
+				} // held by another socket (a connection's own port): not observable
 			}
 			if !peer.open[p] {
 				continue
@@ -567,22 +595,22 @@ func (peer *realPeer) listen(probes []realProbe) []realProbe {
 }
 
 // listenOn opens p's listener on addr.
-func listenOn(addr netip.Addr, p realProbe, received func(*net.UDPAddr)) error {
+func listenOn(addr netip.Addr, p realProbe, received func(*net.UDPAddr)) (io.Closer, error) {
 	hostport := net.JoinHostPort(addr.String(), strconv.Itoa(p.port))
 	if p.proto == "tcp" {
 		l, err := net.Listen("tcp4", hostport)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		go acceptAll(l)
-		return nil
+		return l, nil
 	}
 	c, err := net.ListenPacket("udp4", hostport)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	go echo(c, received)
-	return nil
+	return c, nil
 }
 
 func acceptAll(l net.Listener) {
