@@ -38,6 +38,18 @@ func (l *Lab) Exec(ctx context.Context, host string, argv ...string) ([]byte, er
 	return out, nil
 }
 
+// Netns is the file of the host's network namespace, for commands run on
+// the machine: `ip link set X netns PATH` moves a link into the host.
+// (Inside the host, pid 1 is the host's own init, so `netns 1` names the
+// host's namespace, not the machine's.)
+func (l *Lab) Netns(host string) (string, error) {
+	h, err := l.st.host(host)
+	if err != nil {
+		return "", err
+	}
+	return "/run/netns/" + h.Netns, nil
+}
+
 // enter is nsenter's arguments for entering h, up to the command.
 func (l *Lab) enter(h *hostState) []string {
 	return []string{
