@@ -20,7 +20,13 @@ var safeOS = []string{"time", "date", "clock", "difftime"}
 // newVM returns a Lua state with only the safe standard libraries, our
 // require, and every registered module bound to e.
 func (p *Playbook) newVM(e *Env) *glua.LState {
-	L := glua.NewState(glua.Options{SkipOpenLibs: true})
+	// The data stack starts small and grows up to gopher-lua's default
+	// size, which it used to take in full (5,120 slots, 80 KiB a host
+	// whatever the playbook); the call stack grows as calls nest, up to
+	// the default depth. Memory per host in flight is what bounds a
+	// fleet on one controller.
+	L := glua.NewState(glua.Options{SkipOpenLibs: true, RegistrySize: 1024,
+		RegistryMaxSize: glua.RegistrySize, MinimizeStackMemory: true})
 	for _, lib := range []struct {
 		name string
 		open glua.LGFunction

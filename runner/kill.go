@@ -35,6 +35,9 @@ type pgidWriter struct {
 	done bool
 }
 
+// ReadFrom is what io.Copy uses to fill w from a session's stderr.
+func (w *pgidWriter) ReadFrom(r io.Reader) (int64, error) { return copySmall(w, r) }
+
 func (w *pgidWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

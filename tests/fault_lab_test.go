@@ -6,9 +6,7 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -211,24 +209,22 @@ func (f *faultLab) atSleep(ctx context.Context, role string, inject func(context
 var ssPid = regexp.MustCompile(`"sshd[^"]*",pid=(\d+)`)
 
 // killSSHD kills, by pid, every sshd process holding a TCP socket in the
-// host: the listener and the session remedy's task runs in.
+// host: the listener and the session remedy's task runs in. The pids are
+// the host's own (its PID namespace), so the kill runs inside the host.
 func (f *faultLab) killSSHD(ctx context.Context, h labkit.Host) error {
 	out, err := f.lab.Exec(ctx, h.Name, "ss", "-Htanp")
 	if err != nil {
 		return err
 	}
-	var pids []int
+	kill := []string{"kill", "-KILL"}
 	for _, m := range ssPid.FindAllStringSubmatch(string(out), -1) {
-		pid, _ := strconv.Atoi(m[1])
-		pids = append(pids, pid)
+		kill = append(kill, m[1])
 	}
-	if len(pids) < 2 {
+	if len(kill) < 4 {
 		return fmt.Errorf("%s: want the sshd listener and a session in %q", h.Name, out)
 	}
-	for _, pid := range pids {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	return nil
+	_, err = f.lab.Exec(ctx, h.Name, kill...)
+	return err
 }
 
 // dropPackets makes the host drop everything in and out from now on, in a

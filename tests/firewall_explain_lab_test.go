@@ -138,11 +138,18 @@ func secondLink(t *testing.T, lab *labkit.Lab, h labkit.Host, i int) link {
 	}
 	l := link{ctl: at(768 + 4*uint32(i) + 1), host: at(768 + 4*uint32(i) + 2)}
 	outer := fmt.Sprintf("fx%d-%d", b[2], b[3])
-	labSh(t, lab, h.Name, fmt.Sprintf("ip link add eth1 type veth peer name %s netns 1 && ip addr add %s/30 dev eth1 && ip link set eth1 up", outer, l.host))
-	if out, err := exec.Command("sh", "-c", fmt.Sprintf("ip addr add %s/30 dev %s && ip link set %s up", l.ctl, outer, outer)).CombinedOutput(); err != nil {
+	netns, err := lab.Netns(h.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ip", "link", "add", outer, "type", "veth", "peer", "name", "eth1", "netns", netns).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v: %s", outer, err, out)
 	}
 	t.Cleanup(func() { exec.Command("ip", "link", "del", outer).Run() })
+	labSh(t, lab, h.Name, fmt.Sprintf("ip addr add %s/30 dev eth1 && ip link set eth1 up", l.host))
+	if out, err := exec.Command("sh", "-c", fmt.Sprintf("ip addr add %s/30 dev %s && ip link set %s up", l.ctl, outer, outer)).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", outer, err, out)
+	}
 	return l
 }
 

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -169,13 +168,18 @@ func (r *remedyRunner) sshdPID(t *testing.T, host string) int {
 
 func (r *remedyRunner) stoppedSSHD(t *testing.T) {
 	victim := r.visible()[2]
-	pid := r.sshdPID(t, victim.Name)
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+	// The pid is the host's own (its PID namespace): signal it from inside.
+	pid := strconv.Itoa(r.sshdPID(t, victim.Name))
+	ctx := context.Background()
+	if _, err := r.lab.Exec(ctx, victim.Name, "kill", "-TERM", pid); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := r.lab.Exec(ctx, victim.Name, "kill", "-0", pid); err != nil {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: sshd %d survives SIGTERM", victim.Name, pid)
+			t.Fatalf("%s: sshd %s survives SIGTERM", victim.Name, pid)
 		}
 	}
 	pb := runnerFile(t, "readonly.lua", readOnlyPlaybook)

@@ -1,15 +1,18 @@
 package labkit
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
+
+	"golang.org/x/sys/unix"
 
 	"remedy/lua/shell"
 )
@@ -129,15 +132,26 @@ func writeHomes(dir string, opsID int, pub []byte) error {
 	return nil
 }
 
-// setupScript runs inside the host's new mount, UTS and network namespaces:
-// it drops its copies of every namespace pin under /run (they would keep
+// setupScript is the host's first process, PID 1 of its own PID namespace,
+// run inside its new mount, UTS and PID namespaces and its network
+// namespace. It keeps the host's processes to themselves (/proc shows
+// only them, as on a real host: `ss -p`, ps and pid files name the host's
+// own), drops its copies of every namespace pin under /run (they would keep
 // other labs' namespaces alive after those labs' Down), mounts the host's
 // own directories, brings its link up, loads its firewall and starts sshd.
+// Then it says hostUp and stays, as init does: the daemons' orphans are
+// reparented to it, and it reaps them while it waits on its sleep (a
+// zombie would still answer kill -0, and remedy's revert timers are
+// checked that way). Were it to exit, the kernel would kill the host.
 func setupScript(st *state, h hostState, m *machine) string {
 	dir := st.hostDir(h.Name)
 	lines := []string{
 		"set -e",
 		"export PATH=" + hostPath,
+		// What unshare --propagation private --mount-proc does: mounts
+		// made here stay here, and /proc is the host's PID namespace's.
+		"mount --make-rprivate /",
+		"mount -t proc -o nosuid,nodev,noexec remedy-lab /proc",
 		// Lazy unmounts detach whole subtrees: only the topmost mounts
 		// under /run need one, which keeps this cheap with many labs up.
 		`awk '$2 ~ "^/run/" {print $2}' /proc/self/mounts | sort |`,
@@ -168,26 +182,85 @@ func setupScript(st *state, h hostState, m *machine) string {
 	if start := profileOf(h.Profile, h.Egress).start; start != "" {
 		lines = append(lines, start)
 	}
-	lines = append(lines, "/usr/sbin/sshd")
+	lines = append(lines,
+		"/usr/sbin/sshd",
+		"echo "+hostUp,
+		"exec </dev/null >/dev/null 2>&1",
+		shell.Join("exec", "sh", "-c", "while :; do sleep infinity; done", "remedy-lab-init"),
+	)
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// startHost creates the host's kept namespaces and runs its setup script in
-// them. The command runs in its own session so that the daemons it leaves
-// behind outlive the process that brought the lab up.
+// hostUp is the line the setup script prints once the host is up.
+const hostUp = "remedy-lab: host up"
+
+// startHost starts the host's setup script as PID 1 of new mount, UTS and
+// PID namespaces, entered into the host's network namespace, waits until it
+// says the host is up, and binds the namespaces to files, for Exec, Listen
+// and Down. It runs in its own session so that the host outlives the
+// process that brought the lab up.
 func startHost(ctx context.Context, st *state, h hostState, m *machine) error {
-	for _, f := range []string{st.mountNS(h.Name), st.utsNS(h.Name)} {
+	pins := map[string]string{"mnt": st.mountNS(h.Name), "uts": st.utsNS(h.Name), "pid": st.pidNS(h.Name)}
+	for _, f := range pins {
 		if err := os.WriteFile(f, nil, 0o600); err != nil {
 			return fmt.Errorf("%s: %w", h.Name, err)
 		}
 	}
-	cmd := exec.CommandContext(ctx, "unshare",
-		"--mount="+st.mountNS(h.Name), "--uts="+st.utsNS(h.Name), "--propagation", "private",
-		"nsenter", "--net=/run/netns/"+h.Netns, "sh", "-c", setupScript(st, h, m))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.WaitDelay = time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s: set up: %w: %s", h.Name, err, bytes.TrimSpace(out))
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("%s: %w", h.Name, err)
+	}
+	defer r.Close()
+	cmd := exec.Command("nsenter", "--net=/run/netns/"+h.Netns, "sh", "-c", setupScript(st, h, m))
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setsid:     true,
+		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWPID,
+	}
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return fmt.Errorf("%s: set up: %w", h.Name, err)
+	}
+	// The host lives as long as its PID 1: a test process that brought it
+	// up reaps it after Down.
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var out bytes.Buffer
+	up := make(chan bool, 1)
+	go func() { up <- readUntilUp(r, &out) }()
+	select {
+	case ok := <-up:
+		if !ok {
+			return fmt.Errorf("%s: set up: %w: %s", h.Name, <-exited, bytes.TrimSpace(out.Bytes()))
+		}
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		return fmt.Errorf("%s: set up: %w", h.Name, ctx.Err())
+	}
+	for kind, f := range pins {
+		src := fmt.Sprintf("/proc/%d/ns/%s", cmd.Process.Pid, kind)
+		if err := unix.Mount(src, f, "", unix.MS_BIND, ""); err != nil {
+			cmd.Process.Kill()
+			return fmt.Errorf("%s: bind %s to %s: %w", h.Name, src, f, err)
+		}
 	}
 	return nil
 }
+
+// readUntilUp copies the setup script's output to out until the script
+// says the host is up (true) or its output ends (false: it failed).
+func readUntilUp(r io.Reader, out *bytes.Buffer) bool {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if sc.Text() == hostUp {
+			return true
+		}
+		out.Write(sc.Bytes())
+		out.WriteByte('\n')
+	}
+	return false
+}
+
+// pidNS is the file the host's PID namespace is bound to.
+func (st *state) pidNS(name string) string { return filepath.Join(nsDir(st.Slot), name+".pid") }

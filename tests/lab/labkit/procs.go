@@ -11,8 +11,8 @@ import (
 )
 
 // killIn kills every process living in one of the namespaces pinned at
-// paths (ip netns files and the bound mount namespace files) and waits until
-// they are gone. sshd, dbus-daemon, firewalld and socat all detach from
+// paths (ip netns files and the bound mount, UTS and PID namespace files)
+// and waits until they are gone. sshd, dbus-daemon, firewalld and socat all detach from
 // whoever started them, so the namespaces are the only handle on them.
 func killIn(paths []string) error {
 	ids := map[string]bool{}
@@ -42,8 +42,13 @@ func killIn(paths []string) error {
 
 const nsfsMagic = 0x6e736673
 
+// pinKinds are the namespaces a host's pin files hold besides its network
+// namespace, named as /proc/PID/ns names them.
+var pinKinds = []string{"mnt", "uts", "pid"}
+
 // nsID returns the identity ("net:[4026532]") of the namespace pinned at p,
-// as /proc/PID/ns links spell it.
+// as /proc/PID/ns links spell it; the pin's suffix says its kind (.mnt,
+// .uts, .pid), and ip netns files are network namespaces.
 func nsID(p string) (string, bool) {
 	var fs syscall.Statfs_t
 	if err := syscall.Statfs(p, &fs); err != nil || fs.Type != nsfsMagic {
@@ -54,8 +59,10 @@ func nsID(p string) (string, bool) {
 		return "", false
 	}
 	kind := "net"
-	if strings.HasSuffix(p, ".mnt") {
-		kind = "mnt"
+	for _, k := range pinKinds {
+		if strings.HasSuffix(p, "."+k) {
+			kind = k
+		}
 	}
 	return fmt.Sprintf("%s:[%d]", kind, st.Ino), true
 }
@@ -73,7 +80,7 @@ func procsIn(ids map[string]bool) []int {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		for _, kind := range []string{"net", "mnt"} {
+		for _, kind := range append([]string{"net"}, pinKinds...) {
 			id, err := os.Readlink(filepath.Join("/proc", e.Name(), "ns", kind))
 			if err == nil && ids[id] {
 				pids = append(pids, pid)
