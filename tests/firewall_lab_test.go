@@ -51,8 +51,18 @@ func moduleOnLab(t *testing.T, lab *labkit.Lab) {
 	t.Run("a cutting change is reverted", func(t *testing.T) { revertFires(t, lab) })
 }
 
+// runtimeOnly is what other tools keep in firewalld's runtime alone
+// (Docker's and libvirt's rules, fail2ban's bans), which a reload
+// flushes: remedy's inbound openings must leave it be.
+const runtimeOnly = "firewall-cmd --zone=public --add-rich-rule='rule family=ipv4 source address=198.51.100.7 drop' >/dev/null"
+
 func allowTwice(t *testing.T, l *luaLab) {
 	pb := l.playbook(t, allowFASP)
+	for _, h := range l.lab.Hosts {
+		if h.Profile == "firewalld" {
+			labSh(t, l.lab, h.Name, runtimeOnly)
+		}
+	}
 	first, code := l.remedy(t, "run", pb)
 	second, code2 := l.remedy(t, "run", pb)
 	if code != 0 || code2 != 0 {
@@ -70,6 +80,11 @@ func allowTwice(t *testing.T, l *luaLab) {
 			t.Errorf("%s (%s): second run %s, want fasp=ok", h.Name, h.Profile, got)
 		}
 		assertReach(t, l.lab, h, "udp", 33001, firewall.VerdictAccept)
+		if h.Profile == "firewalld" {
+			if out := labSh(t, l.lab, h.Name, "firewall-cmd --zone=public --list-rich-rules"); !strings.Contains(out, "198.51.100.7") {
+				t.Errorf("%s (firewalld): the runtime-only rich rule is gone after remedy's change (a reload?):\n%s", h.Name, out)
+			}
+		}
 		labSh(t, l.lab, h.Name, reboots[h.Profile])
 		assertReach(t, l.lab, h, "udp", 33001, firewall.VerdictAccept)
 	}

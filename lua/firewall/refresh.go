@@ -10,9 +10,9 @@ import (
 // and what schedules it: a systemd timer, a cron entry on other init
 // systems, or — on a host without any init (a container, a lab host) — a
 // detached loop that lives as long as the host does.
-func refreshJob(backend string, sets [2]string, homes []string, d Domain) ([]File, [][]string) {
+func refreshJob(sys System, sets [2]string, homes []string, d Domain) ([]File, [][]string) {
 	unit := "remedy-domain-" + strings.TrimPrefix(slug(d.Name), "remedy-")
-	script := File{Path: "/usr/local/sbin/" + unit, Content: refreshScript(backend, sets, homes, d), Mode: 0o755}
+	script := File{Path: "/usr/local/sbin/" + unit, Content: refreshScript(sys, sets, homes, d), Mode: 0o755}
 	every := int(d.Refresh / time.Second)
 	switch d.Init {
 	case "systemd":
@@ -30,7 +30,8 @@ func refreshJob(backend string, sets [2]string, homes []string, d Domain) ([]Fil
 	return []File{script, {Path: "/etc/cron.d/" + unit, Content: cron, Mode: 0o644}}, [][]string{{script.Path}}
 }
 
-func refreshScript(backend string, sets [2]string, homes []string, d Domain) string {
+func refreshScript(sys System, sets [2]string, homes []string, d Domain) string {
+	backend := sys.Backend
 	var b strings.Builder
 	fmt.Fprintf(&b, `#!/bin/sh
 # Written by %s keeps the firewall's sets holding the current addresses
@@ -44,7 +45,11 @@ if [ -z "$v4$v6" ]; then
 	exit 1
 fi
 `, CommentPrefix, d.Name, d.Proto, d.Port, d.Refresh, d.Name, d.Proto, d.Port, d.comment())
-	b.WriteString(refreshFunc[backendKind(backend)])
+	if backend == Firewalld && sys.Bus {
+		b.WriteString(firewalldBusRefresh)
+	} else {
+		b.WriteString(refreshFunc[backendKind(backend)])
+	}
 	if backend == Ufw {
 		b.WriteString("refresh \"$v4 $v6\"\n")
 		return b.String()
@@ -128,6 +133,36 @@ var refreshFunc = map[string]string{
 }
 `,
 }
+
+// firewalldBusRefresh is refreshFunc's firewalld over D-Bus: a busctl
+// call per entry instead of a firewall-cmd start (2-4 s on a small VM);
+// the permanent ipset's object path comes from the config object.
+const firewalldBusRefresh = `fwd=org.fedoraproject.FirewallD1 fwp=/org/fedoraproject/FirewallD1
+refresh() { # refresh IPSET ADDRESSES
+	conf=$(busctl call -- $fwd $fwp/config $fwd.config getIPSetByName s "$1")
+	conf=${conf#o \"}; conf=${conf%\"}
+	for where in runtime permanent; do
+		old=$(entries $where "$1")
+		for a in $2; do
+			printf '%s\n' "$old" | grep -qxF "$a" || entry $where "$1" addEntry "$a" >/dev/null
+		done
+		for a in $old; do
+			printf '%s\n' $2 | grep -qxF "$a" || entry $where "$1" removeEntry "$a" >/dev/null
+		done
+	done
+}
+entry() { # entry runtime|permanent IPSET METHOD [ADDRESS]
+	if [ "$1" = runtime ]; then
+		busctl call -- $fwd $fwp $fwd.ipset "$3" "s${4:+s}" "$2" ${4:+"$4"}
+	else
+		busctl call -- $fwd "$conf" $fwd.config.ipset "$3" ${4:+s "$4"}
+	fi
+}
+entries() { # entries runtime|permanent IPSET: one a line, from busctl's 'as 2 "A" "B"'
+	e=$(entry "$1" "$2" getEntries) || return
+	for w in $e; do case $w in \"*\") w=${w#\"}; echo "${w%\"}" ;; esac; done
+}
+`
 
 func serviceUnit(d Domain, script string) string {
 	return fmt.Sprintf(`# %s refresh the addresses of %s
