@@ -17,7 +17,7 @@ func refreshJob(sys System, sets [2]string, homes []string, d Domain) ([]File, [
 	switch d.Init {
 	case "systemd":
 		return []File{script,
-				{Path: "/etc/systemd/system/" + unit + ".service", Content: serviceUnit(d, script.Path), Mode: 0o644},
+				{Path: "/etc/systemd/system/" + unit + ".service", Content: serviceUnit(sys, d, script.Path), Mode: 0o644},
 				{Path: "/etc/systemd/system/" + unit + ".timer", Content: timerUnit(d, every), Mode: 0o644}},
 			[][]string{{"systemctl", "daemon-reload"}, {"systemctl", "start", unit + ".service"},
 				{"systemctl", "enable", "--now", unit + ".timer"}}
@@ -37,6 +37,18 @@ func refreshScript(sys System, sets [2]string, homes []string, d Domain) string 
 # Written by %s keeps the firewall's sets holding the current addresses
 # of %s, which may pass %s/%d out. Runs every %s.
 set -eu
+# A run that fails (at boot: the name not resolving yet, the firewall not
+# loaded yet) is tried again soon, not a whole period later: the script
+# runs itself again, up to %d times %ds apart.
+if [ -z "${REMEDY_REFRESH_TRY-}" ]; then
+	n=1
+	until REMEDY_REFRESH_TRY=$n "$0"; do
+		[ $n -lt %d ] || exit 1
+		n=$((n + 1))
+		sleep %d
+	done
+	exit 0
+fi
 name=%s proto=%s port=%d comment='%s'
 v4=$(getent ahostsv4 -- "$name" | awk '{print $1}' | sort -u)
 v6=$(getent ahostsv6 -- "$name" | awk '$1 !~ /^::ffff:/ {print $1}' | sort -u)
@@ -44,7 +56,7 @@ if [ -z "$v4$v6" ]; then
 	echo "$name does not resolve: keeping the addresses the sets hold" >&2
 	exit 1
 fi
-`, CommentPrefix, d.Name, d.Proto, d.Port, d.Refresh, d.Name, d.Proto, d.Port, d.comment())
+`, CommentPrefix, d.Name, d.Proto, d.Port, d.Refresh, refreshTries, refreshRetry, refreshTries, refreshRetry, d.Name, d.Proto, d.Port, d.comment())
 	if backend == Firewalld && sys.Bus {
 		b.WriteString(firewalldBusRefresh)
 	} else {
@@ -71,6 +83,15 @@ fi
 	}
 	return b.String()
 }
+
+// A refresh that fails is tried refreshTries times in all, refreshRetry
+// seconds apart: a minute, at boot long enough for a slow machine to get
+// its resolver and firewall up. systemd gives a oneshot unit no start
+// timeout, and Restart= of a oneshot one needs systemd 244.
+const (
+	refreshTries = 7
+	refreshRetry = 10
+)
 
 // backendKind groups the backends by how they hold sets: nft sets,
 // ipsets, firewalld ipsets.
@@ -164,17 +185,22 @@ entries() { # entries runtime|permanent IPSET: one a line, from busctl's 'as 2 "
 }
 `
 
-func serviceUnit(d Domain, script string) string {
+// serviceUnit runs the refresh script once. At boot it must come after
+// the firewall's own unit has loaded the sets it refreshes (and, for
+// firewalld, answers on D-Bus): ordering after a unit that is not there
+// is harmless. A run that fails tries again by itself (refreshScript).
+func serviceUnit(sys System, d Domain, script string) string {
+	after := append([]string{"network-online.target"}, BootUnits(sys)...)
 	return fmt.Sprintf(`# %s refresh the addresses of %s
 [Unit]
 Description=Refresh the firewall sets of %s
 Wants=network-online.target
-After=network-online.target
+After=%s
 
 [Service]
 Type=oneshot
 ExecStart=%s
-`, CommentPrefix, d.Name, d.Name, script)
+`, CommentPrefix, d.Name, d.Name, strings.Join(after, " "), script)
 }
 
 func timerUnit(d Domain, every int) string {
