@@ -116,7 +116,7 @@ func newVMSuite(t *testing.T) *vmSuite {
 // remedy runs the binary with -o json against the lab's inventory. Under
 // emulation with three VMs busy, firewalld's run took over 6 minutes in
 // CI when each change started firewall-cmd (2-4 s a start) and ended in
-// a reload; over firewalld's D-Bus it took 2m09s on a loaded machine:
+// a reload (4m03s alone); over firewalld's D-Bus it takes 1m26s alone:
 // the bound is for a hung run, not for a slow one.
 func (s *vmSuite) remedy(t *testing.T, l *vmkit.Lab, op *operator, args ...string) (jsonRun, int) {
 	t.Helper()
