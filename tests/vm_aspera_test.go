@@ -114,9 +114,10 @@ func newVMSuite(t *testing.T) *vmSuite {
 }
 
 // remedy runs the binary with -o json against the lab's inventory. Under
-// emulation with three VMs busy, firewalld's run (a firewall-cmd --reload
-// per change, each tens of seconds) took over 6 minutes in CI: the
-// bound is for a hung run, not for a slow one.
+// emulation with three VMs busy, firewalld's run took over 6 minutes in
+// CI when each change started firewall-cmd (2-4 s a start) and ended in
+// a reload (4m03s alone); over firewalld's D-Bus it takes 1m26s alone:
+// the bound is for a hung run, not for a slow one.
 func (s *vmSuite) remedy(t *testing.T, l *vmkit.Lab, op *operator, args ...string) (jsonRun, int) {
 	t.Helper()
 	return runRemedy(t, s.bin, s.home, 10*time.Minute, append(args, "-i", l.Inventory, "--known-hosts", op.knownHosts)...)

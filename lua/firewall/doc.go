@@ -47,9 +47,12 @@
 // chain that stops it, until every probe passes — the copy proves the plan
 // before a command runs. Commands are argv for the tool that owns the
 // table (nft by handle, iptables by position), or for firewalld (a
-// service or policy named after the comment; permanent, then reload) and
-// ufw (ufw allow). Every rule carries a comment starting "remedy:", which
-// PlanRemove finds.
+// service or policy named after the comment, in the permanent
+// configuration; over D-Bus with busctl where the host has it, an
+// inbound opening's ports go into the runtime zone too, without a
+// reload, and an outbound one makes one reload; else firewall-cmd, then
+// a reload: see planFirewalld) and ufw (ufw allow). Every rule carries
+// a comment starting "remedy:", which PlanRemove finds.
 //
 // Boot. ReadUnit reads the unit that loads the rules at boot from its
 // files (ExecStart with drop-ins) and PlanBoot says which files it loads,

@@ -59,7 +59,7 @@ func PlanAllowDomain(rs *Ruleset, sys System, d Domain) (DomainPlan, error) {
 		// Passing through remedy's own set still needs the job to keep it fresh.
 		plan.Already = !acceptedBy(refreshed, probes, d.comment())
 		if !plan.Already {
-			plan.Files, plan.Start = refreshJob(sys.Backend, plan.Sets, setHomes(rs, nil, plan.Sets), d)
+			plan.Files, plan.Start = refreshJob(sys, plan.Sets, setHomes(rs, nil, plan.Sets), d)
 		}
 		return plan, nil
 	}
@@ -68,7 +68,7 @@ func PlanAllowDomain(rs *Ruleset, sys System, d Domain) (DomainPlan, error) {
 	case Nftables, IptablesLegacy, IptablesNft:
 		err = plan.rules(rs, sys, d)
 	case Firewalld:
-		plan.Commands = firewalldDomain(plan.Sets, d)
+		plan.Commands = firewalldDomain(sys, plan.Sets, d)
 	case Ufw:
 		// The refresh job adds a ufw rule per address; nothing to create first.
 	default:
@@ -82,7 +82,10 @@ func PlanAllowDomain(rs *Ruleset, sys System, d Domain) (DomainPlan, error) {
 		return DomainPlan{}, err
 	}
 	plan.Commands = append(plan.Commands, dns...)
-	plan.Files, plan.Start = refreshJob(sys.Backend, plan.Sets, setHomes(rs, plan.Commands, plan.Sets), d)
+	if sys.Backend == Firewalld {
+		plan.Commands = oneReload(plan.Commands)
+	}
+	plan.Files, plan.Start = refreshJob(sys, plan.Sets, setHomes(rs, plan.Commands, plan.Sets), d)
 	return plan, nil
 }
 
@@ -253,9 +256,23 @@ func createSet(rs *Ruleset, rule []string, name string, v6 bool) [][]string {
 }
 
 // firewalldDomain creates firewalld ipsets and a policy from the host to
-// any zone accepting the port to their members.
-func firewalldDomain(sets [2]string, d Domain) [][]string {
+// any zone accepting the port to their members, permanent (the only way
+// firewalld makes either), then one reload; over D-Bus where it can.
+func firewalldDomain(sys System, sets [2]string, d Domain) [][]string {
 	policy := policyName(d.comment())
+	var rich []string
+	for i, fam := range []string{"ipv4", "ipv6"} {
+		rich = append(rich, fmt.Sprintf(`rule family="%s" destination ipset="%s" port port="%d" protocol="%s" accept`,
+			fam, sets[i], d.Port, d.Proto))
+	}
+	if sys.Bus {
+		var cmds [][]string
+		for i, fam := range []string{"inet", "inet6"} {
+			// (version, short, description, type, options, entries)
+			cmds = append(cmds, fwConfig("addIPSet", "s(ssssa{ss}as)", sets[i], "", "", d.comment(), "hash:ip", "1", "family", fam, "0"))
+		}
+		return append(cmds, addPolicy(policy, d.comment(), "rich_rules", "as", "2", rich[0], rich[1]), fwReload(sys))
+	}
 	cmds := [][]string{
 		fwcmd("--new-ipset="+sets[0], "--type=hash:ip", "--option=family=inet"),
 		fwcmd("--new-ipset="+sets[1], "--type=hash:ip", "--option=family=inet6"),
@@ -265,12 +282,10 @@ func firewalldDomain(sets [2]string, d Domain) [][]string {
 		fwcmd("--policy="+policy, "--add-ingress-zone=HOST"),
 		fwcmd("--policy="+policy, "--add-egress-zone=ANY"),
 	}
-	for i, fam := range []string{"ipv4", "ipv6"} {
-		cmds = append(cmds, fwcmd("--policy="+policy, fmt.Sprintf(
-			`--add-rich-rule=rule family="%s" destination ipset="%s" port port="%d" protocol="%s" accept`,
-			fam, sets[i], d.Port, d.Proto)))
+	for _, r := range rich {
+		cmds = append(cmds, fwcmd("--policy="+policy, "--add-rich-rule="+r))
 	}
-	return append(cmds, []string{"firewall-cmd", "--reload"})
+	return append(cmds, fwReload(sys))
 }
 
 // dnsAllows let DNS out (udp and tcp 53): the refresh job must resolve

@@ -14,7 +14,8 @@ import (
 // commands the host has and
 // what plain iptables is; the firewalld default zone and its settings,
 // asked over D-Bus because firewall-cmd starts a Python interpreter, a
-// second per call on a busy host; the timed reverts pending; nft's JSON
+// second per call on a busy host, and whether busctl is there to make
+// changes over D-Bus too; the timed reverts pending; nft's JSON
 // ruleset; iptables-save and ip6tables-save of each variant (plain where
 // the host has no variants); the ipsets; whether ufw is enabled, and its
 // defaults and rules from its files and whether the kernel forwards, for
@@ -34,6 +35,7 @@ part default; has iptables && iptables -V
 fwd() { dbus-send --system "$1" --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 "org.fedoraproject.FirewallD1.$2" ${3:+"string:$3"} 2>/dev/null; }
 z=; bus && z=$(echo $(fwd --print-reply=literal getDefaultZone)); part zone; echo "$z"
 part zoneinfo; [ -n "$z" ] && fwd --print-reply zone.getZoneSettings2 "$z"
+part busctl; [ -n "$z" ] && has busctl && echo busctl
 part pending; for d in /run/remedy-revert-*; do [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null && echo "${d#/run/remedy-revert-}"; done
 part nft; t=; has nft && t=$(nft -j list ruleset) && printf '%s\n' "$t"
 nftip ip && save v4-nft iptables-nft-save; nftip ip6 && save v6-nft ip6tables-nft-save
@@ -78,6 +80,7 @@ type HostRead struct {
 	Plain     string    // what plain iptables is (iptables -V)
 	Zone      string    // firewalld's default zone; "" when firewalld does not answer on D-Bus
 	ZoneInfo  []byte    // its settings (getZoneSettings2), where firewalld has them
+	Busctl    bool      // firewalld answers and busctl can call its D-Bus API
 	Pending   []string  // tokens of timed reverts armed on the host and not yet fired
 	Ufw       UfwFiles  // ufw's defaults and rules from its files
 	// UfwEnabled: ufw.conf says ENABLED=yes (from "ufw enable" on, even
@@ -116,6 +119,7 @@ func ParseRead(out []byte) (*HostRead, error) {
 		Plain:      strings.TrimSpace(string(parts["default"])),
 		Zone:       strings.TrimSpace(string(parts["zone"])),
 		ZoneInfo:   parts["zoneinfo"],
+		Busctl:     strings.TrimSpace(string(parts["busctl"])) == "busctl",
 		Pending:    strings.Fields(string(parts["pending"])),
 		UfwEnabled: bytes.Contains(parts["ufw"], []byte("ENABLED=yes")),
 		Ufw: UfwFiles{Defaults: parts["ufwdefaults"], Rules4: parts["ufwrules"], Rules6: parts["ufwrules6"],

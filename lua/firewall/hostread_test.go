@@ -110,3 +110,26 @@ func TestParseReadAddressing(t *testing.T) {
 		t.Errorf("probe without addressing: %+v %v: want its ends and interface unset", pkt, err)
 	}
 }
+
+// The read says whether busctl can change firewalld over D-Bus: the
+// script prints it only where firewalld answered.
+func TestParseReadBusctl(t *testing.T) {
+	for _, tt := range []struct {
+		parts []string
+		want  bool
+	}{
+		{[]string{"zone", "public\n", "busctl", "busctl\n"}, true},
+		{[]string{"zone", "public\n", "busctl", ""}, false},
+		{[]string{"zone", "\n"}, false},
+	} {
+		b := shell.NewBatch(nil)
+		var out []byte
+		for i := 0; i < len(tt.parts); i += 2 {
+			out = append(append(out, b.Part(tt.parts[i])...), tt.parts[i+1]...)
+		}
+		r, err := ParseRead(out)
+		if err != nil || r.Busctl != tt.want {
+			t.Errorf("%q: Busctl %v (%v), want %v", tt.parts, r.Busctl, err, tt.want)
+		}
+	}
+}

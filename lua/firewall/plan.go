@@ -32,6 +32,10 @@ type System struct {
 	// "" for plain iptables. ip6tables follows it.
 	Iptables string
 	Init     string // Facts.Init: "systemd" runs timers as transient units
+	// Bus: firewalld answers on D-Bus and the host has busctl to call
+	// its API with (HostRead.Busctl), one call per change instead of a
+	// firewall-cmd start each; see planFirewalld.
+	Bus bool
 }
 
 // iptablesCmd names the command for a family's iptables tables.

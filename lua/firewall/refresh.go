@@ -10,14 +10,14 @@ import (
 // and what schedules it: a systemd timer, a cron entry on other init
 // systems, or — on a host without any init (a container, a lab host) — a
 // detached loop that lives as long as the host does.
-func refreshJob(backend string, sets [2]string, homes []string, d Domain) ([]File, [][]string) {
+func refreshJob(sys System, sets [2]string, homes []string, d Domain) ([]File, [][]string) {
 	unit := "remedy-domain-" + strings.TrimPrefix(slug(d.Name), "remedy-")
-	script := File{Path: "/usr/local/sbin/" + unit, Content: refreshScript(backend, sets, homes, d), Mode: 0o755}
+	script := File{Path: "/usr/local/sbin/" + unit, Content: refreshScript(sys, sets, homes, d), Mode: 0o755}
 	every := int(d.Refresh / time.Second)
 	switch d.Init {
 	case "systemd":
 		return []File{script,
-				{Path: "/etc/systemd/system/" + unit + ".service", Content: serviceUnit(d, script.Path), Mode: 0o644},
+				{Path: "/etc/systemd/system/" + unit + ".service", Content: serviceUnit(sys, d, script.Path), Mode: 0o644},
 				{Path: "/etc/systemd/system/" + unit + ".timer", Content: timerUnit(d, every), Mode: 0o644}},
 			[][]string{{"systemctl", "daemon-reload"}, {"systemctl", "start", unit + ".service"},
 				{"systemctl", "enable", "--now", unit + ".timer"}}
@@ -30,12 +30,25 @@ func refreshJob(backend string, sets [2]string, homes []string, d Domain) ([]Fil
 	return []File{script, {Path: "/etc/cron.d/" + unit, Content: cron, Mode: 0o644}}, [][]string{{script.Path}}
 }
 
-func refreshScript(backend string, sets [2]string, homes []string, d Domain) string {
+func refreshScript(sys System, sets [2]string, homes []string, d Domain) string {
+	backend := sys.Backend
 	var b strings.Builder
 	fmt.Fprintf(&b, `#!/bin/sh
 # Written by %s keeps the firewall's sets holding the current addresses
 # of %s, which may pass %s/%d out. Runs every %s.
 set -eu
+# A run that fails (at boot: the name not resolving yet, the firewall not
+# loaded yet) is tried again soon, not a whole period later: the script
+# runs itself again, up to %d times %ds apart.
+if [ -z "${REMEDY_REFRESH_TRY-}" ]; then
+	n=1
+	until REMEDY_REFRESH_TRY=$n "$0"; do
+		[ $n -lt %d ] || exit 1
+		n=$((n + 1))
+		sleep %d
+	done
+	exit 0
+fi
 name=%s proto=%s port=%d comment='%s'
 v4=$(getent ahostsv4 -- "$name" | awk '{print $1}' | sort -u)
 v6=$(getent ahostsv6 -- "$name" | awk '$1 !~ /^::ffff:/ {print $1}' | sort -u)
@@ -43,8 +56,12 @@ if [ -z "$v4$v6" ]; then
 	echo "$name does not resolve: keeping the addresses the sets hold" >&2
 	exit 1
 fi
-`, CommentPrefix, d.Name, d.Proto, d.Port, d.Refresh, d.Name, d.Proto, d.Port, d.comment())
-	b.WriteString(refreshFunc[backendKind(backend)])
+`, CommentPrefix, d.Name, d.Proto, d.Port, d.Refresh, refreshTries, refreshRetry, refreshTries, refreshRetry, d.Name, d.Proto, d.Port, d.comment())
+	if backend == Firewalld && sys.Bus {
+		b.WriteString(firewalldBusRefresh)
+	} else {
+		b.WriteString(refreshFunc[backendKind(backend)])
+	}
 	if backend == Ufw {
 		b.WriteString("refresh \"$v4 $v6\"\n")
 		return b.String()
@@ -66,6 +83,15 @@ fi
 	}
 	return b.String()
 }
+
+// A refresh that fails is tried refreshTries times in all, refreshRetry
+// seconds apart: a minute, at boot long enough for a slow machine to get
+// its resolver and firewall up. systemd gives a oneshot unit no start
+// timeout, and Restart= of a oneshot one needs systemd 244.
+const (
+	refreshTries = 7
+	refreshRetry = 10
+)
 
 // backendKind groups the backends by how they hold sets: nft sets,
 // ipsets, firewalld ipsets.
@@ -129,17 +155,52 @@ var refreshFunc = map[string]string{
 `,
 }
 
-func serviceUnit(d Domain, script string) string {
+// firewalldBusRefresh is refreshFunc's firewalld over D-Bus: a busctl
+// call per entry instead of a firewall-cmd start (2-4 s on a small VM);
+// the permanent ipset's object path comes from the config object.
+const firewalldBusRefresh = `fwd=org.fedoraproject.FirewallD1 fwp=/org/fedoraproject/FirewallD1
+refresh() { # refresh IPSET ADDRESSES
+	conf=$(busctl call -- $fwd $fwp/config $fwd.config getIPSetByName s "$1")
+	conf=${conf#o \"}; conf=${conf%\"}
+	for where in runtime permanent; do
+		old=$(entries $where "$1")
+		for a in $2; do
+			printf '%s\n' "$old" | grep -qxF "$a" || entry $where "$1" addEntry "$a" >/dev/null
+		done
+		for a in $old; do
+			printf '%s\n' $2 | grep -qxF "$a" || entry $where "$1" removeEntry "$a" >/dev/null
+		done
+	done
+}
+entry() { # entry runtime|permanent IPSET METHOD [ADDRESS]
+	if [ "$1" = runtime ]; then
+		busctl call -- $fwd $fwp $fwd.ipset "$3" "s${4:+s}" "$2" ${4:+"$4"}
+	else
+		busctl call -- $fwd "$conf" $fwd.config.ipset "$3" ${4:+s "$4"}
+	fi
+}
+entries() { # entries runtime|permanent IPSET: one a line, from busctl's 'as 2 "A" "B"'
+	e=$(entry "$1" "$2" getEntries) || return
+	for w in $e; do case $w in \"*\") w=${w#\"}; echo "${w%\"}" ;; esac; done
+}
+`
+
+// serviceUnit runs the refresh script once. At boot it must come after
+// the firewall's own unit has loaded the sets it refreshes (and, for
+// firewalld, answers on D-Bus): ordering after a unit that is not there
+// is harmless. A run that fails tries again by itself (refreshScript).
+func serviceUnit(sys System, d Domain, script string) string {
+	after := append([]string{"network-online.target"}, BootUnits(sys)...)
 	return fmt.Sprintf(`# %s refresh the addresses of %s
 [Unit]
 Description=Refresh the firewall sets of %s
 Wants=network-online.target
-After=network-online.target
+After=%s
 
 [Service]
 Type=oneshot
 ExecStart=%s
-`, CommentPrefix, d.Name, d.Name, script)
+`, CommentPrefix, d.Name, d.Name, strings.Join(after, " "), script)
 }
 
 func timerUnit(d Domain, every int) string {

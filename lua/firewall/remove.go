@@ -13,6 +13,12 @@ type Installed struct {
 	FirewalldServices  []string // `firewall-cmd --permanent --get-services`
 	FirewalldPolicies  []string // `firewall-cmd --permanent --get-policies`
 	FirewalldRichRules []string // `firewall-cmd --permanent --zone=ZONE --list-rich-rules`, one per line
+	// FirewalldServicePorts are the ports of remedy's services
+	// (`firewall-cmd --permanent --service=NAME --get-ports`: "8443/tcp").
+	FirewalldServicePorts map[string][]string
+	// Runtime is firewalld's runtime zone (HostRead.ZoneInfo), nil when
+	// unknown: removal then reloads to take remedy's ports out of it.
+	Runtime *Zone
 }
 
 // PlanRemove plans deleting every rule remedy added whose comment starts

@@ -74,7 +74,7 @@ func Remove(s change.Session, prefix string, persist bool) (Changed, error) {
 	if err != nil {
 		return Changed{}, err
 	}
-	in, err := installed(s, st.System)
+	in, err := installed(s, st.System, st.ZoneInfo, prefix)
 	if err != nil {
 		return Changed{}, err
 	}
@@ -100,8 +100,10 @@ func Remove(s change.Session, prefix string, persist bool) (Changed, error) {
 	return Changed{Commands: plan.Commands, Boot: !boot.empty()}, nil
 }
 
-// installed reads where ufw and firewalld keep remedy's comments.
-func installed(s change.Session, sys firewall.System) (firewall.Installed, error) {
+// installed reads where ufw and firewalld keep remedy's comments, and
+// firewalld's runtime zone rt (HostRead.ZoneInfo) with the ports of the
+// services a removal of prefix takes out.
+func installed(s change.Session, sys firewall.System, rt []byte, prefix string) (firewall.Installed, error) {
 	var in firewall.Installed
 	var err error
 	var out []byte
@@ -120,6 +122,24 @@ func installed(s change.Session, sys firewall.System) (firewall.Installed, error
 		in.FirewalldPolicies = strings.Fields(string(out))
 		out, err = query(s, false, "firewall-cmd", "--permanent", "--zone="+sys.Zone, "--list-rich-rules")
 		in.FirewalldRichRules = strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err != nil || !sys.Bus {
+			return in, err
+		}
+		// Over D-Bus the runtime holds remedy's ports beside the
+		// service (firewall.planFirewalld): removal takes them out too.
+		in.FirewalldServicePorts = map[string][]string{}
+		for _, svc := range in.FirewalldServices {
+			if !firewall.RemovesService(prefix, svc) {
+				continue
+			}
+			if out, err = query(s, false, "firewall-cmd", "--permanent", "--service="+svc, "--get-ports"); err != nil {
+				return in, err
+			}
+			in.FirewalldServicePorts[svc] = strings.Fields(string(out))
+		}
+		if z, err := firewall.ReadFirewalldZoneSettings(sys.Zone, rt); err == nil {
+			in.Runtime = &z
+		}
 	}
 	return in, err
 }

@@ -24,6 +24,8 @@ type fwFixtureHost struct {
 	read []string // the firewall read's parts: name, content, ...
 	// oldFirewalld: firewalld answers without getZoneSettings2 (before 0.9).
 	oldFirewalld bool
+	// busctl: the host has busctl to call firewalld's D-Bus API with.
+	busctl bool
 	// boot is the nft script boot loads (the .nft the JSON fixture was
 	// captured from) and bootJSON what it makes, read as the fixture was.
 	boot, bootJSON string
@@ -112,6 +114,9 @@ func (h *fwFixtureHost) answer(cmd string) (remote.Output, bool) {
 			read = append(read, "zone", "public\n")
 			if !h.oldFirewalld {
 				read = append(read, "zoneinfo", string(h.fixture("firewalld/public-ssh.zone-settings").Stdout))
+			}
+			if h.busctl {
+				read = append(read, "busctl", "busctl\n")
 			}
 		}
 		return remote.Output{Stdout: luatest.Parts(read...)}, true
@@ -216,6 +221,15 @@ firewall-cmd --permanent --service=remedy-https --add-port=8443/tcp
 firewall-cmd --permanent --zone=public --add-service=remedy-https
 firewall-cmd --reload
 ` + loginDisarm},
+		{"firewalld allow goes over D-Bus, without a reload", "firewalld/public-ssh.json", "", "firewalld",
+			`firewall.allow { dir = "in", proto = "tcp", port = 8443, comment = "https" }`, remote.StatusChanged, "",
+			`sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; cp -a /etc/firewalld "$d/etc"'
+sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; sleep 120; rm -rf /etc/firewalld && cp -a "$d/etc" /etc/firewalld && firewall-cmd --reload; rm -rf "$d"'
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addService2 'sa{sv}' remedy-https 2 description s 'remedy: https' ports 'a(ss)' 1 8443 tcp
+sh -c 'p=$(busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config "get$1ByName" s "$2") || exit
+p=${p#o \"}; p=${p%\"}; shift 2; exec busctl call -- org.fedoraproject.FirewallD1 "$p" "$@"' sh Zone public org.fedoraproject.FirewallD1.config.zone addService s remedy-https
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone addPort sssi public 8443 tcp 0
+` + loginDisarm},
 		{"ufw: a blocked verdict names ufw's defaults", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
 			`return firewall.verdict { dir = "in", proto = "udp", port = 40000 }.explain`, remote.StatusOK, "ufw default deny (incoming), allow (outgoing), disabled (routed)", ""},
 		{"ufw: an accepted verdict needs no explaining", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
@@ -231,6 +245,7 @@ firewall-cmd --reload
 			if strings.Contains(tt.name, "reboot") || strings.Contains(tt.body, "persist") {
 				h.disabled = map[string]bool{"nftables.service": true}
 			}
+			h.busctl = strings.Contains(tt.name, "D-Bus")
 			r := luatest.Only(t, h, luatest.Task(tt.body), lua.RunOptions{Check: true, Facts: remote.Facts{Firewall: tt.backend, OSFamily: "debian"}})
 			msg, planned := luatest.Masked(r.Msg), luatest.Masked(strings.Join(r.Planned, "\n"))
 			if r.Status != tt.status || !strings.HasSuffix(msg, tt.msg) || (tt.msg == "") != (msg == "") || planned != tt.planned {

@@ -44,6 +44,7 @@ func Read(s change.Session) (*State, error) {
 		if st.System.Zone, err = zone(s, r); err != nil {
 			return nil, err
 		}
+		st.System.Bus = r.Busctl
 	}
 	return st, nil
 }

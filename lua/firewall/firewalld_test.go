@@ -1,0 +1,159 @@
+package firewall
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+var (
+	busPublic = System{Backend: Firewalld, Zone: "public", Bus: true}
+	// fwconf is how a plan's command calls a permanent object's method.
+	fwconf = "sh -c '" + strings.ReplaceAll(fwConfScript, "'", `'\''`) + "' sh "
+)
+
+// Over D-Bus an inbound opening is the permanent service (the comment
+// as its description) in the permanent zone, and the same ports in the
+// runtime zone: no reload. An outbound one is a policy and one reload.
+func TestPlanFirewalldOverDBus(t *testing.T) {
+	tests := []struct {
+		name  string
+		allow Allow
+		want  string
+	}{
+		{"in", Allow{Dir: "in", Proto: "udp", Ports: ports(33001, 33010), Comment: "remedy: aspera FASP"},
+			`busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addService2 'sa{sv}' remedy-aspera-fasp 2 description s 'remedy: aspera FASP' ports 'a(ss)' 1 33001-33010 udp
+` + fwconf + `Zone public org.fedoraproject.FirewallD1.config.zone addService s remedy-aspera-fasp
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone addPort sssi public 33001-33010 udp 0`},
+		{"in from a source", Allow{Dir: "in", Proto: "tcp", Ports: ports(8443, 8443), Src: netip.MustParsePrefix("198.18.0.0/15"), Comment: "remedy: https"},
+			`busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addService2 'sa{sv}' remedy-https 2 description s 'remedy: https' ports 'a(ss)' 1 8443 tcp
+` + fwconf + `Zone public org.fedoraproject.FirewallD1.config.zone addRichRule s 'rule family="ipv4" source address="198.18.0.0/15" service name="remedy-https" accept'
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone addRichRule ssi public 'rule family="ipv4" source address="198.18.0.0/15" port port="8443" protocol="tcp" accept' 0`},
+		{"out", Allow{Dir: "out", Proto: "tcp", Ports: ports(8443, 8443), Comment: "remedy: peer"},
+			`busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addPolicy 'sa{sv}' rmd-peer 5 description s 'remedy: peer' priority i -100 ingress_zones as 1 HOST egress_zones as 1 ANY ports 'a(ss)' 1 8443 tcp
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1 reload`},
+		{"out to an address", Allow{Dir: "out", Proto: "tcp", Ports: ports(8443, 8443), Dst: netip.MustParsePrefix("2001:db8::/64"), Comment: "remedy: peer"},
+			`busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addPolicy 'sa{sv}' rmd-peer 5 description s 'remedy: peer' priority i -100 ingress_zones as 1 HOST egress_zones as 1 ANY rich_rules as 1 'rule family="ipv6" destination address="2001:db8::/64" port port="8443" protocol="tcp" accept'
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1 reload`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := planFirewalld(busPublic, tt.allow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := joined(plan.Commands); got != tt.want {
+				t.Errorf("commands:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+	// Through PlanAllow, on the ruleset firewalld made (captured).
+	plan, err := PlanAllow(loadFixture(t, "firewalld/public-ssh.json"), busPublic, tests[0].allow)
+	if err != nil || joined(plan.Commands) != tests[0].want {
+		t.Errorf("PlanAllow: %v\n%s\nwant\n%s", err, joined(plan.Commands), tests[0].want)
+	}
+}
+
+// The domain's ipsets and policy come over D-Bus, and the DNS policies
+// a blocked resolver needs share its one reload.
+func TestFirewalldDomainOneReload(t *testing.T) {
+	got := joined(firewalldDomain(busPublic, setNames(alee.Name), alee))
+	want := `busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addIPSet 's(ssssa{ss}as)' rmd_api_ibmaspera_com_4 '' '' 'remedy: api.ibmaspera.com' hash:ip 1 family inet 0
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addIPSet 's(ssssa{ss}as)' rmd_api_ibmaspera_com_6 '' '' 'remedy: api.ibmaspera.com' hash:ip 1 family inet6 0
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addPolicy 'sa{sv}' rmd-api-ibmas-a0ec 5 description s 'remedy: api.ibmaspera.com' priority i -100 ingress_zones as 1 HOST egress_zones as 1 ANY rich_rules as 2 'rule family="ipv4" destination ipset="rmd_api_ibmaspera_com_4" port port="443" protocol="tcp" accept' 'rule family="ipv6" destination ipset="rmd_api_ibmaspera_com_6" port port="443" protocol="tcp" accept'
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1 reload`
+	if got != want {
+		t.Errorf("commands:\n%s\nwant:\n%s", got, want)
+	}
+	reload := fwReload(busPublic)
+	for _, sys := range []System{busPublic, {Backend: Firewalld, Zone: "public"}} {
+		reload = fwReload(sys)
+		cmds := append(firewalldDomain(sys, setNames(alee.Name), alee), []string{"dns", "udp"}, reload, []string{"dns", "tcp"}, reload)
+		got := oneReload(cmds)
+		n := 0
+		for _, c := range got {
+			if isReload(c) {
+				n++
+			}
+		}
+		if n != 1 || !isReload(got[len(got)-1]) || len(got) != len(cmds)-2 {
+			t.Errorf("bus %v: oneReload left %d reloads, the last command %q, %d of %d commands", sys.Bus, n, got[len(got)-1], len(got), len(cmds))
+		}
+	}
+}
+
+// Removal takes remedy's services out of the permanent configuration,
+// and out of the runtime as an inbound opening put them there: the
+// ports beside the service, the service after a reload; a policy, or a
+// runtime remedy could not read, costs one reload.
+func TestRemoveFirewalldOverDBus(t *testing.T) {
+	inst := Installed{
+		FirewalldServices:  []string{"ssh", "remedy-fasp", "remedy-https", "remedy-other"},
+		FirewalldRichRules: []string{`rule family="ipv4" source address="198.18.0.0/15" service name="remedy-https" accept`},
+		FirewalldServicePorts: map[string][]string{
+			"remedy-fasp": {"33001-33010/udp"}, "remedy-https": {"8443/tcp"},
+		},
+	}
+	// As busFirewalld left it: the FASP ports and the HTTPS rich rule.
+	beside := &Zone{Name: "public", Services: []string{"ssh"}, Ports: []string{"33001-33010/udp"},
+		RichRules: []string{`rule family="ipv4" source address="198.18.0.0/15" port port="8443" protocol="tcp" accept`}}
+	// After a reload: the services themselves.
+	reloaded := &Zone{Name: "public", Services: []string{"remedy-fasp", "ssh"},
+		RichRules: []string{`rule family="ipv4" source address="198.18.0.0/15" service name="remedy-https" accept`}}
+	tests := []struct {
+		name    string
+		runtime *Zone
+		prefix  string
+		policy  string
+		want    string
+	}{
+		{"ports beside the services", beside, "remedy: fasp", "",
+			fwconf + `Service remedy-fasp org.fedoraproject.FirewallD1.config.service remove
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone removePort sss public 33001-33010 udp`},
+		{"rich rule beside the service", beside, "remedy: https", "",
+			fwconf + `Zone public org.fedoraproject.FirewallD1.config.zone removeRichRule s 'rule family="ipv4" source address="198.18.0.0/15" service name="remedy-https" accept'
+` + fwconf + `Service remedy-https org.fedoraproject.FirewallD1.config.service remove
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone removeRichRule ss public 'rule family="ipv4" source address="198.18.0.0/15" port port="8443" protocol="tcp" accept'`},
+		{"after a reload", reloaded, "remedy: fasp", "",
+			fwconf + `Service remedy-fasp org.fedoraproject.FirewallD1.config.service remove
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone removeService ss public remedy-fasp`},
+		{"runtime unknown", nil, "remedy: fasp", "",
+			fwconf + `Service remedy-fasp org.fedoraproject.FirewallD1.config.service remove
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1 reload`},
+		{"a policy", beside, "remedy: peer", "rmd-peer",
+			fwconf + `Policy rmd-peer org.fedoraproject.FirewallD1.config.policy remove
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1 reload`},
+		{"nothing of remedy's", beside, "remedy: none", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := inst
+			in.Runtime = tt.runtime
+			in.FirewalldPolicies = []string{"allow-host-ipv6", tt.policy}
+			plan, err := PlanRemove(loadFixture(t, "firewalld/public-ssh.json"), busPublic, in, tt.prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := joined(plan.Commands); got != tt.want {
+				t.Errorf("commands:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// Without busctl every change is firewall-cmd --permanent, and a removal
+// one reload.
+func TestRemoveFirewalldWithFirewallCmd(t *testing.T) {
+	inst := Installed{FirewalldServices: []string{"ssh", "remedy-fasp"}, FirewalldPolicies: []string{"rmd-fasp"}}
+	plan, err := PlanRemove(loadFixture(t, "firewalld/public-ssh.json"), System{Backend: Firewalld, Zone: "public"}, inst, "remedy: fasp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `firewall-cmd --permanent --zone=public --remove-service=remedy-fasp
+firewall-cmd --permanent --delete-service=remedy-fasp
+firewall-cmd --permanent --delete-policy=rmd-fasp
+firewall-cmd --reload`
+	if got := joined(plan.Commands); got != want {
+		t.Errorf("commands:\n%s\nwant:\n%s", got, want)
+	}
+}
