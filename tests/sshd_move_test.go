@@ -34,7 +34,7 @@ func TestSSHDMoveOnLab(t *testing.T) {
 		t.Run("ListenAddress 0.0.0.0:22 in the main file", s.onHost("ufw", s.pinnedListenAddress))
 		t.Run("an invalid config is refused before anything changes", s.onHost("none", s.invalidConfig))
 		t.Run("a later firewall rule drops 33001: rollback to 22", s.onHost("nftables", s.laterDrop))
-		t.Run("the first login on 33001 is refused, the next works: moved", s.onHost("firewalld", s.firstLoginRefused))
+		t.Run("as ops through sudo, the first login on 33001 is refused, the next works: moved", s.onHost("firewalld", s.firstLoginRefused))
 	})
 }
 
@@ -331,7 +331,10 @@ func (s *sshdLab) invalidConfig(t *testing.T, h labkit.Host) {
 // after phase 1 has written the new port, then lets logins in: as a
 // socket-activated sshd under load does when its first connection, which
 // starts sshd, outlasts one try's --timeout. The move must log in again
-// within its bound, not roll back at the first failed try.
+// within its bound, not roll back at the first failed try. remedy logs in
+// as ops and becomes root with sudo and ops's password, as on most
+// fleets: every command of the move goes through sudo, and the fresh
+// logins are ops's.
 func (s *sshdLab) firstLoginRefused(t *testing.T, h labkit.Host) {
 	const watcher = `for i in $(seq 600); do
 	if grep -rqs '^Port 33001' /etc/ssh/sshd_config /etc/ssh/sshd_config.d; then
@@ -350,9 +353,14 @@ func (s *sshdLab) firstLoginRefused(t *testing.T, h labkit.Host) {
 done`
 	s.sh(t, h.Name, "rm -f /run/remedy-test-first; setsid -f sh -c "+shell.Quote(watcher)+" >/dev/null 2>&1")
 	t.Cleanup(func() { s.sh(t, h.Name, "nft delete table inet remedy_test_first 2>/dev/null || true") })
-	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name)
+	pw := runnerFile(t, "become-password", s.lab.OpsPassword+"\n")
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name,
+		"-e", "ansible_user="+s.lab.OpsUser, "-b", "--become-password-file", pw)
 	if status, msg, _ := doc.task(h.Name, "move"); status != "changed" {
 		t.Errorf("%s: %s %q; want changed, on the second login", h.Name, status, msg)
+	}
+	if len(doc.Hosts) != 1 || doc.Hosts[0].Facts == nil || doc.Hosts[0].Facts.User != s.lab.OpsUser || doc.Hosts[0].Facts.Root {
+		t.Errorf("%s: want facts of a login as %s, not root\n%s", h.Name, s.lab.OpsUser, doc.out)
 	}
 	if got := s.sh(t, h.Name, "cat /run/remedy-test-first 2>/dev/null || true"); !regexp.MustCompile(`^packets [1-9][0-9]*\n$`).MatchString(got) {
 		t.Fatalf("%s: the watcher refused %q logins, want at least one", h.Name, got)
