@@ -95,8 +95,9 @@ fi
 // drillUnreachable rejects TCP to the new port, in a table of its own
 // ahead of the profile's firewall, as soon as phase 1 has written
 // sshd_config: the firewall change took effect, yet no login gets through.
-// (A reset, not a drop: the rollback is the same, without waiting out the
-// probe's timeout; TestSSHDMoveOnLab drops.)
+// (A reset, not a drop: each login is refused at once rather than after
+// --timeout, and the move rolls back when its 20s of retries are up;
+// TestSSHDMoveOnLab drops.)
 func (s *sshdLab) drillUnreachable(t *testing.T, h labkit.Host) {
 	s.drillWatcher(t, h, `grep -rqs '^Port 33001' /etc/ssh/sshd_config /etc/ssh/sshd_config.d`,
 		`nft add table inet remedy_drill; nft add chain inet remedy_drill in '{ type filter hook input priority -300; }'; nft add rule inet remedy_drill in tcp dport 33001 reject with tcp reset`)

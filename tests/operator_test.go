@@ -24,6 +24,7 @@ type operator struct {
 	knownHosts string
 	hostKeys   ssh.HostKeyCallback
 	signer     ssh.Signer
+	user       string // who logs in; root when empty
 }
 
 func newOperator(t *testing.T, lab *labkit.Lab, movedTo int) *operator {
@@ -58,7 +59,11 @@ func newOperator(t *testing.T, lab *labkit.Lab, movedTo int) *operator {
 // login dials addr:port afresh, checks the host key strictly, and runs a
 // command: what an operator's next ssh does.
 func (o *operator) login(addr string, port int) error {
-	cfg := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(o.signer)},
+	user := o.user
+	if user == "" {
+		user = "root"
+	}
+	cfg := &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(o.signer)},
 		HostKeyCallback: o.hostKeys, Timeout: 5 * time.Second}
 	c, err := ssh.Dial("tcp", net.JoinHostPort(addr, strconv.Itoa(port)), cfg)
 	if err != nil {

@@ -34,6 +34,7 @@ func TestSSHDMoveOnLab(t *testing.T) {
 		t.Run("ListenAddress 0.0.0.0:22 in the main file", s.onHost("ufw", s.pinnedListenAddress))
 		t.Run("an invalid config is refused before anything changes", s.onHost("none", s.invalidConfig))
 		t.Run("a later firewall rule drops 33001: rollback to 22", s.onHost("nftables", s.laterDrop))
+		t.Run("as ops through sudo, the first login on 33001 is refused, the next works: moved", s.onHost("firewalld", s.firstLoginRefused))
 	})
 }
 
@@ -326,6 +327,47 @@ func (s *sshdLab) invalidConfig(t *testing.T, h labkit.Host) {
 	s.expectSSH(t, h, 22)
 }
 
+// firstLoginRefused refuses (TCP reset) the first fresh login on 33001
+// after phase 1 has written the new port, then lets logins in: as a
+// socket-activated sshd under load does when its first connection, which
+// starts sshd, outlasts one try's --timeout. The move must log in again
+// within its bound, not roll back at the first failed try. remedy logs in
+// as ops and becomes root with sudo and ops's password, as on most
+// fleets: every command of the move goes through sudo, and the fresh
+// logins are ops's.
+func (s *sshdLab) firstLoginRefused(t *testing.T, h labkit.Host) {
+	const watcher = `for i in $(seq 600); do
+	if grep -rqs '^Port 33001' /etc/ssh/sshd_config /etc/ssh/sshd_config.d; then
+		nft add table inet remedy_test_first
+		nft add chain inet remedy_test_first in '{ type filter hook input priority -300; }'
+		nft add rule inet remedy_test_first in tcp dport 33001 tcp flags syn counter reject with tcp reset
+		for j in $(seq 600); do
+			nft list chain inet remedy_test_first in | grep -q 'packets 0 ' || break
+			sleep 0.05
+		done
+		nft list chain inet remedy_test_first in | grep -o 'packets [0-9]*' >/run/remedy-test-first
+		nft delete table inet remedy_test_first
+		exit 0
+	fi
+	sleep 0.05
+done`
+	s.sh(t, h.Name, "rm -f /run/remedy-test-first; setsid -f sh -c "+shell.Quote(watcher)+" >/dev/null 2>&1")
+	t.Cleanup(func() { s.sh(t, h.Name, "nft delete table inet remedy_test_first 2>/dev/null || true") })
+	pw := runnerFile(t, "become-password", s.lab.OpsPassword+"\n")
+	doc := s.remedy(t, s.lab.Inventory, "run", sshdMovePlaybook(t, false), "-l", h.Name,
+		"-e", "ansible_user="+s.lab.OpsUser, "-b", "--become-password-file", pw)
+	if status, msg, _ := doc.task(h.Name, "move"); status != "changed" {
+		t.Errorf("%s: %s %q; want changed, on the second login", h.Name, status, msg)
+	}
+	if len(doc.Hosts) != 1 || doc.Hosts[0].Facts == nil || doc.Hosts[0].Facts.User != s.lab.OpsUser || doc.Hosts[0].Facts.Root {
+		t.Errorf("%s: want facts of a login as %s, not root\n%s", h.Name, s.lab.OpsUser, doc.out)
+	}
+	if got := s.sh(t, h.Name, "cat /run/remedy-test-first 2>/dev/null || true"); !regexp.MustCompile(`^packets [1-9][0-9]*\n$`).MatchString(got) {
+		t.Fatalf("%s: the watcher refused %q logins, want at least one", h.Name, got)
+	}
+	s.expectSSH(t, h, movedPort)
+}
+
 // laterDrop puts a drop for 33001 in place right after remedy writes the
 // new sshd_config, so after firewall.allow has opened the port: a rule no
 // plan could foresee. The login on 33001 fails, the move rolls back.
@@ -345,6 +387,11 @@ done`
 	status, msg, _ := doc.task(h.Name, "move")
 	if status != "failed" || !strings.Contains(msg, "rolled back") || !strings.Contains(msg, "port 22 answers") {
 		t.Errorf("%s: %s %q; want failed and rolled back", h.Name, status, msg)
+	}
+	// The failure names its phase, and how many logins failed in how
+	// long of their bound.
+	if want := regexp.MustCompile(`phase 1 \(listen on 22, 33001\): a fresh SSH login on port 33001 from the controller failed: [0-9]+ tries in [0-9.]+m?s \(of 20s\), the last: `); !want.MatchString(msg) {
+		t.Errorf("%s: %q, want it to match %q", h.Name, msg, want)
 	}
 	t.Logf("%s: %s", h.Name, msg)
 	if !strings.Contains(s.sh(t, h.Name, "nft list tables"), "remedy_test_late") {

@@ -41,7 +41,10 @@ func TestVMAsperaServer(t *testing.T) {
 		{profile: "nftables+egress", vars: "alee=true" + all, alee: true, then: []vmDrill{s.powerOffDrill}},
 		{profile: "ufw+egress", vars: "alee=true keep_legacy_22=true" + all, alee: true, keep22: true, then: []vmDrill{s.refuseDisabledUnit("ufw.service")}},
 		{profile: "iptables+egress", vars: "alee=true keep_legacy_22=true" + all, alee: true, keep22: true, then: []vmDrill{s.refuseWithoutLoader}},
-		{profile: "ssh-socket", vars: all, then: []vmDrill{s.revertOutlivesSession}},
+		// As most fleets run it: ops logs in and sudo, with its password,
+		// makes it root for every command (root still runs the move on
+		// this profile in revertOutlivesSession).
+		{profile: "ssh-socket", vars: all, user: "ops", then: []vmDrill{s.revertOutlivesSession}},
 		// Debian's policy lets sshd bind any port >= 1024: 922 needs
 		// ssh_port_t, which the move must give it, for good.
 		{profile: "selinux+egress", vars: "alee=true ssh_port=922" + all, alee: true, sshPort: 922},
@@ -90,6 +93,7 @@ type vmServer struct {
 	sshPort int    // ssh_port; 33001 when 0
 	keep22  bool
 	alee    bool
+	user    string    // logs in and becomes root with -b and its sudo password; root logs in when empty
 	then    []vmDrill // run after the case, each from the VM's snapshot
 	vm      vmkit.VM
 }
@@ -128,9 +132,16 @@ func (s *vmSuite) asperaServer(t *testing.T, l *vmkit.Lab, c vmServer) {
 	defer cancel()
 	vm := c.vm
 	op := vmOperator(t, l, c.sshPort)
-	doc, code := s.remedy(t, l, op, "run", "aspera-server", "-l", vm.Name, "-e", c.vars)
+	op.user = c.user
+	login := s.login(t, l, c)
+	doc, code := s.remedy(t, l, op, append([]string{"run", "aspera-server", "-l", vm.Name, "-e", c.vars}, login...)...)
 	if code != 0 {
 		t.Fatalf("run: exit %d, want 0\n%s", code, doc.out)
+	}
+	if c.user != "" {
+		if len(doc.Hosts) != 1 || doc.Hosts[0].Facts == nil || doc.Hosts[0].Facts.User != c.user || doc.Hosts[0].Facts.Root {
+			t.Errorf("run: want facts of one host logged in as %s, not root\n%s", c.user, doc.out)
+		}
 	}
 	want := "inventory: ansible_port=" + strconv.Itoa(c.sshPort)
 	if status, msg, _ := doc.task(vm.Name, "S1/S2: move SSH to ssh_port"); status != "changed" || msg != want {
@@ -177,8 +188,8 @@ func (s *vmSuite) asperaServer(t *testing.T, l *vmkit.Lab, c vmServer) {
 		}
 	}
 	var audit vmAudit
-	code, out := runRemedyJSON(t, s.bin, s.home, 6*time.Minute, &audit, "audit", "aspera-server", "-l", vm.Name,
-		"-e", c.vars+" ansible_port="+strconv.Itoa(c.sshPort), "-i", l.Inventory, "--known-hosts", op.knownHosts)
+	code, out := runRemedyJSON(t, s.bin, s.home, 6*time.Minute, &audit, append([]string{"audit", "aspera-server", "-l", vm.Name,
+		"-e", c.vars + " ansible_port=" + strconv.Itoa(c.sshPort), "-i", l.Inventory, "--known-hosts", op.knownHosts}, login...)...)
 	if code != 0 {
 		t.Errorf("audit after the reboot: exit %d, want 0 (compliant)\n%s", code, out)
 	}
@@ -186,6 +197,25 @@ func (s *vmSuite) asperaServer(t *testing.T, l *vmkit.Lab, c vmServer) {
 	if len(audit.Hosts) != 1 || audit.Hosts[0].Facts == nil || audit.Hosts[0].Facts.Init != "systemd" {
 		t.Errorf("audit after the reboot: want one host whose facts.init is systemd\n%s", out)
 	}
+}
+
+// login is what remedy needs besides the lab's inventory (where root
+// logs in) to log in as c.user and become root: the user, -b, and the
+// user's sudo password in a file, as an operator keeps it (-K would ask
+// on a terminal).
+func (s *vmSuite) login(t *testing.T, l *vmkit.Lab, c vmServer) []string {
+	t.Helper()
+	if c.user == "" {
+		return nil
+	}
+	if c.user != l.OpsUser {
+		t.Fatalf("the VM lab knows the sudo password of %s only, not of %s", l.OpsUser, c.user)
+	}
+	pw := filepath.Join(t.TempDir(), "become-password")
+	if err := os.WriteFile(pw, []byte(l.OpsPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"-e", "ansible_user=" + c.user, "-b", "--become-password-file", pw}
 }
 
 // vmAudit is what the VM tests read of an audit's -o json document

@@ -21,8 +21,11 @@ import (
 	"remedy/lua/sshd"
 )
 
-// How long sshd may take to listen after a reload, and a fresh login on
-// the new port may take, before the move counts as failed.
+// How long sshd may take to listen after a reload, and fresh logins on
+// the new port may keep failing, before the move counts as failed. Each
+// login is bounded by --timeout (10s by default) and retried until
+// probeTimeout: the first connection to a socket-activated sshd starts
+// sshd itself, which a loaded host may not do within one try.
 const (
 	listenTimeout = 15 * time.Second
 	probeTimeout  = 20 * time.Second
@@ -209,8 +212,11 @@ func (m *portMove) move() error {
 	if err := m.apply(m.plan.Phase1, true); err != nil {
 		return fmt.Errorf("phase 1 (listen on %s): %w", portList(m.plan.Listen1), err)
 	}
+	// A failed check says its phase: the same login failing in phase 1
+	// (old ports still open) and in phase 2 (under the timed revert) has
+	// different causes.
 	if err := m.verify(m.req.To, nil); err != nil {
-		return err
+		return fmt.Errorf("phase 1 (listen on %s): %w", portList(m.plan.Listen1), err)
 	}
 	if len(m.plan.Phase2) == 0 {
 		return nil
@@ -222,7 +228,7 @@ func (m *portMove) move() error {
 		return fmt.Errorf("phase 2 (listen on %s): %w", portList(m.plan.Listen2), err)
 	}
 	if err := m.verify(m.req.To, without(m.plan.Listen1, m.plan.Listen2)); err != nil {
-		return err
+		return fmt.Errorf("phase 2 (listen on %s): %w", portList(m.plan.Listen2), err)
 	}
 	if err := m.disarm(); err != nil {
 		return err
@@ -405,9 +411,7 @@ func (m *portMove) verify(port int, gone []int) error {
 			if err := m.waitListening(port, gone); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(m.s.Context(), probeTimeout)
-			defer cancel()
-			if err := m.s.Probe(ctx, port); err != nil {
+			if err := m.probeRetrying(port); err != nil {
 				return fmt.Errorf("a fresh SSH login on port %d from the controller failed: %w", port, err)
 			}
 			return nil
@@ -513,17 +517,22 @@ func (m *portMove) oldPortAnswers() (int, error) {
 	return 0, errors.Join(errs...)
 }
 
+// probeRetrying logs in on port over a new connection, again until one
+// works or probeTimeout has passed. Its error says how many tries failed
+// in how long: a login that ran out of time (a slow host) is told from
+// one refused at once.
 func (m *portMove) probeRetrying(port int) error {
 	ctx, cancel := context.WithTimeout(m.s.Context(), probeTimeout)
 	defer cancel()
-	for {
+	start := time.Now()
+	for tries := 1; ; tries++ {
 		err := m.s.Probe(ctx, port)
 		if err == nil {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return fmt.Errorf("%d tries in %s (of %s), the last: %w", tries, time.Since(start).Round(100*time.Millisecond), probeTimeout, err)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
