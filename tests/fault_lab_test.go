@@ -216,9 +216,13 @@ func (f *faultLab) killSSHD(ctx context.Context, h labkit.Host) error {
 	if err != nil {
 		return err
 	}
+	// A process holding two sockets is listed twice; killed once, the
+	// host's PID 1 reaps it at once and a second kill would find nothing.
 	kill := []string{"kill", "-KILL"}
 	for _, m := range ssPid.FindAllStringSubmatch(string(out), -1) {
-		kill = append(kill, m[1])
+		if !slices.Contains(kill, m[1]) {
+			kill = append(kill, m[1])
+		}
 	}
 	if len(kill) < 4 {
 		return fmt.Errorf("%s: want the sshd listener and a session in %q", h.Name, out)
