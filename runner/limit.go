@@ -158,22 +158,6 @@ func (bw budgetWriter) Write(p []byte) (int, error) {
 // session in flight, most of whose output is a few hundred bytes: 64 KiB a
 // host, a tenth of the controller's memory for a host at 100 hosts.
 func copySmall(w io.Writer, r io.Reader) (int64, error) {
-	buf := make([]byte, 4<<10)
-	var n int64
-	for {
-		m, rerr := r.Read(buf)
-		if m > 0 {
-			k, werr := w.Write(buf[:m])
-			n += int64(k)
-			if werr != nil {
-				return n, werr
-			}
-		}
-		if rerr == io.EOF {
-			return n, nil
-		}
-		if rerr != nil {
-			return n, rerr
-		}
-	}
+	// The struct hides w's ReadFrom, which calls copySmall.
+	return io.CopyBuffer(struct{ io.Writer }{w}, r, make([]byte, 4<<10))
 }
