@@ -525,14 +525,25 @@ func (m *portMove) probeRetrying(port int) error {
 	ctx, cancel := context.WithTimeout(m.s.Context(), probeTimeout)
 	defer cancel()
 	start := time.Now()
+	var last error
 	for tries := 1; ; tries++ {
 		err := m.s.Probe(ctx, port)
 		if err == nil {
 			return nil
 		}
+		// A try the bound cut says only "context deadline exceeded":
+		// the one before it tells why logins fail.
+		cut := ctx.Err() != nil && last != nil
+		if !cut {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%d tries in %s (of %s), the last: %w", tries, time.Since(start).Round(100*time.Millisecond), probeTimeout, err)
+			took := time.Since(start).Round(100 * time.Millisecond)
+			if cut {
+				return fmt.Errorf("%d tries in %s (of %s; the bound cut the last), the last: %w", tries, took, probeTimeout, last)
+			}
+			return fmt.Errorf("%d tries in %s (of %s), the last: %w", tries, took, probeTimeout, last)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
