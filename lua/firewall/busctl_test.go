@@ -1,0 +1,56 @@
+package firewall
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestBusList(t *testing.T) {
+	tests := []struct {
+		out  string
+		want []string
+		err  bool
+	}{
+		{`as 2 "ssh" "remedy-fasp"` + "\n", []string{"ssh", "remedy-fasp"}, false},
+		{`as 0`, []string{}, false},
+		{`a(ss) 2 "33001-33010" "udp" "8443" "tcp"`, []string{"33001-33010/udp", "8443/tcp"}, false},
+		{`as 1 "rule family=\"ipv4\" source address=\"198.18.0.0/15\" service name=\"remedy-https\" accept"`,
+			[]string{`rule family="ipv4" source address="198.18.0.0/15" service name="remedy-https" accept`}, false},
+		{`as 1 "a\\b\x41\101\n"`, []string{"a\\bAA\n"}, false},
+		{`as 2 "ssh"`, nil, true},
+		{`as 1 "ssh`, nil, true},
+		{`s "ssh"`, nil, true},
+		{``, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := busList([]byte(tt.out))
+		if (err != nil) != tt.err || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("busList(%q) = %q, %v; want %q, error %v", tt.out, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestBusSettings(t *testing.T) {
+	tests := []struct {
+		out  string
+		want map[string][]string
+		err  bool
+	}{
+		{`a{sv} 0`, map[string][]string{}, false},
+		{`a{sv} 5 "description" s "remedy: peer" "priority" i -100 "masquerade" b false "ports" a(ss) 1 "8443" "tcp" "rich_rules" as 1 "rule port port=\"53\" protocol=\"udp\" accept"`,
+			map[string][]string{"description": {"remedy: peer"}, "priority": {"-100"}, "masquerade": {"false"},
+				"ports": {"8443", "tcp"}, "rich_rules": {`rule port port="53" protocol="udp" accept`}}, false},
+		{`a{sv} 1 "forward_ports" a(ssss) 1 "80" "tcp" "8080" ""`, map[string][]string{"forward_ports": {"80", "tcp", "8080", ""}}, false},
+		{`a{sv} 1 "ports" a(ss) 2 "8443" "tcp"`, nil, true},
+		{`a{sv} 1 "options" a{ss} 1 "family" "inet"`, nil, true},
+		{`a{sv} 2 "target" s "CONTINUE"`, nil, true},
+		{`a{sv} 1 "target" s "CONTINUE" "extra"`, nil, true},
+		{`as 1 "x"`, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := busSettings([]byte(tt.out))
+		if (err != nil) != tt.err || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("busSettings(%q) = %q, %v; want %q, error %v", tt.out, got, err, tt.want, tt.err)
+		}
+	}
+}
