@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -52,5 +53,49 @@ func TestBusSettings(t *testing.T) {
 		if (err != nil) != tt.err || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("busSettings(%q) = %q, %v; want %q, error %v", tt.out, got, err, tt.want, tt.err)
 		}
+	}
+}
+
+// What removal reads of firewalld over D-Bus, captured on a lab host.
+func TestReadFirewalldInstalled(t *testing.T) {
+	in, err := ReadFirewalldInstalled([]byte(readText(t, "firewalld/installed.parts")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(in.FirewalldServices); n != 222 || in.FirewalldServices[0] != "RH-Satellite-6" || !slices.Contains(in.FirewalldServices, "remedy-sshd-port-33001") {
+		t.Errorf("%d services, first %q, remedy's missing", n, in.FirewalldServices[0])
+	}
+	if want := []string{"allow-host-ipv6", "egress-restricted", "rmd--live", "rmd-api-ibmas-a0ec"}; !reflect.DeepEqual(in.FirewalldPolicies, want) {
+		t.Errorf("policies %q, want %q", in.FirewalldPolicies, want)
+	}
+	if len(in.FirewalldRichRules) != 0 {
+		t.Errorf("rich rules %q, want none", in.FirewalldRichRules)
+	}
+	if want := map[string][]string{"remedy-sshd-port-33001": {"33001/tcp"}}; !reflect.DeepEqual(in.FirewalldServicePorts, want) {
+		t.Errorf("ports %q, want %q", in.FirewalldServicePorts, want)
+	}
+	if _, err := ReadFirewalldInstalled([]byte("as 0\n")); err == nil {
+		t.Error("output without parts: no error")
+	}
+}
+
+// What an outbound opening reads of firewalld over D-Bus, captured on a
+// lab host, and what it plans from it.
+func TestReadFirewalldOut(t *testing.T) {
+	fo, err := ReadFirewalldOut([]byte(readText(t, "firewalld/outbound.parts")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := `rule family="ipv4" destination address="198.18.12.2/32" port port="33001" protocol="tcp" accept`
+	udp := `rule family="ipv4" destination address="198.18.12.2/32" port port="33001" protocol="udp" accept`
+	if fo.Live == nil || !reflect.DeepEqual(fo.Live.RichRules, []string{tcp, udp}) {
+		t.Errorf("live policy %+v, want the two rules", fo.Live)
+	}
+	if !reflect.DeepEqual(fo.Own["rich_rules"], []string{tcp}) || !reflect.DeepEqual(fo.Own["description"], []string{"remedy: aspera client SSH"}) {
+		t.Errorf("own policy %q", fo.Own)
+	}
+	none, err := ReadFirewalldOut([]byte("\nremedy-00000000000000000000000000000000:live\n\nremedy-00000000000000000000000000000000:own\n"))
+	if err != nil || none.Live != nil || none.Own != nil {
+		t.Errorf("no policies: %+v, %v", none, err)
 	}
 }
