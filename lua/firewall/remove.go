@@ -23,7 +23,7 @@ type Installed struct {
 	// the runtime beside the service, removal takes them out too.
 	FirewalldServicePorts map[string][]string
 	// Runtime is firewalld's runtime zone (HostRead.ZoneInfo), nil when
-	// unknown: removal then reloads to take remedy's ports out of it.
+	// unknown: removal then reloads to take remedy's rich rules out of it.
 	Runtime *Zone
 }
 
