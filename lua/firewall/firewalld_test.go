@@ -2,6 +2,9 @@ package firewall
 
 import (
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -195,5 +198,33 @@ firewall-cmd --permanent --delete-policy=rmd-fasp
 firewall-cmd --reload`
 	if got := joined(plan.Commands); got != want {
 		t.Errorf("commands:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// ensureLive makes remedy's live policy only where the permanent
+// configuration lacks it: its script, with a busctl stand-in on PATH
+// that knows the policy or not.
+func TestEnsureLiveMakesThePolicyOnce(t *testing.T) {
+	for _, there := range []bool{false, true} {
+		dir := t.TempDir()
+		answer := "exit 1"
+		if there {
+			answer = `echo 'o "/org/fedoraproject/FirewallD1/config/policy/3"'`
+		}
+		stub := "#!/bin/sh\necho \"$*\" >> \"$0.calls\"\ncase $* in *getPolicyByName*) " + answer + " ;; esac\n"
+		if err := os.WriteFile(filepath.Join(dir, "busctl"), []byte(stub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		argv := ensureLive()
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("there %v: %v: %s", there, err, out)
+		}
+		calls, _ := os.ReadFile(filepath.Join(dir, "busctl.calls"))
+		made := strings.Contains(string(calls), "addPolicy sa{sv} rmd--live 4 description s remedy: outbound openings")
+		if made == there || !strings.Contains(string(calls), "getPolicyByName s rmd--live") {
+			t.Errorf("policy there %v: busctl called with\n%s", there, calls)
+		}
 	}
 }
