@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,15 @@ const allowFASP = `return { tasks = {
 const allowOut = `return { tasks = {
   { name = "out", run = function(v)
       if v.lab_egress then firewall.allow { dir = "out", proto = "tcp", port = 8443, dst = v.peer, comment = "peer" } end
+    end },
+} }`
+
+// allowOutMore opens a second port to the peer under the same comment,
+// in the run after allowOut's: firewalld adds it to the comment's
+// policy, and to its runtime without a reload.
+const allowOutMore = `return { tasks = {
+  { name = "out", run = function(v)
+      if v.lab_egress then firewall.allow { dir = "out", proto = "tcp", port = 8444, dst = v.peer, comment = "peer" } end
     end },
 } }`
 
@@ -108,28 +118,51 @@ func checkModeOnly(t *testing.T, l *luaLab) {
 }
 
 // allowOutTo opens egress to one address and port on the
-// egress-restricted hosts, and connects there from each.
+// egress-restricted hosts, and connects there from each; then, in
+// another run, a second port under the same comment, which on firewalld
+// costs no reload: a port kept in the runtime alone survives it.
 func allowOutTo(t *testing.T, l *luaLab) {
-	stop, err := l.lab.PeerListen("tcp", 8443)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	connect := "timeout 3 bash -c 'exec 3<>/dev/tcp/" + l.lab.License + "/8443'"
-	doc, code := l.remedy(t, "run", l.playbook(t, allowOut), "-e", "peer="+l.lab.License)
-	for _, h := range l.lab.Hosts {
-		if !h.Egress {
-			continue
+	for i, port := range []int{8443, 8444} {
+		stop, err := l.lab.PeerListen("tcp", port)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if got := doc.statuses(h.Name); code != 0 || got != "out=changed" {
-			t.Errorf("%s (%s): exit %d, %s, want out=changed: %+v", h.Name, h.Profile, code, got, doc)
-			continue
+		defer stop()
+		pb := []string{allowOut, allowOutMore}[i]
+		for _, h := range l.lab.Hosts {
+			if h.Egress && h.Profile == "firewalld" && i > 0 {
+				labSh(t, l.lab, h.Name, runtimeOnly)
+			}
 		}
-		labSh(t, l.lab, h.Name, connect)
+		doc, code := l.remedy(t, "run", l.playbook(t, pb), "-e", "peer="+l.lab.License)
+		for _, h := range l.lab.Hosts {
+			if !h.Egress {
+				continue
+			}
+			if got := doc.statuses(h.Name); code != 0 || got != "out=changed" {
+				t.Errorf("%s (%s): port %d: exit %d, %s, want out=changed: %+v", h.Name, h.Profile, port, code, got, doc)
+				continue
+			}
+			labSh(t, l.lab, h.Name, fmt.Sprintf("timeout 3 bash -c 'exec 3<>/dev/tcp/%s/%d'", l.lab.License, port))
+			if h.Profile == "firewalld" && i > 0 {
+				if out := labSh(t, l.lab, h.Name, "firewall-cmd --zone=work --list-ports"); !strings.Contains(out, "40999/tcp") {
+					t.Errorf("%s (firewalld): the runtime-only port is gone after remedy's second outbound change (a reload?): %q", h.Name, out)
+				}
+			}
+		}
 	}
 }
 
+// removeFasp removes the FASP opening. On firewalld an administrator
+// opened the same port in the runtime since: it stays, as remedy did not
+// add it.
 func removeFasp(t *testing.T, l *luaLab) {
+	const adminPort = "firewall-cmd --add-port=33001/udp >/dev/null"
+	for _, h := range l.lab.Hosts {
+		if h.Profile == "firewalld" {
+			labSh(t, l.lab, h.Name, adminPort)
+		}
+	}
 	doc, code := l.remedy(t, "run", l.playbook(t, removeFASP))
 	if code != 0 {
 		t.Fatalf("exit code %d: %+v", code, doc)
@@ -140,6 +173,12 @@ func removeFasp(t *testing.T, l *luaLab) {
 		}
 		if got := doc.statuses(h.Name); got != "unfasp=changed" {
 			t.Errorf("%s (%s): %s, want unfasp=changed", h.Name, h.Profile, got)
+		}
+		if h.Profile == "firewalld" {
+			if out := labSh(t, l.lab, h.Name, "firewall-cmd --list-ports"); !strings.Contains(out, "33001/udp") {
+				t.Errorf("%s (firewalld): removal took the administrator's runtime port too: %q", h.Name, out)
+			}
+			labSh(t, l.lab, h.Name, "firewall-cmd --remove-port=33001/udp >/dev/null")
 		}
 		observed := map[string]string{"nftables": firewall.VerdictDrop, "ufw": firewall.VerdictDrop}[h.Profile]
 		if observed == "" {

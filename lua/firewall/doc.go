@@ -48,10 +48,11 @@
 // before a command runs. Commands are argv for the tool that owns the
 // table (nft by handle, iptables by position), or for firewalld (a
 // service or policy named after the comment, in the permanent
-// configuration; over D-Bus with busctl where the host has it, an
-// inbound opening's ports go into the runtime zone too, without a
-// reload, and an outbound one makes one reload; else firewall-cmd, then
-// a reload: see planFirewalld) and ufw (ufw allow). Every rule carries
+// configuration; over D-Bus with busctl where the host has it, the
+// runtime gets a rich rule to the same effect too, without a reload, in
+// the zone or in remedy's live policy, whose making is a host's one
+// reload; else firewall-cmd, then a reload: see planFirewalld) and ufw
+// (ufw allow). Every rule carries
 // a comment starting "remedy:", which PlanRemove finds.
 //
 // Boot. ReadUnit reads the unit that loads the rules at boot from its

@@ -271,7 +271,9 @@ func firewalldDomain(sys System, sets [2]string, d Domain) [][]string {
 			// (version, short, description, type, options, entries)
 			cmds = append(cmds, fwConfig("addIPSet", "s(ssssa{ss}as)", sets[i], "", "", d.comment(), "hash:ip", "1", "family", fam, "0"))
 		}
-		return append(cmds, addPolicy(policy, d.comment(), "rich_rules", "as", "2", rich[0], rich[1]), fwReload(sys))
+		// The reload brings remedy's live policy in too: a later
+		// outbound opening then needs none (busOutbound).
+		return append(cmds, addPolicy(policy, d.comment(), "rich_rules", "as", "2", rich[0], rich[1]), ensureLive(), fwReload(sys))
 	}
 	cmds := [][]string{
 		fwcmd("--new-ipset="+sets[0], "--type=hash:ip", "--option=family=inet"),

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"remedy/lua/shell"
 )
 
 // planFirewalld opens a through firewalld. What identifies remedy's
@@ -19,12 +21,12 @@ import (
 //
 // Where busctl can call firewalld's D-Bus API (sys.Bus), each change is
 // one D-Bus call, not a firewall-cmd start (a Python interpreter, 2-4 s
-// each on a small VM), and an inbound opening needs no reload: the
-// service joins the zone in the permanent configuration, and the runtime
-// zone gets the same ports directly (a rich rule when only some sources
-// may use them), which firewalld allows at runtime; the next reload (or
-// boot) replaces them with the service, to the same effect. An outbound
-// policy still needs one reload, the only way its runtime gets one.
+// each on a small VM), and an opening needs no reload: the service joins
+// the zone, or the policy is made, in the permanent configuration, and
+// the runtime gets a rich rule to the same effect directly (liveRule), in
+// the zone or, outbound, in remedy's live policy (busOutbound); the next
+// reload (or boot) replaces it with the service or policy. Only the
+// outbound opening that makes the live policy reloads, once per host.
 // Without busctl every change is a firewall-cmd --permanent, then one
 // reload.
 func planFirewalld(sys System, a Allow) (Plan, error) {
@@ -62,24 +64,134 @@ func planFirewalld(sys System, a Allow) (Plan, error) {
 
 // busFirewalld is planFirewalld over D-Bus.
 func busFirewalld(sys System, a Allow) [][]string {
-	ports := a.Ports.String()
 	if a.Dir == "out" {
-		allow := []string{"ports", "a(ss)", "1", ports, a.Proto}
-		if a.Dst.IsValid() {
-			allow = []string{"rich_rules", "as", "1", richDest(a)}
-		}
-		return [][]string{addPolicy(policyName(a.Comment), a.Comment, allow...), fwReload(sys)}
+		return busOutbound(sys, a)
 	}
 	name := slug(a.Comment)
-	add := fwConfig("addService2", "sa{sv}", name, "2", "description", "s", a.Comment, "ports", "a(ss)", "1", ports, a.Proto)
+	add := fwConfig("addService2", "sa{sv}", name, "2", "description", "s", a.Comment, "ports", "a(ss)", "1", a.Ports.String(), a.Proto)
 	join := fwConf("Zone", sys.Zone, "addService", "s", name)
-	live := fwRuntime("zone", "addPort", "sssi", sys.Zone, ports, a.Proto, "0")
 	if a.Src.IsValid() {
 		join = fwConf("Zone", sys.Zone, "addRichRule", "s", richSource(a.Src, fmt.Sprintf(`service name="%s"`, name)))
-		live = fwRuntime("zone", "addRichRule", "ssi", sys.Zone,
-			richSource(a.Src, fmt.Sprintf(`port port="%s" protocol="%s"`, ports, a.Proto)), "0")
 	}
+	live := fwRuntime("zone", "addRichRule", "ssi", sys.Zone, liveRule(a), "0")
 	return [][]string{add, join, live}
+}
+
+// liveRule is the rich rule that stands for a's opening in the runtime
+// until the next reload brings in its service or policy. A rich rule,
+// not a port, even where a port would do: an administrator's port is
+// then never taken for remedy's, and removal leaves it be.
+func liveRule(a Allow) string {
+	port := portMatch(a.Ports.String(), a.Proto)
+	switch {
+	case a.Src.IsValid():
+		return richSource(a.Src, port)
+	case a.Dst.IsValid():
+		return richDest(a)
+	}
+	return "rule " + port + " accept"
+}
+
+// busOutbound opens a outbound over D-Bus: its policy in the permanent
+// configuration, as boot and every reload load it, and its rich rule in
+// remedy's live policy in the runtime. firewalld makes policies only in
+// the permanent configuration, which the runtime loads at a reload; the
+// live policy is the one remedy's openings share, so that only the first
+// outbound opening on a host (the one that makes the live policy) costs
+// a reload, and the runtime of every later one changes at once. The
+// comment's policy exists already when the same comment opens another
+// destination: it gets the new one beside its own.
+func busOutbound(sys System, a Allow) [][]string {
+	name := policyName(a.Comment)
+	key, sig, entry := "ports", "a(ss)", []string{a.Ports.String(), a.Proto}
+	if a.Dst.IsValid() {
+		key, sig, entry = "rich_rules", "as", []string{richDest(a)}
+	}
+	var cmds [][]string
+	if sys.Out.Own != nil {
+		all := appendNew(sys.Out.Own[key], entry)
+		n := len(all) / len(entry)
+		cmds = append(cmds, fwConf("Policy", name, "update", "a{sv}", append([]string{"1", key, sig, fmt.Sprint(n)}, all...)...))
+	} else {
+		cmds = append(cmds, addPolicy(name, a.Comment, append([]string{key, sig, "1"}, entry...)...))
+	}
+	if sys.Out.Live == nil {
+		return append(cmds, ensureLive(), fwReload(sys))
+	}
+	rules := appendNew(sys.Out.Live.RichRules, []string{liveRule(a)})
+	return append(cmds, fwRuntime("policy", "setPolicySettings", "sa{sv}",
+		append([]string{livePolicy, "1", "rich_rules", "as", fmt.Sprint(len(rules))}, rules...)...))
+}
+
+// appendNew appends entry (one element's words) to list unless list has
+// it already.
+func appendNew(list, entry []string) []string {
+	for i := 0; i+len(entry) <= len(list); i += len(entry) {
+		if slices.Equal(list[i:i+len(entry)], entry) {
+			return list
+		}
+	}
+	return append(slices.Clone(list), entry...)
+}
+
+// livePolicy is the name of remedy's live policy (see busOutbound): an
+// empty policy from the host to any zone, before the administrator's, in
+// the permanent configuration, whose runtime holds the rich rules of the
+// outbound openings made since the last reload. policyName never makes
+// a double hyphen.
+const livePolicy = "rmd--live"
+
+// FirewalldOut is what an outbound opening over D-Bus needs to know of
+// firewalld (ReadFirewalldOut): what its runtime holds of remedy's live
+// policy, and the permanent policy of the opening's comment; nil for
+// what is not there.
+type FirewalldOut struct {
+	Live *LivePolicy
+	Own  map[string][]string // the policy's settings, as busSettings reads them
+}
+
+// LivePolicy is what firewalld's runtime holds of remedy's live policy.
+type LivePolicy struct {
+	RichRules []string
+}
+
+// FirewalldOutArgv reads, for the outbound opening a, the runtime
+// settings of remedy's live policy and the permanent ones of a's
+// comment's policy, each in a part ("live", "own") that is empty where
+// the policy is not.
+func FirewalldOutArgv(a Allow) []string {
+	return []string{"sh", "-c", shell.PartsPrelude + fwConfFunc + `part live; ` + shell.Join(fwRuntime("policy", "getPolicySettings", "s", livePolicy)...) + ` 2>/dev/null
+part own; p=$(fwconf Policy "$1" 2>/dev/null) && ` + shell.Join("busctl", "call", "--", fwBusName) + ` "$p" ` + fwBusName + `.config.policy getSettings
+exit 0`, "sh", policyName(remedyComment(a))}
+}
+
+// ReadFirewalldOut reads FirewalldOutArgv's output.
+func ReadFirewalldOut(out []byte) (FirewalldOut, error) {
+	parts, err := shell.Parts(out)
+	if err != nil {
+		return FirewalldOut{}, err
+	}
+	var fo FirewalldOut
+	if live := strings.TrimSpace(string(parts["live"])); live != "" {
+		set, err := busSettings([]byte(live))
+		if err != nil {
+			return FirewalldOut{}, fmt.Errorf("%s: %w", livePolicy, err)
+		}
+		fo.Live = &LivePolicy{RichRules: set["rich_rules"]}
+	}
+	if own := strings.TrimSpace(string(parts["own"])); own != "" {
+		if fo.Own, err = busSettings([]byte(own)); err != nil {
+			return FirewalldOut{}, err
+		}
+	}
+	return fo, nil
+}
+
+// ensureLive makes remedy's live policy in the permanent configuration
+// unless it is there: the reload after it brings it into the runtime.
+func ensureLive() []string {
+	return append([]string{"sh", "-c", fwConfFunc + `fwconf Policy "$1" >/dev/null 2>&1 && exit; shift; exec "$@"`, "sh", livePolicy},
+		addPolicy(livePolicy, CommentPrefix+" outbound openings until firewalld's next reload")...)
 }
 
 // The names of firewalld's D-Bus API: the runtime is the main object,
@@ -115,11 +227,23 @@ func fwConfig(method, sig string, args ...string) []string {
 	return fwBus(fwBusPath+"/config", fwBusName+".config", method, sig, args...)
 }
 
-// fwConfScript calls a method on the permanent configuration's object of
-// a zone, service, policy or ipset: D-Bus names it by a path, which the
-// config object's get<Kind>ByName answers as `o "PATH"`.
-const fwConfScript = `p=$(busctl call -- ` + fwBusName + ` ` + fwBusPath + `/config ` + fwBusName + `.config "get$1ByName" s "$2") || exit
-p=${p#o \"}; p=${p%\"}; shift 2; exec busctl call -- ` + fwBusName + ` "$p" "$@"`
+// fwConfFunc defines the shell function `fwconf KIND NAME`, which prints
+// the D-Bus path of the permanent object of a zone, service, policy or
+// ipset ("Zone", "Service", "Policy", "IPSet") by that name: D-Bus names
+// such an object by a path, which the config object's get<Kind>ByName
+// answers as `o "PATH"`. Every script that calls a permanent object's
+// method defines it.
+var fwConfFunc = `fwconf() {
+	p=$(` + shell.Join("busctl", "call", "--", fwBusName, fwBusPath+"/config", fwBusName+".config") + ` "get$1ByName" s "$2") || return
+	p=${p#o \"}; echo "${p%\"}"
+}
+`
+
+// fwConfScript calls, with the arguments KIND NAME then busctl's
+// interface, method, signature and values, a method on the permanent
+// object of that kind and name.
+var fwConfScript = fwConfFunc + `p=$(fwconf "$1" "$2") || exit; shift 2
+exec ` + shell.Join("busctl", "call", "--", fwBusName) + ` "$p" "$@"`
 
 // fwConf calls method on the permanent object of kind ("Zone",
 // "Service", "Policy", "IPSet") named name.
@@ -133,9 +257,13 @@ func fwConf(kind, name, method, sig string, args ...string) []string {
 
 // addPolicy creates a policy from the host to any zone, before the
 // administrator's (policyPriority), allowing what allow says (a settings
-// key, its signature and value).
+// key, its signature and value), if anything.
 func addPolicy(name, comment string, allow ...string) []string {
-	return fwConfig("addPolicy", "sa{sv}", append([]string{name, "5", "description", "s", comment,
+	n := 4
+	if len(allow) > 0 {
+		n++
+	}
+	return fwConfig("addPolicy", "sa{sv}", append([]string{name, fmt.Sprint(n), "description", "s", comment,
 		"priority", "i", policyPriority, "ingress_zones", "as", "1", "HOST", "egress_zones", "as", "1", "ANY"}, allow...)...)
 }
 
@@ -152,17 +280,25 @@ func isReload(argv []string) bool {
 	return slices.Equal(argv, fwReload(System{Bus: true})) || slices.Equal(argv, fwReload(System{}))
 }
 
-// oneReload moves the reloads among cmds to a single one at their end:
-// what several plans make permanent reaches the runtime at once.
+// oneReload moves the reloads among cmds to a single one at their end,
+// and the making of remedy's live policy (ensureLive) to one right
+// before it: what several plans make permanent reaches the runtime at
+// once.
 func oneReload(cmds [][]string) [][]string {
 	var out [][]string
-	var reload []string
+	var reload, live []string
 	for _, c := range cmds {
-		if isReload(c) {
+		switch {
+		case isReload(c):
 			reload = c
-			continue
+		case slices.Equal(c, ensureLive()):
+			live = c
+		default:
+			out = append(out, c)
 		}
-		out = append(out, c)
+	}
+	if live != nil {
+		out = append(out, live)
 	}
 	if reload != nil {
 		out = append(out, reload)
@@ -230,7 +366,10 @@ func richFamily(v6 bool) string {
 // name comes from a comment starting with prefix: in the permanent
 // configuration, and, over D-Bus, in the runtime as busFirewalld put it
 // there (or a reload since); a policy's runtime, and the runtime of a
-// host without busctl, lose it at one reload.
+// host without busctl, lose it at one reload. remedy's live policy goes
+// only with everything remedy added (prefix "remedy:"; no narrower
+// prefix makes "rmd--"): it holds no opening of its own, but the
+// runtime's of every outbound one.
 func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 	name := slug(prefix)
 	var cmds [][]string
@@ -266,14 +405,15 @@ func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 	}
 	short := policyName(prefix)
 	for _, p := range inst.FirewalldPolicies {
-		if p == short || strings.HasPrefix(p, "rmd-"+strings.TrimPrefix(name, "remedy-")) {
-			if sys.Bus {
-				cmds = append(cmds, fwConf("Policy", p, "remove", ""))
-			} else {
-				cmds = append(cmds, fwcmd("--delete-policy="+p))
-			}
-			reload = true
+		if p != short && !strings.HasPrefix(p, "rmd-"+strings.TrimPrefix(name, "remedy-")) {
+			continue
 		}
+		if sys.Bus {
+			cmds = append(cmds, fwConf("Policy", p, "remove", ""))
+		} else {
+			cmds = append(cmds, fwcmd("--delete-policy="+p))
+		}
+		reload = true
 	}
 	if len(cmds) == 0 {
 		return nil
@@ -291,9 +431,11 @@ func RemovesService(prefix, service string) bool {
 }
 
 // runtimeRemovals take service out of the runtime zone rt: the service,
-// where a reload put it there, and the ports or rich rules busFirewalld
-// added beside it, where they still are. ports are the service's
-// ("8443/tcp"), rich the permanent zone's rich rules naming it.
+// where a reload put it there, and the rich rules busFirewalld added
+// beside it (liveRule), where they still are. ports are the service's
+// ("8443/tcp"), rich the permanent zone's rich rules naming it. A port
+// in the runtime zone is never remedy's (liveRule), even one of the
+// service's: an administrator's, which stays.
 func runtimeRemovals(zone string, rt Zone, service string, ports, rich []string) [][]string {
 	var cmds [][]string
 	if slices.Contains(rt.Services, service) {
@@ -304,15 +446,23 @@ func runtimeRemovals(zone string, rt Zone, service string, ports, rich []string)
 		if !ok {
 			continue
 		}
-		if len(rich) == 0 && slices.Contains(rt.Ports, pp) {
-			cmds = append(cmds, fwRuntime("zone", "removePort", "sss", zone, port, proto))
+		live := []string{"rule " + portMatch(port, proto) + " accept"}
+		if len(rich) > 0 {
+			live = nil
+			for _, r := range rich {
+				live = append(live, strings.Replace(r, fmt.Sprintf(`service name="%s"`, service), portMatch(port, proto), 1))
+			}
 		}
-		for _, r := range rich {
-			live := strings.Replace(r, fmt.Sprintf(`service name="%s"`, service), fmt.Sprintf(`port port="%s" protocol="%s"`, port, proto), 1)
-			if slices.Contains(rt.RichRules, live) {
-				cmds = append(cmds, fwRuntime("zone", "removeRichRule", "ss", zone, live))
+		for _, r := range live {
+			if slices.Contains(rt.RichRules, r) {
+				cmds = append(cmds, fwRuntime("zone", "removeRichRule", "ss", zone, r))
 			}
 		}
 	}
 	return cmds
+}
+
+// portMatch is a rich rule's port element.
+func portMatch(port, proto string) string {
+	return fmt.Sprintf(`port port="%s" protocol="%s"`, port, proto)
 }

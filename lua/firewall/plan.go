@@ -36,6 +36,9 @@ type System struct {
 	// its API with (HostRead.Busctl), one call per change instead of a
 	// firewall-cmd start each; see planFirewalld.
 	Bus bool
+	// Out: for an outbound opening over D-Bus, remedy's policies as
+	// firewalld holds them (ReadFirewalldOut); see busOutbound.
+	Out FirewalldOut
 }
 
 // iptablesCmd names the command for a family's iptables tables.

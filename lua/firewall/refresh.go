@@ -157,11 +157,10 @@ var refreshFunc = map[string]string{
 
 // firewalldBusRefresh is refreshFunc's firewalld over D-Bus: a busctl
 // call per entry instead of a firewall-cmd start (2-4 s on a small VM);
-// the permanent ipset's object path comes from the config object.
-const firewalldBusRefresh = `fwd=org.fedoraproject.FirewallD1 fwp=/org/fedoraproject/FirewallD1
+// the permanent ipset's object path comes from fwconf.
+var firewalldBusRefresh = fwConfFunc + `fwd=org.fedoraproject.FirewallD1 fwp=/org/fedoraproject/FirewallD1
 refresh() { # refresh IPSET ADDRESSES
-	conf=$(busctl call -- $fwd $fwp/config $fwd.config getIPSetByName s "$1")
-	conf=${conf#o \"}; conf=${conf%\"}
+	conf=$(fwconf IPSet "$1")
 	for where in runtime permanent; do
 		old=$(entries $where "$1")
 		for a in $2; do

@@ -4,20 +4,26 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"remedy/lua/shell"
 )
 
 // Installed is what PlanRemove needs to know beyond the ruleset, for the
 // tools that keep remedy's comments outside the kernel's rules.
+//
+// firewalld's come from its permanent configuration: over D-Bus, all in
+// one command (FirewalldInstalledArgv), else from firewall-cmd.
 type Installed struct {
 	UfwNumbered        string   // `ufw status numbered`
 	FirewalldServices  []string // `firewall-cmd --permanent --get-services`
 	FirewalldPolicies  []string // `firewall-cmd --permanent --get-policies`
 	FirewalldRichRules []string // `firewall-cmd --permanent --zone=ZONE --list-rich-rules`, one per line
-	// FirewalldServicePorts are the ports of remedy's services
-	// (`firewall-cmd --permanent --service=NAME --get-ports`: "8443/tcp").
+	// FirewalldServicePorts are the ports of the services a removal
+	// takes out ("8443/tcp"), over D-Bus only: where remedy put them in
+	// the runtime beside the service, removal takes them out too.
 	FirewalldServicePorts map[string][]string
 	// Runtime is firewalld's runtime zone (HostRead.ZoneInfo), nil when
-	// unknown: removal then reloads to take remedy's ports out of it.
+	// unknown: removal then reloads to take remedy's rich rules out of it.
 	Runtime *Zone
 }
 
@@ -73,4 +79,52 @@ func deleteCommand(sys System, t *Table, c *Chain, h int) []string {
 		return []string{"nft", "delete", "rule", t.Family, t.Name, c.Name, "handle", fmt.Sprint(h)}
 	}
 	return []string{sys.iptablesCmd(t.Family), "-t", t.Name, "-D", c.Name, fmt.Sprint(h)}
+}
+
+// FirewalldInstalledArgv reads over D-Bus, in one command, what removing
+// the rules commented prefix needs of firewalld's permanent
+// configuration, each in a part: its services, policies and the zone's
+// rich rules, and the ports of each service the removal takes out
+// ("ports NAME"). One firewall-cmd start per list and service took
+// seconds each.
+func FirewalldInstalledArgv(zone, prefix string) []string {
+	call := shell.Join("busctl", "call", "--", fwBusName)
+	conf := shell.Join(fwBusPath+"/config", fwBusName+".config")
+	script := shell.PartsPrelude + fwConfFunc + `set -e
+part services; s=$(` + call + ` ` + conf + ` getServiceNames); echo "$s"
+part policies; ` + call + ` ` + conf + ` getPolicyNames
+part rich; z=$(fwconf Zone "$1"); ` + call + ` "$z" ` + fwBusName + `.config.zone getRichRules
+for w in $s; do
+	case $w in \""$2"*) w=${w#\"}; w=${w%\"}; part "ports $w"; p=$(fwconf Service "$w"); ` + call + ` "$p" ` + fwBusName + `.config.service getPorts ;; esac
+done`
+	return []string{"sh", "-c", script, "sh", zone, slug(prefix)}
+}
+
+// ReadFirewalldInstalled reads FirewalldInstalledArgv's output.
+func ReadFirewalldInstalled(out []byte) (Installed, error) {
+	parts, err := shell.Parts(out)
+	if err != nil {
+		return Installed{}, fmt.Errorf("firewalld's configuration: %w", err)
+	}
+	var in Installed
+	lists := []struct {
+		part string
+		into *[]string
+	}{{"services", &in.FirewalldServices}, {"policies", &in.FirewalldPolicies}, {"rich", &in.FirewalldRichRules}}
+	for _, l := range lists {
+		if *l.into, err = busList(parts[l.part]); err != nil {
+			return Installed{}, fmt.Errorf("firewalld's %s: %w", l.part, err)
+		}
+	}
+	in.FirewalldServicePorts = map[string][]string{}
+	for name, body := range parts {
+		svc, ok := strings.CutPrefix(name, "ports ")
+		if !ok {
+			continue
+		}
+		if in.FirewalldServicePorts[svc], err = busList(body); err != nil {
+			return Installed{}, fmt.Errorf("firewalld service %s: %w", svc, err)
+		}
+	}
+	return in, nil
 }

@@ -30,6 +30,11 @@ func Allow(s change.Session, a firewall.Allow, persist bool) (Changed, error) {
 	if err != nil {
 		return Changed{}, err
 	}
+	if st.System.Backend == firewall.Firewalld && st.System.Bus && a.Dir == "out" {
+		if st.System.Out, err = firewalldOut(s, a); err != nil {
+			return Changed{}, err
+		}
+	}
 	plan, err := firewall.PlanAllow(st.Rules, st.System, a)
 	if err != nil {
 		return Changed{}, fmt.Errorf("%s: %w", s.Name(), err)
@@ -58,6 +63,21 @@ func Allow(s change.Session, a firewall.Allow, persist bool) (Changed, error) {
 		return Changed{}, err
 	}
 	return Changed{Commands: plan.Commands, Boot: !boot.empty(), Before: before(plan.Before)}, nil
+}
+
+// firewalldOut reads what an outbound opening over D-Bus builds on:
+// remedy's live policy in firewalld's runtime, the permanent policy of
+// a's comment (firewall.FirewalldOut).
+func firewalldOut(s change.Session, a firewall.Allow) (firewall.FirewalldOut, error) {
+	out, err := query(s, true, firewall.FirewalldOutArgv(a)...)
+	if err != nil {
+		return firewall.FirewalldOut{}, err
+	}
+	fo, err := firewall.ReadFirewalldOut(out)
+	if err != nil {
+		return fo, fmt.Errorf("%s: firewalld: %w", s.Name(), err)
+	}
+	return fo, nil
 }
 
 func before(rs []firewall.Result) string {
@@ -102,7 +122,8 @@ func Remove(s change.Session, prefix string, persist bool) (Changed, error) {
 
 // installed reads where ufw and firewalld keep remedy's comments, and
 // firewalld's runtime zone rt (HostRead.ZoneInfo) with the ports of the
-// services a removal of prefix takes out.
+// services a removal of prefix takes out: over D-Bus in one read, else
+// with firewall-cmd.
 func installed(s change.Session, sys firewall.System, rt []byte, prefix string) (firewall.Installed, error) {
 	var in firewall.Installed
 	var err error
@@ -112,6 +133,21 @@ func installed(s change.Session, sys firewall.System, rt []byte, prefix string) 
 		out, err = query(s, false, "ufw", "status", "numbered")
 		in.UfwNumbered = string(out)
 	case firewall.Firewalld:
+		if sys.Bus {
+			if out, err = query(s, false, firewall.FirewalldInstalledArgv(sys.Zone, prefix)...); err != nil {
+				return in, err
+			}
+			if in, err = firewall.ReadFirewalldInstalled(out); err != nil {
+				return in, fmt.Errorf("%s: %w", s.Name(), err)
+			}
+			// Over D-Bus the runtime holds remedy's rich rules beside
+			// the service (firewall.planFirewalld): removal takes them
+			// out too.
+			if z, err := firewall.ReadFirewalldZoneSettings(sys.Zone, rt); err == nil {
+				in.Runtime = &z
+			}
+			return in, nil
+		}
 		if out, err = query(s, false, "firewall-cmd", "--permanent", "--get-services"); err != nil {
 			return in, err
 		}
@@ -122,24 +158,6 @@ func installed(s change.Session, sys firewall.System, rt []byte, prefix string) 
 		in.FirewalldPolicies = strings.Fields(string(out))
 		out, err = query(s, false, "firewall-cmd", "--permanent", "--zone="+sys.Zone, "--list-rich-rules")
 		in.FirewalldRichRules = strings.Split(strings.TrimSpace(string(out)), "\n")
-		if err != nil || !sys.Bus {
-			return in, err
-		}
-		// Over D-Bus the runtime holds remedy's ports beside the
-		// service (firewall.planFirewalld): removal takes them out too.
-		in.FirewalldServicePorts = map[string][]string{}
-		for _, svc := range in.FirewalldServices {
-			if !firewall.RemovesService(prefix, svc) {
-				continue
-			}
-			if out, err = query(s, false, "firewall-cmd", "--permanent", "--service="+svc, "--get-ports"); err != nil {
-				return in, err
-			}
-			in.FirewalldServicePorts[svc] = strings.Fields(string(out))
-		}
-		if z, err := firewall.ReadFirewalldZoneSettings(sys.Zone, rt); err == nil {
-			in.Runtime = &z
-		}
 	}
 	return in, err
 }

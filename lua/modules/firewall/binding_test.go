@@ -226,9 +226,13 @@ firewall-cmd --reload
 			`sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; cp -a /etc/firewalld "$d/etc"'
 sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; sleep 120; rm -rf /etc/firewalld && cp -a "$d/etc" /etc/firewalld && firewall-cmd --reload; rm -rf "$d"'
 busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addService2 'sa{sv}' remedy-https 2 description s 'remedy: https' ports 'a(ss)' 1 8443 tcp
-sh -c 'p=$(busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config "get$1ByName" s "$2") || exit
-p=${p#o \"}; p=${p%\"}; shift 2; exec busctl call -- org.fedoraproject.FirewallD1 "$p" "$@"' sh Zone public org.fedoraproject.FirewallD1.config.zone addService s remedy-https
-busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone addPort sssi public 8443 tcp 0
+sh -c 'fwconf() {
+	p=$(busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config "get$1ByName" s "$2") || return
+	p=${p#o \"}; echo "${p%\"}"
+}
+p=$(fwconf "$1" "$2") || exit; shift 2
+exec busctl call -- org.fedoraproject.FirewallD1 "$p" "$@"' sh Zone public org.fedoraproject.FirewallD1.config.zone addService s remedy-https
+busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone addRichRule ssi public 'rule port port="8443" protocol="tcp" accept' 0
 ` + loginDisarm},
 		{"ufw: a blocked verdict names ufw's defaults", "ufw/remedy-fasp.json", "ufw/remedy-fasp.save", "ufw",
 			`return firewall.verdict { dir = "in", proto = "udp", port = 40000 }.explain`, remote.StatusOK, "ufw default deny (incoming), allow (outgoing), disabled (routed)", ""},
