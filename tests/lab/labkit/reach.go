@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 )
 
@@ -115,6 +116,22 @@ func sshBanner(addr string, timeout time.Duration) error {
 		return fmt.Errorf("%s:22 answers %q, not SSH", addr, line)
 	}
 	return nil
+}
+
+// Login dials addr:port with cfg and runs true: whether a login gets
+// through, as an operator's next ssh would find it.
+func Login(addr string, port int, cfg *ssh.ClientConfig) error {
+	c, err := ssh.Dial("tcp", net.JoinHostPort(addr, strconv.Itoa(port)), cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Run("true")
 }
 
 // sshAnswers checks h's sshd: from the controller, or for a hidden host
