@@ -213,7 +213,8 @@ func newProbeSocket(typ int, to netip.AddrPort, timeout time.Duration) (*probeSo
 }
 
 // connect connects the socket (for TCP, sends the SYN) and notes its own
-// address.
+// address. A probe to the prober's own address never leaves it: whatever
+// answers is not the host meant.
 func (s *probeSocket) connect() error {
 	var err error
 	cerr := s.rc.Control(func(fd uintptr) {
@@ -224,8 +225,11 @@ func (s *probeSocket) connect() error {
 			}
 		}
 	})
-	if cerr != nil {
+	switch {
+	case cerr != nil:
 		return cerr
+	case s.local.Addr() == s.to.Addr():
+		return fmt.Errorf("%s is the prober's own address", s.to.Addr())
 	}
 	return err
 }

@@ -10,8 +10,8 @@ import (
 
 // A probe says what answered it: a reset or a port unreachable from a
 // port nobody listens on, a reject rule's prohibited, silence from a
-// drop, and from the prober's own host a route that failed at once or a
-// neighbour that never answered. Each is told from the others by what
+// drop, and from the prober's own host a route that failed at once, an
+// address of its own or a neighbour that never answered. Each is told from the others by what
 // reached the socket, not by the errno alone.
 func TestProbesSayWhatAnswered(t *testing.T) {
 	l := labForTest(t)
@@ -51,6 +51,14 @@ func TestProbesSayWhatAnswered(t *testing.T) {
 		var local *LocalError
 		if err := ProbeTCP(to, 2*time.Second); !errors.As(err, &local) {
 			t.Fatalf("tcp to %s: %v, want the prober's own error", to, err)
+		}
+	})
+	t.Run("to itself", func(t *testing.T) {
+		// The bridge's address is the machine's own.
+		to := netip.AddrPortFrom(addrAt(l.st.Slot, bridgeOff), 8077)
+		var local *LocalError
+		if _, _, err := ProbeUDP(to, []byte("x"), 2*time.Second); !errors.As(err, &local) {
+			t.Fatalf("udp to %s: %v, want the prober's own error", to, err)
 		}
 	})
 	t.Run("no neighbour", func(t *testing.T) {
