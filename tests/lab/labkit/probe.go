@@ -95,7 +95,8 @@ func (e *LocalError) Unwrap() error { return e.Err }
 // namespace, and says what answered: nil for a connection; ErrReset, an
 // *ICMPError, a *LocalError, a timeout (os.ErrDeadlineExceeded: no
 // answer) or EPERM (the prober's own output rules refused the SYN).
-// Within a second no SYN is sent again.
+// A timeout under a second sends one SYN: the kernel sends it again after
+// a second.
 func ProbeTCP(to netip.AddrPort, timeout time.Duration) error {
 	s, err := newProbeSocket(unix.SOCK_STREAM, to, timeout)
 	if err != nil {

@@ -43,7 +43,7 @@ func Reach(addr, proto string, port int, timeout time.Duration) error {
 			return fmt.Errorf("reach udp %s: %w", to, err)
 		}
 		if string(echo) != probe {
-			return fmt.Errorf("reach udp %s: %w", to, &LocalError{"listener", fmt.Errorf("echo %q is not the probe", echo)})
+			return fmt.Errorf("reach udp %s: echo %q is not the probe", to, echo)
 		}
 		return nil
 	}
