@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -32,14 +32,17 @@ var diffProbes = []struct {
 
 // diffTally counts how the engine's verdicts compare with real packets.
 type diffTally struct {
-	mu                       sync.Mutex
-	agree, disagree, unknown int
+	mu                                   sync.Mutex
+	agree, disagree, unknown, notDecided int
 }
 
 func (d *diffTally) add(t *testing.T, what string, predicted firewall.Result, observed string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch {
+	case strings.HasPrefix(observed, noVerdict):
+		d.notDecided++
+		t.Errorf("%s: the lab, not the firewall: %s", what, observed)
 	case predicted.Verdict == firewall.VerdictUnknown:
 		d.unknown++
 	case predicted.Verdict == observed:
@@ -90,9 +93,9 @@ func differential(t *testing.T, lab *labkit.Lab) {
 		labSh(t, lab, legacy.Name, "iptables-legacy-restore <<'EOF'\n"+rules+"EOF\n")
 		compareHost(t, lab, legacy, src, fmt.Sprintf("random iptables rules %d:\n%s", i, rules), tally)
 	}
-	total := tally.agree + tally.disagree + tally.unknown
-	t.Logf("differential: %d probes; %d decided and agree, %d disagree, %d unknown (%.1f%%)",
-		total, tally.agree, tally.disagree, tally.unknown, 100*float64(tally.unknown)/float64(total))
+	total := tally.agree + tally.disagree + tally.unknown + tally.notDecided
+	t.Logf("differential: %d probes; %d decided and agree, %d disagree, %d unknown (%.1f%%), %d met no verdict",
+		total, tally.agree, tally.disagree, tally.unknown, 100*float64(tally.unknown)/float64(total), tally.notDecided)
 }
 
 // compareHost reads h's ruleset, then sends every probe from the
@@ -123,12 +126,12 @@ func compareHost(t *testing.T, lab *labkit.Lab, h labkit.Host, src netip.Addr, w
 			pkt := firewall.Packet{Dir: "in", Proto: p.proto, Port: p.port, Src: src,
 				Dst: netip.MustParseAddr(h.Addr), Iif: "eth0"}
 			predicted := firewall.Verdict(rs, pkt)
-			observed := observe(lab.Reach(h.Addr, p.proto, p.port, 700*time.Millisecond))
-			if observed != predicted.Verdict && predicted.Verdict != firewall.VerdictUnknown {
+			observed := probeHost(lab, h, p.proto, p.port, 700*time.Millisecond)
+			if observed != predicted.Verdict && predicted.Verdict != firewall.VerdictUnknown && !strings.HasPrefix(observed, noVerdict) {
 				// A loaded machine can hold an answer past the short
 				// timeout: look again, slowly, before calling it a
 				// disagreement. The verdict itself is deterministic.
-				observed = observe(lab.Reach(h.Addr, p.proto, p.port, 4*time.Second))
+				observed = probeHost(lab, h, p.proto, p.port, 4*time.Second)
 			}
 			tally.add(t, fmt.Sprintf("%s, %s/%d", what, p.proto, p.port), predicted, observed)
 		}()
@@ -136,18 +139,62 @@ func compareHost(t *testing.T, lab *labkit.Lab, h labkit.Host, src netip.Addr, w
 	wg.Wait()
 }
 
+// noVerdict starts what observe says of a probe whose outcome no
+// firewall decided; the rest names the cause.
+const noVerdict = "no verdict: "
+
 // observe maps what a real packet met to a verdict: an answer is an
 // accept; silence, or the sender's own output hook refusing it (EPERM), a
-// drop; an ICMP error or a reset a reject.
+// drop; a reset, or an ICMP error from the probed end or from the
+// sender's own output rules, a reject. What else failed a probe decided no
+// packet's fate (the prober's own socket or route, a neighbour that never
+// answered, an ICMP error from elsewhere, an echo that was not the probe):
+// that is noVerdict and the cause. A reset or a port unreachable is also
+// what a port nobody listens on gets: see listenerUp.
 func observe(err error) string {
-	var ne net.Error
+	var icmp *labkit.ICMPError
+	var local *labkit.LocalError
 	switch {
 	case err == nil:
 		return firewall.VerdictAccept
-	case errors.Is(err, syscall.EPERM), errors.As(err, &ne) && ne.Timeout():
+	case errors.As(err, &local):
+		return noVerdict + err.Error()
+	case errors.As(err, &icmp):
+		if icmp.From == icmp.To.Addr() || icmp.FromProber() && !icmp.Unreachable() {
+			return firewall.VerdictReject
+		}
+		return noVerdict + err.Error()
+	case errors.Is(err, labkit.ErrReset):
+		return firewall.VerdictReject
+	case errors.Is(err, syscall.EPERM), errors.Is(err, os.ErrDeadlineExceeded):
 		return firewall.VerdictDrop
 	}
-	return firewall.VerdictReject
+	return noVerdict + err.Error()
+}
+
+// probeHost reaches a listener on h from the controller and says what the
+// packet met (observe).
+func probeHost(lab *labkit.Lab, h labkit.Host, proto string, port int, timeout time.Duration) string {
+	err := lab.Reach(h.Addr, proto, port, timeout)
+	return listenerUp(lab, h, proto, port, err, observe(err))
+}
+
+// listenerUp keeps a reject only if a socket on h still holds the port:
+// a reset or a port unreachable from a port nobody listens on says
+// nothing of the firewall.
+func listenerUp(lab *labkit.Lab, h labkit.Host, proto string, port int, err error, observed string) string {
+	var icmp *labkit.ICMPError
+	if !errors.Is(err, labkit.ErrReset) && !(errors.As(err, &icmp) && icmp.PortUnreachable()) {
+		return observed
+	}
+	up, lerr := lab.Listening(h.Name, proto, port)
+	switch {
+	case lerr != nil:
+		return noVerdict + lerr.Error()
+	case !up:
+		return fmt.Sprintf("%sno listener on %s %s/%d: %v", noVerdict, h.Name, proto, port, err)
+	}
+	return observed
 }
 
 // readLabRuleset reads a host's rules as the firewall module does: its

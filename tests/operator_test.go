@@ -2,10 +2,8 @@ package tests
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,17 +61,6 @@ func (o *operator) login(addr string, port int) error {
 	if user == "" {
 		user = "root"
 	}
-	cfg := &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(o.signer)},
-		HostKeyCallback: o.hostKeys, Timeout: 5 * time.Second}
-	c, err := ssh.Dial("tcp", net.JoinHostPort(addr, strconv.Itoa(port)), cfg)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	s, err := c.NewSession()
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return s.Run("true")
+	return labkit.Login(addr, port, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(o.signer)},
+		HostKeyCallback: o.hostKeys, Timeout: 5 * time.Second})
 }

@@ -2,7 +2,6 @@ package tests
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -202,9 +200,17 @@ func TestRealRulesOnLab(t *testing.T) {
 type realTally struct {
 	mu                       sync.Mutex
 	agree, disagree, unknown int
+	notDecided               int // probes no firewall decided (the lab failed them)
 	unloadable               []string
 	unknowns                 map[string]int     // reason -> probes
 	byCase                   map[string]*[3]int // ruleset -> agree, disagree, unknown
+}
+
+// addNotDecided counts a probe the lab, not a firewall, failed.
+func (r *realTally) addNotDecided() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notDecided++
 }
 
 // add counts one probe; false means an answered verdict disagrees.
@@ -270,8 +276,8 @@ func (r *realTally) report(t *testing.T) {
 		perCase = append(perCase, fmt.Sprintf("%6d %5d %8d %7d  %s", n[0]+n[1]+n[2], n[0], n[1], n[2], name))
 	}
 	t.Logf("by ruleset:\n  %s", strings.Join(perCase, "\n  "))
-	t.Logf("real rulesets: %d probes; %d agree, %d disagree, %d unknown (%.1f%%); %d rulesets cannot load here:\n  %s\nunknown, by ruleset and reason:\n  %s",
-		total, r.agree, r.disagree, r.unknown, rate, len(r.unloadable),
+	t.Logf("real rulesets: %d probes; %d agree, %d disagree, %d unknown (%.1f%%), %d met no verdict; %d rulesets cannot load here:\n  %s\nunknown, by ruleset and reason:\n  %s",
+		total, r.agree, r.disagree, r.unknown, rate, r.notDecided, len(r.unloadable),
 		strings.Join(r.unloadable, "\n  "), strings.Join(reasons, "\n  "))
 	if rate > 5 {
 		t.Errorf("%.1f%% of probes unknown, want at most 5%%", rate)
@@ -364,11 +370,21 @@ func (rh *realHost) run(t *testing.T, c realCase, tally *realTally) {
 	wg.Wait()
 	for i, p := range probes {
 		predicted, observed := model.verdict(p), results[i]
+		if strings.HasPrefix(observed, noVerdict) {
+			tally.addNotDecided()
+			t.Errorf("%s, %s: the lab, not the firewall: %s", c.name, p, observed)
+			continue
+		}
 		if !settled(predicted, observed) {
 			if predicted, observed, err = rh.recheck(c, p); err != nil {
 				t.Errorf("%s: recheck %s: %v", c.name, p, err)
 				continue
 			}
+		}
+		if strings.HasPrefix(observed, noVerdict) {
+			tally.addNotDecided()
+			t.Errorf("%s, %s: the lab, not the firewall, on a second look: %s (first look: %s)", c.name, p, observed, results[i])
+			continue
 		}
 		if !tally.add(c, predicted, observed) {
 			t.Errorf("%s, %s: engine says %s (%s), the packet was %s (first look: %s)",
@@ -637,11 +653,11 @@ func echo(c net.PacketConn, received func(*net.UDPAddr)) {
 	}
 }
 
-// send sends one probe and says what it met: a TCP connection or a UDP
-// datagram the listener received is an accept; a reset or an ICMP error
-// a reject; silence, or the host's own output hook refusing to send it
-// (EPERM) with no ICMP error after, a drop. A probe out is sent from
-// inside the host.
+// send sends one probe and says what it met (observe): a TCP connection
+// or a UDP datagram the listener received is an accept. A probe out is
+// sent from inside the host. The listeners are the test's own sockets,
+// held from before the first probe to the test's end: a reset or a port
+// unreachable is not a listener missing.
 func (rh *realHost) send(p realProbe, timeout time.Duration) string {
 	if p.dir == "in" {
 		return sendProbe(rh.h.Addr, p, timeout, func(from int) bool { return rh.received(from, p.port) })
@@ -653,38 +669,23 @@ func (rh *realHost) send(p realProbe, timeout time.Duration) string {
 		return nil
 	})
 	if err != nil {
-		return "error: " + err.Error()
+		return noVerdict + err.Error()
 	}
 	return observed
 }
 
 // sendProbe connects, or sends a datagram and waits for its echo.
 func sendProbe(addr string, p realProbe, timeout time.Duration, received func(from int) bool) string {
-	target := net.JoinHostPort(addr, strconv.Itoa(p.port))
-	if p.proto == "tcp" {
-		return observe(dialOnce(target, timeout))
-	}
-	c, err := net.Dial("udp4", target)
+	ip, err := netip.ParseAddr(addr)
 	if err != nil {
-		return "error: " + err.Error()
+		return noVerdict + err.Error()
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(timeout))
-	buf := make([]byte, 64)
-	if _, err := c.Write([]byte("remedy realrules probe")); err != nil {
-		if !errors.Is(err, syscall.EPERM) {
-			return observe(err)
-		}
-		// The host's own output hook refused the datagram: a drop and a
-		// reject both fail the send with EPERM, and a reject also sends
-		// the socket an ICMP error, which the next read reports.
-		if _, err := c.Read(buf); errors.Is(err, syscall.ECONNREFUSED) {
-			return firewall.VerdictReject
-		}
-		return firewall.VerdictDrop
+	to := netip.AddrPortFrom(ip, uint16(p.port))
+	if p.proto == "tcp" {
+		return observe(labkit.ProbeTCP(to, timeout))
 	}
-	_, err = c.Read(buf)
-	if received(c.LocalAddr().(*net.UDPAddr).Port) || err == nil {
+	_, local, err := labkit.ProbeUDP(to, []byte("remedy realrules probe"), timeout)
+	if received(int(local.Port())) {
 		return firewall.VerdictAccept
 	}
 	return observe(err)
@@ -706,13 +707,4 @@ func (peer *realPeer) received(host byte, from, to int) bool {
 	k := [3]int{int(host), from, to}
 	defer delete(peer.seen, k)
 	return peer.seen[k]
-}
-
-// dialOnce connects without a retransmitted SYN: a drop is a timeout.
-func dialOnce(target string, timeout time.Duration) error {
-	c, err := net.DialTimeout("tcp4", target, timeout)
-	if err != nil {
-		return err
-	}
-	return c.Close()
 }

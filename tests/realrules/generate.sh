@@ -18,6 +18,21 @@ iptver=$(dpkg-query -W -f '${Version}' iptables)
 	cat /usr/share/doc/nftables/examples/workstation.nft
 } > nft/debian-nftables-workstation.nft
 
+# firewalld_sandbox PREP SCRIPT runs PREP (links firewalld will see, its
+# configuration), then firewalld on a D-Bus system bus of its own, then
+# SCRIPT, in a sandbox with eth0; firewalld and the bus stop with SCRIPT.
+firewalld_sandbox() {
+	sandbox "
+	$eth0
+	$1
+	mkdir -p /run/dbus
+	dbus-daemon --system --fork
+	firewalld --nofork --nopid & fw=\$!
+	trap 'kill \$fw; kill \$(cat /run/dbus/pid 2>/dev/null || cat /run/dbus/dbus.pid)' EXIT
+	i=0; until firewall-cmd --state >/dev/null 2>&1; do i=\$((i+1)); [ \$i -lt 100 ]; sleep 0.2; done
+	$2"
+}
+
 # fail2ban's commands are those of fail2ban/fail2ban's config/action.d
 # (iptables.conf with iptables-multiport, nftables.conf) for the sshd jail
 # (port ssh, protocol tcp) after one ban.
@@ -50,13 +65,7 @@ sandbox "
 	{ echo '# source: Debian 12 /etc/nftables.conf (nftables $nftver), then fail2ban sshd (nftables-multiport) banning 203.0.113.9'
 	  nft list ruleset; } > nft/fail2ban-nftables-generated.nft"
 
-sandbox "
-	$eth0
-	mkdir -p /run/dbus
-	dbus-daemon --system --fork
-	firewalld --nofork --nopid & fw=\$!
-	trap 'kill \$fw; kill \$(cat /run/dbus/pid 2>/dev/null || cat /run/dbus/dbus.pid)' EXIT
-	i=0; until firewall-cmd --state >/dev/null 2>&1; do i=\$((i+1)); [ \$i -lt 100 ]; sleep 0.2; done
+firewalld_sandbox '' "
 	firewall-cmd --zone=public --change-interface=eth0 >/dev/null
 	firewall-cmd --add-service=https >/dev/null
 	firewall-cmd --add-port=33001/tcp --add-port=33001-33010/udp >/dev/null
@@ -84,14 +93,7 @@ sandbox "
 # firewalld with two zones: public on eth0 (ssh, a published port
 # forwarded to a container's address, masquerade) and internal on eth1
 # (firewalld's internal zone: ssh, mdns, samba-client, dhcpv6-client).
-sandbox "
-	$eth0
-	ip link add eth1 type veth peer name eth1p && ip link set eth1 up
-	mkdir -p /run/dbus
-	dbus-daemon --system --fork
-	firewalld --nofork --nopid & fw=\$!
-	trap 'kill \$fw; kill \$(cat /run/dbus/pid 2>/dev/null || cat /run/dbus/dbus.pid)' EXIT
-	i=0; until firewall-cmd --state >/dev/null 2>&1; do i=\$((i+1)); [ \$i -lt 100 ]; sleep 0.2; done
+firewalld_sandbox 'ip link add eth1 type veth peer name eth1p && ip link set eth1 up' "
 	firewall-cmd --zone=public --change-interface=eth0 >/dev/null
 	firewall-cmd --zone=internal --change-interface=eth1 >/dev/null
 	firewall-cmd --zone=public --add-masquerade >/dev/null
@@ -218,14 +220,7 @@ sandbox "
 # and dhcpv6-client, https, 33001-33010/udp, and a forward-port 8080/tcp
 # to the host's own port 80, which no service opens: firewalld lets it in
 # by the connection's DNAT state.
-sandbox "
-	$eth0
-	sed -i 's/^FirewallBackend=.*/FirewallBackend=iptables/' /etc/firewalld/firewalld.conf
-	mkdir -p /run/dbus
-	dbus-daemon --system --fork
-	firewalld --nofork --nopid & fw=\$!
-	trap 'kill \$fw; kill \$(cat /run/dbus/pid 2>/dev/null || cat /run/dbus/dbus.pid)' EXIT
-	i=0; until firewall-cmd --state >/dev/null 2>&1; do i=\$((i+1)); [ \$i -lt 100 ]; sleep 0.2; done
+firewalld_sandbox "sed -i 's/^FirewallBackend=.*/FirewallBackend=iptables/' /etc/firewalld/firewalld.conf" "
 	firewall-cmd --zone=public --change-interface=eth0 >/dev/null
 	firewall-cmd --add-service=https >/dev/null
 	firewall-cmd --add-port=33001-33010/udp >/dev/null

@@ -123,8 +123,18 @@ func listen(where string, enter []string, forks bool, proto string, port int) (f
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	}
+	// Into a host, socat is nsenter's child; elsewhere nsenter becomes it.
+	socat := func() int {
+		if !forks {
+			return cmd.Process.Pid
+		}
+		if below := descendants(cmd.Process.Pid); len(below) > 0 {
+			return below[0]
+		}
+		return 0 // not forked yet
+	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !listening(cmd.Process.Pid, proto, port) {
+	for !listening(socat(), proto, port) {
 		if time.Now().After(deadline) {
 			stop()
 			return nil, fmt.Errorf("%s: listen on %s/%d: not listening after 5s: %s",
@@ -164,28 +174,69 @@ func descendants(pid int) []int {
 	return out
 }
 
-// listening reports whether the namespace of pid has a socket bound to
-// port: TCP in state LISTEN (0A), or any UDP socket.
+// listening reports whether pid holds a socket bound to port: TCP in
+// state LISTEN, or UDP. The socket must be one of pid's own open files,
+// not only a line with the port in its namespace's table: until nsenter
+// has entered the host that table is the machine's, and a socket there or
+// one a process before it left in the host is not this listener.
 func listening(pid int, proto string, port int) bool {
+	if pid == 0 {
+		return false
+	}
 	f, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", pid, proto))
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	return hasListener(bufio.NewScanner(f), proto, port)
-}
-
-// hasListener scans a /proc/net/tcp or udp table.
-func hasListener(sc *bufio.Scanner, proto string, port int) bool {
-	want := fmt.Sprintf(":%04X", port)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 4 || !strings.HasSuffix(f[1], want) {
-			continue
-		}
-		if proto == "udp" || f[3] == "0A" {
+	inodes := listeners(bufio.NewScanner(f), proto, port)
+	f.Close()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if inode, ok := strings.CutPrefix(link, "socket:["); err == nil && ok && inodes[strings.TrimSuffix(inode, "]")] {
 			return true
 		}
 	}
 	return false
+}
+
+// Listening reports whether a socket in the host is bound to port: TCP in
+// state LISTEN, or UDP. A probe refused with a reset or a port
+// unreachable asks it: a host sends those for a port nobody listens on,
+// as a reject rule does.
+func (l *Lab) Listening(host, proto string, port int) (bool, error) {
+	var found bool
+	err := l.InHost(host, func() error {
+		// The calling thread's own table: the host's.
+		f, err := os.Open("/proc/thread-self/net/" + proto)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		found = len(listeners(bufio.NewScanner(f), proto, port)) > 0
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("%s: listening on %s/%d: %w", host, proto, port, err)
+	}
+	return found, nil
+}
+
+// listeners scans a /proc/net/tcp or udp table for the sockets bound to
+// port, TCP in state LISTEN (0A) or any UDP, and returns their inodes.
+func listeners(sc *bufio.Scanner, proto string, port int) map[string]bool {
+	want := fmt.Sprintf(":%04X", port)
+	inodes := map[string]bool{}
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 10 || !strings.HasSuffix(f[1], want) {
+			continue
+		}
+		if proto == "udp" || f[3] == "0A" {
+			inodes[f[9]] = true
+		}
+	}
+	return inodes
 }

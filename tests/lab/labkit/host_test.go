@@ -3,15 +3,10 @@ package labkit
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // Each host has a PID namespace of its own: over SSH and through Exec it
@@ -75,9 +70,13 @@ func TestHostsHaveTheirOwnProcesses(t *testing.T) {
 				t.Fatalf("%s: reload sshd by its pid file: %v: %s", h.Name, err, out)
 			}
 			// sshd re-executes itself: for a moment there is no listener.
+			cfg, err := clientConfig(l, "root")
+			if err != nil {
+				t.Fatal(err)
+			}
 			deadline := time.Now().Add(10 * time.Second)
 			for {
-				err := loginAsRoot(l, h)
+				err := Login(h.Addr, 22, cfg)
 				if err == nil {
 					break
 				}
@@ -114,33 +113,4 @@ func TestExecInHostPIDNamespace(t *testing.T) {
 	if err != nil || strings.Contains(string(left), "sleep 31.5") {
 		t.Fatalf("%s: a cancelled Exec's command survives: %v\n%s", h.Name, err, left)
 	}
-}
-
-// loginAsRoot logs in to h with the lab key and runs true.
-func loginAsRoot(l *Lab, h Host) error {
-	key, err := os.ReadFile(l.Key)
-	if err != nil {
-		return err
-	}
-	signer, err := ssh.ParsePrivateKey(key)
-	if err != nil {
-		return err
-	}
-	check, err := knownhosts.New(l.KnownHosts)
-	if err != nil {
-		return err
-	}
-	c, err := ssh.Dial("tcp", net.JoinHostPort(h.Addr, "22"), &ssh.ClientConfig{
-		User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: check, Timeout: 5 * time.Second,
-	})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	s, err := c.NewSession()
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return s.Run("true")
 }

@@ -62,27 +62,36 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// sshClient logs in like remedy will: the lab key, and host keys checked
-// against the lab's known_hosts. A hidden host is dialled through h1.
-func sshClient(t *testing.T, l *Lab, user string, h Host) *ssh.Client {
-	t.Helper()
+// clientConfig logs in like remedy will: the lab key, and host keys
+// checked against the lab's known_hosts.
+func clientConfig(l *Lab, user string) (*ssh.ClientConfig, error) {
 	key, err := os.ReadFile(l.Key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	signer, err := ssh.ParsePrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	check, err := knownhosts.New(l.KnownHosts)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	cfg := &ssh.ClientConfig{
+	return &ssh.ClientConfig{
 		User:            user,
 		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: check,
 		Timeout:         10 * time.Second,
+	}, nil
+}
+
+// sshClient logs in to h with clientConfig. A hidden host is dialled
+// through h1.
+func sshClient(t *testing.T, l *Lab, user string, h Host) *ssh.Client {
+	t.Helper()
+	cfg, err := clientConfig(l, user)
+	if err != nil {
+		t.Fatal(err)
 	}
 	addr := net.JoinHostPort(h.Addr, "22")
 	if !h.Hidden {

@@ -5,57 +5,49 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 )
 
-// Reach sends from the controller (the machine's namespace) to addr: a TCP
-// connect, or a UDP datagram that must come back (Listen's UDP echoes).
+// Reach sends from the controller (the machine's namespace) to addr, an
+// IPv4 address: a TCP connect, or a UDP datagram that must come back
+// (Listen's UDP echoes). What failed it is ProbeTCP's or ProbeUDP's.
 func (l *Lab) Reach(addr, proto string, port int, timeout time.Duration) error {
 	return Reach(addr, proto, port, timeout)
 }
 
 // Reach is Lab.Reach for labs labkit does not build (tests/vmlab's VMs).
 func Reach(addr, proto string, port int, timeout time.Duration) error {
-	target := net.JoinHostPort(addr, strconv.Itoa(port))
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return fmt.Errorf("reach %s/%d: %w", proto, port, err)
+	}
+	to := netip.AddrPortFrom(ip, uint16(port))
 	switch proto {
 	case "tcp":
-		c, err := net.DialTimeout("tcp", target, timeout)
-		if err != nil {
-			return fmt.Errorf("reach tcp %s: %w", target, err)
+		if err := ProbeTCP(to, timeout); err != nil {
+			return fmt.Errorf("reach tcp %s: %w", to, err)
 		}
-		return c.Close()
+		return nil
 	case "udp":
-		return udpEcho(target, timeout)
+		const probe = "remedy-lab probe"
+		echo, _, err := ProbeUDP(to, []byte(probe), timeout)
+		if err != nil {
+			return fmt.Errorf("reach udp %s: %w", to, err)
+		}
+		if string(echo) != probe {
+			return fmt.Errorf("reach udp %s: echo %q is not the probe", to, echo)
+		}
+		return nil
 	}
-	return fmt.Errorf("reach %s: unknown protocol %q (tcp or udp)", target, proto)
-}
-
-func udpEcho(target string, timeout time.Duration) error {
-	c, err := net.DialTimeout("udp", target, timeout)
-	if err != nil {
-		return fmt.Errorf("reach udp %s: %w", target, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(timeout))
-	const probe = "remedy-lab probe"
-	if _, err := c.Write([]byte(probe)); err != nil {
-		return fmt.Errorf("reach udp %s: %w", target, err)
-	}
-	buf := make([]byte, len(probe)+1)
-	n, err := c.Read(buf)
-	if err != nil {
-		return fmt.Errorf("reach udp %s: no echo: %w", target, err)
-	}
-	if string(buf[:n]) != probe {
-		return fmt.Errorf("reach udp %s: echo %q is not the probe", target, buf[:n])
-	}
-	return nil
+	return fmt.Errorf("reach %s: unknown protocol %q (tcp or udp)", to, proto)
 }
 
 // InHost runs fn in the host's network namespace: sockets fn opens (a
@@ -115,6 +107,22 @@ func sshBanner(addr string, timeout time.Duration) error {
 		return fmt.Errorf("%s:22 answers %q, not SSH", addr, line)
 	}
 	return nil
+}
+
+// Login dials addr:port with cfg and runs true: whether a login gets
+// through, as an operator's next ssh would find it.
+func Login(addr string, port int, cfg *ssh.ClientConfig) error {
+	c, err := ssh.Dial("tcp", net.JoinHostPort(addr, strconv.Itoa(port)), cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Run("true")
 }
 
 // sshAnswers checks h's sshd: from the controller, or for a hidden host
