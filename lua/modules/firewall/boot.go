@@ -86,9 +86,18 @@ func readBootUnits(s change.Session) (bootUnits, error) {
 	if err != nil {
 		return bootUnits{}, err
 	}
-	parts, err := shell.Parts(out)
+	b, err := parseBootUnits(out)
 	if err != nil {
 		return bootUnits{}, fmt.Errorf("%s: read the units boot starts: %w", s.Name(), err)
+	}
+	return b, nil
+}
+
+// parseBootUnits reads bootUnitsArgv's output.
+func parseBootUnits(out []byte) (bootUnits, error) {
+	parts, err := shell.Parts(out)
+	if err != nil {
+		return bootUnits{}, err
 	}
 	b := bootUnits{units: map[string]firewall.Unit{}, ufw: bytes.Contains(parts["ufwconf"], []byte("ENABLED=yes")),
 		plugins: strings.Fields(string(parts["plugins"]))}
