@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The floor for `make bench`: one OpenSSH connection per host of a lab's
-# inventory, all at once, each running every probe of the audit in a
-# single command. Nothing can do the same reads in fewer round trips.
+# The floors for `make bench`: one OpenSSH connection per host of a lab's
+# inventory, all at once, each running its reads in a single command.
+# Nothing can do the same reads in fewer round trips.
 #
-#   bench/floor.sh LABDIR OUTDIR
+#   bench/floor.sh LABDIR OUTDIR          the audit's probes, as Ansible makes them
+#   bench/floor.sh LABDIR OUTDIR READS    remedy's own reads: READS/ADDR.sh, the
+#                                         commands remedy's audit ran on each
+#                                         host (bench measure writes them)
 set -euo pipefail
 
-lab=$1 out=$2
+lab=$1 out=$2 reads=${3-}
 
 # The probes remedy's aspera-server audit and bench/aspera-audit.yml make.
 probe='PATH="$PATH:/usr/sbin:/sbin"
@@ -21,9 +24,11 @@ exit 0'
 mapfile -t addrs < <(sed -n 's/.*ansible_host=\([^ ]*\).*/\1/p' "$lab/inventory.ini")
 pids=()
 for addr in "${addrs[@]}"; do
+	cmd=$probe
+	[ -z "$reads" ] || cmd=$(<"$reads/$addr.sh")
 	ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes \
 		-o UserKnownHostsFile="$lab/known_hosts" -i "$lab/id_ed25519" \
-		"root@$addr" "$probe" >"$out/$addr.out" 2>&1 &
+		"root@$addr" "$cmd" >"$out/$addr.out" 2>&1 &
 	pids+=($!)
 done
 failed=0

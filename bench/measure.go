@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -22,6 +23,10 @@ type sample struct {
 	CPU     time.Duration // user+sys of every process of its tree
 	MaxRSS  int64         // bytes: the largest single process
 	TreeRSS int64         // bytes: the largest sum over the tree at once, sampled
+	// Machine is the CPU time the whole machine spent while the command
+	// ran (/proc/stat): on a lab, the hosts' work and the tool's. Less
+	// CPU, it is what the run cost the hosts, and whatever else ran.
+	Machine time.Duration
 }
 
 // treeTick is how often the tree's memory is sampled. Often enough for a
@@ -54,11 +59,16 @@ func measure(argv, env []string, logPath string, ok []int) (sample, error) {
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	stopSampler, treePeak := sampleTree()
+	busyBefore, busyErr := machineBusy()
 	start := time.Now()
 	runErr := cmd.Run()
 	wall := time.Since(start)
 	stopSampler()
 	reapOrphans()
+	busyAfter, err := machineBusy()
+	if busyErr != nil || err != nil {
+		return sample{}, errors.Join(busyErr, err)
+	}
 	var after unix.Rusage
 	if err := unix.Getrusage(unix.RUSAGE_CHILDREN, &after); err != nil {
 		return sample{}, fmt.Errorf("getrusage: %w", err)
@@ -72,7 +82,40 @@ func measure(argv, env []string, logPath string, ok []int) (sample, error) {
 		CPU:     cpuTime(after) - cpuTime(before),
 		MaxRSS:  ru.Maxrss * 1024,
 		TreeRSS: max(*treePeak, ru.Maxrss*1024),
+		Machine: busyAfter - busyBefore,
 	}, nil
+}
+
+// machineBusy is the CPU time every core has spent on anything but idle
+// and I/O wait since boot, from /proc/stat's first line, in USER_HZ
+// ticks (100 a second on Linux).
+func machineBusy() (time.Duration, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("machine CPU: %w", err)
+	}
+	return parseBusy(data)
+}
+
+// parseBusy reads /proc/stat's "cpu" line: user nice system idle iowait
+// irq softirq steal ...; guest time is inside user already.
+func parseBusy(stat []byte) (time.Duration, error) {
+	line, _, _ := bytes.Cut(stat, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("machine CPU: unexpected /proc/stat line %q", line)
+	}
+	var ticks int64
+	for i, v := range f[1:9] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("machine CPU: unexpected /proc/stat line %q", line)
+		}
+		if i != 3 && i != 4 { // idle, iowait
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * (time.Second / 100), nil
 }
 
 func exitOK(err error, ok []int) error {

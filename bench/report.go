@@ -15,14 +15,16 @@ const mib = 1 << 20
 
 // The goals of issue 17, at every host count measured: every host
 // audited (a tool's run fails otherwise), remedy's wall time at or under
-// the floor's, and the controller's peak memory under 1 MiB per host.
+// the floor's, and the controller's peak memory under 1 MiB per host;
+// and remedy's wall time at or under that of the floor of its own reads
+// (docs/benchmarks.md says why both).
 const (
 	targetVsFloor  = 1.0
 	targetPerHost  = 1 * mib
 	memoryGoalFrom = 100 // hosts
 )
 
-var order = []string{remedyTool, remedyDefaultTool, ansibleTool, floorTool}
+var order = []string{remedyTool, remedyDefaultTool, ansibleTool, floorTool, floorReadsTool}
 
 // hostsTable is one lab's medians as Markdown, with the ratios the goals
 // are about: the hosts-N block of docs/benchmarks.md.
@@ -30,8 +32,8 @@ func hostsTable(hosts, runs int, meds map[string]stats, commit, load string) str
 	var b strings.Builder
 	fmt.Fprintf(&b, "Commit %s, %s; %s; median of %d run(s); load average before and after: %s.\n\n",
 		orUnknown(commit), time.Now().UTC().Format("2006-01-02 15:04 UTC"), machine(), runs, load)
-	fmt.Fprintln(&b, "| tool | wall | CPU user+sys | peak RSS, largest process | peak RSS, whole tree | wall of each run |")
-	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---|")
+	fmt.Fprintln(&b, "| tool | wall | CPU user+sys | the rest of the machine's CPU, per host | peak RSS, largest process | peak RSS, whole tree | wall of each run |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---|")
 	for _, name := range order {
 		st, ok := meds[name]
 		if !ok {
@@ -41,8 +43,8 @@ func hostsTable(hosts, runs int, meds map[string]stats, commit, load string) str
 		for i, d := range st.Walls {
 			walls[i] = fmt.Sprintf("%.2f", d.Seconds())
 		}
-		fmt.Fprintf(&b, "| %s | %.2f s | %.2f s | %.1f MiB | %.1f MiB | %s |\n", name, st.Wall.Seconds(), st.CPU.Seconds(),
-			float64(st.MaxRSS)/mib, float64(st.TreeRSS)/mib, strings.Join(walls, " "))
+		fmt.Fprintf(&b, "| %s | %.2f s | %.2f s | %.0f ms | %.1f MiB | %.1f MiB | %s |\n", name, st.Wall.Seconds(), st.CPU.Seconds(),
+			hostsCPU(st, hosts), float64(st.MaxRSS)/mib, float64(st.TreeRSS)/mib, strings.Join(walls, " "))
 	}
 	r, f := meds[remedyTool], meds[floorTool]
 	b.WriteString("\n")
@@ -57,6 +59,10 @@ func hostsTable(hosts, runs int, meds map[string]stats, commit, load string) str
 		fmt.Fprintf(&b, "- remedy with the default forks / floor: %.2fx the wall time (goal ≤%gx: %s)\n",
 			ratio(d.Wall, f.Wall), targetVsFloor, met(ratio(d.Wall, f.Wall) <= targetVsFloor))
 	}
+	if fr, ok := meds[floorReadsTool]; ok {
+		fmt.Fprintf(&b, "- remedy / floor of remedy's reads: %.2fx the wall time (goal ≤%gx: %s), %.2fx the CPU; that floor / the floor: %.2fx the wall time\n",
+			ratio(r.Wall, fr.Wall), targetVsFloor, met(ratio(r.Wall, fr.Wall) <= targetVsFloor), ratio(r.CPU, fr.CPU), ratio(fr.Wall, f.Wall))
+	}
 	perHost := float64(r.MaxRSS) / float64(hosts)
 	if hosts >= memoryGoalFrom {
 		fmt.Fprintf(&b, "- remedy's peak memory per host: %.2f MiB (goal < 1 MiB: %s)\n", perHost/mib, met(perHost < targetPerHost))
@@ -67,6 +73,13 @@ func hostsTable(hosts, runs int, meds map[string]stats, commit, load string) str
 }
 
 func ratio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }
+
+// hostsCPU is the machine's CPU time during a run less the tool's own,
+// in milliseconds per host: on a lab, what the run cost the hosts (their
+// sshds and everything those ran), plus whatever else the machine ran.
+func hostsCPU(st stats, hosts int) float64 {
+	return float64((st.Machine - st.CPU).Milliseconds()) / float64(hosts)
+}
 
 func met(ok bool) string {
 	if ok {
@@ -81,6 +94,7 @@ type record struct {
 	Tool       string  `json:"tool"`
 	WallS      float64 `json:"wall_s"`
 	CPUS       float64 `json:"cpu_s"`
+	MachineS   float64 `json:"machine_s"`
 	MaxRSSMiB  float64 `json:"max_rss_mib"`
 	TreeRSSMiB float64 `json:"tree_rss_mib"`
 }
@@ -96,7 +110,7 @@ func appendResults(path string, hosts int, meds map[string]stats) error {
 		if !ok {
 			continue
 		}
-		rec := record{Hosts: hosts, Tool: name, WallS: st.Wall.Seconds(), CPUS: st.CPU.Seconds(),
+		rec := record{Hosts: hosts, Tool: name, WallS: st.Wall.Seconds(), CPUS: st.CPU.Seconds(), MachineS: st.Machine.Seconds(),
 			MaxRSSMiB: float64(st.MaxRSS) / mib, TreeRSSMiB: float64(st.TreeRSS) / mib}
 		if err := enc.Encode(rec); err != nil {
 			f.Close()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench: for each host count, a lab of that many hosts, then the same
 # read-only audit timed on it by remedy (with -f N and with the default
-# forks), Ansible (up to BENCH_ANSIBLE_MAX hosts) and the OpenSSH floor
-# (bench/main.go), then the lab down; then remedy alone on fake fleets of
+# forks), Ansible (up to BENCH_ANSIBLE_MAX hosts) and the two OpenSSH
+# floors, the audit's probes and remedy's own reads (bench/main.go), then
+# the lab down; then remedy alone on fake fleets of
 # BENCH_FLEET in-process SSH servers (bench/fleet.go). Each table goes into
 # docs/benchmarks.md (BENCH_DOC) with the commit it ran on. The lab goes
 # down on any exit, failure and Ctrl-C included.

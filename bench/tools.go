@@ -12,6 +12,7 @@ import (
 // bench is one lab and the tools timed on it.
 type bench struct {
 	lab, remedy, work string
+	reads             string // remedy's reads per host (captureReads), for floorReadsTool
 	hosts             int
 	ansible           bool // time Ansible too: it takes minutes at 100 hosts
 	warmup            bool // a round first that is not counted
@@ -32,6 +33,7 @@ const (
 	remedyDefaultTool = "remedy, default forks"
 	ansibleTool       = "ansible"
 	floorTool         = "floor"
+	floorReadsTool    = "floor, remedy's reads"
 )
 
 func (b *bench) tools() []tool {
@@ -71,6 +73,15 @@ func (b *bench) tools() []tool {
 		{
 			name: floorTool,
 			argv: func(dir string) []string { return []string{"bench/floor.sh", b.lab, dir} },
+			env:  home,
+			ok:   []int{0},
+		},
+		{
+			// The same OpenSSH floor running, on each host, what remedy's
+			// audit runs there: what the audit costs the hosts, without
+			// remedy's controller.
+			name: floorReadsTool,
+			argv: func(dir string) []string { return []string{"bench/floor.sh", b.lab, dir, b.reads} },
 			env:  home,
 			ok:   []int{0},
 		},
@@ -123,9 +134,9 @@ func (b *bench) once(t tool, round int) (sample, error) {
 
 // stats are the medians of a tool's runs, and the runs' wall times.
 type stats struct {
-	Wall, CPU       time.Duration
-	MaxRSS, TreeRSS int64
-	Walls           []time.Duration
+	Wall, CPU, Machine time.Duration
+	MaxRSS, TreeRSS    int64
+	Walls              []time.Duration
 }
 
 func medians(ss []sample) stats {
@@ -139,6 +150,7 @@ func medians(ss []sample) stats {
 	}
 	st.Wall = time.Duration(pick(func(s sample) int64 { return int64(s.Wall) }))
 	st.CPU = time.Duration(pick(func(s sample) int64 { return int64(s.CPU) }))
+	st.Machine = time.Duration(pick(func(s sample) int64 { return int64(s.Machine) }))
 	st.MaxRSS = pick(func(s sample) int64 { return s.MaxRSS })
 	st.TreeRSS = pick(func(s sample) int64 { return s.TreeRSS })
 	for _, s := range ss {

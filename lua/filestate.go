@@ -21,6 +21,13 @@ type fileState struct {
 	ids     string // "uid:gid", what a rewrite keeps (a name may not resolve)
 }
 
+// effectiveUID sets me to the shell's effective uid, as id -u prints it,
+// read by the shell itself from /proc where it can: a process start is
+// most of what a short read costs a host.
+const effectiveUID = `me=
+[ -r /proc/self/status ] && while read -r k u e x; do [ "$k" = Uid: ] && { me=$e; break; }; done </proc/self/status
+[ -n "$me" ] || me=$(id -u)`
+
 // resolveScript walks a path one name at a time, as the kernel does, and
 // prints what it ends on: "exists" with the file's stat line, "new"
 // (missing, its directory there), "dangling" (a symbolic link to nothing),
@@ -28,8 +35,11 @@ type fileState struct {
 // "untrusted" with the owner of a link that neither root nor the user
 // remedy writes as owns, which is not followed: the kernel's
 // protected_symlinks idea, for every directory, since remedy runs as root.
-// The last line is a path, printed as is (it may hold newlines).
-const resolveScript = `me=$(id -u) p=$1 r= n=0
+// The last line is a path, printed as is (it may hold newlines). In a
+// batch (lua/shell) it starts no process for a missing file, and only
+// stat for a file.
+const resolveScript = effectiveUID + `
+p=$1 r= n=0
 case $p in /*) ;; *) p=$PWD/$p ;; esac
 while :; do
 	while :; do case $p in /*) p=${p#/} ;; *) break ;; esac; done

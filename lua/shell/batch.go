@@ -19,9 +19,19 @@ import (
 // find B in $REMEDY_FRAME: one whose output comes in parts frames them
 // with it too (PartsPrelude). Each read costs a fork and no exec of its
 // own: a batch of a dozen reads, framed by lengths with wc and cat, took
-// four times the reads' own CPU on a host.
+// four times the reads' own CPU on a host. Most reads are `sh -c SCRIPT
+// sh ARGS...`: the function sh runs SCRIPT with ARGS in the read's own
+// subshell, as a new sh would, without starting one (a sh start is most
+// of what a short read costs the host); it hides the batch's variables
+// from the script, and hands any other use of sh to the real one.
 const batchScript = `exec 3>&1
 REMEDY_FRAME=$1; export REMEDY_FRAME; shift
+sh() {
+	if [ "$#" -lt 2 ] || [ "$1" != -c ] || [ "${3-sh}" != sh ]; then command sh "$@"; return; fi
+	remedy_script=$2; shift 2; [ "$#" -eq 0 ] || shift
+	eval "unset c e rc remedy_script
+$remedy_script"
+}
 for c in "$@"; do
 	e=$( (eval "$c") 2>&1 1>&3 3>&- </dev/null )
 	rc=$?
