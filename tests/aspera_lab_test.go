@@ -283,11 +283,13 @@ func (a *asperaLab) auditBefore(t *testing.T) {
 
 // oneSessionPerHost: the facts and every read of the audit (the
 // playbook's prefetch) ride in one SSH session per host, whatever the
-// firewall; -vvv shows each session's command as "<host> $ ...".
+// firewall, files read or found missing too; -vvv shows each session's
+// command as "<host> $ ...". Under become, a file is read with a command
+// (sudo cat), which -vvv shows, where SFTP would read it unseen.
 func (a *asperaLab) oneSessionPerHost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, a.bin, "audit", "aspera-server", "-l", "servers:!options", "-vvv",
+	cmd := exec.CommandContext(ctx, a.bin, "audit", "aspera-server", "-l", "servers:!options", "-vvv", "-e", "ansible_become=true",
 		"-i", a.inventory(t, 0), "--known-hosts", a.knownHosts)
 	cmd.Env = isolatedEnv(a.home)
 	out, err := cmd.Output()
