@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -210,10 +211,10 @@ func (e *Env) keepParsed(line string, out remote.Output, v any) {
 }
 
 // catLine is the read whose prefetched output is a file's content.
-func catLine(p string) string { return shell.Join("cat", "--", p) }
+func catLine(p string) string { return shell.Join(ReadFileArgv(p)...) }
 
 // ReadFile reads p from the host. A prefetched copy answers the first
-// read, as Query's do.
+// read, as Query's do, also that the file is missing.
 func (e *Env) ReadFile(p string) ([]byte, error) {
 	if err := e.requireTask(); err != nil {
 		return nil, err
@@ -221,33 +222,55 @@ func (e *Env) ReadFile(p string) ([]byte, error) {
 	line := catLine(p)
 	if out, ok := e.once[line]; ok {
 		delete(e.once, line)
-		if out.ExitCode == 0 {
-			return out.Stdout, nil
+		if b, known, err := fileContent(p, out); known {
+			return b, err
 		}
 	}
 	return e.host.ReadFile(e.ctx, p)
 }
 
+// fileContent is what ReadFileArgv's output says about p: its content,
+// or that it is missing; known is false for any other failure, which
+// the host's ReadFile then reports in its own words.
+func fileContent(p string, out remote.Output) (b []byte, known bool, err error) {
+	switch out.ExitCode {
+	case 0:
+		return out.Stdout, true, nil
+	case missingFile:
+		return nil, true, fmt.Errorf("read %s: %w", p, fs.ErrNotExist)
+	}
+	return nil, false, nil
+}
+
 // ReadFileCached is ReadFile for a module that reads a file more than
 // once before it changes the host (sshd.move_port plans from a file,
-// then writes it): the content is kept as QueryCached keeps a read.
+// then writes it): the content, or that the file is missing, is kept as
+// QueryCached keeps a read.
 func (e *Env) ReadFileCached(p string) ([]byte, error) {
 	line := catLine(p)
 	if out, ok := e.memo[line]; ok {
-		return out.Stdout, nil
+		b, _, err := fileContent(p, out)
+		return b, err
 	}
 	b, err := e.ReadFile(p)
-	if err == nil {
+	switch {
+	case err == nil:
 		e.remember(line, remote.Output{Stdout: b})
+	case errors.Is(err, fs.ErrNotExist):
+		e.keep(line, remote.Output{ExitCode: missingFile})
 	}
 	return b, err
 }
 
 // remember keeps a successful read for QueryCached.
 func (e *Env) remember(line string, out remote.Output) {
-	if out.ExitCode != 0 {
-		return
+	if out.ExitCode == 0 {
+		e.keep(line, out)
 	}
+}
+
+// keep keeps a read's output until the host changes.
+func (e *Env) keep(line string, out remote.Output) {
 	if e.memo == nil {
 		e.memo = map[string]remote.Output{}
 	}

@@ -2,7 +2,9 @@ package lua_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,12 +14,14 @@ import (
 	"remedy/lua"
 	"remedy/lua/luatest"
 	"remedy/lua/remote"
+	"remedy/lua/shell"
 )
 
-// countingHost counts the sessions a run opens on a real local host.
+// countingHost counts the sessions a run opens on a real local host:
+// commands, and file reads (over SFTP, or a command of their own).
 type countingHost struct {
 	*luatest.LocalHost
-	execs int
+	execs, reads int
 	// breakBatch answers a batch as a host whose shell surprised us would.
 	breakBatch bool
 	// limitBatch answers a batch as the runner does one whose output
@@ -36,6 +40,11 @@ func (h *countingHost) Exec(ctx context.Context, cmd string, stdin []byte) (remo
 	return h.LocalHost.Exec(ctx, cmd, stdin)
 }
 
+func (h *countingHost) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	h.reads++
+	return h.LocalHost.ReadFile(ctx, p)
+}
+
 // gatherRun runs src on h as the CLI does: facts gathered by Run.
 func gatherRun(t *testing.T, h remote.Host, src string) ([]remote.Result, remote.Facts, error) {
 	t.Helper()
@@ -49,17 +58,19 @@ const counter = `{ "sh", "-c", "echo . >> runs; wc -l < runs" }`
 
 func TestPrefetchRidesWithTheFacts(t *testing.T) {
 	h := &countingHost{LocalHost: luatest.NewLocalHost(t)}
-	motd := filepath.Join(h.Dir, "motd")
+	motd, missing := filepath.Join(h.Dir, "motd"), filepath.Join(h.Dir, "missing")
 	if err := os.WriteFile(motd, []byte("hello\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	got, facts, err := gatherRun(t, h, `return {
-  prefetch = function(v) return { "sshd", `+counter+`, { "cat", "--", "`+motd+`" } } end,
+  prefetch = function(v) return { "sshd", `+counter+`, file.read_command("`+motd+`"), file.read_command("`+missing+`") } end,
   tasks = {
     { name = "read", run = function(v)
+        -- The files first: a playbook's own second query may change the host.
+        local files = file.read("`+motd+`") .. tostring(file.read("`+missing+`"))
         local first = cmd.query(`+counter+`).stdout
         local second = cmd.query(`+counter+`).stdout
-        return first:gsub("%s", "") .. second:gsub("%s", "") .. " " .. file.read("`+motd+`") .. host.facts.user
+        return first:gsub("%s", "") .. second:gsub("%s", "") .. " " .. files .. host.facts.user
       end },
   } }`)
 	if err != nil {
@@ -69,11 +80,44 @@ func TestPrefetchRidesWithTheFacts(t *testing.T) {
 		t.Fatalf("got %s: %+v", luatest.Statuses(got), got)
 	}
 	// The first query is the prefetched run; the second reads again.
-	if want := "12 hello\n" + facts.User; got[1].Msg != want || facts.User == "" {
+	if want := "12 hello\nnil" + facts.User; got[1].Msg != want || facts.User == "" {
 		t.Errorf("got %q, want %q", got[1].Msg, want)
 	}
-	if h.execs != 2 {
-		t.Errorf("%d sessions, want 2: the facts with the prefetch, then the second query", h.execs)
+	if h.execs != 2 || h.reads != 0 {
+		t.Errorf("%d sessions and %d file reads, want 2 and none: the facts with the prefetch (the file and the missing one too), then the second query", h.execs, h.reads)
+	}
+}
+
+// A file read in a batch answers ReadFileCached, that the file is missing
+// too, until the host changes; the next read asks the host.
+func TestReadFileCachedRemembersAMissingFile(t *testing.T) {
+	h := &countingHost{LocalHost: luatest.NewLocalHost(t)}
+	missing := filepath.Join(h.Dir, "missing")
+	e := lua.NewTaskEnv(h, true)
+	b := shell.NewBatch([]string{shell.Join(lua.ReadFileArgv(missing)...)})
+	out, err := h.Exec(context.Background(), b.Command(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := b.Split(out.Stdout)
+	if err != nil || outs[0].ExitCode != 66 {
+		t.Fatalf("the batched read of a missing file: %+v, %v; want exit 66", outs, err)
+	}
+	e.Prefetched(b.Lines[0], outs[0])
+	for i := range 3 {
+		if _, err := e.ReadFileCached(missing); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+			t.Fatalf("read %d: %v, want a missing file named", i, err)
+		}
+	}
+	if h.reads != 0 {
+		t.Errorf("%d reads of the host for a file the batch found missing", h.reads)
+	}
+	if err := os.WriteFile(missing, []byte("now\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.Forget()
+	if b, err := e.ReadFileCached(missing); err != nil || string(b) != "now\n" || h.reads != 1 {
+		t.Errorf("after a change: %q, %v, %d reads; want the file read again", b, err, h.reads)
 	}
 }
 

@@ -23,7 +23,7 @@ return { vars = { port = 22 }, tasks = {
 		{"syntax error", "return {\n  tasks = { \n", []string{"site.lua: error: at end of file"}},
 		{"unknown module function", `return { tasks = { { name = "a", run = function(v)
 	file.wirte { path = "/x", content = "" }
-end } } }`, []string{`site.lua:2: error: file has no "wirte" (it has: line, read, stat, write)`}},
+end } } }`, []string{`site.lua:2: error: file has no "wirte" (it has: line, read, read_command, stat, write)`}},
 		{"unknown global", `return { checks = { { name = "a", run = function(v)
 	expct(true, "x")
 end } } }`, []string{`site.lua:2: error: unknown global "expct"`}},

@@ -27,6 +27,8 @@ declare -A need=(
 	[mmdebstrap]=mmdebstrap
 	[dpkg-architecture]=dpkg-dev
 	[mke2fs]=e2fsprogs
+	# The batch is tested under Alpine's sh (lua/shell).
+	[busybox]=busybox
 )
 
 missing=()

@@ -23,14 +23,17 @@ import (
 // sh ARGS...`: the function sh runs SCRIPT with ARGS in the read's own
 // subshell, as a new sh would, without starting one (a sh start is most
 // of what a short read costs the host); it hides the batch's variables
-// from the script, and hands any other use of sh to the real one.
+// from the script, and hands any other use of sh to the real one. Under
+// bash (RHEL's sh) the script runs in a subshell of its own: set -e
+// ending a function called from eval makes bash 5.2 print
+// "pop_var_context: head of shell_variables not a function context".
 const batchScript = `exec 3>&1
 REMEDY_FRAME=$1; export REMEDY_FRAME; shift
 sh() {
 	if [ "$#" -lt 2 ] || [ "$1" != -c ] || [ "${3-sh}" != sh ]; then command sh "$@"; return; fi
-	remedy_script=$2; shift 2; [ "$#" -eq 0 ] || shift
-	eval "unset c e rc remedy_script
-$remedy_script"
+	remedy_script="unset c e rc remedy_script
+$2"; shift 2; [ "$#" -eq 0 ] || shift
+	if [ -z "${BASH_VERSION-}" ]; then eval "$remedy_script"; else (eval "$remedy_script"); fi
 }
 for c in "$@"; do
 	e=$( (eval "$c") 2>&1 1>&3 3>&- </dev/null )

@@ -176,6 +176,11 @@ file = {}
 ---@return string? content nil when the file does not exist
 function file.read(path) end
 
+--- The command file.read runs for path, for a playbook's prefetch list: prefetched, the first file.read of path, and a missing file, take no session of their own.
+---@param path string
+---@return string[] argv
+function file.read_command(path) end
+
 --- Returns a path's type, mode, owner and size, without following a symbolic link. Runs in check mode too.
 ---@param path string
 ---@return remedy.Stat? st nil when the path does not exist

@@ -236,7 +236,7 @@ function aspera.server_reads(v)
   local reads = {
     "sshd", "firewall",
     userdataArgv(v),
-    { "cat", "--", v.aspera_conf },
+    file.read_command(v.aspera_conf),
   }
   -- Not aspera.server(v): that reads the host, and this list comes first.
   if aspera.bool(v.alee, "alee") then

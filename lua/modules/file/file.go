@@ -41,6 +41,13 @@ unified diff and the steps, and change nothing.`,
 				Call:    fileRead,
 			},
 			{
+				Name:    "read_command",
+				Params:  []lua.Param{{Name: "path", Type: "string"}},
+				Returns: []lua.Param{{Name: "argv", Type: "string[]"}},
+				Doc:     "The command file.read runs for path, for a playbook's prefetch list: prefetched, the first file.read of path, and a missing file, take no session of their own.",
+				Call:    fileReadCommand,
+			},
+			{
 				Name:    "stat",
 				Params:  []lua.Param{{Name: "path", Type: "string"}},
 				Returns: []lua.Param{{Name: "st", Type: "remedy.Stat?", Doc: "nil when the path does not exist"}},
@@ -112,6 +119,15 @@ func fileRead(e *lua.Env, L *glua.LState) int {
 		e.Fail(err) // the host's error names the path
 	}
 	L.Push(glua.LString(b))
+	return 1
+}
+
+func fileReadCommand(e *lua.Env, L *glua.LState) int {
+	t := L.NewTable()
+	for _, a := range lua.ReadFileArgv(L.CheckString(1)) {
+		t.Append(glua.LString(a))
+	}
+	L.Push(t)
 	return 1
 }
 
