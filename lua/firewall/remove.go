@@ -67,6 +67,9 @@ func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, e
 		for _, p := range prefixes {
 			rules = append(rules, removeFirewalld(sys, inst, p)...)
 		}
+		if len(domains) > 0 {
+			rules = append(rules, removeLivePolicy(sys, inst, prefixes)...)
+		}
 		sets = removeFirewalldIpsets(sys, inst, domains)
 		rules = oneReload(append(rules, sets...))
 		sets = nil

@@ -166,6 +166,29 @@ func setUser(t *Table, set string, removed func(comment string) bool) string {
 	return ""
 }
 
+// removeLivePolicy deletes remedy's live policy, which allow_domain
+// made, once no policy of remedy's stays whose runtime it could hold
+// (busOutbound): undoing the last outbound opening leaves nothing of
+// remedy's behind.
+func removeLivePolicy(sys System, inst Installed, prefixes []string) [][]string {
+	removed := func(p string) bool {
+		return slices.ContainsFunc(prefixes, func(pre string) bool { return removesPolicy(pre, p) })
+	}
+	// "remedy:" names it, and removeFirewalld takes it out already.
+	if !slices.Contains(inst.FirewalldPolicies, livePolicy) || removed(livePolicy) {
+		return nil
+	}
+	for _, p := range inst.FirewalldPolicies {
+		if strings.HasPrefix(p, "rmd-") && p != livePolicy && !removed(p) {
+			return nil
+		}
+	}
+	if sys.Bus {
+		return [][]string{fwConf("Policy", livePolicy, "remove", ""), fwReload(sys)}
+	}
+	return [][]string{fwcmd("--delete-policy=" + livePolicy), fwReload(sys)}
+}
+
 // removeFirewalldIpsets deletes the domains' ipsets from firewalld's
 // permanent configuration; the reload after takes them out of the
 // runtime, after the policy naming them.

@@ -220,6 +220,17 @@ systemctl daemon-reload`
 	if strings.Contains(got, "rmd_x_org_4") {
 		t.Errorf("commands:\n%s\nremove the ipset of a domain with no job or rule of remedy's", got)
 	}
+	// remedy's live policy goes with the last policy of remedy's.
+	for _, tt := range []struct {
+		policies []string
+		gone     bool
+	}{{[]string{"rmd-api-ibmas-a0ec", livePolicy}, true}, {[]string{"rmd-api-ibmas-a0ec", "rmd-peer", livePolicy}, false}} {
+		inst := Installed{FirewalldPolicies: tt.policies, DomainJobs: []DomainJob{aleeJob}}
+		plan, err := PlanRemove(loadFixture(t, "firewalld/public-ssh.json"), System{Backend: Firewalld, Zone: "public"}, inst, "remedy: api.ibmaspera.com")
+		if got := joined(plan.Commands); err != nil || strings.Contains(got, "--delete-policy="+livePolicy) != tt.gone {
+			t.Errorf("policies %q (%v):\n%s\nwant the live policy removed: %v", tt.policies, err, got, tt.gone)
+		}
+	}
 }
 
 // The boot files lose what PlanBootAllowDomain put in them: the file
