@@ -27,6 +27,9 @@ type Installed struct {
 	Runtime *Zone
 	// FirewalldIpsets are the permanent configuration's ipsets.
 	FirewalldIpsets []string
+	// Ipsets are the kernel's ipsets (IpsetNamesArgv), on an iptables
+	// host.
+	Ipsets []string
 	// DomainJobs are allow_domain's refresh jobs on the host
 	// (ReadDomainJobs).
 	DomainJobs []DomainJob
@@ -60,7 +63,7 @@ func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, e
 	switch sys.Backend {
 	case Nftables, IptablesLegacy, IptablesNft:
 		rules = removeRules(rs, sys, removed)
-		sets, err = removeSets(rs, domains, removed)
+		sets, err = removeSets(rs, inst, domains, removed)
 	case Ufw:
 		rules = removeUfw(inst.UfwNumbered, removed)
 	case Firewalld:

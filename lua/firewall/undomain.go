@@ -72,6 +72,12 @@ func ReadDomainJobs(out []byte) []DomainJob {
 	return jobs
 }
 
+// IpsetNamesArgv lists the kernel's ipsets, one a line; nothing where
+// ipset is not installed.
+func IpsetNamesArgv() []string {
+	return []string{"sh", "-c", "command -v ipset >/dev/null || exit 0; ipset list -n"}
+}
+
 // RemovedDomains are the domains whose allow_domain a removal of prefix
 // undoes: those whose comment starts with prefix, of a refresh job on
 // the host or of a rule naming the domain's sets.
@@ -124,15 +130,17 @@ func setsNamed(r *Rule) []string {
 	return out
 }
 
-// removeSets deletes the domains' nft sets and ipsets, once the rules
-// removed says go are gone. A set a rule that stays names is an error:
+// removeSets deletes the domains' nft sets and ipsets (in rs or
+// inst.Ipsets), once the rules removed says go are gone. A set a rule that stays names is an error:
 // deleting it would fail, and keeping it silently would leave remedy's
 // behind.
-func removeSets(rs *Ruleset, domains []string, removed func(comment string) bool) ([][]string, error) {
+func removeSets(rs *Ruleset, inst Installed, domains []string, removed func(comment string) bool) ([][]string, error) {
 	var cmds [][]string
 	for _, d := range domains {
 		for _, name := range setNames(d) {
-			ipset := false
+			// The job creates both ipsets, an IPv6 one also where no
+			// ip6tables table is there to hold it in rs.
+			ipset := slices.Contains(inst.Ipsets, name)
 			for _, t := range rs.Tables {
 				if t.Sets[name] == nil {
 					continue

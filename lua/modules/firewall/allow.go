@@ -104,6 +104,13 @@ func Remove(s change.Session, prefix string, persist bool) (Changed, error) {
 		return Changed{}, err
 	}
 	in.DomainJobs = firewall.ReadDomainJobs(jobs)
+	if st.System.Backend == firewall.IptablesLegacy || st.System.Backend == firewall.IptablesNft {
+		ipsets, err := query(s, false, firewall.IpsetNamesArgv()...)
+		if err != nil {
+			return Changed{}, err
+		}
+		in.Ipsets = strings.Fields(string(ipsets))
+	}
 	plan, err := firewall.PlanRemove(st.Rules, st.System, in, prefix)
 	if err != nil {
 		return Changed{}, fmt.Errorf("%s: %w", s.Name(), err)
