@@ -92,6 +92,11 @@ func TestRemoveDomainAppliesToRealTools(t *testing.T) {
 				n.run("", c...)
 			}
 			inst := Installed{DomainJobs: []DomainJob{{Script: aleeScript, Domain: d.Name}}}
+			if tt.backend != Nftables {
+				// As the job leaves them: both families, with or without a rule.
+				n.run("", "ipset", "create", "-exist", "rmd_api_ibmaspera_com_6", "hash:ip", "family", "inet6")
+				inst.Ipsets = strings.Fields(string(n.run("", "ipset", "list", "-n")))
+			}
 			// Any prefix of the comment undoes the domain.
 			rm, err := PlanRemove(read(), sys, inst, "remedy: api.ibm")
 			if err != nil {
@@ -113,6 +118,11 @@ func TestRemoveDomainAppliesToRealTools(t *testing.T) {
 				n.run("", c...)
 			}
 			after := read()
+			if tt.backend != Nftables {
+				if left := n.run("", "ipset", "list", "-n"); len(left) > 0 {
+					t.Errorf("ipsets left: %s", left)
+				}
+			}
 			for _, tb := range after.Tables {
 				for name := range tb.Sets {
 					if strings.HasPrefix(name, "rmd_") {
