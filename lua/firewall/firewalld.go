@@ -371,7 +371,6 @@ func richFamily(v6 bool) string {
 // prefix makes "rmd--"): it holds no opening of its own, but the
 // runtime's of every outbound one.
 func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
-	name := slug(prefix)
 	var cmds [][]string
 	reload := false
 	for _, s := range inst.FirewalldServices {
@@ -403,9 +402,8 @@ func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 		}
 		cmds = append(cmds, runtimeRemovals(sys.Zone, *inst.Runtime, s, inst.FirewalldServicePorts[s], rich)...)
 	}
-	short := policyName(prefix)
 	for _, p := range inst.FirewalldPolicies {
-		if p != short && !strings.HasPrefix(p, "rmd-"+strings.TrimPrefix(name, "remedy-")) {
+		if !removesPolicy(prefix, p) {
 			continue
 		}
 		if sys.Bus {
@@ -422,6 +420,12 @@ func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 		cmds = append(cmds, fwReload(sys))
 	}
 	return cmds
+}
+
+// removesPolicy reports whether removing the rules commented prefix
+// removes the firewalld policy named policy.
+func removesPolicy(prefix, policy string) bool {
+	return policy == policyName(prefix) || strings.HasPrefix(policy, "rmd-"+strings.TrimPrefix(slug(prefix), "remedy-"))
 }
 
 // RemovesService reports whether removing the rules commented prefix

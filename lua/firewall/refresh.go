@@ -11,8 +11,8 @@ import (
 // systems, or — on a host without any init (a container, a lab host) — a
 // detached loop that lives as long as the host does.
 func refreshJob(sys System, sets [2]string, homes []string, d Domain) ([]File, [][]string) {
-	unit := "remedy-domain-" + strings.TrimPrefix(slug(d.Name), "remedy-")
-	script := File{Path: "/usr/local/sbin/" + unit, Content: refreshScript(sys, sets, homes, d), Mode: 0o755}
+	unit := jobUnit(d.Name)
+	script := File{Path: jobDir + unit, Content: refreshScript(sys, sets, homes, d), Mode: 0o755}
 	every := int(d.Refresh / time.Second)
 	switch d.Init {
 	case "systemd":

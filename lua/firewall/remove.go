@@ -25,25 +25,68 @@ type Installed struct {
 	// Runtime is firewalld's runtime zone (HostRead.ZoneInfo), nil when
 	// unknown: removal then reloads to take remedy's rich rules out of it.
 	Runtime *Zone
+	// FirewalldIpsets are the permanent configuration's ipsets.
+	FirewalldIpsets []string
+	// Ipsets are the kernel's ipsets (IpsetNamesArgv), on an iptables
+	// host.
+	Ipsets []string
+	// DomainJobs are allow_domain's refresh jobs on the host
+	// (ReadDomainJobs).
+	DomainJobs []DomainJob
 }
 
 // PlanRemove plans deleting every rule remedy added whose comment starts
 // with prefix, which itself must start with "remedy:" so nothing remedy
-// did not add can match.
+// did not add can match. What allow_domain made under such a comment
+// goes too (RemovedDomains): its refresh job is stopped first, so that
+// it adds nothing back, then its rules and DNS rules are deleted, then
+// the sets they named (a set in use cannot be deleted), then the job's
+// files. A set of remedy's that a rule staying behind names is refused,
+// before anything changes.
 func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, error) {
 	if !strings.HasPrefix(prefix, CommentPrefix) {
 		return Plan{}, fmt.Errorf("remove: comment prefix %q does not start with %q", prefix, CommentPrefix)
 	}
+	domains := RemovedDomains(rs, inst, prefix)
+	prefixes := removalPrefixes(prefix, domains, inst)
+	removed := func(comment string) bool {
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(comment, p) })
+	}
 	var plan Plan
+	for _, j := range inst.DomainJobs {
+		if slices.Contains(domains, j.Domain) {
+			plan.Commands = append(plan.Commands, stopJob(sys, j)...)
+		}
+	}
+	var rules, sets [][]string
+	var err error
 	switch sys.Backend {
 	case Nftables, IptablesLegacy, IptablesNft:
-		plan.Commands = removeRules(rs, sys, prefix)
+		rules = removeRules(rs, sys, removed)
+		sets, err = removeSets(rs, inst, domains, removed)
 	case Ufw:
-		plan.Commands = removeUfw(inst.UfwNumbered, prefix)
+		rules = removeUfw(inst.UfwNumbered, removed)
 	case Firewalld:
-		plan.Commands = removeFirewalld(sys, inst, prefix)
+		for _, p := range prefixes {
+			rules = append(rules, removeFirewalld(sys, inst, p)...)
+		}
+		if len(domains) > 0 {
+			rules = append(rules, removeLivePolicy(sys, inst, prefixes)...)
+		}
+		sets = removeFirewalldIpsets(sys, inst, domains)
+		rules = oneReload(append(rules, sets...))
+		sets = nil
 	default:
 		return Plan{}, fmt.Errorf("no firewall backend %q to plan for", sys.Backend)
+	}
+	if err != nil {
+		return Plan{}, err
+	}
+	plan.Commands = append(append(plan.Commands, rules...), sets...)
+	for _, j := range inst.DomainJobs {
+		if slices.Contains(domains, j.Domain) {
+			plan.Commands = append(plan.Commands, removeJobFiles(j)...)
+		}
 	}
 	plan.Already = len(plan.Commands) == 0
 	return plan, nil
@@ -51,7 +94,7 @@ func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, e
 
 // removeRules deletes by nft handle, or by iptables position from the
 // end of each chain so earlier positions stay valid.
-func removeRules(rs *Ruleset, sys System, prefix string) [][]string {
+func removeRules(rs *Ruleset, sys System, removed func(comment string) bool) [][]string {
 	var cmds [][]string
 	for _, t := range rs.Tables {
 		for _, c := range t.Chains {
@@ -61,7 +104,7 @@ func removeRules(rs *Ruleset, sys System, prefix string) [][]string {
 				if t.Iptables {
 					id = i + 1
 				}
-				if strings.HasPrefix(r.Comment, prefix) && !slices.Contains(handles, id) {
+				if removed(r.Comment) && !slices.Contains(handles, id) {
 					handles = append(handles, id)
 				}
 			}
@@ -83,8 +126,8 @@ func deleteCommand(sys System, t *Table, c *Chain, h int) []string {
 
 // FirewalldInstalledArgv reads over D-Bus, in one command, what removing
 // the rules commented prefix needs of firewalld's permanent
-// configuration, each in a part: its services, policies and the zone's
-// rich rules, and the ports of each service the removal takes out
+// configuration, each in a part: its services, policies, the zone's
+// rich rules and the ipsets, and the ports of each service the removal takes out
 // ("ports NAME"). One firewall-cmd start per list and service took
 // seconds each.
 func FirewalldInstalledArgv(zone, prefix string) []string {
@@ -94,6 +137,7 @@ func FirewalldInstalledArgv(zone, prefix string) []string {
 part services; s=$(` + call + ` ` + conf + ` getServiceNames); echo "$s"
 part policies; ` + call + ` ` + conf + ` getPolicyNames
 part rich; z=$(fwconf Zone "$1"); ` + call + ` "$z" ` + fwBusName + `.config.zone getRichRules
+part ipsets; ` + call + ` ` + conf + ` getIPSetNames
 for w in $s; do
 	case $w in \""$2"*) w=${w#\"}; w=${w%\"}; part "ports $w"; p=$(fwconf Service "$w"); ` + call + ` "$p" ` + fwBusName + `.config.service getPorts ;; esac
 done`
@@ -114,6 +158,12 @@ func ReadFirewalldInstalled(out []byte) (Installed, error) {
 	for _, l := range lists {
 		if *l.into, err = busList(parts[l.part]); err != nil {
 			return Installed{}, fmt.Errorf("firewalld's %s: %w", l.part, err)
+		}
+	}
+	// A capture from before removal read the ipsets has no such part.
+	if body, ok := parts["ipsets"]; ok {
+		if in.FirewalldIpsets, err = busList(body); err != nil {
+			return Installed{}, fmt.Errorf("firewalld's ipsets: %w", err)
 		}
 	}
 	in.FirewalldServicePorts = map[string][]string{}

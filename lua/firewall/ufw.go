@@ -31,12 +31,12 @@ func ufwAllow(a Allow) []string {
 var ufwNumbered = regexp.MustCompile(`^\[\s*(\d+)\].*?#\s*(.*?)\s*$`)
 
 // removeUfw deletes, highest number first so the others keep theirs, the
-// numbered rules whose comment starts with prefix.
-func removeUfw(numbered, prefix string) [][]string {
+// numbered rules whose comment removed says go.
+func removeUfw(numbered string, removed func(comment string) bool) [][]string {
 	var nums []int
 	for _, line := range strings.Split(numbered, "\n") {
 		m := ufwNumbered.FindStringSubmatch(strings.TrimSpace(line))
-		if m != nil && strings.HasPrefix(m[2], prefix) {
+		if m != nil && removed(m[2]) {
 			n, _ := strconv.Atoi(m[1])
 			nums = append(nums, n)
 		}

@@ -88,7 +88,8 @@ func before(rs []firewall.Result) string {
 }
 
 // Remove removes the rules remedy added under a comment starting with
-// prefix, live and from the files boot loads.
+// prefix, live and from the files boot loads, and what allow_domain made
+// with them (firewall.PlanRemove): its refresh job, sets and DNS rules.
 func Remove(s change.Session, prefix string, persist bool) (Changed, error) {
 	st, seq, err := readForChange(s)
 	if err != nil {
@@ -98,15 +99,31 @@ func Remove(s change.Session, prefix string, persist bool) (Changed, error) {
 	if err != nil {
 		return Changed{}, err
 	}
+	jobs, err := query(s, false, firewall.DomainJobsArgv()...)
+	if err != nil {
+		return Changed{}, err
+	}
+	in.DomainJobs = firewall.ReadDomainJobs(jobs)
+	if st.System.Backend == firewall.IptablesLegacy || st.System.Backend == firewall.IptablesNft {
+		ipsets, err := query(s, false, firewall.IpsetNamesArgv()...)
+		if err != nil {
+			return Changed{}, err
+		}
+		in.Ipsets = strings.Fields(string(ipsets))
+	}
 	plan, err := firewall.PlanRemove(st.Rules, st.System, in, prefix)
 	if err != nil {
 		return Changed{}, fmt.Errorf("%s: %w", s.Name(), err)
 	}
+	domains := firewall.RemovedDomains(st.Rules, in, prefix)
 	edit := func(f firewall.BootFile, text string, rs *firewall.Ruleset) (string, error) {
-		return firewall.PlanBootRemove(f, text, rs, prefix)
+		return firewall.PlanBootRemoveDomains(f, text, rs, prefix, domains, in)
 	}
 	boot, err := planBoot(s, st.System, "remove the rules commented "+strconv.Quote(prefix), persist, edit)
 	if err != nil {
+		return Changed{}, err
+	}
+	if err := bootIpsetsRemoval(s, st.System, &boot, domains, edit); err != nil {
 		return Changed{}, err
 	}
 	if !plan.Already {
@@ -156,6 +173,10 @@ func installed(s change.Session, sys firewall.System, rt []byte, prefix string) 
 			return in, err
 		}
 		in.FirewalldPolicies = strings.Fields(string(out))
+		if out, err = query(s, false, "firewall-cmd", "--permanent", "--get-ipsets"); err != nil {
+			return in, err
+		}
+		in.FirewalldIpsets = strings.Fields(string(out))
 		out, err = query(s, false, "firewall-cmd", "--permanent", "--zone="+sys.Zone, "--list-rich-rules")
 		in.FirewalldRichRules = strings.Split(strings.TrimSpace(string(out)), "\n")
 	}

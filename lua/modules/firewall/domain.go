@@ -207,3 +207,21 @@ func parseTTL(out []byte) int {
 	}
 	return min(max(n, 60), 3600)
 }
+
+// bootIpsetsRemoval adds to c, on an iptables host, the ipset file boot
+// loads, from which removing domains takes their sets. A host where
+// nothing loads ipsets at boot has none of remedy's there.
+func bootIpsetsRemoval(s change.Session, sys firewall.System, c *bootChange, domains []string, edit bootEdit) error {
+	if len(domains) == 0 || (sys.Backend != firewall.IptablesLegacy && sys.Backend != firewall.IptablesNft) {
+		return nil
+	}
+	bu, err := readBootUnits(s)
+	if err != nil {
+		return err
+	}
+	f, problem := firewall.BootIpsets(sys, bu.units, bu.plugins)
+	if problem != "" {
+		return nil
+	}
+	return c.edit(s, []firewall.BootFile{f}, edit)
+}

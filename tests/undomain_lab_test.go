@@ -1,0 +1,108 @@
+package tests
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"remedy/tests/lab/labkit"
+)
+
+const removeALEE = `return { tasks = {
+  { name = "unalee", run = function() firewall.remove { comment = "remedy: api.ibmaspera.com" } end },
+} }`
+
+// remedysMarks lists, on a lab host, everything of allow_domain's that
+// could outlive it: the refresh job's files and its detached loop, then
+// every line naming remedy or one of its sets, live and in what boot
+// loads. The loop is matched as "remedy[-]domain" so that grep's own
+// command line does not match.
+const remedysMarks = `ls -d /usr/local/sbin/remedy-domain-* /etc/systemd/system/remedy-domain-* /etc/cron.d/remedy-domain-* 2>/dev/null
+for p in /proc/[0-9]*; do
+	tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep 'while :; do /usr/local/sbin/remedy[-]domain' | sed 's/^/process: /'
+done
+{
+	nft list ruleset 2>/dev/null
+	for t in iptables-legacy ip6tables-legacy iptables-nft ip6tables-nft; do ! command -v $t-save >/dev/null || $t-save 2>/dev/null; done
+	! command -v ipset >/dev/null || ipset list -n 2>/dev/null
+	! command -v ufw >/dev/null || ufw status 2>/dev/null
+	if command -v firewall-cmd >/dev/null; then
+		firewall-cmd --get-ipsets; firewall-cmd --permanent --get-ipsets
+		firewall-cmd --get-policies; firewall-cmd --permanent --get-policies
+	fi
+	cat /etc/nftables.conf /etc/iptables/rules.v4 /etc/iptables/rules.v6 /etc/iptables/ipsets /etc/sysconfig/ipset 2>/dev/null
+} | grep -Eo '.{0,40}(rmd[_-]|remedy).{0,40}' | sed 's/^/firewall: /'
+true`
+
+// TestRemoveDomainOnLab runs allow_domain, then firewall.remove with its
+// comment, on every firewall: after the removal nothing of remedy's is
+// left on the host (rules, sets, ipsets, policies, the refresh job, boot
+// files: the same marks as before allow_domain), the licensing stand-in
+// is unreachable again, also after a simulated reboot, and a second
+// removal has nothing to do. Check mode changes nothing.
+func TestRemoveDomainOnLab(t *testing.T) {
+	lab := labkit.New(t, labkit.Options{Hosts: 5, Profiles: []string{"nftables+egress", "iptables-legacy+egress",
+		"iptables-nft+egress", "firewalld+egress", "ufw+egress"}})
+	l := &luaLab{lab: lab, bin: buildRemedy(t), home: t.TempDir()}
+	connect := "timeout 3 bash -c 'exec 3<>/dev/tcp/api.ibmaspera.com/443'"
+	reachable := func(h labkit.Host) bool {
+		_, err := lab.Exec(context.Background(), h.Name, "sh", "-c", connect)
+		return err == nil
+	}
+	before := map[string]string{}
+	for _, h := range lab.Hosts {
+		if strings.HasPrefix(h.Profile, "iptables") {
+			// As ipset-persistent installs it: boot loads the ipsets
+			// before the rules naming them, or allow_domain refuses.
+			labSh(t, lab, h.Name, "mkdir -p /usr/share/netfilter-persistent/plugins.d && touch /usr/share/netfilter-persistent/plugins.d/10-ipset")
+		}
+		if reachable(h) {
+			t.Fatalf("before: the licensing stand-in is reachable from %s (%s)", h.Name, h.Profile)
+		}
+		before[h.Name] = labSh(t, lab, h.Name, remedysMarks)
+	}
+	doc, code := l.remedy(t, "run", l.playbook(t, allowALEE))
+	for _, h := range lab.Hosts {
+		if got := doc.statuses(h.Name); code != 0 || got != "alee=changed" {
+			t.Fatalf("%s (%s): allow_domain: exit %d, %s: %s", h.Name, h.Profile, code, got, doc.out)
+		}
+		if !reachable(h) {
+			t.Fatalf("%s (%s): allow_domain: the stand-in is not reachable", h.Name, h.Profile)
+		}
+	}
+	allowed := map[string]string{}
+	for _, h := range lab.Hosts {
+		allowed[h.Name] = labSh(t, lab, h.Name, remedysMarks)
+	}
+	t.Run("check mode", func(t *testing.T) {
+		doc, code := l.remedy(t, "run", l.playbook(t, removeALEE), "-C")
+		for _, h := range lab.Hosts {
+			if got := doc.statuses(h.Name); code != 0 || got != "unalee=changed" {
+				t.Errorf("%s (%s): check mode: exit %d, %s: %s", h.Name, h.Profile, code, got, doc.out)
+			}
+			if got := labSh(t, lab, h.Name, remedysMarks); got != allowed[h.Name] || !reachable(h) {
+				t.Errorf("%s (%s): check mode changed the host:\n%s\nwas:\n%s", h.Name, h.Profile, got, allowed[h.Name])
+			}
+		}
+	})
+	doc, code = l.remedy(t, "run", l.playbook(t, removeALEE))
+	again, code2 := l.remedy(t, "run", l.playbook(t, removeALEE))
+	for _, h := range lab.Hosts {
+		if got := doc.statuses(h.Name); code != 0 || got != "unalee=changed" {
+			t.Errorf("%s (%s): remove: exit %d, %s: %s", h.Name, h.Profile, code, got, doc.out)
+		}
+		if got := again.statuses(h.Name); code2 != 0 || got != "unalee=ok" {
+			t.Errorf("%s (%s): second remove: exit %d, %s, want unalee=ok", h.Name, h.Profile, code2, got)
+		}
+		if got := labSh(t, lab, h.Name, remedysMarks); got != before[h.Name] {
+			t.Errorf("%s (%s): after the removal:\n%s\nwant, as before allow_domain:\n%s", h.Name, h.Profile, got, before[h.Name])
+		}
+		if reachable(h) {
+			t.Errorf("%s (%s): the stand-in is reachable after the removal", h.Name, h.Profile)
+		}
+		labSh(t, lab, h.Name, reboots[strings.TrimSuffix(h.Profile, "+egress")])
+		if reachable(h) {
+			t.Errorf("%s (%s): the stand-in is reachable after the removal and a reboot", h.Name, h.Profile)
+		}
+	}
+}
