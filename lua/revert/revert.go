@@ -18,7 +18,19 @@ import (
 // Window is how long a change that could cut the session (a firewall
 // rule on the input path, sshd leaving its old ports) may stay without
 // the controller reconnecting before the host reverts it.
-const Window = 120 * time.Second
+var Window = window()
+
+// testWindow shortens Window for the lab tests, which build remedy with
+// -ldflags=-X=remedy/lua/revert.testWindow=12s to see a move outlast the
+// window in seconds; it is no option of remedy's.
+var testWindow string
+
+func window() time.Duration {
+	if d, err := time.ParseDuration(testWindow); err == nil && d >= time.Second {
+		return d
+	}
+	return 120 * time.Second
+}
 
 // NewToken names a revert: what it reverts ("fw", "sshd"), then 48
 // random bits.
