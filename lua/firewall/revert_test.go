@@ -16,7 +16,7 @@ func TestPlanRevert(t *testing.T) {
 	}
 	want := `sh -c 'set -e; d=/run/remedy-revert-t1; rm -rf "$d"; mkdir -m 700 "$d"; { echo '\''flush ruleset'\''; nft list ruleset; } > "$d/nft"; echo $(($(cut -d. -f1 /proc/uptime) + 61)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
 sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-t1; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
-live() { now=$(cut -d. -f1 /proc/uptime); [ "$now" -lt "$hard" ] && [ "$now" -lt "$(cat "$d/deadline")" ]; }
+live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
 while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
 nft -f "$d/nft"; rm -rf "$d"'`
 	if got := joined(r.Arm); got != want {

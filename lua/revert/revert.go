@@ -87,13 +87,14 @@ func Plan(init, tok string, window time.Duration, save, restore string) (Revert,
 //
 // The deadline is in $d/deadline, in seconds since the host booted
 // (/proc/uptime) on both ends: a clock no time sync steps while a change
-// is armed, and no %s for systemd to take for a specifier. The timer checks it every second; a killed sleep ends the
-// wait as a passed deadline would, which is how the lab and VM drills
-// bring a revert forward. A push writes the new deadline atomically, then
-// checks the timer has not fired: the timer marks $d/fired before it reads
-// the deadline a last time, so either it sees the push and waits on, or
-// the push sees the mark and fails (a push that meets the mark of a timer
-// about to wait on looks again a second later).
+// is armed, and no %s for systemd to take for a specifier. The timer
+// reads it every second. Any of its commands killed (its sleep, mostly)
+// ends the wait as a passed deadline would: that is how the lab and VM
+// drills bring a revert forward. A push writes the new deadline
+// atomically, then checks the timer has not fired: the timer marks
+// $d/fired before it reads the deadline a last time, so either it sees
+// the push and waits on, or the push sees the mark and fails (a push that
+// meets the mark of a timer about to wait on looks again a second later).
 func plan(init, dir, unit string, window, max time.Duration, save, restore string) (Revert, error) {
 	if window < time.Second {
 		return Revert{}, fmt.Errorf("revert: %s is too short to reconnect in", window)
@@ -104,7 +105,7 @@ func plan(init, dir, unit string, window, max time.Duration, save, restore strin
 	deadline := fmt.Sprintf(`echo $(($(cut -d. -f1 /proc/uptime) + %d)) > "$d/next" && mv -f "$d/next" "$d/deadline"`, w)
 	arm := fmt.Sprintf(`set -e; d=%s; rm -rf "$d"; mkdir -m 700 "$d"; %s; %s`, dir, save, deadline)
 	timer := fmt.Sprintf(`d=%s; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + %d))
-live() { now=$(cut -d. -f1 /proc/uptime); [ "$now" -lt "$hard" ] && [ "$now" -lt "$(cat "$d/deadline")" ]; }
+live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
 while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
 %s; rm -rf "$d"`, dir, int(max/time.Second), restore)
 	extend := fmt.Sprintf(`d=%s; { %s && { [ ! -e "$d/fired" ] || { sleep 1; [ -d "$d" ] && [ ! -e "$d/fired" ]; }; }; } 2>/dev/null || { echo "the timed revert in $d has fired: the host restored what it saved" >&2; exit 1; }`, dir, deadline)

@@ -17,7 +17,7 @@ import (
 // lab of VMs booted with systemd to prove.
 func TestPlan(t *testing.T) {
 	timer := `d=/run/remedy-revert-t1; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
-live() { now=$(cut -d. -f1 /proc/uptime); [ "$now" -lt "$hard" ] && [ "$now" -lt "$(cat "$d/deadline")" ]; }
+live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
 while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
 restore; rm -rf "$d"`
 	tests := []struct {
