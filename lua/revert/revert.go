@@ -52,10 +52,10 @@ func NewToken(what string) string {
 // Revert is a planned timed revert: the commands that arm it, push its
 // deadline forward and disarm it.
 type Revert struct {
-	Arm    [][]string // save the state and set the deadline, then start the timer, detached from the session
-	Extend [][]string // push the deadline to Window from now; fails once the timer has fired
-	Disarm [][]string // stop the timer and drop the saved copy
-	Window time.Duration
+	Arm    [][]string    // save the state and set the deadline, then start the timer, detached from the session
+	Extend [][]string    // push the deadline a window from now; fails once the timer has fired
+	Disarm [][]string    // stop the timer and drop the saved copy
+	Window time.Duration // how long the controller may stay silent
 }
 
 // Due reports whether the deadline, last pushed (or armed) at last,
