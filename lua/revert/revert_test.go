@@ -83,11 +83,13 @@ func armFor(t *testing.T, window, max time.Duration) *timerRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &timerRun{t: t, r: r, dir: filepath.Join(base, "revert"), out: out}
+	// Armed from before the arm: the deadline is written during it.
+	tr := &timerRun{t: t, r: r, dir: filepath.Join(base, "revert"), out: out, armed: time.Now()}
 	for _, c := range r.Arm {
-		tr.run(c)
+		if err := tr.run(c); err != nil {
+			t.Fatal(err)
+		}
 	}
-	tr.armed = time.Now()
 	t.Cleanup(func() {
 		for _, c := range r.Disarm {
 			_ = exec.Command(c[0], c[1:]...).Run()
@@ -147,8 +149,10 @@ func TestTimerFiresOnSilence(t *testing.T) {
 func TestTimerWaitsWhilePushed(t *testing.T) {
 	t.Parallel()
 	tr := armFor(t, 2*time.Second, time.Minute)
+	var last time.Duration // from before the last push: it writes the deadline
 	for range 6 {
 		time.Sleep(time.Second)
+		last = time.Since(tr.armed)
 		if err := tr.run(tr.r.Extend[0]); err != nil {
 			t.Fatalf("push %s after arming: %v", time.Since(tr.armed).Round(100*time.Millisecond), err)
 		}
@@ -156,7 +160,6 @@ func TestTimerWaitsWhilePushed(t *testing.T) {
 	if _, err := os.Stat(tr.out); err == nil {
 		t.Fatalf("restored while the controller pushed, %s after arming", time.Since(tr.armed).Round(100*time.Millisecond))
 	}
-	last := time.Since(tr.armed)
 	took := tr.waitRestored(last + 6*time.Second)
 	if took == 0 {
 		t.Fatal("the timer never restored after the pushes stopped")
