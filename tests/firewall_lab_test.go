@@ -243,7 +243,9 @@ func revertFires(t *testing.T, lab *labkit.Lab) {
 	}
 	labSh(t, lab, h.Name, "nft insert rule inet filter input tcp dport 22 drop")
 	assertReach(t, lab, h, "tcp", 22, firewall.VerdictDrop)
-	time.Sleep(3 * time.Second)
+	// The timer counts whole seconds and looks every second: a 2s window
+	// fires within 4s.
+	time.Sleep(5 * time.Second)
 	assertReach(t, lab, h, "tcp", 22, firewall.VerdictAccept)
 	if out := labSh(t, lab, h.Name, "nft list chain inet filter input"); strings.Contains(out, "tcp dport 22 drop") {
 		t.Errorf("after the revert:\n%s", out)

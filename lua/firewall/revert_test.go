@@ -14,8 +14,11 @@ func TestPlanRevert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `sh -c 'set -e; d=/run/remedy-revert-t1; rm -rf "$d"; mkdir -m 700 "$d"; { echo '\''flush ruleset'\''; nft list ruleset; } > "$d/nft"'
-sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-t1; echo $$ > "$d/pid"; sleep 60; nft -f "$d/nft"; rm -rf "$d"'`
+	want := `sh -c 'set -e; d=/run/remedy-revert-t1; rm -rf "$d"; mkdir -m 700 "$d"; { echo '\''flush ruleset'\''; nft list ruleset; } > "$d/nft"; echo $(($(cut -d. -f1 /proc/uptime) + 61)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
+sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-t1; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
+live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
+while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
+nft -f "$d/nft"; rm -rf "$d"'`
 	if got := joined(r.Arm); got != want {
 		t.Errorf("arm:\n%s\nwant:\n%s", got, want)
 	}
@@ -23,7 +26,7 @@ sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-t1
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := legacy.Arm[0][2]; !strings.HasSuffix(got, `iptables-nft-save > "$d/v4" && ip6tables-nft-save > "$d/v6"`) {
+	if got := legacy.Arm[0][2]; !strings.Contains(got, `; iptables-nft-save > "$d/v4" && ip6tables-nft-save > "$d/v6"; `) {
 		t.Errorf("iptables-nft save: %s", got)
 	}
 	for _, bad := range []struct {
@@ -37,9 +40,10 @@ sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-t1
 	}
 }
 
-// TestRevertFires arms a one-second revert in a namespace with a private
-// /run, cuts SSH off, and checks the rule is gone again after the timer
-// fired — or still there when disarmed in time.
+// TestRevertFires arms a one-second revert (it fires within three: the
+// timer counts whole seconds and looks every second) in a namespace with
+// a private /run, cuts SSH off, and checks the rule is gone again after
+// the timer fired — or still there when disarmed in time.
 func TestRevertFires(t *testing.T) {
 	for _, disarm := range []bool{false, true} {
 		t.Run(map[bool]string{false: "fires", true: "disarmed"}[disarm], func(t *testing.T) {
@@ -64,7 +68,7 @@ func revertOnce(t *testing.T, disarm bool) {
 	for _, s := range steps {
 		lines = append(lines, shell.Join(s...))
 	}
-	script := "mount -t tmpfs tmpfs /run\n" + strings.Join(lines, "\n") + "\nsleep 2.5\nnft list chain inet filter input"
+	script := "mount -t tmpfs tmpfs /run\n" + strings.Join(lines, "\n") + "\nsleep 4\nnft list chain inet filter input"
 	out, err := exec.Command("ip", "netns", "exec", n.name, "unshare", "--mount", "--propagation", "private", "sh", "-ec", script).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)

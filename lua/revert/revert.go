@@ -15,10 +15,31 @@ import (
 	"time"
 )
 
-// Window is how long a change that could cut the session (a firewall
-// rule on the input path, sshd leaving its old ports) may stay without
-// the controller reconnecting before the host reverts it.
-const Window = 120 * time.Second
+// Window is how long the controller may stay silent, while a change that
+// could cut the session (a firewall rule on the input path, sshd leaving
+// its old ports) is armed, before the host reverts it. The window counts
+// from the arming and from each proof of life the controller pushes
+// (Revert.Extend), not from the arming alone: a change that takes long on
+// a slow host, through a sudo that asks PAM every time, is not reverted
+// while the controller keeps proving it is there.
+var Window = window()
+
+// testWindow shortens Window for the lab tests, which build remedy with
+// -ldflags=-X=remedy/lua/revert.testWindow=12s to see a move outlast the
+// window in seconds; it is no option of remedy's.
+var testWindow string
+
+func window() time.Duration {
+	if d, err := time.ParseDuration(testWindow); err == nil && d >= time.Second {
+		return d
+	}
+	return 120 * time.Second
+}
+
+// MaxArmed bounds how long a revert stays armed, however often the
+// controller pushes its deadline: a controller stuck in a loop that
+// pushes must not keep a host half changed for ever.
+const MaxArmed = 30 * time.Minute
 
 // NewToken names a revert: what it reverts ("fw", "sshd"), then 48
 // random bits.
@@ -28,37 +49,72 @@ func NewToken(what string) string {
 	return what + "-" + hex.EncodeToString(b)
 }
 
-// Revert is a planned timed revert: the commands that arm it and the ones
-// that disarm it.
+// Revert is a planned timed revert: the commands that arm it, push its
+// deadline forward and disarm it.
 type Revert struct {
-	Arm    [][]string // save the state, then start the timer, detached from the session
-	Disarm [][]string // stop the timer and drop the saved copy
+	Arm    [][]string    // save the state and set the deadline, then start the timer, detached from the session
+	Extend [][]string    // push the deadline a window from now; fails once the timer has fired
+	Disarm [][]string    // stop the timer and drop the saved copy
+	Window time.Duration // how long the controller may stay silent
 }
 
-// DirPrefix starts the directory each revert keeps its saved state and
-// its timer's pid in. It is under /run, gone at reboot, when what boot
-// loads applies anyway.
+// Due reports whether the deadline, last pushed (or armed) at last,
+// should be pushed again: a quarter of the window has passed. Pushing
+// only then costs a fast change no command, and leaves a slow one most of
+// the window for its longest step.
+func (r Revert) Due(last time.Time) bool { return time.Since(last) >= r.Window/4 }
+
+// DirPrefix starts the directory each revert keeps its saved state, its
+// deadline and its timer's pid in. It is under /run, gone at reboot, when
+// what boot loads applies anyway.
 const DirPrefix = "/run/remedy-revert-"
 
 var token = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
 
-// Plan plans a revert that runs restore after `after` unless disarmed.
-// save and restore are shell lines that find the revert's directory in
-// $d. init is the host's init system (Facts.Init): see detached.
-func Plan(init, tok string, after time.Duration, save, restore string) (Revert, error) {
+// Plan plans a revert that runs restore once the controller has not
+// pushed its deadline for `window`, or MaxArmed after it was armed,
+// unless disarmed. save and restore are shell lines that find the
+// revert's directory in $d. init is the host's init system (Facts.Init):
+// see Detached.
+func Plan(init, tok string, window time.Duration, save, restore string) (Revert, error) {
 	if !token.MatchString(tok) {
 		return Revert{}, fmt.Errorf("revert: token %q: want 1-40 of a-z, 0-9, -", tok)
 	}
-	if after < time.Second {
-		return Revert{}, fmt.Errorf("revert: %s is too short to reconnect in", after)
+	return plan(init, DirPrefix+tok, "remedy-revert-"+tok, window, MaxArmed, save, restore)
+}
+
+// plan is Plan in directory dir, bounded by max.
+//
+// The deadline is in $d/deadline, in seconds since the host booted
+// (/proc/uptime) on both ends: a clock no time sync steps while a change
+// is armed, and no %s for systemd to take for a specifier. The timer
+// reads it every second. Any of its commands killed (its sleep, mostly)
+// ends the wait as a passed deadline would: that is how the lab and VM
+// drills bring a revert forward. A push writes the new deadline
+// atomically, then checks the timer has not fired: the timer marks
+// $d/fired before it reads the deadline a last time, so either it sees
+// the push and waits on, or the push sees the mark and fails (a push that
+// meets the mark of a timer about to wait on looks again a second later).
+func plan(init, dir, unit string, window, max time.Duration, save, restore string) (Revert, error) {
+	if window < time.Second {
+		return Revert{}, fmt.Errorf("revert: %s is too short to reconnect in", window)
 	}
-	dir := DirPrefix + tok
-	arm := fmt.Sprintf(`set -e; d=%s; rm -rf "$d"; mkdir -m 700 "$d"; %s`, dir, save)
-	timer := fmt.Sprintf(`d=%s; echo $$ > "$d/pid"; sleep %d; %s; rm -rf "$d"`, dir, int(after/time.Second), restore)
+	// A second more than the window: the clock counts whole seconds, so a
+	// deadline of now plus the window could come up to one early.
+	w := int(window/time.Second) + 1
+	deadline := fmt.Sprintf(`echo $(($(cut -d. -f1 /proc/uptime) + %d)) > "$d/next" && mv -f "$d/next" "$d/deadline"`, w)
+	arm := fmt.Sprintf(`set -e; d=%s; rm -rf "$d"; mkdir -m 700 "$d"; %s; %s`, dir, save, deadline)
+	timer := fmt.Sprintf(`d=%s; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + %d))
+live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
+while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
+%s; rm -rf "$d"`, dir, int(max/time.Second), restore)
+	extend := fmt.Sprintf(`d=%s; { %s && { [ ! -e "$d/fired" ] || { sleep 1; [ -d "$d" ] && [ ! -e "$d/fired" ]; }; }; } 2>/dev/null || { echo "the timed revert in $d has fired: the host restored what it saved" >&2; exit 1; }`, dir, deadline)
 	disarm := fmt.Sprintf(`d=%s; test -f "$d/pid" && kill "$(cat "$d/pid")"; rm -rf "$d"`, dir)
 	return Revert{
-		Arm:    [][]string{{"sh", "-c", arm}, Detached(init, "remedy-revert-"+tok, timer)},
+		Arm:    [][]string{{"sh", "-c", arm}, Detached(init, unit, timer)},
+		Extend: [][]string{{"sh", "-c", extend}},
 		Disarm: [][]string{{"sh", "-c", disarm}},
+		Window: window,
 	}, nil
 }
 

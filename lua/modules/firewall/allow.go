@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"remedy/lua/change"
 	"remedy/lua/firewall"
@@ -200,7 +201,7 @@ func readForChange(s change.Session) (*State, change.Sequence, error) {
 		return st, seq, nil
 	}
 	d := revert.DirPrefix + st.Pending[0]
-	msg := fmt.Sprintf("a timed revert armed by an earlier run is pending (%s): it will restore what it saved before that run's change within %s", d, revert.Window)
+	msg := fmt.Sprintf("a timed revert armed by an earlier run is pending (%s): it will restore what it saved before that run's change once that run has been silent for %s (at most %s after it armed)", d, revert.Window, revert.MaxArmed)
 	_, err = seq.Apply(change.Step{Say: change.Say{Would: msg}, Run: func() error {
 		return fmt.Errorf("firewall: %s; run again after it fires, or disarm it if that run's change is known to be safe: kill $(cat %s/pid); rm -rf %s", msg, d, d)
 	}}, nil)
@@ -215,6 +216,20 @@ func readForChange(s change.Session) (*State, change.Sequence, error) {
 func applyLive(s change.Session, seq change.Sequence, sys firewall.System, cmds [][]string, inputPath bool, passes func() (bool, error)) error {
 	note := "what ran is live but not persisted"
 	var r revert.Revert
+	var pushed time.Time
+	// proveLife pushes the revert's deadline forward once a quarter of
+	// its window has passed: each command the host answered shows the
+	// controller is there, however slow the host (package revert).
+	proveLife := func() error {
+		if !inputPath || !r.Due(pushed) {
+			return nil
+		}
+		pushed = time.Now()
+		if err := commands(seq, r.Extend); err != nil {
+			return fmt.Errorf("%w; %s", err, note)
+		}
+		return nil
+	}
 	if inputPath {
 		var err error
 		if r, err = firewall.PlanRevert(sys, revert.NewToken("fw"), revert.Window); err != nil {
@@ -223,11 +238,15 @@ func applyLive(s change.Session, seq change.Sequence, sys firewall.System, cmds 
 		if err := commands(seq, r.Arm); err != nil {
 			return err
 		}
-		note = fmt.Sprintf("the revert armed on the host restores the previous rules within %s", revert.Window)
+		pushed = time.Now()
+		note = fmt.Sprintf("the revert armed on the host restores the previous rules once the controller has been silent for %s", r.Window)
 	}
 	for _, c := range cmds {
 		if _, err := seq.Apply(change.Command{Argv: c}, nil); err != nil {
 			return fmt.Errorf("%w; %s", err, note)
+		}
+		if err := proveLife(); err != nil {
+			return err
 		}
 	}
 	if passes != nil {
@@ -239,6 +258,9 @@ func applyLive(s change.Session, seq change.Sequence, sys firewall.System, cmds 
 			return err
 		}}
 		if _, err := seq.Apply(verify, nil); err != nil {
+			return err
+		}
+		if err := proveLife(); err != nil {
 			return err
 		}
 	}
@@ -253,6 +275,12 @@ func applyLive(s change.Session, seq change.Sequence, sys firewall.System, cmds 
 		return nil
 	}}
 	if _, err := seq.Apply(login, nil); err != nil {
+		return err
+	}
+	// A push (when due) finds out whether the revert fired meanwhile,
+	// where a disarm would stop nothing and report a change the host has
+	// taken back.
+	if err := proveLife(); err != nil {
 		return err
 	}
 	return commands(seq, r.Disarm)

@@ -62,9 +62,11 @@ type portMove struct {
 	plan     sshd.Plan
 	pidfile  string
 	seq      change.Sequence
-	original []sshd.Edit // phase 1's edits: each file's text before the move
-	armed    [][]string  // disarms the timed revert of phase 2 while it is armed
-	restored bool        // the rollback put phase 1's files back
+	original []sshd.Edit   // phase 1's edits: each file's text before the move
+	armed    [][]string    // disarms the timed revert of phase 2 while it is armed
+	revert   revert.Revert // phase 2's revert, whose deadline proveLife pushes
+	pushed   time.Time     // when its deadline was last pushed
+	restored bool          // the rollback put phase 1's files back
 }
 
 func (m *portMove) host() string { return m.s.Name() }
@@ -227,8 +229,17 @@ func (m *portMove) move() error {
 	if err := m.apply(m.plan.Phase2, false); err != nil {
 		return fmt.Errorf("phase 2 (listen on %s): %w", portList(m.plan.Listen2), err)
 	}
+	if err := m.proveLife(); err != nil {
+		return err
+	}
 	if err := m.verify(m.req.To, without(m.plan.Listen1, m.plan.Listen2)); err != nil {
 		return fmt.Errorf("phase 2 (listen on %s): %w", portList(m.plan.Listen2), err)
+	}
+	// A push (when due) also finds out whether the revert fired during
+	// the wait, where a disarm would stop nothing and report a move the
+	// host has taken back.
+	if err := m.proveLife(); err != nil {
+		return err
 	}
 	if err := m.disarm(); err != nil {
 		return err
@@ -255,10 +266,10 @@ func (m *portMove) armPhase2Revert() error {
 	if err != nil {
 		return err
 	}
-	m.armed = r.Disarm
+	m.armed, m.revert = r.Disarm, r
 	undo := func() (string, error) {
 		if err := m.disarm(); err != nil {
-			return "", fmt.Errorf("ROLLBACK FAILED: %v; the revert armed on the host restores phase 1's files within %s", err, revert.Window)
+			return "", fmt.Errorf("ROLLBACK FAILED: %v; the revert armed on the host restores phase 1's files once the controller has been silent for %s", err, r.Window)
 		}
 		return "", nil
 	}
@@ -270,6 +281,25 @@ func (m *portMove) armPhase2Revert() error {
 			return fmt.Errorf("arm the revert of phase 2: %w", err)
 		}
 	}
+	m.pushed = time.Now()
+	return nil
+}
+
+// proveLife pushes the deadline of phase 2's revert forward once a
+// quarter of its window has passed since the last push: each step the
+// host has answered shows the controller is there, so on a slow host the
+// window counts from the controller's last answer, not from the arming.
+// A push that finds the revert fired fails the move, which rolls back.
+func (m *portMove) proveLife() error {
+	if m.armed == nil || !m.revert.Due(m.pushed) {
+		return nil
+	}
+	for _, c := range m.revert.Extend {
+		if _, err := m.seq.Apply(change.Command{Argv: c}, nil); err != nil {
+			return fmt.Errorf("push the deadline of the revert of phase 2: %w", err)
+		}
+	}
+	m.pushed = time.Now()
 	return nil
 }
 
@@ -309,9 +339,15 @@ func (m *portMove) apply(edits []sshd.Edit, first bool) error {
 		if err := m.write(ed, first); err != nil {
 			return err
 		}
+		if err := m.proveLife(); err != nil {
+			return err
+		}
 	}
 	validate := change.Step{Describe: "sshd -t", Run: m.validate}
 	if _, err := m.seq.Apply(validate, nil); err != nil {
+		return err
+	}
+	if err := m.proveLife(); err != nil {
 		return err
 	}
 	return m.reload(edits)
