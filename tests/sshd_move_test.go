@@ -393,7 +393,7 @@ done`
 	if want := regexp.MustCompile(`phase 1 \(listen on 22, 33001\): a fresh SSH login on port 33001 from the controller failed: [0-9]+ tries in [0-9.]+m?s \(of 20s(; the bound cut the last)?\), the last: `); !want.MatchString(msg) {
 		t.Errorf("%s: %q, want it to match %q", h.Name, msg, want)
 	}
-	if strings.Contains(msg, "context deadline exceeded") {
+	if strings.Contains(msg, "the last: context deadline exceeded") {
 		t.Errorf("%s: %q: names the bound's cut, not why the logins failed", h.Name, msg)
 	}
 	t.Logf("%s: %s", h.Name, msg)
