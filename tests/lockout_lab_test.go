@@ -36,7 +36,7 @@ type lockoutDrill struct {
 
 // drills are in an order that lets each start from the host's original
 // state: the connection is lost last, as the revert it leaves stays armed
-// on the host for two minutes.
+// on the host for two minutes after the lost run's last push.
 func (s *sshdLab) drills() []lockoutDrill {
 	return []lockoutDrill{
 		{"validation fails", s.drillValidation},
