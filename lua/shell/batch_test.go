@@ -45,10 +45,9 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 }
 
-// A batch of reads in the shell's own subshell behaves as each read alone
-// under sh -c: the batch's variables and its fd 3 are not the reads'.
-func TestBatchReadsSeeAFreshShell(t *testing.T) {
-	lines := []string{Join("sh", "-c", `echo "[$b][$c][$e][$rc][$remedy_script]"; if { : >&3; } 2>/dev/null; then echo fd3; fi`)}
+// runBatch runs lines in a batch under this machine's sh.
+func runBatch(t *testing.T, lines []string) (Batch, []remote.Output) {
+	t.Helper()
 	b := NewBatch(lines)
 	out, err := exec.Command("sh", "-c", b.Command()).Output()
 	if err != nil {
@@ -58,6 +57,14 @@ func TestBatchReadsSeeAFreshShell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b, got
+}
+
+// A batch of reads in the shell's own subshell behaves as each read alone
+// under sh -c: the batch's variables and its fd 3 are not the reads'.
+func TestBatchReadsSeeAFreshShell(t *testing.T) {
+	lines := []string{Join("sh", "-c", `echo "[$b][$c][$e][$rc][$remedy_script]"; if { : >&3; } 2>/dev/null; then echo fd3; fi`)}
+	_, got := runBatch(t, lines)
 	if string(got[0].Stdout) != "[][][][][]\n" {
 		t.Errorf("the read saw the batch's state: %q", got[0].Stdout)
 	}
@@ -81,15 +88,7 @@ func TestBatchShReadsAsAlone(t *testing.T) {
 		Join("sh", "-c", `echo "$$"`),
 		Join("sh", "-c", `echo "$$"`, "sh"),
 	}
-	b := NewBatch(lines)
-	out, err := exec.Command("sh", "-c", b.Command()).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := b.Split(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, got := runBatch(t, lines)
 	for i, line := range lines[:len(lines)-2] {
 		alone := exec.Command("sh", "-c", line)
 		alone.Env = append(alone.Environ(), "REMEDY_FRAME="+b.Boundary)
