@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"remedy/lua/shell"
@@ -82,11 +83,23 @@ ufwon() { while read -r l; do [ "$l" = ENABLED=yes ] && return 0; done <"/etc/uf
 var ReadArgv = []string{"sh", "-c", shell.PartsPrelude + ReadScript}
 
 // ReadAgainArgv reads the kernel's tables alone, as ReadArgv does, for
-// Settle, a second after it is sent: what changed the tables may be one
-// of several steps (ufw deleting a rule flushes each of its chains, then
-// restores them all: a tenth of a second on a real host, seconds on an
-// emulated one), and a read at once would catch the next step.
-var ReadAgainArgv = []string{"sh", "-c", shell.PartsPrelude + "sleep 1\n" + readPrelude + kernelRead + "exit 0"}
+// Settle: a second after it is sent, as what changed the tables may be
+// one of several steps (ufw deleting a rule flushes each of its chains,
+// then restores them all: a tenth of a second on a real host, seconds on
+// an emulated one); and between two listings of nft's rules with their
+// handles (-a; -s leaves out counters, which change with every packet),
+// tried again while the two differ, up to readAgainTries times. A rule
+// deleted and added again gets a new handle, so two equal listings
+// bracket saves that saw the tables as nft did.
+var ReadAgainArgv = []string{"sh", "-c", shell.PartsPrelude + readPrelude + "sleep 1\nkread() {\n" + kernelRead + `}
+n=0; while :; do n=$((n+1))
+	a=$(nft -s -a list ruleset 2>&1); r=$(kread); b=$(nft -s -a list ruleset 2>&1)
+	[ "$a" != "$b" ] && [ $n -lt ` + strconv.Itoa(readAgainTries) + ` ] || break
+done
+printf '%s\n' "$r"
+exit 0`}
+
+const readAgainTries = 5
 
 // ReadTries bounds the reads of a host whose tables change while they are
 // read (Settle): three, the first included.
