@@ -168,7 +168,8 @@ func (s *vmSuite) asperaServer(t *testing.T, l *vmkit.Lab, c vmServer) {
 	if err := l.Reboot(ctx, vm.Name, c.sshPort, 22); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("reboot to SSH in %s", time.Since(start).Round(time.Second))
+	note, _ := l.BootNote(vm.Name)
+	t.Logf("reboot to SSH in %s %s", time.Since(start).Round(time.Second), note)
 	// The lab records the first of c.sshPort, 22 that logs in once the VM
 	// answers on either: 22 here means the new port did not answer while
 	// 22 did, a boot that would lock out every client of the new port.

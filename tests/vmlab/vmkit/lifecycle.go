@@ -154,16 +154,22 @@ func (l *Lab) awaitBoot(ctx context.Context, v *vmState, ports []int, oldID stri
 	defer cancel()
 	var last error
 	for {
+		var missed []string
 		for i, port := range ports {
 			id, err := l.execOn(ctx, v, port, bootIDCommand)
 			if err == nil && strings.TrimSpace(string(id)) != oldID {
-				port = l.firstAnswering(ctx, v, ports[:i], port)
-				return l.st.update(func() { v.Port = port })
+				first := l.firstAnswering(ctx, v, ports[:i], port)
+				note := ""
+				if len(missed) > 0 {
+					note = fmt.Sprintf("%s; then %d logged in, and %d first of %v", strings.Join(missed, "; "), port, first, ports)
+				}
+				return l.st.update(func() { v.Port, v.BootNote = first, note })
 			}
 			if err == nil {
 				err = errors.New("still the boot before")
 			}
 			last = err
+			missed = append(missed, fmt.Sprintf("%d: %v", port, err))
 		}
 		if !isQemuOf(v.Pid, l.Dir) {
 			return fmt.Errorf("%s: qemu is gone: %s\n%s", v.Name, tail(qemuLogPath(l.Dir, v.Name), 5), consoleTail(l.Dir, v.Name))
