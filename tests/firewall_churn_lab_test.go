@@ -13,10 +13,10 @@ import (
 )
 
 // TestAuditWhileRulesChangeOnLab audits hosts whose iptables-nft rules
-// keep changing while remedy reads them, in bursts: on the ufw host a
-// rule in ufw-user-output comes and goes, as the domain refresh job's
-// `ufw allow out` and `ufw delete` make it; on the iptables-nft host a
-// ban at the top of INPUT, as fail2ban's. nft's listing and iptables-nft-save run one
+// change in bursts while remedy reads them: on the ufw host a rule in
+// ufw-user-output comes and goes, as the domain refresh job's `ufw allow
+// out` and `ufw delete` make it; on the iptables-nft host a ban at the top
+// of INPUT, as fail2ban's. nft's listing and iptables-nft-save run one
 // after the other, so a read can catch a change between them and find the
 // two disagree; remedy reads the tables again (firewall.Settle), and no
 // verdict may be unknown, nor the host's firewall misnamed. Each audit
@@ -79,8 +79,9 @@ func TestAuditWhileRulesChangeOnLab(t *testing.T) {
 	}
 }
 
-// The loops add and delete a rule churnBurst times in a row, then pause
-// for churnPause seconds; an audit reads each host once.
+// The loops add and delete a rule churnBurst times in a row (a few tenths
+// of a second, as long as ufw's delete takes on a real host), then pause
+// for churnPause seconds, longer than Settle waits before it reads again.
 const (
 	churnBurst  = 20
 	churnPause  = "2"
