@@ -60,9 +60,22 @@ func gatherFacts(e *Env, reads []string) (remote.Facts, []remote.Output, error) 
 	}
 	facts, fw, err := ParseFacts(out.Stdout)
 	if fw != nil {
+		if fw, err = firewall.Settle(fw, e.readFirewallAgain); err != nil {
+			return remote.Facts{}, nil, fmt.Errorf("gather facts: %w", err)
+		}
+		facts.Firewall, facts.FirewallWhy = fw.Governing()
 		e.keepParsed(firewallReadLine, out, fw)
 	}
 	return facts, outs, err
+}
+
+// readFirewallAgain reads the kernel's tables again, for firewall.Settle.
+func (e *Env) readFirewallAgain() ([]byte, error) {
+	out, err := e.host.Exec(e.ctx, shell.Join(firewall.ReadAgainArgv...), nil)
+	if err == nil && out.ExitCode != 0 {
+		err = fmt.Errorf("exit %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
+	}
+	return out.Stdout, err
 }
 
 // firewallReadLine is the firewall's read, which the facts take too.

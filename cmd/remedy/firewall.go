@@ -250,7 +250,8 @@ func parseExplainProbe(protoPort string, f *explainFlags) (firewall.Probe, error
 }
 
 // explainHost reads h's firewall with the read the firewall module takes
-// (firewall.ReadArgv) and, for a peer other than the controller, the
+// (firewall.ReadArgv; the tables again where it caught them changing,
+// firewall.Settle) and, for a peer other than the controller, the
 // host's route to it (firewall.RouteArgv): reads alone, nothing else
 // runs on the host. Then it traces the probe through what the kernel
 // holds.
@@ -265,6 +266,9 @@ func explainHost(ctx context.Context, h remote.Host, p firewall.Probe) (explanat
 		return fail(err)
 	}
 	hr, err := firewall.ParseRead(read)
+	if err == nil {
+		hr, err = firewall.Settle(hr, func() ([]byte, error) { return readOnHost(ctx, h, firewall.ReadAgainArgv) })
+	}
 	if err != nil {
 		return fail(fmt.Errorf("%s: read firewall: %w", h.Name(), err))
 	}

@@ -64,7 +64,9 @@
 // The host's read. ReadArgv reads all of it in one round trip (the facts
 // end with ReadScript), and ParseRead makes a HostRead of it: the kernel's
 // tables with ReadKernel, and what firewalld and ufw say; its Governing is
-// the one place remedy decides which tool owns a host's rules.
+// the one place remedy decides which tool owns a host's rules. Settle
+// reads the tables again (ReadAgainArgv) when nft's listing and
+// iptables-nft-save's disagree: they changed between the two commands.
 //
 // PlanAllowDomain uses named sets refreshed by a job instead of a
 // hostname, resolved once (and PlanBootAllowDomain keeps them, with the

@@ -40,7 +40,7 @@ func loadFixture(t *testing.T, spec string) *Ruleset {
 		if rs == nil {
 			rs = next
 		} else {
-			rs, _ = merge(rs, next)
+			rs, _, _ = merge(rs, next)
 		}
 	}
 	return rs

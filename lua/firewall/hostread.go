@@ -2,8 +2,10 @@ package firewall
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"remedy/lua/shell"
@@ -26,23 +28,14 @@ import (
 // started (see skipEmpty). It reads the same whatever the host, so the
 // facts end with it and decide from it which firewall governs; it ends
 // the shell.
-const ReadScript = `PATH="$PATH:/usr/sbin:/sbin"; export LC_ALL=C
-has() { command -v "$1" >/dev/null 2>&1; }
-save() { has "$2" && { part "$1"; "$2"; }; }
-` + skipEmpty + `
-part cmd; for v in nft legacy; do has "iptables-$v" && echo "iptables-$v"; done
+const ReadScript = readPrelude + `part cmd; for v in nft legacy; do has "iptables-$v" && echo "iptables-$v"; done
 part default; has iptables && iptables -V
 fwd() { dbus-send --system "$1" --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 "org.fedoraproject.FirewallD1.$2" ${3:+"string:$3"} 2>/dev/null; }
 z=; bus && z=$(echo $(fwd --print-reply=literal getDefaultZone)); part zone; echo "$z"
 part zoneinfo; [ -n "$z" ] && fwd --print-reply zone.getZoneSettings2 "$z"
 part busctl; [ -n "$z" ] && has busctl && echo busctl
 part pending; for d in /run/remedy-revert-*; do [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null && echo "${d#/run/remedy-revert-}"; done
-part nft; t=; has nft && t=$(nft -j list ruleset) && printf '%s\n' "$t"
-nftip ip && save v4-nft iptables-nft-save; nftip ip6 && save v6-nft ip6tables-nft-save
-legacy ip && save v4-legacy iptables-legacy-save; legacy ip6 && save v6-legacy ip6tables-legacy-save
-has iptables-nft-save || has iptables-legacy-save || { save v4 iptables-save; save v6 ip6tables-save; }
-part ipset; has ipset && ipset save
-part addr; has ip && ip -j addr 2>/dev/null
+` + kernelRead + `part addr; has ip && ip -j addr 2>/dev/null
 c=${SSH_CONNECTION%% *}; p=$$; n=0
 while [ -z "$c" ] && [ "$p" -gt 1 ] && [ $n -lt 8 ]; do n=$((n+1))
 	c=$(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | sed -n 's/^SSH_CONNECTION=\([^ ]*\) .*/\1/p')
@@ -55,6 +48,23 @@ part ufwdefaults; cat /etc/default/ufw
 for v in "" 6; do part "ufwrules$v"; for d in /etc/ufw /lib/ufw; do [ -f "$d/user$v.rules" ] && { grep '^### tuple' "$d/user$v.rules"; break; }; done; done
 part forwarding; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/default/forwarding /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null
 exit 0`
+
+// readPrelude is what ReadScript and ReadAgainArgv start with: the PATH
+// root's tools are on, C messages, and the shell functions they use.
+const readPrelude = `PATH="$PATH:/usr/sbin:/sbin"; export LC_ALL=C
+has() { command -v "$1" >/dev/null 2>&1; }
+save() { has "$2" && { part "$1"; "$2"; }; }
+` + skipEmpty + "\n"
+
+// kernelRead is ReadScript's read of the kernel's tables: nft's listing
+// first, since the saves of the nft variant run only for the families it
+// shows tables of.
+const kernelRead = `part nft; t=; has nft && t=$(nft -j list ruleset) && printf '%s\n' "$t"
+nftip ip && save v4-nft iptables-nft-save; nftip ip6 && save v6-nft ip6tables-nft-save
+legacy ip && save v4-legacy iptables-legacy-save; legacy ip6 && save v6-legacy ip6tables-legacy-save
+has iptables-nft-save || has iptables-legacy-save || { save v4 iptables-save; save v6 ip6tables-save; }
+part ipset; has ipset && ipset save
+`
 
 // skipEmpty defines the shell tests the read uses to start a tool only
 // when it has something to show, each a shell builtin: a tool start costs
@@ -71,6 +81,88 @@ ufwon() { while read -r l; do [ "$l" = ENABLED=yes ] && return 0; done <"/etc/uf
 
 // ReadArgv reads a host's firewall: see HostRead.
 var ReadArgv = []string{"sh", "-c", shell.PartsPrelude + ReadScript}
+
+// ReadAgainArgv reads the kernel's tables alone, as ReadArgv does, for
+// Settle: a second after it is sent, as what changed the tables may be
+// one of several steps (ufw deleting a rule flushes each of its chains,
+// then restores them all: a tenth of a second on a real host, seconds on
+// an emulated one); and between two listings of nft's rules with their
+// handles (-a; -s leaves out counters, which change with every packet),
+// tried again while the two differ, up to readAgainTries times. A rule
+// deleted and added again gets a new handle, so two equal listings
+// bracket saves that saw the tables as nft did.
+var ReadAgainArgv = []string{"sh", "-c", shell.PartsPrelude + readPrelude + "sleep 1\nkread() {\n" + kernelRead + `}
+n=0; while :; do n=$((n+1))
+	a=$(nft -s -a list ruleset 2>&1); r=$(kread); b=$(nft -s -a list ruleset 2>&1)
+	[ "$a" != "$b" ] && [ $n -lt ` + strconv.Itoa(readAgainTries) + ` ] || break
+done
+printf '%s\n' "$r"
+exit 0`}
+
+const readAgainTries = 5
+
+// ReadTries bounds the reads of a host whose tables change while they are
+// read (Settle): three, the first included.
+const ReadTries = 3
+
+// Settle returns r, or, when r caught the kernel's tables changing between
+// nft's listing and iptables-nft-save's (Detection.Changing), r with the
+// tables read again by readAgain (ReadAgainArgv's output), until a read
+// finds both listings agree or ReadTries reads are done. A change between
+// the two commands (ufw adding a rule, a refresh job, fail2ban) would
+// otherwise leave the table to nftables, with its iptables matches
+// undecided and the host's firewall misnamed, until the next audit; a
+// read that agrees costs nothing more. The last read keeps its reasons
+// when all disagree.
+func Settle(r *HostRead, readAgain func() ([]byte, error)) (*HostRead, error) {
+	for reads := 1; ReadAgain(r.Detection, reads); reads++ {
+		out, err := readAgain()
+		if err != nil {
+			return nil, fmt.Errorf("read the tables again (%s): %w", strings.Join(r.Detection.Changing, "; "), err)
+		}
+		again, err := r.withKernel(out)
+		if err != nil {
+			return nil, err
+		}
+		r = again
+		if reads+1 == ReadTries && len(r.Detection.Changing) > 0 {
+			r.Detection.Tables = append(r.Detection.Tables, fmt.Sprintf("nft and iptables-nft-save disagreed in each of %d reads", ReadTries))
+		}
+	}
+	return r, nil
+}
+
+// ReadAgain decides whether a host whose tables were read reads times,
+// the last with detection d, reads them again: while the two listings
+// disagree, up to ReadTries reads.
+func ReadAgain(d Detection, reads int) bool {
+	return len(d.Changing) > 0 && reads < ReadTries
+}
+
+// withKernel is r with the kernel's tables from ReadAgainArgv's output.
+func (r *HostRead) withKernel(out []byte) (*HostRead, error) {
+	parts, err := shell.Parts(out)
+	if err != nil {
+		return nil, err
+	}
+	again := *r
+	if again.Rules, again.Detection, err = ReadKernel(kernelReads(parts)); err != nil {
+		return nil, err
+	}
+	return &again, nil
+}
+
+// kernelReads picks the kernel's tables out of a read's parts.
+func kernelReads(parts map[string][]byte) KernelReads {
+	kr := KernelReads{Nft: parts["nft"], NftSave: parts["v4-nft"], NftSave6: parts["v6-nft"],
+		LegacySave: parts["v4-legacy"], LegacySave6: parts["v6-legacy"], Ipset: parts["ipset"]}
+	if len(kr.LegacySave) == 0 && len(kr.LegacySave6) == 0 {
+		// A host without the variants (before iptables 1.8) has legacy
+		// tables alone, read with the plain commands.
+		kr.LegacySave, kr.LegacySave6 = parts["v4"], parts["v6"]
+	}
+	return kr
+}
 
 // HostRead is a host's firewall as ReadArgv reads it.
 type HostRead struct {
@@ -103,14 +195,7 @@ func ParseRead(out []byte) (*HostRead, error) {
 	if err != nil {
 		return nil, err
 	}
-	kr := KernelReads{Nft: parts["nft"], NftSave: parts["v4-nft"], NftSave6: parts["v6-nft"],
-		LegacySave: parts["v4-legacy"], LegacySave6: parts["v6-legacy"], Ipset: parts["ipset"]}
-	if len(kr.LegacySave) == 0 && len(kr.LegacySave6) == 0 {
-		// A host without the variants (before iptables 1.8) has legacy
-		// tables alone, read with the plain commands.
-		kr.LegacySave, kr.LegacySave6 = parts["v4"], parts["v6"]
-	}
-	rs, det, err := ReadKernel(kr)
+	rs, det, err := ReadKernel(kernelReads(parts))
 	if err != nil {
 		return nil, err
 	}

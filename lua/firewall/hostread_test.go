@@ -1,7 +1,10 @@
 package firewall
 
 import (
+	"errors"
+	"net/netip"
 	"os"
+	"strings"
 	"testing"
 
 	"remedy/lua/shell"
@@ -131,5 +134,126 @@ func TestParseReadBusctl(t *testing.T) {
 		if err != nil || r.Busctl != tt.want {
 			t.Errorf("%q: Busctl %v (%v), want %v", tt.parts, r.Busctl, err, tt.want)
 		}
+	}
+}
+
+// ufwRead is a read of a ufw host as ReadArgv makes it, its nft listing
+// from testdata/ufw/NFT.json and its iptables-nft-save from SAVE.save and
+// SAVE.save6: when SAVE is another capture than NFT, a rule came or went
+// between the two commands.
+func ufwRead(t *testing.T, nft, save string) []byte {
+	t.Helper()
+	read := func(name string) string {
+		b, err := os.ReadFile("testdata/ufw/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	b := shell.NewBatch(nil)
+	var out []byte
+	for _, p := range [][2]string{{"nft", read(nft + ".json")}, {"v4-nft", read(save + ".save")}, {"v6-nft", read(save + ".save6")}, {"ufw", "ENABLED=yes\n"}} {
+		out = append(append(out, b.Part(p[0])...), p[1]...)
+	}
+	return out
+}
+
+// A read reads the tables again while nft's listing and iptables-nft-save's
+// disagree, up to ReadTries reads; one iptables-nft-save calls
+// incompatible disagrees for good and is not read again.
+func TestReadAgain(t *testing.T) {
+	ufw := func(nft, save string) Detection {
+		r, err := ParseRead(ufwRead(t, nft, save))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Detection
+	}
+	tests := []struct {
+		name     string
+		d        Detection
+		changing string
+		again    []bool // after 1, 2, 3 reads
+	}{
+		{"ufw, both listings alike", ufw("lab-ufw", "lab-ufw"), "", []bool{false, false, false}},
+		{"ufw, a rule added between them", ufw("lab-ufw", "remedy-fasp"),
+			"ip filter: chain ufw-user-input holds 1 rules in nft, 2 in iptables-nft-save", []bool{true, true, false}},
+		{"ufw, a rule deleted between them", ufw("remedy-fasp", "lab-ufw"),
+			"ip6 filter: chain ufw6-user-input holds 2 rules in nft, 1 in iptables-nft-save", []bool{true, true, false}},
+		{"a native ip filter (incompatible)", loadKernel(t, "kernel/native-ip-filter").d, "", []bool{false, false, false}},
+		{"iptables-nft's table with a rule nft added", loadKernel(t, "kernel/iptables-nft-edited").d, "", []bool{false, false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := strings.Join(tt.d.Changing, "; "); (tt.changing == "") != (got == "") || !strings.Contains(got, tt.changing) {
+				t.Errorf("Changing %q, want %q", got, tt.changing)
+			}
+			for i, want := range tt.again {
+				if got := ReadAgain(tt.d, i+1); got != want {
+					t.Errorf("ReadAgain after %d reads: %v, want %v", i+1, got, want)
+				}
+			}
+		})
+	}
+}
+
+// Settle reads the tables again until nft's listing and
+// iptables-nft-save's agree, and the verdicts with them: a read caught
+// mid-change leaves ufw's xt matches undecided.
+func TestSettle(t *testing.T) {
+	ssh := Packet{Dir: "in", Proto: "tcp", Port: 22, Iif: "eth0", Src: netip.MustParseAddr("198.18.0.1"), Dst: netip.MustParseAddr("198.18.0.10"),
+		Local: []netip.Addr{netip.MustParseAddr("198.18.0.10")}}
+	changed, alike := ufwRead(t, "lab-ufw", "remedy-fasp"), ufwRead(t, "lab-ufw", "lab-ufw")
+	tests := []struct {
+		name    string
+		again   [][]byte // what each read after the first returns
+		reads   int
+		verdict string
+		why     string
+	}{
+		{"alike at once", [][]byte{}, 1, VerdictAccept, "iptables-nft's"},
+		{"alike the second time", [][]byte{alike}, 2, VerdictAccept, "iptables-nft's"},
+		{"alike the third time", [][]byte{changed, alike}, 3, VerdictAccept, "iptables-nft's"},
+		{"changing in every read", [][]byte{changed, changed, alike}, 3, VerdictUnknown,
+			"ip filter: made by iptables-nft (nft shows xt expressions) but changed between nft's listing and iptables-nft-save's: its xt matches stay undecided; " +
+				"ip6 filter: made by iptables-nft (nft shows xt expressions) but changed between nft's listing and iptables-nft-save's: its xt matches stay undecided; " +
+				"nft and iptables-nft-save disagreed in each of 3 reads"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			first := changed
+			if tt.reads == 1 {
+				first = alike
+			}
+			r, err := ParseRead(first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reads := 1
+			r, err = Settle(r, func() ([]byte, error) {
+				if reads > len(tt.again) {
+					t.Fatalf("read %d times", reads+1)
+				}
+				reads++
+				return tt.again[reads-2], nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			backend, why := r.Governing()
+			if reads != tt.reads || backend != Ufw || !strings.Contains(why, tt.why) {
+				t.Errorf("%d reads, %s: %s\nwant %d reads, ufw, %q", reads, backend, why, tt.reads, tt.why)
+			}
+			if v := Verdict(r.Rules, ssh); v.Verdict != tt.verdict {
+				t.Errorf("tcp/22 in: %s (%s), want %s", v.Verdict, v.Reason, tt.verdict)
+			}
+		})
+	}
+	r, err := ParseRead(changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Settle(r, func() ([]byte, error) { return nil, errors.New("connection lost") }); err == nil || !strings.Contains(err.Error(), "connection lost") {
+		t.Errorf("a read again that fails: %v, want its error", err)
 	}
 }

@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -25,6 +26,12 @@ type Detection struct {
 	// "ip filter: iptables-nft's: iptables-nft-save lists its chains and
 	// rules as nft holds them".
 	Tables []string
+	// Changing names the tables whose chains or rule counts differ between
+	// nft's listing and iptables-nft-save's, read one after the other,
+	// with how: a table that changed between the two (Settle reads it
+	// again). One iptables-nft-save calls incompatible differs for good
+	// and is not here.
+	Changing []string
 }
 
 // ReadKernel models every table the kernel holds: nft's JSON for all of
@@ -59,9 +66,10 @@ func ReadKernel(r KernelReads) (*Ruleset, Detection, error) {
 		for _, t := range saved.Tables {
 			t.Origin = in.origin
 		}
-		var notes []string
-		rs, notes = merge(rs, saved)
+		var notes, changing []string
+		rs, notes, changing = merge(rs, saved)
 		d.Tables = append(d.Tables, notes...)
+		d.Changing = append(d.Changing, changing...)
 	}
 	if err := ReadIpsetSave(rs, r.Ipset); err != nil {
 		return nil, Detection{}, err
@@ -72,11 +80,12 @@ func ReadKernel(r KernelReads) (*Ruleset, Detection, error) {
 
 // merge returns rs, nft's tables, with iptables-save's tables over it:
 // legacy tables beside nft's, iptables-nft's rules into the tables
-// iptables-nft made, any other table kept as nft shows it; and a note on
-// each table both list.
-func merge(rs, over *Ruleset) (*Ruleset, []string) {
+// iptables-nft made, any other table kept as nft shows it; a note on
+// each table both list, and how each table whose two listings differ in
+// shape (not one iptables-nft-save calls incompatible) differs.
+func merge(rs, over *Ruleset) (*Ruleset, []string, []string) {
 	out := &Ruleset{Tables: append([]*Table(nil), rs.Tables...)}
-	var notes []string
+	var notes, changing []string
 	for _, t := range over.Tables {
 		i := out.nftTable(t.Family, t.Name)
 		if t.Origin == IptablesLegacy || i < 0 {
@@ -87,9 +96,11 @@ func merge(rs, over *Ruleset) (*Ruleset, []string) {
 		notes = append(notes, fmt.Sprintf("%s %s: %s", t.Family, t.Name, why))
 		if merged != nil {
 			out.Tables[i] = merged
+		} else if !t.Incompatible {
+			changing = append(changing, fmt.Sprintf("%s %s: %s", t.Family, t.Name, sameShape(out.Tables[i], t)))
 		}
 	}
-	return out, notes
+	return out, notes, changing
 }
 
 // nftTable finds the table nft listed (not a legacy one), or -1.
@@ -195,7 +206,11 @@ func (d *Detection) detect(rs *Ruleset) {
 		default:
 			d.NftTables = append(d.NftTables, t.Family+" "+t.Name)
 			if hasXt(t) {
-				d.Tables = append(d.Tables, fmt.Sprintf("%s %s: made by iptables-nft (nft shows xt expressions) but not readable by iptables-nft-save: its xt matches stay undecided", t.Family, t.Name))
+				why := "not readable by iptables-nft-save"
+				if slices.ContainsFunc(d.Changing, func(c string) bool { return strings.HasPrefix(c, t.Family+" "+t.Name+": ") }) {
+					why = "changed between nft's listing and iptables-nft-save's"
+				}
+				d.Tables = append(d.Tables, fmt.Sprintf("%s %s: made by iptables-nft (nft shows xt expressions) but %s: its xt matches stay undecided", t.Family, t.Name, why))
 			}
 		}
 	}

@@ -33,7 +33,7 @@ type State struct {
 // what a change needs. The model is made once for as long as the read
 // stands.
 func Read(s change.Session) (*State, error) {
-	v, err := s.QueryParsed(parseRead, firewall.ReadArgv...)
+	v, err := s.QueryParsed(func(out remote.Output) (any, error) { return parseRead(s, out) }, firewall.ReadArgv...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: read firewall: %w", s.Name(), err)
 	}
@@ -50,12 +50,17 @@ func Read(s change.Session) (*State, error) {
 }
 
 // parseRead models the output of firewall.ReadArgv, as Read keeps it
-// (and the engine, whose facts read the firewall too).
-func parseRead(out remote.Output) (any, error) {
+// (and the engine, whose facts read the firewall too), with the tables
+// read again where the read caught them changing (firewall.Settle).
+func parseRead(s change.Session, out remote.Output) (any, error) {
 	if out.ExitCode != 0 {
 		return nil, fmt.Errorf("%s: exit status %d: %s", shell.Join(firewall.ReadArgv...), out.ExitCode, remote.Excerpt(out.Stderr))
 	}
-	return firewall.ParseRead(out.Stdout)
+	r, err := firewall.ParseRead(out.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	return firewall.Settle(r, func() ([]byte, error) { return query(s, false, firewall.ReadAgainArgv...) })
 }
 
 // zone is firewalld's default zone: from D-Bus, else (no dbus-send on

@@ -20,7 +20,7 @@ const bootIDCommand = "cat /proc/sys/kernel/random/boot_id"
 
 // Start boots a VM that is not running (after PowerOff) from its disk as
 // it is, and waits until SSH answers on one of ports (SSHPort when none
-// are given), which becomes its SSHPort.
+// are given); the first of ports that answers then becomes its SSHPort.
 func (l *Lab) Start(ctx context.Context, name string, ports ...int) error {
 	v, done, err := l.vmWithTurn(ctx, name)
 	if err != nil {
@@ -69,8 +69,8 @@ func (l *Lab) PowerOff(name string) error {
 }
 
 // Reboot runs a real reboot inside the VM and waits until it has booted
-// again and SSH answers on one of ports (SSHPort when none are given),
-// which becomes its SSHPort.
+// again and SSH answers on one of ports (SSHPort when none are given);
+// the first of ports that answers then becomes its SSHPort.
 func (l *Lab) Reboot(ctx context.Context, name string, ports ...int) error {
 	v, done, err := l.vmWithTurn(ctx, name)
 	if err != nil {
@@ -144,7 +144,8 @@ func (l *Lab) Reset(ctx context.Context, name string) error {
 }
 
 // awaitBoot waits until v has booted (its boot id is not oldID) and SSH
-// logs in on one of ports, and records that port as v's.
+// logs in on one of ports, and records as v's the first of ports that
+// logs in once it has (firstAnswering).
 func (l *Lab) awaitBoot(ctx context.Context, v *vmState, ports []int, oldID string) error {
 	if len(ports) == 0 {
 		ports = []int{v.Port}
@@ -153,15 +154,22 @@ func (l *Lab) awaitBoot(ctx context.Context, v *vmState, ports []int, oldID stri
 	defer cancel()
 	var last error
 	for {
-		for _, port := range ports {
+		var missed []string
+		for i, port := range ports {
 			id, err := l.execOn(ctx, v, port, bootIDCommand)
 			if err == nil && strings.TrimSpace(string(id)) != oldID {
-				return l.st.update(func() { v.Port = port })
+				first := l.firstAnswering(ctx, v, ports[:i], port)
+				note := ""
+				if len(missed) > 0 {
+					note = fmt.Sprintf("%s; then %d logged in, and %d first of %v", strings.Join(missed, "; "), port, first, ports)
+				}
+				return l.st.update(func() { v.Port, v.BootNote = first, note })
 			}
 			if err == nil {
 				err = errors.New("still the boot before")
 			}
 			last = err
+			missed = append(missed, fmt.Sprintf("%d: %v", port, err))
 		}
 		if !isQemuOf(v.Pid, l.Dir) {
 			return fmt.Errorf("%s: qemu is gone: %s\n%s", v.Name, tail(qemuLogPath(l.Dir, v.Name), 5), consoleTail(l.Dir, v.Name))
@@ -174,6 +182,32 @@ func (l *Lab) awaitBoot(ctx context.Context, v *vmState, ports []int, oldID stri
 		}
 	}
 }
+
+// firstAnswering is the first of preferred, the ports before found in
+// awaitBoot's order, that logs in now that the VM answers on found, else
+// found. Each failed a moment before found logged in, maybe only because
+// the VM was still coming up (sshd not started yet, a vCPU starved for
+// the seconds of a connect on a busy machine); which port the lab
+// records must not depend on when in the boot it looked. A refused
+// connection is final, as sshd listens on all its ports at once; another
+// failure is tried again, preferredTries times in all.
+func (l *Lab) firstAnswering(ctx context.Context, v *vmState, preferred []int, found int) int {
+	for _, port := range preferred {
+		for try := 1; ; try++ {
+			_, err := l.execOn(ctx, v, port, "true")
+			if err == nil {
+				return port
+			}
+			if errors.Is(err, syscall.ECONNREFUSED) || try == preferredTries || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	return found
+}
+
+const preferredTries = 3
 
 // turnsDir holds the machine's boot turns, one lock file each.
 const turnsDir = "/run/remedy-vmlab"

@@ -43,6 +43,18 @@ func (l *Lab) SSHPort(name string) (int, error) {
 	return v.Port, nil
 }
 
+// BootNote says which ports failed, and why, in the round of tries that
+// found the VM up after its last Reboot or Start ("" when the first of
+// the ports given answered at once): a port tried while the VM was still
+// coming up.
+func (l *Lab) BootNote(name string) (string, error) {
+	v, err := l.st.vm(name)
+	if err != nil {
+		return "", err
+	}
+	return v.BootNote, nil
+}
+
 // SetSSHPort tells the lab that sshd moved to port (a test moved it):
 // Exec, Listen and Reboot use it from now on.
 func (l *Lab) SetSSHPort(name string, port int) error {

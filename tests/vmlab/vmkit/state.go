@@ -34,8 +34,13 @@ type vmState struct {
 	Tap, MAC             string
 	Pid                  int // its qemu, while it runs
 	// Port is where the lab last found sshd: 22 at first boot and after a
-	// Reset, the port that answered after a Reboot or Start.
+	// Reset, the first of the ports given that answered after a Reboot or
+	// Start.
 	Port int
+	// BootNote says which of those ports failed in the round of tries
+	// that found the VM up after the last Reboot or Start, and why: ""
+	// when the first port answered at once.
+	BootNote string
 }
 
 const (
