@@ -47,8 +47,8 @@ func TestVMAsperaServer(t *testing.T) {
 		{profile: "ssh-socket", vars: all, user: "ops", then: []vmDrill{s.revertOutlivesSession}},
 		// Debian's policy lets sshd bind any port >= 1024: 922 needs
 		// ssh_port_t, which the move must give it, for good.
-		{profile: "selinux+egress", vars: "alee=true ssh_port=922" + all, alee: true, sshPort: 922},
-		{profile: "firewalld+egress", vars: "alee=true" + all, alee: true},
+		{profile: "selinux+egress", vars: "alee=true ssh_port=922" + all, alee: true, sshPort: 922, undomain: true},
+		{profile: "firewalld+egress", vars: "alee=true" + all, alee: true, undomain: true},
 	}
 	// REMEDY_VM_ONLY=p1,p2 runs only those profiles' VMs.
 	if only := os.Getenv("REMEDY_VM_ONLY"); only != "" {
@@ -67,6 +67,9 @@ func TestVMAsperaServer(t *testing.T) {
 			c.vm = l.VMs[0]
 			if !t.Run("run, reboot, check from outside", func(t *testing.T) { s.asperaServer(t, l, c) }) {
 				return
+			}
+			if c.undomain {
+				t.Run("firewall.remove undoes allow_domain, through a reboot", func(t *testing.T) { s.removeDomain(t, l, c) })
 			}
 			for _, d := range c.then {
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -93,9 +96,12 @@ type vmServer struct {
 	sshPort int    // ssh_port; 33001 when 0
 	keep22  bool
 	alee    bool
-	user    string    // logs in and becomes root with -b and its sudo password; root logs in when empty
-	then    []vmDrill // run after the case, each from the VM's snapshot
-	vm      vmkit.VM
+	// undomain: then firewall.remove takes the run's allow_domain out
+	// (removeDomain), on the lanes with no drill, so no VM boots for it.
+	undomain bool
+	user     string    // logs in and becomes root with -b and its sudo password; root logs in when empty
+	then     []vmDrill // run after the case, each from the VM's snapshot
+	vm       vmkit.VM
 }
 
 // vmDrill is a test run on a VM reset to its snapshot.
