@@ -88,9 +88,9 @@ func Plan(init, tok string, window time.Duration, save, restore string) (Revert,
 // The deadline is in $d/deadline, in seconds since the host booted
 // (/proc/uptime) on both ends: a clock no time sync steps while a change
 // is armed, and no %s for systemd to take for a specifier. The timer
-// reads it every second. Any of its commands killed (its sleep, mostly)
-// ends the wait as a passed deadline would: that is how the lab and VM
-// drills bring a revert forward. A push writes the new deadline
+// reads it every second, so a deadline of 0 written there brings the
+// revert forward (the lab and VM drills do so). Any of its commands
+// killed (its sleep, mostly) ends the wait as a passed deadline would. A push writes the new deadline
 // atomically, then checks the timer has not fired: the timer marks
 // $d/fired before it reads the deadline a last time, so either it sees
 // the push and waits on, or the push sees the mark and fails (a push that
