@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,7 +62,7 @@ func TestGoverningServices(t *testing.T) {
 		for i := 0; i < len(tt.parts); i += 2 {
 			out = append(append(out, b.Part(tt.parts[i])...), tt.parts[i+1]...)
 		}
-		r, err := ParseRead(out)
+		r, err := parseRead(out)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -90,7 +91,7 @@ func TestParseReadAddressing(t *testing.T) {
 		for i := 0; i < len(parts); i += 2 {
 			out = append(append(out, b.Part(parts[i])...), parts[i+1]...)
 		}
-		r, err := ParseRead(out)
+		r, err := parseRead(out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +131,7 @@ func TestParseReadBusctl(t *testing.T) {
 		for i := 0; i < len(tt.parts); i += 2 {
 			out = append(append(out, b.Part(tt.parts[i])...), tt.parts[i+1]...)
 		}
-		r, err := ParseRead(out)
+		r, err := parseRead(out)
 		if err != nil || r.Busctl != tt.want {
 			t.Errorf("%q: Busctl %v (%v), want %v", tt.parts, r.Busctl, err, tt.want)
 		}
@@ -163,7 +164,7 @@ func ufwRead(t *testing.T, nft, save string) []byte {
 // incompatible disagrees for good and is not read again.
 func TestReadAgain(t *testing.T) {
 	ufw := func(nft, save string) Detection {
-		r, err := ParseRead(ufwRead(t, nft, save))
+		r, err := parseRead(ufwRead(t, nft, save))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,18 +190,18 @@ func TestReadAgain(t *testing.T) {
 				t.Errorf("Changing %q, want %q", got, tt.changing)
 			}
 			for i, want := range tt.again {
-				if got := ReadAgain(tt.d, i+1); got != want {
-					t.Errorf("ReadAgain after %d reads: %v, want %v", i+1, got, want)
+				if got := readAgain(tt.d, i+1); got != want {
+					t.Errorf("readAgain after %d reads: %v, want %v", i+1, got, want)
 				}
 			}
 		})
 	}
 }
 
-// Settle reads the tables again until nft's listing and
-// iptables-nft-save's agree, and the verdicts with them: a read caught
-// mid-change leaves ufw's xt matches undecided.
-func TestSettle(t *testing.T) {
+// Read reads the tables again, with ReadAgainArgv, until nft's listing
+// and iptables-nft-save's agree, and the verdicts with them: a read
+// caught mid-change leaves ufw's xt matches undecided.
+func TestRead(t *testing.T) {
 	ssh := Packet{Dir: "in", Proto: "tcp", Port: 22, Iif: "eth0", Src: netip.MustParseAddr("198.18.0.1"), Dst: netip.MustParseAddr("198.18.0.10"),
 		Local: []netip.Addr{netip.MustParseAddr("198.18.0.10")}}
 	changed, alike := ufwRead(t, "lab-ufw", "remedy-fasp"), ufwRead(t, "lab-ufw", "lab-ufw")
@@ -225,12 +226,11 @@ func TestSettle(t *testing.T) {
 			if tt.reads == 1 {
 				first = alike
 			}
-			r, err := ParseRead(first)
-			if err != nil {
-				t.Fatal(err)
-			}
 			reads := 1
-			r, err = Settle(r, func() ([]byte, error) {
+			r, err := Read(first, func(argv []string) ([]byte, error) {
+				if !slices.Equal(argv, ReadAgainArgv) {
+					t.Fatalf("read again with %q, want ReadAgainArgv", argv)
+				}
 				if reads > len(tt.again) {
 					t.Fatalf("read %d times", reads+1)
 				}
@@ -249,11 +249,33 @@ func TestSettle(t *testing.T) {
 			}
 		})
 	}
-	r, err := ParseRead(changed)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// Read's errors say whether the host failed to answer or answered what
+// the model cannot read (ErrUnmodelled): the facts stand without the
+// firewall only for the second.
+func TestReadErrors(t *testing.T) {
+	changed := ufwRead(t, "lab-ufw", "remedy-fasp")
+	b := shell.NewBatch(nil)
+	garbled := []byte(b.Part("nft") + `{"nftables": [`)
+	lost := errors.New("connection lost")
+	tests := []struct {
+		name       string
+		first      []byte
+		again      func([]string) ([]byte, error)
+		unmodelled bool
+		want       string
+	}{
+		{"the first read garbled", garbled, nil, true, "nft"},
+		{"the read again fails", changed, func([]string) ([]byte, error) { return nil, lost }, false, "connection lost"},
+		{"the read again garbled", changed, func([]string) ([]byte, error) { return garbled, nil }, true, "the tables read again"},
 	}
-	if _, err := Settle(r, func() ([]byte, error) { return nil, errors.New("connection lost") }); err == nil || !strings.Contains(err.Error(), "connection lost") {
-		t.Errorf("a read again that fails: %v, want its error", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Read(tt.first, tt.again)
+			if err == nil || errors.Is(err, ErrUnmodelled) != tt.unmodelled || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%v; want an error with %q, ErrUnmodelled %v", err, tt.want, tt.unmodelled)
+			}
+		})
 	}
 }

@@ -28,7 +28,7 @@ type Detection struct {
 	Tables []string
 	// Changing names the tables whose chains or rule counts differ between
 	// nft's listing and iptables-nft-save's, read one after the other,
-	// with how: a table that changed between the two (Settle reads it
+	// with how: a table that changed between the two (Read reads it
 	// again). One iptables-nft-save calls incompatible differs for good
 	// and is not here.
 	Changing []string
