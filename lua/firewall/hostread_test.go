@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"os"
@@ -248,6 +249,34 @@ func TestRead(t *testing.T) {
 				t.Errorf("tcp/22 in: %s (%s), want %s", v.Verdict, v.Reason, tt.verdict)
 			}
 		})
+	}
+}
+
+// A rule replaced by another between nft's listing and
+// iptables-nft-save's (ufw deny after ufw allow) leaves the count of
+// rules alone, but not the rule's verdict, which both listings show: the
+// tables are read again, and the verdict is not nft's accept by a rule
+// iptables-nft-save prints as a drop.
+func TestReadAgainAfterAReplacedRule(t *testing.T) {
+	ssh := Packet{Dir: "in", Proto: "tcp", Port: 22, Iif: "eth0", Src: netip.MustParseAddr("198.18.0.1"), Dst: netip.MustParseAddr("198.18.0.10"),
+		Local: []netip.Addr{netip.MustParseAddr("198.18.0.10")}}
+	alike := ufwRead(t, "lab-ufw", "lab-ufw")
+	replaced := bytes.Replace(alike, []byte("-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT"), []byte("-A ufw-user-input -p tcp -m tcp --dport 22 -j DROP"), 1)
+	r, err := parseRead(replaced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(r.Detection.Changing, "; "), "ip filter: rule 1 of chain ufw-user-input is accept in nft, drop in iptables-nft-save"; got != want {
+		t.Errorf("Changing %q, want %q", got, want)
+	}
+	reads := 1
+	r, err = Read(replaced, func([]string) ([]byte, error) { reads++; return alike, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := Verdict(r.Rules, ssh)
+	if reads != 2 || v.Verdict != VerdictAccept || v.Rule != "-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT" {
+		t.Errorf("%d reads, tcp/22 in: %s by %q; want 2 reads, accept by the rule that accepts", reads, v.Verdict, v.Rule)
 	}
 }
 
