@@ -289,19 +289,27 @@ func (e *Env) forget() {
 	clear(e.parsed)
 }
 
+// run runs a module's command: only inside a task, check or handler.
 func (e *Env) run(line string, stdin []byte) (remote.Output, error) {
 	if err := e.requireTask(); err != nil {
 		return remote.Output{}, err
 	}
+	out, err := e.logged(line, stdin)
+	if err != nil {
+		return out, fmt.Errorf("%s: %w", line, err)
+	}
+	return out, nil
+}
+
+// logged runs line on the host as every command Env runs: logged at
+// level 1, its time at 2. The facts' reads take it outside any task.
+func (e *Env) logged(line string, stdin []byte) (remote.Output, error) {
 	h := e.host
 	start := time.Now()
 	e.Logf(1, "%s: %s", h.Name(), line)
 	out, err := h.Exec(e.ctx, line, stdin)
 	e.Logf(2, "%s: %s: %s", h.Name(), time.Since(start).Round(time.Millisecond), line)
-	if err != nil {
-		return out, fmt.Errorf("%s: %w", line, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // errOutsideTask: a module touched the host at a playbook's top level or

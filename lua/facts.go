@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -36,10 +37,11 @@ func FactsCommand() string {
 }
 
 // ParseFacts turns the output of FactsCommand into Facts, and the
-// firewall's read they hold into its model. A firewall read remedy cannot
-// model leaves the firewall "unknown", saying why: the facts stand, and
-// only the firewall's functions fail.
-func ParseFacts(out []byte) (remote.Facts, *firewall.HostRead, error) {
+// firewall's read they hold into its model (firewall.Read, which reads
+// the tables again with run where the read caught them changing). A
+// firewall read remedy cannot model leaves the firewall "unknown",
+// saying why: the facts stand, and only the firewall's functions fail.
+func ParseFacts(out []byte, run firewall.Run) (remote.Facts, *firewall.HostRead, error) {
 	parts, err := shell.Parts(out)
 	if _, ok := parts["id"]; err != nil || !ok {
 		return remote.Facts{}, nil, fmt.Errorf("facts: output has no id part (%d bytes)", len(out))
@@ -57,10 +59,13 @@ func ParseFacts(out []byte) (remote.Facts, *firewall.HostRead, error) {
 	f.SSHDVersion = parseSSHDVersion(sec["sshd"])
 	f.SSHSocket = parseSSHSocket(sec["ssh-socket"])
 	f.SELinux = parseSELinux(sec["selinux"])
-	fw, err := firewall.ParseRead(out)
-	if err != nil {
+	fw, err := firewall.Read(out, run)
+	switch {
+	case errors.Is(err, firewall.ErrUnmodelled):
 		f.Firewall, f.FirewallWhy = "unknown", "the firewall's read: "+err.Error()
 		return f, nil, nil
+	case err != nil:
+		return remote.Facts{}, nil, fmt.Errorf("facts: %w", err)
 	}
 	f.Firewall, f.FirewallWhy = fw.Governing()
 	return f, fw, nil

@@ -58,20 +58,21 @@ func gatherFacts(e *Env, reads []string) (remote.Facts, []remote.Output, error) 
 	if err != nil {
 		return remote.Facts{}, nil, err
 	}
-	facts, fw, err := ParseFacts(out.Stdout)
+	facts, fw, err := ParseFacts(out.Stdout, e.readOnly)
+	if err != nil {
+		return remote.Facts{}, nil, err
+	}
 	if fw != nil {
-		if fw, err = firewall.Settle(fw, e.readFirewallAgain); err != nil {
-			return remote.Facts{}, nil, fmt.Errorf("gather facts: %w", err)
-		}
-		facts.Firewall, facts.FirewallWhy = fw.Governing()
 		e.keepParsed(firewallReadLine, out, fw)
 	}
-	return facts, outs, err
+	return facts, outs, nil
 }
 
-// readFirewallAgain reads the kernel's tables again, for firewall.Settle.
-func (e *Env) readFirewallAgain() ([]byte, error) {
-	out, err := e.host.Exec(e.ctx, shell.Join(firewall.ReadAgainArgv...), nil)
+// readOnly runs a read-only command while the facts are gathered, for
+// firewall.Read, logged as the facts' own; a non-zero exit status is an
+// error.
+func (e *Env) readOnly(argv []string) ([]byte, error) {
+	out, err := e.logged(shell.Join(argv...), nil)
 	if err == nil && out.ExitCode != 0 {
 		err = fmt.Errorf("exit %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 	}
@@ -89,7 +90,7 @@ var firewallReadLine = shell.Join(firewall.ReadArgv...)
 func factsOutput(e *Env, reads []string) (remote.Output, []remote.Output, error) {
 	if len(reads) > 0 {
 		b := shell.NewBatch(append([]string{FactsCommand()}, reads...))
-		out, err := e.host.Exec(e.ctx, b.Command(), nil)
+		out, err := e.logged(b.Command(), nil)
 		if err != nil && !errors.Is(err, remote.ErrOutputLimit) {
 			return out, nil, fmt.Errorf("gather facts: %w", err)
 		}
@@ -97,7 +98,7 @@ func factsOutput(e *Env, reads []string) (remote.Output, []remote.Output, error)
 			return all[0], all[1:], nil
 		}
 	}
-	out, err := e.host.Exec(e.ctx, FactsCommand(), nil)
+	out, err := e.logged(FactsCommand(), nil)
 	if err != nil {
 		return out, nil, fmt.Errorf("gather facts: %w", err)
 	}

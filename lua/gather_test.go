@@ -7,11 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"remedy/lua"
+	"remedy/lua/firewall"
 	"remedy/lua/luatest"
 	"remedy/lua/remote"
 	"remedy/lua/shell"
@@ -215,5 +217,51 @@ func TestPrefetchMustBeAFunction(t *testing.T) {
 	_, err := luatest.Load(luatest.WritePlaybook(t, `return { prefetch = { "sshd" }, tasks = {} }`))
 	if err == nil || !strings.Contains(err.Error(), "prefetch must be a function of v, not table") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// A firewall read the facts caught mid-change (a ufw rule came between
+// nft's listing and iptables-nft-save's) is read again while they are
+// gathered, and the read again is logged as every remote command is, at
+// level 1 (-v): the benchmark's floor of remedy's reads is built from
+// that log.
+func TestGatherLogsTheFirewallReadAgain(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("firewall", "testdata", "ufw", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	again := shell.Join(firewall.ReadAgainArgv...)
+	h := &luatest.FixtureHost{}
+	h.Answer = func(cmd string) (remote.Output, bool) {
+		switch cmd {
+		case lua.FactsCommand():
+			return remote.Output{Stdout: luatest.Parts("id", "uid=0\nuser=root\n", "nft", read("lab-ufw.json"),
+				"v4-nft", read("remedy-fasp.save"), "v6-nft", read("remedy-fasp.save6"), "ufw", "ENABLED=yes\n")}, true
+		case again:
+			return remote.Output{Stdout: luatest.Parts("nft", read("lab-ufw.json"),
+				"v4-nft", read("lab-ufw.save"), "v6-nft", read("lab-ufw.save6"))}, true
+		}
+		return remote.Output{}, false
+	}
+	var logged []string
+	var facts remote.Facts
+	_, err := luatest.Run(t, h, `return { tasks = { { name = "t", run = function(v) end } } }`, lua.RunOptions{
+		Gather: true, Gathered: func(f remote.Facts) { facts = f },
+		Log: func(level int, format string, args ...any) {
+			if level == 1 {
+				logged = append(logged, fmt.Sprintf(format, args...))
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"fixture: " + lua.FactsCommand(), "fixture: " + again}; !slices.Equal(logged, want) {
+		t.Errorf("logged %d commands, want the facts, then the firewall's read again:\n%s", len(logged), strings.Join(logged, "\n"))
+	}
+	if facts.Firewall != "ufw" || !strings.Contains(facts.FirewallWhy, "iptables-nft's") || len(h.Ran) > 0 {
+		t.Errorf("firewall %s (%s), unanswered commands %q; want ufw over iptables-nft's tables as read again", facts.Firewall, facts.FirewallWhy, h.Ran)
 	}
 }

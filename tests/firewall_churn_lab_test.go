@@ -18,7 +18,7 @@ import (
 // out` and `ufw delete` make it; on the iptables-nft host a ban at the top
 // of INPUT, as fail2ban's. nft's listing and iptables-nft-save run one
 // after the other, so a read can catch a change between them and find the
-// two disagree; remedy reads the tables again (firewall.Settle), and no
+// two disagree; remedy reads the tables again (firewall.Read), and no
 // verdict may be unknown, nor the host's firewall misnamed. Each audit
 // reads every host once: the test counts the host reads that failed.
 func TestAuditWhileRulesChangeOnLab(t *testing.T) {
@@ -81,7 +81,7 @@ func TestAuditWhileRulesChangeOnLab(t *testing.T) {
 
 // The loops add and delete a rule churnBurst times in a row (a few tenths
 // of a second, as long as ufw's delete takes on a real host), then pause
-// for churnPause seconds, longer than Settle waits before it reads again.
+// for churnPause seconds, longer than firewall.Read waits before it reads again.
 const (
 	churnBurst  = 20
 	churnPause  = "2"

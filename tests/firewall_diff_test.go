@@ -207,7 +207,7 @@ func readLabRuleset(t *testing.T, lab *labkit.Lab, h labkit.Host) *firewall.Rule
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", h.Name, err, out)
 	}
-	read, err := firewall.ParseRead(out)
+	read, err := firewall.Read(out, func(argv []string) ([]byte, error) { return lab.Exec(ctx, h.Name, argv...) })
 	if err != nil {
 		t.Fatalf("%s: %v", h.Name, err)
 	}

@@ -251,7 +251,7 @@ func parseExplainProbe(protoPort string, f *explainFlags) (firewall.Probe, error
 
 // explainHost reads h's firewall with the read the firewall module takes
 // (firewall.ReadArgv; the tables again where it caught them changing,
-// firewall.Settle) and, for a peer other than the controller, the
+// firewall.Read) and, for a peer other than the controller, the
 // host's route to it (firewall.RouteArgv): reads alone, nothing else
 // runs on the host. Then it traces the probe through what the kernel
 // holds.
@@ -265,10 +265,7 @@ func explainHost(ctx context.Context, h remote.Host, p firewall.Probe) (explanat
 	if err != nil {
 		return fail(err)
 	}
-	hr, err := firewall.ParseRead(read)
-	if err == nil {
-		hr, err = firewall.Settle(hr, func() ([]byte, error) { return readOnHost(ctx, h, firewall.ReadAgainArgv) })
-	}
+	hr, err := firewall.Read(read, func(argv []string) ([]byte, error) { return readOnHost(ctx, h, argv) })
 	if err != nil {
 		return fail(fmt.Errorf("%s: read firewall: %w", h.Name(), err))
 	}

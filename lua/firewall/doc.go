@@ -62,11 +62,13 @@
 // and nothing else (bootfile.go).
 //
 // The host's read. ReadArgv reads all of it in one round trip (the facts
-// end with ReadScript), and ParseRead makes a HostRead of it: the kernel's
+// end with ReadScript), and Read makes a HostRead of it: the kernel's
 // tables with ReadKernel, and what firewalld and ufw say; its Governing is
-// the one place remedy decides which tool owns a host's rules. Settle
+// the one place remedy decides which tool owns a host's rules. Read
 // reads the tables again (ReadAgainArgv) when nft's listing and
 // iptables-nft-save's disagree: they changed between the two commands.
+// It is the only way to a HostRead, so no reader of a host's firewall
+// can keep a read caught mid-change.
 //
 // PlanAllowDomain uses named sets refreshed by a job instead of a
 // hostname, resolved once (and PlanBootAllowDomain keeps them, with the

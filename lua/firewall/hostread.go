@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -79,11 +80,11 @@ legacy() { read -r x <"/proc/net/$1_tables_names"; } 2>/dev/null
 nftip() { ! command -v nft >/dev/null 2>&1 || case "$t" in *"table $1 "*|*'"family": "'"$1"'"'*|*'"family":"'"$1"'"'*) true ;; *) false ;; esac; }
 ufwon() { while read -r l; do [ "$l" = ENABLED=yes ] && return 0; done <"/etc/ufw/ufw.conf"; return 1; } 2>/dev/null`
 
-// ReadArgv reads a host's firewall: see HostRead.
+// ReadArgv reads a host's firewall: see HostRead and Read.
 var ReadArgv = []string{"sh", "-c", shell.PartsPrelude + ReadScript}
 
 // ReadAgainArgv reads the kernel's tables alone, as ReadArgv does, for
-// Settle: a second after it is sent, as what changed the tables may be
+// Read: a second after it is sent, as what changed the tables may be
 // one of several steps (ufw deleting a rule flushes each of its chains,
 // then restores them all: a tenth of a second on a real host, seconds on
 // an emulated one); and between two listings of nft's rules with their
@@ -102,41 +103,64 @@ exit 0`}
 const readAgainTries = 5
 
 // ReadTries bounds the reads of a host whose tables change while they are
-// read (Settle): three, the first included.
+// read (Read): three, the first included.
 const ReadTries = 3
 
-// Settle returns r, or, when r caught the kernel's tables changing between
-// nft's listing and iptables-nft-save's (Detection.Changing), r with the
-// tables read again by readAgain (ReadAgainArgv's output), until a read
-// finds both listings agree or ReadTries reads are done. A change between
-// the two commands (ufw adding a rule, a refresh job, fail2ban) would
-// otherwise leave the table to nftables, with its iptables matches
-// undecided and the host's firewall misnamed, until the next audit; a
-// read that agrees costs nothing more. The last read keeps its reasons
-// when all disagree.
-func Settle(r *HostRead, readAgain func() ([]byte, error)) (*HostRead, error) {
-	for reads := 1; ReadAgain(r.Detection, reads); reads++ {
-		out, err := readAgain()
+// ErrUnmodelled marks an error of Read that is the host's output, not
+// its connection: the model cannot read it. The facts stand without the
+// firewall then, where a host that failed to answer fails its gathering.
+var ErrUnmodelled = errors.New("output the model cannot read")
+
+// Run runs a read-only command on the host a firewall is read of and
+// returns its output; a non-zero exit status is an error.
+type Run func(argv []string) ([]byte, error)
+
+// Read is a host's firewall, the one way remedy reads it: first is
+// ReadArgv's output, or any output holding its parts (the facts end with
+// ReadScript). Where first caught the kernel's tables changing between
+// nft's listing and iptables-nft-save's (Detection.Changing), run reads
+// them again (ReadAgainArgv), until a read finds both listings agree or
+// ReadTries reads are done. A change between the two commands (ufw
+// adding a rule, a refresh job, fail2ban) would otherwise leave the
+// table to nftables, with its iptables matches undecided and the host's
+// firewall misnamed, until the next audit; a read that agrees costs
+// nothing more. The last read keeps its reasons when all disagree.
+func Read(first []byte, run Run) (*HostRead, error) {
+	r, err := parseRead(first)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnmodelled, err)
+	}
+	for reads := 1; readAgain(r.Detection, reads); reads++ {
+		out, err := run(ReadAgainArgv)
 		if err != nil {
 			return nil, fmt.Errorf("read the tables again (%s): %w", strings.Join(r.Detection.Changing, "; "), err)
 		}
-		again, err := r.withKernel(out)
-		if err != nil {
-			return nil, err
-		}
-		r = again
-		if reads+1 == ReadTries && len(r.Detection.Changing) > 0 {
-			r.Detection.Tables = append(r.Detection.Tables, fmt.Sprintf("nft and iptables-nft-save disagreed in each of %d reads", ReadTries))
+		if r, err = r.settled(out, reads+1); err != nil {
+			return nil, fmt.Errorf("%w: the tables read again: %w", ErrUnmodelled, err)
 		}
 	}
 	return r, nil
 }
 
-// ReadAgain decides whether a host whose tables were read reads times,
+// readAgain decides whether a host whose tables were read reads times,
 // the last with detection d, reads them again: while the two listings
 // disagree, up to ReadTries reads.
-func ReadAgain(d Detection, reads int) bool {
+func readAgain(d Detection, reads int) bool {
 	return len(d.Changing) > 0 && reads < ReadTries
+}
+
+// settled is r with the kernel's tables from ReadAgainArgv's output, the
+// host's reads-th read, saying so when it is the last and still
+// disagrees.
+func (r *HostRead) settled(out []byte, reads int) (*HostRead, error) {
+	again, err := r.withKernel(out)
+	if err != nil {
+		return nil, err
+	}
+	if reads == ReadTries && len(again.Detection.Changing) > 0 {
+		again.Detection.Tables = append(again.Detection.Tables, fmt.Sprintf("nft and iptables-nft-save disagreed in each of %d reads", ReadTries))
+	}
+	return again, nil
 }
 
 // withKernel is r with the kernel's tables from ReadAgainArgv's output.
@@ -164,7 +188,7 @@ func kernelReads(parts map[string][]byte) KernelReads {
 	return kr
 }
 
-// HostRead is a host's firewall as ReadArgv reads it.
+// HostRead is a host's firewall as Read reads it.
 type HostRead struct {
 	Rules     *Ruleset  // every table the kernel holds (ReadKernel)
 	Detection Detection // whose each table is
@@ -189,8 +213,9 @@ type HostRead struct {
 	ControllerRoute *Route
 }
 
-// ParseRead reads ReadArgv's output, or any output holding its parts.
-func ParseRead(out []byte) (*HostRead, error) {
+// parseRead models ReadArgv's output, or any output holding its parts,
+// as the kernel's tables stood for its listings: Read settles it.
+func parseRead(out []byte) (*HostRead, error) {
 	parts, err := shell.Parts(out)
 	if err != nil {
 		return nil, err

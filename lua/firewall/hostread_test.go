@@ -1,9 +1,11 @@
 package firewall
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,7 +63,7 @@ func TestGoverningServices(t *testing.T) {
 		for i := 0; i < len(tt.parts); i += 2 {
 			out = append(append(out, b.Part(tt.parts[i])...), tt.parts[i+1]...)
 		}
-		r, err := ParseRead(out)
+		r, err := parseRead(out)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -90,7 +92,7 @@ func TestParseReadAddressing(t *testing.T) {
 		for i := 0; i < len(parts); i += 2 {
 			out = append(append(out, b.Part(parts[i])...), parts[i+1]...)
 		}
-		r, err := ParseRead(out)
+		r, err := parseRead(out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +132,7 @@ func TestParseReadBusctl(t *testing.T) {
 		for i := 0; i < len(tt.parts); i += 2 {
 			out = append(append(out, b.Part(tt.parts[i])...), tt.parts[i+1]...)
 		}
-		r, err := ParseRead(out)
+		r, err := parseRead(out)
 		if err != nil || r.Busctl != tt.want {
 			t.Errorf("%q: Busctl %v (%v), want %v", tt.parts, r.Busctl, err, tt.want)
 		}
@@ -163,7 +165,7 @@ func ufwRead(t *testing.T, nft, save string) []byte {
 // incompatible disagrees for good and is not read again.
 func TestReadAgain(t *testing.T) {
 	ufw := func(nft, save string) Detection {
-		r, err := ParseRead(ufwRead(t, nft, save))
+		r, err := parseRead(ufwRead(t, nft, save))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,18 +191,18 @@ func TestReadAgain(t *testing.T) {
 				t.Errorf("Changing %q, want %q", got, tt.changing)
 			}
 			for i, want := range tt.again {
-				if got := ReadAgain(tt.d, i+1); got != want {
-					t.Errorf("ReadAgain after %d reads: %v, want %v", i+1, got, want)
+				if got := readAgain(tt.d, i+1); got != want {
+					t.Errorf("readAgain after %d reads: %v, want %v", i+1, got, want)
 				}
 			}
 		})
 	}
 }
 
-// Settle reads the tables again until nft's listing and
-// iptables-nft-save's agree, and the verdicts with them: a read caught
-// mid-change leaves ufw's xt matches undecided.
-func TestSettle(t *testing.T) {
+// Read reads the tables again, with ReadAgainArgv, until nft's listing
+// and iptables-nft-save's agree, and the verdicts with them: a read
+// caught mid-change leaves ufw's xt matches undecided.
+func TestRead(t *testing.T) {
 	ssh := Packet{Dir: "in", Proto: "tcp", Port: 22, Iif: "eth0", Src: netip.MustParseAddr("198.18.0.1"), Dst: netip.MustParseAddr("198.18.0.10"),
 		Local: []netip.Addr{netip.MustParseAddr("198.18.0.10")}}
 	changed, alike := ufwRead(t, "lab-ufw", "remedy-fasp"), ufwRead(t, "lab-ufw", "lab-ufw")
@@ -225,12 +227,11 @@ func TestSettle(t *testing.T) {
 			if tt.reads == 1 {
 				first = alike
 			}
-			r, err := ParseRead(first)
-			if err != nil {
-				t.Fatal(err)
-			}
 			reads := 1
-			r, err = Settle(r, func() ([]byte, error) {
+			r, err := Read(first, func(argv []string) ([]byte, error) {
+				if !slices.Equal(argv, ReadAgainArgv) {
+					t.Fatalf("read again with %q, want ReadAgainArgv", argv)
+				}
 				if reads > len(tt.again) {
 					t.Fatalf("read %d times", reads+1)
 				}
@@ -249,11 +250,61 @@ func TestSettle(t *testing.T) {
 			}
 		})
 	}
-	r, err := ParseRead(changed)
+}
+
+// A rule replaced by another between nft's listing and
+// iptables-nft-save's (ufw deny after ufw allow) leaves the count of
+// rules alone, but not the rule's verdict, which both listings show: the
+// tables are read again, and the verdict is not nft's accept by a rule
+// iptables-nft-save prints as a drop.
+func TestReadAgainAfterAReplacedRule(t *testing.T) {
+	ssh := Packet{Dir: "in", Proto: "tcp", Port: 22, Iif: "eth0", Src: netip.MustParseAddr("198.18.0.1"), Dst: netip.MustParseAddr("198.18.0.10"),
+		Local: []netip.Addr{netip.MustParseAddr("198.18.0.10")}}
+	alike := ufwRead(t, "lab-ufw", "lab-ufw")
+	replaced := bytes.Replace(alike, []byte("-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT"), []byte("-A ufw-user-input -p tcp -m tcp --dport 22 -j DROP"), 1)
+	r, err := parseRead(replaced)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Settle(r, func() ([]byte, error) { return nil, errors.New("connection lost") }); err == nil || !strings.Contains(err.Error(), "connection lost") {
-		t.Errorf("a read again that fails: %v, want its error", err)
+	if got, want := strings.Join(r.Detection.Changing, "; "), "ip filter: rule 1 of chain ufw-user-input is accept in nft, drop in iptables-nft-save"; got != want {
+		t.Errorf("Changing %q, want %q", got, want)
+	}
+	reads := 1
+	r, err = Read(replaced, func([]string) ([]byte, error) { reads++; return alike, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := Verdict(r.Rules, ssh)
+	if reads != 2 || v.Verdict != VerdictAccept || v.Rule != "-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT" {
+		t.Errorf("%d reads, tcp/22 in: %s by %q; want 2 reads, accept by the rule that accepts", reads, v.Verdict, v.Rule)
+	}
+}
+
+// Read's errors say whether the host failed to answer or answered what
+// the model cannot read (ErrUnmodelled): the facts stand without the
+// firewall only for the second.
+func TestReadErrors(t *testing.T) {
+	changed := ufwRead(t, "lab-ufw", "remedy-fasp")
+	b := shell.NewBatch(nil)
+	garbled := []byte(b.Part("nft") + `{"nftables": [`)
+	lost := errors.New("connection lost")
+	tests := []struct {
+		name       string
+		first      []byte
+		again      func([]string) ([]byte, error)
+		unmodelled bool
+		want       string
+	}{
+		{"the first read garbled", garbled, nil, true, "nft"},
+		{"the read again fails", changed, func([]string) ([]byte, error) { return nil, lost }, false, "connection lost"},
+		{"the read again garbled", changed, func([]string) ([]byte, error) { return garbled, nil }, true, "the tables read again"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Read(tt.first, tt.again)
+			if err == nil || errors.Is(err, ErrUnmodelled) != tt.unmodelled || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%v; want an error with %q, ErrUnmodelled %v", err, tt.want, tt.unmodelled)
+			}
+		})
 	}
 }

@@ -26,11 +26,11 @@ type Detection struct {
 	// "ip filter: iptables-nft's: iptables-nft-save lists its chains and
 	// rules as nft holds them".
 	Tables []string
-	// Changing names the tables whose chains or rule counts differ between
-	// nft's listing and iptables-nft-save's, read one after the other,
-	// with how: a table that changed between the two (Settle reads it
-	// again). One iptables-nft-save calls incompatible differs for good
-	// and is not here.
+	// Changing names the tables whose chains, rule counts or rules'
+	// verdicts differ between nft's listing and iptables-nft-save's, read
+	// one after the other, with how: a table that changed between the two
+	// (Read reads it again). One iptables-nft-save calls incompatible
+	// differs for good and is not here.
 	Changing []string
 }
 
@@ -39,9 +39,9 @@ type Detection struct {
 // made (where nft shows their matches only as xt expressions), and the
 // legacy tables beside them (legacy and nftables hooks both see a
 // packet). A table is iptables-nft's only when iptables-nft-save shows it
-// whole: the same chains, hooks, policies and number of rules as nft, and
-// no "incompatible" warning; any other table is nftables' own, whatever
-// its name, and its rules are nft's.
+// whole: the same chains, hooks, policies, number of rules and rules'
+// verdicts as nft, and no "incompatible" warning; any other table is
+// nftables' own, whatever its name, and its rules are nft's.
 func ReadKernel(r KernelReads) (*Ruleset, Detection, error) {
 	rs := &Ruleset{}
 	if len(strings.TrimSpace(string(r.Nft))) > 0 {
@@ -156,7 +156,7 @@ func splice(nft, ipt *Table) (*Table, string) {
 
 // sameShape says how two views of a table differ, or "" when they agree:
 // the same chains (iptables-nft-save may add empty built-in chains with
-// policy ACCEPT), hooks, policies and numbers of rules.
+// policy ACCEPT), hooks, policies, numbers of rules and rules' verdicts.
 func sameShape(nft, ipt *Table) string {
 	for _, n := range nft.Chains {
 		c := ipt.Chain(n.Name)
@@ -168,6 +168,11 @@ func sameShape(nft, ipt *Table) string {
 		case len(c.Rules) != len(n.Rules):
 			return fmt.Sprintf("chain %s holds %d rules in nft, %d in iptables-nft-save", n.Name, len(n.Rules), len(c.Rules))
 		}
+		for i, r := range n.Rules {
+			if a, b := r.Action, c.Rules[i].Action; !sameVerdict(a, b) {
+				return fmt.Sprintf("rule %d of chain %s is %s in nft, %s in iptables-nft-save", i+1, n.Name, verdictName(a), verdictName(b))
+			}
+		}
 	}
 	for _, c := range ipt.Chains {
 		if nft.Chain(c.Name) == nil && (len(c.Rules) > 0 || (c.Policy != "accept" && c.Policy != "")) {
@@ -175,6 +180,26 @@ func sameShape(nft, ipt *Table) string {
 		}
 	}
 	return ""
+}
+
+// sameVerdict: two readings of a rule agree on its verdict, or one of
+// them cannot tell (a target nft shows as an xt expression). A rule
+// replaced by another between the two listings keeps the count of rules;
+// its verdict, which both show, is what a read can compare for free, and
+// nft translates iptables' verdicts whole, so they never differ
+// otherwise.
+func sameVerdict(a, b Action) bool {
+	if a.Kind == Unknown || b.Kind == Unknown {
+		return true
+	}
+	return a.Kind == b.Kind && (a.Kind != Jump && a.Kind != Goto || a.Target == b.Target)
+}
+
+func verdictName(a Action) string {
+	if a.Kind == Jump || a.Kind == Goto {
+		return string(a.Kind) + " " + a.Target
+	}
+	return string(a.Kind)
 }
 
 // nftReadsAll reports a rule nft shows without xt expressions, and the

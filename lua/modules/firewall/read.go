@@ -51,16 +51,12 @@ func Read(s change.Session) (*State, error) {
 
 // parseRead models the output of firewall.ReadArgv, as Read keeps it
 // (and the engine, whose facts read the firewall too), with the tables
-// read again where the read caught them changing (firewall.Settle).
+// read again where the read caught them changing (firewall.Read).
 func parseRead(s change.Session, out remote.Output) (any, error) {
 	if out.ExitCode != 0 {
 		return nil, fmt.Errorf("%s: exit status %d: %s", shell.Join(firewall.ReadArgv...), out.ExitCode, remote.Excerpt(out.Stderr))
 	}
-	r, err := firewall.ParseRead(out.Stdout)
-	if err != nil {
-		return nil, err
-	}
-	return firewall.Settle(r, func() ([]byte, error) { return query(s, false, firewall.ReadAgainArgv...) })
+	return firewall.Read(out.Stdout, func(argv []string) ([]byte, error) { return query(s, false, argv...) })
 }
 
 // zone is firewalld's default zone: from D-Bus, else (no dbus-send on
