@@ -69,7 +69,6 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 	if script := strings.TrimSuffix(nft, ".json") + ".nft"; nft != "" {
 		if _, err := os.Stat(filepath.Join(fixtures, script)); err == nil {
 			h.boot = load(script)
-			h.Files = map[string]string{"/etc/nftables.conf": h.boot}
 		}
 	}
 	return h
@@ -78,12 +77,13 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 // bootRead answers the firewall's reads of a boot file other than the
 // nft script the fixture was captured from: none of them exists.
 func (h *fwFixtureHost) bootRead(cmd string) (remote.Output, bool) {
-	missing := remote.Output{ExitCode: 1, Stderr: []byte("No such file or directory")}
 	for _, f := range firewall.DefaultBootFiles {
 		reads := lua.WriteReads(f.Path)
 		switch cmd {
-		case shell.Join(reads[0]...), shell.Join(nftScratchLoad(f.Path)...):
-			return missing, true
+		case shell.Join(reads[0]...):
+			return remote.Output{ExitCode: shell.MissingFile}, true
+		case shell.Join(nftScratchLoad(f.Path)...):
+			return remote.Output{ExitCode: 1, Stderr: []byte(f.Path + ": no such file")}, true
 		case shell.Join(reads[1]...):
 			return remote.Output{Stdout: []byte("new\n\n" + f.Path)}, true
 		}
@@ -126,7 +126,7 @@ func (h *fwFixtureHost) answer(cmd string) (remote.Output, bool) {
 		return h.units(firewall.KnownUnits), true
 	case cmd == shell.Join(nftScratchLoad("/etc/nftables.conf")...) && h.boot != "":
 		return remote.Output{Stdout: []byte(h.bootJSON)}, true
-	case cmd == shell.Join("cat", "--", "/etc/nftables.conf") && h.boot != "":
+	case cmd == shell.Join(shell.ReadFileArgv("/etc/nftables.conf")...) && h.boot != "":
 		return remote.Output{Stdout: []byte(h.boot)}, true
 	case cmd == shell.Join(lua.WriteReads("/etc/nftables.conf")[1]...) && h.boot != "":
 		return remote.Output{Stdout: []byte(fmt.Sprintf("exists\nregular file|755|root:root|%d|0:0\n/etc/nftables.conf", len(h.boot)))}, true
