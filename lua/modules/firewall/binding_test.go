@@ -159,11 +159,18 @@ func otherReads(t *testing.T) []string {
 // host, as the run carries it out: arm a timed revert, change, read the
 // firewall again, log in afresh, disarm; then the boot file's write.
 const (
-	armRevert = `sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; { echo '\''flush ruleset'\''; nft list ruleset; } > "$d/nft"; echo $(($(cut -d. -f1 /proc/uptime) + 121)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
-sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
+	// revertTimer starts the timer that reverts the change at the
+	// deadline, unless disarmed; what follows it is the revert.
+	revertTimer = `sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
 live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
 while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
-nft -f "$d/nft"; rm -rf "$d"'`
+`
+	armRevert = `sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; { echo '\''flush ruleset'\''; nft list ruleset; } > "$d/nft"; echo $(($(cut -d. -f1 /proc/uptime) + 121)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
+` + revertTimer + `nft -f "$d/nft"; rm -rf "$d"'`
+	// armFirewalldRevert is armRevert on a firewalld host: the revert
+	// restores /etc/firewalld and reloads.
+	armFirewalldRevert = `sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; cp -a /etc/firewalld "$d/etc"; echo $(($(cut -d. -f1 /proc/uptime) + 121)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
+` + revertTimer + `rm -rf /etc/firewalld && cp -a "$d/etc" /etc/firewalld && firewall-cmd --reload; rm -rf "$d"'`
 	loginDisarm = `# read the firewall again: the flow must pass
 # log in on port 22 from the controller over a new connection
 sh -c 'd=/run/remedy-revert-fw-TOKEN; test -f "$d/pid" && kill "$(cat "$d/pid")"; rm -rf "$d"'`
@@ -216,11 +223,7 @@ ln -sfn /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.
 			`return tostring(firewall.allow { dir = "in", proto = "tcp", port = 22 }.changed)`, remote.StatusOK, "false", ""},
 		{"firewalld allow goes through firewall-cmd", "firewalld/public-ssh.json", "", "firewalld",
 			`firewall.allow { dir = "in", proto = "tcp", port = 8443, comment = "https" }`, remote.StatusChanged, "",
-			`sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; cp -a /etc/firewalld "$d/etc"; echo $(($(cut -d. -f1 /proc/uptime) + 121)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
-sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
-live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
-while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
-rm -rf /etc/firewalld && cp -a "$d/etc" /etc/firewalld && firewall-cmd --reload; rm -rf "$d"'
+			armFirewalldRevert + `
 firewall-cmd --permanent --new-service=remedy-https
 firewall-cmd --permanent --service=remedy-https '--set-description=remedy: https'
 firewall-cmd --permanent --service=remedy-https --add-port=8443/tcp
@@ -229,11 +232,7 @@ firewall-cmd --reload
 ` + loginDisarm},
 		{"firewalld allow goes over D-Bus, without a reload", "firewalld/public-ssh.json", "", "firewalld",
 			`firewall.allow { dir = "in", proto = "tcp", port = 8443, comment = "https" }`, remote.StatusChanged, "",
-			`sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; cp -a /etc/firewalld "$d/etc"; echo $(($(cut -d. -f1 /proc/uptime) + 121)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
-sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
-live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
-while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
-rm -rf /etc/firewalld && cp -a "$d/etc" /etc/firewalld && firewall-cmd --reload; rm -rf "$d"'
+			armFirewalldRevert + `
 busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addService2 'sa{sv}' remedy-https 2 description s 'remedy: https' ports 'a(ss)' 1 8443 tcp
 sh -c 'fwconf() {
 	p=$(busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config "get$1ByName" s "$2") || return
