@@ -104,19 +104,26 @@ func golden(t *testing.T, name string, sources []string, action ...string) []byt
 	return want
 }
 
+// loadOracle loads an oracle case's sources and all of its hosts.
+func loadOracle(t *testing.T, sources []string) (*Inventory, []*Host) {
+	t.Helper()
+	inv, err := Load(oracleSources(sources))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts, err := inv.Hosts("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv, hosts
+}
+
 func TestListMatchesAnsibleInventory(t *testing.T) {
 	for _, tc := range oracleCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			want := golden(t, tc.name+".list.json", tc.sources, "--list")
-			inv, err := Load(oracleSources(tc.sources))
-			if err != nil {
-				t.Fatal(err)
-			}
-			hosts, err := inv.Hosts("all")
-			if err != nil {
-				t.Fatal(err)
-			}
+			inv, hosts := loadOracle(t, tc.sources)
 			got := inv.ListJSON(hosts)
 			if !reflect.DeepEqual(decodeJSON(t, []byte(got)), maskListJSON(decodeJSON(t, want))) {
 				t.Errorf("--list differs from ansible-inventory\ngot:\n%s\nwant (secrets masked):\n%s", got, want)
@@ -133,14 +140,7 @@ func TestGraphMatchesAnsibleInventory(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			want := golden(t, tc.name+".graph", tc.sources, "--graph", "--vars")
-			inv, err := Load(oracleSources(tc.sources))
-			if err != nil {
-				t.Fatal(err)
-			}
-			hosts, err := inv.Hosts("all")
-			if err != nil {
-				t.Fatal(err)
-			}
+			inv, hosts := loadOracle(t, tc.sources)
 			got, err := inv.Graph("all", hosts, true)
 			if err != nil {
 				t.Fatal(err)

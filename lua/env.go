@@ -211,7 +211,7 @@ func (e *Env) keepParsed(line string, out remote.Output, v any) {
 }
 
 // catLine is the read whose prefetched output is a file's content.
-func catLine(p string) string { return shell.Join(ReadFileArgv(p)...) }
+func catLine(p string) string { return shell.Join(shell.ReadFileArgv(p)...) }
 
 // ReadFile reads p from the host. A prefetched copy answers the first
 // read, as Query's do, also that the file is missing.
@@ -229,14 +229,14 @@ func (e *Env) ReadFile(p string) ([]byte, error) {
 	return e.host.ReadFile(e.ctx, p)
 }
 
-// fileContent is what ReadFileArgv's output says about p: its content,
-// or that it is missing; known is false for any other failure, which
-// the host's ReadFile then reports in its own words.
+// fileContent is what shell.ReadFileArgv's output says about p: its
+// content, or that it is missing; known is false for any other failure,
+// which the host's ReadFile then reports in its own words.
 func fileContent(p string, out remote.Output) (b []byte, known bool, err error) {
 	switch out.ExitCode {
 	case 0:
 		return out.Stdout, true, nil
-	case missingFile:
+	case shell.MissingFile:
 		return nil, true, fmt.Errorf("read %s: %w", p, fs.ErrNotExist)
 	}
 	return nil, false, nil
@@ -257,7 +257,7 @@ func (e *Env) ReadFileCached(p string) ([]byte, error) {
 	case err == nil:
 		e.remember(line, remote.Output{Stdout: b})
 	case errors.Is(err, fs.ErrNotExist):
-		e.keep(line, remote.Output{ExitCode: missingFile})
+		e.keep(line, remote.Output{ExitCode: shell.MissingFile})
 	}
 	return b, err
 }

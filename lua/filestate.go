@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"remedy/lua/remote"
+	"remedy/lua/shell"
 )
 
 // fileState is a file as it is on the host, found by following every
@@ -72,19 +73,7 @@ func fileStateArgv(p string) []string { return []string{"sh", "-c", resolveScrip
 // too: its content and where it really is. A module lists them in its
 // Warm reads, so that an audit plans the write without a session of its
 // own.
-func WriteReads(p string) [][]string { return [][]string{ReadFileArgv(p), fileStateArgv(p)} }
-
-// missingFile is ReadFileArgv's exit status for a file that does not
-// exist, as runner's read with cat: told apart from an unreadable file
-// without parsing localized error messages.
-const missingFile = 66
-
-// ReadFileArgv is the read of p's content that a batch (a prefetch, the
-// modules' usual reads) takes for ReadFile: cat alone cannot say that
-// the file is missing, which ReadFile must know without asking again.
-func ReadFileArgv(p string) []string {
-	return []string{"sh", "-c", `test -e "$1" || exit 66; exec cat -- "$1"`, "sh", p}
-}
+func WriteReads(p string) [][]string { return [][]string{shell.ReadFileArgv(p), fileStateArgv(p)} }
 
 // parseResolved reads resolveScript's output for the path asked about:
 // the file's state without its content, or why remedy will not write it.

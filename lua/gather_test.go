@@ -96,7 +96,7 @@ func TestReadFileCachedRemembersAMissingFile(t *testing.T) {
 	h := &countingHost{LocalHost: luatest.NewLocalHost(t)}
 	missing := filepath.Join(h.Dir, "missing")
 	e := lua.NewTaskEnv(h, true)
-	b := shell.NewBatch([]string{shell.Join(lua.ReadFileArgv(missing)...)})
+	b := shell.NewBatch([]string{shell.Join(shell.ReadFileArgv(missing)...)})
 	out, err := h.Exec(context.Background(), b.Command(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"strconv"
 
 	"github.com/pkg/sftp"
 
@@ -46,22 +45,16 @@ func (c *Conn) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	return data, nil
 }
 
-// missingFile is readWithCat's exit code for a file that does not exist,
-// so a missing file is told from an unreadable one without parsing
-// localized error messages.
-const missingFile = 66
-
 // readWithCat reads path with cat, bounded by maxOutput as any command.
 func (c *Conn) readWithCat(ctx context.Context, path string) ([]byte, error) {
-	script := `test -e "$1" || exit ` + strconv.Itoa(missingFile) + `; exec cat -- "$1"`
-	out, err := c.Exec(ctx, shell.Join("sh", "-c", script, "sh", path), nil)
+	out, err := c.Exec(ctx, shell.Join(shell.ReadFileArgv(path)...), nil)
 	var limit *OutputLimitError
 	switch {
 	case errors.As(err, &limit):
 		return nil, fmt.Errorf("read %s: %w", path, &OutputLimitError{Limit: limit.Limit, File: true})
 	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", path, err)
-	case out.ExitCode == missingFile:
+	case out.ExitCode == shell.MissingFile:
 		return nil, fmt.Errorf("read %s: %w", path, fs.ErrNotExist)
 	case out.ExitCode != 0:
 		return nil, fmt.Errorf("read %s: exit %d: %s", path, out.ExitCode, firstLine(out.Stderr))

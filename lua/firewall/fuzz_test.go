@@ -28,6 +28,17 @@ var fuzzProbes = []Packet{{Dir: "in", Proto: "tcp", Port: 22}, {Dir: "out", Prot
 	{Dir: "in", Proto: "udp", Port: 33001, Src: netip.MustParseAddr("198.18.0.1"), Dst: netip.MustParseAddr("198.18.0.10"),
 		Iif: "eth0", Local: []netip.Addr{netip.MustParseAddr("198.18.0.10")}}}
 
+// verdictForEveryProbe fails t unless the engine ends with a verdict for
+// each of fuzzProbes on rs.
+func verdictForEveryProbe(t *testing.T, rs *Ruleset) {
+	t.Helper()
+	for _, p := range fuzzProbes {
+		if v := Verdict(rs, p).Verdict; v == "" {
+			t.Fatalf("no verdict for %+v", p)
+		}
+	}
+}
+
 func FuzzReadNft(f *testing.F) {
 	fuzzSeeds(f, "nftables/*.json")
 	fuzzSeeds(f, "kernel/*.nft.json")
@@ -36,11 +47,7 @@ func FuzzReadNft(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, p := range fuzzProbes {
-			if v := Verdict(rs, p).Verdict; v == "" {
-				t.Fatalf("no verdict for %+v", p)
-			}
-		}
+		verdictForEveryProbe(t, rs)
 	})
 }
 
@@ -51,11 +58,7 @@ func FuzzReadIptablesSave(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, p := range fuzzProbes {
-			if v := Verdict(rs, p).Verdict; v == "" {
-				t.Fatalf("no verdict for %+v", p)
-			}
-		}
+		verdictForEveryProbe(t, rs)
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"remedy/lua"
 	"remedy/lua/change"
 	"remedy/lua/remote"
+	"remedy/lua/shell"
 )
 
 func init() {
@@ -124,7 +125,7 @@ func fileRead(e *lua.Env, L *glua.LState) int {
 
 func fileReadCommand(e *lua.Env, L *glua.LState) int {
 	t := L.NewTable()
-	for _, a := range lua.ReadFileArgv(L.CheckString(1)) {
+	for _, a := range shell.ReadFileArgv(L.CheckString(1)) {
 		t.Append(glua.LString(a))
 	}
 	L.Push(t)

@@ -69,7 +69,6 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 	if script := strings.TrimSuffix(nft, ".json") + ".nft"; nft != "" {
 		if _, err := os.Stat(filepath.Join(fixtures, script)); err == nil {
 			h.boot = load(script)
-			h.Files = map[string]string{"/etc/nftables.conf": h.boot}
 		}
 	}
 	return h
@@ -78,12 +77,13 @@ func newFwFixtureHost(t *testing.T, nft, v4 string) *fwFixtureHost {
 // bootRead answers the firewall's reads of a boot file other than the
 // nft script the fixture was captured from: none of them exists.
 func (h *fwFixtureHost) bootRead(cmd string) (remote.Output, bool) {
-	missing := remote.Output{ExitCode: 1, Stderr: []byte("No such file or directory")}
 	for _, f := range firewall.DefaultBootFiles {
 		reads := lua.WriteReads(f.Path)
 		switch cmd {
-		case shell.Join(reads[0]...), shell.Join(nftScratchLoad(f.Path)...):
-			return missing, true
+		case shell.Join(reads[0]...):
+			return remote.Output{ExitCode: shell.MissingFile}, true
+		case shell.Join(nftScratchLoad(f.Path)...):
+			return remote.Output{ExitCode: 1, Stderr: []byte(f.Path + ": no such file")}, true
 		case shell.Join(reads[1]...):
 			return remote.Output{Stdout: []byte("new\n\n" + f.Path)}, true
 		}
@@ -126,7 +126,7 @@ func (h *fwFixtureHost) answer(cmd string) (remote.Output, bool) {
 		return h.units(firewall.KnownUnits), true
 	case cmd == shell.Join(nftScratchLoad("/etc/nftables.conf")...) && h.boot != "":
 		return remote.Output{Stdout: []byte(h.bootJSON)}, true
-	case cmd == shell.Join("cat", "--", "/etc/nftables.conf") && h.boot != "":
+	case cmd == shell.Join(shell.ReadFileArgv("/etc/nftables.conf")...) && h.boot != "":
 		return remote.Output{Stdout: []byte(h.boot)}, true
 	case cmd == shell.Join(lua.WriteReads("/etc/nftables.conf")[1]...) && h.boot != "":
 		return remote.Output{Stdout: []byte(fmt.Sprintf("exists\nregular file|755|root:root|%d|0:0\n/etc/nftables.conf", len(h.boot)))}, true
@@ -159,11 +159,18 @@ func otherReads(t *testing.T) []string {
 // host, as the run carries it out: arm a timed revert, change, read the
 // firewall again, log in afresh, disarm; then the boot file's write.
 const (
-	armRevert = `sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; { echo '\''flush ruleset'\''; nft list ruleset; } > "$d/nft"; echo $(($(cut -d. -f1 /proc/uptime) + 121)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
-sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
+	// revertTimer starts the timer that reverts the change at the
+	// deadline, unless disarmed; what follows it is the revert.
+	revertTimer = `sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
 live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
 while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
-nft -f "$d/nft"; rm -rf "$d"'`
+`
+	armRevert = `sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; { echo '\''flush ruleset'\''; nft list ruleset; } > "$d/nft"; echo $(($(cut -d. -f1 /proc/uptime) + 121)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
+` + revertTimer + `nft -f "$d/nft"; rm -rf "$d"'`
+	// armFirewalldRevert is armRevert on a firewalld host: the revert
+	// restores /etc/firewalld and reloads.
+	armFirewalldRevert = `sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; cp -a /etc/firewalld "$d/etc"; echo $(($(cut -d. -f1 /proc/uptime) + 121)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
+` + revertTimer + `rm -rf /etc/firewalld && cp -a "$d/etc" /etc/firewalld && firewall-cmd --reload; rm -rf "$d"'`
 	loginDisarm = `# read the firewall again: the flow must pass
 # log in on port 22 from the controller over a new connection
 sh -c 'd=/run/remedy-revert-fw-TOKEN; test -f "$d/pid" && kill "$(cat "$d/pid")"; rm -rf "$d"'`
@@ -216,11 +223,7 @@ ln -sfn /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.
 			`return tostring(firewall.allow { dir = "in", proto = "tcp", port = 22 }.changed)`, remote.StatusOK, "false", ""},
 		{"firewalld allow goes through firewall-cmd", "firewalld/public-ssh.json", "", "firewalld",
 			`firewall.allow { dir = "in", proto = "tcp", port = 8443, comment = "https" }`, remote.StatusChanged, "",
-			`sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; cp -a /etc/firewalld "$d/etc"; echo $(($(cut -d. -f1 /proc/uptime) + 121)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
-sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
-live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
-while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
-rm -rf /etc/firewalld && cp -a "$d/etc" /etc/firewalld && firewall-cmd --reload; rm -rf "$d"'
+			armFirewalldRevert + `
 firewall-cmd --permanent --new-service=remedy-https
 firewall-cmd --permanent --service=remedy-https '--set-description=remedy: https'
 firewall-cmd --permanent --service=remedy-https --add-port=8443/tcp
@@ -229,11 +232,7 @@ firewall-cmd --reload
 ` + loginDisarm},
 		{"firewalld allow goes over D-Bus, without a reload", "firewalld/public-ssh.json", "", "firewalld",
 			`firewall.allow { dir = "in", proto = "tcp", port = 8443, comment = "https" }`, remote.StatusChanged, "",
-			`sh -c 'set -e; d=/run/remedy-revert-fw-TOKEN; rm -rf "$d"; mkdir -m 700 "$d"; cp -a /etc/firewalld "$d/etc"; echo $(($(cut -d. -f1 /proc/uptime) + 121)) > "$d/next" && mv -f "$d/next" "$d/deadline"'
-sh -c 'setsid -f sh -c "$0" </dev/null >/dev/null 2>&1' 'd=/run/remedy-revert-fw-TOKEN; echo $$ > "$d/pid"; hard=$(($(cut -d. -f1 /proc/uptime) + 1800))
-live() { now=$(cut -d. -f1 /proc/uptime) && dl=$(cat "$d/deadline") || echo 0 > "$d/deadline"; [ "$now" -lt "$hard" ] && [ "$now" -lt "$dl" ]; }
-while :; do while live; do sleep 1 || echo 0 > "$d/deadline"; done; touch "$d/fired"; live || break; rm -f "$d/fired"; done
-rm -rf /etc/firewalld && cp -a "$d/etc" /etc/firewalld && firewall-cmd --reload; rm -rf "$d"'
+			armFirewalldRevert + `
 busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config addService2 'sa{sv}' remedy-https 2 description s 'remedy: https' ports 'a(ss)' 1 8443 tcp
 sh -c 'fwconf() {
 	p=$(busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config "get$1ByName" s "$2") || return
