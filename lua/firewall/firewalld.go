@@ -362,19 +362,17 @@ func richFamily(v6 bool) string {
 	return "ipv4"
 }
 
-// removeFirewalld undoes planFirewalld for every service and policy whose
-// name comes from a comment starting with prefix: in the permanent
+// removeFirewalld undoes planFirewalld for every service and policy made
+// for a comment the removal of prefix takes: in the permanent
 // configuration, and, over D-Bus, in the runtime as busFirewalld put it
 // there (or a reload since); a policy's runtime, and the runtime of a
 // host without busctl, lose it at one reload. remedy's live policy goes
-// only with everything remedy added (prefix "remedy:"; no narrower
-// prefix makes "rmd--"): it holds no opening of its own, but the
-// runtime's of every outbound one.
+// only with everything remedy added (removesPolicy).
 func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 	var cmds [][]string
 	reload := false
 	for _, s := range inst.FirewalldServices {
-		if !RemovesService(prefix, s) {
+		if !removesService(prefix, s, inst.FirewalldComments) {
 			continue
 		}
 		var rich []string
@@ -403,7 +401,7 @@ func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 		cmds = append(cmds, runtimeRemovals(sys.Zone, *inst.Runtime, s, inst.FirewalldServicePorts[s], rich)...)
 	}
 	for _, p := range inst.FirewalldPolicies {
-		if !removesPolicy(prefix, p) {
+		if !removesPolicy(prefix, p, inst.FirewalldComments) {
 			continue
 		}
 		if sys.Bus {
@@ -423,15 +421,32 @@ func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 }
 
 // removesPolicy reports whether removing the rules commented prefix
-// removes the firewalld policy named policy.
-func removesPolicy(prefix, policy string) bool {
-	return policy == policyName(prefix) || strings.HasPrefix(policy, "rmd-"+strings.TrimPrefix(slug(prefix), "remedy-"))
+// removes the firewalld policy named policy, by the comment it was made
+// for (comments, Installed.FirewalldComments). remedy's live policy
+// holds no opening of its own, but the runtime's of every outbound one:
+// it goes only with everything remedy added.
+func removesPolicy(prefix, policy string, comments map[string]string) bool {
+	if policy == livePolicy {
+		return strings.TrimSpace(prefix) == CommentPrefix
+	}
+	return removesNamed(prefix, policy, "rmd-", policyName(prefix), comments)
 }
 
-// RemovesService reports whether removing the rules commented prefix
+// removesService reports whether removing the rules commented prefix
 // removes the firewalld service named service.
-func RemovesService(prefix, service string) bool {
-	return strings.HasPrefix(service, slug(prefix))
+func removesService(prefix, service string, comments map[string]string) bool {
+	return removesNamed(prefix, service, "remedy-", slug(prefix), comments)
+}
+
+// removesNamed decides for a service or policy by the comment it was
+// made for; where that is unknown, by its name alone: exact is the
+// name the prefix's own comment makes, and everything remedy added
+// (prefix "remedy:") takes every name starting with own.
+func removesNamed(prefix, name, own, exact string, comments map[string]string) bool {
+	if c, ok := comments[name]; ok {
+		return removalTakes(prefix, c)
+	}
+	return name == exact || strings.TrimSpace(prefix) == CommentPrefix && strings.HasPrefix(name, own)
 }
 
 // runtimeRemovals take service out of the runtime zone rt: the service,

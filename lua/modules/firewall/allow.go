@@ -178,6 +178,12 @@ func installed(s change.Session, sys firewall.System, rt []byte, prefix string) 
 			return in, err
 		}
 		in.FirewalldIpsets = strings.Fields(string(out))
+		if out, err = query(s, false, firewall.FirewalldCommentsArgv()...); err != nil {
+			return in, err
+		}
+		if in.FirewalldComments, err = firewall.ReadFirewalldComments(out); err != nil {
+			return in, fmt.Errorf("%s: %w", s.Name(), err)
+		}
 		out, err = query(s, false, "firewall-cmd", "--permanent", "--zone="+sys.Zone, "--list-rich-rules")
 		in.FirewalldRichRules = strings.Split(strings.TrimSpace(string(out)), "\n")
 	}
