@@ -42,14 +42,19 @@ func planFirewalld(sys System, a Allow) (Plan, error) {
 	}
 	port := fmt.Sprintf("%s/%s", a.Ports, a.Proto)
 	var cmds [][]string
-	if a.Dir == "in" {
+	switch {
+	case a.Dir == "out" && sys.Out.Made:
+		// The comment's policy is there, as for a second address of the
+		// same server: making it again fails with NAME_CONFLICT.
+		cmds = [][]string{fwcmd("--policy="+name, policyAllow(a, port))}
+	case a.Dir == "in":
 		cmds = [][]string{
 			fwcmd("--new-service=" + name),
 			fwcmd("--service="+name, "--set-description="+a.Comment),
 			fwcmd("--service="+name, "--add-port="+port),
 			fwcmd("--zone="+sys.Zone, zoneJoin(name, a)),
 		}
-	} else {
+	default:
 		cmds = [][]string{
 			fwcmd("--new-policy=" + name),
 			fwcmd("--policy="+name, "--set-description="+a.Comment),
@@ -141,13 +146,15 @@ func appendNew(list, entry []string) []string {
 // a double hyphen.
 const livePolicy = "rmd--live"
 
-// FirewalldOut is what an outbound opening over D-Bus needs to know of
-// firewalld (ReadFirewalldOut): what its runtime holds of remedy's live
-// policy, and the permanent policy of the opening's comment; nil for
-// what is not there.
+// FirewalldOut is what an outbound opening needs to know of firewalld
+// (ReadFirewalldOut): over D-Bus, what its runtime holds of remedy's
+// live policy, and the permanent policy of the opening's comment; nil
+// for what is not there. Without busctl, only whether that policy is
+// there (its file in the permanent configuration).
 type FirewalldOut struct {
 	Live *LivePolicy
 	Own  map[string][]string // the policy's settings, as busSettings reads them
+	Made bool                // the comment's policy is in the permanent configuration
 }
 
 // LivePolicy is what firewalld's runtime holds of remedy's live policy.
@@ -158,10 +165,12 @@ type LivePolicy struct {
 // FirewalldOutArgv reads, for the outbound opening a, the runtime
 // settings of remedy's live policy and the permanent ones of a's
 // comment's policy, each in a part ("live", "own") that is empty where
-// the policy is not.
+// the policy is not or busctl is missing; and whether firewalld keeps
+// that policy's file ("made"), which a host without busctl goes by.
 func FirewalldOutArgv(a Allow) []string {
 	return []string{"sh", "-c", shell.PartsPrelude + fwConfFunc + `part live; ` + shell.Join(fwRuntime("policy", "getPolicySettings", "s", livePolicy)...) + ` 2>/dev/null
 part own; p=$(fwconf Policy "$1" 2>/dev/null) && ` + shell.Join("busctl", "call", "--", fwBusName) + ` "$p" ` + fwBusName + `.config.policy getSettings
+part made; [ ! -f "/etc/firewalld/policies/$1.xml" ] || echo made
 exit 0`, "sh", policyName(remedyComment(a))}
 }
 
@@ -171,7 +180,7 @@ func ReadFirewalldOut(out []byte) (FirewalldOut, error) {
 	if err != nil {
 		return FirewalldOut{}, err
 	}
-	var fo FirewalldOut
+	fo := FirewalldOut{Made: strings.TrimSpace(string(parts["made"])) == "made"}
 	if live := strings.TrimSpace(string(parts["live"])); live != "" {
 		set, err := busSettings([]byte(live))
 		if err != nil {
