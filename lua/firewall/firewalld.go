@@ -374,9 +374,10 @@ func richFamily(v6 bool) string {
 // removeFirewalld undoes planFirewalld for every service and policy made
 // for a comment the removal of prefix takes: in the permanent
 // configuration, and, over D-Bus, in the runtime as busFirewalld put it
-// there (or a reload since); a policy's runtime, and the runtime of a
-// host without busctl, lose it at one reload. remedy's live policy goes
-// only with everything remedy added (removesPolicy).
+// there (or a reload since); the runtime of a policy a reload loaded,
+// and the runtime of a host without busctl, lose it at one reload.
+// remedy's live policy goes only with everything remedy added
+// (removesPolicy).
 func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 	var cmds [][]string
 	reload := false
@@ -413,12 +414,19 @@ func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 		if !removesPolicy(prefix, p, inst.FirewalldComments) {
 			continue
 		}
-		if sys.Bus {
-			cmds = append(cmds, fwConf("Policy", p, "remove", ""))
-		} else {
+		if !sys.Bus {
 			cmds = append(cmds, fwcmd("--delete-policy="+p))
+			reload = true
+			continue
 		}
-		reload = true
+		cmds = append(cmds, fwConf("Policy", p, "remove", ""))
+		// firewalld has no method deleting a policy from its runtime:
+		// one the runtime holds goes at a reload. One made since the
+		// last reload is not there, its openings in remedy's live
+		// policy instead, which liveRemovals changes.
+		if !liveOnly(inst, p) {
+			reload = true
+		}
 	}
 	if len(cmds) == 0 {
 		return nil
@@ -493,4 +501,52 @@ func runtimeRemovals(zone string, rt Zone, service string, ports, rich []string)
 // portMatch is a rich rule's port element.
 func portMatch(port, proto string) string {
 	return fmt.Sprintf(`port port="%s" protocol="%s"`, port, proto)
+}
+
+// liveOnly reports whether policy p's openings are in the runtime only
+// through remedy's live policy: the runtime lacks it (made since the
+// last reload), as the removal's read found.
+func liveOnly(inst Installed, p string) bool {
+	return inst.RuntimePolicies != nil && !slices.Contains(inst.RuntimePolicies, p) && inst.PolicySettings[p] != nil
+}
+
+// liveRemovals takes the openings of the policies gone that the runtime
+// lacks (liveOnly) out of remedy's live policy, which holds them in
+// their stead, at once: with the permanent policies gone, runtime and
+// permanent configuration agree without a reload. A rule a policy that
+// stays makes too stays.
+func liveRemovals(inst Installed, gone []string) [][]string {
+	drop, keep := map[string]bool{}, map[string]bool{}
+	for p, set := range inst.PolicySettings {
+		for _, r := range policyLiveRules(set) {
+			if slices.Contains(gone, p) {
+				drop[r] = true
+			} else {
+				keep[r] = true
+			}
+		}
+	}
+	var rules []string
+	for _, r := range inst.LiveRules {
+		if !drop[r] || keep[r] {
+			rules = append(rules, r)
+		}
+	}
+	if len(rules) == len(inst.LiveRules) {
+		return nil
+	}
+	return [][]string{fwRuntime("policy", "setPolicySettings", "sa{sv}",
+		append([]string{livePolicy, "1", "rich_rules", "as", fmt.Sprint(len(rules))}, rules...)...)}
+}
+
+// policyLiveRules are the rules busOutbound put in the live policy for
+// a policy's settings (busSettings): a rich rule per port, its rich
+// rules as they are (liveRule).
+func policyLiveRules(set map[string][]string) []string {
+	var out []string
+	ports := set["ports"]
+	for i := 0; i+1 < len(ports); i += 2 {
+		out = append(out, "rule "+portMatch(ports[i], ports[i+1])+" accept")
+	}
+	return append(out, set["rich_rules"]...)
 }

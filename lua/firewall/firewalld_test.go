@@ -269,3 +269,36 @@ firewall-cmd --reload`
 		}
 	}
 }
+
+// Over D-Bus, a policy made since the last reload is not in the runtime,
+// its opening in remedy's live policy instead: removal takes it out of
+// the permanent configuration and its rule out of the live policy, no
+// reload (a rule a staying policy makes too stays). A policy a reload
+// loaded goes at one reload: firewalld has no method taking it out of
+// the runtime.
+func TestRemoveFirewalldLiveOnly(t *testing.T) {
+	r2 := `rule family="ipv4" destination address="198.18.0.2/32" port port="8444" protocol="tcp" accept`
+	port := `rule port port="9000" protocol="tcp" accept`
+	inst := Installed{
+		FirewalldPolicies: []string{"allow-host-ipv6", "rmd-peer", "rmd-peer2", "rmd-other", livePolicy},
+		RuntimePolicies:   []string{"allow-host-ipv6", "rmd-peer", livePolicy},
+		PolicySettings: map[string]map[string][]string{
+			"rmd-peer2": {"rich_rules": {r2}, "ports": {"9000", "tcp"}},
+			"rmd-other": {"ports": {"9000", "tcp"}},
+		},
+		LiveRules: []string{r2, port},
+	}
+	live := "busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.policy setPolicySettings 'sa{sv}' rmd--live 1 rich_rules as 1 '" + port + "'"
+	for _, tt := range []struct{ prefix, want string }{
+		{"remedy: peer2", fwconf + "Policy rmd-peer2 org.fedoraproject.FirewallD1.config.policy remove\n" + live},
+		{"remedy: peer", fwconf + "Policy rmd-peer org.fedoraproject.FirewallD1.config.policy remove\n" + busReload},
+	} {
+		plan, err := PlanRemove(loadFixture(t, "firewalld/public-ssh.json"), busPublic, inst, tt.prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := joined(plan.Commands); got != tt.want {
+			t.Errorf("%q:\n%s\nwant:\n%s", tt.prefix, got, tt.want)
+		}
+	}
+}

@@ -41,6 +41,14 @@ type Installed struct {
 	// made them: slug maps "a.io-b" and "a.io b" alike, and a long
 	// policy name is cut and hashed.
 	FirewalldComments map[string]string
+	// Over D-Bus: RuntimePolicies are the runtime's policies (nil when
+	// unknown), LiveRules the rich rules remedy's live policy holds in
+	// the runtime, and PolicySettings the permanent settings of each of
+	// remedy's policies the runtime lacks (made since the last reload),
+	// whose openings the live policy holds in their stead (busOutbound).
+	RuntimePolicies []string
+	LiveRules       []string
+	PolicySettings  map[string]map[string][]string
 }
 
 // removalTakes reports whether removing the rules commented prefix takes the
@@ -87,8 +95,15 @@ func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, e
 	case Ufw:
 		rules = removeUfw(inst.UfwNumbered, removed)
 	case Firewalld:
+		var gone []string
 		for _, p := range prefixes {
 			rules = append(rules, removeFirewalld(sys, inst, p)...)
+			gone = append(gone, slices.DeleteFunc(slices.Clone(inst.FirewalldPolicies), func(name string) bool {
+				return !removesPolicy(p, name, inst.FirewalldComments)
+			})...)
+		}
+		if sys.Bus {
+			rules = append(rules, liveRemovals(inst, gone)...)
 		}
 		if len(domains) > 0 {
 			rules = append(rules, removeLivePolicy(sys, inst, prefixes)...)
@@ -149,14 +164,24 @@ func deleteCommand(sys System, t *Table, c *Chain, h int) []string {
 // configuration, each in a part: its services, policies, the zone's
 // rich rules and the ipsets, the comments remedy's services and
 // policies were made for (firewalldComments), and the ports of each
-// service whose name the removal could take ("ports NAME"). One firewall-cmd start per list and service took
+// service whose name the removal could take ("ports NAME"); and of the
+// runtime, its policies and remedy's live policy's rules, with the
+// permanent settings of each of remedy's policies it lacks ("settings
+// NAME"), which a removal takes out of the live policy (liveRemovals). One firewall-cmd start per list and service took
 // seconds each.
 func FirewalldInstalledArgv(zone, prefix string) []string {
 	call := shell.Join("busctl", "call", "--", fwBusName)
 	conf := shell.Join(fwBusPath+"/config", fwBusName+".config")
 	script := shell.PartsPrelude + fwConfFunc + `set -e
 part services; s=$(` + call + ` ` + conf + ` getServiceNames); echo "$s"
-part policies; ` + call + ` ` + conf + ` getPolicyNames
+part policies; pp=$(` + call + ` ` + conf + ` getPolicyNames); echo "$pp"
+part runtime; rt=$(` + shell.Join(fwRuntime("policy", "getPolicies", "")...) + `); echo "$rt"
+part live; ` + shell.Join(fwRuntime("policy", "getPolicySettings", "s", livePolicy)...) + ` 2>/dev/null || :
+for w in $pp; do
+	case $w in \"rmd-*) w=${w#\"}; w=${w%\"}
+		case " $rt " in *" \"$w\" "*) ;; *) part "settings $w"; p=$(fwconf Policy "$w"); ` + call + ` "$p" ` + fwBusName + `.config.policy getSettings ;; esac ;;
+	esac
+done
 part rich; z=$(fwconf Zone "$1"); ` + call + ` "$z" ` + fwBusName + `.config.zone getRichRules
 part ipsets; ` + call + ` ` + conf + ` getIPSetNames
 ` + firewalldComments + `for w in $s; do
@@ -188,6 +213,9 @@ func ReadFirewalldInstalled(out []byte) (Installed, error) {
 		}
 	}
 	in.FirewalldComments = readComments(parts)
+	if err := readLive(parts, &in); err != nil {
+		return Installed{}, err
+	}
 	in.FirewalldServicePorts = map[string][]string{}
 	for name, body := range parts {
 		svc, ok := strings.CutPrefix(name, "ports ")
@@ -199,6 +227,36 @@ func ReadFirewalldInstalled(out []byte) (Installed, error) {
 		}
 	}
 	return in, nil
+}
+
+// readLive reads what FirewalldInstalledArgv says of the runtime's
+// policies, remedy's live policy and the policies made since the last
+// reload; a capture from before removal read them has no such parts.
+func readLive(parts map[string][]byte, in *Installed) error {
+	body, ok := parts["runtime"]
+	if !ok {
+		return nil
+	}
+	var err error
+	if in.RuntimePolicies, err = busList(body); err != nil {
+		return fmt.Errorf("firewalld's runtime policies: %w", err)
+	}
+	if live := strings.TrimSpace(string(parts["live"])); live != "" {
+		set, err := busSettings([]byte(live))
+		if err != nil {
+			return fmt.Errorf("firewalld's %s: %w", livePolicy, err)
+		}
+		in.LiveRules = set["rich_rules"]
+	}
+	in.PolicySettings = map[string]map[string][]string{}
+	for name, body := range parts {
+		if p, ok := strings.CutPrefix(name, "settings "); ok {
+			if in.PolicySettings[p], err = busSettings(body); err != nil {
+				return fmt.Errorf("firewalld policy %s: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // firewalldComments prints, in a part "comment NAME" each, the file of

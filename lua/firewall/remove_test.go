@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -133,5 +134,29 @@ func TestReadFirewalldComments(t *testing.T) {
 	want := map[string]string{"remedy-aspera-fasp": "remedy: aspera FASP", "rmd-api-ibmas-a0ec": "remedy: api.ibmaspera.com & more"}
 	if err != nil || !maps.Equal(got, want) {
 		t.Errorf("comments %q (%v), want %q", got, err, want)
+	}
+}
+
+// The removal's read over D-Bus says which policies the runtime holds,
+// what remedy's live policy holds, and the settings of remedy's
+// policies the runtime lacks, as busctl prints them.
+func TestReadFirewalldInstalledLive(t *testing.T) {
+	const b = "\nremedy-00000000000000000000000000000000:"
+	r2 := `rule family="ipv4" destination address="198.18.0.2/32" port port="8444" protocol="tcp" accept`
+	out := b + "services\nas 1 \"ssh\"\n" + b + "policies\nas 3 \"rmd-peer\" \"rmd-peer2\" \"rmd--live\"\n" +
+		b + "runtime\nas 2 \"rmd-peer\" \"rmd--live\"\n" +
+		b + "live\na{sv} 1 \"rich_rules\" as 1 \"rule family=\\\"ipv4\\\" destination address=\\\"198.18.0.2/32\\\" port port=\\\"8444\\\" protocol=\\\"tcp\\\" accept\"\n" +
+		b + "settings rmd-peer2\na{sv} 2 \"description\" s \"remedy: peer2\" \"rich_rules\" as 1 \"rule family=\\\"ipv4\\\" destination address=\\\"198.18.0.2/32\\\" port port=\\\"8444\\\" protocol=\\\"tcp\\\" accept\"\n" +
+		b + "rich\nas 0\n" + b + "ipsets\nas 0\n"
+	in, err := ReadFirewalldInstalled([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(in.RuntimePolicies, []string{"rmd-peer", livePolicy}) || !slices.Equal(in.LiveRules, []string{r2}) ||
+		len(in.PolicySettings) != 1 || !slices.Equal(in.PolicySettings["rmd-peer2"]["rich_rules"], []string{r2}) {
+		t.Errorf("read %+v", in)
+	}
+	if !liveOnly(in, "rmd-peer2") || liveOnly(in, "rmd-peer") {
+		t.Errorf("live only: rmd-peer2 %v, rmd-peer %v", liveOnly(in, "rmd-peer2"), liveOnly(in, "rmd-peer"))
 	}
 }
