@@ -169,8 +169,9 @@ func addIpsets(text string, sets [2]string) (string, error) {
 }
 
 // PlanBootRemove returns the text of boot file f without remedy's rules
-// whose comment starts with prefix (removalTakes). rs is its rules as boot would load
-// them, from which an nft block's other rules get their new indexes.
+// whose comment starts with prefix as whole words (removalTakes). rs is
+// its rules as boot would load them, from which an nft block's other
+// rules get their new indexes.
 func PlanBootRemove(f BootFile, text string, rs *Ruleset, prefix string) (string, error) {
 	if !strings.HasPrefix(prefix, CommentPrefix) {
 		return "", fmt.Errorf("remove: comment prefix %q does not start with %q", prefix, CommentPrefix)

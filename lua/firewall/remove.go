@@ -51,25 +51,25 @@ type Installed struct {
 	PolicySettings  map[string]map[string][]string
 }
 
-// removalTakes reports whether removing the rules commented prefix takes the
-// one commented comment. The prefix ends at a word: it takes a comment
-// equal to it, or one going on after a space ("remedy: aspera" takes
-// "remedy: aspera FASP"), never one whose last word only starts alike
-// ("remedy: api.ibmaspera.co" leaves "remedy: api.ibmaspera.com",
-// another domain's). A prefix ending in a space or the colon ends its
-// word itself ("remedy:" takes all of remedy's).
+// removalTakes reports whether removing the rules commented prefix
+// takes the one commented comment. The prefix ends at a word: it takes
+// a comment equal to it, or one going on after a space ("remedy:
+// aspera" takes "remedy: aspera FASP"), never one whose last word only
+// starts alike ("remedy: api.ibmaspera.co" leaves "remedy:
+// api.ibmaspera.com", another domain's). A prefix ending in a space or
+// the colon ends its word itself ("remedy:" takes all of remedy's).
 func removalTakes(prefix, comment string) bool {
 	rest, ok := strings.CutPrefix(comment, prefix)
 	return ok && (rest == "" || rest[0] == ' ' || strings.HasSuffix(prefix, " ") || strings.HasSuffix(prefix, ":"))
 }
 
 // PlanRemove plans deleting every rule remedy added whose comment starts
-// with prefix as whole words (removalTakes), which itself must start with
-// "remedy:" so nothing remedy did not add can match. What allow_domain made under such a comment
-// goes too (RemovedDomains): its refresh job is stopped first, so that
-// it adds nothing back, then its rules and DNS rules are deleted, then
-// the sets they named (a set in use cannot be deleted), then the job's
-// files. A set of remedy's that a rule staying behind names is refused,
+// with prefix as whole words (removalTakes), which itself must start
+// with "remedy:" so nothing remedy did not add can match. What
+// allow_domain made under such a comment goes too (RemovedDomains):
+// its refresh job is stopped first, so that it adds nothing back, then
+// its rules and DNS rules are deleted, then the sets they named (a set
+// in use cannot be deleted), then the job's files. A set of remedy's that a rule staying behind names is refused,
 // before anything changes.
 func PlanRemove(rs *Ruleset, sys System, inst Installed, prefix string) (Plan, error) {
 	if !strings.HasPrefix(prefix, CommentPrefix) {
@@ -167,8 +167,8 @@ func deleteCommand(sys System, t *Table, c *Chain, h int) []string {
 // service whose name the removal could take ("ports NAME"); and of the
 // runtime, its policies and remedy's live policy's rules, with the
 // permanent settings of each of remedy's policies it lacks ("settings
-// NAME"), which a removal takes out of the live policy (liveRemovals). One firewall-cmd start per list and service took
-// seconds each.
+// NAME"), which a removal takes out of the live policy (liveRemovals).
+// One firewall-cmd start per list and service took seconds each.
 func FirewalldInstalledArgv(zone, prefix string) []string {
 	call := shell.Join("busctl", "call", "--", fwBusName)
 	conf := shell.Join(fwBusPath+"/config", fwBusName+".config")
