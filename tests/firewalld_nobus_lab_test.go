@@ -26,7 +26,8 @@ const hideBusctl = "rm -f /usr/local/sbin/busctl && mv /usr/bin/busctl /usr/bin/
 // licensing stand-in on a firewalld host without busctl, then a second
 // port under the same comment, in another run: the second adds its rule
 // to the comment's policy instead of making the policy again (on main:
-// NAME_CONFLICT), and real connections to both ports pass.
+// NAME_CONFLICT), and real connections to both ports pass; removing the
+// comment then closes both.
 func TestFirewalldSecondDestinationWithoutBusctlOnLab(t *testing.T) {
 	lab := labkit.New(t, labkit.Options{Hosts: 1, Profiles: []string{"firewalld+egress"}})
 	l := &luaLab{lab: lab, bin: buildRemedy(t), home: t.TempDir()}
@@ -55,6 +56,20 @@ func TestFirewalldSecondDestinationWithoutBusctlOnLab(t *testing.T) {
 	for _, port := range []int{8443, 8444} {
 		if want := fmt.Sprintf(`port="%d"`, port); !strings.Contains(calls, want) {
 			t.Errorf("no firewall-cmd call opened %d:\n%s", port, calls)
+		}
+	}
+	// Removal without busctl finds the policy by its description, from
+	// its file, and takes both destinations out.
+	doc, code := l.remedy(t, "run", l.playbook(t, removePeer("remedy: peer")))
+	if got := doc.statuses(h.Name); code != 0 || got != "unpeer=changed" {
+		t.Fatalf("remove: exit %d, %s: %s", code, got, doc.out)
+	}
+	if out := labSh(t, lab, h.Name, "firewall-cmd --get-policies; firewall-cmd --permanent --get-policies"); strings.Contains(out, "rmd-peer") {
+		t.Errorf("after the removal: policies\n%s", out)
+	}
+	for _, port := range []uint16{8443, 8444} {
+		if lab.InHost(h.Name, func() error { return labkit.ProbeTCP(netip.AddrPortFrom(stand, port), 3*time.Second) }) == nil {
+			t.Errorf("port %d: passes after the removal", port)
 		}
 	}
 	if got := labSh(t, lab, h.Name, "cat /tmp/busctl.calls 2>/dev/null; true"); got != "" {
