@@ -169,8 +169,9 @@ func addIpsets(text string, sets [2]string) (string, error) {
 }
 
 // PlanBootRemove returns the text of boot file f without remedy's rules
-// whose comment starts with prefix. rs is its rules as boot would load
-// them, from which an nft block's other rules get their new indexes.
+// whose comment starts with prefix as whole words (removalTakes). rs is
+// its rules as boot would load them, from which an nft block's other
+// rules get their new indexes.
 func PlanBootRemove(f BootFile, text string, rs *Ruleset, prefix string) (string, error) {
 	if !strings.HasPrefix(prefix, CommentPrefix) {
 		return "", fmt.Errorf("remove: comment prefix %q does not start with %q", prefix, CommentPrefix)
@@ -183,7 +184,7 @@ func PlanBootRemove(f BootFile, text string, rs *Ruleset, prefix string) (string
 		return "", fmt.Errorf("%s: %w", f.Path, err)
 	}
 	kept, err := reindex(block, baseLengths(rs, block), func(r blockRule) bool {
-		return !strings.HasPrefix(r.comment(), prefix)
+		return !removalTakes(prefix, r.comment())
 	})
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", f.Path, err)
@@ -415,7 +416,7 @@ func removeSaveRules(text, prefix string) string {
 			if u, err := strconv.Unquote(c); err == nil {
 				c = u
 			}
-			if strings.HasPrefix(c, prefix) {
+			if removalTakes(prefix, c) {
 				continue
 			}
 		}

@@ -42,14 +42,19 @@ func planFirewalld(sys System, a Allow) (Plan, error) {
 	}
 	port := fmt.Sprintf("%s/%s", a.Ports, a.Proto)
 	var cmds [][]string
-	if a.Dir == "in" {
+	switch {
+	case a.Dir == "out" && sys.Out.Made:
+		// The comment's policy is there, as for a second address of the
+		// same server: making it again fails with NAME_CONFLICT.
+		cmds = [][]string{fwcmd("--policy="+name, policyAllow(a, port))}
+	case a.Dir == "in":
 		cmds = [][]string{
 			fwcmd("--new-service=" + name),
 			fwcmd("--service="+name, "--set-description="+a.Comment),
 			fwcmd("--service="+name, "--add-port="+port),
 			fwcmd("--zone="+sys.Zone, zoneJoin(name, a)),
 		}
-	} else {
+	default:
 		cmds = [][]string{
 			fwcmd("--new-policy=" + name),
 			fwcmd("--policy="+name, "--set-description="+a.Comment),
@@ -141,13 +146,15 @@ func appendNew(list, entry []string) []string {
 // a double hyphen.
 const livePolicy = "rmd--live"
 
-// FirewalldOut is what an outbound opening over D-Bus needs to know of
-// firewalld (ReadFirewalldOut): what its runtime holds of remedy's live
-// policy, and the permanent policy of the opening's comment; nil for
-// what is not there.
+// FirewalldOut is what an outbound opening needs to know of firewalld
+// (ReadFirewalldOut): over D-Bus, what its runtime holds of remedy's
+// live policy, and the permanent policy of the opening's comment; nil
+// for what is not there. Without busctl, only whether that policy is
+// there (its file in the permanent configuration).
 type FirewalldOut struct {
 	Live *LivePolicy
 	Own  map[string][]string // the policy's settings, as busSettings reads them
+	Made bool                // the comment's policy is in the permanent configuration
 }
 
 // LivePolicy is what firewalld's runtime holds of remedy's live policy.
@@ -158,10 +165,12 @@ type LivePolicy struct {
 // FirewalldOutArgv reads, for the outbound opening a, the runtime
 // settings of remedy's live policy and the permanent ones of a's
 // comment's policy, each in a part ("live", "own") that is empty where
-// the policy is not.
+// the policy is not or busctl is missing; and whether firewalld keeps
+// that policy's file ("made"), which a host without busctl goes by.
 func FirewalldOutArgv(a Allow) []string {
 	return []string{"sh", "-c", shell.PartsPrelude + fwConfFunc + `part live; ` + shell.Join(fwRuntime("policy", "getPolicySettings", "s", livePolicy)...) + ` 2>/dev/null
 part own; p=$(fwconf Policy "$1" 2>/dev/null) && ` + shell.Join("busctl", "call", "--", fwBusName) + ` "$p" ` + fwBusName + `.config.policy getSettings
+part made; [ ! -f "/etc/firewalld/policies/$1.xml" ] || echo made
 exit 0`, "sh", policyName(remedyComment(a))}
 }
 
@@ -171,7 +180,7 @@ func ReadFirewalldOut(out []byte) (FirewalldOut, error) {
 	if err != nil {
 		return FirewalldOut{}, err
 	}
-	var fo FirewalldOut
+	fo := FirewalldOut{Made: strings.TrimSpace(string(parts["made"])) == "made"}
 	if live := strings.TrimSpace(string(parts["live"])); live != "" {
 		set, err := busSettings([]byte(live))
 		if err != nil {
@@ -362,19 +371,18 @@ func richFamily(v6 bool) string {
 	return "ipv4"
 }
 
-// removeFirewalld undoes planFirewalld for every service and policy whose
-// name comes from a comment starting with prefix: in the permanent
+// removeFirewalld undoes planFirewalld for every service and policy made
+// for a comment the removal of prefix takes: in the permanent
 // configuration, and, over D-Bus, in the runtime as busFirewalld put it
-// there (or a reload since); a policy's runtime, and the runtime of a
-// host without busctl, lose it at one reload. remedy's live policy goes
-// only with everything remedy added (prefix "remedy:"; no narrower
-// prefix makes "rmd--"): it holds no opening of its own, but the
-// runtime's of every outbound one.
+// there (or a reload since); the runtime of a policy a reload loaded,
+// and the runtime of a host without busctl, lose it at one reload.
+// remedy's live policy goes only with everything remedy added
+// (removesPolicy).
 func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 	var cmds [][]string
 	reload := false
 	for _, s := range inst.FirewalldServices {
-		if !RemovesService(prefix, s) {
+		if !removesService(prefix, s, inst.FirewalldComments) {
 			continue
 		}
 		var rich []string
@@ -403,15 +411,22 @@ func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 		cmds = append(cmds, runtimeRemovals(sys.Zone, *inst.Runtime, s, inst.FirewalldServicePorts[s], rich)...)
 	}
 	for _, p := range inst.FirewalldPolicies {
-		if !removesPolicy(prefix, p) {
+		if !removesPolicy(prefix, p, inst.FirewalldComments) {
 			continue
 		}
-		if sys.Bus {
-			cmds = append(cmds, fwConf("Policy", p, "remove", ""))
-		} else {
+		if !sys.Bus {
 			cmds = append(cmds, fwcmd("--delete-policy="+p))
+			reload = true
+			continue
 		}
-		reload = true
+		cmds = append(cmds, fwConf("Policy", p, "remove", ""))
+		// firewalld has no method deleting a policy from its runtime:
+		// one the runtime holds goes at a reload. One made since the
+		// last reload is not there, its openings in remedy's live
+		// policy instead, which liveRemovals changes.
+		if !liveOnly(inst, p) {
+			reload = true
+		}
 	}
 	if len(cmds) == 0 {
 		return nil
@@ -423,15 +438,32 @@ func removeFirewalld(sys System, inst Installed, prefix string) [][]string {
 }
 
 // removesPolicy reports whether removing the rules commented prefix
-// removes the firewalld policy named policy.
-func removesPolicy(prefix, policy string) bool {
-	return policy == policyName(prefix) || strings.HasPrefix(policy, "rmd-"+strings.TrimPrefix(slug(prefix), "remedy-"))
+// removes the firewalld policy named policy, by the comment it was made
+// for (comments, Installed.FirewalldComments). remedy's live policy
+// holds no opening of its own, but the runtime's of every outbound one:
+// it goes only with everything remedy added.
+func removesPolicy(prefix, policy string, comments map[string]string) bool {
+	if policy == livePolicy {
+		return strings.TrimSpace(prefix) == CommentPrefix
+	}
+	return removesNamed(prefix, policy, "rmd-", policyName(prefix), comments)
 }
 
-// RemovesService reports whether removing the rules commented prefix
+// removesService reports whether removing the rules commented prefix
 // removes the firewalld service named service.
-func RemovesService(prefix, service string) bool {
-	return strings.HasPrefix(service, slug(prefix))
+func removesService(prefix, service string, comments map[string]string) bool {
+	return removesNamed(prefix, service, "remedy-", slug(prefix), comments)
+}
+
+// removesNamed decides for a service or policy by the comment it was
+// made for; where that is unknown, by its name alone: exact is the
+// name the prefix's own comment makes, and everything remedy added
+// (prefix "remedy:") takes every name starting with own.
+func removesNamed(prefix, name, own, exact string, comments map[string]string) bool {
+	if c, ok := comments[name]; ok {
+		return removalTakes(prefix, c)
+	}
+	return name == exact || strings.TrimSpace(prefix) == CommentPrefix && strings.HasPrefix(name, own)
 }
 
 // runtimeRemovals take service out of the runtime zone rt: the service,
@@ -469,4 +501,52 @@ func runtimeRemovals(zone string, rt Zone, service string, ports, rich []string)
 // portMatch is a rich rule's port element.
 func portMatch(port, proto string) string {
 	return fmt.Sprintf(`port port="%s" protocol="%s"`, port, proto)
+}
+
+// liveOnly reports whether policy p's openings are in the runtime only
+// through remedy's live policy: the runtime lacks it (made since the
+// last reload), as the removal's read found.
+func liveOnly(inst Installed, p string) bool {
+	return inst.RuntimePolicies != nil && !slices.Contains(inst.RuntimePolicies, p) && inst.PolicySettings[p] != nil
+}
+
+// liveRemovals takes the openings of the policies gone that the runtime
+// lacks (liveOnly) out of remedy's live policy, which holds them in
+// their stead, at once: with the permanent policies gone, runtime and
+// permanent configuration agree without a reload. A rule a policy that
+// stays makes too stays.
+func liveRemovals(inst Installed, gone []string) [][]string {
+	drop, keep := map[string]bool{}, map[string]bool{}
+	for p, set := range inst.PolicySettings {
+		for _, r := range policyLiveRules(set) {
+			if slices.Contains(gone, p) {
+				drop[r] = true
+			} else {
+				keep[r] = true
+			}
+		}
+	}
+	var rules []string
+	for _, r := range inst.LiveRules {
+		if !drop[r] || keep[r] {
+			rules = append(rules, r)
+		}
+	}
+	if len(rules) == len(inst.LiveRules) {
+		return nil
+	}
+	return [][]string{fwRuntime("policy", "setPolicySettings", "sa{sv}",
+		append([]string{livePolicy, "1", "rich_rules", "as", fmt.Sprint(len(rules))}, rules...)...)}
+}
+
+// policyLiveRules are the rules busOutbound put in the live policy for
+// a policy's settings (busSettings): a rich rule per port, its rich
+// rules as they are (liveRule).
+func policyLiveRules(set map[string][]string) []string {
+	var out []string
+	ports := set["ports"]
+	for i := 0; i+1 < len(ports); i += 2 {
+		out = append(out, "rule "+portMatch(ports[i], ports[i+1])+" accept")
+	}
+	return append(out, set["rich_rules"]...)
 }

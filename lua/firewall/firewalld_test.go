@@ -228,3 +228,77 @@ func TestEnsureLiveMakesThePolicyOnce(t *testing.T) {
 		}
 	}
 }
+
+// Without busctl, an outbound opening whose comment's policy is there
+// already (a second address of the same server) adds its destination
+// to that policy: making the policy again failed with NAME_CONFLICT.
+// Whether it is there comes from its file, which the read's script
+// finds, run here on a directory of its own.
+func TestPlanFirewalldSecondDestinationWithFirewallCmd(t *testing.T) {
+	a := Allow{Dir: "out", Proto: "tcp", Ports: ports(8444, 8444), Dst: netip.MustParsePrefix("198.18.0.10/32"), Comment: "remedy: peer"}
+	dir := t.TempDir()
+	script := strings.ReplaceAll(FirewalldOutArgv(a)[2], "/etc/firewalld/", dir+"/")
+	for _, there := range []bool{false, true} {
+		if there {
+			if err := os.MkdirAll(filepath.Join(dir, "policies"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "policies", "rmd-peer.xml"), []byte("<policy/>"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// No firewalld answers here on D-Bus, as busctl cannot call it
+		// where it is missing: those parts come back empty.
+		out, err := exec.Command("sh", "-c", script, "sh", "rmd-peer").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fo, err := ReadFirewalldOut(out)
+		if err != nil || fo.Made != there || fo.Live != nil || fo.Own != nil {
+			t.Fatalf("policy there %v: read %+v, %v", there, fo, err)
+		}
+		plan, err := planFirewalld(System{Backend: Firewalld, Zone: "public", Out: fo}, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := joined(plan.Commands)
+		rule := `firewall-cmd --permanent --policy=rmd-peer '--add-rich-rule=rule family="ipv4" destination address="198.18.0.10/32" port port="8444" protocol="tcp" accept'
+firewall-cmd --reload`
+		if made := strings.Contains(got, "--new-policy="); made == there || !strings.HasSuffix(got, rule) {
+			t.Errorf("policy there %v:\n%s\nwant the policy made only when it is not there, then:\n%s", there, got, rule)
+		}
+	}
+}
+
+// Over D-Bus, a policy made since the last reload is not in the runtime,
+// its opening in remedy's live policy instead: removal takes it out of
+// the permanent configuration and its rule out of the live policy, no
+// reload (a rule a staying policy makes too stays). A policy a reload
+// loaded goes at one reload: firewalld has no method taking it out of
+// the runtime.
+func TestRemoveFirewalldLiveOnly(t *testing.T) {
+	r2 := `rule family="ipv4" destination address="198.18.0.2/32" port port="8444" protocol="tcp" accept`
+	port := `rule port port="9000" protocol="tcp" accept`
+	inst := Installed{
+		FirewalldPolicies: []string{"allow-host-ipv6", "rmd-peer", "rmd-peer2", "rmd-other", livePolicy},
+		RuntimePolicies:   []string{"allow-host-ipv6", "rmd-peer", livePolicy},
+		PolicySettings: map[string]map[string][]string{
+			"rmd-peer2": {"rich_rules": {r2}, "ports": {"9000", "tcp"}},
+			"rmd-other": {"ports": {"9000", "tcp"}},
+		},
+		LiveRules: []string{r2, port},
+	}
+	live := "busctl call -- org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.policy setPolicySettings 'sa{sv}' rmd--live 1 rich_rules as 1 '" + port + "'"
+	for _, tt := range []struct{ prefix, want string }{
+		{"remedy: peer2", fwconf + "Policy rmd-peer2 org.fedoraproject.FirewallD1.config.policy remove\n" + live},
+		{"remedy: peer", fwconf + "Policy rmd-peer org.fedoraproject.FirewallD1.config.policy remove\n" + busReload},
+	} {
+		plan, err := PlanRemove(loadFixture(t, "firewalld/public-ssh.json"), busPublic, inst, tt.prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := joined(plan.Commands); got != tt.want {
+			t.Errorf("%q:\n%s\nwant:\n%s", tt.prefix, got, tt.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -79,12 +80,12 @@ func IpsetNamesArgv() []string {
 }
 
 // RemovedDomains are the domains whose allow_domain a removal of prefix
-// undoes: those whose comment starts with prefix, of a refresh job on
+// undoes: those whose comment it takes (removalTakes), of a refresh job on
 // the host or of a rule naming the domain's sets.
 func RemovedDomains(rs *Ruleset, inst Installed, prefix string) []string {
 	var out []string
 	add := func(name string) {
-		if strings.HasPrefix(Domain{Name: name}.comment(), prefix) && !slices.Contains(out, name) {
+		if removalTakes(prefix, Domain{Name: name}.comment()) && !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}
@@ -180,7 +181,7 @@ func setUser(t *Table, set string, removed func(comment string) bool) string {
 // remedy's behind.
 func removeLivePolicy(sys System, inst Installed, prefixes []string) [][]string {
 	removed := func(p string) bool {
-		return slices.ContainsFunc(prefixes, func(pre string) bool { return removesPolicy(pre, p) })
+		return slices.ContainsFunc(prefixes, func(pre string) bool { return removesPolicy(pre, p, inst.FirewalldComments) })
 	}
 	// "remedy:" names it, and removeFirewalld takes it out already.
 	if !slices.Contains(inst.FirewalldPolicies, livePolicy) || removed(livePolicy) {
@@ -258,19 +259,49 @@ func removeJobFiles(j DomainJob) [][]string {
 }
 
 // removalPrefixes are the comment prefixes a removal of prefix deletes
-// rules by: prefix, and the DNS rules of the domains it undoes when no
-// other domain's job stays to need DNS let out.
-func removalPrefixes(prefix string, domains []string, inst Installed) []string {
+// rules by: prefix, and, once no other domain's job stays to need DNS
+// let out, the DNS rules of the domains it undoes and those an earlier
+// removal kept for a job that has gone since (dnsOrphans).
+func removalPrefixes(rs *Ruleset, inst Installed, prefix string, domains []string) []string {
 	prefixes := []string{prefix}
 	if jobsStay(inst, domains) {
 		return prefixes
 	}
-	for _, d := range domains {
+	for _, d := range append(slices.Clone(domains), dnsOrphans(rs, inst, domains)...) {
 		for _, a := range (Domain{Name: d}).dnsAllows() {
 			prefixes = append(prefixes, a.Comment)
 		}
 	}
 	return prefixes
+}
+
+// dnsOrphans are the domains, beside domains, that DNS rules of remedy's
+// on the host were made for (dnsAllows), in the kernel's rules, ufw's
+// or firewalld's policies: their allow_domain was removed while another
+// domain's job needed DNS let out.
+func dnsOrphans(rs *Ruleset, inst Installed, domains []string) []string {
+	comments := slices.Collect(maps.Values(inst.FirewalldComments))
+	for _, line := range strings.Split(inst.UfwNumbered, "\n") {
+		if m := ufwNumbered.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			comments = append(comments, m[2])
+		}
+	}
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			for _, r := range c.Rules {
+				comments = append(comments, r.Comment)
+			}
+		}
+	}
+	var out []string
+	for _, c := range comments {
+		rest, ok := strings.CutPrefix(c, CommentPrefix+" DNS/")
+		_, name, found := strings.Cut(rest, " for ")
+		if ok && found && valid.Domain(name) == nil && !slices.Contains(domains, name) && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // PlanBootRemoveDomains is PlanBootRemove for a removal that also undoes
@@ -286,7 +317,7 @@ func PlanBootRemoveDomains(f BootFile, text string, rs *Ruleset, prefix string, 
 		return removeIpsets(text, sets)
 	}
 	var err error
-	for _, p := range removalPrefixes(prefix, domains, inst) {
+	for _, p := range removalPrefixes(rs, inst, prefix, domains) {
 		if text, err = PlanBootRemove(f, text, rs, p); err != nil {
 			return "", err
 		}

@@ -58,12 +58,18 @@ func TestJobFilesAreRefreshJobs(t *testing.T) {
 }
 
 // RemoveDomainAppliesToRealTools applies allow_domain with the real
-// tools, then the removal: the job is stopped before any rule goes, the
-// sets go after the rules naming them (nft and ipset refuse otherwise),
-// nothing of remedy's is left, and a second removal has nothing to do.
+// tools for two domains, the comment of one a prefix of the other's,
+// then removes one, then the other: the job is stopped before any rule
+// goes, the sets go after the rules naming them (nft and ipset refuse
+// otherwise), the first removal leaves every rule and set of the other
+// domain's (and the DNS rules its job needs), nothing of remedy's is
+// left after the second, and a third has nothing to do.
 func TestRemoveDomainAppliesToRealTools(t *testing.T) {
 	d := Domain{Name: "api.ibmaspera.com", Proto: "tcp", Port: 443, Refresh: time.Minute, Init: "none",
 		Addrs: []netip.Addr{netip.MustParseAddr("198.18.0.2")}}
+	cn := d
+	cn.Name, cn.Addrs = "api.ibmaspera.com.cn", []netip.Addr{netip.MustParseAddr("198.18.0.3")}
+	cnJob := DomainJob{Script: "/usr/local/sbin/remedy-domain-api-ibmaspera-com-cn", Domain: cn.Name}
 	for _, tt := range []struct{ backend, input string }{
 		{Nftables, "nftables/lab-egress.nft"},
 		{IptablesLegacy, "iptables/lab-egress.rules"},
@@ -84,64 +90,98 @@ func TestRemoveDomainAppliesToRealTools(t *testing.T) {
 				}
 				return rs
 			}
-			allow, err := PlanAllowDomain(read(), sys, d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range allow.Commands {
-				n.run("", c...)
-			}
-			inst := Installed{DomainJobs: []DomainJob{{Script: aleeScript, Domain: d.Name}}}
-			if tt.backend != Nftables {
-				// As the job leaves them: both families, with or without a rule.
-				n.run("", "ipset", "create", "-exist", "rmd_api_ibmaspera_com_6", "hash:ip", "family", "inet6")
-				inst.Ipsets = strings.Fields(string(n.run("", "ipset", "list", "-n")))
-			}
-			// Any prefix of the comment undoes the domain.
-			rm, err := PlanRemove(read(), sys, inst, "remedy: api.ibm")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var tools [][]string
-			for _, c := range rm.Commands {
-				if c[0] == "nft" || c[0] == "ipset" || strings.HasPrefix(c[0], "iptables") {
-					tools = append(tools, c)
+			inst := Installed{DomainJobs: []DomainJob{{Script: aleeScript, Domain: d.Name}, cnJob}}
+			for _, d := range []Domain{d, cn} {
+				allow, err := PlanAllowDomain(read(), sys, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range allow.Commands {
+					n.run("", c...)
+				}
+				if tt.backend != Nftables {
+					// As the job leaves them: both families, with or without a rule.
+					n.run("", "ipset", "create", "-exist", setNames(d.Name)[1], "hash:ip", "family", "inet6")
 				}
 			}
-			if first := strings.Join(rm.Commands[0], " "); !strings.HasPrefix(first, "sh -c "+stopLoop) {
-				t.Errorf("first command %s: want the job stopped first", first)
-			}
-			if last := strings.Join(rm.Commands[len(rm.Commands)-1], " "); last != "rm -f -- "+aleeScript {
-				t.Errorf("last command %s: want the script deleted", last)
-			}
-			for _, c := range tools {
-				n.run("", c...)
-			}
-			after := read()
-			if tt.backend != Nftables {
-				if left := n.run("", "ipset", "list", "-n"); len(left) > 0 {
-					t.Errorf("ipsets left: %s", left)
+			remove := func(prefix string, inst Installed) []string {
+				if tt.backend != Nftables {
+					inst.Ipsets = strings.Fields(string(n.run("", "ipset", "list", "-n")))
 				}
-			}
-			for _, tb := range after.Tables {
-				for name := range tb.Sets {
-					if strings.HasPrefix(name, "rmd_") {
-						t.Errorf("set %s left in %s %s", name, tb.Family, tb.Name)
+				rm, err := PlanRemove(read(), sys, inst, prefix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first := strings.Join(rm.Commands[0], " "); !strings.HasPrefix(first, "sh -c "+stopLoop) {
+					t.Errorf("first command %s: want the job stopped first", first)
+				}
+				var script []string
+				for _, c := range rm.Commands {
+					switch {
+					case c[0] == "nft" || c[0] == "ipset" || strings.HasPrefix(c[0], "iptables"):
+						n.run("", c...)
+					case c[0] == "sh":
+						script = append(script, c[len(c)-1])
+					case c[0] == "rm":
+						script = append(script, c[3:]...)
 					}
 				}
-				for _, c := range tb.Chains {
-					for _, r := range c.Rules {
-						if strings.HasPrefix(r.Comment, CommentPrefix) {
-							t.Errorf("rule %q left in %s", r.Comment, c.Name)
-						}
-					}
-				}
+				return script
 			}
-			if again, err := PlanRemove(after, sys, Installed{}, "remedy: api.ibm"); err != nil || !again.Already {
-				t.Errorf("second removal: %v, %q", err, again.Commands)
+			// The removal of the one domain's comment leaves the other's.
+			if got := remove("remedy: api.ibmaspera.com", inst); !slices.Equal(got, []string{aleeScript, aleeScript}) {
+				t.Errorf("the jobs stopped and deleted: %q, want only %s's", got, d.Name)
+			}
+			left := remedys(read(), n, tt.backend != Nftables)
+			want := "DNS/tcp for api.ibmaspera.com\nDNS/udp for api.ibmaspera.com\napi.ibmaspera.com.cn"
+			if got := strings.Join(left.comments, "\n"); got != want {
+				t.Errorf("rules left:\n%s\nwant the other domain's and the DNS rules its job needs:\n%s", got, want)
+			}
+			sets := setNames(cn.Name)
+			if !slices.Equal(left.sets, sets[:]) {
+				t.Errorf("sets left %q, want the other domain's %q", left.sets, sets)
+			}
+			if got := remove("remedy: api.ibmaspera.com.cn", Installed{DomainJobs: []DomainJob{cnJob}}); !slices.Equal(got, []string{cnJob.Script, cnJob.Script}) {
+				t.Errorf("the jobs stopped and deleted: %q, want only %s's", got, cn.Name)
+			}
+			if left := remedys(read(), n, tt.backend != Nftables); len(left.comments)+len(left.sets) > 0 {
+				t.Errorf("left after both removals: %+v", left)
+			}
+			if again, err := PlanRemove(read(), sys, Installed{}, "remedy:"); err != nil || !again.Already {
+				t.Errorf("third removal: %v, %q", err, again.Commands)
 			}
 		})
 	}
+}
+
+// remedysLeft are the comments of remedy's rules, without the prefix,
+// and the names of its sets (and ipsets) on a host, each sorted and
+// once.
+type remedysLeft struct{ comments, sets []string }
+
+func remedys(rs *Ruleset, n *netns, ipsets bool) remedysLeft {
+	var left remedysLeft
+	if ipsets {
+		left.sets = strings.Fields(string(n.run("", "ipset", "list", "-n")))
+	}
+	for _, tb := range rs.Tables {
+		for name := range tb.Sets {
+			if strings.HasPrefix(name, "rmd_") {
+				left.sets = append(left.sets, name)
+			}
+		}
+		for _, c := range tb.Chains {
+			for _, r := range c.Rules {
+				if name, ok := strings.CutPrefix(r.Comment, CommentPrefix+" "); ok {
+					left.comments = append(left.comments, name)
+				}
+			}
+		}
+	}
+	slices.Sort(left.comments)
+	slices.Sort(left.sets)
+	left.comments, left.sets = slices.Compact(left.comments), slices.Compact(left.sets)
+	return left
 }
 
 // A set of remedy's that a rule the removal keeps names is refused,
@@ -161,7 +201,7 @@ func TestRemoveDomainRefusesASetInUse(t *testing.T) {
 }
 
 // ufw: the job's per-address rules and the DNS rules go, after the job
-// is stopped, highest number first.
+// is stopped, highest number first; another domain's stay.
 func TestRemoveDomainUfw(t *testing.T) {
 	numbered := `Status: active
 
@@ -176,11 +216,10 @@ func TestRemoveDomainUfw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// "remedy: api.ibmaspera.com-other" starts with the prefix: removal
-	// is by prefix, as it always was.
+	// "remedy: api.ibmaspera.com-other" is another domain's, whose
+	// comment only starts alike.
 	want := `systemctl disable --now remedy-domain-api-ibmaspera-com.timer
 systemctl stop remedy-domain-api-ibmaspera-com.service
-ufw --force delete 4
 ufw --force delete 3
 ufw --force delete 2
 rm -f -- /usr/local/sbin/remedy-domain-api-ibmaspera-com /etc/systemd/system/remedy-domain-api-ibmaspera-com.timer /etc/systemd/system/remedy-domain-api-ibmaspera-com.service

@@ -31,7 +31,7 @@ func Allow(s change.Session, a firewall.Allow, persist bool) (Changed, error) {
 	if err != nil {
 		return Changed{}, err
 	}
-	if st.System.Backend == firewall.Firewalld && st.System.Bus && a.Dir == "out" {
+	if st.System.Backend == firewall.Firewalld && a.Dir == "out" {
 		if st.System.Out, err = firewalldOut(s, a); err != nil {
 			return Changed{}, err
 		}
@@ -66,9 +66,9 @@ func Allow(s change.Session, a firewall.Allow, persist bool) (Changed, error) {
 	return Changed{Commands: plan.Commands, Boot: !boot.empty(), Before: before(plan.Before)}, nil
 }
 
-// firewalldOut reads what an outbound opening over D-Bus builds on:
-// remedy's live policy in firewalld's runtime, the permanent policy of
-// a's comment (firewall.FirewalldOut).
+// firewalldOut reads what an outbound opening builds on: remedy's live
+// policy in firewalld's runtime, the permanent policy of a's comment
+// (firewall.FirewalldOut).
 func firewalldOut(s change.Session, a firewall.Allow) (firewall.FirewalldOut, error) {
 	out, err := query(s, true, firewall.FirewalldOutArgv(a)...)
 	if err != nil {
@@ -178,6 +178,12 @@ func installed(s change.Session, sys firewall.System, rt []byte, prefix string) 
 			return in, err
 		}
 		in.FirewalldIpsets = strings.Fields(string(out))
+		if out, err = query(s, false, firewall.FirewalldCommentsArgv()...); err != nil {
+			return in, err
+		}
+		if in.FirewalldComments, err = firewall.ReadFirewalldComments(out); err != nil {
+			return in, fmt.Errorf("%s: %w", s.Name(), err)
+		}
 		out, err = query(s, false, "firewall-cmd", "--permanent", "--zone="+sys.Zone, "--list-rich-rules")
 		in.FirewalldRichRules = strings.Split(strings.TrimSpace(string(out)), "\n")
 	}
