@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 
 	"remedy/lua"
@@ -62,7 +63,7 @@ func bootWarm() [][]string {
 	for _, f := range firewall.DefaultBootFiles {
 		reads = append(reads, lua.WriteReads(f.Path)...)
 		if f.Format == firewall.FormatNft {
-			reads = append(reads, nftScratchLoad(f.Path))
+			reads = append(reads, nftBootLoad(f.Path))
 		}
 	}
 	return reads
@@ -218,7 +219,10 @@ func bootRules(s change.Session, f firewall.BootFile) (string, *firewall.Ruleset
 		}
 		return string(b), rs, nil
 	}
-	out, err := s.QueryCached(nftScratchLoad(f.Path)...)
+	out, err := s.QueryCached(nftBootLoad(f.Path)...)
+	if err == nil && out.ExitCode == notEnabled {
+		out, err = s.QueryCached(nftScratchLoad(f.Path)...)
+	}
 	if err == nil && out.ExitCode != 0 {
 		err = fmt.Errorf("exit status %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 	}
@@ -234,12 +238,45 @@ func bootRules(s change.Session, f firewall.BootFile) (string, *firewall.Ruleset
 
 // nftScratchLoad loads an nft file into a new network namespace and lists
 // what it made there. A missing file makes no namespace: every host reads
-// the distributions' default files (bootWarm), most of them missing, and
+// the distributions' default files (bootWarm's nftBootLoad), most of them
+// missing, and
 // a namespace with its two nft costs a host as much as sshd -T (7 ms of
 // CPU on the lab, and the kernel's work to tear it down).
 func nftScratchLoad(file string) []string {
-	return []string{"sh", "-c", `[ -e "$1" ] || { printf '%s: no such file\n' "$1" >&2; exit 1; }
-exec unshare -n sh -c 'nft -f "$1" >/dev/null && nft -j list ruleset' sh "$1"`, "sh", file}
+	return []string{"sh", "-c", ifFile + "\n" + scratchLoad, "sh", file}
+}
+
+// The parts of nftScratchLoad and nftBootLoad: a missing file fails
+// before anything starts; the file is loaded into a namespace of its own.
+const (
+	ifFile      = `[ -e "$1" ] || { printf '%s: no such file\n' "$1" >&2; exit 1; }`
+	scratchLoad = `exec unshare -n sh -c 'nft -f "$1" >/dev/null && nft -j list ruleset' sh "$1"`
+)
+
+// notEnabled is nftBootLoad's exit status where no link enables
+// nftables.service at boot: it loaded nothing.
+const notEnabled = 67
+
+// nftBootLoad is nftScratchLoad as the batch asks it of every host,
+// before the facts say which firewall governs (bootWarm): only where a
+// link in /etc/systemd/system enables nftables.service (what `systemctl
+// enable` makes) does it load the file; elsewhere it exits notEnabled.
+// Debian ships /etc/nftables.conf with the nftables package, so without
+// this every host loaded it, whatever firewall governs: a namespace and
+// two nft, as much as the rest of the firewall's read. Skipping it is
+// safe: the rules of an nft boot file are wanted only from the files of
+// nftables.service, on a host nftables governs (PlanBoot), and a host
+// whose boot would load the file has the link, so the batch loads it;
+// where the batch skipped it and the rules are wanted all the same
+// (nftables governs, nftables.service is disabled and persist would
+// enable it, or something other than such a link enables it), bootRules
+// loads it with nftScratchLoad. The skip spares a read, never answers one.
+func nftBootLoad(file string) []string {
+	return []string{"sh", "-c", ifFile + `
+for l in /etc/systemd/system/*.wants/nftables.service /etc/systemd/system/*.requires/nftables.service; do
+  { [ -e "$l" ] || [ -h "$l" ]; } && ` + scratchLoad + `
+done
+exit ` + strconv.Itoa(notEnabled), "sh", file}
 }
 
 // applyBoot writes the boot files, each validated by loading it as boot
