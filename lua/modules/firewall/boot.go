@@ -16,23 +16,38 @@ import (
 	"remedy/lua/shell"
 )
 
-// bootUnitsScript prints, in parts (shell.PartsPrelude), for each unit
-// named in its arguments its files in `systemctl cat`'s format ("unit
-// NAME"), then whether boot starts it ("enabled NAME"): from systemd where
-// it runs (sd_booted: /run/systemd/system exists), else read from the
-// unit files and their .wants links, all there is on a host without
-// systemd (a container, a lab host); a link to /dev/null (masked) prints
-// as an empty file. Then ufw's ENABLED=, and netfilter-persistent's
-// plugins. Where systemd does not run it starts no process: the shell
-// itself reads the unit files (small: cheaper than starting cat) and finds
-// the links, ENABLED= and the plugins.
-var bootUnitsScript = shell.PartsPrelude + `if [ -d /run/systemd/system ]; then
-  for u in "$@"; do
-    part "unit $u"; systemctl cat -- "$u" 2>/dev/null
-    part "enabled $u"; systemctl is-enabled -- "$u" 2>/dev/null
-  done
+// bootUnitsScript prints, in parts (shell.PartsPrelude), what boot starts
+// of the units named in its arguments. Where systemd runs (sd_booted:
+// /run/systemd/system exists) it asks systemd once, `systemctl show` of
+// them all ("show", firewall.ParseShow), then prints each file systemd
+// loads them from ("file PATH"; a link to /dev/null, a masked unit, as
+// an empty file): one systemctl, where a cat and an is-enabled per unit
+// made fourteen. Elsewhere it reads the unit files and their .wants
+// links, all there is on a host without systemd (a container, a lab
+// host): for each unit its files in `systemctl cat`'s format ("unit
+// NAME"), then whether boot starts it ("enabled NAME"). Then ufw's
+// ENABLED=, and netfilter-persistent's plugins. The shell itself reads
+// the files (small: cheaper than starting cat) and finds the links,
+// ENABLED= and the plugins.
+var bootUnitsScript = shell.PartsPrelude + `show() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; }
+if [ -d /run/systemd/system ]; then
+  s=$(systemctl show -p ` + firewall.ShowProperties + ` -- "$@" 2>/dev/null)
+  part show; printf '%s\n' "$s"
+  seen=" "
+  while IFS= read -r l; do
+    case $l in FragmentPath=?* | DropInPaths=?*)
+      set -f
+      for f in ${l#*=}; do
+        case $seen in *" $f "*) continue ;; esac
+        seen="$seen$f "
+        if [ -c "$f" ]; then part "file $f"; elif [ -f "$f" ]; then part "file $f"; show "$f"; fi
+      done
+      set +f ;;
+    esac
+  done <<EOF
+$s
+EOF
 else
-  show() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; }
   for u in "$@"; do
     part "unit $u"
     for d in ` + strings.Join(firewall.UnitDirs, " ") + `; do
@@ -102,14 +117,29 @@ func parseBootUnits(out []byte) (bootUnits, error) {
 	}
 	b := bootUnits{units: map[string]firewall.Unit{}, ufw: bytes.Contains(parts["ufwconf"], []byte("ENABLED=yes")),
 		plugins: strings.Fields(string(parts["plugins"]))}
+	var shown map[string]firewall.Shown
+	texts := map[string]string{}
+	if show, ok := parts["show"]; ok {
+		if shown, err = firewall.ParseShow(firewall.KnownUnits, string(show)); err != nil {
+			return bootUnits{}, err
+		}
+		for name, text := range parts {
+			if p, ok := strings.CutPrefix(name, "file "); ok {
+				texts[p] = string(text)
+			}
+		}
+	}
 	for _, n := range firewall.KnownUnits {
 		var files []firewall.UnitFile
+		state, masked := strings.TrimSpace(string(parts["enabled "+n])), false
 		if text, ok := parts["unit "+n]; ok {
 			files = firewall.SplitUnitFiles(n, string(text))
 		}
-		state := strings.TrimSpace(string(parts["enabled "+n]))
+		if sh, ok := shown[n]; ok {
+			files, state, masked = firewall.ShownFiles(n, sh, texts), sh.State, sh.Load == "masked"
+		}
 		u := firewall.ReadUnit(n, files, startedAtBoot[state])
-		u.Masked = u.Masked || strings.HasPrefix(state, "masked")
+		u.Masked = u.Masked || masked || strings.HasPrefix(state, "masked")
 		b.units[n] = u
 	}
 	return b, nil
