@@ -82,10 +82,11 @@ func ParseShow(names []string, out string) (map[string]Shown, error) {
 	shown := map[string]Shown{}
 	for i, n := range names {
 		p := blocks[i]
-		sh := Shown{Load: p["LoadState"], State: p["UnitFileState"], Files: strings.Fields(p["DropInPaths"])}
+		sh := Shown{Load: p["LoadState"], State: p["UnitFileState"]}
 		if f := p["FragmentPath"]; f != "" {
-			sh.Files = append([]string{f}, sh.Files...)
+			sh.Files = append(sh.Files, f)
 		}
+		sh.Files = append(sh.Files, strings.Fields(p["DropInPaths"])...)
 		shown[n] = sh
 	}
 	return shown, nil
