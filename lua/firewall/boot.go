@@ -63,6 +63,9 @@ type Shown struct {
 // not-found). Blocks go by their order, not their Id=, which names the
 // unit an alias stands for.
 func ParseShow(names []string, out string) (map[string]Shown, error) {
+	if strings.TrimSpace(out) == "" {
+		return nil, fmt.Errorf("systemctl show printed nothing")
+	}
 	var blocks []map[string]string
 	for _, b := range strings.Split(strings.TrimSpace(out), "\n\n") {
 		props := map[string]string{}

@@ -269,9 +269,8 @@ func bootRules(s change.Session, f firewall.BootFile) (string, *firewall.Ruleset
 // nftScratchLoad loads an nft file into a new network namespace and lists
 // what it made there. A missing file makes no namespace: every host reads
 // the distributions' default files (bootWarm's nftBootLoad), most of them
-// missing, and
-// a namespace with its two nft costs a host as much as sshd -T (7 ms of
-// CPU on the lab, and the kernel's work to tear it down).
+// missing, and a namespace with its two nft costs a host as much as sshd
+// -T (7 ms of CPU on the lab, and the kernel's work to tear it down).
 func nftScratchLoad(file string) []string {
 	return []string{"sh", "-c", ifFile + "\n" + scratchLoad, "sh", file}
 }
