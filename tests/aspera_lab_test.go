@@ -285,10 +285,9 @@ func (a *asperaLab) auditBefore(t *testing.T) {
 // playbook's prefetch) ride in one SSH session per host, whatever the
 // firewall, files read or found missing too; -vvv shows each session's
 // command as "<host> $ ...". Under become, a file is read with a command
-// (sudo cat), which -vvv shows, where SFTP would read it unseen. The one
-// read left out of the batch: where alee is checked, the plan of the
-// licensing domain's pin reads its refresh script, which
-// firewall.domain_reads does not list yet.
+// (sudo cat), which -vvv shows, where SFTP would read it unseen. Where
+// alee is checked, the plan of the licensing domain's pin reads its
+// refresh job's files, which firewall.domain_reads lists.
 func (a *asperaLab) oneSessionPerHost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -302,9 +301,6 @@ func (a *asperaLab) oneSessionPerHost(t *testing.T) {
 	}
 	for _, h := range a.servers("defaults", "config", "alee") {
 		sessions := regexp.MustCompile(`(?m)^<`+regexp.QuoteMeta(h.Name)+`> \$ .*`).FindAll(out, -1)
-		if h.group == "alee" && len(sessions) == 2 && bytes.Contains(sessions[1], []byte("exec cat -- "+`"$1"'\'' sh /usr/local/sbin/remedy-domain-`)) {
-			sessions = sessions[:1]
-		}
 		if len(sessions) != 1 {
 			t.Errorf("%s (%s): %d SSH sessions in the audit, want 1:\n%s", h.Name, h.Profile, len(sessions), bytes.Join(sessions, []byte("\n")))
 		}

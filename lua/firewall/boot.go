@@ -46,6 +46,68 @@ func SplitUnitFiles(name, out string) []UnitFile {
 	return files
 }
 
+// ShowProperties are the properties of `systemctl show -p` that
+// ParseShow reads.
+const ShowProperties = "Id,LoadState,UnitFileState,FragmentPath,DropInPaths"
+
+// Shown is what `systemctl show` says of a unit.
+type Shown struct {
+	Load  string   // LoadState: loaded, not-found, masked, ...
+	State string   // UnitFileState: what systemctl is-enabled says
+	Files []string // FragmentPath, then DropInPaths: the files `systemctl cat` prints
+}
+
+// ParseShow reads `systemctl show -p ShowProperties NAME...`: a block of
+// PROPERTY=value lines per unit asked, in the order asked, a blank line
+// between blocks, a unit that is not installed included (LoadState
+// not-found). Blocks go by their order, not their Id=, which names the
+// unit an alias stands for.
+func ParseShow(names []string, out string) (map[string]Shown, error) {
+	if strings.TrimSpace(out) == "" {
+		return nil, fmt.Errorf("systemctl show printed nothing")
+	}
+	var blocks []map[string]string
+	for _, b := range strings.Split(strings.TrimSpace(out), "\n\n") {
+		props := map[string]string{}
+		for _, line := range strings.Split(b, "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				props[k] = v
+			}
+		}
+		if props["Id"] == "" {
+			return nil, fmt.Errorf("systemctl show: a block without Id=: %q", b)
+		}
+		blocks = append(blocks, props)
+	}
+	if len(blocks) != len(names) {
+		return nil, fmt.Errorf("systemctl show: %d units asked, %d answered", len(names), len(blocks))
+	}
+	shown := map[string]Shown{}
+	for i, n := range names {
+		p := blocks[i]
+		sh := Shown{Load: p["LoadState"], State: p["UnitFileState"]}
+		if f := p["FragmentPath"]; f != "" {
+			sh.Files = append(sh.Files, f)
+		}
+		sh.Files = append(sh.Files, strings.Fields(p["DropInPaths"])...)
+		shown[n] = sh
+	}
+	return shown, nil
+}
+
+// ShownFiles are a unit's files as SplitUnitFiles would find them in
+// `systemctl cat`'s output: those of sh.Files whose text is given (by
+// path), in UnitDirs.
+func ShownFiles(name string, sh Shown, text map[string]string) []UnitFile {
+	var files []UnitFile
+	for _, p := range sh.Files {
+		if t, ok := text[p]; ok && isUnitPath(name, p) {
+			files = append(files, UnitFile{Path: p, Text: t})
+		}
+	}
+	return files
+}
+
 // isUnitPath reports whether p is name's unit file or a drop-in of it in
 // one of UnitDirs.
 func isUnitPath(name, p string) bool {

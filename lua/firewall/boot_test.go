@@ -138,3 +138,32 @@ func TestEnableLinks(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// systemctl show of the known units on a Debian 12 VM (systemd 252):
+// nftables enabled with a drop-in, ufw masked, ipset installed and
+// disabled, the others not installed.
+func TestParseShow(t *testing.T) {
+	shown, err := ParseShow(KnownUnits, unitFixture(t, "debian12-systemctl-show.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Shown{
+		"nftables.service": {Load: "loaded", State: "enabled",
+			Files: []string{"/lib/systemd/system/nftables.service", "/etc/systemd/system/nftables.service.d/override.conf"}},
+		"netfilter-persistent.service": {Load: "not-found"},
+		"iptables.service":             {Load: "not-found"},
+		"ip6tables.service":            {Load: "not-found"},
+		"firewalld.service":            {Load: "not-found"},
+		"ufw.service":                  {Load: "masked", State: "masked", Files: []string{"/etc/systemd/system/ufw.service"}},
+		"ipset.service":                {Load: "loaded", State: "disabled", Files: []string{"/etc/systemd/system/ipset.service"}},
+	}
+	if !reflect.DeepEqual(shown, want) {
+		t.Errorf("got %+v\nwant %+v", shown, want)
+	}
+	if _, err := ParseShow(KnownUnits[:3], unitFixture(t, "debian12-systemctl-show.txt")); err == nil {
+		t.Error("7 blocks for 3 units asked: no error")
+	}
+	if _, err := ParseShow(KnownUnits, ""); err == nil {
+		t.Error("no output: no error")
+	}
+}

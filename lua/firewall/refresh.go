@@ -30,6 +30,15 @@ func refreshJob(sys System, sets [2]string, homes []string, d Domain) ([]File, [
 	return []File{script, {Path: "/etc/cron.d/" + unit, Content: cron, Mode: 0o644}}, [][]string{{script.Path}}
 }
 
+// JobPaths are the files a domain's refresh job may write: its script
+// and each schedule refreshJob may give it. Which schedule depends on the
+// host's init, which a playbook's prefetch, listing the reads before the
+// facts are read, does not know.
+func JobPaths(domain string) []string {
+	unit := jobUnit(domain)
+	return append([]string{jobDir + unit}, jobFiles(unit)...)
+}
+
 func refreshScript(sys System, sets [2]string, homes []string, d Domain) string {
 	backend := sys.Backend
 	var b strings.Builder

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,20 @@ func TestRefreshUnitOrdering(t *testing.T) {
 		files, _ := refreshJob(tt.sys, setNames(alee.Name), []string{"inet filter rmd_api_ibmaspera_com_4"}, alee)
 		if unit := files[1].Content; !strings.Contains(unit, tt.want) {
 			t.Errorf("%s: the unit lacks %q:\n%s", tt.sys.Backend, tt.want, unit)
+		}
+	}
+}
+
+// JobPaths names every file refreshJob writes, whatever the init.
+func TestJobPathsCoverRefreshJob(t *testing.T) {
+	for _, init := range []string{"systemd", "sysv", "none"} {
+		d := alee
+		d.Init = init
+		files, _ := refreshJob(debian, setNames(d.Name), []string{"inet filter rmd_api_ibmaspera_com_4"}, d)
+		for _, f := range files {
+			if !slices.Contains(JobPaths(d.Name), f.Path) {
+				t.Errorf("init %s: refreshJob writes %s, which JobPaths(%q) = %q lacks", init, f.Path, d.Name, JobPaths(d.Name))
+			}
 		}
 	}
 }

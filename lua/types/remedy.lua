@@ -236,7 +236,7 @@ function firewall.remove(opts) end
 ---@return remedy.FirewallChange res
 function firewall.allow_domain(opts) end
 
---- The reads allow_domain takes for a domain (its addresses, its TTL), without running them: list them in a playbook's prefetch.
+--- The reads allow_domain takes for a domain (its addresses, its TTL, the files its refresh job may write), without running them: list them in a playbook's prefetch.
 ---@param domain string
 ---@return string[][] reads commands
 function firewall.domain_reads(domain) end

@@ -82,7 +82,7 @@ func (h *fwFixtureHost) bootRead(cmd string) (remote.Output, bool) {
 		switch cmd {
 		case shell.Join(reads[0]...):
 			return remote.Output{ExitCode: shell.MissingFile}, true
-		case shell.Join(nftScratchLoad(f.Path)...):
+		case shell.Join(nftScratchLoad(f.Path)...), shell.Join(nftBootLoad(f.Path)...):
 			return remote.Output{ExitCode: 1, Stderr: []byte(f.Path + ": no such file")}, true
 		case shell.Join(reads[1]...):
 			return remote.Output{Stdout: []byte("new\n\n" + f.Path)}, true
@@ -125,6 +125,10 @@ func (h *fwFixtureHost) answer(cmd string) (remote.Output, bool) {
 	case cmd == shell.Join(bootUnitsArgv...):
 		return h.units(firewall.KnownUnits), true
 	case cmd == shell.Join(nftScratchLoad("/etc/nftables.conf")...) && h.boot != "":
+		return remote.Output{Stdout: []byte(h.bootJSON)}, true
+	case cmd == shell.Join(nftBootLoad("/etc/nftables.conf")...) && h.boot != "" && h.disabled["nftables.service"]:
+		return remote.Output{ExitCode: notEnabled}, true
+	case cmd == shell.Join(nftBootLoad("/etc/nftables.conf")...) && h.boot != "":
 		return remote.Output{Stdout: []byte(h.bootJSON)}, true
 	case cmd == shell.Join(shell.ReadFileArgv("/etc/nftables.conf")...) && h.boot != "":
 		return remote.Output{Stdout: []byte(h.boot)}, true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 
 	"remedy/lua"
@@ -15,23 +16,38 @@ import (
 	"remedy/lua/shell"
 )
 
-// bootUnitsScript prints, in parts (shell.PartsPrelude), for each unit
-// named in its arguments its files in `systemctl cat`'s format ("unit
-// NAME"), then whether boot starts it ("enabled NAME"): from systemd where
-// it runs (sd_booted: /run/systemd/system exists), else read from the
-// unit files and their .wants links, all there is on a host without
-// systemd (a container, a lab host); a link to /dev/null (masked) prints
-// as an empty file. Then ufw's ENABLED=, and netfilter-persistent's
-// plugins. Where systemd does not run it starts no process: the shell
-// itself reads the unit files (small: cheaper than starting cat) and finds
-// the links, ENABLED= and the plugins.
-var bootUnitsScript = shell.PartsPrelude + `if [ -d /run/systemd/system ]; then
-  for u in "$@"; do
-    part "unit $u"; systemctl cat -- "$u" 2>/dev/null
-    part "enabled $u"; systemctl is-enabled -- "$u" 2>/dev/null
-  done
+// bootUnitsScript prints, in parts (shell.PartsPrelude), what boot starts
+// of the units named in its arguments. Where systemd runs (sd_booted:
+// /run/systemd/system exists) it asks systemd once, `systemctl show` of
+// them all ("show", firewall.ParseShow), then prints each file systemd
+// loads them from ("file PATH"; a link to /dev/null, a masked unit, as
+// an empty file): one systemctl, where a cat and an is-enabled per unit
+// made fourteen. Elsewhere it reads the unit files and their .wants
+// links, all there is on a host without systemd (a container, a lab
+// host): for each unit its files in `systemctl cat`'s format ("unit
+// NAME"), then whether boot starts it ("enabled NAME"). Then ufw's
+// ENABLED=, and netfilter-persistent's plugins. The shell itself reads
+// the files (small: cheaper than starting cat) and finds the links,
+// ENABLED= and the plugins.
+var bootUnitsScript = shell.PartsPrelude + `show() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; }
+if [ -d /run/systemd/system ]; then
+  s=$(systemctl show -p ` + firewall.ShowProperties + ` -- "$@" 2>/dev/null)
+  part show; printf '%s\n' "$s"
+  seen=" "
+  while IFS= read -r l; do
+    case $l in FragmentPath=?* | DropInPaths=?*)
+      set -f
+      for f in ${l#*=}; do
+        case $seen in *" $f "*) continue ;; esac
+        seen="$seen$f "
+        if [ -c "$f" ]; then part "file $f"; elif [ -f "$f" ]; then part "file $f"; show "$f"; fi
+      done
+      set +f ;;
+    esac
+  done <<EOF
+$s
+EOF
 else
-  show() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; }
   for u in "$@"; do
     part "unit $u"
     for d in ` + strings.Join(firewall.UnitDirs, " ") + `; do
@@ -62,7 +78,7 @@ func bootWarm() [][]string {
 	for _, f := range firewall.DefaultBootFiles {
 		reads = append(reads, lua.WriteReads(f.Path)...)
 		if f.Format == firewall.FormatNft {
-			reads = append(reads, nftScratchLoad(f.Path))
+			reads = append(reads, nftBootLoad(f.Path))
 		}
 	}
 	return reads
@@ -101,14 +117,29 @@ func parseBootUnits(out []byte) (bootUnits, error) {
 	}
 	b := bootUnits{units: map[string]firewall.Unit{}, ufw: bytes.Contains(parts["ufwconf"], []byte("ENABLED=yes")),
 		plugins: strings.Fields(string(parts["plugins"]))}
+	var shown map[string]firewall.Shown
+	texts := map[string]string{}
+	if show, ok := parts["show"]; ok {
+		if shown, err = firewall.ParseShow(firewall.KnownUnits, string(show)); err != nil {
+			return bootUnits{}, err
+		}
+		for name, text := range parts {
+			if p, ok := strings.CutPrefix(name, "file "); ok {
+				texts[p] = string(text)
+			}
+		}
+	}
 	for _, n := range firewall.KnownUnits {
 		var files []firewall.UnitFile
+		state, masked := strings.TrimSpace(string(parts["enabled "+n])), false
 		if text, ok := parts["unit "+n]; ok {
 			files = firewall.SplitUnitFiles(n, string(text))
 		}
-		state := strings.TrimSpace(string(parts["enabled "+n]))
+		if sh, ok := shown[n]; ok {
+			files, state, masked = firewall.ShownFiles(n, sh, texts), sh.State, sh.Load == "masked"
+		}
 		u := firewall.ReadUnit(n, files, startedAtBoot[state])
-		u.Masked = u.Masked || strings.HasPrefix(state, "masked")
+		u.Masked = u.Masked || masked || strings.HasPrefix(state, "masked")
 		b.units[n] = u
 	}
 	return b, nil
@@ -218,7 +249,10 @@ func bootRules(s change.Session, f firewall.BootFile) (string, *firewall.Ruleset
 		}
 		return string(b), rs, nil
 	}
-	out, err := s.QueryCached(nftScratchLoad(f.Path)...)
+	out, err := s.QueryCached(nftBootLoad(f.Path)...)
+	if err == nil && out.ExitCode == notEnabled {
+		out, err = s.QueryCached(nftScratchLoad(f.Path)...)
+	}
 	if err == nil && out.ExitCode != 0 {
 		err = fmt.Errorf("exit status %d: %s", out.ExitCode, remote.Excerpt(out.Stderr))
 	}
@@ -234,12 +268,44 @@ func bootRules(s change.Session, f firewall.BootFile) (string, *firewall.Ruleset
 
 // nftScratchLoad loads an nft file into a new network namespace and lists
 // what it made there. A missing file makes no namespace: every host reads
-// the distributions' default files (bootWarm), most of them missing, and
-// a namespace with its two nft costs a host as much as sshd -T (7 ms of
-// CPU on the lab, and the kernel's work to tear it down).
+// the distributions' default files (bootWarm's nftBootLoad), most of them
+// missing, and a namespace with its two nft costs a host as much as sshd
+// -T (7 ms of CPU on the lab, and the kernel's work to tear it down).
 func nftScratchLoad(file string) []string {
-	return []string{"sh", "-c", `[ -e "$1" ] || { printf '%s: no such file\n' "$1" >&2; exit 1; }
-exec unshare -n sh -c 'nft -f "$1" >/dev/null && nft -j list ruleset' sh "$1"`, "sh", file}
+	return []string{"sh", "-c", ifFile + "\n" + scratchLoad, "sh", file}
+}
+
+// The parts of nftScratchLoad and nftBootLoad: a missing file fails
+// before anything starts; the file is loaded into a namespace of its own.
+const (
+	ifFile      = `[ -e "$1" ] || { printf '%s: no such file\n' "$1" >&2; exit 1; }`
+	scratchLoad = `exec unshare -n sh -c 'nft -f "$1" >/dev/null && nft -j list ruleset' sh "$1"`
+)
+
+// notEnabled is nftBootLoad's exit status where no link enables
+// nftables.service at boot: it loaded nothing.
+const notEnabled = 67
+
+// nftBootLoad is nftScratchLoad as the batch asks it of every host,
+// before the facts say which firewall governs (bootWarm): only where a
+// link in /etc/systemd/system enables nftables.service (what `systemctl
+// enable` makes) does it load the file; elsewhere it exits notEnabled.
+// Debian ships /etc/nftables.conf with the nftables package, so without
+// this every host loaded it, whatever firewall governs: a namespace and
+// two nft, as much as the rest of the firewall's read. Skipping it is
+// safe: the rules of an nft boot file are wanted only from the files of
+// nftables.service, on a host nftables governs (PlanBoot), and a host
+// whose boot would load the file has the link, so the batch loads it;
+// where the batch skipped it and the rules are wanted all the same
+// (nftables governs, nftables.service is disabled and persist would
+// enable it, or something other than such a link enables it), bootRules
+// loads it with nftScratchLoad. The skip spares a read, never answers one.
+func nftBootLoad(file string) []string {
+	return []string{"sh", "-c", ifFile + `
+for l in /etc/systemd/system/*.wants/nftables.service /etc/systemd/system/*.requires/nftables.service; do
+  { [ -e "$l" ] || [ -h "$l" ]; } && ` + scratchLoad + `
+done
+exit ` + strconv.Itoa(notEnabled), "sh", file}
 }
 
 // applyBoot writes the boot files, each validated by loading it as boot

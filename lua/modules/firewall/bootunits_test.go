@@ -3,8 +3,12 @@ package firewall
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
+
+	"remedy/lua/firewall"
 )
 
 // bootUnitsHost makes, in a private mount namespace, a host without
@@ -64,6 +68,42 @@ func TestBootUnitsReadWithoutSystemd(t *testing.T) {
 		u := b.units[tt.name]
 		if u.Path != tt.path || u.Enabled != tt.enabled || u.Masked != tt.masked || !slices.EqualFunc(u.ExecStart, tt.exec, slices.Equal) {
 			t.Errorf("%s: %+v, want path %q, enabled %v, masked %v, ExecStart %q", tt.name, u, tt.path, tt.enabled, tt.masked, tt.exec)
+		}
+	}
+}
+
+// The boot units' read where systemd runs, on a Debian 12 VM (systemd
+// 252: nftables enabled with a drop-in, ufw masked, ipset disabled):
+// the one systemctl show and the files it names give the units the
+// systemctl cat and is-enabled of each unit gave on the same VM, but for
+// the masked unit, whose path `systemctl cat` did not print.
+func TestBootUnitsReadUnderSystemd(t *testing.T) {
+	read := func(name string) bootUnits {
+		out, err := os.ReadFile(filepath.Join(fixtures, "units", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := parseBootUnits(out)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return b
+	}
+	got, cat := read("debian12-systemd.parts"), read("debian12-systemd-cat.parts")
+	nft := got.units["nftables.service"]
+	if !nft.Enabled || nft.Path != "/lib/systemd/system/nftables.service" || !slices.EqualFunc(nft.ExecStart, [][]string{{"/usr/sbin/nft", "-f", "/etc/nftables.d/site.nft"}}, slices.Equal) {
+		t.Errorf("nftables.service: %+v, want enabled, its drop-in's ExecStart", nft)
+	}
+	if u := got.units["ufw.service"]; !u.Masked || u.Path != "/etc/systemd/system/ufw.service" {
+		t.Errorf("ufw.service: %+v, want masked, at /etc/systemd/system/ufw.service", u)
+	}
+	for _, n := range firewall.KnownUnits {
+		u, c := got.units[n], cat.units[n]
+		if n == "ufw.service" {
+			c.Path = u.Path
+		}
+		if !reflect.DeepEqual(u, c) {
+			t.Errorf("%s: systemctl show gives %+v, systemctl cat and is-enabled gave %+v", n, u, c)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"remedy/lua"
 	"remedy/lua/change"
 	"remedy/lua/firewall"
 	"remedy/lua/modules/net"
@@ -186,8 +187,16 @@ dig +noall +answer "$1" A "$1" AAAA | awk '$4 == "A" || $4 == "AAAA" {print $2}'
 func ttlArgv(name string) []string { return []string{"sh", "-c", ttlScript, "sh", name} }
 
 // DomainReads are the reads AllowDomain takes for a domain: a playbook's
-// prefetch lists them.
-func DomainReads(name string) [][]string { return [][]string{net.ResolveArgv(name), ttlArgv(name)} }
+// prefetch lists them. They are its addresses, its TTL, and the content
+// and state of each file its refresh job may write (the plan reads those
+// it writes, to say whether they change).
+func DomainReads(name string) [][]string {
+	reads := [][]string{net.ResolveArgv(name), ttlArgv(name)}
+	for _, p := range firewall.JobPaths(name) {
+		reads = append(reads, lua.WriteReads(p)...)
+	}
+	return reads
+}
 
 // refresh returns how often to re-resolve name: its TTL kept between a
 // minute and an hour; five minutes when it cannot be read (no dig, or a
