@@ -263,6 +263,28 @@ func (f *fleet) unknownCommands() []string {
 	return cmds
 }
 
+// divergence says where cmd parts from the recorded command that shares
+// the longest beginning with it: a batch differs from its recording in
+// one read, which the first 300 bytes of the batch would not show.
+func (f *fleet) divergence(cmd string) string {
+	cmd = frame.ReplaceAllString(cmd, frameToken)
+	best, at := "", -1
+	for c := range f.replies {
+		n := 0
+		for n < len(c) && n < len(cmd) && c[n] == cmd[n] {
+			n++
+		}
+		if n > at {
+			best, at = c, n
+		}
+	}
+	if at < 0 {
+		return fmt.Sprintf("%.300q (nothing recorded)", cmd)
+	}
+	from := max(0, at-150)
+	return fmt.Sprintf("at byte %d, sent ...%.300q, recorded ...%.300q", at, cmd[from:], best[from:])
+}
+
 // clientKey makes the key remedy logs in to the fleet with, as a PEM
 // file's bytes.
 func clientKey() (ssh.PublicKey, []byte, error) {

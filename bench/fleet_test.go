@@ -147,3 +147,21 @@ func TestScaleKeepsTheLatestOfEachCount(t *testing.T) {
 		t.Errorf("the earlier run of 100 hosts is still there:\n%s", out.String())
 	}
 }
+
+// A batch that differs from its recording in one read is shown where it
+// differs, not by its beginning, which every batch shares.
+func TestDivergenceShowsTheReadThatDiffers(t *testing.T) {
+	f := &fleet{replies: map[string]exchange{
+		"sh -c BATCH sh " + frameToken + " 'sshd -T' 'cat /etc/hostname'": {},
+		"sh -c OTHER": {},
+	}}
+	got := f.divergence("sh -c BATCH sh remedy-0123456789abcdef0123456789abcdef 'sshd -T' 'cat /etc/hosts'")
+	for _, want := range []string{"at byte 52", `cat /etc/hosts'`, `cat /etc/hostname'`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("divergence = %s, want it to contain %q", got, want)
+		}
+	}
+	if got := (&fleet{}).divergence("true"); !strings.Contains(got, "nothing recorded") {
+		t.Errorf("divergence with no recording = %s", got)
+	}
+}

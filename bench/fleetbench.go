@@ -106,8 +106,8 @@ func fleetRuns(remedy string, rec *recording, n, runs int, work string) (stats, 
 		s, err := measure(remedyAudit(remedy, dir, n), []string{"HOME=" + runDir}, filepath.Join(runDir, "output.log"), []int{0, 3})
 		// What the recording lacks comes first: it fails every host.
 		if unknown := f.unknownCommands(); len(unknown) > 0 {
-			return stats{}, fmt.Errorf("fleet of %d: remedy sent %d commands the recording has no answer to (record again: bench record), the first: %.300q",
-				n, len(unknown), unknown[0])
+			return stats{}, fmt.Errorf("fleet of %d: remedy sent %d commands the recording has no answer to (record again: bench record), the first %s",
+				n, len(unknown), f.divergence(unknown[0]))
 		}
 		if err != nil {
 			return stats{}, fmt.Errorf("fleet of %d: %w", n, err)
