@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -123,8 +124,9 @@ func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e En
 
 // attempt is one try of dialVia; connected says the TCP stream was open
 // when it failed.
-func (d *dialer) attempt(ctx context.Context, via *ssh.Client, name string, e Endpoint, pin ssh.PublicKey) (_ *ssh.Client, _ ssh.PublicKey, connected bool, _ error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, d.timeout, fmt.Errorf("no answer within %s (--timeout): %w", d.timeout, context.DeadlineExceeded))
+func (d *dialer) attempt(parent context.Context, via *ssh.Client, name string, e Endpoint, pin ssh.PublicKey) (_ *ssh.Client, _ ssh.PublicKey, connected bool, _ error) {
+	expired := &timeoutError{timeout: d.timeout}
+	ctx, cancel := context.WithTimeoutCause(parent, d.timeout, expired)
 	defer cancel()
 	addr := e.hostPort()
 	var conn net.Conn
@@ -134,14 +136,26 @@ func (d *dialer) attempt(ctx context.Context, via *ssh.Client, name string, e En
 	} else {
 		conn, err = via.DialContext(ctx, "tcp", addr)
 	}
-	if err != nil && ctx.Err() != nil {
-		err = context.Cause(ctx)
-	}
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("connect to %s: %w", addr, err)
+		return nil, nil, false, fmt.Errorf("connect to %s: %w", addr, connectError(parent, ctx, err, expired))
 	}
 	c, key, err := d.handshake(ctx, conn, name, e, pin)
 	return c, key, true, err
+}
+
+// connectError is why a TCP connect under the attempt context failed.
+// net derives the connect's own deadline from the attempt's, and the two
+// expire at the same instant: which one the dial noticed first is
+// chance, and so was the wording ("i/o timeout", or the attempt's
+// cause). Either way the host ran out of --timeout, and says so one way.
+func connectError(parent, attempt context.Context, err, expired error) error {
+	if parent.Err() != nil {
+		return context.Cause(parent)
+	}
+	if attempt.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return expired
+	}
+	return err
 }
 
 // handshake closes conn when ctx ends first: a channel through a bastion
@@ -183,6 +197,17 @@ func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e En
 	}
 	return ssh.NewClient(c, chans, reqs), check.key, nil
 }
+
+// timeoutError is a hop's TCP connect or SSH handshake that got no
+// answer within --timeout. It is a context.DeadlineExceeded, which the
+// pacer reads as a hint of load after the TCP connect.
+type timeoutError struct{ timeout time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("no answer within %s (--timeout)", e.timeout)
+}
+
+func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 func joinHostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))

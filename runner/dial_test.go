@@ -5,10 +5,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -149,5 +152,104 @@ func TestPasswordWithheldFromUnverifiedHosts(t *testing.T) {
 	}
 	if sent := srv.passwordsSent(); len(sent) != 1 {
 		t.Errorf("the server was sent %d passwords, want 1", len(sent))
+	}
+}
+
+// stalledPort is a port on the loopback whose TCP connects never finish:
+// a listener with a backlog of 0 that never accepts, its queue filled, so
+// the kernel drops every later SYN, as a firewall that drops port 22 does.
+func stalledPort(t *testing.T) int {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := sa.(*syscall.SockaddrInet4).Port
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for range 8 {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			return port
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Fatalf("%s: the listen queue took 8 connections and did not fill", addr)
+	return 0
+}
+
+// A hop that runs out of --timeout says so in one wording, naming its
+// address and the flag, whether its TCP connect stalled (packets to port
+// 22 dropped) or its SSH handshake did (a listener that never sends a
+// banner). net's connect deadline and the attempt's expire at the same
+// instant, and whichever the dial noticed first used to choose the
+// wording: "dial tcp ...: i/o timeout" or "no answer within ...: context
+// deadline exceeded".
+func TestTimeoutOneWording(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	known := writeKnownHosts(t)
+	keys, err := NewHostKeys([]string{known}, known, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	d := &dialer{creds: &Credentials{}, keys: keys, timeout: timeout, pace: newPacer(DefaultMaxHandshakes)}
+	for _, tt := range []struct {
+		name string
+		port int
+		want string
+	}{
+		{"packets dropped", stalledPort(t), "connect to 127.0.0.1:%d: no answer within 100ms (--timeout)"},
+		{"no banner", silent.Addr().(*net.TCPAddr).Port, "ssh handshake with 127.0.0.1:%d: no answer within 100ms (--timeout)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// Many at once: the two deadlines race in each.
+			const tries = 40
+			errs := make(chan error, tries)
+			for i := range tries {
+				go func() {
+					target := Target{Name: "h" + strconv.Itoa(i), Endpoint: Endpoint{Addr: "127.0.0.1", Port: tt.port, User: "root"}}
+					c, err := connect(t.Context(), target, d, nil, time.Minute, 0, nil)
+					if err == nil {
+						c.Close()
+					}
+					errs <- err
+				}()
+			}
+			want := fmt.Sprintf(tt.want, tt.port)
+			for range tries {
+				err := <-errs
+				if err == nil || err.Error() != want {
+					t.Fatalf("err = %v, want %q", err, want)
+				}
+				var unreachable *UnreachableError
+				if !errors.As(err, &unreachable) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("%v: want an unreachable host, and a timeout the pacer sees", err)
+				}
+			}
+		})
 	}
 }
