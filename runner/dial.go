@@ -124,10 +124,25 @@ func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e En
 
 // attempt is one try of dialVia; connected says the TCP stream was open
 // when it failed.
+//
+// --timeout is how long the host may leave us without an answer: the
+// TCP connect, and then each wait for the server's next bytes, restart
+// its clock. A host that drops packets or never sends a banner is given
+// up after --timeout, as before; one that answers slowly, step by step,
+// as a host does whose CPU is busy (an overloaded controller or lab, a
+// host mid-backup), is not cut off half-way through its key exchange.
+// The whole handshake is still bounded, by handshakeSpan times
+// --timeout, so a server that trickles bytes cannot hold a place for
+// ever.
 func (d *dialer) attempt(parent context.Context, via *ssh.Client, name string, e Endpoint, pin ssh.PublicKey) (_ *ssh.Client, _ ssh.PublicKey, connected bool, _ error) {
 	expired := &timeoutError{timeout: d.timeout}
-	ctx, cancel := context.WithTimeoutCause(parent, d.timeout, expired)
-	defer cancel()
+	span := time.Duration(handshakeSpan) * d.timeout
+	ctx, stop := context.WithTimeoutCause(parent, span, fmt.Errorf("the handshake went on past %s (%d times --timeout): %w", span, handshakeSpan, context.DeadlineExceeded))
+	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	clock := time.AfterFunc(d.timeout, func() { cancel(expired) })
+	defer clock.Stop()
 	addr := e.hostPort()
 	var conn net.Conn
 	var err error
@@ -139,15 +154,37 @@ func (d *dialer) attempt(parent context.Context, via *ssh.Client, name string, e
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("connect to %s: %w", addr, connectError(parent, ctx, err, expired))
 	}
-	c, key, err := d.handshake(ctx, conn, name, e, pin)
+	clock.Reset(d.timeout)
+	c, key, err := d.handshake(ctx, &answering{Conn: conn, ctx: ctx, clock: clock, timeout: d.timeout}, name, e, pin)
 	return c, key, true, err
 }
 
+// handshakeSpan bounds one handshake attempt, in --timeout: a host that
+// answers within --timeout each time, but never finishes, is given up.
+const handshakeSpan = 6
+
+// answering restarts an attempt's --timeout clock each time the server
+// sends something, until the attempt ends.
+type answering struct {
+	net.Conn
+	ctx     context.Context
+	clock   *time.Timer
+	timeout time.Duration
+}
+
+func (a *answering) Read(b []byte) (int, error) {
+	n, err := a.Conn.Read(b)
+	if n > 0 && a.ctx.Err() == nil {
+		a.clock.Reset(a.timeout)
+	}
+	return n, err
+}
+
 // connectError is why a TCP connect under the attempt context failed.
-// net derives the connect's own deadline from the attempt's, and the two
-// expire at the same instant: which one the dial noticed first is
-// chance, and so was the wording ("i/o timeout", or the attempt's
-// cause). Either way the host ran out of --timeout, and says so one way.
+// When net's connect deadline and the attempt's clock expire at the same
+// instant, which one the dial notices first is chance, and so was the
+// wording ("i/o timeout", or the attempt's cause). Either way the host
+// ran out of --timeout, and says so one way.
 func connectError(parent, attempt context.Context, err, expired error) error {
 	if parent.Err() != nil {
 		return context.Cause(parent)

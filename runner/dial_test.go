@@ -253,3 +253,111 @@ func TestTimeoutOneWording(t *testing.T) {
 		})
 	}
 }
+
+// slowWrites is a server's side of a connection that waits before each
+// thing it sends, as an sshd on a busy CPU answers each step late.
+type slowWrites struct {
+	net.Conn
+	wait time.Duration
+}
+
+func (s slowWrites) Write(b []byte) (int, error) {
+	time.Sleep(s.wait)
+	return s.Conn.Write(b)
+}
+
+// A host that answers every step of the handshake within --timeout is
+// reached, however long the whole handshake takes: --timeout is how long
+// a host may leave us without an answer. It used to bound the whole
+// handshake, and a host whose sshd answered slowly on a busy machine was
+// reported unreachable halfway through its key exchange.
+func TestSlowAnswersWithinTimeout(t *testing.T) {
+	const timeout = time.Second
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	key, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cfg := &ssh.ServerConfig{NoClientAuth: true}
+	cfg.AddHostKey(key)
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				serveTrue(slowWrites{Conn: conn, wait: timeout * 3 / 10}, cfg)
+			}()
+		}
+	}()
+	a := l.Addr().(*net.TCPAddr)
+	known := writeKnownHosts(t, knownhosts.Line([]string{knownhosts.Normalize(a.String())}, key.PublicKey()))
+	keys, err := NewHostKeys([]string{known}, known, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dialer{creds: &Credentials{}, keys: keys, timeout: timeout, pace: newPacer(DefaultMaxHandshakes)}
+	start := time.Now()
+	c, err := connect(t.Context(), Target{Name: "h1", Endpoint: Endpoint{Addr: a.IP.String(), Port: a.Port, User: "root"}}, d, nil, time.Minute, 0, nil)
+	if err != nil {
+		t.Fatalf("a host that answered each step within --timeout (%v): %v", timeout, err)
+	}
+	defer c.Close()
+	if took := time.Since(start); took <= timeout {
+		t.Fatalf("the handshake took %v, not over --timeout (%v): the test shows nothing", took, timeout)
+	}
+	if _, err := c.Exec(t.Context(), "true", nil); err != nil {
+		t.Errorf("a command on the connection: %v", err)
+	}
+}
+
+// A server that keeps sending, but never finishes the handshake, is
+// given up after handshakeSpan times --timeout.
+func TestTricklingServerGivenUp(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				for {
+					time.Sleep(timeout / 10)
+					if _, err := conn.Write([]byte("x")); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	known := writeKnownHosts(t)
+	keys, err := NewHostKeys([]string{known}, known, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dialer{creds: &Credentials{}, keys: keys, timeout: timeout, pace: newPacer(DefaultMaxHandshakes)}
+	a := l.Addr().(*net.TCPAddr)
+	start := time.Now()
+	_, err = connect(t.Context(), Target{Name: "h1", Endpoint: Endpoint{Addr: a.IP.String(), Port: a.Port, User: "root"}}, d, nil, time.Minute, 0, nil)
+	want := fmt.Sprintf("ssh handshake with %s: the handshake went on past 3s (6 times --timeout)", a)
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("given up after %v", took)
+	}
+}
