@@ -180,11 +180,12 @@ func (a *answering) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// connectError is why a TCP connect under the attempt context failed.
-// When net's connect deadline and the attempt's clock expire at the same
-// instant, which one the dial notices first is chance, and so was the
-// wording ("i/o timeout", or the attempt's cause). Either way the host
-// ran out of --timeout, and says so one way.
+// connectError is why a TCP connect under the attempt context failed. A
+// connect the attempt cut short fails in net's own words: "operation was
+// canceled", or "i/o timeout" where net's deadline, which it derives from
+// the attempt's, noticed first (when --timeout was a deadline, the two
+// expired at the same instant, and chance chose the wording). Either way
+// the host ran out of time, and says so one way.
 func connectError(parent, attempt context.Context, err, expired error) error {
 	if parent.Err() != nil {
 		return context.Cause(parent)
