@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -123,9 +124,25 @@ func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e En
 
 // attempt is one try of dialVia; connected says the TCP stream was open
 // when it failed.
-func (d *dialer) attempt(ctx context.Context, via *ssh.Client, name string, e Endpoint, pin ssh.PublicKey) (_ *ssh.Client, _ ssh.PublicKey, connected bool, _ error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, d.timeout, fmt.Errorf("no answer within %s (--timeout): %w", d.timeout, context.DeadlineExceeded))
-	defer cancel()
+//
+// --timeout is how long the host may leave us without an answer: the
+// TCP connect, and then each wait for the server's next bytes, restart
+// its clock. A host that drops packets or never sends a banner is given
+// up after --timeout, as before; one that answers slowly, step by step,
+// as a host does whose CPU is busy (an overloaded controller or lab, a
+// host mid-backup), is not cut off half-way through its key exchange.
+// The whole handshake is still bounded, by handshakeSpan times
+// --timeout, so a server that trickles bytes cannot hold a place for
+// ever.
+func (d *dialer) attempt(parent context.Context, via *ssh.Client, name string, e Endpoint, pin ssh.PublicKey) (_ *ssh.Client, _ ssh.PublicKey, connected bool, _ error) {
+	expired := &timeoutError{timeout: d.timeout}
+	span := time.Duration(handshakeSpan) * d.timeout
+	ctx, stop := context.WithTimeoutCause(parent, span, fmt.Errorf("the handshake went on past %s (%d times --timeout): %w", span, handshakeSpan, context.DeadlineExceeded))
+	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	clock := time.AfterFunc(d.timeout, func() { cancel(expired) })
+	defer clock.Stop()
 	addr := e.hostPort()
 	var conn net.Conn
 	var err error
@@ -134,14 +151,49 @@ func (d *dialer) attempt(ctx context.Context, via *ssh.Client, name string, e En
 	} else {
 		conn, err = via.DialContext(ctx, "tcp", addr)
 	}
-	if err != nil && ctx.Err() != nil {
-		err = context.Cause(ctx)
-	}
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("connect to %s: %w", addr, err)
+		return nil, nil, false, fmt.Errorf("connect to %s: %w", addr, connectError(parent, ctx, err, expired))
 	}
-	c, key, err := d.handshake(ctx, conn, name, e, pin)
+	clock.Reset(d.timeout)
+	c, key, err := d.handshake(ctx, &answering{Conn: conn, ctx: ctx, clock: clock, timeout: d.timeout}, name, e, pin)
 	return c, key, true, err
+}
+
+// handshakeSpan bounds one handshake attempt, in --timeout: a host that
+// answers within --timeout each time, but never finishes, is given up.
+const handshakeSpan = 6
+
+// answering restarts an attempt's --timeout clock each time the server
+// sends something, until the attempt ends.
+type answering struct {
+	net.Conn
+	ctx     context.Context
+	clock   *time.Timer
+	timeout time.Duration
+}
+
+func (a *answering) Read(b []byte) (int, error) {
+	n, err := a.Conn.Read(b)
+	if n > 0 && a.ctx.Err() == nil {
+		a.clock.Reset(a.timeout)
+	}
+	return n, err
+}
+
+// connectError is why a TCP connect under the attempt context failed. A
+// connect the attempt cut short fails in net's own words: "operation was
+// canceled", or "i/o timeout" where net's deadline, which it derives from
+// the attempt's, noticed first (when --timeout was a deadline, the two
+// expired at the same instant, and chance chose the wording). Either way
+// the host ran out of time, and says so one way.
+func connectError(parent, attempt context.Context, err, expired error) error {
+	if parent.Err() != nil {
+		return context.Cause(parent)
+	}
+	if attempt.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return expired
+	}
+	return err
 }
 
 // handshake closes conn when ctx ends first: a channel through a bastion
@@ -183,6 +235,17 @@ func (d *dialer) handshake(ctx context.Context, conn net.Conn, name string, e En
 	}
 	return ssh.NewClient(c, chans, reqs), check.key, nil
 }
+
+// timeoutError is a hop's TCP connect or SSH handshake that got no
+// answer within --timeout. It is a context.DeadlineExceeded, which the
+// pacer reads as a hint of load after the TCP connect.
+type timeoutError struct{ timeout time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("no answer within %s (--timeout)", e.timeout)
+}
+
+func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 func joinHostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
