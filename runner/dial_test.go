@@ -201,20 +201,7 @@ func TestTimeoutOneWording(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { silent.Close() })
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
+	silent := loopbackServer(t, func(c net.Conn) { t.Cleanup(func() { c.Close() }) })
 	for _, tt := range []struct {
 		name    string
 		port    int
@@ -224,7 +211,7 @@ func TestTimeoutOneWording(t *testing.T) {
 	}{
 		{"packets dropped", stalledPort(t), 100 * time.Millisecond, 40, "connect to 127.0.0.1:%d: no answer within 100ms (--timeout)"},
 		// Long enough for a loaded machine's connect to a listener.
-		{"no banner", silent.Addr().(*net.TCPAddr).Port, 2 * time.Second, 1, "ssh handshake with 127.0.0.1:%d: no answer within 2s (--timeout)"},
+		{"no banner", silent.Port, 2 * time.Second, 1, "ssh handshake with 127.0.0.1:%d: no answer within 2s (--timeout)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &dialer{creds: &Credentials{}, keys: keys, timeout: tt.timeout, pace: newPacer(DefaultMaxHandshakes)}
@@ -273,31 +260,11 @@ func (s slowWrites) Write(b []byte) (int, error) {
 // reported unreachable halfway through its key exchange.
 func TestSlowAnswersWithinTimeout(t *testing.T) {
 	const timeout = time.Second
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	key, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	cfg := &ssh.ServerConfig{NoClientAuth: true}
-	cfg.AddHostKey(key)
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				serveTrue(slowWrites{Conn: conn, wait: timeout * 3 / 10}, cfg)
-			}()
-		}
-	}()
-	a := l.Addr().(*net.TCPAddr)
+	cfg, key := openSSHServer(t)
+	a := loopbackServer(t, func(conn net.Conn) {
+		defer conn.Close()
+		serveTrue(slowWrites{Conn: conn, wait: timeout * 3 / 10}, cfg)
+	})
 	known := writeKnownHosts(t, knownhosts.Line([]string{knownhosts.Normalize(a.String())}, key.PublicKey()))
 	keys, err := NewHostKeys([]string{known}, known, false)
 	if err != nil {
@@ -322,35 +289,21 @@ func TestSlowAnswersWithinTimeout(t *testing.T) {
 // given up after handshakeSpan times --timeout.
 func TestTricklingServerGivenUp(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
+	a := loopbackServer(t, func(conn net.Conn) {
+		defer conn.Close()
 		for {
-			conn, err := l.Accept()
-			if err != nil {
+			time.Sleep(timeout / 10)
+			if _, err := conn.Write([]byte("x")); err != nil {
 				return
 			}
-			go func() {
-				defer conn.Close()
-				for {
-					time.Sleep(timeout / 10)
-					if _, err := conn.Write([]byte("x")); err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
+	})
 	known := writeKnownHosts(t)
 	keys, err := NewHostKeys([]string{known}, known, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := &dialer{creds: &Credentials{}, keys: keys, timeout: timeout, pace: newPacer(DefaultMaxHandshakes)}
-	a := l.Addr().(*net.TCPAddr)
 	start := time.Now()
 	_, err = connect(t.Context(), Target{Name: "h1", Endpoint: Endpoint{Addr: a.IP.String(), Port: a.Port, User: "root"}}, d, nil, time.Minute, 0, nil)
 	want := fmt.Sprintf("ssh handshake with %s: the handshake went on past 3s (6 times --timeout)", a)

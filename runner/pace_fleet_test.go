@@ -2,8 +2,6 @@ package runner
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/binary"
 	"net"
 	"strconv"
@@ -32,35 +30,15 @@ type slowFleet struct {
 
 func newSlowFleet(t *testing.T, cores int, cost time.Duration) *slowFleet {
 	t.Helper()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	key, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	cfg := &ssh.ServerConfig{NoClientAuth: true}
-	cfg.AddHostKey(key)
+	cfg, key := openSSHServer(t)
 	cpu := make(chan struct{}, cores)
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				cpu <- struct{}{}
-				time.Sleep(cost)
-				<-cpu
-				serveTrue(conn, cfg)
-			}()
-		}
-	}()
-	a := l.Addr().(*net.TCPAddr)
+	a := loopbackServer(t, func(conn net.Conn) {
+		defer conn.Close()
+		cpu <- struct{}{}
+		time.Sleep(cost)
+		<-cpu
+		serveTrue(conn, cfg)
+	})
 	return &slowFleet{addr: a.IP.String(), port: a.Port, key: key}
 }
 
@@ -136,36 +114,16 @@ func TestQueuedHostsAreNotUnreachable(t *testing.T) {
 // network is swamped, and serves every later one.
 func silentFirst(t *testing.T, n int) (*slowFleet, *atomic.Int32) {
 	t.Helper()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	key, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	cfg := &ssh.ServerConfig{NoClientAuth: true}
-	cfg.AddHostKey(key)
+	cfg, key := openSSHServer(t)
 	var accepted atomic.Int32
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			if accepted.Add(1) <= int32(n) {
-				t.Cleanup(func() { conn.Close() })
-				continue
-			}
-			go func() {
-				defer conn.Close()
-				serveTrue(conn, cfg)
-			}()
+	a := loopbackServer(t, func(conn net.Conn) {
+		if accepted.Add(1) <= int32(n) {
+			t.Cleanup(func() { conn.Close() })
+			return
 		}
-	}()
-	a := l.Addr().(*net.TCPAddr)
+		defer conn.Close()
+		serveTrue(conn, cfg)
+	})
 	return &slowFleet{addr: a.IP.String(), port: a.Port, key: key}, &accepted
 }
 
