@@ -12,12 +12,13 @@ const removeALEE = `return { tasks = {
   { name = "unalee", run = function() firewall.remove { comment = "remedy: api.ibmaspera.com" } end },
 } }`
 
-// remedysMarks lists, on a lab host, everything of allow_domain's that
-// could outlive it: the refresh job's files and its detached loop, then
-// every line naming remedy or one of its sets, live and in what boot
-// loads. The loop is matched as "remedy[-]domain" so that grep's own
-// command line does not match.
-const remedysMarks = `ls -d /usr/local/sbin/remedy-domain-* /etc/systemd/system/remedy-domain-* /etc/cron.d/remedy-domain-* 2>/dev/null
+// domainMarks lists, on a lab host, everything of allow_domain's that
+// could outlive it, a line per object: the refresh job's files and its
+// detached loop, then every line naming remedy or one of its sets, live
+// and in what boot loads. The loop is matched as "remedy[-]domain" so
+// that grep's own command line does not match. An nft boot line's index
+// is left out: removing a rule before it renumbers it, as boot would.
+const domainMarks = `ls -d /usr/local/sbin/remedy-domain-* /etc/systemd/system/remedy-domain-* /etc/cron.d/remedy-domain-* 2>/dev/null
 for p in /proc/[0-9]*; do
 	tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep 'while :; do /usr/local/sbin/remedy[-]domain' | sed 's/^/process: /'
 done
@@ -27,11 +28,12 @@ done
 	! command -v ipset >/dev/null || ipset list -n 2>/dev/null
 	! command -v ufw >/dev/null || ufw status 2>/dev/null
 	if command -v firewall-cmd >/dev/null; then
-		firewall-cmd --get-ipsets; firewall-cmd --permanent --get-ipsets
-		firewall-cmd --get-policies; firewall-cmd --permanent --get-policies
+		for w in "" --permanent; do
+			for l in ipsets policies; do firewall-cmd $w --get-$l | tr ' ' '\n' | sed "s/^/$l$w: /"; done
+		done
 	fi
 	cat /etc/nftables.conf /etc/iptables/rules.v4 /etc/iptables/rules.v6 /etc/iptables/ipsets /etc/sysconfig/ipset 2>/dev/null
-} | grep -Eo '.{0,40}(rmd[_-]|remedy).{0,40}' | sed 's/^/firewall: /'
+} | grep -E 'rmd[_-]|remedy' | sed -E 's/ index [0-9]+ / index N /; s/^[[:space:]]+//'
 true`
 
 // TestRemoveDomainOnLab runs allow_domain, then firewall.remove with its
@@ -59,7 +61,7 @@ func TestRemoveDomainOnLab(t *testing.T) {
 		if reachable(h) {
 			t.Fatalf("before: the licensing stand-in is reachable from %s (%s)", h.Name, h.Profile)
 		}
-		before[h.Name] = labSh(t, lab, h.Name, remedysMarks)
+		before[h.Name] = labSh(t, lab, h.Name, domainMarks)
 	}
 	doc, code := l.remedy(t, "run", l.playbook(t, allowALEE))
 	for _, h := range lab.Hosts {
@@ -72,7 +74,7 @@ func TestRemoveDomainOnLab(t *testing.T) {
 	}
 	allowed := map[string]string{}
 	for _, h := range lab.Hosts {
-		allowed[h.Name] = labSh(t, lab, h.Name, remedysMarks)
+		allowed[h.Name] = labSh(t, lab, h.Name, domainMarks)
 	}
 	t.Run("check mode", func(t *testing.T) {
 		doc, code := l.remedy(t, "run", l.playbook(t, removeALEE), "-C")
@@ -80,7 +82,7 @@ func TestRemoveDomainOnLab(t *testing.T) {
 			if got := doc.statuses(h.Name); code != 0 || got != "unalee=changed" {
 				t.Errorf("%s (%s): check mode: exit %d, %s: %s", h.Name, h.Profile, code, got, doc.out)
 			}
-			if got := labSh(t, lab, h.Name, remedysMarks); got != allowed[h.Name] || !reachable(h) {
+			if got := labSh(t, lab, h.Name, domainMarks); got != allowed[h.Name] || !reachable(h) {
 				t.Errorf("%s (%s): check mode changed the host:\n%s\nwas:\n%s", h.Name, h.Profile, got, allowed[h.Name])
 			}
 		}
@@ -94,7 +96,7 @@ func TestRemoveDomainOnLab(t *testing.T) {
 		if got := again.statuses(h.Name); code2 != 0 || got != "unalee=ok" {
 			t.Errorf("%s (%s): second remove: exit %d, %s, want unalee=ok", h.Name, h.Profile, code2, got)
 		}
-		if got := labSh(t, lab, h.Name, remedysMarks); got != before[h.Name] {
+		if got := labSh(t, lab, h.Name, domainMarks); got != before[h.Name] {
 			t.Errorf("%s (%s): after the removal:\n%s\nwant, as before allow_domain:\n%s", h.Name, h.Profile, got, before[h.Name])
 		}
 		if reachable(h) {

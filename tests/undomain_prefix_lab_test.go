@@ -26,28 +26,6 @@ const (
 } }`
 )
 
-// domainMarks is remedysMarks with a line per object (firewalld lists
-// its ipsets and policies on one line) and whole lines. An nft boot
-// line's index is left out: removing a rule before it renumbers it, as
-// boot would.
-const domainMarks = `ls -d /usr/local/sbin/remedy-domain-* /etc/systemd/system/remedy-domain-* /etc/cron.d/remedy-domain-* 2>/dev/null
-for p in /proc/[0-9]*; do
-	tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep 'while :; do /usr/local/sbin/remedy[-]domain' | sed 's/^/process: /'
-done
-{
-	nft list ruleset 2>/dev/null
-	for t in iptables-legacy ip6tables-legacy iptables-nft ip6tables-nft; do ! command -v $t-save >/dev/null || $t-save 2>/dev/null; done
-	! command -v ipset >/dev/null || ipset list -n 2>/dev/null
-	! command -v ufw >/dev/null || ufw status 2>/dev/null
-	if command -v firewall-cmd >/dev/null; then
-		for w in "" --permanent; do
-			for l in ipsets policies; do firewall-cmd $w --get-$l | tr ' ' '\n' | sed "s/^/$l$w: /"; done
-		done
-	fi
-	cat /etc/nftables.conf /etc/iptables/rules.v4 /etc/iptables/rules.v6 /etc/iptables/ipsets /etc/sysconfig/ipset 2>/dev/null
-} | grep -E 'rmd[_-]|remedy' | sed -E 's/ index [0-9]+ / index N /; s/^[[:space:]]+//'
-true`
-
 // TestRemoveDomainLeavesItsPrefixOnLab runs allow_domain for two domains
 // whose comments are a prefix of each other, then removes the shorter's:
 // on every firewall, exactly its rules, sets, ipsets, policy, job and
