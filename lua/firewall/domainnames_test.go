@@ -1,0 +1,106 @@
+package firewall
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"remedy/lua/valid"
+)
+
+var (
+	setName  = regexp.MustCompile(`^rmd_[a-z0-9_]+_[46]$`)
+	unitName = regexp.MustCompile(`^remedy-domain-[a-z0-9-]+$`)
+)
+
+// checkNames fails unless domain's names fit every backend: ipset's 31
+// characters with the refresh job's "_n", a unit file's name.
+func checkNames(t *testing.T, domain string) {
+	t.Helper()
+	for _, s := range setNames(domain) {
+		if !setName.MatchString(s) || len(s+"_n") > 31 {
+			t.Errorf("%s: set %q does not fit an ipset name", domain, s)
+		}
+	}
+	if u := jobUnit(domain); !unitName.MatchString(u) || len(u+".service") > 255 {
+		t.Errorf("%s: unit %q does not fit a unit file name", domain, u)
+	}
+}
+
+func TestDomainNamesDistinct(t *testing.T) {
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61)
+	for _, pair := range [][2]string{
+		{"a-b.com", "a.b.com"},
+		{"A.b.com", "a.b.com"},
+		{"a--b.com", "a-b.com"},
+		{"a.b.com", "a.b.com.example"},
+		// 20 characters of slug keep it whole; 21 do not.
+		{"aaaaaaaaa.bbbbbbbbbb", "aaaaaaaaa-bbbbbbbbbb"},
+		{"aaaaaaaaa.bbbbbbbbbbb", "aaaaaaaaa.bbbbbbbbbbc"},
+		{"licensing.eu-west.example.company", "licensing.eu-west.example.com"},
+		// IDNs, in the punycode a domain name holds them in.
+		{"xn--bcher-kva.example", "xn-bcher-kva.example"},
+		{"xn--bcher-kva.example", "xn--bcher-kvb.example"},
+		{long, long[:len(long)-1] + "e"},
+	} {
+		for _, d := range pair {
+			if valid.Domain(d) != nil {
+				t.Fatalf("%q is not a domain name", d)
+			}
+			checkNames(t, d)
+		}
+		if a, b := setNames(pair[0]), setNames(pair[1]); a[0] == b[0] || a[1] == b[1] {
+			t.Errorf("%s and %s share sets %v", pair[0], pair[1], a)
+		}
+		if a, b := jobUnit(pair[0]), jobUnit(pair[1]); a == b {
+			t.Errorf("%s and %s share the job %s", pair[0], pair[1], a)
+		}
+	}
+}
+
+// Every domain name of up to seven characters out of a, b, hyphen and dot
+// gets sets and a job of its own.
+func TestDomainNamesInjective(t *testing.T) {
+	sets, units := map[string]string{}, map[string]string{}
+	var walk func(prefix string)
+	walk = func(prefix string) {
+		if valid.Domain(prefix) == nil {
+			for _, s := range setNames(prefix) {
+				if other, ok := sets[s]; ok {
+					t.Errorf("%s and %s share the set %s", other, prefix, s)
+				}
+				sets[s] = prefix
+			}
+			u := jobUnit(prefix)
+			if other, ok := units[u]; ok {
+				t.Errorf("%s and %s share the job %s", other, prefix, u)
+			}
+			units[u] = prefix
+		}
+		if len(prefix) < 7 {
+			for _, c := range []string{"a", "B", "-", "."} {
+				walk(prefix + c)
+			}
+		}
+	}
+	walk("")
+	if len(units) < 2900 {
+		t.Fatalf("only %d names walked", len(units))
+	}
+}
+
+// A name whose slug is exact keeps the name earlier remedies gave it, so
+// that their hosts need no change.
+func TestDomainNamesKeepExact(t *testing.T) {
+	for _, tt := range []struct{ domain, set, unit string }{
+		{"api.ibmaspera.com", "rmd_api_ibmaspera_com_4", "remedy-domain-api-ibmaspera-com"},
+		{"a.b.com", "rmd_a_b_com_4", "remedy-domain-a-b-com"},
+	} {
+		if got := setNames(tt.domain); got[0] != tt.set || got != legacySetNames(tt.domain) {
+			t.Errorf("setNames(%s) = %v, want %s as before", tt.domain, got, tt.set)
+		}
+		if got := jobUnit(tt.domain); got != tt.unit || got != legacyJobUnit(tt.domain) {
+			t.Errorf("jobUnit(%s) = %s, want %s as before", tt.domain, got, tt.unit)
+		}
+	}
+}
