@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"remedy/lua/valid"
 )
@@ -102,5 +103,69 @@ func TestDomainNamesKeepExact(t *testing.T) {
 		if got := jobUnit(tt.domain); got != tt.unit || got != legacyJobUnit(tt.domain) {
 			t.Errorf("jobUnit(%s) = %s, want %s as before", tt.domain, got, tt.unit)
 		}
+	}
+}
+
+// hostWith is an nft host whose rules, commented "remedy: DOMAIN", each
+// name sets; the sets exist.
+func hostWith(rules map[string][2]string) *Ruleset {
+	t := &Table{Family: "inet", Name: "filter", Sets: map[string]*Set{}}
+	c := &Chain{Name: "output", Type: "filter", Hook: "output", Policy: "drop"}
+	for domain, sets := range rules {
+		for i, s := range sets {
+			t.Sets[s] = &Set{Name: s, Type: []string{"ipv4_addr", "ipv6_addr"}[i]}
+			c.Rules = append(c.Rules, &Rule{Matches: []Match{{Set: s}}, Action: Action{Kind: Accept}, Comment: CommentPrefix + " " + domain})
+		}
+	}
+	t.Chains = []*Chain{c}
+	return &Ruleset{Tables: []*Table{t}}
+}
+
+// A host an earlier remedy allowed a-b.com on keeps its names; allowing
+// a.b.com there, whose names they are now, is refused rather than
+// sharing them again.
+func TestDomainNamesOnEarlierHost(t *testing.T) {
+	rs := hostWith(map[string][2]string{"a-b.com": legacySetNames("a-b.com")})
+	if got := hostNames(rs, Domain{Name: "a-b.com"}); got.sets != [2]string{"rmd_a_b_com_4", "rmd_a_b_com_6"} || got.unit != "remedy-domain-a-b-com" {
+		t.Errorf("a-b.com on an earlier host: %+v, want the names it has", got)
+	}
+	if got := hostNames(&Ruleset{}, Domain{Name: "a-b.com"}); got.sets == legacySetNames("a-b.com") || got.unit == legacyJobUnit("a-b.com") {
+		t.Errorf("a-b.com on a new host: %+v, want names of its own", got)
+	}
+	d := Domain{Name: "a.b.com", Proto: "tcp", Port: 443, Refresh: time.Hour}
+	if _, err := PlanAllowDomain(rs, System{Backend: Nftables}, d); err == nil || !strings.Contains(err.Error(), "a-b.com's") {
+		t.Errorf("allow a.b.com beside an earlier a-b.com: %v, want refused", err)
+	}
+}
+
+// Removing a domain deletes its sets under either name, never those a
+// domain that stays has under the same name.
+func TestRemovedSetNames(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		rules  map[string][2]string
+		remove string
+		want   string
+	}{
+		{"earlier host", map[string][2]string{"a-b.com": legacySetNames("a-b.com")}, "a-b.com", "rmd_a_b_com_4 rmd_a_b_com_6"},
+		{"earlier host, shared", map[string][2]string{"a-b.com": legacySetNames("a-b.com"), "a.b.com": setNames("a.b.com")}, "a-b.com", ""},
+		{"new host", map[string][2]string{"a-b.com": setNames("a-b.com"), "a.b.com": setNames("a.b.com")}, "a-b.com", setNames("a-b.com")[0] + " " + setNames("a-b.com")[1]},
+		{"new host, the dot", map[string][2]string{"a-b.com": setNames("a-b.com"), "a.b.com": setNames("a.b.com")}, "a.b.com", "rmd_a_b_com_4 rmd_a_b_com_6"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := hostWith(tt.rules)
+			removed := func(c string) bool { return c == CommentPrefix+" "+tt.remove }
+			cmds, err := removeSets(rs, Installed{}, []string{tt.remove}, removed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range cmds {
+				got = append(got, c[len(c)-1])
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("removing %s deletes %q, want %q", tt.remove, got, tt.want)
+			}
+		})
 	}
 }
