@@ -122,9 +122,9 @@ func setOwner(rs *Ruleset, d Domain, sets [2]string) string {
 }
 
 // removedSetNames are, for each domain a removal undoes, the set names it
-// deletes where the host has them: its own and its legacy ones, less
-// those of a domain that stays (a job or a rule of its remains) and,
-// on an earlier remedy's host, shares them.
+// deletes where the host has them: its own, and its legacy ones but
+// those of a domain that stays (a job or a rule of its remains) and, on
+// an earlier remedy's host, shares them.
 func removedSetNames(rs *Ruleset, inst Installed, domains []string) map[string][]string {
 	kept := map[string]bool{}
 	keep := func(name string) {
@@ -161,7 +161,8 @@ func removedSetNames(rs *Ruleset, inst Installed, domains []string) map[string][
 	out := map[string][]string{}
 	for _, d := range domains {
 		own, legacy := setNames(d), legacySetNames(d)
-		for _, s := range append(own[:], legacy[:]...) {
+		out[d] = own[:]
+		for _, s := range legacy {
 			if !kept[s] && !slices.Contains(out[d], s) {
 				out[d] = append(out[d], s)
 			}

@@ -169,3 +169,20 @@ func TestRemovedSetNames(t *testing.T) {
 		})
 	}
 }
+
+// firewalld's rules say nothing of their ipsets: a legacy name of a
+// domain that stays is kept, the removed domain's own name never.
+func TestRemovedSetNamesFirewalld(t *testing.T) {
+	hyphen := setNames("a-b.com")
+	inst := Installed{FirewalldIpsets: []string{hyphen[0], hyphen[1], "rmd_a_b_com_4", "rmd_a_b_com_6"},
+		DomainJobs: []DomainJob{{Script: jobDir + jobUnit("a-b.com"), Domain: "a-b.com"}, {Script: jobDir + jobUnit("a.b.com"), Domain: "a.b.com"}}}
+	sys := System{Backend: Firewalld}
+	for _, tt := range []struct{ remove, want string }{
+		{"a.b.com", "firewall-cmd --permanent --delete-ipset=rmd_a_b_com_4\nfirewall-cmd --permanent --delete-ipset=rmd_a_b_com_6\n"},
+		{"a-b.com", "firewall-cmd --permanent --delete-ipset=" + hyphen[0] + "\nfirewall-cmd --permanent --delete-ipset=" + hyphen[1] + "\n"},
+	} {
+		if got := joined(removeFirewalldIpsets(sys, inst, []string{tt.remove})); !strings.HasPrefix(got, tt.want) || strings.Count(got, "delete-ipset") != 2 {
+			t.Errorf("removing %s:\n%s\nwant:\n%s", tt.remove, got, tt.want)
+		}
+	}
+}
