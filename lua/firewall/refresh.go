@@ -36,8 +36,12 @@ func refreshJob(sys System, unit string, sets [2]string, homes []string, d Domai
 // playbook's prefetch, listing the reads before the facts are read, does
 // not know.
 func JobPaths(domain string) []string {
+	units := []string{jobUnit(domain)}
+	if legacy := legacyJobUnit(domain); legacy != units[0] {
+		units = append(units, legacy)
+	}
 	var out []string
-	for _, unit := range []string{jobUnit(domain), legacyJobUnit(domain)} {
+	for _, unit := range units {
 		out = append(out, jobDir+unit)
 		out = append(out, jobFiles(unit)...)
 	}

@@ -27,15 +27,24 @@ func TestRefreshUnitOrdering(t *testing.T) {
 	}
 }
 
-// JobPaths names every file refreshJob writes, whatever the init.
+// JobPaths names every file refreshJob writes, whatever the init, under
+// the job's name or its legacy one (hostNames), each once.
 func TestJobPathsCoverRefreshJob(t *testing.T) {
-	for _, init := range []string{"systemd", "sysv", "none"} {
-		d := alee
-		d.Init = init
-		files, _ := refreshJob(debian, jobUnit(d.Name), setNames(d.Name), []string{"inet filter rmd_api_ibmaspera_com_4"}, d)
-		for _, f := range files {
-			if !slices.Contains(JobPaths(d.Name), f.Path) {
-				t.Errorf("init %s: refreshJob writes %s, which JobPaths(%q) = %q lacks", init, f.Path, d.Name, JobPaths(d.Name))
+	for _, name := range []string{alee.Name, "a-b.alee.test"} {
+		for _, init := range []string{"systemd", "sysv", "none"} {
+			d := alee
+			d.Name, d.Init = name, init
+			paths := JobPaths(d.Name)
+			if len(slices.Compact(slices.Sorted(slices.Values(paths)))) != len(paths) {
+				t.Errorf("JobPaths(%q) = %q: a path twice", d.Name, paths)
+			}
+			for _, unit := range []string{jobUnit(d.Name), legacyJobUnit(d.Name)} {
+				files, _ := refreshJob(debian, unit, setNames(d.Name), []string{"inet filter rmd_api_ibmaspera_com_4"}, d)
+				for _, f := range files {
+					if !slices.Contains(paths, f.Path) {
+						t.Errorf("init %s: refreshJob writes %s, which JobPaths(%q) = %q lacks", init, f.Path, d.Name, paths)
+					}
+				}
 			}
 		}
 	}
