@@ -61,7 +61,7 @@ func PlanBootAllowDomain(f BootFile, text string, rs *Ruleset, d Domain) (string
 	if err := d.validate(); err != nil {
 		return "", err
 	}
-	sets := setNames(d.Name)
+	sets := hostNames(rs, d).sets
 	if f.Format == FormatIpset {
 		return addIpsets(text, sets)
 	}

@@ -2,7 +2,6 @@ package firewall
 
 import (
 	"fmt"
-	"hash/fnv"
 	"net/netip"
 	"slices"
 	"strings"
@@ -53,13 +52,17 @@ func PlanAllowDomain(rs *Ruleset, sys System, d Domain) (DomainPlan, error) {
 	if err := d.validate(); err != nil {
 		return DomainPlan{}, err
 	}
-	plan := DomainPlan{Sets: setNames(d.Name)}
+	n := hostNames(rs, d)
+	if other := setOwner(rs, d, n.sets); other != "" {
+		return DomainPlan{}, fmt.Errorf("allow_domain %s: its sets %s are %s's, which an earlier remedy named alike: remove %s's allow_domain and allow it again first", d.Name, strings.Join(n.sets[:], ", "), other, other)
+	}
+	plan := DomainPlan{Sets: n.sets}
 	probes := append(d.probes(false), d.probes(true)...)
 	if refreshed := withSamples(rs, plan.Sets, d); len(blocked(refreshed, probes)) == 0 {
 		// Passing through remedy's own set still needs the job to keep it fresh.
 		plan.Already = !acceptedBy(refreshed, probes, d.comment())
 		if !plan.Already {
-			plan.Files, plan.Start = refreshJob(sys, plan.Sets, setHomes(rs, nil, plan.Sets), d)
+			plan.Files, plan.Start = refreshJob(sys, n.unit, plan.Sets, setHomes(rs, nil, plan.Sets), d)
 		}
 		return plan, nil
 	}
@@ -85,7 +88,7 @@ func PlanAllowDomain(rs *Ruleset, sys System, d Domain) (DomainPlan, error) {
 	if sys.Backend == Firewalld {
 		plan.Commands = oneReload(plan.Commands)
 	}
-	plan.Files, plan.Start = refreshJob(sys, plan.Sets, setHomes(rs, plan.Commands, plan.Sets), d)
+	plan.Files, plan.Start = refreshJob(sys, n.unit, plan.Sets, setHomes(rs, plan.Commands, plan.Sets), d)
 	return plan, nil
 }
 
@@ -173,19 +176,6 @@ func (d Domain) sampleAddrs(v6 bool) []netip.Addr {
 		return out
 	}
 	return []netip.Addr{map[bool]netip.Addr{false: sampleV4, true: sampleV6}[v6]}
-}
-
-// setNames derives set names from the domain: nft and ipset both take
-// letters, digits and underscores; ipset allows 31 characters, and the
-// refresh job needs room for a "_n" suffix on a temporary set.
-func setNames(domain string) [2]string {
-	base := strings.Trim(nonName.ReplaceAllString(strings.ToLower(domain), "_"), "_")
-	if len(base) > 20 {
-		h := fnv.New32a()
-		h.Write([]byte(domain))
-		base = fmt.Sprintf("%s_%04x", base[:15], h.Sum32()&0xffff)
-	}
-	return [2]string{"rmd_" + base + "_4", "rmd_" + base + "_6"}
 }
 
 // rules plans, per family, a rule accepting the set's members before

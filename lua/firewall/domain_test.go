@@ -66,17 +66,6 @@ iptables -t filter -A OUTPUT -p tcp -m tcp --dport 53 -m comment --comment 'reme
 	}
 }
 
-func TestSetNames(t *testing.T) {
-	if got := setNames("api.ibmaspera.com"); got != [2]string{"rmd_api_ibmaspera_com_4", "rmd_api_ibmaspera_com_6"} {
-		t.Errorf("setNames(api.ibmaspera.com) = %v", got)
-	}
-	long := setNames("licensing.eu-west.example.company")
-	other := setNames("licensing.eu-west.example.com")
-	if len(long[0]) > 29 || long[0] == other[0] || !strings.HasPrefix(long[0], "rmd_licensing_eu_we_") {
-		t.Errorf("long names: %s and %s: want distinct, short enough for an ipset with a suffix", long[0], other[0])
-	}
-}
-
 func TestPlanAllowDomainRejects(t *testing.T) {
 	rs := loadFixture(t, "nftables/lab-egress.json")
 	for _, d := range []Domain{

@@ -10,8 +10,7 @@ import (
 // and what schedules it: a systemd timer, a cron entry on other init
 // systems, or — on a host without any init (a container, a lab host) — a
 // detached loop that lives as long as the host does.
-func refreshJob(sys System, sets [2]string, homes []string, d Domain) ([]File, [][]string) {
-	unit := jobUnit(d.Name)
+func refreshJob(sys System, unit string, sets [2]string, homes []string, d Domain) ([]File, [][]string) {
 	script := File{Path: jobDir + unit, Content: refreshScript(sys, sets, homes, d), Mode: 0o755}
 	every := int(d.Refresh / time.Second)
 	switch d.Init {
@@ -31,12 +30,22 @@ func refreshJob(sys System, sets [2]string, homes []string, d Domain) ([]File, [
 }
 
 // JobPaths are the files a domain's refresh job may write: its script
-// and each schedule refreshJob may give it. Which schedule depends on the
-// host's init, which a playbook's prefetch, listing the reads before the
-// facts are read, does not know.
+// and each schedule refreshJob may give it, under its name and under the
+// name remedy gave it before (legacyJobUnit), which a host allowed then
+// keeps (hostNames). Which schedule depends on the host's init, which a
+// playbook's prefetch, listing the reads before the facts are read, does
+// not know.
 func JobPaths(domain string) []string {
-	unit := jobUnit(domain)
-	return append([]string{jobDir + unit}, jobFiles(unit)...)
+	units := []string{jobUnit(domain)}
+	if legacy := legacyJobUnit(domain); legacy != units[0] {
+		units = append(units, legacy)
+	}
+	var out []string
+	for _, unit := range units {
+		out = append(out, jobDir+unit)
+		out = append(out, jobFiles(unit)...)
+	}
+	return out
 }
 
 func refreshScript(sys System, sets [2]string, homes []string, d Domain) string {

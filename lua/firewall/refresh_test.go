@@ -20,22 +20,31 @@ func TestRefreshUnitOrdering(t *testing.T) {
 		{System{Backend: Firewalld, Zone: "public", Bus: true}, "After=network-online.target firewalld.service\n"},
 		{System{Backend: IptablesNft, OSFamily: "debian"}, "After=network-online.target netfilter-persistent.service\n"},
 	} {
-		files, _ := refreshJob(tt.sys, setNames(alee.Name), []string{"inet filter rmd_api_ibmaspera_com_4"}, alee)
+		files, _ := refreshJob(tt.sys, jobUnit(alee.Name), setNames(alee.Name), []string{"inet filter rmd_api_ibmaspera_com_4"}, alee)
 		if unit := files[1].Content; !strings.Contains(unit, tt.want) {
 			t.Errorf("%s: the unit lacks %q:\n%s", tt.sys.Backend, tt.want, unit)
 		}
 	}
 }
 
-// JobPaths names every file refreshJob writes, whatever the init.
+// JobPaths names every file refreshJob writes, whatever the init, under
+// the job's name or its legacy one (hostNames), each once.
 func TestJobPathsCoverRefreshJob(t *testing.T) {
-	for _, init := range []string{"systemd", "sysv", "none"} {
-		d := alee
-		d.Init = init
-		files, _ := refreshJob(debian, setNames(d.Name), []string{"inet filter rmd_api_ibmaspera_com_4"}, d)
-		for _, f := range files {
-			if !slices.Contains(JobPaths(d.Name), f.Path) {
-				t.Errorf("init %s: refreshJob writes %s, which JobPaths(%q) = %q lacks", init, f.Path, d.Name, JobPaths(d.Name))
+	for _, name := range []string{alee.Name, "a-b.alee.test"} {
+		for _, init := range []string{"systemd", "sysv", "none"} {
+			d := alee
+			d.Name, d.Init = name, init
+			paths := JobPaths(d.Name)
+			if len(slices.Compact(slices.Sorted(slices.Values(paths)))) != len(paths) {
+				t.Errorf("JobPaths(%q) = %q: a path twice", d.Name, paths)
+			}
+			for _, unit := range []string{jobUnit(d.Name), legacyJobUnit(d.Name)} {
+				files, _ := refreshJob(debian, unit, setNames(d.Name), []string{"inet filter rmd_api_ibmaspera_com_4"}, d)
+				for _, f := range files {
+					if !slices.Contains(paths, f.Path) {
+						t.Errorf("init %s: refreshJob writes %s, which JobPaths(%q) = %q lacks", init, f.Path, d.Name, paths)
+					}
+				}
 			}
 		}
 	}
@@ -59,7 +68,7 @@ func TestRefreshRetriesSoon(t *testing.T) {
 	tool("getent", `n=$(cat "$0.n" 2>/dev/null || echo 0); echo $((n + 1)) > "$0.n"
 [ "$n" -gt 0 ] && [ "$1" = ahostsv4 ] && echo "198.18.8.3 STREAM $3"; exit 0`)
 	tool("nft", `cat >> "$0.in"`)
-	files, _ := refreshJob(debian, setNames(alee.Name), []string{"inet filter rmd_api_ibmaspera_com_4"}, alee)
+	files, _ := refreshJob(debian, jobUnit(alee.Name), setNames(alee.Name), []string{"inet filter rmd_api_ibmaspera_com_4"}, alee)
 	script := filepath.Join(dir, "refresh")
 	if err := os.WriteFile(script, []byte(files[0].Content), 0o755); err != nil {
 		t.Fatal(err)

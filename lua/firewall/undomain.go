@@ -29,10 +29,6 @@ type DomainJob struct {
 // timer, service and cron entry.
 const jobDir = "/usr/local/sbin/"
 
-func jobUnit(domain string) string {
-	return "remedy-domain-" + strings.TrimPrefix(slug(domain), "remedy-")
-}
-
 // jobFiles are where refreshJob may put a job's schedule.
 func jobFiles(unit string) []string {
 	return []string{"/etc/systemd/system/" + unit + ".timer", "/etc/systemd/system/" + unit + ".service", "/etc/cron.d/" + unit}
@@ -99,7 +95,7 @@ func RemovedDomains(rs *Ruleset, inst Installed, prefix string) []string {
 				if !ok || valid.Domain(name) != nil {
 					continue
 				}
-				if sets := setNames(name); slices.ContainsFunc(setsNamed(r), func(s string) bool { return s == sets[0] || s == sets[1] }) {
+				if namesSet(&Ruleset{Tables: []*Table{t}}, r.Comment, setNames(name)) || namesSet(&Ruleset{Tables: []*Table{t}}, r.Comment, legacySetNames(name)) {
 					add(name)
 				}
 			}
@@ -137,8 +133,9 @@ func setsNamed(r *Rule) []string {
 // behind.
 func removeSets(rs *Ruleset, inst Installed, domains []string, removed func(comment string) bool) ([][]string, error) {
 	var cmds [][]string
+	names := removedSetNames(rs, inst, domains)
 	for _, d := range domains {
-		for _, name := range setNames(d) {
+		for _, name := range names[d] {
 			// The job creates both ipsets, an IPv6 one also where no
 			// ip6tables table is there to hold it in rs.
 			ipset := slices.Contains(inst.Ipsets, name)
@@ -203,8 +200,10 @@ func removeLivePolicy(sys System, inst Installed, prefixes []string) [][]string 
 // runtime, after the policy naming them.
 func removeFirewalldIpsets(sys System, inst Installed, domains []string) [][]string {
 	var cmds [][]string
+	// firewalld's rules carry no comments: its policies' say which stay.
+	names := removedSetNames(&Ruleset{}, inst, domains)
 	for _, d := range domains {
-		for _, name := range setNames(d) {
+		for _, name := range names[d] {
 			switch {
 			case !slices.Contains(inst.FirewalldIpsets, name):
 			case sys.Bus:
@@ -309,9 +308,9 @@ func dnsOrphans(rs *Ruleset, inst Installed, domains []string) []string {
 // of their sets, from remedy's block of an nft file or of an ipset file.
 func PlanBootRemoveDomains(f BootFile, text string, rs *Ruleset, prefix string, domains []string, inst Installed) (string, error) {
 	var sets []string
+	names := removedSetNames(rs, inst, domains)
 	for _, d := range domains {
-		n := setNames(d)
-		sets = append(sets, n[:]...)
+		sets = append(sets, names[d]...)
 	}
 	if f.Format == FormatIpset {
 		return removeIpsets(text, sets)

@@ -45,7 +45,7 @@ func TestJobFilesAreRefreshJobs(t *testing.T) {
 	for _, init := range []string{"systemd", "cron"} {
 		d := alee
 		d.Init = init
-		files, _ := refreshJob(System{Backend: Nftables}, setNames(d.Name), nil, d)
+		files, _ := refreshJob(System{Backend: Nftables}, jobUnit(d.Name), setNames(d.Name), nil, d)
 		if files[0].Path != aleeScript {
 			t.Errorf("%s: script %s, want %s", init, files[0].Path, aleeScript)
 		}

@@ -227,7 +227,7 @@ function firewall.route_read(addr) end
 function firewall.allow(flow) end
 
 --- Removes the rules remedy added under a comment, live and from the file boot loads. A comment matching an allow_domain's ("remedy: DOMAIN") undoes it whole: its refresh job (timer, service, script, cron entry or loop) stopped and deleted, its rules and DNS rules, its sets, ipsets and firewalld policy.
----@param opts {comment: string, persist?: boolean} removes every rule whose comment starts with this ("remedy: ..." )
+---@param opts {comment: string, persist?: boolean} removes every rule whose comment is this or goes on after it with a space: whole words ("remedy: aspera" takes "remedy: aspera FASP", not "remedy: asperax"); what allow_domain made under such a comment goes too
 ---@return remedy.FirewallChange res
 function firewall.remove(opts) end
 
