@@ -15,8 +15,12 @@ import (
 // run longest. At 500 hosts a line per host would scroll away; one line
 // of counts and the few hosts holding the run up stays readable.
 type progress struct {
-	total                            int
-	ok, changed, failed, unreachable int
+	total int
+	// audit counts a host with drift as a finding, as the exit code
+	// does (3, not 2): in an audit a failed check is what the run looks
+	// for, not a failure to run it.
+	audit                                      bool
+	ok, changed, findings, failed, unreachable int
 	// running are the hosts started and not done, in the order they
 	// started: the first have run longest.
 	running []runningHost
@@ -43,9 +47,9 @@ func (p *progress) started(host string, now time.Time) {
 	p.running = append(p.running, runningHost{name: Visible(host), since: now})
 }
 
-// done counts a finished host by its worst outcome, as the PLAY RECAP
-// colours it: unreachable, else failed, else changed, else ok. The
-// counts add up to the hosts done.
+// done counts a finished host by its worst outcome, in the exit code's
+// order: unreachable, else failed, else (in an audit) with findings,
+// else changed, else ok. The counts add up to the hosts done.
 func (p *progress) done(h recap.HostReport) {
 	name := Visible(h.Host)
 	for i, r := range p.running {
@@ -54,11 +58,13 @@ func (p *progress) done(h recap.HostReport) {
 			break
 		}
 	}
-	switch {
-	case h.Unreachable || h.Stats.Unreachable > 0:
+	switch code := hostExitCode(h, p.audit); {
+	case code == ExitUnreachable:
 		p.unreachable++
-	case h.Stats.Failed > 0 || failedWithoutResult(h):
+	case code == ExitFailed || failedWithoutResult(h):
 		p.failed++
+	case code == ExitDrift:
+		p.findings++
 	case h.Stats.Changed > 0:
 		p.changed++
 	default:
@@ -88,6 +94,12 @@ func failedWithoutResult(h recap.HostReport) bool {
 //
 //	312/500 done: ok=280 changed=20 failed=10 unreachable=2 | 188 running: h17 41s, h203 39s
 //
+// In an audit, where a change is drift, hosts with findings take the
+// place of changed ones, in the words of the exit line ("drift found:
+// 20 of 500 hosts with findings"):
+//
+//	312/500 done: ok=280 findings=20 failed=10 unreachable=2 | 188 running: h17 41s
+//
 // Where those words leave no room for the slowest host (80 columns at
 // 500 hosts), they are shortened, as the slowest host is what the line
 // is for:
@@ -97,12 +109,16 @@ func (p *progress) line(now time.Time, width int) string {
 	if width <= 0 {
 		width = bannerWidth
 	}
-	done := p.ok + p.changed + p.failed + p.unreachable
-	s := fmt.Sprintf("%d/%d done: ok=%d changed=%d failed=%d unreachable=%d | %d running",
-		done, p.total, p.ok, p.changed, p.failed, p.unreachable, len(p.running))
+	done := p.ok + p.changed + p.findings + p.failed + p.unreachable
+	second, secondShort, n := "changed", "ch", p.changed
+	if p.audit {
+		second, secondShort, n = "findings", "find", p.findings
+	}
+	s := fmt.Sprintf("%d/%d done: ok=%d %s=%d failed=%d unreachable=%d | %d running",
+		done, p.total, p.ok, second, n, p.failed, p.unreachable, len(p.running))
 	if len(p.running) > 0 && room(s, ": ", p.running[0], now, width) < minHostNameWidth {
-		s = fmt.Sprintf("%d/%d ok=%d ch=%d fail=%d unr=%d | %d run",
-			done, p.total, p.ok, p.changed, p.failed, p.unreachable, len(p.running))
+		s = fmt.Sprintf("%d/%d ok=%d %s=%d fail=%d unr=%d | %d run",
+			done, p.total, p.ok, secondShort, n, p.failed, p.unreachable, len(p.running))
 	}
 	for i, r := range p.running[:min(slowestShown, len(p.running))] {
 		sep := ", "

@@ -82,6 +82,7 @@ func (t *Text) Err() error { return t.err }
 func (t *Text) Start(play recap.Play) {
 	t.play = play
 	t.prog.total = len(play.Hosts)
+	t.prog.audit = play.Audit
 	title := "PLAY [" + Visible(play.Name) + "]"
 	if play.Check {
 		title += " [CHECK MODE]"
