@@ -181,8 +181,13 @@ func (t *Text) HostDone(h recap.HostReport) {
 
 // hostErrorLine is the fatal line of a host that stopped for h.Err.
 func (t *Text) hostErrorLine(h recap.HostReport) string {
-	host, msg := Visible(h.Host), continued(Visible(h.Err.Error()))
-	if h.Unreachable {
+	return t.stoppedLine(Visible(h.Host), Visible(h.Err.Error()), h.Unreachable)
+}
+
+// stoppedLine is hostErrorLine of a host and message Visible has shown.
+func (t *Text) stoppedLine(host, msg string, unreachable bool) string {
+	msg = continued(msg)
+	if unreachable {
 		return t.p.paint(colorUnreachable, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", host, msg)) + "\n"
 	}
 	return t.p.paint(colorError, fmt.Sprintf("fatal: [%s]: FAILED! => %s", host, msg)) + "\n"
