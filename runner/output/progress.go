@@ -21,14 +21,21 @@ type progress struct {
 	// for, not a failure to run it.
 	audit                                      bool
 	ok, changed, findings, failed, unreachable int
-	// running are the hosts started and not done, in the order they
-	// started: the first have run longest.
+	// running are the hosts started and not done: those waiting for a
+	// handshake slot in the order they started, the others in the order
+	// they began to connect, so the first have run longest.
 	running []runningHost
+	// paced: the runner tells when a host begins to connect
+	// (HostConnecting), so a host started and not yet connecting waits
+	// for a handshake slot (--max-handshakes). Without it, every host
+	// started counts as running.
+	paced bool
 }
 
 type runningHost struct {
-	name  string // as Visible shows it
-	since time.Time
+	name    string // as Visible shows it
+	since   time.Time
+	waiting bool // for a handshake slot
 }
 
 // slowestShown is how many of the longest-running hosts the line names:
@@ -44,7 +51,35 @@ const (
 )
 
 func (p *progress) started(host string, now time.Time) {
-	p.running = append(p.running, runningHost{name: Visible(host), since: now})
+	p.running = append(p.running, runningHost{name: Visible(host), since: now, waiting: true})
+}
+
+// connecting counts host as connecting or running from now on: its time
+// on the line starts when it got a handshake slot, not while it queued.
+func (p *progress) connecting(host string, now time.Time) {
+	p.paced = true
+	name := Visible(host)
+	for i, r := range p.running {
+		if r.name == name && r.waiting {
+			p.running = append(p.running[:i], p.running[i+1:]...)
+			p.running = append(p.running, runningHost{name: name, since: now})
+			return
+		}
+	}
+}
+
+// active are the hosts connecting or running, longest first.
+func (p *progress) active() []runningHost {
+	if !p.paced {
+		return p.running
+	}
+	var out []runningHost
+	for _, r := range p.running {
+		if !r.waiting {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // done counts a finished host by its worst outcome, in the exit code's
@@ -100,6 +135,11 @@ func failedWithoutResult(h recap.HostReport) bool {
 //
 //	312/500 done: ok=280 findings=20 failed=10 unreachable=2 | 188 running: h17 41s
 //
+// Hosts waiting for a handshake slot are counted apart, and are not
+// among the slowest: they have not begun.
+//
+//	12/500 done: ok=12 changed=0 failed=0 unreachable=0 | 16 running, 472 waiting: h1 3s
+//
 // Where those words leave no room for the slowest host (80 columns at
 // 500 hosts), they are shortened, as the slowest host is what the line
 // is for:
@@ -114,13 +154,18 @@ func (p *progress) line(now time.Time, width int) string {
 	if p.audit {
 		second, secondShort, n = "findings", "find", p.findings
 	}
-	s := fmt.Sprintf("%d/%d done: ok=%d %s=%d failed=%d unreachable=%d | %d running",
-		done, p.total, p.ok, second, n, p.failed, p.unreachable, len(p.running))
-	if len(p.running) > 0 && room(s, ": ", p.running[0], now, width) < minHostNameWidth {
-		s = fmt.Sprintf("%d/%d ok=%d %s=%d fail=%d unr=%d | %d run",
-			done, p.total, p.ok, secondShort, n, p.failed, p.unreachable, len(p.running))
+	active := p.active()
+	waiting, waitingShort := "", ""
+	if n := len(p.running) - len(active); n > 0 {
+		waiting, waitingShort = fmt.Sprintf(", %d waiting", n), fmt.Sprintf(", %d wait", n)
 	}
-	for i, r := range p.running[:min(slowestShown, len(p.running))] {
+	s := fmt.Sprintf("%d/%d done: ok=%d %s=%d failed=%d unreachable=%d | %d running%s",
+		done, p.total, p.ok, second, n, p.failed, p.unreachable, len(active), waiting)
+	if len(active) > 0 && room(s, ": ", active[0], now, width) < minHostNameWidth {
+		s = fmt.Sprintf("%d/%d ok=%d %s=%d fail=%d unr=%d | %d run%s",
+			done, p.total, p.ok, secondShort, n, p.failed, p.unreachable, len(active), waitingShort)
+	}
+	for i, r := range active[:min(slowestShown, len(active))] {
 		sep := ", "
 		if i == 0 {
 			sep = ": "
@@ -233,7 +278,12 @@ func (k *Ticking) tick() {
 	}
 }
 
-func (k *Ticking) HostStarted(host string)     { k.mu.Lock(); defer k.mu.Unlock(); k.t.HostStarted(host) }
+func (k *Ticking) HostStarted(host string) { k.mu.Lock(); defer k.mu.Unlock(); k.t.HostStarted(host) }
+func (k *Ticking) HostConnecting(host string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.t.HostConnecting(host)
+}
 func (k *Ticking) Command(c recap.Command)     { k.mu.Lock(); defer k.mu.Unlock(); k.t.Command(c) }
 func (k *Ticking) Log(host, msg string)        { k.mu.Lock(); defer k.mu.Unlock(); k.t.Log(host, msg) }
 func (k *Ticking) Result(r remote.Result)      { k.mu.Lock(); defer k.mu.Unlock(); k.t.Result(r) }

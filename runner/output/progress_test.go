@@ -206,3 +206,30 @@ func TestProgressAuditCountsFindings(t *testing.T) {
 		t.Errorf("audit line on 60 columns = %q", screen[len(screen)-1])
 	}
 }
+
+// Hosts waiting for a handshake slot are counted apart from those
+// connecting or running, and are not named among the slowest; a host's
+// time counts from when it began to connect. Until the runner tells of
+// a first connect, every host started counts as running.
+func TestProgressWaitingForHandshake(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	p := progress{total: 500}
+	for i := range 500 {
+		p.started(fmt.Sprintf("h%d", i), t0)
+	}
+	if got, want := p.line(t0.Add(time.Second), 120), "0/500 done: ok=0 changed=0 failed=0 unreachable=0 | 500 running: h0 1s, h1 1s, h2 1s"; got != want {
+		t.Errorf("before any connects:\n got %q\nwant %q", got, want)
+	}
+	p.connecting("h7", t0.Add(2*time.Second))
+	p.connecting("h3", t0.Add(3*time.Second))
+	p.connecting("h3", t0.Add(4*time.Second)) // once per host counts
+	p.done(recap.HostReport{Host: "h7", Stats: recap.Stats{OK: 1}})
+	p.done(recap.HostReport{Host: "h9", Stats: recap.Stats{OK: 1}}) // done while it waited: unreachable before a slot
+	now := t0.Add(10 * time.Second)
+	if got, want := p.line(now, 120), "2/500 done: ok=2 changed=0 failed=0 unreachable=0 | 1 running, 497 waiting: h3 7s"; got != want {
+		t.Errorf("at 120 columns:\n got %q\nwant %q", got, want)
+	}
+	if got, want := p.line(now, 60), "2/500 ok=2 ch=0 fail=0 unr=0 | 1 run, 497 wait: h3 7s"; got != want {
+		t.Errorf("at 60 columns:\n got %q\nwant %q", got, want)
+	}
+}

@@ -96,6 +96,13 @@ func (t *Text) HostStarted(host string) {
 	t.emit("")
 }
 
+// HostConnecting counts the host as connecting or running, no longer
+// waiting for a handshake slot.
+func (t *Text) HostConnecting(host string) {
+	t.prog.connecting(host, time.Now())
+	t.emit("")
+}
+
 // Command shows a remote command, its exit status and its output at -v,
 // each line of the output after a prefix and with its controls escaped,
 // so no line a host prints passes for remedy's own.
