@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/melbahja/goph"
@@ -92,6 +93,24 @@ func (d *dialer) dial(ctx context.Context, t Target) (*link, error) {
 		withheld: d.keys.withheldFrom(hostKey), release: release}, nil
 }
 
+// connectingKey carries the hook a host's dials call once the pacer lets
+// a handshake start, as net/http/httptrace carries its hooks: the dial
+// is three calls below the fan-out that knows the observer.
+type connectingKey struct{}
+
+// withConnecting returns ctx with f as its hook; f runs once, at the
+// host's first handshake (its first bastion's, if it has any).
+func withConnecting(ctx context.Context, f func()) context.Context {
+	return context.WithValue(ctx, connectingKey{}, sync.OnceFunc(f))
+}
+
+// connecting calls ctx's hook, if it has one.
+func connecting(ctx context.Context) {
+	if f, ok := ctx.Value(connectingKey{}).(func()); ok {
+		f()
+	}
+}
+
 // dialVia opens a TCP stream to e, directly or through the via bastion,
 // and runs the SSH handshake on it, within the connect timeout counted
 // from when the pacer lets it start. It returns the host key it
@@ -106,6 +125,7 @@ func (d *dialer) dialVia(ctx context.Context, via *ssh.Client, name string, e En
 		if err != nil {
 			return nil, nil, fmt.Errorf("waiting to connect to %s: %w", e.hostPort(), err)
 		}
+		connecting(ctx)
 		c, key, connected, err := d.attempt(ctx, via, name, e, pin)
 		outcome := handshakeDone
 		switch {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -201,5 +203,43 @@ func TestPacerLetsRedialsGoFirst(t *testing.T) {
 	got := []string{<-order, <-order, <-order}
 	if want := []string{"redial 1", "redial 2", "first dial"}; !slices.Equal(got, want) {
 		t.Errorf("order %q, want %q", got, want)
+	}
+}
+
+// A host's dial tells it began to connect only once the pacer let its
+// handshake start, and once however many times it dials: until then it
+// waits for a slot, which the progress line shows apart.
+func TestDialTellsConnectingWhenAdmitted(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := closed.Addr().(*net.TCPAddr).Port
+	closed.Close()
+	d := &dialer{timeout: time.Second, pace: newPacer(1)}
+	held := acquireNow(t, d.pace)
+	var calls atomic.Int32
+	ctx := withConnecting(t.Context(), func() { calls.Add(1) })
+	done := make(chan error)
+	go func() {
+		for range 2 {
+			_, _, err := d.dialVia(ctx, nil, "h1", Endpoint{Addr: "127.0.0.1", Port: port}, nil)
+			if err == nil {
+				done <- errors.New("dialled a closed port")
+				return
+			}
+		}
+		done <- nil
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("told connecting %d times while the only slot was held", n)
+	}
+	d.pace.release(held, handshakeDone, time.Minute)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("told connecting %d times over two dials, want 1", n)
 	}
 }

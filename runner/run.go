@@ -79,7 +79,7 @@ func Run(ctx context.Context, info recap.Play, hosts []Host, play PlayFunc, o Op
 type fanout struct {
 	opts   Options
 	play   PlayFunc
-	obs    recap.Observer
+	obs    *syncObserver
 	dialer *dialer
 
 	mu      sync.Mutex
@@ -163,6 +163,7 @@ func (f *fanout) host(ctx context.Context, h Host) recap.HostReport {
 	start := time.Now()
 	name := h.Target.Name
 	f.obs.HostStarted(name)
+	ctx = withConnecting(ctx, func() { f.obs.HostConnecting(name) })
 	rep := recap.HostReport{Host: name}
 	emit := func(r remote.Result) {
 		r.Host = name
@@ -300,6 +301,16 @@ func (s *syncObserver) HostStarted(h string)    { s.mu.Lock(); defer s.mu.Unlock
 func (s *syncObserver) Command(c recap.Command) { s.mu.Lock(); defer s.mu.Unlock(); s.o.Command(c) }
 func (s *syncObserver) Log(host, msg string)    { s.mu.Lock(); defer s.mu.Unlock(); s.o.Log(host, msg) }
 func (s *syncObserver) Result(r remote.Result)  { s.mu.Lock(); defer s.mu.Unlock(); s.o.Result(r) }
+
+// HostConnecting is passed on to an observer that wants it.
+func (s *syncObserver) HostConnecting(h string) {
+	if c, ok := s.o.(recap.ConnectingObserver); ok {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		c.HostConnecting(h)
+	}
+}
+
 func (s *syncObserver) HostDone(r recap.HostReport) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -185,7 +185,7 @@ func (s *shardLab) progress(t *testing.T) {
 	}
 	// Every host done, counted by outcome; while hosts ran, the oldest were named.
 	last := fmt.Sprintf("%d/%d done: ok=", total, total)
-	if !strings.Contains(out, "\r\x1b[K"+fmt.Sprintf("0/%d done: ok=0 changed=0 failed=0 unreachable=0 | 1 running: ", total)) ||
+	if !strings.Contains(out, "\r\x1b[K"+fmt.Sprintf("0/%d done: ok=0 findings=0 failed=0 unreachable=0 | 1 running: ", total)) ||
 		!strings.Contains(out, last) || !strings.Contains(out, " running: ") {
 		t.Errorf("no progress line with counts and running hosts on the terminal:\n%q", out)
 	}
@@ -240,12 +240,35 @@ func (s *shardLab) summaryOnly(t *testing.T) {
 	if !strings.Contains(sum.stdout, "FAILURES ***") || !strings.Contains(sum.stdout, "fatal: ["+ghost+"]: UNREACHABLE! =>") {
 		t.Errorf("--summary-only lacks the failures:\n%s", sum.stdout)
 	}
-	// Every failure line of the full output is in the summary, and the
+	// Every failure of the full output is in the summary, on its own line
+	// or on one line for the hosts it is the same on ("fatal: 3 hosts
+	// [h1, h2, h3]: FAILED! => ..."), as many failures in both; and the
 	// recap is the same.
+	fatal, grouped := 0, 0
 	for _, line := range strings.Split(full.stdout, "\n") {
-		if strings.HasPrefix(line, "fatal: [") && !strings.Contains(sum.stdout, line) {
+		if !strings.HasPrefix(line, "fatal: [") {
+			continue
+		}
+		fatal++
+		_, what, _ := strings.Cut(line, "]: ")
+		if !strings.Contains(sum.stdout, line) && !strings.Contains(sum.stdout, "]: "+what+"\n") {
 			t.Errorf("--summary-only lacks %q", line)
 		}
+	}
+	for _, line := range strings.Split(sum.stdout, "\n") {
+		var n int
+		switch {
+		case strings.HasPrefix(line, "fatal: ["):
+			grouped++
+		case strings.HasPrefix(line, "fatal: "):
+			if _, err := fmt.Sscanf(line, "fatal: %d hosts [", &n); err != nil {
+				t.Errorf("--summary-only line %q: %v", line, err)
+			}
+			grouped += n
+		}
+	}
+	if grouped != fatal {
+		t.Errorf("--summary-only tells %d failures, the full text %d:\n%s", grouped, fatal, sum.stdout)
 	}
 	recap := func(out string) string { _, r, _ := strings.Cut(out, "PLAY RECAP"); return r }
 	if recap(sum.stdout) == "" || recap(sum.stdout) != recap(full.stdout) {

@@ -188,3 +188,30 @@ func TestReportMergeRefuses(t *testing.T) {
 		t.Errorf("two of three shards: exit %d\n%s", code, out)
 	}
 }
+
+// Merged shards print the failures as one run of the whole fleet would:
+// hosts of different shards that fail the same way are one line.
+func TestReportMergeGroupsFailuresAcrossShards(t *testing.T) {
+	dir := t.TempDir()
+	failed := map[string]remote.Status{"h2": remote.StatusFailed, "h3": remote.StatusFailed, "h5": remote.StatusFailed, "h7": remote.StatusFailed}
+	files, whole := shardFiles(t, dir, failed)
+	out, code := runRemedy(t, append([]string{"report", "merge", "-o", "text"}, files...)...)
+	if code != exitDrift {
+		t.Errorf("exit %d, want %d\n%s", code, exitDrift, out)
+	}
+	r, err := output.ReadJSON(bytes.NewReader(whole))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one bytes.Buffer
+	if err := output.WriteSummary(&one, r, false); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := strings.Cut(out, "remedy: ")
+	if got != one.String() {
+		t.Errorf("merge -o text:\n%s\nthe unsharded run's:\n%s", got, one.String())
+	}
+	if want := "fatal: 4 hosts [h2, h3, h5, h7]: FAILED! => <host> failed\n"; !strings.Contains(got, want) {
+		t.Errorf("merge -o text lacks %q:\n%s", want, got)
+	}
+}

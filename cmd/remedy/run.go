@@ -103,7 +103,7 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.report, "report", "", "write a report for a change board to `FILE`.html or FILE.md")
 	fl.StringVar(&f.changeID, "change-id", "", "the change or ticket `ID` the run belongs to, named in reports and JSON")
 	fl.StringVar(&f.shard, "shard", "", "run on shard `K/N` of the selected hosts, chosen by a hash of each host's name; remedy report merge joins the shards' -o json")
-	fl.BoolVar(&f.summaryOnly, "summary-only", false, "text output: print the failures and the PLAY RECAP, not a line per host and task")
+	fl.BoolVar(&f.summaryOnly, "summary-only", false, "text output: print the failures, each once with the hosts it is the same on, and the PLAY RECAP, not a line per host and task")
 }
 
 // runPlaybook is run and audit: load, select hosts, connect, run, render,

@@ -58,6 +58,15 @@ func (t Tee) HostStarted(host string) {
 	}
 }
 
+// HostConnecting is passed on to the observers that want it.
+func (t Tee) HostConnecting(host string) {
+	for _, o := range t {
+		if c, ok := o.(recap.ConnectingObserver); ok {
+			c.HostConnecting(host)
+		}
+	}
+}
+
 func (t Tee) Command(c recap.Command) {
 	for _, o := range t {
 		o.Command(c)

@@ -15,16 +15,27 @@ import (
 // run longest. At 500 hosts a line per host would scroll away; one line
 // of counts and the few hosts holding the run up stays readable.
 type progress struct {
-	total                            int
-	ok, changed, failed, unreachable int
-	// running are the hosts started and not done, in the order they
-	// started: the first have run longest.
+	total int
+	// audit counts a host with drift as a finding, as the exit code
+	// does (3, not 2): in an audit a failed check is what the run looks
+	// for, not a failure to run it.
+	audit                                      bool
+	ok, changed, findings, failed, unreachable int
+	// running are the hosts started and not done: those waiting for a
+	// handshake slot in the order they started, the others in the order
+	// they began to connect, so the first have run longest.
 	running []runningHost
+	// paced: the runner tells when a host begins to connect
+	// (HostConnecting), so a host started and not yet connecting waits
+	// for a handshake slot (--max-handshakes). Without it, every host
+	// started counts as running.
+	paced bool
 }
 
 type runningHost struct {
-	name  string // as Visible shows it
-	since time.Time
+	name    string // as Visible shows it
+	since   time.Time
+	waiting bool // for a handshake slot
 }
 
 // slowestShown is how many of the longest-running hosts the line names:
@@ -40,12 +51,40 @@ const (
 )
 
 func (p *progress) started(host string, now time.Time) {
-	p.running = append(p.running, runningHost{name: Visible(host), since: now})
+	p.running = append(p.running, runningHost{name: Visible(host), since: now, waiting: true})
 }
 
-// done counts a finished host by its worst outcome, as the PLAY RECAP
-// colours it: unreachable, else failed, else changed, else ok. The
-// counts add up to the hosts done.
+// connecting counts host as connecting or running from now on: its time
+// on the line starts when it got a handshake slot, not while it queued.
+func (p *progress) connecting(host string, now time.Time) {
+	p.paced = true
+	name := Visible(host)
+	for i, r := range p.running {
+		if r.name == name && r.waiting {
+			p.running = append(p.running[:i], p.running[i+1:]...)
+			p.running = append(p.running, runningHost{name: name, since: now})
+			return
+		}
+	}
+}
+
+// active are the hosts connecting or running, longest first.
+func (p *progress) active() []runningHost {
+	if !p.paced {
+		return p.running
+	}
+	var out []runningHost
+	for _, r := range p.running {
+		if !r.waiting {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// done counts a finished host by its worst outcome, in the exit code's
+// order: unreachable, else failed, else (in an audit) with findings,
+// else changed, else ok. The counts add up to the hosts done.
 func (p *progress) done(h recap.HostReport) {
 	name := Visible(h.Host)
 	for i, r := range p.running {
@@ -54,11 +93,13 @@ func (p *progress) done(h recap.HostReport) {
 			break
 		}
 	}
-	switch {
-	case h.Unreachable || h.Stats.Unreachable > 0:
+	switch code := hostExitCode(h, p.audit); {
+	case code == ExitUnreachable:
 		p.unreachable++
-	case h.Stats.Failed > 0 || failedWithoutResult(h):
+	case code == ExitFailed || failedWithoutResult(h):
 		p.failed++
+	case code == ExitDrift:
+		p.findings++
 	case h.Stats.Changed > 0:
 		p.changed++
 	default:
@@ -88,6 +129,17 @@ func failedWithoutResult(h recap.HostReport) bool {
 //
 //	312/500 done: ok=280 changed=20 failed=10 unreachable=2 | 188 running: h17 41s, h203 39s
 //
+// In an audit, where a change is drift, hosts with findings take the
+// place of changed ones, in the words of the exit line ("drift found:
+// 20 of 500 hosts with findings"):
+//
+//	312/500 done: ok=280 findings=20 failed=10 unreachable=2 | 188 running: h17 41s
+//
+// Hosts waiting for a handshake slot are counted apart, and are not
+// among the slowest: they have not begun.
+//
+//	12/500 done: ok=12 changed=0 failed=0 unreachable=0 | 16 running, 472 waiting: h1 3s
+//
 // Where those words leave no room for the slowest host (80 columns at
 // 500 hosts), they are shortened, as the slowest host is what the line
 // is for:
@@ -97,14 +149,23 @@ func (p *progress) line(now time.Time, width int) string {
 	if width <= 0 {
 		width = bannerWidth
 	}
-	done := p.ok + p.changed + p.failed + p.unreachable
-	s := fmt.Sprintf("%d/%d done: ok=%d changed=%d failed=%d unreachable=%d | %d running",
-		done, p.total, p.ok, p.changed, p.failed, p.unreachable, len(p.running))
-	if len(p.running) > 0 && room(s, ": ", p.running[0], now, width) < minHostNameWidth {
-		s = fmt.Sprintf("%d/%d ok=%d ch=%d fail=%d unr=%d | %d run",
-			done, p.total, p.ok, p.changed, p.failed, p.unreachable, len(p.running))
+	done := p.ok + p.changed + p.findings + p.failed + p.unreachable
+	second, secondShort, n := "changed", "ch", p.changed
+	if p.audit {
+		second, secondShort, n = "findings", "find", p.findings
 	}
-	for i, r := range p.running[:min(slowestShown, len(p.running))] {
+	active := p.active()
+	waiting, waitingShort := "", ""
+	if n := len(p.running) - len(active); n > 0 {
+		waiting, waitingShort = fmt.Sprintf(", %d waiting", n), fmt.Sprintf(", %d wait", n)
+	}
+	s := fmt.Sprintf("%d/%d done: ok=%d %s=%d failed=%d unreachable=%d | %d running%s",
+		done, p.total, p.ok, second, n, p.failed, p.unreachable, len(active), waiting)
+	if len(active) > 0 && room(s, ": ", active[0], now, width) < minHostNameWidth {
+		s = fmt.Sprintf("%d/%d ok=%d %s=%d fail=%d unr=%d | %d run%s",
+			done, p.total, p.ok, secondShort, n, p.failed, p.unreachable, len(active), waitingShort)
+	}
+	for i, r := range active[:min(slowestShown, len(active))] {
 		sep := ", "
 		if i == 0 {
 			sep = ": "
@@ -217,7 +278,12 @@ func (k *Ticking) tick() {
 	}
 }
 
-func (k *Ticking) HostStarted(host string)     { k.mu.Lock(); defer k.mu.Unlock(); k.t.HostStarted(host) }
+func (k *Ticking) HostStarted(host string) { k.mu.Lock(); defer k.mu.Unlock(); k.t.HostStarted(host) }
+func (k *Ticking) HostConnecting(host string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.t.HostConnecting(host)
+}
 func (k *Ticking) Command(c recap.Command)     { k.mu.Lock(); defer k.mu.Unlock(); k.t.Command(c) }
 func (k *Ticking) Log(host, msg string)        { k.mu.Lock(); defer k.mu.Unlock(); k.t.Log(host, msg) }
 func (k *Ticking) Result(r remote.Result)      { k.mu.Lock(); defer k.mu.Unlock(); k.t.Result(r) }

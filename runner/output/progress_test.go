@@ -32,7 +32,7 @@ func TestProgressLineAt500Hosts(t *testing.T) {
 	outcome := []recap.HostReport{
 		{Stats: recap.Stats{OK: 3}},
 		{Stats: recap.Stats{OK: 3, Changed: 1}},
-		{Stats: recap.Stats{OK: 1, Failed: 1}},
+		{Stats: recap.Stats{OK: 1, Failed: 1}, Results: []remote.Result{{Name: "t", Status: remote.StatusFailed}}},
 		{Unreachable: true, Stats: recap.Stats{Unreachable: 1}},
 	}
 	for i := 3; i < 303; i++ {
@@ -159,4 +159,77 @@ func TestTickingHoldsForAQuestion(t *testing.T) {
 		t.Errorf("after the question the line is %q", screen[len(screen)-1])
 	}
 	k.End(recap.Recap{Play: recap.Play{Name: "p", Hosts: []string{"h1", "h2"}}})
+}
+
+// In an audit a host whose checks fail or whose tasks would change
+// something has findings (exit 3), not a failure: the line counts it as
+// the exit line does and keeps failed for a check that broke, a failed
+// task and a host error.
+func TestProgressAuditCountsFindings(t *testing.T) {
+	drift := recap.HostReport{Host: "drift", Stats: recap.Stats{OK: 1, Failed: 1}, Results: []remote.Result{
+		{Host: "drift", Name: "root login disabled", Kind: remote.KindCheck, Status: remote.StatusFailed},
+	}}
+	wouldChange := recap.HostReport{Host: "would", Stats: recap.Stats{OK: 1, Changed: 1}, Results: []remote.Result{
+		{Host: "would", Name: "open port", Status: remote.StatusChanged},
+	}}
+	broke := recap.HostReport{Host: "broke", Stats: recap.Stats{Failed: 1}, Results: []remote.Result{
+		{Host: "broke", Name: "root login disabled", Kind: remote.KindCheck, Status: remote.StatusFailed, Error: true},
+	}}
+	stopped := recap.HostReport{Host: "stopped", Stats: recap.Stats{OK: 1}, Err: fmt.Errorf("lua: boom")}
+	down := recap.HostReport{Host: "down", Unreachable: true, Stats: recap.Stats{Unreachable: 1}}
+	fine := recap.HostReport{Host: "fine", Stats: recap.Stats{OK: 2}}
+	hosts := []recap.HostReport{drift, wouldChange, broke, stopped, down, fine}
+	for _, tc := range []struct {
+		audit bool
+		want  string
+	}{
+		{audit: true, want: "6/6 done: ok=1 findings=2 failed=2 unreachable=1 | 0 running"},
+		{audit: false, want: "6/6 done: ok=1 changed=1 failed=3 unreachable=1 | 0 running"},
+	} {
+		p := progress{total: len(hosts), audit: tc.audit}
+		for _, h := range hosts {
+			p.started(h.Host, time.Now())
+			p.done(h)
+		}
+		if got := p.line(time.Now(), 120); got != tc.want {
+			t.Errorf("audit=%v:\n got %q\nwant %q", tc.audit, got, tc.want)
+		}
+	}
+	// Short form, and Text takes audit from the play.
+	var buf bytes.Buffer
+	text := NewText(&buf, TextOptions{Progress: true, Width: func() int { return 60 }})
+	text.Start(recap.Play{Name: "p", Audit: true, Check: true, Hosts: []string{"drift", "slow-host-1"}})
+	text.HostStarted("slow-host-1")
+	text.HostStarted("drift")
+	text.HostDone(drift)
+	if screen := terminal(buf.String()); !strings.HasPrefix(screen[len(screen)-1], "1/2 ok=0 find=1 fail=0 unr=0 | 1 run: slow-host-1") {
+		t.Errorf("audit line on 60 columns = %q", screen[len(screen)-1])
+	}
+}
+
+// Hosts waiting for a handshake slot are counted apart from those
+// connecting or running, and are not named among the slowest; a host's
+// time counts from when it began to connect. Until the runner tells of
+// a first connect, every host started counts as running.
+func TestProgressWaitingForHandshake(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	p := progress{total: 500}
+	for i := range 500 {
+		p.started(fmt.Sprintf("h%d", i), t0)
+	}
+	if got, want := p.line(t0.Add(time.Second), 120), "0/500 done: ok=0 changed=0 failed=0 unreachable=0 | 500 running: h0 1s, h1 1s, h2 1s"; got != want {
+		t.Errorf("before any connects:\n got %q\nwant %q", got, want)
+	}
+	p.connecting("h7", t0.Add(2*time.Second))
+	p.connecting("h3", t0.Add(3*time.Second))
+	p.connecting("h3", t0.Add(4*time.Second)) // once per host counts
+	p.done(recap.HostReport{Host: "h7", Stats: recap.Stats{OK: 1}})
+	p.done(recap.HostReport{Host: "h9", Stats: recap.Stats{OK: 1}}) // done while it waited: unreachable before a slot
+	now := t0.Add(10 * time.Second)
+	if got, want := p.line(now, 120), "2/500 done: ok=2 changed=0 failed=0 unreachable=0 | 1 running, 497 waiting: h3 7s"; got != want {
+		t.Errorf("at 120 columns:\n got %q\nwant %q", got, want)
+	}
+	if got, want := p.line(now, 60), "2/500 ok=2 ch=0 fail=0 unr=0 | 1 run, 497 wait: h3 7s"; got != want {
+		t.Errorf("at 60 columns:\n got %q\nwant %q", got, want)
+	}
 }

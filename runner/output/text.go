@@ -82,6 +82,7 @@ func (t *Text) Err() error { return t.err }
 func (t *Text) Start(play recap.Play) {
 	t.play = play
 	t.prog.total = len(play.Hosts)
+	t.prog.audit = play.Audit
 	title := "PLAY [" + Visible(play.Name) + "]"
 	if play.Check {
 		title += " [CHECK MODE]"
@@ -92,6 +93,13 @@ func (t *Text) Start(play recap.Play) {
 // HostStarted counts the host as running for the progress line.
 func (t *Text) HostStarted(host string) {
 	t.prog.started(host, time.Now())
+	t.emit("")
+}
+
+// HostConnecting counts the host as connecting or running, no longer
+// waiting for a handshake slot.
+func (t *Text) HostConnecting(host string) {
+	t.prog.connecting(host, time.Now())
 	t.emit("")
 }
 
@@ -180,8 +188,13 @@ func (t *Text) HostDone(h recap.HostReport) {
 
 // hostErrorLine is the fatal line of a host that stopped for h.Err.
 func (t *Text) hostErrorLine(h recap.HostReport) string {
-	host, msg := Visible(h.Host), continued(Visible(h.Err.Error()))
-	if h.Unreachable {
+	return t.stoppedLine(Visible(h.Host), Visible(h.Err.Error()), h.Unreachable)
+}
+
+// stoppedLine is hostErrorLine of a host and message Visible has shown.
+func (t *Text) stoppedLine(host, msg string, unreachable bool) string {
+	msg = continued(msg)
+	if unreachable {
 		return t.p.paint(colorUnreachable, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", host, msg)) + "\n"
 	}
 	return t.p.paint(colorError, fmt.Sprintf("fatal: [%s]: FAILED! => %s", host, msg)) + "\n"

@@ -110,13 +110,14 @@ func TestTextProgress(t *testing.T) {
 	text.HostStarted("web1")
 	text.HostStarted("db-server-long-name.example")
 	screen := terminal(buf.String())
-	if last := screen[len(screen)-1]; last != "0/3 done: ok=0 changed=0 failed=0 unreachable=0 | 2 running: web1 0s" {
+	if last := screen[len(screen)-1]; last != "0/3 done: ok=0 findings=0 failed=0 unreachable=0 | 2 running: web1 0s" {
 		t.Errorf("progress line = %q", last)
 	}
 	text.Result(r.Hosts[0].Results[1])
 	text.HostDone(r.Hosts[0])
 	screen = terminal(buf.String())
-	if last := screen[len(screen)-1]; last != "1/3 done: ok=0 changed=0 failed=1 unreachable=0 | 1 running: db-server-long… 0s" {
+	// An audit: web1's failed checks are findings, not a failure.
+	if last := screen[len(screen)-1]; last != "1/3 done: ok=0 findings=1 failed=0 unreachable=0 | 1 running: db-server-lon… 0s" {
 		t.Errorf("progress line after a host = %q", last)
 	}
 	text.End(r)

@@ -26,6 +26,17 @@ type Observer interface {
 	End(Recap)
 }
 
+// ConnectingObserver is an Observer also told when a started host's
+// first SSH handshake begins. Until then the host waits for a handshake
+// slot (--max-handshakes), which at 500 hosts is most of them: a
+// progress line tells those apart from hosts connecting or running.
+// The runner calls HostConnecting at most once per host, between its
+// HostStarted and HostDone.
+type ConnectingObserver interface {
+	Observer
+	HostConnecting(host string)
+}
+
 // Play describes a run before it starts.
 type Play struct {
 	Name    string   // the playbook's name
