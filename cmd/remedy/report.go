@@ -16,8 +16,9 @@ import (
 
 // mergeFlags are remedy report merge's flags.
 type mergeFlags struct {
-	output string
-	report string
+	output  string
+	report  string
+	partial bool
 }
 
 func init() {
@@ -38,19 +39,22 @@ report, HTML or Markdown, or the merged JSON when FILE ends in .json.
 
 It refuses documents of another schema_version, of another playbook or
 mode, a host in two documents, and two documents of the same shard, naming
-the file. A shard missing from the files is said on stderr: the merge then
-covers part of the fleet.
+the file. A shard missing from the files (a job whose pod failed, a lost
+file) fails the merge with exit 5 after printing it, as the merge covers
+part of the fleet and its "all ok" would not be the fleet's;
+--partial takes such a merge, saying on stderr which shards it lacks.
 
 Exit codes: those of a run over the merged hosts, so the worst shard's:
 0 all ok, 2 a task failed, 3 drift found (an audit), 4 a host was
 unreachable, 99 a shard was interrupted; 5 a file could not be read or
-merged.`,
+merged, or a shard is missing without --partial.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return mergeReports(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
 		},
 	}
 	mergeCmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text, json or junit")
+	mergeCmd.Flags().BoolVar(&f.partial, "partial", false, "accept files that lack some of the N shards: the merge then covers part of the fleet")
 	mergeCmd.Flags().StringVar(&f.report, "report", "", "write the merged report to `FILE`.html or FILE.md, or the merged JSON to FILE.json")
 	_ = mergeCmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "junit"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = mergeCmd.RegisterFlagCompletionFunc("report", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -86,9 +90,21 @@ func mergeReports(stdout, stderr io.Writer, files []string, f *mergeFlags) error
 	if err != nil {
 		return badInput(err)
 	}
-	if len(missing) > 0 {
+	if len(missing) > 0 && f.partial {
 		fmt.Fprintf(stderr, "remedy: no file of shard %s: the merge covers part of the fleet\n", strings.Join(missing, ", "))
 	}
+	if err := writeMerge(stdout, merged, f, writeReport); err != nil {
+		return err
+	}
+	if len(missing) > 0 && !f.partial {
+		return badInput(fmt.Errorf("merge lacks shard %s (--partial accepts part of the fleet)", strings.Join(missing, ", ")))
+	}
+	return runOutcome(merged)
+}
+
+// writeMerge prints the merge in the -o format and writes --report.
+func writeMerge(stdout io.Writer, merged recap.Recap, f *mergeFlags, writeReport func(io.Writer, recap.Recap) error) error {
+	var err error
 	switch f.output {
 	case "json":
 		err = output.WriteJSON(stdout, merged)
@@ -105,11 +121,9 @@ func mergeReports(stdout, stderr io.Writer, files []string, f *mergeFlags) error
 		return err
 	}
 	if writeReport != nil {
-		if err := writeFileWith(f.report, func(w io.Writer) error { return writeReport(w, merged) }); err != nil {
-			return err
-		}
+		return writeFileWith(f.report, func(w io.Writer) error { return writeReport(w, merged) })
 	}
-	return runOutcome(merged)
+	return nil
 }
 
 // readResults reads one -o json document; its errors name the file.

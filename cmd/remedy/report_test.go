@@ -140,7 +140,8 @@ func TestReportMergeTextAndReport(t *testing.T) {
 }
 
 // What cannot be merged is bad input (exit 5), the message naming the
-// file; a missing shard is said on stderr and the rest merges.
+// file; a missing shard fails the merge after printing it, unless
+// --partial, which says on stderr which shard the merge lacks.
 func TestReportMergeRefuses(t *testing.T) {
 	dir := t.TempDir()
 	files, _ := shardFiles(t, dir, nil)
@@ -184,8 +185,12 @@ func TestReportMergeRefuses(t *testing.T) {
 		}
 	}
 	out, code := runRemedy(t, "report", "merge", "-o", "json", "--report=", files[0], files[2])
+	if code != exitBadInput || !strings.Contains(out, "merge lacks shard 2/3 (--partial") || !strings.Contains(out, `"hosts"`) {
+		t.Errorf("two of three shards: exit %d, want %d, the merge and the shard it lacks\n%s", code, exitBadInput, out)
+	}
+	out, code = runRemedy(t, "report", "merge", "-o", "json", "--report=", "--partial", files[0], files[2])
 	if code != exitOK || !strings.Contains(out, "remedy: no file of shard 2/3") {
-		t.Errorf("two of three shards: exit %d\n%s", code, out)
+		t.Errorf("two of three shards, --partial: exit %d\n%s", code, out)
 	}
 }
 
