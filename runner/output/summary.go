@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -26,7 +27,8 @@ import (
 // so failures that are the same once the host's name is taken out of the
 // message are one line naming how many hosts and which
 // ("fatal: 693 hosts [h001, h002, h003, h004, h005 and 688 more]: FAILED! => ..."),
-// with <host> where a message named its host.
+// with <host> where a message named its host (and <address> where an
+// unreachable host's message named its address).
 // Banners come in the order each first failed, hosts by name, and the
 // lines under a banner in the order each first appeared.
 func WriteFailures(w io.Writer, r recap.Recap, color bool) error {
@@ -48,7 +50,7 @@ func WriteFailures(w io.Writer, r recap.Recap, color bool) error {
 			continue
 		}
 		line := strings.Replace(g.same, "["+hostMark+"]", fmt.Sprintf("%d hosts [%s]", len(g.hosts), names), 1)
-		b.WriteString(strings.ReplaceAll(line, hostMark, "<host>"))
+		b.WriteString(strings.NewReplacer(hostMark, "<host>", addrMark, "<address>").Replace(line))
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write failures: %w", err)
@@ -64,9 +66,29 @@ type failure struct {
 	same  string // line with hostMark for the host's name, in the message too
 }
 
-// hostMark stands for a host's name in a line: Visible escapes every
-// control, so no name or message holds it.
-const hostMark = "\x00"
+// hostMark stands for a host's name in a line, addrMark for an address
+// in the message of a host that could not be reached: Visible escapes
+// every control, so no name or message holds them.
+const (
+	hostMark = "\x00"
+	addrMark = "\x01"
+)
+
+// ipLiteral is an IPv4 address or a bracketed IPv6 one, as dial errors
+// write a host's address ("connect to 198.18.0.10:22", "[fd00::1]:22").
+var ipLiteral = regexp.MustCompile(`\[[0-9A-Fa-f:.]+(%[^\]]*)?\]|\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b`)
+
+// sameFailure is msg as the failures of many hosts compare it: without
+// the host's name, and for a host that could not be reached without its
+// address, which is the host's own in every such message (its port
+// stays: hosts still on 22 and hosts on 33001 failed differently).
+func sameFailure(msg, host string, unreachable bool) string {
+	msg = withoutHost(msg, host)
+	if unreachable {
+		msg = ipLiteral.ReplaceAllString(msg, addrMark)
+	}
+	return msg
+}
 
 // failuresOf are r's failed and unreachable results, and the errors of
 // hosts that stopped for a reason no such result shows, host by host.
@@ -78,13 +100,13 @@ func failuresOf(r recap.Recap, color bool) []failure {
 		for _, res := range h.Results {
 			if res.Status == remote.StatusFailed && !res.Ignored || res.Status == remote.StatusUnreachable {
 				same := res
-				same.Host, same.Msg = hostMark, withoutHost(res.Msg, res.Host)
+				same.Host, same.Msg = hostMark, sameFailure(res.Msg, res.Host, res.Status == remote.StatusUnreachable)
 				out = append(out, failure{title: resultBanner(res), host: res.Host, line: t.resultLine(res), same: t.resultLine(same)})
 				explained = true
 			}
 		}
 		if h.Err != nil && !explained && !errors.Is(h.Err, context.Canceled) {
-			same := t.stoppedLine(hostMark, withoutHost(Visible(h.Err.Error()), h.Host), h.Unreachable)
+			same := t.stoppedLine(hostMark, sameFailure(Visible(h.Err.Error()), h.Host, h.Unreachable), h.Unreachable)
 			out = append(out, failure{title: "HOST [" + hostMark + "]", host: h.Host, line: t.hostErrorLine(h), same: same})
 		}
 	}

@@ -155,3 +155,42 @@ func TestWriteFailuresAtScale(t *testing.T) {
 		t.Errorf("failures:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// Hosts that could not be reached, each at its own address, failed the
+// same way: their addresses are taken out as their names are, and their
+// ports stay. A failed check's addresses are its finding and stay.
+func TestWriteFailuresUnreachableAddresses(t *testing.T) {
+	r := recap.Recap{Play: recap.Play{Name: "p", Audit: true}}
+	for i := range 6 {
+		host, port := fmt.Sprintf("h%d", i), 22
+		if i == 5 {
+			port = 33001
+		}
+		h := recap.HostReport{Host: host, Unreachable: true, Results: []remote.Result{{Host: host, Name: "ssh", Status: remote.StatusUnreachable,
+			Msg: fmt.Sprintf("connect to 198.18.0.%d:%d: no answer within 10s (--timeout)", 10+i, port)}}}
+		if i == 4 {
+			h.Results[0].Msg = "ssh handshake with [fd00::4]:22: no answer within 10s (--timeout)"
+		}
+		r.Hosts = append(r.Hosts, h)
+	}
+	for i := range 2 {
+		host := fmt.Sprintf("c%d", i)
+		r.Hosts = append(r.Hosts, recap.HostReport{Host: host, Results: []remote.Result{{Host: host, Name: "egress", Kind: remote.KindCheck,
+			Status: remote.StatusFailed, Msg: fmt.Sprintf("10.0.0.%d:443 is not reachable", i)}}})
+	}
+	var buf bytes.Buffer
+	if err := WriteFailures(&buf, r, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"fatal: 4 hosts [h0, h1, h2, h3]: UNREACHABLE! => connect to <address>:22: no answer within 10s (--timeout)\n",
+		"fatal: [h4]: UNREACHABLE! => ssh handshake with [fd00::4]:22",
+		"fatal: [h5]: UNREACHABLE! => connect to 198.18.0.15:33001",
+		"fatal: [c0]: FAILED! => 10.0.0.0:443 is not reachable\n",
+		"fatal: [c1]: FAILED! => 10.0.0.1:443 is not reachable\n",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("failures lack %q:\n%s", want, buf.String())
+		}
+	}
+}
