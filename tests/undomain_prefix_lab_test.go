@@ -40,8 +40,9 @@ func TestRemoveDomainLeavesItsPrefixOnLab(t *testing.T) {
 		removeSecond: removeLong, removeSecondWant: "uncn=changed",
 		first:     regexp.MustCompile(`alee[._-]test([^._-]|[._-][^c]|$)`),
 		secondJob: "/usr/local/sbin/remedy-domain-alee-test-cn",
-		afterRemoval: func(h labkit.Host) (string, string) {
-			return "after a reboot and alee.test.cn's job", reboots[strings.TrimSuffix(h.Profile, "+egress")] + " && /usr/local/sbin/remedy-domain-alee-test-cn"
+		afterRemoval: func(h labkit.Host) string {
+			return reboots[strings.TrimSuffix(h.Profile, "+egress")] + " && /usr/local/sbin/remedy-domain-alee-test-cn"
 		},
+		what: "after a reboot and alee.test.cn's job",
 	}.run(t)
 }
